@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/simgate/simgate/modem"
+	"github.com/simgate/simgate/modem/sim"
+	"github.com/simgate/simgate/store"
+)
+
+// Demo numbers: the 555-01xx range is reserved for fiction in North
+// America, so no real phone is ever texted by mistake.
+var demoModems = []sim.Config{
+	{Number: "+12015550101", Profile: "generic", SubmitLatency: 700 * time.Millisecond},
+	{Number: "+12015550102", Profile: "huawei", SubmitLatency: 900 * time.Millisecond},
+}
+
+// runDemo runs the whole product on two simulated modems. The modems sit
+// behind real ptys and are opened through go.bug.st/serial exactly like
+// USB hardware, so the demo exercises the same code as a real box.
+func runDemo(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	data := fs.String("data", filepath.Join(os.TempDir(), "simgate-demo"), "data directory for the demo (kept between runs)")
+	listen := fs.String("listen", "127.0.0.1:8080", "HTTP listen address")
+	control := fs.String("control", "127.0.0.1:8081", "listen address of the simulator's control API")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+
+	simCtx, stopSim := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSim()
+	network := sim.NewNetwork(sim.NetworkConfig{ReportDelay: 2 * time.Second, Log: log.With("component", "sim")})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stopSim()
+	var modems []modem.Config
+	for i, mc := range demoModems {
+		sm, err := network.AddModem(mc)
+		if err != nil {
+			return err
+		}
+		link := filepath.Join(*data, fmt.Sprintf("modem%d", i))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := sm.ServePTY(simCtx, link); err != nil && simCtx.Err() == nil {
+				log.Error("simulated modem stopped", "link", link, "error", err)
+			}
+		}()
+		if err := waitForPath(ctx, link, 5*time.Second); err != nil {
+			return err
+		}
+		modems = append(modems, modem.Config{Name: fmt.Sprintf("sim%d", i+1), Path: link})
+	}
+
+	cln, err := net.Listen("tcp", *control)
+	if err != nil {
+		return fmt.Errorf("simulator control listen: %w", err)
+	}
+	csrv := &http.Server{Handler: sim.ControlHandler(network), ReadHeaderTimeout: 10 * time.Second}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		csrv.Serve(cln)
+	}()
+	defer csrv.Close()
+
+	cfg := daemonConfig{
+		DataDir: *data,
+		Listen:  *listen,
+		Region:  "US",
+		Modems:  modems,
+		Ready: func(db *store.DB, addr string) error {
+			token, _, err := db.CreateToken(fmt.Sprintf("demo-%d", time.Now().Unix()))
+			if err != nil {
+				return err
+			}
+			printDemoBanner(stdout, addr, cln.Addr().String(), *data, token)
+			return nil
+		},
+	}
+	return runDaemon(ctx, cfg, log)
+}
+
+func printDemoBanner(w io.Writer, addr, control, data, token string) {
+	fmt.Fprintf(w, `
+simgate demo is running on two simulated modems (%s, %s).
+
+  API        http://%s/api/v1
+  API token  %s
+  data       %s
+  simulator  http://%s  (inject inbound texts, faults)
+
+Send a text:
+  curl -s -H "Authorization: Bearer %s" -H "Content-Type: application/json" \
+       -d '{"to":"+12015550123","text":"Hello from simgate"}' http://%s/api/v1/messages
+
+Then read its status (use the id from the answer):
+  curl -s -H "Authorization: Bearer %s" http://%s/api/v1/messages/1
+
+Text the box from a "customer":
+  curl -s -d '{"to":"%s","from":"+12015550199","text":"Is my order ready?"}' http://%s/inbound
+  curl -s -H "Authorization: Bearer %s" http://%s/api/v1/inbox
+
+Press Ctrl-C to stop.
+`, demoModems[0].Number, demoModems[1].Number, addr, token, data, control,
+		token, addr, token, addr, demoModems[0].Number, control, token, addr)
+}
+
+// waitForPath waits until path exists (the simulator publishes its pty
+// symlink asynchronously).
+func waitForPath(ctx context.Context, path string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		if _, err := os.Lstat(path); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("simulated modem did not appear at %s", path)
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(ctx.Err(), fmt.Errorf("waiting for %s", path))
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,442 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The end-to-end tests run the real simgate binary against `simgate
+// modemsim` on real ptys, talking HTTP on loopback, exactly as a user would.
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "simgate-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binPath = filepath.Join(dir, "simgate")
+	build := exec.Command("go", "build", "-race", "-o", binPath, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building simgate:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running simgate process whose stdout lines are scanned.
+type proc struct {
+	cmd   *exec.Cmd
+	lines chan string
+	mu    sync.Mutex
+	out   bytes.Buffer // everything it printed, for failure reports
+	done  chan struct{}
+}
+
+// startProc starts the binary; it is killed when the test ends, and dies
+// with the test process (Pdeathsig) so nothing outlives a crashed test.
+func startProc(t *testing.T, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.Env = append(os.Environ(), "SIMGATE_LOG_LEVEL=info")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, lines: make(chan string, 1024), done: make(chan struct{})}
+	cmd.Stderr = &lockedWriter{p: p}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.out.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			select {
+			case p.lines <- sc.Text():
+			default:
+			}
+		}
+		cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.kill(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(15 * time.Second):
+			p.kill(syscall.SIGKILL)
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("output of %s:\n%s", strings.Join(args, " "), p.output())
+		}
+	})
+	return p
+}
+
+type lockedWriter struct{ p *proc }
+
+func (w *lockedWriter) Write(b []byte) (int, error) {
+	w.p.mu.Lock()
+	defer w.p.mu.Unlock()
+	// Keep the tail only: a long run logs a lot.
+	if w.p.out.Len() > 1<<20 {
+		tail := append([]byte(nil), w.p.out.Bytes()[w.p.out.Len()-1<<19:]...)
+		w.p.out.Reset()
+		w.p.out.Write(tail)
+	}
+	return w.p.out.Write(b)
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func (p *proc) kill(sig syscall.Signal) {
+	if p.cmd.Process != nil {
+		p.cmd.Process.Signal(sig)
+	}
+}
+
+// expect waits for a stdout line matching re and returns its submatches.
+func (p *proc) expect(t *testing.T, re *regexp.Regexp) []string {
+	t.Helper()
+	timeout := time.After(60 * time.Second)
+	for {
+		select {
+		case line := <-p.lines:
+			if m := re.FindStringSubmatch(line); m != nil {
+				return m
+			}
+		case <-p.done:
+			t.Fatalf("process exited before printing %v:\n%s", re, p.output())
+		case <-timeout:
+			t.Fatalf("no line matching %v:\n%s", re, p.output())
+		}
+	}
+}
+
+var (
+	reControl   = regexp.MustCompile(`control (http://127\.0\.0\.1:\d+)`)
+	reListening = regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
+)
+
+// startSim runs `simgate modemsim` with n modems and returns the link
+// paths and the control URL.
+func startSim(t *testing.T, dir string, n int, extra ...string) ([]string, string) {
+	t.Helper()
+	prefix := filepath.Join(dir, "modem")
+	args := append([]string{"modemsim", "--count", fmt.Sprint(n), "--link", prefix, "--control", "127.0.0.1:0"}, extra...)
+	p := startProc(t, args...)
+	control := p.expect(t, reControl)[1]
+	links := make([]string, n)
+	for i := range links {
+		links[i] = fmt.Sprintf("%s%d", prefix, i)
+	}
+	return links, control
+}
+
+func createToken(t *testing.T, data string) string {
+	t.Helper()
+	out, err := exec.Command(binPath, "token", "create", "--data", data, "--name", fmt.Sprintf("e2e-%d", rand.Int())).CombinedOutput()
+	if err != nil {
+		t.Fatalf("token create: %v\n%s", err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func startServe(t *testing.T, data string, links []string) (*proc, string) {
+	t.Helper()
+	args := []string{"serve", "--data", data, "--listen", "127.0.0.1:0"}
+	for i, l := range links {
+		args = append(args, "--modem", fmt.Sprintf("%s,name=sim%d", l, i+1))
+	}
+	p := startProc(t, args...)
+	return p, p.expect(t, reListening)[1]
+}
+
+// api is a small client for the JSON API.
+type api struct {
+	t     *testing.T
+	base  string
+	token string
+	http  *http.Client
+}
+
+func (a *api) do(method, path string, body any, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, a.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("%s %s: %v: %s", method, path, err, data)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+type apiMessage struct {
+	ID     json.Number `json:"id"`
+	Status string      `json:"status"`
+	Text   string      `json:"text"`
+	Parts  json.RawMessage
+}
+
+// simMessage is the simulator's record of a reassembled submitted text.
+type simMessage struct {
+	Modem    string `json:"modem"`
+	To       string `json:"to"`
+	Text     string `json:"text"`
+	Complete bool   `json:"complete"`
+}
+
+func simMessages(t *testing.T, control string) []simMessage {
+	t.Helper()
+	resp, err := http.Get(control + "/messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out []simMessage
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func postJSON(t *testing.T, url string, body any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		msg, _ := io.ReadAll(resp.Body)
+		t.Fatalf("POST %s: %s: %s", url, resp.Status, msg)
+	}
+}
+
+// e2eText makes the i-th test text: a mix of GSM-7, UCS-2 with emoji and
+// multipart, each unique so the simulator's record can be checked per text.
+func e2eText(i int) string {
+	switch i % 4 {
+	case 0:
+		return fmt.Sprintf("Order %d is ready for pickup.", i)
+	case 1:
+		return fmt.Sprintf("Danke für Ihren Einkauf 🛍️ #%d", i)
+	case 2:
+		return fmt.Sprintf("#%d ", i) + strings.Repeat("A long GSM-7 text with [brackets] and ^carets^. ", 5)
+	default:
+		return fmt.Sprintf("#%d ", i) + strings.Repeat("Длинный текст с эмодзи 😀 ", 5)
+	}
+}
+
+const e2eCustomer = "+12015550123"
+
+func TestEndToEndSendDeliverReceive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	links, control := startSim(t, dir, 2, "--report-delay", "50ms")
+	token := createToken(t, data)
+	_, base := startServe(t, data, links)
+	c := &api{t: t, base: base, token: token, http: &http.Client{Timeout: 30 * time.Second}}
+
+	const n = 100
+	ids := make([]string, n)
+	texts := map[string]bool{}
+	for i := 0; i < n; i++ {
+		var m apiMessage
+		code, err := c.do("POST", "/api/v1/messages", map[string]string{"to": e2eCustomer, "text": e2eText(i)}, &m)
+		if err != nil || code != http.StatusAccepted {
+			t.Fatalf("submit %d: %d %v", i, code, err)
+		}
+		ids[i] = m.ID.String()
+		texts[e2eText(i)] = true
+	}
+	waitAll(t, c, ids, func(s string) bool { return s == "delivered" })
+
+	counts := map[string]int{}
+	for _, sm := range simMessages(t, control) {
+		if !sm.Complete {
+			t.Errorf("simulator holds an incomplete text: %+v", sm)
+		}
+		counts[sm.Text]++
+	}
+	for txt := range texts {
+		if counts[txt] != 1 {
+			t.Errorf("simulator received %q %d times, want exactly 1", txt, counts[txt])
+		}
+	}
+
+	// Inbound: a short and a multipart text from a customer.
+	long := strings.Repeat("Is the blue jacket still in stock in size M? ", 6)
+	postJSON(t, control+"/inbound", map[string]any{"to": 0, "from": e2eCustomer, "text": "Thanks!"})
+	postJSON(t, control+"/inbound", map[string]any{"to": 1, "from": e2eCustomer, "text": long})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var inbox struct {
+			Messages []struct {
+				From, Text string
+			} `json:"messages"`
+		}
+		if _, err := c.do("GET", "/api/v1/inbox", nil, &inbox); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, m := range inbox.Messages {
+			if m.From == e2eCustomer {
+				got[m.Text] = true
+			}
+		}
+		if got["Thanks!"] && got[long] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("inbox never showed both texts: %+v", inbox)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitAll polls every message until done(status) holds for all of them.
+func waitAll(t *testing.T, c *api, ids []string, done func(string) bool) map[string]string {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	status := map[string]string{}
+	for {
+		pending := 0
+		for _, id := range ids {
+			if done(status[id]) {
+				continue
+			}
+			var m apiMessage
+			if _, err := c.do("GET", "/api/v1/messages/"+id, nil, &m); err != nil {
+				t.Fatal(err)
+			}
+			status[id] = m.Status
+			if !done(m.Status) {
+				pending++
+			}
+		}
+		if pending == 0 {
+			return status
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages still pending: %v", pending, status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestEndToEndKillRestart kills the daemon with SIGKILL while it sends and
+// restarts it: no accepted message may be lost, and the simulator may see a
+// text twice only if the gateway marked that message unknown.
+func TestEndToEndKillRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	links, control := startSim(t, dir, 2, "--latency", "30ms", "--report-delay", "50ms")
+	token := createToken(t, data)
+
+	const n, kills = 120, 3
+	accepted := map[string]string{} // id → text
+	var ids []string
+	next := 0
+	for round := 0; round <= kills; round++ {
+		p, base := startServe(t, data, links)
+		c := &api{t: t, base: base, token: token, http: &http.Client{Timeout: 10 * time.Second}}
+		batch := n / (kills + 1)
+		killAt := time.Now().Add(time.Duration(200+rand.IntN(600)) * time.Millisecond)
+		for i := 0; i < batch; i++ {
+			txt := e2eText(next)
+			next++
+			var m apiMessage
+			code, err := c.do("POST", "/api/v1/messages", map[string]string{"to": e2eCustomer, "text": txt}, &m)
+			if err != nil || code != http.StatusAccepted {
+				t.Fatalf("submit: %d %v", code, err)
+			}
+			accepted[m.ID.String()] = txt
+			ids = append(ids, m.ID.String())
+		}
+		if round == kills {
+			// Last life: let everything settle.
+			final := waitAll(t, c, ids, func(s string) bool {
+				return s == "delivered" || s == "unknown" || s == "failed"
+			})
+			checkNoLossNoSilentDuplicate(t, control, accepted, final)
+			return
+		}
+		time.Sleep(time.Until(killAt))
+		p.kill(syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+func checkNoLossNoSilentDuplicate(t *testing.T, control string, accepted map[string]string, final map[string]string) {
+	t.Helper()
+	counts := map[string]int{}
+	for _, sm := range simMessages(t, control) {
+		counts[sm.Text]++
+	}
+	unknown := 0
+	for id, txt := range accepted {
+		st := final[id]
+		switch {
+		case st == "unknown":
+			unknown++
+		case st != "delivered":
+			t.Errorf("message %s ended %q, want delivered (or unknown after a crash)", id, st)
+		case counts[txt] != 1:
+			t.Errorf("message %s delivered but the simulator received it %d times", id, counts[txt])
+		}
+	}
+	t.Logf("%d accepted, %d unknown after kills", len(accepted), unknown)
+}

@@ -1,0 +1,91 @@
+// Command simgate is a self-hosted SMS gateway: it drives GSM modems over
+// serial ports, keeps its queue in one bbolt file and serves an HTTP API.
+//
+// Subcommands:
+//
+//	simgate serve     --data DIR --listen ADDR --modem PATH[,name=NAME] ...
+//	simgate demo      two simulated modems on ptys, a data dir and a token
+//	simgate modemsim  simulated modems on ptys with an HTTP control API
+//	simgate token create --data DIR --name NAME
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `simgate: a self-hosted SMS gateway
+
+Usage:
+  simgate serve    --data DIR [--listen 127.0.0.1:8080] --modem PATH[,name=NAME] ... [--region US]
+  simgate demo     [--data DIR] [--listen 127.0.0.1:8080]
+  simgate modemsim [--count 2] [--link PREFIX] [--control 127.0.0.1:0]
+  simgate token create --data DIR --name NAME
+
+Run "simgate COMMAND -h" for the flags of one command.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "simgate:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches to a subcommand; it is main without the process exit, so
+// tests can call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	log := newLogger(stderr, os.Getenv("SIMGATE_LOG_LEVEL"))
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], stdout, log)
+	case "demo":
+		return runDemo(ctx, args[1:], stdout, log)
+	case "modemsim":
+		return runModemsim(ctx, args[1:], stdout, log)
+	case "token":
+		return runToken(ctx, args[1:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+// newLogger logs as text to w. Under systemd (JOURNAL_STREAM set) the time
+// is left out because journald adds its own.
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil || level == "" {
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if os.Getenv("JOURNAL_STREAM") != "" {
+		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey && len(groups) == 0 {
+				return slog.Attr{}
+			}
+			return a
+		}
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,81 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/simgate/simgate/modem"
+	"github.com/simgate/simgate/store"
+)
+
+// Types the HTTP layer uses, re-exported so that webui never imports store
+// or modem directly (dependencies point one way: webui → gateway).
+type (
+	Message    = store.Message
+	Part       = store.Part
+	Transition = store.Transition
+	Inbound    = store.Inbound
+	Status     = store.Status
+	Kind       = store.Kind
+	Token      = store.Token
+	ListFilter = store.ListFilter
+	Plan       = modem.Plan
+	Identity   = modem.Identity
+	Health     = modem.Health
+)
+
+// Re-exported constants.
+const (
+	StatusQueued     = store.StatusQueued
+	StatusSending    = store.StatusSending
+	StatusSent       = store.StatusSent
+	StatusDelivered  = store.StatusDelivered
+	StatusFailed     = store.StatusFailed
+	StatusUnknown    = store.StatusUnknown
+	StatusSuppressed = store.StatusSuppressed
+	StatusExpired    = store.StatusExpired
+
+	KindTransactional = store.KindTransactional
+	KindMarketing     = store.KindMarketing
+)
+
+// ParseStatus maps an API status name to a Status.
+func ParseStatus(name string) (Status, bool) { return store.ParseStatus(name) }
+
+// ErrNotFound is returned for an unknown message, inbound text, token or modem.
+var ErrNotFound = store.ErrNotFound
+
+// ErrConflict is returned when an action does not fit the message's state,
+// e.g. resending a delivered message.
+var ErrConflict = errors.New("conflict")
+
+// FieldError is bad input from a caller; Field names the offending field so
+// the API can answer 400 with it.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Message) }
+
+// SubmitRequest is a request to send one text.
+type SubmitRequest struct {
+	To             string
+	Text           string
+	IdempotencyKey string
+	ExpiresAt      time.Time // zero: default validity for the kind
+	Kind           Kind      // zero: transactional
+}
+
+// ModemStatus is what the API and console show about one configured modem.
+type ModemStatus struct {
+	Name      string    `json:"name"`
+	Path      string    `json:"path"`
+	State     string    `json:"state"` // "starting", "up", "degraded", "down"
+	Identity  Identity  `json:"identity"`
+	Health    Health    `json:"health"`
+	LastError string    `json:"last_error,omitempty"`
+	Since     time.Time `json:"since"` // when State last changed
+	Sent      int       `json:"sent"`  // parts accepted by the SMSC since start
+}

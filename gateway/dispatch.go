@@ -1,0 +1,152 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/simgate/simgate/store"
+)
+
+// jobResult tells the dispatcher a runner is free again.
+type jobResult struct {
+	r  *runner
+	id uint64
+}
+
+// jobDone is called by a runner when it has finished (or bounced) a job.
+func (g *Gateway) jobDone(r *runner, id uint64) {
+	g.done <- jobResult{r: r, id: id}
+}
+
+// maxIdleWait bounds how long the dispatcher sleeps with nothing due, so a
+// clock jump or a missed wake-up costs at most this much delay.
+const maxIdleWait = time.Minute
+
+// dispatch hands due messages to idle modems until ctx is done. The due
+// index in bbolt is the source of truth; memory holds only the set of
+// messages in flight, a timer to the next due item and the wake channel
+// (the shape of mox's queue).
+func (g *Gateway) dispatch(ctx context.Context, runners []*runner) error {
+	inflight := make(map[uint64]*runner)
+	busy := make(map[*runner]bool)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+
+	for {
+		wait := g.assign(runners, inflight, busy)
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-g.wake:
+		case <-timer.C:
+		case res := <-g.done:
+			delete(inflight, res.id)
+			busy[res.r] = false
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// assign gives due messages to idle, available runners and returns how
+// long to sleep before the next due message.
+func (g *Gateway) assign(runners []*runner, inflight map[uint64]*runner, busy map[*runner]bool) time.Duration {
+	idle := 0
+	for _, r := range runners {
+		if !busy[r] && r.available() {
+			idle++
+		}
+	}
+	now := g.now()
+	if idle > 0 {
+		// Ask for enough to skip what is in flight or waiting for its modem.
+		due, err := g.db.Due(now, len(inflight)+4*idle+16)
+		if err != nil {
+			g.log.Error("read due index", "error", err)
+			return time.Second
+		}
+		for _, m := range due {
+			if idle == 0 {
+				break
+			}
+			if _, ok := inflight[m.ID]; ok {
+				continue
+			}
+			if !m.ExpiresAt.After(now) {
+				g.expire(m.ID)
+				continue
+			}
+			r := g.route(m, runners, busy)
+			if r == nil {
+				continue
+			}
+			r.jobs <- m.ID // cannot block: an idle runner's slot is empty
+			inflight[m.ID] = r
+			busy[r] = true
+			idle--
+		}
+	}
+	next, ok, err := g.db.NextDue()
+	switch {
+	case err != nil:
+		g.log.Error("read due index", "error", err)
+		return time.Second
+	case !ok:
+		return maxIdleWait
+	}
+	wait := next.Sub(now)
+	if wait < 0 {
+		// Something is due but no modem can take it: wait for a runner
+		// to finish or a modem to come up (both wake us), or re-check soon.
+		wait = maxIdleWait
+		if idle > 0 {
+			wait = time.Second
+		}
+	}
+	return min(wait, maxIdleWait)
+}
+
+// route picks the modem for m: the one that sent its earlier parts when it
+// can take work (the recipient's phone reassembles by sender), otherwise the
+// idle available modem that has sent the least.
+func (g *Gateway) route(m store.Message, runners []*runner, busy map[*runner]bool) *runner {
+	if m.Modem != "" {
+		for _, r := range runners {
+			if r.name == m.Modem && r.available() {
+				if busy[r] {
+					return nil // wait for it rather than split the text across SIMs
+				}
+				return r
+			}
+		}
+	}
+	var best *runner
+	bestSent := 0
+	for _, r := range runners {
+		if busy[r] || !r.available() {
+			continue
+		}
+		sent := r.snapshot().Sent
+		if best == nil || sent < bestSent {
+			best, bestSent = r, sent
+		}
+	}
+	return best
+}
+
+// Modems returns the status of every configured modem.
+func (g *Gateway) Modems() []ModemStatus {
+	g.mu.Lock()
+	runners := append([]*runner(nil), g.runners...)
+	g.mu.Unlock()
+	out := make([]ModemStatus, len(runners))
+	for i, r := range runners {
+		out[i] = r.snapshot()
+	}
+	return out
+}

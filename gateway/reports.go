@@ -1,0 +1,127 @@
+package gateway
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/simgate/simgate/modem"
+	"github.com/simgate/simgate/store"
+)
+
+// reportSlack allows for the SMSC's clock running ahead of ours: a report's
+// SCTS may be this much earlier than our record of the submit.
+const reportSlack = 15 * time.Minute
+
+// handleReport matches a status report to the part it is about, on
+// (modem, MR, recipient, time window) as gammu does, and moves the part and
+// its message on. The MR alone is not enough: it is 8 bits and wraps every
+// 256 submits. Unmatched reports are logged and dropped.
+func (g *Gateway) handleReport(modemName string, rep modem.StatusReport) error {
+	outcome := rep.Outcome()
+	if outcome == modem.OutcomePending {
+		return nil // the SMSC is still trying; a final report follows
+	}
+	now := g.now()
+	window := g.cfg.ReportWindow
+	digits := digitsOf(rep.Recipient)
+	recipientOK := func(to string) bool {
+		if len(digits) < 6 {
+			return true // garbage RA (seen on ZTE modems): MR and time must do
+		}
+		return sameNumber(digitsOf(to), digits)
+	}
+	// First pass: the report's SCTS should follow our submit closely.
+	id, seq, ok, err := g.db.FindReport(modemName, rep.MR, func(m store.Message, seq int, sentAt time.Time) bool {
+		if !recipientOK(m.To) || rep.SCTS.IsZero() {
+			return false
+		}
+		return !sentAt.After(rep.SCTS.Add(reportSlack)) && rep.SCTS.Sub(sentAt) <= window
+	})
+	if err == nil && !ok {
+		// Second pass: SMSC clocks and zones are often wrong; accept the newest
+		// outstanding part with this MR and recipient within the window.
+		id, seq, ok, err = g.db.FindReport(modemName, rep.MR, func(m store.Message, seq int, sentAt time.Time) bool {
+			return recipientOK(m.To) && now.Sub(sentAt) <= window
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("match status report: %w", err)
+	}
+	if !ok {
+		g.log.Info("status report matched no message", "modem", modemName, "mr", rep.MR, "status", fmt.Sprintf("0x%02X", rep.Status))
+		return nil
+	}
+	msg, err := g.db.UpdateBatch(id, func(m *store.Message) error {
+		if seq < 1 || seq > len(m.Parts) || m.Parts[seq-1].Status != store.StatusSent {
+			return errSkip
+		}
+		p := &m.Parts[seq-1]
+		p.DoneAt = now
+		if outcome == modem.OutcomeDelivered {
+			p.Status = store.StatusDelivered
+		} else {
+			p.Status = store.StatusFailed
+			p.Error = fmt.Sprintf("status report: TP-ST 0x%02X", rep.Status)
+		}
+		settleMessage(m, now)
+		return nil
+	})
+	if err == errSkip {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("record status report: %w", err)
+	}
+	g.publishMessage(msg)
+	return nil
+}
+
+// settleMessage sets a sent message's status from its parts once every part
+// has its final report: delivered when all were, failed when any was not.
+func settleMessage(m *store.Message, now time.Time) {
+	if m.Status != store.StatusSent {
+		return
+	}
+	failed := 0
+	for _, p := range m.Parts {
+		switch p.Status {
+		case store.StatusDelivered:
+		case store.StatusFailed:
+			failed++
+		default:
+			return // still waiting for a report
+		}
+	}
+	if failed > 0 {
+		m.Error = fmt.Sprintf("%d of %d parts not delivered", failed, len(m.Parts))
+		setStatus(m, now, store.StatusFailed, m.Error)
+		return
+	}
+	setStatus(m, now, store.StatusDelivered, "delivered")
+}
+
+// digitsOf keeps only the digits of a number.
+func digitsOf(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// sameNumber compares two digit strings where one may be in national format
+// (a report's RA is sometimes "602396602" for "+420602396602"): equal, or
+// the longer ends with the shorter once its leading trunk zero is dropped.
+func sameNumber(a, b string) bool {
+	if a == b {
+		return true
+	}
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	b = strings.TrimLeft(b, "0")
+	return len(b) >= 6 && strings.HasSuffix(a, b)
+}

@@ -1,0 +1,192 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/simgate/simgate/modem"
+	"github.com/simgate/simgate/modem/sim"
+	"github.com/simgate/simgate/store"
+)
+
+// pipeConn joins two io.Pipes into the modem's side of a serial line. It is
+// the only fake in these tests: a byte boundary.
+type pipeConn struct {
+	io.Reader
+	io.Writer
+	closeOnce sync.Once
+	closers   []io.Closer
+}
+
+func (p *pipeConn) Close() error {
+	p.closeOnce.Do(func() {
+		for _, c := range p.closers {
+			c.Close()
+		}
+	})
+	return nil
+}
+
+// rig is a gateway over a real bbolt file and simulated modems.
+type rig struct {
+	t   *testing.T
+	db  *store.DB
+	g   *Gateway
+	net *sim.Network
+	sms []*sim.Modem
+	dir string
+
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// testLog returns a logger that is quiet unless SIMGATE_TEST_LOG is set.
+func testLog() *slog.Logger {
+	if os.Getenv("SIMGATE_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+type rigOptions struct {
+	modems   []sim.Config
+	netCfg   sim.NetworkConfig
+	gwCfg    Config
+	modemCfg modem.Config
+	dir      string // reuse a data dir (restart tests)
+}
+
+func newRig(t *testing.T, o rigOptions) *rig {
+	t.Helper()
+	if o.dir == "" {
+		o.dir = t.TempDir()
+	}
+	if o.netCfg.ReportDelay == 0 {
+		o.netCfg.ReportDelay = 20 * time.Millisecond
+	}
+	if o.modemCfg.SubmitTimeout == 0 {
+		o.modemCfg.SubmitTimeout = 5 * time.Second
+	}
+	if o.modemCfg.CommandTimeout == 0 {
+		o.modemCfg.CommandTimeout = 2 * time.Second
+	}
+	if o.modemCfg.SweepInterval == 0 {
+		o.modemCfg.SweepInterval = 500 * time.Millisecond
+	}
+	db, err := store.Open(filepath.Join(o.dir, "simgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	o.gwCfg.Log = testLog()
+	if o.gwCfg.RetryBase == 0 {
+		o.gwCfg.RetryBase = 10 * time.Millisecond
+	}
+	if o.gwCfg.HealthInterval == 0 {
+		o.gwCfg.HealthInterval = time.Second
+	}
+	g, err := New(db, o.gwCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.netCfg.Log = testLog()
+	r := &rig{t: t, db: db, g: g, net: sim.NewNetwork(o.netCfg), dir: o.dir}
+	for i, mc := range o.modems {
+		sm, err := r.net.AddModem(mc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.sms = append(r.sms, sm)
+		cfg := o.modemCfg
+		cfg.Name = "sim" + string(rune('1'+i))
+		cfg.Path = "pipe:" + mc.Number
+		if err := g.AddModem(cfg.Name, cfg.Path, r.opener(sm, cfg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+// opener connects a fresh pipe pair to the simulated modem on every call,
+// as reopening a serial port would.
+func (r *rig) opener(sm *sim.Modem, cfg modem.Config) OpenFunc {
+	return func(ctx context.Context) (*modem.Modem, error) {
+		toModemR, toModemW := io.Pipe()
+		fromModemR, fromModemW := io.Pipe()
+		simSide := &pipeConn{Reader: toModemR, Writer: fromModemW, closers: []io.Closer{toModemR, fromModemW}}
+		hostSide := &pipeConn{Reader: fromModemR, Writer: toModemW, closers: []io.Closer{fromModemR, toModemW, toModemR, fromModemW}}
+		go sm.Serve(context.WithoutCancel(ctx), simSide)
+		return modem.New(hostSide, cfg, testLog().With("modem", cfg.Name)), nil
+	}
+}
+
+// start runs the gateway until the test ends (or stop is called).
+func (r *rig) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.done = make(chan error, 1)
+	go func() { r.done <- r.g.Run(ctx) }()
+	r.t.Cleanup(r.stop)
+}
+
+func (r *rig) stop() {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			r.t.Errorf("gateway Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		r.t.Error("gateway did not stop within 20s")
+	}
+	r.cancel = nil
+}
+
+// waitFor polls cond until it holds or the (generous) deadline passes. The
+// deadline is a hang guard, not a speed assertion.
+func (r *rig) waitFor(what string, cond func() bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (r *rig) waitStatus(id uint64, want store.Status) store.Message {
+	r.t.Helper()
+	var m store.Message
+	r.waitFor("message to be "+want.String(), func() bool {
+		var err error
+		m, err = r.db.Get(id)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		return m.Status == want
+	})
+	return m
+}
+
+func (r *rig) submit(to, text string) store.Message {
+	r.t.Helper()
+	m, _, err := r.g.Submit(context.Background(), SubmitRequest{To: to, Text: text})
+	if err != nil {
+		r.t.Fatalf("submit %q: %v", text, err)
+	}
+	return m
+}
+
+func testModemConfig() modem.Config {
+	return modem.Config{SubmitTimeout: 5 * time.Second, CommandTimeout: 2 * time.Second, SweepInterval: 500 * time.Millisecond}
+}

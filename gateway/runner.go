@@ -1,0 +1,243 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/simgate/simgate/modem"
+)
+
+// Modem states shown in the API and console.
+const (
+	StateStarting = "starting" // opening the port or running init
+	StateUp       = "up"       // registered and taking work
+	StateDegraded = "degraded" // answering, but not registered on a network or out of rotation
+	StateDown     = "down"     // port closed or not answering; the supervisor is reconnecting
+)
+
+// Reconnect backoff bounds. One second is enough for a USB port to settle
+// after a glitch; a minute keeps a missing modem from flooding the log.
+const (
+	reconnectMin = time.Second
+	reconnectMax = time.Minute
+	// simRestTime keeps a SIM out of rotation after a SIM-level error
+	// (barred, no credit, SIM gone) before trying it again.
+	simRestTime = 10 * time.Minute
+)
+
+// runner supervises one modem and is its only sender: one AT+CMGS in
+// flight per modem, as the hardware requires.
+type runner struct {
+	g    *Gateway
+	name string
+	path string
+	open OpenFunc
+	log  *slog.Logger
+	jobs chan uint64 // at most one job: the dispatcher hands work only to idle runners
+
+	mu     sync.Mutex
+	status ModemStatus
+}
+
+func newRunner(g *Gateway, name, path string, open OpenFunc) *runner {
+	return &runner{
+		g:      g,
+		name:   name,
+		path:   path,
+		open:   open,
+		log:    g.log.With("modem", name),
+		jobs:   make(chan uint64, 1),
+		status: ModemStatus{Name: name, Path: path, State: StateStarting, Since: g.now()},
+	}
+}
+
+// snapshot returns a copy of the modem's status.
+func (r *runner) snapshot() ModemStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status
+}
+
+// available reports whether the dispatcher may hand this modem work.
+func (r *runner) available() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status.State == StateUp
+}
+
+func (r *runner) update(fn func(s *ModemStatus)) {
+	r.mu.Lock()
+	before := r.status.State
+	fn(&r.status)
+	if r.status.State != before {
+		r.status.Since = r.g.now()
+	}
+	st := r.status
+	r.mu.Unlock()
+	r.g.publishModem(st)
+	if st.State != before {
+		r.log.Info("modem state", "state", st.State, "error", st.LastError)
+		r.g.kick() // availability changed: the dispatcher re-plans
+	}
+}
+
+func (r *runner) setState(state string, err error) {
+	r.update(func(s *ModemStatus) {
+		s.State = state
+		if err != nil {
+			s.LastError = err.Error()
+		}
+	})
+}
+
+// run keeps the modem connected until ctx is done: open → init → serve, and
+// on any failure close, wait a jittered backoff and start again.
+func (r *runner) run(ctx context.Context) {
+	backoff := reconnectMin
+	for ctx.Err() == nil {
+		started := time.Now()
+		rest, err := r.session(ctx)
+		if ctx.Err() != nil {
+			r.setState(StateDown, nil)
+			r.bounceJobs(ctx, 0)
+			return
+		}
+		if err != nil {
+			r.log.Warn("modem session ended", "error", err)
+		}
+		if time.Since(started) > 2*reconnectMax {
+			backoff = reconnectMin // it had been healthy for a while
+		}
+		wait := backoff/2 + rand.N(backoff/2+1) // jitter: modems on one hub don't retry in lockstep
+		if rest > wait {
+			wait = rest
+		}
+		r.setState(StateDown, err)
+		r.bounceJobs(ctx, wait)
+		backoff = min(backoff*2, reconnectMax)
+	}
+}
+
+// bounceJobs waits d (or until ctx is done) while handing back, unsent, any
+// job the dispatcher gave this modem before noticing it went down.
+func (r *runner) bounceJobs(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case id := <-r.jobs:
+			r.g.jobDone(r, id)
+		case <-t.C:
+			return
+		case <-ctx.Done():
+			for {
+				select {
+				case id := <-r.jobs:
+					r.g.jobDone(r, id)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// errOutOfRotation ends a session after a SIM-level error.
+var errOutOfRotation = errors.New("SIM taken out of rotation")
+
+// session runs one connection to the modem. It returns how long to rest
+// before reconnecting (beyond the normal backoff) and why it ended.
+func (r *runner) session(ctx context.Context) (time.Duration, error) {
+	r.setState(StateStarting, nil)
+	m, err := r.open(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("open %s: %w", r.path, err)
+	}
+	defer m.Close()
+	id, err := m.Init(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("init: %w", err)
+	}
+	r.update(func(s *ModemStatus) { s.Identity = id })
+	r.log.Info("modem ready", "manufacturer", id.Manufacturer, "model", id.Model, "imei", id.IMEI)
+
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- m.Serve(sctx, handler{r}) }()
+	defer func() {
+		cancel()
+		<-serveErr
+	}()
+
+	r.checkHealth(ctx, m)
+	ticker := time.NewTicker(r.g.cfg.HealthInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return 0, nil
+		case err := <-serveErr:
+			serveErr <- err // for the deferred wait
+			if err == nil {
+				err = errors.New("reader stopped")
+			}
+			return 0, err
+		case <-m.Closed():
+			return 0, modem.ErrClosed
+		case <-ticker.C:
+			r.checkHealth(ctx, m)
+		case id := <-r.jobs:
+			err := r.process(ctx, m, id)
+			r.g.jobDone(r, id)
+			if errors.Is(err, errOutOfRotation) {
+				return simRestTime, err
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+}
+
+// checkHealth reads the modem's radio state; a modem that is not
+// registered stays connected but takes no work.
+func (r *runner) checkHealth(ctx context.Context, m *modem.Modem) {
+	h, err := m.Health(ctx)
+	if err != nil {
+		r.log.Warn("health check failed", "error", err)
+		r.update(func(s *ModemStatus) {
+			s.LastError = "health: " + err.Error()
+			if s.State == StateStarting {
+				s.State = StateDegraded
+			}
+		})
+		return
+	}
+	r.update(func(s *ModemStatus) {
+		s.Health = h
+		if h.Registered() {
+			s.State = StateUp
+		} else {
+			s.State = StateDegraded
+			s.LastError = "not registered: " + h.Registration
+		}
+	})
+}
+
+// handler receives what the modem reads and persists it before the modem
+// deletes it from its storage.
+type handler struct{ r *runner }
+
+func (h handler) Inbound(ctx context.Context, p modem.InboundPart) error {
+	return h.r.g.handleInbound(h.r.name, p)
+}
+
+func (h handler) StatusReport(ctx context.Context, rep modem.StatusReport) error {
+	return h.r.g.handleReport(h.r.name, rep)
+}

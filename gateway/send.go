@@ -1,0 +1,204 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/simgate/simgate/modem"
+	"github.com/simgate/simgate/store"
+)
+
+// process sends the remaining parts of one message through m. Each part is
+// marked `sending` durably before AT+CMGS and its MR recorded right after,
+// so a crash at any point leaves an honest record (DESIGN.md, Durability).
+// A non-nil error means the modem session should end.
+func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
+	g := r.g
+	// The submit in flight finishes even when shutdown starts: abandoning it
+	// mid-PDU is exactly what creates `unknown` messages.
+	sendCtx := context.WithoutCancel(ctx)
+
+	msg, err := g.db.Get(id)
+	if err != nil {
+		r.log.Error("load queued message", "id", id, "error", err)
+		return nil
+	}
+	if msg.Status != store.StatusQueued {
+		return nil // dropped or changed since it was due
+	}
+	now := g.now()
+	if !msg.ExpiresAt.After(now) {
+		g.expire(id)
+		return nil
+	}
+	ref := uint8(msg.ID) // rotates per message: two long texts to one phone never share a reference
+	submits, err := modem.EncodeSubmit(msg.To, msg.Text, ref)
+	if err == nil && len(submits) != len(msg.Parts) {
+		err = fmt.Errorf("encoded %d parts, planned %d", len(submits), len(msg.Parts))
+	}
+	if err != nil {
+		g.finish(id, store.StatusFailed, "cannot encode: "+err.Error())
+		return nil
+	}
+
+	for i := range msg.Parts {
+		if msg.Parts[i].Status != store.StatusQueued {
+			continue
+		}
+		msg, err = g.db.Update(id, func(m *store.Message) error {
+			if m.Status != store.StatusQueued && m.Status != store.StatusSending {
+				return errSkip
+			}
+			p := &m.Parts[i]
+			p.Status, p.Modem, p.Error = store.StatusSending, r.name, ""
+			if m.Modem == "" {
+				m.Modem, m.ConcatRef = r.name, ref
+			}
+			if m.Status == store.StatusQueued {
+				setStatus(m, g.now(), store.StatusSending, "sending via "+r.name)
+			}
+			return nil
+		})
+		if errors.Is(err, errSkip) {
+			return nil
+		}
+		if err != nil {
+			// Not written means not sent: leave it queued and stop this modem's
+			// session, since a failing disk is no place to keep sending from.
+			return fmt.Errorf("persist sending: %w", err)
+		}
+		g.publishMessage(msg)
+
+		mr, sendErr := m.Send(sendCtx, submits[i])
+		if sendErr == nil {
+			msg, err = g.db.Update(id, func(m *store.Message) error {
+				at := g.now()
+				p := &m.Parts[i]
+				p.Status, p.MR, p.SentAt = store.StatusSent, mr, at
+				if allParts(m, store.StatusSent) {
+					setStatus(m, at, store.StatusSent, fmt.Sprintf("accepted by the network via %s", r.name))
+				}
+				return nil
+			})
+			if err != nil {
+				// The part left but its MR is not on disk: after a restart the
+				// part is found in `sending` and becomes unknown, which is true.
+				return fmt.Errorf("persist MR: %w", err)
+			}
+			r.update(func(s *ModemStatus) { s.Sent++ })
+			g.publishMessage(msg)
+			continue
+		}
+		return r.sendFailed(sendCtx, m, id, i, sendErr)
+	}
+	return nil
+}
+
+// sendFailed records why part i of message id did not go, per the error's
+// class (MODEMS.md §2.3), and says whether the modem session must end.
+func (r *runner) sendFailed(ctx context.Context, m *modem.Modem, id uint64, i int, sendErr error) error {
+	g := r.g
+	class := modem.Classify(sendErr)
+	r.log.Warn("send failed", "id", id, "part", i+1, "error", sendErr, "class", class)
+	now := g.now()
+	var sessionErr error
+	msg, err := g.db.Update(id, func(msg *store.Message) error {
+		p := &msg.Parts[i]
+		p.Error = sendErr.Error()
+		switch class {
+		case modem.ClassMaybeSent:
+			p.Status = store.StatusUnknown
+			msg.Error = "no answer from the modem after the text was handed over: it may have been sent"
+			setStatus(msg, now, store.StatusUnknown, msg.Error+"; resend or drop")
+		case modem.ClassPermanentMessage:
+			p.Status = store.StatusFailed
+			msg.Error = sendErr.Error()
+			setStatus(msg, now, store.StatusFailed, "refused by the network: "+sendErr.Error())
+		case modem.ClassPermanentSIM:
+			// Not the message's fault: back to the queue for another SIM.
+			p.Status = store.StatusQueued
+			msg.NextAttemptAt = now
+			setStatus(msg, now, store.StatusQueued, fmt.Sprintf("SIM %s refused it (%v): rerouting", r.name, sendErr))
+		default: // transient, ambiguous
+			p.Status = store.StatusQueued
+			msg.Attempts++
+			limit := g.cfg.MaxAttempts
+			if class == modem.ClassAmbiguous {
+				limit = ambiguousRetries + 1
+			}
+			if msg.Attempts >= limit {
+				p.Status = store.StatusFailed
+				msg.Error = fmt.Sprintf("gave up after %d attempts: %v", msg.Attempts, sendErr)
+				setStatus(msg, now, store.StatusFailed, msg.Error)
+				return nil
+			}
+			next := now.Add(retryDelay(g.cfg.RetryBase, g.cfg.RetryMax, msg.Attempts))
+			if next.After(msg.ExpiresAt) {
+				next = msg.ExpiresAt // it will expire on time rather than late
+			}
+			msg.NextAttemptAt = next
+			setStatus(msg, now, store.StatusQueued, fmt.Sprintf("attempt %d failed (%v): retry at %s", msg.Attempts, sendErr, next.UTC().Format("15:04:05")))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("persist send failure: %w", err)
+	}
+	g.publishMessage(msg)
+	r.update(func(s *ModemStatus) { s.LastError = sendErr.Error() })
+
+	switch {
+	case class == modem.ClassPermanentSIM:
+		r.setState(StateDegraded, fmt.Errorf("%w: %v", errOutOfRotation, sendErr))
+		sessionErr = errOutOfRotation
+	case errors.Is(sendErr, modem.ErrClosed):
+		sessionErr = sendErr
+	case class == modem.ClassMaybeSent || errors.Is(sendErr, modem.ErrTimeout):
+		// A modem that timed out may be hung: probe before trusting it again.
+		if err := m.Probe(ctx); err != nil {
+			sessionErr = fmt.Errorf("modem not answering after a failed send: %w", err)
+		}
+	}
+	return sessionErr
+}
+
+// allParts reports whether every part of m has status s or a later success.
+func allParts(m *store.Message, s store.Status) bool {
+	for _, p := range m.Parts {
+		switch {
+		case p.Status == s:
+		case s == store.StatusSent && p.Status == store.StatusDelivered:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// expire ends a queued message whose validity passed.
+func (g *Gateway) expire(id uint64) {
+	g.finish(id, store.StatusExpired, "validity ended before it could be sent")
+}
+
+// finish moves a queued message to a final state.
+func (g *Gateway) finish(id uint64, s store.Status, note string) {
+	now := g.now()
+	m, err := g.db.Update(id, func(m *store.Message) error {
+		if m.Status != store.StatusQueued {
+			return errSkip
+		}
+		if s == store.StatusFailed {
+			m.Error = note
+		}
+		setStatus(m, now, s, note)
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, errSkip) {
+			g.log.Error("finish message", "id", id, "error", err)
+		}
+		return
+	}
+	g.publishMessage(m)
+}

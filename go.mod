@@ -1,0 +1,15 @@
+module github.com/simgate/simgate
+
+go 1.26.8
+
+require (
+	github.com/gorilla/websocket v1.5.3 // indirect
+	github.com/nyaruka/phonenumbers v1.8.1 // indirect
+	github.com/warthog618/modem v0.4.0 // indirect
+	github.com/warthog618/sms v0.3.0 // indirect
+	go.bug.st/serial v1.8.0 // indirect
+	go.etcd.io/bbolt v1.5.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.23.0 // indirect
+	google.golang.org/protobuf v1.36.11 // indirect
+)

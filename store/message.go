@@ -1,0 +1,132 @@
+package store
+
+import "time"
+
+// Status is the persisted state of an outbound message or one of its parts.
+// Values are stored on disk: never renumber, only append.
+type Status uint8
+
+const (
+	StatusQueued     Status = 1 // waiting in the due index
+	StatusSending    Status = 2 // written before AT+CMGS; found at start-up it becomes unknown
+	StatusSent       Status = 3 // the SMSC accepted every part (+CMGS: <mr>), waiting for reports
+	StatusDelivered  Status = 4 // every part's status report said delivered
+	StatusFailed     Status = 5 // permanent error, retries used up, or a report said failed
+	StatusUnknown    Status = 6 // crash or timeout after a PDU left: never resent blindly
+	StatusSuppressed Status = 7 // opted out or no consent: recorded, never sent
+	StatusExpired    Status = 8 // validity passed before it could go
+)
+
+var statusNames = map[Status]string{
+	StatusQueued: "queued", StatusSending: "sending", StatusSent: "sent",
+	StatusDelivered: "delivered", StatusFailed: "failed", StatusUnknown: "unknown",
+	StatusSuppressed: "suppressed", StatusExpired: "expired",
+}
+
+// String returns the API name of the status ("queued", "delivered", ...).
+func (s Status) String() string {
+	if n, ok := statusNames[s]; ok {
+		return n
+	}
+	return "invalid"
+}
+
+// ParseStatus maps an API name back to a Status.
+func ParseStatus(name string) (Status, bool) {
+	for s, n := range statusNames {
+		if n == name {
+			return s, true
+		}
+	}
+	return 0, false
+}
+
+// Final reports whether no further transition is expected without a person
+// acting (resend or drop).
+func (s Status) Final() bool {
+	switch s {
+	case StatusDelivered, StatusFailed, StatusSuppressed, StatusExpired:
+		return true
+	}
+	return false
+}
+
+// Kind separates transactional texts from marketing, which the compliance
+// guard treats more strictly. Stored: append only.
+type Kind uint8
+
+const (
+	KindTransactional Kind = 1
+	KindMarketing     Kind = 2
+)
+
+// Message is one outbound text and everything known about its journey.
+type Message struct {
+	ID             uint64       `json:"id"`
+	To             string       `json:"to"` // E.164
+	Text           string       `json:"text"`
+	Kind           Kind         `json:"kind"`
+	Encoding       string       `json:"encoding"` // "GSM-7" or "UCS-2"
+	Status         Status       `json:"status"`
+	Parts          []Part       `json:"parts"`
+	Attempts       int          `json:"attempts"` // send attempts that ended in a retryable error
+	CreatedAt      time.Time    `json:"created_at"`
+	UpdatedAt      time.Time    `json:"updated_at"`
+	ExpiresAt      time.Time    `json:"expires_at"`
+	NextAttemptAt  time.Time    `json:"next_attempt_at"` // due time while queued
+	IdempotencyKey string       `json:"idempotency_key,omitempty"`
+	Error          string       `json:"error,omitempty"`
+	Modem          string       `json:"modem,omitempty"`      // modem that sent the first part: later parts follow it
+	ConcatRef      uint8        `json:"concat_ref,omitempty"` // 8-bit concatenation reference shared by all parts
+	History        []Transition `json:"history"`
+}
+
+// Part is one SMS-SUBMIT of a message; each has its own MR and status report.
+type Part struct {
+	Seq    int       `json:"seq"` // 1-based
+	MR     int       `json:"mr"`  // -1 until +CMGS answered
+	Modem  string    `json:"modem,omitempty"`
+	Status Status    `json:"status"`
+	SentAt time.Time `json:"sent_at,omitempty"`
+	DoneAt time.Time `json:"done_at,omitempty"` // delivered or failed by report
+	Error  string    `json:"error,omitempty"`
+}
+
+// Transition records one change of a message's state and why.
+type Transition struct {
+	At     time.Time `json:"at"`
+	Status Status    `json:"status"`
+	Note   string    `json:"note,omitempty"`
+}
+
+// Inbound is one received text, reassembled when it came in several parts.
+type Inbound struct {
+	ID         uint64    `json:"id"`
+	Modem      string    `json:"modem"`
+	From       string    `json:"from"` // E.164 when it parses, else as received
+	Text       string    `json:"text"`
+	SentAt     time.Time `json:"sent_at"`     // SCTS of the first part
+	ReceivedAt time.Time `json:"received_at"` // when simgate stored it
+	Parts      int       `json:"parts"`
+}
+
+// InboundPart is one persisted segment of a multipart inbound text waiting
+// for its siblings.
+type InboundPart struct {
+	Modem     string    `json:"modem"`
+	From      string    `json:"from"`
+	ConcatRef int       `json:"concat_ref"`
+	Seq       int       `json:"seq"`
+	Total     int       `json:"total"`
+	SCTS      time.Time `json:"scts"`
+	TPDU      []byte    `json:"tpdu"`
+	Received  time.Time `json:"received"`
+}
+
+// Token is an API bearer token; only its SHA-256 hash is stored.
+type Token struct {
+	ID        uint64    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	LastUsed  time.Time `json:"last_used,omitempty"`
+}
