@@ -1,0 +1,151 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+)
+
+// indexEntry is one key/value an index holds because of a record.
+type indexEntry struct {
+	key, value []byte
+}
+
+// index ties a bucket to the one function that derives its entries from a
+// record. Nothing else writes index buckets except pruning of entries whose
+// meaning has expired (idempotency keys older than 24 h).
+type index[T any] struct {
+	bucket []byte
+	derive func(r *T) []indexEntry
+}
+
+// messageIndexes lists every index kept for outbound messages.
+func messageIndexes() []index[Message] {
+	return []index[Message]{
+		{bucketMsgByStatus, statusEntries},
+		{bucketMsgDue, dueEntries},
+		{bucketMsgIdem, idemEntries},
+		{bucketMsgIdemTime, idemTimeEntries},
+		{bucketMsgReports, reportEntries},
+	}
+}
+
+// statusEntries: every message is in exactly one status.
+func statusEntries(m *Message) []indexEntry {
+	return []indexEntry{{key: statusKey(m.Status, m.ID), value: []byte{}}}
+}
+
+func statusKey(s Status, id uint64) []byte {
+	return append([]byte{byte(s)}, u64(id)...)
+}
+
+// dueEntries: only queued messages wait for a due time.
+func dueEntries(m *Message) []indexEntry {
+	if m.Status != StatusQueued {
+		return nil
+	}
+	return []indexEntry{{key: append(u64(nanos(m.NextAttemptAt)), u64(m.ID)...), value: []byte{}}}
+}
+
+// idemEntries: the idempotency key finds the message and when it was made.
+func idemEntries(m *Message) []indexEntry {
+	if m.IdempotencyKey == "" {
+		return nil
+	}
+	return []indexEntry{{key: []byte(m.IdempotencyKey), value: append(u64(m.ID), u64(nanos(m.CreatedAt))...)}}
+}
+
+// idemTimeEntries orders idempotency keys by age so that expired ones can be
+// pruned oldest first with bounded work.
+func idemTimeEntries(m *Message) []indexEntry {
+	if m.IdempotencyKey == "" {
+		return nil
+	}
+	return []indexEntry{{key: append(u64(nanos(m.CreatedAt)), u64(m.ID)...), value: []byte(m.IdempotencyKey)}}
+}
+
+// reportEntries: a part the SMSC accepted (it has an MR) and that is still
+// `sent` waits for its status report, found by (modem, MR).
+func reportEntries(m *Message) []indexEntry {
+	var out []indexEntry
+	for _, p := range m.Parts {
+		if p.Status != StatusSent || p.MR < 0 || p.MR > 255 || p.Seq < 0 || p.Seq > 255 {
+			continue
+		}
+		modem := p.Modem
+		if modem == "" {
+			modem = m.Modem
+		}
+		k := reportPrefix(modem, p.MR)
+		k = append(k, u64(m.ID)...)
+		k = append(k, byte(p.Seq))
+		out = append(out, indexEntry{key: k, value: u64(nanos(p.SentAt))})
+	}
+	return out
+}
+
+func reportPrefix(modem string, mr int) []byte {
+	k := make([]byte, 0, len(modem)+2+8+1)
+	k = append(k, modem...)
+	k = append(k, 0, byte(mr))
+	return k
+}
+
+// reindex moves the entries of every index from what old implies to what
+// new implies; old or new is nil for an insert or a delete. An entry is
+// deleted only while it still holds the value old put there, so that a key
+// since taken over by another record (an expired idempotency key reused) is
+// left alone.
+func reindex[T any](tx *bbolt.Tx, indexes []index[T], old, new *T) error {
+	for _, ix := range indexes {
+		b := tx.Bucket(ix.bucket)
+		if b == nil {
+			return fmt.Errorf("store: bucket %s missing", ix.bucket)
+		}
+		var before, after []indexEntry
+		if old != nil {
+			before = ix.derive(old)
+		}
+		if new != nil {
+			after = ix.derive(new)
+		}
+		for _, e := range before {
+			if containsKey(after, e.key) {
+				continue
+			}
+			if cur := b.Get(e.key); cur != nil && bytes.Equal(cur, e.value) {
+				if err := b.Delete(e.key); err != nil {
+					return fmt.Errorf("store: index %s: %w", ix.bucket, err)
+				}
+			}
+		}
+		for _, e := range after {
+			if containsEntry(before, e) {
+				continue
+			}
+			if err := b.Put(e.key, e.value); err != nil {
+				return fmt.Errorf("store: index %s: %w", ix.bucket, err)
+			}
+		}
+	}
+	return nil
+}
+
+func containsKey(es []indexEntry, key []byte) bool {
+	for _, e := range es {
+		if bytes.Equal(e.key, key) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsEntry(es []indexEntry, x indexEntry) bool {
+	for _, e := range es {
+		if bytes.Equal(e.key, x.key) && bytes.Equal(e.value, x.value) {
+			return true
+		}
+	}
+	return false
+}

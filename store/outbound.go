@@ -1,0 +1,457 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// IdempotencyWindow is how long an idempotency key returns the original
+// message (DESIGN.md: "the same key within 24 h").
+const IdempotencyWindow = 24 * time.Hour
+
+// idemPruneBatch bounds the expired idempotency keys removed per Enqueue.
+// Each Enqueue adds at most one key, so removing up to 16 keeps the index at
+// about one day of keys without ever making one submission slow.
+const idemPruneBatch = 16
+
+// List page sizes: the console shows 50 rows; 500 caps one API answer at a
+// few hundred kilobytes.
+const (
+	DefaultListLimit = 50
+	MaxListLimit     = 500
+)
+
+// DefaultDueLimit is what Due returns when asked for limit <= 0: enough to
+// keep every modem busy for a while, small enough to hold in memory.
+const DefaultDueLimit = 100
+
+// ListFilter selects a page of messages for List.
+type ListFilter struct {
+	Status Status // 0 = any
+	Before uint64 // cursor: only IDs < Before; 0 = from the newest
+	Limit  int    // DefaultListLimit when 0, at most MaxListLimit
+}
+
+// Enqueue stores a new message and returns it with its ID. Concurrent calls
+// share one commit (group commit): the call returns after the fsync.
+//
+// CreatedAt and UpdatedAt default to now, Status to queued, and an empty
+// History gets the initial transition. If m.IdempotencyKey was used by a
+// message created within IdempotencyWindow, nothing is stored and that
+// message is returned with existed = true; an older use of the key is
+// forgotten and the key now names the new message.
+func (db *DB) Enqueue(m Message) (stored Message, existed bool, err error) {
+	err = db.bolt.Batch(func(tx *bbolt.Tx) error {
+		// Batch may run this function more than once (a sibling in the
+		// batch failed): start from nothing every time.
+		var err error
+		stored, existed, err = db.enqueue(tx, m)
+		return err
+	})
+	if err != nil {
+		return Message{}, false, fmt.Errorf("store: enqueue: %w", err)
+	}
+	return stored, existed, nil
+}
+
+// enqueue is Enqueue inside tx. It changes nothing outside tx, so that Batch
+// can run it again.
+func (db *DB) enqueue(tx *bbolt.Tx, m Message) (Message, bool, error) {
+	now := db.now()
+	msgs := tx.Bucket(bucketMessages)
+	if m.IdempotencyKey != "" {
+		if v := tx.Bucket(bucketMsgIdem).Get([]byte(m.IdempotencyKey)); len(v) == 16 {
+			id := binary.BigEndian.Uint64(v[:8])
+			created := fromNanos(binary.BigEndian.Uint64(v[8:]))
+			if now.Sub(created) < IdempotencyWindow {
+				existing, err := getMessage(tx, id)
+				if err == nil {
+					return existing, true, nil
+				}
+				if !errors.Is(err, ErrNotFound) {
+					return Message{}, false, err
+				}
+			}
+		}
+	}
+
+	n := m
+	n.Parts = slices.Clone(m.Parts)
+	n.History = slices.Clone(m.History)
+	id, err := msgs.NextSequence()
+	if err != nil {
+		return Message{}, false, err
+	}
+	n.ID = id
+	if n.Status == 0 {
+		n.Status = StatusQueued
+	}
+	if n.CreatedAt.IsZero() {
+		n.CreatedAt = now
+	}
+	if n.UpdatedAt.IsZero() {
+		n.UpdatedAt = n.CreatedAt
+	}
+	if len(n.History) == 0 {
+		n.History = []Transition{{At: n.CreatedAt, Status: n.Status}}
+	}
+	if err := putMessage(tx, nil, &n); err != nil {
+		return Message{}, false, err
+	}
+	if err := pruneIdempotency(tx, now); err != nil {
+		return Message{}, false, err
+	}
+	return n, false, nil
+}
+
+// putMessage writes m and moves its index entries from what old implied
+// (nil for a new message).
+func putMessage(tx *bbolt.Tx, old, m *Message) error {
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("store: encode message %d: %w", m.ID, err)
+	}
+	if err := tx.Bucket(bucketMessages).Put(u64(m.ID), raw); err != nil {
+		return err
+	}
+	return reindex(tx, messageIndexes(), old, m)
+}
+
+// pruneIdempotency forgets up to idemPruneBatch keys older than the window,
+// oldest first.
+func pruneIdempotency(tx *bbolt.Tx, now time.Time) error {
+	cutoff := nanos(now.Add(-IdempotencyWindow))
+	byTime := tx.Bucket(bucketMsgIdemTime)
+	idem := tx.Bucket(bucketMsgIdem)
+	type stale struct{ timeKey, key []byte }
+	var drop []stale
+	c := byTime.Cursor()
+	for k, v := c.First(); k != nil && len(drop) < idemPruneBatch; k, v = c.Next() {
+		if len(k) != 16 || binary.BigEndian.Uint64(k[:8]) >= cutoff {
+			break
+		}
+		drop = append(drop, stale{bytes.Clone(k), bytes.Clone(v)})
+	}
+	for _, s := range drop {
+		// The key may since name a newer message: only remove it while it
+		// still points at the expired one.
+		if cur := idem.Get(s.key); len(cur) == 16 && bytes.Equal(cur[:8], s.timeKey[8:]) {
+			if err := idem.Delete(s.key); err != nil {
+				return err
+			}
+		}
+		if err := byTime.Delete(s.timeKey); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// getMessage reads message id inside tx; the result shares nothing with the
+// transaction's memory.
+func getMessage(tx *bbolt.Tx, id uint64) (Message, error) {
+	raw := tx.Bucket(bucketMessages).Get(u64(id))
+	if raw == nil {
+		return Message{}, fmt.Errorf("store: message %d: %w", id, ErrNotFound)
+	}
+	var m Message
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return Message{}, fmt.Errorf("store: decode message %d: %w", id, err)
+	}
+	return m, nil
+}
+
+// Get returns message id, or an error wrapping ErrNotFound.
+func (db *DB) Get(id uint64) (Message, error) {
+	var m Message
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		var err error
+		m, err = getMessage(tx, id)
+		return err
+	})
+	return m, err
+}
+
+// Update changes message id with fn and commits (fsync) before returning, so
+// that a caller can rely on the new state before it talks to a modem. fn
+// gets a private copy; if it returns an error nothing is written and that
+// error is returned as is. UpdatedAt is set; transitions are the caller's
+// to append. Index entries follow the new record.
+func (db *DB) Update(id uint64, fn func(m *Message) error) (Message, error) {
+	var out Message
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		var err error
+		out, err = db.update(tx, id, fn)
+		return err
+	})
+	if err != nil {
+		return Message{}, err
+	}
+	return out, nil
+}
+
+// UpdateBatch is Update through a shared commit, for status reports and
+// other updates that many goroutines make at once and that no AT command
+// waits on. fn may run more than once and must only change m.
+func (db *DB) UpdateBatch(id uint64, fn func(m *Message) error) (Message, error) {
+	var out Message
+	err := db.bolt.Batch(func(tx *bbolt.Tx) error {
+		var err error
+		out, err = db.update(tx, id, fn)
+		return err
+	})
+	if err != nil {
+		return Message{}, err
+	}
+	return out, nil
+}
+
+func (db *DB) update(tx *bbolt.Tx, id uint64, fn func(m *Message) error) (Message, error) {
+	old, err := getMessage(tx, id)
+	if err != nil {
+		return Message{}, err
+	}
+	// A second decode gives fn a copy that shares no slices with old, which
+	// the index diff still needs.
+	m, err := getMessage(tx, id)
+	if err != nil {
+		return Message{}, err
+	}
+	if err := fn(&m); err != nil {
+		return Message{}, err
+	}
+	m.ID = id
+	m.UpdatedAt = db.now()
+	if err := putMessage(tx, &old, &m); err != nil {
+		return Message{}, err
+	}
+	return m, nil
+}
+
+// List returns a page of messages, newest first, and the cursor for the
+// next page (the last ID returned) or 0 when there is no more. With a status
+// it walks the status index, never the whole history.
+func (db *DB) List(f ListFilter) ([]Message, uint64, error) {
+	limit := clampLimit(f.Limit)
+	var out []Message
+	var next uint64
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		out, next = nil, 0
+		var prefix []byte
+		var c *bbolt.Cursor
+		if f.Status != 0 {
+			prefix = []byte{byte(f.Status)}
+			c = tx.Bucket(bucketMsgByStatus).Cursor()
+		} else {
+			c = tx.Bucket(bucketMessages).Cursor()
+		}
+		ids, more := walkBack(c, prefix, f.Before, limit)
+		for _, id := range ids {
+			m, err := getMessage(tx, id)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		if more && len(ids) > 0 {
+			next = ids[len(ids)-1]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, next, nil
+}
+
+func clampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultListLimit
+	case n > MaxListLimit:
+		return MaxListLimit
+	}
+	return n
+}
+
+// walkBack collects up to limit IDs from keys prefix | ID (8 bytes) with
+// ID < before (0: no bound), highest first, and reports whether more remain.
+func walkBack(c *bbolt.Cursor, prefix []byte, before uint64, limit int) (ids []uint64, more bool) {
+	var k []byte
+	if before == 0 {
+		if len(prefix) == 0 {
+			k, _ = c.Last()
+		} else {
+			// Seek past the prefix, then step back into it.
+			k, _ = seekBefore(c, append(bytes.Clone(prefix), bytes.Repeat([]byte{0xff}, 9)...))
+		}
+	} else {
+		k, _ = seekBefore(c, append(bytes.Clone(prefix), u64(before)...))
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+		if len(k) != len(prefix)+8 {
+			continue
+		}
+		if len(ids) == limit {
+			return ids, true
+		}
+		ids = append(ids, binary.BigEndian.Uint64(k[len(prefix):]))
+	}
+	return ids, false
+}
+
+// seekBefore positions c on the last key < target.
+func seekBefore(c *bbolt.Cursor, target []byte) ([]byte, []byte) {
+	k, _ := c.Seek(target)
+	if k == nil {
+		return c.Last()
+	}
+	return c.Prev()
+}
+
+// Due returns queued messages whose NextAttemptAt is not after now, earliest
+// first, at most limit (DefaultDueLimit when limit <= 0).
+func (db *DB) Due(now time.Time, limit int) ([]Message, error) {
+	if limit <= 0 {
+		limit = DefaultDueLimit
+	}
+	until := nanos(now)
+	var out []Message
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		out = nil
+		c := tx.Bucket(bucketMsgDue).Cursor()
+		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+			if len(k) != 16 {
+				continue
+			}
+			if binary.BigEndian.Uint64(k[:8]) > until {
+				break
+			}
+			m, err := getMessage(tx, binary.BigEndian.Uint64(k[8:]))
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// NextDue returns the earliest NextAttemptAt among queued messages, and
+// false when nothing is queued. A message queued with a zero NextAttemptAt
+// is due at the Unix epoch, that is now.
+func (db *DB) NextDue() (time.Time, bool, error) {
+	var at time.Time
+	var ok bool
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		k, _ := tx.Bucket(bucketMsgDue).Cursor().First()
+		if len(k) == 16 {
+			at, ok = fromNanos(binary.BigEndian.Uint64(k[:8])), true
+		}
+		return nil
+	})
+	return at, ok, err
+}
+
+// IDsByStatus returns the IDs of all messages in status s, oldest first,
+// from the status index.
+func (db *DB) IDsByStatus(s Status) ([]uint64, error) {
+	var ids []uint64
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		ids = nil
+		prefix := []byte{byte(s)}
+		c := tx.Bucket(bucketMsgByStatus).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if len(k) == 9 {
+				ids = append(ids, binary.BigEndian.Uint64(k[1:]))
+			}
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// CountByStatus counts messages per status from the status index.
+func (db *DB) CountByStatus() (map[Status]int, error) {
+	counts := map[Status]int{}
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		clear(counts)
+		return tx.Bucket(bucketMsgByStatus).ForEach(func(k, _ []byte) error {
+			if len(k) == 9 {
+				counts[Status(k[0])]++
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return counts, nil
+}
+
+// FindReport finds the part a status report is about. It walks the parts
+// sent through modem with message reference mr that still wait for a
+// report, newest SentAt first, and returns the first for which match is
+// true. match runs outside any transaction and may use the DB; the gateway
+// checks the recipient and the time window there, because MRs wrap at 256.
+func (db *DB) FindReport(modem string, mr int, match func(m Message, seq int, sentAt time.Time) bool) (id uint64, seq int, ok bool, err error) {
+	if mr < 0 || mr > 255 {
+		return 0, 0, false, nil
+	}
+	type candidate struct {
+		id     uint64
+		seq    int
+		sentAt uint64
+	}
+	var cands []candidate
+	prefix := reportPrefix(modem, mr)
+	err = db.bolt.View(func(tx *bbolt.Tx) error {
+		cands = nil
+		c := tx.Bucket(bucketMsgReports).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if len(k) != len(prefix)+9 || len(v) != 8 {
+				continue
+			}
+			cands = append(cands, candidate{
+				id:     binary.BigEndian.Uint64(k[len(prefix):]),
+				seq:    int(k[len(k)-1]),
+				sentAt: binary.BigEndian.Uint64(v),
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, false, err
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].sentAt != cands[j].sentAt {
+			return cands[i].sentAt > cands[j].sentAt
+		}
+		return cands[i].id > cands[j].id
+	})
+	for _, c := range cands {
+		m, err := db.Get(c.id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if match(m, c.seq, fromNanos(c.sentAt)) {
+			return c.id, c.seq, true, nil
+		}
+	}
+	return 0, 0, false, nil
+}

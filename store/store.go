@@ -1,0 +1,144 @@
+// Package store keeps all of simgate's state in one bbolt file: outbound
+// messages with their indexes (status, due time, idempotency key, pending
+// status reports), inbound texts and their partial segments, API tokens and
+// a small key-value area for the gateway's own records.
+//
+// Every bucket is declared in schema.go. A record and its index entries
+// change in the same transaction, and index entries are derived from the
+// record by one function per index (index.go): callers never touch an index.
+// Durability is bbolt's: every write is fsync'd before the call returns;
+// concurrent small writes share a commit through bbolt's Batch.
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+var (
+	// ErrNotFound is returned for an unknown message, inbound text or token.
+	ErrNotFound = errors.New("not found")
+	// ErrLocked is returned by Open when another process holds the file.
+	ErrLocked = errors.New("database locked")
+	// ErrNewerSchema is returned by Open for a file written by a newer
+	// simgate, whose layout this binary cannot be trusted to read or write.
+	ErrNewerSchema = errors.New("database schema is newer than this simgate")
+)
+
+// FieldError is bad input; Field names the offending argument so that the
+// HTTP layer can point at it.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Message) }
+
+// DefaultLockTimeout is how long Open waits for another process to release
+// the file: long enough to ride out a restart by systemd, short enough that
+// a second `simgate serve` fails at once instead of hanging.
+const DefaultLockTimeout = time.Second
+
+// DB is an open simgate database. It is safe for concurrent use.
+type DB struct {
+	bolt *bbolt.DB
+	path string
+	now  func() time.Time
+}
+
+type options struct {
+	noSync      bool
+	now         func() time.Time
+	lockTimeout time.Duration
+}
+
+// Option adjusts Open.
+type Option func(*options)
+
+// WithNoSync turns off fsync. Only for benchmarks that say so: a crash can
+// lose or corrupt everything written since the last sync.
+func WithNoSync() Option { return func(o *options) { o.noSync = true } }
+
+// WithClock replaces time.Now, for tests of time-dependent rules
+// (idempotency window, inbound de-duplication, token last-used).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithLockTimeout changes how long Open waits for a lock held by another
+// opener (DefaultLockTimeout).
+func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
+
+// Open opens or creates (mode 0600) the database at path and brings its
+// schema up to date. The directory must exist. A file held open by another
+// process fails after the lock timeout with an error wrapping ErrLocked; a
+// file from a newer simgate with one wrapping ErrNewerSchema.
+func Open(path string, opts ...Option) (*DB, error) {
+	o := options{now: time.Now, lockTimeout: DefaultLockTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if path == "" {
+		return nil, errors.New("store: open: empty database path")
+	}
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("store: open %s: directory %s does not exist: %w", path, dir, fs.ErrNotExist)
+		}
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("store: open %s: %s is not a directory", path, dir)
+	}
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout: o.lockTimeout,
+		NoSync:  o.noSync,
+	})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, fmt.Errorf("store: %s is in use by another simgate process (waited %s for its lock): %w",
+			path, o.lockTimeout, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := bdb.Update(func(tx *bbolt.Tx) error { return migrate(tx, migrations) }); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return &DB{bolt: bdb, path: path, now: o.now}, nil
+}
+
+// Close releases the file and its lock. Pending Batch calls finish first.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// Path is the file the database lives in.
+func (db *DB) Path() string { return db.path }
+
+// u64 encodes v as an 8-byte big-endian key, so that byte order is numeric
+// order.
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+// nanos encodes t for a time-ordered key. The zero time and anything before
+// 1970 sort first (0); times past 2262 (beyond int64 nanoseconds) sort last.
+func nanos(t time.Time) uint64 {
+	if t.IsZero() || t.Unix() < 0 {
+		return 0
+	}
+	if t.Unix() >= math.MaxInt64/int64(time.Second) {
+		return math.MaxInt64
+	}
+	return uint64(t.UnixNano())
+}
+
+// fromNanos decodes a key written by nanos.
+func fromNanos(n uint64) time.Time { return time.Unix(0, int64(n)) }
