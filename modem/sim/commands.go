@@ -29,10 +29,10 @@ type result struct {
 }
 
 func ok(info ...string) result { return result{kind: resOK, info: info} }
-func errResult() result       { return result{kind: resError} }
-func cmeErr(code int) result  { return result{kind: resCME, code: code} }
-func cmsErr(code int) result  { return result{kind: resCMS, code: code} }
-func unknown() result         { return result{kind: resUnknown} }
+func errResult() result        { return result{kind: resError} }
+func cmeErr(code int) result   { return result{kind: resCME, code: code} }
+func cmsErr(code int) result   { return result{kind: resCMS, code: code} }
+func unknown() result          { return result{kind: resUnknown} }
 
 // finalText renders a final result code per +CMEE and the profile.
 func (m *Modem) finalText(r result) string {

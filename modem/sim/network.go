@@ -394,8 +394,8 @@ func (n *Network) Messages() []SentMessage {
 		first submission
 	}
 	type key struct {
-		modem, to   string
-		ref, total  int
+		modem, to  string
+		ref, total int
 	}
 	var groups []*group
 	open := map[key]*group{}
