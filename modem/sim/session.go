@@ -122,7 +122,7 @@ func (m *Modem) serve(ctx context.Context, rw io.ReadWriter) (wait func(), err e
 		m.mu.Unlock()
 		if len(out) > 0 {
 			if debug {
-				m.log.Debug("sim: tx", "data", strconv.Quote(string(out)))
+				m.log.Debug("sim: tx", "data", string(out))
 			}
 			w.push(out)
 		}
@@ -134,7 +134,7 @@ func (m *Modem) serve(ctx context.Context, rw io.ReadWriter) (wait func(), err e
 			return wg.Wait, nil
 		case b := <-in:
 			if debug {
-				m.log.Debug("sim: rx", "data", strconv.Quote(string(b)))
+				m.log.Debug("sim: rx", "data", string(b))
 			}
 			m.mu.Lock()
 			s.in = append(s.in, b...)
