@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.bug.st/serial"
+)
+
+// lockedBuffer is written by runModemsim and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestRunModemsim(t *testing.T) {
+	prefix := filepath.Join(t.TempDir(), "m")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out lockedBuffer
+	done := make(chan error, 1)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	go func() {
+		done <- runModemsim(ctx, []string{"--count", "2", "--link", prefix, "--number-base", "+15550000009",
+			"--profile", "generic,huawei", "--report-delay", "10ms"}, &out, quiet)
+	}()
+	re := regexp.MustCompile(`control (http://127\.0\.0\.1:\d+)\n`)
+	deadline := time.Now().Add(10 * time.Second)
+	for !re.MatchString(out.String()) {
+		select {
+		case err := <-done:
+			t.Fatalf("modemsim returned early: %v\n%s", err, out.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no control line; output %q", out.String())
+		}
+	}
+	control := re.FindStringSubmatch(out.String())[1]
+	for _, want := range []string{"modem 0 +15550000009 " + prefix + "0\n", "modem 1 +15550000010 " + prefix + "1\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output %q lacks %q", out.String(), want)
+		}
+	}
+
+	resp, err := http.Get(control + "/modems")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var modems []struct{ Number, Profile, Link string }
+	json.NewDecoder(resp.Body).Decode(&modems)
+	resp.Body.Close()
+	if len(modems) != 2 || modems[1].Profile != "huawei" || modems[0].Link != prefix+"0" {
+		t.Errorf("GET /modems: %+v", modems)
+	}
+
+	port, err := serial.Open(prefix+"0", &serial.Mode{BaudRate: 115200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port.SetReadTimeout(20 * time.Millisecond)
+	port.Write([]byte("AT+CGMI\r"))
+	var got []byte
+	buf := make([]byte, 256)
+	for !bytes.Contains(got, []byte("\r\nOK\r\n")) && time.Now().Before(deadline) {
+		n, err := port.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	port.Close()
+	if !bytes.Contains(got, []byte("SIMULATOR\r\n\r\nOK\r\n")) {
+		t.Errorf("AT+CGMI over the pty: got %q", got)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("runModemsim: %v", err)
+	}
+	for i := range 2 {
+		if _, err := os.Lstat(prefix + string(rune('0'+i))); !os.IsNotExist(err) {
+			t.Errorf("link %d left behind: %v", i, err)
+		}
+	}
+}
+
+func TestRunModemsimFlags(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, args := range [][]string{
+		{"--count", "0"},
+		{"--number-base", "15550000001"},
+		{"--number-base", "+1555x"},
+		{"--profile", "nokia"},
+		{"--control", "0.0.0.0:0"},
+		{"--latency", "-1s"},
+		{"extra"},
+	} {
+		var out bytes.Buffer
+		if err := runModemsim(t.Context(), append(args, "--link", filepath.Join(t.TempDir(), "m")), &out, quiet); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+	if got, err := simNumbers("+15550000099", 3); err != nil || strings.Join(got, " ") != "+15550000099 +15550000100 +15550000101" {
+		t.Errorf("simNumbers: %q %v", got, err)
+	}
+}
