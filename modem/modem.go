@@ -27,12 +27,12 @@ type Identity struct {
 // Health is one reading of the modem's radio, SIM and storage state.
 type Health struct {
 	At            time.Time `json:"at"`
-	SignalDBm     int       `json:"signal_dbm"`    // 0 when unknown (+CSQ 99)
-	SignalRSSI    int       `json:"signal_rssi"`   // raw 0-31, 99 unknown
-	Registration  string    `json:"registration"`  // home, roaming, searching, denied, unregistered, unknown
-	Operator      string    `json:"operator"`      // as +COPS? reports it, may be empty
-	SIM           string    `json:"sim"`           // READY, SIM PIN, SIM PUK, NOT INSERTED, ...
-	StorageUsed   int       `json:"storage_used"`  // first +CPMS memory
+	SignalDBm     int       `json:"signal_dbm"`   // 0 when unknown (+CSQ 99)
+	SignalRSSI    int       `json:"signal_rssi"`  // raw 0-31, 99 unknown
+	Registration  string    `json:"registration"` // home, roaming, searching, denied, unregistered, unknown
+	Operator      string    `json:"operator"`     // as +COPS? reports it, may be empty
+	SIM           string    `json:"sim"`          // READY, SIM PIN, SIM PUK, NOT INSERTED, ...
+	StorageUsed   int       `json:"storage_used"` // first +CPMS memory
 	StorageTotal  int       `json:"storage_total"`
 	ReceptionMode string    `json:"reception_mode"` // the +CNMI? reply, to spot a silently reset routing
 }
@@ -64,11 +64,11 @@ type InboundPart struct {
 
 // StatusReport is a decoded SMS-STATUS-REPORT.
 type StatusReport struct {
-	MR         int       // TP-MR, 0-255, as returned by +CMGS for the part
-	Recipient  string    // TP-RA as given (may be national format, or garbage on some ZTE modems)
-	SCTS       time.Time // when the SMSC accepted the submit
-	Discharge  time.Time // TP-DT
-	Status     byte      // TP-ST
+	MR        int       // TP-MR, 0-255, as returned by +CMGS for the part
+	Recipient string    // TP-RA as given (may be national format, or garbage on some ZTE modems)
+	SCTS      time.Time // when the SMSC accepted the submit
+	Discharge time.Time // TP-DT
+	Status    byte      // TP-ST
 }
 
 // Outcome classifies TP-ST per 3GPP TS 23.040 (MODEMS.md §1.2 table).
@@ -99,4 +99,34 @@ type Config struct {
 	CommandTimeout time.Duration // default 10s (ModemManager uses 10s for non-network commands)
 	SubmitTimeout  time.Duration // default 90s: smstools3 60s, ModemManager 300s, MODEMS.md §1.2 says 60-120s
 	SweepInterval  time.Duration // default 30s: +CMGL=4 sweep, indications get lost
+	PromptTimeout  time.Duration // default 10s: the +CMGS prompt needs no network (ModemManager: 10s)
+	ResyncGrace    time.Duration // default 5s: after a submit timeout, wait this long for a late +CMGS before probing
+	QuietPeriod    time.Duration // default 300ms: silence that ends a drain (gammu 100ms, MODEMS.md §1.2 200-500ms)
+	RetryDelay     time.Duration // default 1s: base backoff while the SIM is busy (CME 14) or SMS is not ready yet
+}
+
+// withDefaults fills in the zero fields; the reasons are on the fields.
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.Baud <= 0 {
+		c.Baud = 115200
+	}
+	def(&c.CommandTimeout, 10*time.Second)
+	def(&c.SubmitTimeout, 90*time.Second)
+	def(&c.SweepInterval, 30*time.Second)
+	def(&c.PromptTimeout, 10*time.Second)
+	def(&c.ResyncGrace, 5*time.Second)
+	def(&c.QuietPeriod, 300*time.Millisecond)
+	def(&c.RetryDelay, time.Second)
+	return c
+}
+
+// probeTimeout bounds the probes of a resync and Probe: "AT" needs no
+// network, so a modem that can't answer it in 3s is hung.
+func (c Config) probeTimeout() time.Duration {
+	return min(c.CommandTimeout, 3*time.Second)
 }
