@@ -575,6 +575,23 @@ func TestHuaweiNoise(t *testing.T) {
 	}
 }
 
+func TestHuaweiSplitEcho(t *testing.T) {
+	n := newNet(t)
+	p, _ := LookupProfile("huawei")
+	p.MidReplyNoiseEvery, p.NoiseInterval, p.SplitEcho = 2, 0, true
+	c := connect(t, addModem(t, n, Config{Number: "+15550000001", ProfileData: &p}))
+	c.write("AT\r")
+	if got := c.expect("\r\nOK\r\n"); got != "AT\r\r\nOK\r\n" {
+		t.Errorf("first reply: got %q, want a clean one", got)
+	}
+	c.write("AT+CGMI\r")
+	got := c.expect("\r\nOK\r\n")
+	re := `^A\r\n\^RSSI:20\r\nT\+CGMI\r\r\n\^MODE:5,4\r\n\r\nhuawei\r\n\r\n\^HCSQ:[^\r]*\r\n\r\nOK\r\n$`
+	if !regexpMatch(re, got) {
+		t.Errorf("got %q, want the echo split by noise (E3372)", got)
+	}
+}
+
 func TestHuaweiPeriodicNoise(t *testing.T) {
 	n := newNet(t)
 	p, _ := LookupProfile("huawei")

@@ -33,6 +33,10 @@ type Profile struct {
 	NoiseInterval      time.Duration
 	MidReplyNoiseEvery int
 
+	// SplitEcho puts the injected noise inside the echo itself ("A",
+	// noise, "T+CGMI"), as the E3372 does; it needs echo on.
+	SplitEcho bool
+
 	// CURC makes AT^CURC=0 switch the noise off (Huawei).
 	CURC bool
 

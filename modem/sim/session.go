@@ -321,6 +321,12 @@ func (m *Modem) noiseOnLocked() bool {
 	return len(p.Noise) > 0 && (!p.CURC || m.set.curc)
 }
 
+// injectNextLocked reports whether the next reply carries noise.
+func (m *Modem) injectNextLocked() bool {
+	n := m.prof.MidReplyNoiseEvery
+	return n > 0 && (m.replies+1)%n == 0 && m.noiseOnLocked()
+}
+
 func (m *Modem) nextNoiseLocked() string {
 	n := m.prof.Noise[m.noiseIdx%len(m.prof.Noise)]
 	m.noiseIdx++
@@ -404,7 +410,13 @@ func (s *session) lineLocked(line string, now time.Time) {
 		return
 	}
 	if m.set.echo {
-		s.out = append(s.out, line...)
+		echo := line
+		if m.prof.SplitEcho && len(echo) > 1 && m.injectNextLocked() {
+			s.out = append(s.out, echo[0])
+			s.out = m.frameLine(s.out, m.nextNoiseLocked())
+			echo = echo[1:]
+		}
+		s.out = append(s.out, echo...)
 		s.out = append(s.out, '\r')
 	}
 	// Modems hunt for "AT" and ignore anything else (noise, stray Ctrl-Z).
@@ -456,8 +468,8 @@ func (s *session) writeBlocksLocked(dst *[]byte, blocks [][]string) {
 // vendor noise inside the reply every MidReplyNoiseEvery-th time.
 func (s *session) replyLocked(dst *[]byte, blocks [][]string, final result) {
 	m := s.m
+	inject := m.injectNextLocked()
 	m.replies++
-	inject := m.prof.MidReplyNoiseEvery > 0 && m.replies%m.prof.MidReplyNoiseEvery == 0 && m.noiseOnLocked()
 	if inject {
 		*dst = m.frameLine(*dst, m.nextNoiseLocked())
 	}
