@@ -852,3 +852,33 @@ func withoutURCs(lines []string) []string {
 		return strings.HasPrefix(l, "+CMTI:") || strings.HasPrefix(l, "+CDSI:")
 	})
 }
+
+func TestDerivedIdentity(t *testing.T) {
+	n := newNet(t)
+	a := addModem(t, n, Config{Number: "+15550000001"}).Info()
+	b := addModem(t, n, Config{Number: "+15550000002"}).Info()
+	luhnOK := func(s string) bool { return luhnComplete(s[:len(s)-1]) == s }
+	for _, in := range []Info{a, b} {
+		if len(in.IMEI) != 15 || !luhnOK(in.IMEI) || !strings.HasPrefix(in.IMEI, "35") {
+			t.Errorf("IMEI %q", in.IMEI)
+		}
+		if len(in.IMSI) != 15 || !strings.HasPrefix(in.IMSI, "00101") {
+			t.Errorf("IMSI %q", in.IMSI)
+		}
+		if len(in.ICCID) != 19 || !luhnOK(in.ICCID) || !strings.HasPrefix(in.ICCID, "89") {
+			t.Errorf("ICCID %q", in.ICCID)
+		}
+	}
+	if a.IMEI == b.IMEI || a.IMSI == b.IMSI || a.ICCID == b.ICCID {
+		t.Errorf("identities collide: %+v %+v", a, b)
+	}
+	if _, err := n.AddModem(Config{Number: "15550000001"}); err == nil {
+		t.Error("duplicate number accepted")
+	}
+	if _, err := n.AddModem(Config{Number: "+15550000003", Profile: "nokia"}); err == nil {
+		t.Error("unknown profile accepted")
+	}
+	if got := luhnComplete("7992739871"); got != "79927398713" {
+		t.Errorf("luhn: got %s", got)
+	}
+}

@@ -65,6 +65,13 @@ func ControlHandler(n *Network) http.Handler {
 			writeError(w, http.StatusBadRequest, "from", "from is required")
 			return
 		}
+		if a := senderAddress(req.From); a.Addr == "" {
+			writeError(w, http.StatusBadRequest, "from", "want a number or an alphanumeric sender")
+			return
+		} else if _, err := a.MarshalBinary(); err != nil {
+			writeError(w, http.StatusBadRequest, "from", "not encodable as a sender address: "+err.Error())
+			return
+		}
 		if req.Text == "" {
 			writeError(w, http.StatusBadRequest, "text", "text is required")
 			return

@@ -81,6 +81,7 @@ func TestControlAPI(t *testing.T) {
 		{`{"to":0,"from":"+1","text":""}`, "text"},
 		{`{"to":0,"from":"+1","text":"x","bogus":1}`, "bogus"},
 		{`{"to":0,"from":7,"text":"x"}`, "from"},
+		{`{"to":0,"from":"😀","text":"x"}`, "from"},
 	}
 	for _, tc := range bad {
 		code, body := do(t, "POST", srv.URL+"/inbound", tc.body)

@@ -28,7 +28,7 @@ type pipeRW struct {
 
 // client is the test's side of an AT conversation over io.Pipe.
 type client struct {
-	t     *testing.T
+	t     testing.TB
 	w     *io.PipeWriter
 	mu    sync.Mutex
 	buf   []byte
@@ -63,7 +63,7 @@ func connect(t *testing.T, m *Modem) *client {
 	return c
 }
 
-func connectStop(t *testing.T, m *Modem) (*client, func()) {
+func connectStop(t testing.TB, m *Modem) (*client, func()) {
 	t.Helper()
 	toModemR, toModemW := io.Pipe()
 	fromModemR, fromModemW := io.Pipe()
@@ -201,7 +201,7 @@ func (c *client) init() {
 }
 
 // submitPDUs encodes text to a recipient as SUBMIT TPDUs (SRR optional).
-func submitPDUs(t *testing.T, to, text string, srr bool) [][]byte {
+func submitPDUs(t testing.TB, to, text string, srr bool) [][]byte {
 	t.Helper()
 	tps, err := sms.Encode([]byte(text), sms.To(to), sms.AsSubmit)
 	if err != nil {

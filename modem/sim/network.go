@@ -37,6 +37,10 @@ import (
 // (MODEMS.md §2.5).
 const defaultReportDelay = 200 * time.Millisecond
 
+// maxDeliverParts bounds an injected text; concatenation counts parts in
+// one octet, and networks refuse far fewer.
+const maxDeliverParts = 255
+
 // defaultSMSC is the service centre address the simulated SIMs carry.
 const defaultSMSC = "+15559990000"
 
@@ -286,14 +290,16 @@ func (n *Network) AddModem(cfg Config) (*Modem, error) {
 		cfg.StorageSize = defaultStorageSize
 	}
 	digits := strings.TrimPrefix(num, "+")
+	// Derived identities: a plausible TAC, the 001-01 test network and an
+	// ICCID with the telecom prefix, each unique per number.
 	if cfg.IMEI == "" {
-		cfg.IMEI = luhnComplete(padDigits("35"+digits, 14))
+		cfg.IMEI = luhnComplete("35" + padDigits(lastDigits(digits, 12), 12))
 	}
 	if cfg.IMSI == "" {
-		cfg.IMSI = padDigits("00101"+lastDigits(digits, 10), 15)
+		cfg.IMSI = "00101" + padDigits(lastDigits(digits, 10), 10)
 	}
 	if cfg.ICCID == "" {
-		cfg.ICCID = luhnComplete(padDigits("8901"+lastDigits(digits, 14), 18))
+		cfg.ICCID = luhnComplete("8901" + padDigits(lastDigits(digits, 14), 14))
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -459,6 +465,9 @@ func (n *Network) Deliver(from, to, text string) error {
 	pdus, err := n.encodeDeliver(from, text, time.Now())
 	if err != nil {
 		return fmt.Errorf("sim: deliver: %w", err)
+	}
+	if len(pdus) > maxDeliverParts {
+		return fmt.Errorf("sim: deliver: text needs %d parts, more than %d", len(pdus), maxDeliverParts)
 	}
 	for _, p := range pdus {
 		m.receive(inbound{kind: kindDeliver, tpdu: p})
