@@ -814,6 +814,10 @@ func TestServeReturnsOnEOF(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "EOF") {
 		t.Errorf("got %v, want EOF", err)
 	}
+	// The answers to the last input still went out.
+	if got := out.String(); !strings.HasSuffix(got, "\r\nSIMULATOR\r\n\r\nOK\r\n") {
+		t.Errorf("output %q lacks the +CGMI answer", got)
+	}
 }
 
 func TestRebootAndReset(t *testing.T) {

@@ -128,23 +128,22 @@ const (
 	OutcomeNone                     // no status report at all
 )
 
-var outcomeNames = map[Outcome]string{
-	OutcomeDelivered: "delivered",
-	OutcomeFailed:    "failed",
-	OutcomeNone:      "none",
-}
-
 func (o Outcome) String() string {
-	if s, ok := outcomeNames[o]; ok {
-		return s
+	switch o {
+	case OutcomeDelivered:
+		return "delivered"
+	case OutcomeFailed:
+		return "failed"
+	case OutcomeNone:
+		return "none"
 	}
 	return fmt.Sprintf("Outcome(%d)", int(o))
 }
 
 // ParseOutcome maps "delivered", "failed" or "none" to an Outcome.
 func ParseOutcome(s string) (Outcome, error) {
-	for o, name := range outcomeNames {
-		if strings.EqualFold(s, name) {
+	for _, o := range []Outcome{OutcomeDelivered, OutcomeFailed, OutcomeNone} {
+		if strings.EqualFold(s, o.String()) {
 			return o, nil
 		}
 	}

@@ -140,6 +140,8 @@ func (m *Modem) serve(ctx context.Context, rw io.ReadWriter) (wait func(), err e
 			s.in = append(s.in, b...)
 			m.mu.Unlock()
 		case err := <-readErr:
+			// The host stopped talking; let what it was answered go out.
+			w.drain(ctx, drainGrace)
 			return wg.Wait, serveContextDone(ctx, err)
 		case err := <-w.err:
 			return wg.Wait, serveContextDone(ctx, err)
@@ -209,10 +211,29 @@ func readLoop(rw io.Reader, in chan<- []byte, errc chan<- error, done <-chan str
 // side, like a UART's transmit buffer: when nobody reads for long, the
 // oldest bytes are lost.
 type outQueue struct {
-	mu     sync.Mutex
-	buf    []byte
-	signal chan struct{}
-	err    chan error
+	mu      sync.Mutex
+	buf     []byte
+	writing bool
+	signal  chan struct{}
+	err     chan error
+}
+
+// drainGrace bounds how long a session that lost its input waits for its
+// last answers to be written.
+const drainGrace = 500 * time.Millisecond
+
+// drain waits until everything queued is written, at most d.
+func (q *outQueue) drain(ctx context.Context, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		q.mu.Lock()
+		idle := len(q.buf) == 0 && !q.writing
+		q.mu.Unlock()
+		if idle {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func (q *outQueue) push(b []byte) {
@@ -238,11 +259,16 @@ func (q *outQueue) run(w io.Writer, done <-chan struct{}) {
 		q.mu.Lock()
 		b := q.buf
 		q.buf = nil
+		q.writing = len(b) > 0
 		q.mu.Unlock()
 		if len(b) == 0 {
 			continue
 		}
-		if _, err := w.Write(b); err != nil {
+		_, err := w.Write(b)
+		q.mu.Lock()
+		q.writing = false
+		q.mu.Unlock()
+		if err != nil {
 			q.err <- err
 			return
 		}
