@@ -35,13 +35,38 @@ package modem
 //     port with a read timeout returns while idle, and at.AT closes itself:
 //     loopingReader below never passes (0, nil) on. Test: TestDefectZeroReads.
 //
+//  8. (found here) warthog618/sms builds its GSM-7 tables lazily and without
+//     synchronisation (charset.DefaultEncoder and friends assign package
+//     variables on first use): the first concurrent encode/decode is a data
+//     race. warmCharsets builds them all at package init, before any
+//     goroutine exists. Test: TestSimConcurrent under -race (it failed so).
+//
 // Also: Huawei's COMMAND NOT SUPPORT is translated into ERROR and Wavecom's
 // OK-less "+CPIN: READY" is completed (finalResult, completeOptional).
 
 import (
 	"io"
 	"time"
+
+	"github.com/warthog618/sms/encoding/gsm7/charset"
 )
+
+func init() { warmCharsets() }
+
+// warmCharsets generates every lazily built table of the GSM-7 codec once
+// (defect 8). It only touches the codec's own caches.
+func warmCharsets() {
+	charset.DefaultDecoder()
+	charset.DefaultEncoder()
+	charset.DefaultExtDecoder()
+	charset.DefaultExtEncoder()
+	for nli := charset.Start; nli < charset.End; nli++ {
+		charset.NewDecoder(nli)
+		charset.NewEncoder(nli)
+		charset.NewExtDecoder(nli)
+		charset.NewExtEncoder(nli)
+	}
+}
 
 // loopingReader retries reads that return (0, nil) instead of passing them
 // on (defect 7). After a run of empty reads it backs off briefly, so a port

@@ -302,7 +302,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 func (m *Modem) resync(ctx context.Context) error {
 	pt := m.cfg.probeTimeout()
 	var last error
-	for attempt := 0; attempt < 4; attempt++ {
+	silent := 0
+	for attempt := 0; attempt < 4 && silent < 2; attempt++ {
 		if err := m.waitQuiet(ctx, 10*m.cfg.QuietPeriod); err != nil {
 			return err
 		}
@@ -310,9 +311,13 @@ func (m *Modem) resync(ctx context.Context) error {
 			if fatal(err) {
 				return err
 			}
+			if errors.Is(err, ErrTimeout) {
+				silent++ // twice no answer at all: hung, stop early
+			}
 			last = err
 			continue
 		}
+		silent = 0
 		info, err := m.exec(ctx, cmdSpec{cmd: "+CSQ"}, pt)
 		if fatal(err) {
 			return err
@@ -343,9 +348,31 @@ func (m *Modem) Probe(ctx context.Context) error {
 	return err
 }
 
+// writeRaw writes bytes of the driver's own (ESC, the sync sequence),
+// giving up after the probe timeout: a port nobody drains must not block
+// the caller forever. The write itself finishes or fails in the background.
+func (m *Modem) writeRaw(b []byte) error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.write(b)
+		done <- err
+	}()
+	t := time.NewTimer(m.cfg.probeTimeout())
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrClosed, err)
+		}
+		return nil
+	case <-t.C:
+		return fmt.Errorf("%w: write blocked", ErrTimeout)
+	}
+}
+
 // writeEsc cancels a pending prompt or PDU entry.
 func (m *Modem) writeEsc() {
-	if _, err := m.write([]byte{0x1b}); err != nil {
+	if err := m.writeRaw([]byte{0x1b}); err != nil {
 		m.log.Debug("write ESC", "error", err)
 	}
 }
@@ -446,18 +473,22 @@ func (m *Modem) abortBeforePrompt(st *cmdState, res chan atResult) bool {
 
 // submitResult interprets at.AT's answer to a completed +CMGS.
 func (m *Modem) submitResult(spec cmdSpec, st *cmdState, r atResult) (int, error) {
+	written := m.f.promptPassed(st) // at.AT writes the PDU when it sees the prompt
 	if r.err != nil {
 		err := fromAT(r.err)
-		if errors.Is(err, ErrClosed) && st.promptPassed {
+		if errors.Is(err, ErrClosed) && written {
 			return 0, fmt.Errorf("%w: port closed after the PDU was written: %w", ErrMaybeSent, err)
 		}
 		if errors.Is(err, ErrTimeout) { // at's backstop: treat as unknown
 			m.needResync = true
-			if st.promptPassed {
+			if written {
 				return 0, fmt.Errorf("%w: %w", ErrMaybeSent, err)
 			}
 		}
 		return 0, cmdError(spec.cmd, err)
+	}
+	if !written {
+		return 0, cmdError(spec.cmd, fmt.Errorf("%w: final result without a prompt", ErrError))
 	}
 	for _, l := range r.info {
 		if mr, ok := parseCMGS(l); ok {

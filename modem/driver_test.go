@@ -553,3 +553,18 @@ func TestCloseEndsEverything(t *testing.T) {
 		t.Errorf("Send after Close: %v", err)
 	}
 }
+
+// A boot banner means the modem forgot its settings: they are restored.
+func TestServeRebootRestoresSettings(t *testing.T) {
+	fm := newFake(t, basic)
+	m := newTestModem(t, fm.host, fastConfig())
+	if _, err := m.Init(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	serve(t, m, newRecorder())
+	waitUntil(t, "first sweep", func() bool { return fm.count("AT+CMGL=4") >= 1 })
+	fm.send("RDY", "+CPIN: READY", "SMS DONE")
+	waitUntil(t, "settings restored", func() bool {
+		return fm.count("AT+CMGF=0") >= 2 && fm.count("AT+CNMI=2,1,0,2,0") >= 2 && fm.count("AT+CMGL=4") >= 2
+	})
+}

@@ -56,8 +56,8 @@ func (m *Modem) Init(ctx context.Context) (Identity, error) {
 // answer AT (gammu: ESC CR, drain; smstools3: AT up to 10 times).
 // Numeric result codes (ATV0) are understood until ATV1 is through.
 func (m *Modem) syncLine(ctx context.Context) error {
-	if _, err := m.write([]byte("\x1b\r")); err != nil {
-		return fmt.Errorf("%w: %v", ErrClosed, err)
+	if err := m.writeRaw([]byte("\x1b\r")); err != nil {
+		return err
 	}
 	if err := sleep(ctx, m.cfg.QuietPeriod); err != nil {
 		return err

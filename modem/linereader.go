@@ -474,6 +474,13 @@ func (f *lineFilter) cmgsSince(mark uint64) (int, bool) {
 	return 0, false
 }
 
+// promptPassed reports whether st's prompt went to at.AT.
+func (f *lineFilter) promptPassed(st *cmdState) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return st.promptPassed
+}
+
 // lateFinal returns the final result that came after st was aborted.
 func (f *lineFilter) lateFinal(st *cmdState) string {
 	f.mu.Lock()
