@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/warthog618/modem/at"
@@ -174,6 +175,7 @@ func TestDefectURCLeak(t *testing.T) {
 // comes after the timeout is harvested, and the next command gets its own
 // reply.
 func TestDefectLateCMGS(t *testing.T) {
+	// The late reply comes 400 ms after the PDU; timeouts are shorter.
 	late := func(fm *fakeModem, cmd string) bool {
 		if strings.HasPrefix(cmd, "AT+CMGS=") {
 			fm.raw("\r\n> ")
@@ -185,77 +187,85 @@ func TestDefectLateCMGS(t *testing.T) {
 		return basic(fm, cmd)
 	}
 	t.Run("at.AT alone", func(t *testing.T) {
-		fm := newFake(t, late)
-		a := at.New(fm.host, at.WithTimeout(5*time.Second))
-		if _, err := a.SMSCommand("+CMGS=10", "0011", at.WithTimeout(200*time.Millisecond)); !errors.Is(err, at.ErrDeadlineExceeded) {
-			t.Fatalf("got %v", err)
-		}
-		info, err := a.Command("+CSQ")
-		if err != nil || slices.Equal(info, []string{"+CSQ: 20,99"}) {
-			t.Fatalf("at.AT no longer mixes up late replies: %q %v", info, err)
-		}
-		fm.host.Close()
-		<-a.Closed()
+		synctest.Test(t, func(t *testing.T) {
+			fm := newFake(t, late)
+			a := at.New(fm.host, at.WithTimeout(5*time.Second))
+			if _, err := a.SMSCommand("+CMGS=10", "0011", at.WithTimeout(200*time.Millisecond)); !errors.Is(err, at.ErrDeadlineExceeded) {
+				t.Fatalf("got %v", err)
+			}
+			info, err := a.Command("+CSQ")
+			if err != nil || slices.Equal(info, []string{"+CSQ: 20,99"}) {
+				t.Fatalf("at.AT no longer mixes up late replies: %q %v", info, err)
+			}
+			fm.host.Close()
+			<-a.Closed()
+		})
 	})
 	t.Run("driver", func(t *testing.T) {
-		fm := newFake(t, late)
-		cfg := fastConfig()
-		cfg.SubmitTimeout = 200 * time.Millisecond
-		m := newTestModem(t, fm.host, cfg)
-		parts, _ := EncodeSubmit("+15550001111", "hi", 0)
-		mr, err := m.Send(ctxT(t), parts[0])
-		if err != nil || mr != 42 {
-			t.Fatalf("got MR %d, %v; want 42", mr, err)
-		}
-		h, err := m.Health(ctxT(t))
-		if err != nil || h.SignalRSSI != 20 || h.Registration != "home" {
-			t.Fatalf("next command: %+v %v", h, err)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			fm := newFake(t, late)
+			cfg := fastConfig()
+			cfg.SubmitTimeout = 200 * time.Millisecond
+			m := newTestModem(t, fm.host, cfg)
+			parts, _ := EncodeSubmit("+15550001111", "hi", 0)
+			mr, err := m.Send(ctxT(t), parts[0])
+			if err != nil || mr != 42 {
+				t.Fatalf("got MR %d, %v; want 42", mr, err)
+			}
+			h, err := m.Health(ctxT(t))
+			if err != nil || h.SignalRSSI != 20 || h.Registration != "home" {
+				t.Fatalf("next command: %+v %v", h, err)
+			}
+		})
 	})
 }
 
 // Defect 4: at.AT's 1 s default would fail a submit that takes 1.5 s.
 func TestSubmitOutlastsOneSecond(t *testing.T) {
-	fm := newFake(t, func(fm *fakeModem, cmd string) bool {
-		if strings.HasPrefix(cmd, "AT+CMGS=") {
-			fm.raw("\r\n> ")
-			fm.readPDU()
-			time.Sleep(1500 * time.Millisecond)
-			fm.ok("+CMGS: 5")
-			return true
+	synctest.Test(t, func(t *testing.T) {
+		fm := newFake(t, func(fm *fakeModem, cmd string) bool {
+			if strings.HasPrefix(cmd, "AT+CMGS=") {
+				fm.raw("\r\n> ")
+				fm.readPDU()
+				time.Sleep(1500 * time.Millisecond)
+				fm.ok("+CMGS: 5")
+				return true
+			}
+			return basic(fm, cmd)
+		})
+		cfg := fastConfig()
+		cfg.SubmitTimeout = 10 * time.Second
+		m := newTestModem(t, fm.host, cfg)
+		parts, _ := EncodeSubmit("+15550001111", "hi", 0)
+		if mr, err := m.Send(ctxT(t), parts[0]); err != nil || mr != 5 {
+			t.Fatalf("got %d, %v", mr, err)
 		}
-		return basic(fm, cmd)
 	})
-	cfg := fastConfig()
-	cfg.SubmitTimeout = 10 * time.Second
-	m := newTestModem(t, fm.host, cfg)
-	parts, _ := EncodeSubmit("+15550001111", "hi", 0)
-	if mr, err := m.Send(ctxT(t), parts[0]); err != nil || mr != 5 {
-		t.Fatalf("got %d, %v", mr, err)
-	}
 }
 
 func TestSendPromptNeverComes(t *testing.T) {
-	fm := newFake(t, func(fm *fakeModem, cmd string) bool {
-		if strings.HasPrefix(cmd, "AT+CMGS=") {
-			return true // silence
+	synctest.Test(t, func(t *testing.T) {
+		fm := newFake(t, func(fm *fakeModem, cmd string) bool {
+			if strings.HasPrefix(cmd, "AT+CMGS=") {
+				return true // silence
+			}
+			return basic(fm, cmd)
+		})
+		cfg := fastConfig()
+		cfg.PromptTimeout = 100 * time.Millisecond
+		m := newTestModem(t, fm.host, cfg)
+		parts, _ := EncodeSubmit("+15550001111", "hi", 0)
+		_, err := m.Send(ctxT(t), parts[0])
+		if !errors.Is(err, ErrTimeout) || errors.Is(err, ErrMaybeSent) || Classify(err) != ClassTransient {
+			t.Fatalf("got %v (%v)", err, Classify(err))
 		}
-		return basic(fm, cmd)
+		if len(fm.pdus) != 0 {
+			t.Errorf("PDU written without a prompt: %q", fm.pdus)
+		}
+		if err := m.Probe(ctxT(t)); err != nil {
+			t.Errorf("Probe after prompt timeout: %v", err)
+		}
 	})
-	cfg := fastConfig()
-	cfg.PromptTimeout = 100 * time.Millisecond
-	m := newTestModem(t, fm.host, cfg)
-	parts, _ := EncodeSubmit("+15550001111", "hi", 0)
-	_, err := m.Send(ctxT(t), parts[0])
-	if !errors.Is(err, ErrTimeout) || errors.Is(err, ErrMaybeSent) || Classify(err) != ClassTransient {
-		t.Fatalf("got %v (%v)", err, Classify(err))
-	}
-	if len(fm.pdus) != 0 {
-		t.Errorf("PDU written without a prompt: %q", fm.pdus)
-	}
-	if err := m.Probe(ctxT(t)); err != nil {
-		t.Errorf("Probe after prompt timeout: %v", err)
-	}
 }
 
 func TestSendCMSError(t *testing.T) {
@@ -278,42 +288,44 @@ func TestSendCMSError(t *testing.T) {
 }
 
 func TestSendHang(t *testing.T) {
-	var mu sync.Mutex
-	hung := false
-	fm := newFake(t, func(fm *fakeModem, cmd string) bool {
-		mu.Lock()
-		h := hung
-		mu.Unlock()
-		if h {
-			return true
-		}
-		if strings.HasPrefix(cmd, "AT+CMGS=") {
-			fm.raw("\r\n> ")
-			fm.readPDU()
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		hung := false
+		fm := newFake(t, func(fm *fakeModem, cmd string) bool {
 			mu.Lock()
-			hung = true
+			h := hung
 			mu.Unlock()
-			return true
+			if h {
+				return true
+			}
+			if strings.HasPrefix(cmd, "AT+CMGS=") {
+				fm.raw("\r\n> ")
+				fm.readPDU()
+				mu.Lock()
+				hung = true
+				mu.Unlock()
+				return true
+			}
+			return basic(fm, cmd)
+		})
+		cfg := fastConfig()
+		cfg.SubmitTimeout = 100 * time.Millisecond
+		cfg.ResyncGrace = 100 * time.Millisecond
+		cfg.CommandTimeout = 200 * time.Millisecond
+		m := newTestModem(t, fm.host, cfg)
+		parts, _ := EncodeSubmit("+15550001111", "hi", 0)
+		_, err := m.Send(ctxT(t), parts[0])
+		if !errors.Is(err, ErrMaybeSent) || Classify(err) != ClassMaybeSent {
+			t.Fatalf("got %v", err)
 		}
-		return basic(fm, cmd)
+		if err := m.Probe(ctxT(t)); !errors.Is(err, ErrTimeout) {
+			t.Fatalf("Probe of a hung modem: %v", err)
+		}
+		// Sends are refused (not sent) while the modem is out of step.
+		if _, err := m.Send(ctxT(t), parts[0]); err == nil || errors.Is(err, ErrMaybeSent) {
+			t.Fatalf("send to a hung modem: %v", err)
+		}
 	})
-	cfg := fastConfig()
-	cfg.SubmitTimeout = 100 * time.Millisecond
-	cfg.ResyncGrace = 100 * time.Millisecond
-	cfg.CommandTimeout = 200 * time.Millisecond
-	m := newTestModem(t, fm.host, cfg)
-	parts, _ := EncodeSubmit("+15550001111", "hi", 0)
-	_, err := m.Send(ctxT(t), parts[0])
-	if !errors.Is(err, ErrMaybeSent) || Classify(err) != ClassMaybeSent {
-		t.Fatalf("got %v", err)
-	}
-	if err := m.Probe(ctxT(t)); !errors.Is(err, ErrTimeout) {
-		t.Fatalf("Probe of a hung modem: %v", err)
-	}
-	// Sends are refused (not sent) while the modem is out of step.
-	if _, err := m.Send(ctxT(t), parts[0]); err == nil || errors.Is(err, ErrMaybeSent) {
-		t.Fatalf("send to a hung modem: %v", err)
-	}
 }
 
 // Defect 7 reproduced on the raw engine, then neutralised by loopingReader.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/simgate/simgate/modem/sim"
@@ -223,34 +224,53 @@ func TestSimSweepAtStart(t *testing.T) {
 	waitUntil(t, "deleted", func() bool { return r.sm.Stored("SM") == 0 })
 }
 
+// The simulator answers +CMGS after the driver's submit timeout (a fault
+// of real modems): Send must return that MR, not ErrMaybeSent, and the next
+// command must get its own reply. Under synctest the production defaults
+// (90 s submit timeout, 5 s grace) cost no wall time.
 func TestSimLateCMGS(t *testing.T) {
-	cfg := fastConfig()
-	cfg.SubmitTimeout = 150 * time.Millisecond
-	cfg.ResyncGrace = 2 * time.Second
-	r := newSimRig(t, sim.Config{Profile: "generic"}, cfg)
-	r.init(t)
-	r.sm.SetFault(sim.Fault{LateCMGS: 500 * time.Millisecond})
-	parts, _ := EncodeSubmit("+15557654321", "late", 0)
-	mr, err := r.m.Send(ctxT(t), parts[0])
-	if err != nil {
-		t.Fatalf("Send: %v (class %v), want the late MR", err, Classify(err))
-	}
-	subs := r.net.Submissions()
-	if len(subs) != 1 || subs[0].MR != mr {
-		t.Fatalf("got MR %d, network has %+v", mr, subs)
-	}
-	r.sm.SetFault(sim.Fault{})
-	// The next command gets its own reply, and the next submit its own MR.
-	h, err := r.m.Health(ctxT(t))
-	if err != nil || h.SignalRSSI > 31 || !h.Registered() {
-		t.Fatalf("health after late +CMGS: %+v, %v", h, err)
-	}
-	mr2, err := r.m.Send(ctxT(t), parts[0])
-	if err != nil || mr2 != (mr+1)%256 {
-		t.Fatalf("next send: MR %d, %v; want %d", mr2, err, (mr+1)%256)
-	}
-	if n := len(r.net.Submissions()); n != 2 {
-		t.Errorf("network got %d submissions, want 2 (no duplicate)", n)
+	short := fastConfig()
+	short.SubmitTimeout = 150 * time.Millisecond
+	short.ResyncGrace = 2 * time.Second
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		late time.Duration
+	}{
+		{"short timeouts", short, 500 * time.Millisecond},
+		{"production defaults", Config{SweepInterval: time.Hour}, 93 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := newSimRig(t, sim.Config{Profile: "generic"}, tc.cfg)
+				r.init(t)
+				r.sm.SetFault(sim.Fault{LateCMGS: tc.late})
+				parts, _ := EncodeSubmit("+15557654321", "late", 0)
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+				defer cancel()
+				mr, err := r.m.Send(ctx, parts[0])
+				if err != nil {
+					t.Fatalf("Send: %v (class %v), want the late MR", err, Classify(err))
+				}
+				subs := r.net.Submissions()
+				if len(subs) != 1 || subs[0].MR != mr {
+					t.Fatalf("got MR %d, network has %+v", mr, subs)
+				}
+				r.sm.SetFault(sim.Fault{})
+				// The next command gets its own reply, and the next submit its own MR.
+				h, err := r.m.Health(ctx)
+				if err != nil || h.SignalRSSI > 31 || !h.Registered() {
+					t.Fatalf("health after late +CMGS: %+v, %v", h, err)
+				}
+				mr2, err := r.m.Send(ctx, parts[0])
+				if err != nil || mr2 != (mr+1)%256 {
+					t.Fatalf("next send: MR %d, %v; want %d", mr2, err, (mr+1)%256)
+				}
+				if n := len(r.net.Submissions()); n != 2 {
+					t.Errorf("network got %d submissions, want 2 (no duplicate)", n)
+				}
+			})
+		})
 	}
 }
 
@@ -281,32 +301,34 @@ func TestSimCMSErrors(t *testing.T) {
 }
 
 func TestSimHang(t *testing.T) {
-	cfg := fastConfig()
-	cfg.CommandTimeout = 300 * time.Millisecond
-	cfg.PromptTimeout = 200 * time.Millisecond
-	cfg.SubmitTimeout = 200 * time.Millisecond
-	cfg.ResyncGrace = 100 * time.Millisecond
-	r := newSimRig(t, sim.Config{Profile: "generic"}, cfg)
-	r.init(t)
-	r.sm.SetFault(sim.Fault{Hang: true})
-	parts, _ := EncodeSubmit("+15557654321", "into the void", 0)
-	_, err := r.m.Send(ctxT(t), parts[0])
-	if !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrMaybeSent) {
-		t.Fatalf("Send to a hung modem: %v", err)
-	}
-	if err := r.m.Probe(ctxT(t)); !errors.Is(err, ErrTimeout) {
-		t.Fatalf("Probe of a hung modem: %v", err)
-	}
-	if _, err := r.m.Health(ctxT(t)); err == nil {
-		t.Fatal("Health of a hung modem succeeded")
-	}
-	r.sm.SetFault(sim.Fault{})
-	if err := r.m.Probe(ctxT(t)); err != nil {
-		t.Fatalf("Probe after the hang cleared: %v", err)
-	}
-	if mrs := r.send(t, "+15557654321", "back", 0); len(mrs) != 1 {
-		t.Fatalf("send after recovery: %v", mrs)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		cfg := fastConfig()
+		cfg.CommandTimeout = 300 * time.Millisecond
+		cfg.PromptTimeout = 200 * time.Millisecond
+		cfg.SubmitTimeout = 200 * time.Millisecond
+		cfg.ResyncGrace = 100 * time.Millisecond
+		r := newSimRig(t, sim.Config{Profile: "generic"}, cfg)
+		r.init(t)
+		r.sm.SetFault(sim.Fault{Hang: true})
+		parts, _ := EncodeSubmit("+15557654321", "into the void", 0)
+		_, err := r.m.Send(ctxT(t), parts[0])
+		if !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrMaybeSent) {
+			t.Fatalf("Send to a hung modem: %v", err)
+		}
+		if err := r.m.Probe(ctxT(t)); !errors.Is(err, ErrTimeout) {
+			t.Fatalf("Probe of a hung modem: %v", err)
+		}
+		if _, err := r.m.Health(ctxT(t)); err == nil {
+			t.Fatal("Health of a hung modem succeeded")
+		}
+		r.sm.SetFault(sim.Fault{})
+		if err := r.m.Probe(ctxT(t)); err != nil {
+			t.Fatalf("Probe after the hang cleared: %v", err)
+		}
+		if mrs := r.send(t, "+15557654321", "back", 0); len(mrs) != 1 {
+			t.Fatalf("send after recovery: %v", mrs)
+		}
+	})
 }
 
 func TestSimOpenPTY(t *testing.T) {
@@ -453,16 +475,18 @@ func TestSimConcurrent(t *testing.T) {
 // A caller that gives up while the PDU is out still gets the late MR: the
 // recovery finishes, so the gateway never resends a sent message blindly.
 func TestSimSendCancelledAfterPDU(t *testing.T) {
-	cfg := fastConfig()
-	cfg.ResyncGrace = 2 * time.Second
-	r := newSimRig(t, sim.Config{Profile: "generic"}, cfg)
-	r.init(t)
-	r.sm.SetFault(sim.Fault{LateCMGS: 300 * time.Millisecond})
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	parts, _ := EncodeSubmit("+15557654321", "cancelled", 0)
-	mr, err := r.m.Send(ctx, parts[0])
-	if subs := r.net.Submissions(); len(subs) != 1 || err != nil || subs[0].MR != mr {
-		t.Fatalf("got %d, %v; network %+v", mr, err, subs)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		cfg := fastConfig()
+		cfg.ResyncGrace = 2 * time.Second
+		r := newSimRig(t, sim.Config{Profile: "generic"}, cfg)
+		r.init(t)
+		r.sm.SetFault(sim.Fault{LateCMGS: 300 * time.Millisecond})
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		parts, _ := EncodeSubmit("+15557654321", "cancelled", 0)
+		mr, err := r.m.Send(ctx, parts[0])
+		if subs := r.net.Submissions(); len(subs) != 1 || err != nil || subs[0].MR != mr {
+			t.Fatalf("got %d, %v; network %+v", mr, err, subs)
+		}
+	})
 }
