@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -130,6 +131,37 @@ func TestRedactPIN(t *testing.T) {
 	}
 	if got := cmdError(`+CPIN="1234"`, ErrError).Error(); strings.Contains(got, "1234") {
 		t.Errorf("got %q", got)
+	}
+	if got := redactLine(`AT+cpin="1234"`); got != "AT+cpin=***" {
+		t.Errorf("got %q", got)
+	}
+}
+
+// The PIN never reaches the log, even at debug level with echo on.
+func TestPINNotLogged(t *testing.T) {
+	fm := newFake(t, func(fm *fakeModem, cmd string) bool {
+		switch cmd {
+		case "AT+CPIN?":
+			fm.ok("+CPIN: SIM PIN")
+			return true
+		case `AT+CPIN="7391"`:
+			fm.raw(cmd + "\r") // echo on
+			fm.ok()
+			return true
+		}
+		return basic(fm, cmd)
+	})
+	var buf lockedBuffer
+	cfg := fastConfig()
+	cfg.PIN = "7391"
+	m := New(fm.host, cfg, slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer m.Close()
+	_, err := m.Init(ctxT(t)) // the SIM keeps asking: Init fails after the one PIN try
+	if err == nil || fm.count(`AT+CPIN="7391"`) != 1 {
+		t.Fatalf("Init: %v; PIN sent %d times", err, fm.count(`AT+CPIN="7391"`))
+	}
+	if strings.Contains(buf.String(), "7391") || strings.Contains(err.Error(), "7391") {
+		t.Errorf("PIN in the log or error:\n%s", buf.String())
 	}
 }
 

@@ -267,7 +267,7 @@ func (f *lineFilter) record(kind lineKind, line, why string) {
 		f.tap(kind, line)
 	}
 	if kind != lineForwarded && kind != linePrompt && f.log.Enabled(context.Background(), slog.LevelDebug) {
-		f.log.Debug("at line", "fate", kind.String(), "line", line, "why", why)
+		f.log.Debug("at line", "fate", kind.String(), "line", redactLine(line), "why", why)
 	}
 }
 
@@ -653,6 +653,17 @@ func parseCMGS(s string) (int, bool) {
 		return 0, false
 	}
 	return mr, true
+}
+
+// redactLine hides a PIN in an echoed command line ("AT+CPIN=...").
+func redactLine(l string) string {
+	u := strings.ToUpper(l)
+	for _, p := range [...]string{"+CPIN=", "+CPIN2=", "+CLCK="} {
+		if i := strings.Index(u, p); i >= 0 {
+			return l[:i+len(p)] + "***"
+		}
+	}
+	return l
 }
 
 // redact hides the PIN in logged commands.
