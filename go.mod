@@ -3,6 +3,7 @@ module github.com/simgate/simgate
 go 1.26.8
 
 require (
+	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/nyaruka/phonenumbers v1.8.1 // indirect
 	github.com/warthog618/modem v0.4.0 // indirect

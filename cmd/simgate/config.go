@@ -1,0 +1,400 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/simgate/simgate/modem"
+)
+
+// Per-SIM sending limits used when simgate.toml does not set them. A limit
+// of 0 in the file turns that limit off. No carrier publishes the numbers
+// that trip its spam filters or the fair-use clause of a consumer
+// "unlimited" plan, so these are deliberately conservative: a shop owner
+// who outgrows them raises them knowingly, ideally with a business SIM.
+const (
+	// defaultPerMinute is the bottom of the 6-10 texts/min a modem
+	// sustains (MODEMS.md §2.5: measured 8-12/min, 3-5 s per submit), so
+	// the limit rarely slows a healthy modem but a burst is spread out
+	// instead of leaving the SIM back to back.
+	defaultPerMinute = 6
+	// defaultPerDay is a busy shop's daily volume on one SIM: about
+	// 80 minutes of sending at defaultPerMinute. Sustained volume from one
+	// consumer SIM is what carriers' anti-spam systems look at first.
+	defaultPerDay = 500
+	// defaultUniquePerDay caps distinct recipients a day. Texting many
+	// different numbers, rather than the same regulars, is what bulk
+	// messaging looks like, and bulk messaging is what consumer plans forbid.
+	defaultUniquePerDay = 200
+	// defaultUniquePerMonth caps distinct recipients a calendar month: the
+	// "unlimited plan" trap is a SIM that stays under every daily figure
+	// yet texts a new list every day and is cut off at the month's review.
+	defaultUniquePerMonth = 1000
+)
+
+// Lengths from the standards, so a typo is caught at start-up rather than
+// by a modem error at the first text.
+const (
+	minPINDigits  = 4  // SIM PIN: 4 to 8 digits (ETSI TS 102 221 §9.3)
+	maxPINDigits  = 8  //
+	imeiDigits    = 15 // IMEI as AT+CGSN prints it: 14 digits + check digit (3GPP TS 23.003 §6.2.1)
+	maxE164Digits = 15 // SMSC address: an E.164 number has at most 15 digits (ITU-T E.164 §6)
+	maxModemName  = 32 // a name shows in URLs, logs and the console's columns
+)
+
+// fileConfig is simgate.toml after validation, with relative paths resolved
+// and limits filled in. A field the file leaves out is empty, so a flag
+// default can apply (see mergeConfig).
+//
+//	data   = "/var/lib/simgate"   # relative paths are taken from the file's directory
+//	listen = "127.0.0.1:8080"
+//	region = "US"
+//	[limits]                      # defaults for every modem
+//	per_day = 300
+//	[[modem]]
+//	name = "shop1"
+//	path = "/dev/serial/by-id/usb-HUAWEI_Mobile-if02-port0"   # or imei = "..."
+//	pin  = "1234"
+//	smsc = "+447785016005"
+//	[modem.limits]                # overrides [limits] for this SIM
+//	per_minute = 4
+type fileConfig struct {
+	Data   string
+	Listen string
+	Region string
+	Modems []modemEntry
+}
+
+// modemEntry is one [[modem]] table.
+type modemEntry struct {
+	Name string
+	Path string // "" when the modem is to be found by IMEI
+	IMEI string // optional with a path; required without one
+	PIN  string
+	SMSC string
+	// Limits is [modem.limits] on top of the file's [limits] on top of the
+	// defaults above.
+	Limits simLimits
+}
+
+// simLimits are per-SIM sending limits; 0 means no limit.
+type simLimits struct {
+	PerMinute      int
+	PerDay         int
+	UniquePerDay   int
+	UniquePerMonth int
+}
+
+// defaultLimits returns the limits a SIM gets when nothing is configured.
+func defaultLimits() simLimits {
+	return simLimits{
+		PerMinute:      defaultPerMinute,
+		PerDay:         defaultPerDay,
+		UniquePerDay:   defaultUniquePerDay,
+		UniquePerMonth: defaultUniquePerMonth,
+	}
+}
+
+// modemConfig is the driver's view of the entry.
+func (m modemEntry) modemConfig() modem.Config {
+	return modem.Config{Name: m.Name, Path: m.Path, PIN: m.PIN, SMSC: m.SMSC}
+}
+
+// The raw* types mirror the file. Limits are pointers so an absent key
+// (take the default) differs from 0 (no limit).
+type rawConfig struct {
+	Data   string     `toml:"data"`
+	Listen string     `toml:"listen"`
+	Region string     `toml:"region"`
+	Limits rawLimits  `toml:"limits"`
+	Modem  []rawModem `toml:"modem"`
+}
+
+type rawModem struct {
+	Name   string    `toml:"name"`
+	Path   string    `toml:"path"`
+	IMEI   string    `toml:"imei"`
+	PIN    string    `toml:"pin"`
+	SMSC   string    `toml:"smsc"`
+	Limits rawLimits `toml:"limits"`
+}
+
+type rawLimits struct {
+	PerMinute      *int `toml:"per_minute"`
+	PerDay         *int `toml:"per_day"`
+	UniquePerDay   *int `toml:"unique_per_day"`
+	UniquePerMonth *int `toml:"unique_per_month"`
+}
+
+// loadConfig reads and validates the TOML file at path. Every problem is
+// reported, not just the first, each prefixed by the key it is about, with
+// modems counted from 1 in file order: "modem[2].pin: must be 4 to 8 digits".
+// A key simgate does not know is an error too, because a misspelt limit
+// that is silently ignored is a limit that is not enforced.
+func loadConfig(path string) (fileConfig, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return fileConfig{}, fmt.Errorf("config: %w", err)
+	}
+	// Untyped first: syntax errors come out here, and it serves to place
+	// unknown keys (see unknownKeys) and to explain a common slip.
+	var generic map[string]any
+	if _, err := toml.Decode(string(text), &generic); err != nil {
+		return fileConfig{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	if _, ok := generic["modem"].(map[string]any); ok {
+		return fileConfig{}, fmt.Errorf("config %s: modem: write [[modem]], with two brackets, once per modem", path)
+	}
+	var raw rawConfig
+	md, err := toml.Decode(string(text), &raw)
+	if err != nil {
+		return fileConfig{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	var errs []error
+	errs = append(errs, unknownKeys(md, generic)...)
+	cfg, verrs := raw.validate(filepath.Dir(path))
+	errs = append(errs, verrs...)
+	if len(errs) > 0 {
+		return fileConfig{}, fmt.Errorf("config %s:\n%w", path, errors.Join(errs...))
+	}
+	return cfg, nil
+}
+
+// unknownKeys names every key the decoder did not use. TOML keys in an
+// array of tables carry no index, so generic, the file decoded untyped,
+// tells which [[modem]] holds each one.
+func unknownKeys(md toml.MetaData, generic map[string]any) []error {
+	reported := map[string]bool{}
+	var errs []error
+	for _, k := range md.Undecoded() {
+		// A misspelt table ([modem.limit]) makes its keys undecoded too;
+		// naming the table is enough.
+		if covered(reported, k) {
+			continue
+		}
+		reported[k.String()] = true
+		if len(k) > 1 && k[0] == "modem" {
+			modems, _ := generic["modem"].([]map[string]any)
+			for i, m := range modems {
+				if has(m, k[1:]) {
+					errs = append(errs, fmt.Errorf("modem[%d].%s: unknown key", i+1, toml.Key(k[1:])))
+				}
+			}
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s: unknown key", k))
+	}
+	return errs
+}
+
+// covered reports whether a parent table of k was already reported.
+func covered(reported map[string]bool, k toml.Key) bool {
+	for n := 1; n < len(k); n++ {
+		if reported[k[:n].String()] {
+			return true
+		}
+	}
+	return false
+}
+
+// has reports whether the nested key path exists in m.
+func has(m map[string]any, path []string) bool {
+	for i, p := range path {
+		v, ok := m[p]
+		if !ok {
+			return false
+		}
+		if i == len(path)-1 {
+			return true
+		}
+		if m, ok = v.(map[string]any); !ok {
+			return false
+		}
+	}
+	return false
+}
+
+// validate checks every value and resolves it; dir is the config file's
+// directory, against which a relative data path is taken (under systemd the
+// working directory is /, which would make "data" mean something else).
+func (r rawConfig) validate(dir string) (fileConfig, []error) {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+	}
+	cfg := fileConfig{Listen: r.Listen}
+
+	if r.Data != "" {
+		cfg.Data = r.Data
+		if !filepath.IsAbs(cfg.Data) {
+			cfg.Data = filepath.Join(dir, cfg.Data)
+		}
+		cfg.Data = filepath.Clean(cfg.Data)
+	}
+	if r.Listen != "" {
+		if err := checkListen(r.Listen); err != nil {
+			bad("listen", "%q is not host:port (e.g. \"127.0.0.1:8080\"): %v", r.Listen, err)
+		}
+	}
+	if r.Region != "" {
+		cfg.Region = strings.ToUpper(r.Region)
+		if !phonenumbers.GetSupportedRegions()[cfg.Region] {
+			bad("region", "%q is not a known region (want an ISO 3166 code such as \"US\", \"GB\" or \"DE\")", r.Region)
+		}
+	}
+	base, lerrs := r.Limits.apply("limits", defaultLimits())
+	errs = append(errs, lerrs...)
+
+	names := map[string]int{}
+	paths := map[string]int{}
+	imeis := map[string]int{}
+	for i, rm := range r.Modem {
+		n := i + 1
+		key := fmt.Sprintf("modem[%d]", n)
+		m := modemEntry{Name: rm.Name, Path: rm.Path, IMEI: rm.IMEI, PIN: rm.PIN, SMSC: rm.SMSC}
+		if m.Name == "" {
+			m.Name = fmt.Sprintf("modem%d", n) // the same default as --modem
+		} else if err := checkModemName(m.Name); err != nil {
+			bad(key+".name", "%q %v", m.Name, err)
+		}
+		if first, dup := names[m.Name]; dup {
+			bad("modem names must be unique", "%s.name %q is also modem[%d]'s", key, m.Name, first)
+		} else {
+			names[m.Name] = n
+		}
+
+		switch {
+		case m.Path == "" && m.IMEI == "":
+			bad(key+".path", "required (or set imei to find the modem by its identity)")
+		case m.Path != "" && !filepath.IsAbs(m.Path):
+			bad(key+".path", "%q is not an absolute path (prefer /dev/serial/by-id/..., which survives USB renumbering)", m.Path)
+		case m.Path != "":
+			m.Path = filepath.Clean(m.Path)
+			if first, dup := paths[m.Path]; dup {
+				bad(key+".path", "%q is also modem[%d]'s: one port can serve one modem entry", m.Path, first)
+			} else {
+				paths[m.Path] = n
+			}
+		}
+		if m.IMEI != "" {
+			if len(m.IMEI) != imeiDigits || !allDigits(m.IMEI) {
+				bad(key+".imei", "%q is not %d digits (as AT+CGSN or `simgate ports` shows it)", m.IMEI, imeiDigits)
+			} else if first, dup := imeis[m.IMEI]; dup {
+				bad(key+".imei", "%q is also modem[%d]'s", m.IMEI, first)
+			} else {
+				imeis[m.IMEI] = n
+			}
+		}
+		// The PIN is never echoed: error messages end up in logs.
+		if m.PIN != "" && (len(m.PIN) < minPINDigits || len(m.PIN) > maxPINDigits || !allDigits(m.PIN)) {
+			bad(key+".pin", "must be %d to %d digits", minPINDigits, maxPINDigits)
+		}
+		if m.SMSC != "" {
+			d := strings.TrimPrefix(m.SMSC, "+")
+			if !strings.HasPrefix(m.SMSC, "+") || d == "" || len(d) > maxE164Digits || !allDigits(d) {
+				bad(key+".smsc", "%q is not an international number (+ and up to %d digits, e.g. \"+447785016005\")", m.SMSC, maxE164Digits)
+			}
+		}
+		var lerrs []error
+		m.Limits, lerrs = rm.Limits.apply(key+".limits", base)
+		errs = append(errs, lerrs...)
+		cfg.Modems = append(cfg.Modems, m)
+	}
+	return cfg, errs
+}
+
+// apply returns base with the limits set in r, checking each is
+// non-negative; prefix names the table in errors.
+func (r rawLimits) apply(prefix string, base simLimits) (simLimits, []error) {
+	var errs []error
+	set := func(name string, v *int, dst *int) {
+		if v == nil {
+			return
+		}
+		if *v < 0 {
+			errs = append(errs, fmt.Errorf("%s.%s: %d is negative (use 0 for no limit)", prefix, name, *v))
+			return
+		}
+		*dst = *v
+	}
+	set("per_minute", r.PerMinute, &base.PerMinute)
+	set("per_day", r.PerDay, &base.PerDay)
+	set("unique_per_day", r.UniquePerDay, &base.UniquePerDay)
+	set("unique_per_month", r.UniquePerMonth, &base.UniquePerMonth)
+	return base, errs
+}
+
+// checkListen accepts host:port with a numeric port; the host may be empty
+// (all interfaces) or a name.
+func checkListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
+}
+
+// checkModemName keeps names usable as they are in API paths
+// (/api/v1/modems/{name}), log fields and file names.
+func checkModemName(name string) error {
+	if len(name) > maxModemName {
+		return fmt.Errorf("is longer than %d characters", maxModemName)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("may only hold letters, digits, '-', '_' and '.'")
+		}
+	}
+	return nil
+}
+
+func allDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// mergeConfig lays the file under the command line: a value from a flag
+// the user actually gave (fs.Visit sees only those) wins; otherwise the
+// file's value is used if it has one; otherwise the flag's default stays.
+// --modem flags, if any, replace the file's modems as a whole, since mixing
+// two lists would make names and limits ambiguous. file.Modems whose Path
+// is still empty (IMEI only) must be resolved first (resolveIMEIs).
+func mergeConfig(file fileConfig, fs *flag.FlagSet, cfg daemonConfig) (daemonConfig, error) {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if !given["data"] && file.Data != "" {
+		cfg.DataDir = file.Data
+	}
+	if !given["listen"] && file.Listen != "" {
+		cfg.Listen = file.Listen
+	}
+	if !given["region"] && file.Region != "" {
+		cfg.Region = file.Region
+	}
+	if !given["modem"] {
+		cfg.Modems = nil
+		for i, m := range file.Modems {
+			if m.Path == "" {
+				return cfg, fmt.Errorf("modem[%d] (%s): no modem with IMEI %s found", i+1, m.Name, m.IMEI)
+			}
+			cfg.Modems = append(cfg.Modems, m.modemConfig())
+		}
+	}
+	return cfg, nil
+}

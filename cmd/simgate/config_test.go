@@ -1,0 +1,246 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/simgate/simgate/modem"
+)
+
+// writeConfig writes text to simgate.toml in a fresh directory.
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "simgate.toml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadConfig(t *testing.T) {
+	path := writeConfig(t, `
+data = "/var/lib/simgate"
+listen = "127.0.0.1:8080"
+region = "gb"
+
+[limits]
+per_day = 300
+unique_per_month = 0
+
+[[modem]]
+name = "shop1"
+path = "/dev/serial/by-id/usb-HUAWEI_Mobile-if02-port0"
+pin = "1234"
+smsc = "+447785016005"
+[modem.limits]
+per_minute = 4
+
+[[modem]]
+imei = "861234567890123"
+`)
+	got, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fileConfig{
+		Data:   "/var/lib/simgate",
+		Listen: "127.0.0.1:8080",
+		Region: "GB",
+		Modems: []modemEntry{
+			{
+				Name: "shop1", Path: "/dev/serial/by-id/usb-HUAWEI_Mobile-if02-port0", PIN: "1234", SMSC: "+447785016005",
+				Limits: simLimits{PerMinute: 4, PerDay: 300, UniquePerDay: defaultUniquePerDay, UniquePerMonth: 0},
+			},
+			{
+				Name: "modem2", IMEI: "861234567890123",
+				Limits: simLimits{PerMinute: defaultPerMinute, PerDay: 300, UniquePerDay: defaultUniquePerDay, UniquePerMonth: 0},
+			},
+		},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+func TestLoadConfigEmpty(t *testing.T) {
+	got, err := loadConfig(writeConfig(t, "# nothing yet\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, fileConfig{}) {
+		t.Errorf("got %+v, want the zero config (flag defaults apply)", got)
+	}
+}
+
+func TestLoadConfigRelativeData(t *testing.T) {
+	path := writeConfig(t, `data = "state"`)
+	got, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(filepath.Dir(path), "state"); got.Data != want {
+		t.Errorf("data: got %q, want %q (relative to the config file)", got.Data, want)
+	}
+}
+
+func TestLoadConfigDefaultLimits(t *testing.T) {
+	got, err := loadConfig(writeConfig(t, "[[modem]]\npath = \"/dev/ttyUSB2\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := got.Modems[0].Limits; l != defaultLimits() {
+		t.Errorf("limits: got %+v, want the defaults %+v", l, defaultLimits())
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	const ok = "[[modem]]\nname = \"a\"\npath = \"/dev/ttyUSB2\"\n"
+	for _, tc := range []struct {
+		name, text string
+		want       []string // each must appear in the error
+	}{
+		{"unknown top-level key", `lisen = "127.0.0.1:80"`, []string{`lisen: unknown key`}},
+		{"unknown modem key", ok + "[[modem]]\npath = \"/dev/ttyUSB3\"\nbaudrate = 9600\n", []string{`modem[2].baudrate: unknown key`}},
+		{"unknown limit", ok + "[modem.limits]\nper_hour = 5\n", []string{`modem[1].limits.per_hour: unknown key`}},
+		{"misspelt table named once", ok + "[modem.limit]\nper_day = 5\nper_minute = 1\n", []string{`modem[1].limit: unknown key`}},
+		{"unknown key in [limits]", "[limits]\nper_week = 5\n", []string{`limits.per_week: unknown key`}},
+		{"path required", "[[modem]]\nname = \"a\"\n", []string{`modem[1].path: required`}},
+		{"path relative", "[[modem]]\npath = \"ttyUSB2\"\n", []string{`modem[1].path: "ttyUSB2" is not an absolute path`}},
+		{"path twice", ok + "[[modem]]\npath = \"/dev/ttyUSB2/\"\n", []string{`modem[2].path: "/dev/ttyUSB2" is also modem[1]'s`}},
+		{"listen", `listen = "abc"`, []string{`listen: "abc" is not host:port`}},
+		{"listen port", `listen = "127.0.0.1:http"`, []string{`listen: "127.0.0.1:http" is not host:port`}},
+		{"listen port range", `listen = "127.0.0.1:70000"`, []string{`listen: "127.0.0.1:70000"`}},
+		{"region", `region = "XX"`, []string{`region: "XX" is not a known region`}},
+		{"names unique", ok + "[[modem]]\nname = \"a\"\npath = \"/dev/ttyUSB3\"\n", []string{`modem names must be unique: modem[2].name "a" is also modem[1]'s`}},
+		{"default name clashes", "[[modem]]\nname = \"modem2\"\npath = \"/dev/ttyUSB2\"\n[[modem]]\npath = \"/dev/ttyUSB3\"\n", []string{`modem[2].name "modem2"`}},
+		{"name characters", "[[modem]]\nname = \"shop 1\"\npath = \"/dev/ttyUSB2\"\n", []string{`modem[1].name: "shop 1" may only hold`}},
+		{"name length", "[[modem]]\nname = \"" + strings.Repeat("x", 33) + "\"\npath = \"/dev/ttyUSB2\"\n", []string{`modem[1].name: `, `longer than 32`}},
+		{"imei digits", "[[modem]]\nimei = \"86123456789012\"\n", []string{`modem[1].imei: "86123456789012" is not 15 digits`}},
+		{"imei twice", "[[modem]]\nimei = \"861234567890123\"\n[[modem]]\nimei = \"861234567890123\"\n", []string{`modem[2].imei: "861234567890123" is also modem[1]'s`}},
+		{"pin short", ok + "pin = \"123\"\n", []string{`modem[1].pin: must be 4 to 8 digits`}},
+		{"pin letters", ok + "pin = \"12a4\"\n", []string{`modem[1].pin: must be 4 to 8 digits`}},
+		{"smsc national", ok + "smsc = \"07785016005\"\n", []string{`modem[1].smsc: "07785016005" is not an international number`}},
+		{"smsc long", ok + "smsc = \"+1234567890123456\"\n", []string{`modem[1].smsc:`}},
+		{"negative limit", ok + "[modem.limits]\nper_day = -1\n", []string{`modem[1].limits.per_day: -1 is negative`}},
+		{"negative default limit", "[limits]\nunique_per_month = -3\n", []string{`limits.unique_per_month: -3 is negative`}},
+		{"wrong type", `listen = 8080`, []string{`listen`, `incompatible types`}},
+		{"wrong type in modem", ok + "[modem.limits]\nper_minute = \"6\"\n", []string{`per_minute`, `incompatible types`}},
+		{"modem as a table", "[modem]\npath = \"/dev/ttyUSB2\"\n", []string{`modem: write [[modem]]`}},
+		{"syntax", "listen = \n", []string{`line 1`}},
+		{"several at once", `listen = "abc"` + "\n" + `region = "XX"` + "\n[[modem]]\n", []string{`listen:`, `region:`, `modem[1].path: required`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadConfig(writeConfig(t, tc.text))
+			if err == nil {
+				t.Fatalf("got no error, want one mentioning %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("got error %q, want it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// The PIN must not end up in logs through an error message.
+func TestLoadConfigErrorHidesPIN(t *testing.T) {
+	_, err := loadConfig(writeConfig(t, "[[modem]]\npath = \"/dev/ttyUSB2\"\npin = \"98765x\"\n"))
+	if err == nil || strings.Contains(err.Error(), "98765") {
+		t.Errorf("got %v, want an error that does not show the PIN", err)
+	}
+}
+
+func TestLoadConfigMissingFile(t *testing.T) {
+	if _, err := loadConfig(filepath.Join(t.TempDir(), "nope.toml")); err == nil {
+		t.Error("got nil error for a missing file")
+	}
+}
+
+// TestExampleConfig loads the commented example that install.sh puts in
+// /etc/simgate, once as shipped and once with its commented-out settings
+// turned on, so the documentation can't drift from the parser.
+func TestExampleConfig(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join("..", "..", "systemd", "simgate.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := loadConfig(writeConfig(t, string(text)))
+	if err != nil {
+		t.Fatalf("example as shipped: %v", err)
+	}
+	if shipped.Data != "/var/lib/simgate" {
+		t.Errorf("data: got %q, want /var/lib/simgate (the unit's StateDirectory)", shipped.Data)
+	}
+	// Settings are commented out as "#key" (no space); prose as "# text".
+	setting := regexp.MustCompile(`(?m)^#([a-z\[])`)
+	all, err := loadConfig(writeConfig(t, setting.ReplaceAllString(string(text), "$1")))
+	if err != nil {
+		t.Fatalf("example with every setting on: %v", err)
+	}
+	if len(all.Modems) < 2 {
+		t.Fatalf("got %d modems in the uncommented example, want at least 2", len(all.Modems))
+	}
+	for _, m := range all.Modems {
+		if m.Path == "" && m.IMEI == "" {
+			t.Errorf("modem %s: neither path nor imei", m.Name)
+		}
+	}
+}
+
+func TestMergeConfig(t *testing.T) {
+	file := fileConfig{
+		Data: "/var/lib/simgate", Listen: "0.0.0.0:9000", Region: "DE",
+		Modems: []modemEntry{{Name: "shop1", Path: "/dev/ttyUSB2", PIN: "1234"}},
+	}
+	parse := func(args ...string) (*flag.FlagSet, daemonConfig) {
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		var cfg daemonConfig
+		var modems modemFlag
+		fs.StringVar(&cfg.DataDir, "data", "", "")
+		fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "")
+		fs.StringVar(&cfg.Region, "region", "US", "")
+		fs.Var(&modems, "modem", "")
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Modems = modems
+		return fs, cfg
+	}
+
+	fs, flags := parse()
+	got, err := mergeConfig(file, fs, flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DataDir != file.Data || got.Listen != file.Listen || got.Region != file.Region {
+		t.Errorf("no flags: got %+v, want the file's values", got)
+	}
+	if want := []modem.Config{{Name: "shop1", Path: "/dev/ttyUSB2", PIN: "1234"}}; !reflect.DeepEqual(got.Modems, want) {
+		t.Errorf("modems: got %+v, want %+v", got.Modems, want)
+	}
+
+	fs, flags = parse("--listen", "127.0.0.1:8080", "--data", "/tmp/x", "--modem", "/dev/pts/3,name=sim")
+	got, err = mergeConfig(file, fs, flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// --listen given with its default value still wins: the user said it.
+	if got.Listen != "127.0.0.1:8080" || got.DataDir != "/tmp/x" || got.Region != "DE" {
+		t.Errorf("with flags: got %+v, want listen and data from flags, region from the file", got)
+	}
+	if len(got.Modems) != 1 || got.Modems[0].Name != "sim" {
+		t.Errorf("modems: got %+v, want only the --modem one", got.Modems)
+	}
+
+	fs, flags = parse()
+	if _, err := mergeConfig(fileConfig{Modems: []modemEntry{{Name: "m", IMEI: "861234567890123"}}}, fs, flags); err == nil ||
+		!strings.Contains(err.Error(), "861234567890123") {
+		t.Errorf("unresolved IMEI: got %v, want an error naming it", err)
+	}
+}
