@@ -35,7 +35,7 @@ func (p *pipeConn) Close() error {
 
 // rig is a gateway over a real bbolt file and simulated modems.
 type rig struct {
-	t   *testing.T
+	t   testing.TB
 	db  *store.DB
 	g   *Gateway
 	net *sim.Network
@@ -62,7 +62,9 @@ type rigOptions struct {
 	dir      string // reuse a data dir (restart tests)
 }
 
-func newRig(t *testing.T, o rigOptions) *rig {
+func newRig(t *testing.T, o rigOptions) *rig { return newRigTB(t, o) }
+
+func newRigTB(t testing.TB, o rigOptions) *rig {
 	t.Helper()
 	if o.dir == "" {
 		o.dir = t.TempDir()
