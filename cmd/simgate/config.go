@@ -135,12 +135,30 @@ type rawLimits struct {
 	UniquePerMonth *int `toml:"unique_per_month"`
 }
 
+// configError marks an error as the config file's fault, so main can exit
+// with EX_CONFIG (78), which simgate.service's RestartPreventExitStatus=
+// treats as "restarting won't help".
+type configError struct{ err error }
+
+func (e *configError) Error() string { return e.err.Error() }
+func (e *configError) Unwrap() error { return e.err }
+
 // loadConfig reads and validates the TOML file at path. Every problem is
 // reported, not just the first, each prefixed by the key it is about, with
 // modems counted from 1 in file order: "modem[2].pin: must be 4 to 8 digits".
 // A key simgate does not know is an error too, because a misspelt limit
-// that is silently ignored is a limit that is not enforced.
+// that is silently ignored is a limit that is not enforced. Errors are
+// *configError.
 func loadConfig(path string) (fileConfig, error) {
+	cfg, err := readConfig(path)
+	if err != nil {
+		return fileConfig{}, &configError{err}
+	}
+	return cfg, nil
+}
+
+// readConfig is loadConfig without the error type.
+func readConfig(path string) (fileConfig, error) {
 	text, err := os.ReadFile(path)
 	if err != nil {
 		return fileConfig{}, fmt.Errorf("config: %w", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -138,6 +139,10 @@ func TestLoadConfigErrors(t *testing.T) {
 			_, err := loadConfig(writeConfig(t, tc.text))
 			if err == nil {
 				t.Fatalf("got no error, want one mentioning %q", tc.want)
+			}
+			var ce *configError
+			if !errors.As(err, &ce) {
+				t.Errorf("got %T, want a *configError (main exits 78 on it)", err)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {

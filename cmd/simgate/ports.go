@@ -265,7 +265,7 @@ func openProblem(err error, proc string) string {
 		case serial.PermissionDenied:
 			return "permission denied (add the user to dialout: sudo usermod -aG dialout $USER, then log in again)"
 		case serial.InvalidSerialPort:
-			return "not a serial port: " + err.Error()
+			return "not a serial port"
 		}
 	}
 	if errors.Is(err, fs.ErrNotExist) {
