@@ -50,12 +50,20 @@ var (
 	// (modems, MR and concatenation counters).
 	bucketKV = []byte("kv")
 
+	// bucketSIMUsage: per-SIM sending counters for the fleet's limits:
+	// "c" | sim | 0 | day → parts sent that day (8 bytes);
+	// "d" | sim | 0 | day | 0 | recipient → empty (unique per day);
+	// "m" | sim | 0 | month | 0 | recipient → empty (unique per month).
+	// Days are "2006-01-02" and months "2006-01" in the box's local time, so
+	// keys of one SIM sort by period and old periods prune from the front.
+	bucketSIMUsage = []byte("sim_usage")
+
 	keyVersion = []byte("version")
 )
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -75,6 +83,11 @@ var migrations = []func(tx *bbolt.Tx) error{
 			}
 		}
 		return nil
+	},
+	// 1 → 2: per-SIM usage counters (modem fleet limits).
+	func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketSIMUsage)
+		return err
 	},
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -205,7 +206,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 	if !errors.Is(err, ErrNewerSchema) {
 		t.Errorf("error %v, want ErrNewerSchema", err)
 	}
-	for _, want := range []string{"version 2", "up to version 1"} {
+	for _, want := range []string{fmt.Sprintf("version %d", SchemaVersion+1), fmt.Sprintf("up to version %d", SchemaVersion)} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
