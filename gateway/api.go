@@ -78,4 +78,5 @@ type ModemStatus struct {
 	LastError string    `json:"last_error,omitempty"`
 	Since     time.Time `json:"since"` // when State last changed
 	Sent      int       `json:"sent"`  // parts accepted by the SMSC since start
+	Budget    *Budget   `json:"budget,omitempty"`
 }

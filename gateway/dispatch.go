@@ -81,7 +81,7 @@ func (g *Gateway) assign(runners []*runner, inflight map[uint64]*runner, busy ma
 				g.expire(m.ID)
 				continue
 			}
-			r := g.route(m, runners, busy)
+			r := g.route(m, runners, busy, now)
 			if r == nil {
 				continue
 			}
@@ -111,29 +111,48 @@ func (g *Gateway) assign(runners []*runner, inflight map[uint64]*runner, busy ma
 	return min(wait, maxIdleWait)
 }
 
-// route picks the modem for m: the one that sent its earlier parts when it
-// can take work (the recipient's phone reassembles by sender), otherwise the
-// idle available modem that has sent the least.
-func (g *Gateway) route(m store.Message, runners []*runner, busy map[*runner]bool) *runner {
+// route picks the modem for m, or nil when none can take it now:
+//  1. the modem that sent its earlier parts (the phone reassembles a long
+//     text by sender), waited for while it is up;
+//  2. the SIM that texted this recipient this month, while it can send now
+//     (sticky sender: customers keep seeing one number);
+//  3. otherwise the idle SIM that has sent the fewest parts today.
+//
+// A SIM whose limits stop this text is skipped and never blocks the others.
+func (g *Gateway) route(m store.Message, runners []*runner, busy map[*runner]bool, now time.Time) *runner {
+	parts := 0
+	for _, p := range m.Parts {
+		if p.Status == store.StatusQueued {
+			parts++
+		}
+	}
+	canTake := func(r *runner) bool {
+		return !busy[r] && r.available() && r.blocked(now, m.To, parts) == ""
+	}
 	if m.Modem != "" {
 		for _, r := range runners {
 			if r.name == m.Modem && r.available() {
-				if busy[r] {
-					return nil // wait for it rather than split the text across SIMs
+				if canTake(r) {
+					return r
 				}
-				return r
+				return nil
 			}
 		}
 	}
-	var best *runner
-	bestSent := 0
 	for _, r := range runners {
-		if busy[r] || !r.available() {
+		if r.knows(m.To) && canTake(r) {
+			return r
+		}
+	}
+	var best *runner
+	bestParts := 0
+	for _, r := range runners {
+		if !canTake(r) {
 			continue
 		}
-		sent := r.snapshot().Sent
-		if best == nil || sent < bestSent {
-			best, bestSent = r, sent
+		used := r.snapshot().Budget.PartsToday
+		if best == nil || used < bestParts {
+			best, bestParts = r, used
 		}
 	}
 	return best

@@ -144,20 +144,34 @@ func (g *Gateway) kick() {
 // supervisor calls it on every (re)connect.
 type OpenFunc func(ctx context.Context) (*modem.Modem, error)
 
+// ModemConfig registers one modem with the gateway.
+type ModemConfig struct {
+	Name   string   // the SIM's name in the API, logs and usage counters
+	Path   string   // shown in the console; Open decides what it means
+	Limits Limits   // zero fields: no limit (use DefaultLimits for the safe ones)
+	Open   OpenFunc // called on every (re)connect
+}
+
 // AddModem registers a modem to be supervised and used for sending. It must
 // be called before Run.
-func (g *Gateway) AddModem(name, path string, open OpenFunc) error {
+func (g *Gateway) AddModem(mc ModemConfig) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.running {
 		return errors.New("gateway: AddModem after Run")
 	}
+	if mc.Name == "" || mc.Open == nil {
+		return errors.New("gateway: a modem needs a name and an open function")
+	}
+	if err := mc.Limits.Validate(); err != nil {
+		return fmt.Errorf("gateway: modem %s limits: %w", mc.Name, err)
+	}
 	for _, r := range g.runners {
-		if r.name == name {
-			return fmt.Errorf("gateway: duplicate modem name %q", name)
+		if r.name == mc.Name {
+			return fmt.Errorf("gateway: duplicate modem name %q", mc.Name)
 		}
 	}
-	g.runners = append(g.runners, newRunner(g, name, path, open))
+	g.runners = append(g.runners, newRunner(g, mc))
 	return nil
 }
 
@@ -177,6 +191,14 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 	if err := g.recover(); err != nil {
 		return err
+	}
+	now := g.now()
+	for _, r := range runners {
+		u, err := g.db.LoadUsage(r.name, now)
+		if err != nil {
+			return fmt.Errorf("gateway: %w", err)
+		}
+		r.budget = newBudget(r.limits, u)
 	}
 
 	// Modem supervisors get their own context: on shutdown the dispatcher

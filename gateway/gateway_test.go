@@ -220,7 +220,7 @@ func TestExpiredBeforeSending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.g.AddModem("late", "pipe", r.opener(sm, testModemConfig())); err != nil {
+	if err := r.g.AddModem(ModemConfig{Name: "late", Path: "pipe", Open: r.opener(sm, testModemConfig())}); err != nil {
 		t.Fatal(err)
 	}
 	r.start()

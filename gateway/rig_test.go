@@ -55,11 +55,13 @@ func testLog() *slog.Logger {
 }
 
 type rigOptions struct {
-	modems   []sim.Config
-	netCfg   sim.NetworkConfig
-	gwCfg    Config
-	modemCfg modem.Config
-	dir      string // reuse a data dir (restart tests)
+	modems    []sim.Config
+	netCfg    sim.NetworkConfig
+	gwCfg     Config
+	modemCfg  modem.Config
+	dir       string         // reuse a data dir (restart tests)
+	limits    Limits         // per SIM; zero: unlimited
+	limitsFor map[int]Limits // per modem index, overriding limits
 }
 
 func newRig(t *testing.T, o rigOptions) *rig { return newRigTB(t, o) }
@@ -108,7 +110,11 @@ func newRigTB(t testing.TB, o rigOptions) *rig {
 		cfg := o.modemCfg
 		cfg.Name = "sim" + string(rune('1'+i))
 		cfg.Path = "pipe:" + mc.Number
-		if err := g.AddModem(cfg.Name, cfg.Path, r.opener(sm, cfg)); err != nil {
+		limits := o.limits
+		if l, ok := o.limitsFor[i]; ok {
+			limits = l
+		}
+		if err := g.AddModem(ModemConfig{Name: cfg.Name, Path: cfg.Path, Limits: limits, Open: r.opener(sm, cfg)}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -33,26 +33,29 @@ const (
 // runner supervises one modem and is its only sender: one AT+CMGS in
 // flight per modem, as the hardware requires.
 type runner struct {
-	g    *Gateway
-	name string
-	path string
-	open OpenFunc
-	log  *slog.Logger
-	jobs chan uint64 // at most one job: the dispatcher hands work only to idle runners
+	g      *Gateway
+	name   string
+	path   string
+	open   OpenFunc
+	log    *slog.Logger
+	jobs   chan uint64 // at most one job: the dispatcher hands work only to idle runners
+	limits Limits
 
 	mu     sync.Mutex
 	status ModemStatus
+	budget *budget // set by Run from the stored usage
 }
 
-func newRunner(g *Gateway, name, path string, open OpenFunc) *runner {
+func newRunner(g *Gateway, mc ModemConfig) *runner {
 	return &runner{
 		g:      g,
-		name:   name,
-		path:   path,
-		open:   open,
-		log:    g.log.With("modem", name),
+		name:   mc.Name,
+		path:   mc.Path,
+		open:   mc.Open,
+		limits: mc.Limits,
+		log:    g.log.With("modem", mc.Name),
 		jobs:   make(chan uint64, 1),
-		status: ModemStatus{Name: name, Path: path, State: StateStarting, Since: g.now()},
+		status: ModemStatus{Name: mc.Name, Path: mc.Path, State: StateStarting, Since: g.now()},
 	}
 }
 
@@ -60,7 +63,39 @@ func newRunner(g *Gateway, name, path string, open OpenFunc) *runner {
 func (r *runner) snapshot() ModemStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.status
+	st := r.status
+	if r.budget != nil {
+		b := r.budget.snapshot(r.g.now())
+		st.Budget = &b
+	}
+	return st
+}
+
+// blocked says which limit keeps this SIM from texting recipient now.
+func (r *runner) blocked(now time.Time, recipient string, parts int) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.budget == nil {
+		return ""
+	}
+	return r.budget.blocked(now, recipient, parts)
+}
+
+// knows reports whether this SIM texted recipient this month.
+func (r *runner) knows(recipient string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.budget != nil && r.budget.knows(recipient)
+}
+
+// recordSend counts a message's parts against the SIM's budget in memory;
+// the durable count is written with the part's MR.
+func (r *runner) recordSend(now time.Time, recipient string, parts int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.budget != nil {
+		r.budget.record(now, recipient, parts)
+	}
 }
 
 // available reports whether the dispatcher may hand this modem work.

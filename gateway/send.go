@@ -72,8 +72,9 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 
 		mr, sendErr := m.Send(sendCtx, submits[i])
 		if sendErr == nil {
-			msg, err = g.db.Update(id, func(m *store.Message) error {
-				at := g.now()
+			at := g.now()
+			usage := store.UsageDelta{SIM: r.name, Recipient: msg.To, At: at, Parts: 1}
+			msg, err = g.db.UpdateWithUsage(id, usage, func(m *store.Message) error {
 				p := &m.Parts[i]
 				p.Status, p.MR, p.SentAt = store.StatusSent, mr, at
 				if allParts(m, store.StatusSent) {
@@ -86,6 +87,7 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 				// part is found in `sending` and becomes unknown, which is true.
 				return fmt.Errorf("persist MR: %w", err)
 			}
+			r.recordSend(at, msg.To, 1)
 			r.update(func(s *ModemStatus) { s.Sent++ })
 			g.publishMessage(msg)
 			continue

@@ -40,34 +40,62 @@ func usageKey(kind byte, sim, period, recipient string) []byte {
 	return k
 }
 
-// RecordUsage counts parts submitted by sim to recipient at time at. It is
-// group-committed: the counters are bookkeeping for limits, and a lost
-// increment after a crash errs by at most one commit's worth of texts.
-func (db *DB) RecordUsage(sim, recipient string, at time.Time, parts int) error {
-	if sim == "" {
+// UsageDelta is a number of parts a SIM submitted to one recipient.
+type UsageDelta struct {
+	SIM       string
+	Recipient string
+	At        time.Time
+	Parts     int
+}
+
+// RecordUsage counts parts submitted by a SIM, group-committed.
+func (db *DB) RecordUsage(u UsageDelta) error {
+	if u.SIM == "" {
 		return &FieldError{Field: "sim", Message: "must not be empty"}
 	}
-	day, month := dayOf(at), monthOf(at)
-	return db.bolt.Batch(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketSIMUsage)
-		ck := usageKey('c', sim, day, "")
-		n := uint64(0)
-		if v := b.Get(ck); len(v) == 8 {
-			n = binary.BigEndian.Uint64(v)
-		}
-		if err := b.Put(ck, u64(n+uint64(max(parts, 0)))); err != nil {
+	return db.bolt.Batch(func(tx *bbolt.Tx) error { return addUsage(tx, u) })
+}
+
+// UpdateWithUsage is Update that also counts u in the same transaction, so a
+// part's MR and its SIM's budget are made durable by one commit.
+func (db *DB) UpdateWithUsage(id uint64, u UsageDelta, fn func(m *Message) error) (Message, error) {
+	if u.SIM == "" {
+		return Message{}, &FieldError{Field: "sim", Message: "must not be empty"}
+	}
+	var out Message
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		var err error
+		if out, err = db.update(tx, id, fn); err != nil {
 			return err
 		}
-		if recipient != "" {
-			if err := b.Put(usageKey('d', sim, day, recipient), []byte{}); err != nil {
-				return err
-			}
-			if err := b.Put(usageKey('m', sim, month, recipient), []byte{}); err != nil {
-				return err
-			}
-		}
-		return pruneUsage(b, sim, day, month)
+		return addUsage(tx, u)
 	})
+	if err != nil {
+		return Message{}, err
+	}
+	return out, nil
+}
+
+func addUsage(tx *bbolt.Tx, u UsageDelta) error {
+	day, month := dayOf(u.At), monthOf(u.At)
+	b := tx.Bucket(bucketSIMUsage)
+	ck := usageKey('c', u.SIM, day, "")
+	n := uint64(0)
+	if v := b.Get(ck); len(v) == 8 {
+		n = binary.BigEndian.Uint64(v)
+	}
+	if err := b.Put(ck, u64(n+uint64(max(u.Parts, 0)))); err != nil {
+		return err
+	}
+	if u.Recipient != "" {
+		if err := b.Put(usageKey('d', u.SIM, day, u.Recipient), []byte{}); err != nil {
+			return err
+		}
+		if err := b.Put(usageKey('m', u.SIM, month, u.Recipient), []byte{}); err != nil {
+			return err
+		}
+	}
+	return pruneUsage(b, u.SIM, day, month)
 }
 
 // pruneUsage drops keys of earlier days and months for sim, oldest first.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestUsageCountsAndPrunes(t *testing.T) {
 		{"sim1", "+12015550124", day1, 1},
 		{"sim2", "+12015550125", day1, 1},
 	} {
-		if err := db.RecordUsage(r.sim, r.to, r.at, r.parts); err != nil {
+		if err := db.RecordUsage(UsageDelta{SIM: r.sim, Recipient: r.to, At: r.at, Parts: r.parts}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -31,7 +32,7 @@ func TestUsageCountsAndPrunes(t *testing.T) {
 	if u.PartsToday != 4 || len(u.DayRecipients) != 2 || len(u.MonthRecipients) != 2 {
 		t.Errorf("sim1 on day 1: got %+v, want 4 parts, 2 recipients today and this month", u)
 	}
-	if err := db.RecordUsage("sim1", "+12015550126", day2, 1); err != nil {
+	if err := db.RecordUsage(UsageDelta{SIM: "sim1", Recipient: "+12015550126", At: day2, Parts: 1}); err != nil {
 		t.Fatal(err)
 	}
 	u, err = db.LoadUsage("sim1", day2)
@@ -51,7 +52,32 @@ func TestUsageCountsAndPrunes(t *testing.T) {
 	if u.PartsToday != 1 {
 		t.Errorf("sim2: got %+v", u)
 	}
-	if err := db.RecordUsage("", "+1", day1, 1); err == nil {
+	if err := db.RecordUsage(UsageDelta{Recipient: "+1", At: day1, Parts: 1}); err == nil {
 		t.Error("empty sim accepted")
+	}
+}
+
+func TestUpdateWithUsageIsOneCommit(t *testing.T) {
+	db := openTest(t)
+	m, _, err := db.Enqueue(Message{To: "+12015550123", Text: "x", Status: StatusQueued, Parts: []Part{{Seq: 1, MR: -1, Status: StatusQueued}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now()
+	boom := errors.New("boom")
+	if _, err := db.UpdateWithUsage(m.ID, UsageDelta{SIM: "sim1", Recipient: m.To, At: at, Parts: 1}, func(*Message) error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("got %v, want boom", err)
+	}
+	if u, _ := db.LoadUsage("sim1", at); u.PartsToday != 0 {
+		t.Errorf("a failed update still counted usage: %+v", u)
+	}
+	if _, err := db.UpdateWithUsage(m.ID, UsageDelta{SIM: "sim1", Recipient: m.To, At: at, Parts: 1}, func(m *Message) error {
+		m.Parts[0].Status, m.Parts[0].MR = StatusSent, 9
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := db.LoadUsage("sim1", at); u.PartsToday != 1 || len(u.MonthRecipients) != 1 {
+		t.Errorf("got %+v, want 1 part and 1 recipient", u)
 	}
 }

@@ -117,9 +117,8 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
 	for _, mc := range cfg.Modems {
 		mc := mc
 		mlog := log.With("modem", mc.Name)
-		if err := gw.AddModem(mc.Name, mc.Path, func(ctx context.Context) (*modem.Modem, error) {
-			return modem.Open(ctx, mc, mlog)
-		}); err != nil {
+		open := func(ctx context.Context) (*modem.Modem, error) { return modem.Open(ctx, mc, mlog) }
+		if err := gw.AddModem(gateway.ModemConfig{Name: mc.Name, Path: mc.Path, Limits: gateway.DefaultLimits(), Open: open}); err != nil {
 			return err
 		}
 	}

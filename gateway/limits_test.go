@@ -1,0 +1,133 @@
+package gateway
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/simgate/simgate/modem/sim"
+	"github.com/simgate/simgate/store"
+)
+
+func TestBudgetBlocks(t *testing.T) {
+	day := time.Date(2026, 11, 28, 23, 59, 0, 0, time.Local)
+	cases := []struct {
+		name   string
+		limits Limits
+		sent   []string // recipients already texted today, one part each
+		to     string
+		parts  int
+		at     time.Time
+		want   string
+	}{
+		{"no limits", Limits{}, []string{"a", "b", "c"}, "d", 1, day, ""},
+		{"per day reached", Limits{PerDay: 3}, []string{"a", "b", "c"}, "a", 1, day, "per_day"},
+		{"per day would overflow", Limits{PerDay: 3}, []string{"a", "b"}, "a", 2, day, "per_day"},
+		{"long text on a fresh day", Limits{PerDay: 3}, nil, "a", 5, day, ""},
+		{"per day resets at midnight", Limits{PerDay: 3}, []string{"a", "b", "c"}, "a", 1, day.Add(2 * time.Minute), ""},
+		{"unique per day, new number", Limits{UniquePerDay: 2}, []string{"a", "b"}, "c", 1, day, "unique_per_day"},
+		{"unique per day, known number", Limits{UniquePerDay: 2}, []string{"a", "b"}, "a", 1, day, ""},
+		{"unique per month survives the day", Limits{UniquePerMonth: 2}, []string{"a", "b"}, "c", 1, day.Add(2 * time.Minute), "unique_per_month"},
+		{"unique per month resets with the month", Limits{UniquePerMonth: 2}, []string{"a", "b"}, "c", 1, day.AddDate(0, 0, 3), ""},
+		{"per minute spacing", Limits{PerMinute: 6}, []string{"a"}, "b", 1, day.Add(5 * time.Second), "per_minute"},
+		{"per minute after the gap", Limits{PerMinute: 6}, []string{"a"}, "b", 1, day.Add(13 * time.Second), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := newBudget(c.limits, store.Usage{Day: day.Format("2006-01-02"), Month: day.Format("2006-01")})
+			for _, r := range c.sent {
+				b.record(day, r, 1)
+			}
+			if got := b.blocked(c.at, c.to, c.parts); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestBudgetSpacingAddsUpParts(t *testing.T) {
+	now := time.Now()
+	b := newBudget(Limits{PerMinute: 6}, store.Usage{})
+	b.record(now, "a", 1)
+	b.record(now, "a", 1)
+	b.record(now, "a", 1)
+	// Three parts at 6/min: at least 30 s, at most 37.5 s with jitter.
+	if gap := b.next.Sub(now); gap < 30*time.Second || gap > 38*time.Second {
+		t.Errorf("got next send after %v, want 30-37.5s", gap)
+	}
+}
+
+// A SIM at its daily limit is skipped; the other SIM takes the rest.
+func TestLimitedSIMIsSkipped(t *testing.T) {
+	r := newRig(t, rigOptions{
+		modems:    []sim.Config{{Number: simA}, {Number: simB}},
+		limitsFor: map[int]Limits{0: {PerDay: 2}, 1: {}},
+	})
+	r.start()
+	var ids []uint64
+	for i := 0; i < 8; i++ {
+		ids = append(ids, r.submit(fmt.Sprintf("+1201555%04d", 200+i), fmt.Sprintf("text %d", i)).ID)
+	}
+	by := map[string]int{}
+	for _, id := range ids {
+		m := r.waitStatus(id, store.StatusDelivered)
+		by[m.Parts[0].Modem]++
+	}
+	if by["sim1"] > 2 {
+		t.Errorf("sim1 sent %d texts, its daily limit is 2", by["sim1"])
+	}
+	if by["sim1"]+by["sim2"] != 8 {
+		t.Errorf("sent by modem: %v, want 8 in all", by)
+	}
+	for _, st := range r.g.Modems() {
+		if st.Name == "sim1" && (st.Budget == nil || st.Budget.RemainingToday != 2-by["sim1"]) {
+			t.Errorf("sim1 budget: %+v, want %d remaining", st.Budget, 2-by["sim1"])
+		}
+	}
+}
+
+// A recipient keeps hearing from the SIM that texted them.
+func TestStickySender(t *testing.T) {
+	r := newRig(t, rigOptions{modems: []sim.Config{{Number: simA}, {Number: simB}}})
+	r.start()
+	first := r.waitStatus(r.submit(customer, "first").ID, store.StatusDelivered)
+	sticky := first.Parts[0].Modem
+	// Load the sticky SIM with other recipients' texts so that "least
+	// loaded" alone would pick the other one.
+	for i := 0; i < 4; i++ {
+		m := r.submit(fmt.Sprintf("+1201555%04d", 300+i), "other")
+		r.waitStatus(m.ID, store.StatusDelivered)
+	}
+	for i := 0; i < 3; i++ {
+		m := r.waitStatus(r.submit(customer, fmt.Sprintf("again %d", i)).ID, store.StatusDelivered)
+		if m.Parts[0].Modem != sticky {
+			t.Errorf("text %d to the same customer went via %s, want %s", i, m.Parts[0].Modem, sticky)
+		}
+	}
+}
+
+// Usage survives a restart: the counters are in the store.
+func TestUsagePersists(t *testing.T) {
+	dir := t.TempDir()
+	r := newRig(t, rigOptions{dir: dir, modems: []sim.Config{{Number: simA}}, limits: Limits{PerDay: 3}})
+	r.start()
+	for i := 0; i < 2; i++ {
+		r.waitStatus(r.submit(customer, fmt.Sprintf("t%d", i)).ID, store.StatusDelivered)
+	}
+	r.stop()
+	r.db.Close()
+
+	r2 := newRig(t, rigOptions{dir: dir, modems: []sim.Config{{Number: simA}}, limits: Limits{PerDay: 3}})
+	r2.start()
+	r2.waitStatus(r2.submit(customer, "third").ID, store.StatusDelivered)
+	m := r2.submit(customer, "fourth: over the limit")
+	time.Sleep(300 * time.Millisecond)
+	got, _ := r2.db.Get(m.ID)
+	if got.Status != store.StatusQueued {
+		t.Errorf("fourth text: got %s, want queued (the SIM's daily limit of 3 is used)", got.Status)
+	}
+	st := r2.g.Modems()[0]
+	if st.Budget == nil || st.Budget.Exhausted != "per_day" || st.Budget.RemainingToday != 0 {
+		t.Errorf("budget after restart: %+v", st.Budget)
+	}
+}
