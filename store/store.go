@@ -142,3 +142,14 @@ func nanos(t time.Time) uint64 {
 
 // fromNanos decodes a key written by nanos.
 func fromNanos(n uint64) time.Time { return time.Unix(0, int64(n)) }
+
+// Check reports whether the database answers a read transaction; the
+// service watchdog pings only while it does.
+func (db *DB) Check() error {
+	return db.bolt.View(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil {
+			return errors.New("store: meta bucket missing")
+		}
+		return nil
+	})
+}
