@@ -1,0 +1,115 @@
+package webui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+// Error codes of the JSON API. Clients branch on these, so they are part of
+// the contract: add, never rename.
+const (
+	codeInvalidRequest   = "invalid_request"
+	codeUnauthorized     = "unauthorized"
+	codeNotFound         = "not_found"
+	codeMethodNotAllowed = "method_not_allowed"
+	codeConflict         = "conflict"
+	codeTooLarge         = "too_large"
+	codeUnsupportedMedia = "unsupported_media_type"
+	codeUnavailable      = "unavailable"
+	codeInternal         = "internal"
+)
+
+// apiError is an error the HTTP layer itself decided on (bad JSON, a bad
+// query parameter, a missing token). Field names the offending input, if any.
+type apiError struct {
+	Status  int
+	Code    string
+	Field   string
+	Message string
+}
+
+func (e *apiError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s", e.Field, e.Message)
+	}
+	return e.Message
+}
+
+// invalid is a 400 naming field (empty when the whole body is at fault).
+func invalid(field, format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: codeInvalidRequest, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+var (
+	errNoToken          = &apiError{Status: http.StatusUnauthorized, Code: codeUnauthorized, Message: "missing bearer token: send Authorization: Bearer <token>"}
+	errBadToken         = &apiError{Status: http.StatusUnauthorized, Code: codeUnauthorized, Message: "invalid or revoked token"}
+	errNoRoute          = &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "no such endpoint"}
+	errMethodNotAllowed = &apiError{Status: http.StatusMethodNotAllowed, Code: codeMethodNotAllowed, Message: "method not allowed"}
+	errUnsupportedMedia = &apiError{Status: http.StatusUnsupportedMediaType, Code: codeUnsupportedMedia, Message: "Content-Type must be application/json"}
+)
+
+// errorBody is the JSON shape of every error answer.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// fail answers r with the JSON error that err maps to. It is the one place
+// where domain and transport errors become status codes.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		api      *apiError
+		field    *gateway.FieldError
+		tooLarge *http.MaxBytesError
+		e        apiError
+	)
+	switch {
+	case errors.As(err, &api):
+		e = *api
+	case errors.As(err, &field):
+		e = apiError{Status: http.StatusBadRequest, Code: codeInvalidRequest, Field: field.Field, Message: field.Error()}
+	case errors.As(err, &tooLarge):
+		e = apiError{Status: http.StatusRequestEntityTooLarge, Code: codeTooLarge,
+			Message: fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit)}
+	case errors.Is(err, gateway.ErrNotFound):
+		// The store's wording names internals ("store: get 7: ..."); the
+		// path already says what was looked for.
+		e = apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "not found"}
+	case errors.Is(err, gateway.ErrConflict):
+		e = apiError{Status: http.StatusConflict, Code: codeConflict, Message: err.Error()}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		// The client went away or the server is shutting down; the
+		// message, if any, was not stored.
+		e = apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable, Message: "request cancelled"}
+	default:
+		// Details stay in the log: they may name files or internals.
+		s.log.LogAttrs(r.Context(), slog.LevelError, "http request failed",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		e = apiError{Status: http.StatusInternalServerError, Code: codeInternal, Message: "internal error"}
+	}
+	if e.Status == http.StatusUnauthorized {
+		challenge := `Bearer realm="simgate"`
+		if api == errBadToken {
+			challenge += `, error="invalid_token"` // RFC 6750 §3.1
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
+	}
+	if e.Status < 500 {
+		// Messages may quote the submitted number: Debug only.
+		s.log.LogAttrs(r.Context(), slog.LevelDebug, "request refused",
+			slog.String("path", r.URL.Path), slog.String("code", e.Code), slog.String("field", e.Field))
+	}
+	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
+	writeRaw(w, e.Status, body)
+}
