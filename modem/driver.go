@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/warthog618/modem/at"
@@ -27,13 +28,14 @@ const settleWait = 2 * time.Second
 // Modem is one GSM modem behind a byte stream. Its methods may be called
 // from several goroutines: commands are issued one at a time.
 type Modem struct {
-	cfg  Config
-	log  *slog.Logger
-	port io.ReadWriteCloser
-	f    *lineFilter
-	at   *at.AT
-	wmu  sync.Mutex    // serialises writes to the port
-	sem  chan struct{} // one command (or command sequence) at a time
+	cfg   Config
+	log   *slog.Logger
+	port  io.ReadWriteCloser
+	f     *lineFilter
+	at    *at.AT
+	wmu   sync.Mutex    // serialises writes to the port
+	wrote atomic.Uint64 // bytes written to the port so far
+	sem   chan struct{} // one command (or command sequence) at a time
 
 	// Guarded by sem.
 	needResync bool          // a command timed out: the stream may hold its late reply
@@ -43,6 +45,9 @@ type Modem struct {
 	csms       int           // +CSMS service: 1 means routed messages need +CNMA
 	cnmi       string        // the +CNMI setting that was accepted
 	reported   map[string]bool
+	quirk      quirk  // vendor overrides chosen by identity at Init
+	ussdPlain  bool   // ^USSDMODE=0 made this Huawei take plain +CUSD text
+	bootsDone  uint64 // boot banners up to this one are covered by the settings in place
 
 	mu        sync.Mutex
 	id        Identity
@@ -78,6 +83,7 @@ func New(rw io.ReadWriteCloser, cfg Config, log *slog.Logger) *Modem {
 		port:     rw,
 		sem:      make(chan struct{}, 1),
 		reported: map[string]bool{},
+		quirk:    quirk{name: "generic"},
 	}
 	pr, pw := io.Pipe()
 	m.f = newLineFilter(loopingReader{r: rw}, pw, log, max(2*cfg.QuietPeriod, 100*time.Millisecond))
@@ -98,7 +104,9 @@ func (w atWriter) Write(b []byte) (int, error) { return w.m.write(b) }
 func (m *Modem) write(b []byte) (int, error) {
 	m.wmu.Lock()
 	defer m.wmu.Unlock()
-	return m.port.Write(b)
+	n, err := m.port.Write(b)
+	m.wrote.Add(uint64(max(n, 0)))
+	return n, err
 }
 
 // Close closes the port. The reader goroutines end with it.

@@ -198,7 +198,7 @@ func TestDefectURCLeak(t *testing.T) {
 			t.Fatalf("got %q, %v", info, err)
 		}
 		if got := m.f.takeURCs(); !slices.Equal(got, []urc{{Line: `+CMTI: "SM",3`}}) {
-			t.Errorf("URCs %q", got)
+			t.Errorf("URCs %+v", got)
 		}
 	})
 }

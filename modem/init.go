@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // cnmiChoices are tried in order (MODEMS.md §1.2): stored messages with
@@ -14,23 +15,24 @@ import (
 var cnmiChoices = [...]string{"2,1,0,2,0", "2,1,0,1,0", "2,1,0,0,0", "1,1,0,0,0"}
 
 // Init brings the modem into a known state (MODEMS.md §1.2): escape a
-// half-entered PDU, sync with AT, echo off, numeric errors, identity, radio
-// on, SIM ready (entering cfg.PIN if asked), PDU mode, SMSC, SIM storage
-// and stored-message indications. It skips ATZ (ZTE answers ERROR) and the
-// +GCAP gate (some modems answer CME 58).
+// half-entered PDU, sync with AT, echo off, numeric errors, identity, the
+// vendor's quirks (quirks.go), radio on, SIM ready (entering cfg.PIN if
+// asked), PDU mode, SMSC, SIM storage and stored-message indications. SMS
+// commands a booting modem refuses (SIMCom until "SMS Ready") are retried
+// for up to ReadyTimeout. It skips ATZ (ZTE answers ERROR) and the +GCAP
+// gate (some modems answer CME 58).
 func (m *Modem) Init(ctx context.Context) (Identity, error) {
 	unlock, err := m.lock(ctx)
 	if err != nil {
 		return Identity{}, err
 	}
 	defer unlock()
+	mark := m.f.bootMark()
 	if err := m.syncLine(ctx); err != nil {
 		return Identity{}, fmt.Errorf("sync: %w", err)
 	}
-	for _, cmd := range []string{"E0", "+CMEE=1"} {
-		if err := m.tolerate(ctx, cmd); err != nil {
-			return Identity{}, err
-		}
+	if err := m.base(ctx); err != nil {
+		return Identity{}, err
 	}
 	id, err := m.identify(ctx)
 	if err != nil {
@@ -39,17 +41,104 @@ func (m *Modem) Init(ctx context.Context) (Identity, error) {
 	m.mu.Lock()
 	m.id = id
 	m.mu.Unlock()
-	if err := m.radioOn(ctx); err != nil {
+	m.quirk = quirksFor(id)
+	m.ussdPlain = false
+	if err := m.configure(ctx, mark, false); err != nil {
 		return id, err
+	}
+	m.log.Debug("modem initialised", "quirks", m.quirk.name, "cnmi", m.cnmi, "mem", m.readMem, "csms", m.csms)
+	return id, nil
+}
+
+// base sets echo off and numeric error codes.
+func (m *Modem) base(ctx context.Context) error {
+	for _, cmd := range []string{"E0", "+CMEE=1"} {
+		if err := m.tolerate(ctx, cmd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// configure applies every setting a reboot loses: the vendor setup, radio,
+// SIM, and SMS settings. Boot banners up to mark (and those it waited for)
+// are covered by it. Called with sem held.
+func (m *Modem) configure(ctx context.Context, mark uint64, withBase bool) error {
+	if withBase {
+		if err := m.base(ctx); err != nil {
+			return err
+		}
+	}
+	for _, cmd := range m.quirk.setup {
+		if err := m.tolerate(ctx, cmd); err != nil {
+			return err
+		}
+	}
+	if err := m.radioOn(ctx); err != nil {
+		return err
 	}
 	if err := m.simReady(ctx); err != nil {
-		return id, err
+		return err
 	}
-	if err := m.smsSetup(ctx); err != nil {
-		return id, err
+	w := &bootWait{mark: mark}
+	if err := m.smsSetup(ctx, w); err != nil {
+		return err
 	}
-	m.log.Debug("modem initialised", "cnmi", m.cnmi, "mem", m.readMem, "csms", m.csms)
-	return id, nil
+	m.bootsDone = max(m.bootsDone, w.mark)
+	return nil
+}
+
+// bootWait follows the SMS commands a modem refuses right after a boot.
+type bootWait struct {
+	mark     uint64    // boot banners covered so far
+	deadline time.Time // zero until the first refusal
+	delay    time.Duration
+	notReady bool // +CMGF=0 was refused: the modem is still booting
+}
+
+// busy reports an error that means "not yet": SIM busy, init in progress.
+func busy(err error) bool {
+	return isCME(err, 14) || isCME(err, 515) || isCMS(err, 314) || isCMS(err, 515)
+}
+
+// again decides whether an SMS command refused with err is worth another
+// try, and waits before it: with backoff from RetryDelay (at most 5s), or
+// until a boot banner ("SMS Ready", "SMS DONE") says the modem is ready.
+// It gives up ReadyTimeout after the first refusal. Called with sem held.
+func (m *Modem) again(ctx context.Context, w *bootWait, err error) (bool, error) {
+	if fatal(err) || errors.Is(err, ErrTimeout) {
+		return false, err
+	}
+	if !busy(err) && !w.notReady {
+		return false, nil
+	}
+	if w.deadline.IsZero() {
+		w.deadline = time.Now().Add(m.cfg.ReadyTimeout)
+		w.delay = m.cfg.RetryDelay
+	}
+	left := time.Until(w.deadline)
+	if left <= 0 {
+		return false, nil
+	}
+	m.log.Debug("SMS not ready yet, waiting", "error", err, "delay", w.delay)
+	t := time.NewTimer(min(w.delay, left))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-m.f.bootSignal:
+		// The banner we waited for: what follows covers it. Echo and
+		// error format are back at their defaults after a reboot.
+		w.mark = m.f.bootMark()
+		if err := m.base(ctx); err != nil {
+			return false, err
+		}
+	case <-ctx.Done():
+		return false, ctx.Err()
+	case <-m.f.done:
+		return false, m.closedErr()
+	}
+	w.delay = min(2*w.delay, 5*time.Second)
+	return true, nil
 }
 
 // syncLine escapes whatever the modem was doing and waits for it to
@@ -198,19 +287,39 @@ func iccid(s string) string {
 }
 
 // radioOn turns the radio on if the modem booted without it (D-Link
-// DWM-157 boots at +CFUN: 4, ZTE at 0).
+// DWM-157 boots at +CFUN: 4, ZTE at 0) and checks that it took. A modem
+// that keeps its radio off is reported, not failed: it can still read
+// stored messages, and Health shows it unregistered.
 func (m *Modem) radioOn(ctx context.Context) error {
 	info, err := m.query(ctx, "+CFUN?")
 	if err != nil {
 		return err
 	}
-	if v, ok := field(info, "+CFUN", 0); !ok || v == "1" {
+	v, ok := field(info, "+CFUN", 0)
+	if !ok || v == "1" {
 		return nil
 	}
-	m.log.Info("radio off, switching it on")
-	if _, err := m.doSpec(ctx, cmdSpec{cmd: "+CFUN=1"}, 3*m.cfg.CommandTimeout); err != nil && (fatal(err) || errors.Is(err, ErrTimeout)) {
-		return fmt.Errorf("radio on: %w", err)
+	m.log.Info("radio off, switching it on", "cfun", v)
+	if _, err := m.doSpec(ctx, cmdSpec{cmd: "+CFUN=1"}, 3*m.cfg.CommandTimeout); err != nil {
+		if fatal(err) || errors.Is(err, ErrTimeout) {
+			return fmt.Errorf("radio on: %w", err)
+		}
+		m.log.Warn("modem refused to switch the radio on", "error", err)
+		return nil
 	}
+	for attempt := 0; attempt < 3; attempt++ {
+		info, err := m.query(ctx, "+CFUN?")
+		if err != nil {
+			return err
+		}
+		if v, ok := field(info, "+CFUN", 0); !ok || v == "1" {
+			return nil
+		}
+		if err := sleep(ctx, m.cfg.RetryDelay); err != nil {
+			return err
+		}
+	}
+	m.log.Warn("radio still off after AT+CFUN=1")
 	return nil
 }
 
@@ -267,18 +376,19 @@ func (m *Modem) cpin(ctx context.Context) (string, error) {
 }
 
 // smsSetup selects PDU mode, the SMSC, the storage and the indications.
-func (m *Modem) smsSetup(ctx context.Context) error {
-	// SIMCom answers ERROR to +CMGF until "SMS Ready": retry a few times.
-	for attempt := 1; ; attempt++ {
+// A booting modem refuses them for a while (SIMCom answers ERROR to +CMGF
+// until "SMS Ready", MODEMS.md §2.1): see again.
+func (m *Modem) smsSetup(ctx context.Context, w *bootWait) error {
+	for {
 		_, err := m.do(ctx, "+CMGF=0")
 		if err == nil {
 			break
 		}
-		if fatal(err) || errors.Is(err, ErrTimeout) || attempt >= 5 {
+		w.notReady = true
+		if retry, werr := m.again(ctx, w, err); werr != nil {
+			return werr
+		} else if !retry {
 			return fmt.Errorf("PDU mode: %w", err)
-		}
-		if err := sleep(ctx, m.cfg.RetryDelay); err != nil {
-			return err
 		}
 	}
 	info, err := m.query(ctx, "+CSCA?")
@@ -293,12 +403,13 @@ func (m *Modem) smsSetup(ctx context.Context) error {
 			if strings.HasPrefix(m.cfg.SMSC, "+") {
 				toa = "145"
 			}
+			m.log.Info("the SIM has no SMSC number: setting the configured one", "smsc", m.cfg.SMSC)
 			if err := m.tolerate(ctx, `+CSCA="`+m.cfg.SMSC+`",`+toa); err != nil {
 				return err
 			}
 		}
 	}
-	if err := m.storageSetup(ctx); err != nil {
+	if err := m.storageSetup(ctx, w); err != nil {
 		return err
 	}
 	info, err = m.query(ctx, "+CSMS?")
@@ -308,12 +419,12 @@ func (m *Modem) smsSetup(ctx context.Context) error {
 	if v, ok := field(info, "+CSMS", 0); ok {
 		m.csms, _ = strconv.Atoi(v)
 	}
-	return m.indications(ctx)
+	return m.indications(ctx, w)
 }
 
 // storageSetup selects SIM storage for reading, writing and receiving, and
 // learns whether "SR" (status report storage) exists, to sweep it too.
-func (m *Modem) storageSetup(ctx context.Context) error {
+func (m *Modem) storageSetup(ctx context.Context, w *bootWait) error {
 	info, err := m.query(ctx, "+CPMS=?")
 	if err != nil {
 		return err
@@ -324,32 +435,57 @@ func (m *Modem) storageSetup(ctx context.Context) error {
 		}
 	}
 	m.readMem = ""
-	if _, err := m.do(ctx, `+CPMS="SM","SM","SM"`); err == nil {
-		m.readMem = "SM"
-	} else if fatal(err) || errors.Is(err, ErrTimeout) {
-		return err
-	} else {
-		m.log.Debug("keeping the default storage", "error", err)
-		if info, err := m.query(ctx, "+CPMS?"); err != nil {
-			return err
-		} else if v, ok := field(info, "+CPMS", 0); ok && strings.HasPrefix(v, `"`) {
-			m.readMem = strings.Trim(v, `"`)
+	for {
+		_, err := m.do(ctx, `+CPMS="SM","SM","SM"`)
+		if err == nil {
+			m.readMem = "SM"
+			return nil
 		}
+		retry, werr := m.again(ctx, w, err)
+		if werr != nil {
+			return werr
+		}
+		if !retry {
+			m.log.Debug("keeping the default storage", "error", err)
+			break
+		}
+	}
+	if info, err := m.query(ctx, "+CPMS?"); err != nil {
+		return err
+	} else if v, ok := field(info, "+CPMS", 0); ok && strings.HasPrefix(v, `"`) {
+		m.readMem = strings.Trim(v, `"`)
 	}
 	return nil
 }
 
-// indications sets +CNMI, falling back through cnmiChoices.
-func (m *Modem) indications(ctx context.Context) error {
+// indications sets +CNMI, falling back through the vendor's choices or
+// cnmiChoices. A modem still booting refuses them all: then the list is
+// tried again (see again).
+func (m *Modem) indications(ctx context.Context, w *bootWait) error {
+	choices := m.quirk.cnmi
+	if choices == nil {
+		choices = cnmiChoices[:]
+	}
 	m.cnmi = ""
-	for _, c := range cnmiChoices {
-		_, err := m.do(ctx, "+CNMI="+c)
-		if err == nil {
-			m.cnmi = c
-			return nil
+	for {
+		var last error
+		for _, c := range choices {
+			_, err := m.do(ctx, "+CNMI="+c)
+			if err == nil {
+				m.cnmi = c
+				return nil
+			}
+			if fatal(err) || errors.Is(err, ErrTimeout) {
+				return err
+			}
+			last = err
 		}
-		if fatal(err) || errors.Is(err, ErrTimeout) {
-			return err
+		retry, werr := m.again(ctx, w, last)
+		if werr != nil {
+			return werr
+		}
+		if !retry {
+			break
 		}
 	}
 	m.log.Warn("modem refused every +CNMI setting: relying on +CMGL sweeps only")

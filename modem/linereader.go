@@ -43,6 +43,7 @@ const maxQueuedURCs = 1024
 type urc struct {
 	Line string // e.g. `+CMTI: "SM",3`
 	PDU  string // the PDU line after +CMT / +CDS / +CBM
+	Boot uint64 // for a boot banner, its sequence number (lineFilter.boots)
 }
 
 // lineKind says what the filter did with a line (for tests and debug logs).
@@ -116,10 +117,18 @@ type lineFilter struct {
 	lastRx     time.Time    // last non-URC line or prompt
 	urcs       []urc
 	urcSignal  chan struct{} // one slot: URCs are queued
-	out        [][]byte      // bytes for at.AT, in order
-	outSignal  chan struct{} // one slot: out is not empty, or closed
-	closed     bool          // the port is gone
-	err        error         // why
+	boots      uint64        // boot banners seen so far
+	bootSignal chan struct{} // one slot: a boot banner arrived
+	// USSD replies (+CUSD:) go to Modem.USSD, never to at.AT or Serve:
+	// they come before or after the command's OK, or long after it.
+	ussdWaiting bool
+	ussd        []string
+	ussdSignal  chan struct{} // one slot: ussd is not empty
+	pendingCUSD []string      // a +CUSD whose quoted text spans lines
+	out         [][]byte      // bytes for at.AT, in order
+	outSignal   chan struct{} // one slot: out is not empty, or closed
+	closed      bool          // the port is gone
+	err         error         // why
 
 	done     chan struct{} // run returned
 	emitDone chan struct{} // emit returned
@@ -131,6 +140,8 @@ func newLineFilter(src io.Reader, sink io.WriteCloser, log *slog.Logger, optiona
 		log:               log,
 		optionalFinalWait: optionalFinalWait,
 		urcSignal:         make(chan struct{}, 1),
+		bootSignal:        make(chan struct{}, 1),
+		ussdSignal:        make(chan struct{}, 1),
 		outSignal:         make(chan struct{}, 1),
 		done:              make(chan struct{}),
 		emitDone:          make(chan struct{}),
@@ -294,6 +305,28 @@ func (f *lineFilter) handleLine(raw string) {
 		f.log.Warn("indication without its PDU line", "urc", u.Line, "next", s)
 		f.queueURC(*u)
 	}
+	if p := f.pendingCUSD; p != nil {
+		if _, final := finalResult(s); !final {
+			p = append(p, s)
+			f.pendingCUSD = p
+			if strings.Contains(s, `"`) || len(p) >= ussdMaxLines {
+				f.pendingCUSD = nil
+				f.deliverUSSD(strings.Join(p, "\n"))
+			}
+			return
+		}
+		// The modem never closed the quote: take what came.
+		f.pendingCUSD = nil
+		f.deliverUSSD(strings.Join(p, "\n"))
+	}
+	if len(s) >= 6 && strings.EqualFold(s[:6], "+CUSD:") {
+		if strings.Count(s, `"`)%2 == 1 {
+			f.pendingCUSD = []string{s} // the text goes on on the next lines
+			return
+		}
+		f.deliverUSSD(s)
+		return
+	}
 	if mr, ok := parseCMGS(s); ok {
 		f.cmgsSeq++
 		f.cmgs = append(f.cmgs, cmgsRecord{seq: f.cmgsSeq, mr: mr})
@@ -337,7 +370,13 @@ func (f *lineFilter) handleLine(raw string) {
 		}
 		f.record(lineURC, s, "indication")
 		if interestingURC(s) {
-			f.queueURC(urc{Line: s})
+			u := urc{Line: s}
+			if isBootURC(s) {
+				f.boots++
+				u.Boot = f.boots
+				signal(f.bootSignal)
+			}
+			f.queueURC(u)
 		}
 		return
 	}
@@ -389,6 +428,50 @@ func (f *lineFilter) queueURC(u urc) {
 	}
 	f.urcs = append(f.urcs, u)
 	signal(f.urcSignal)
+}
+
+// deliverUSSD hands a complete +CUSD line to a waiting Modem.USSD. With
+// nobody waiting it is a network-initiated message: logged, dropped.
+// Called with mu held.
+func (f *lineFilter) deliverUSSD(line string) {
+	f.record(lineURC, line, "USSD")
+	if !f.ussdWaiting {
+		f.log.Info("USSD message with no request waiting, dropped", "line", line)
+		return
+	}
+	if len(f.ussd) >= 8 {
+		f.ussd = f.ussd[1:]
+	}
+	f.ussd = append(f.ussd, line)
+	signal(f.ussdSignal)
+}
+
+// expectUSSD starts or ends a wait for +CUSD, dropping stale replies.
+func (f *lineFilter) expectUSSD(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ussdWaiting = on
+	f.ussd = nil
+	select {
+	case <-f.ussdSignal:
+	default:
+	}
+}
+
+// takeUSSD returns the +CUSD lines received, oldest first.
+func (f *lineFilter) takeUSSD() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := f.ussd
+	f.ussd = nil
+	return u
+}
+
+// bootMark returns how many boot banners have arrived.
+func (f *lineFilter) bootMark() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.boots
 }
 
 // takeURCs returns the queued indications, oldest first.

@@ -150,10 +150,10 @@ func TestLineFilterURCsQueuedInOrder(t *testing.T) {
 		{Line: "+CMT: ,24", PDU: "00040B911234567890F000000250100173832305C8329BFD06"},
 		{Line: "+CDS: 25", PDU: "079124603050020006E80C91666666666666909070618422809090706184628000"},
 		{Line: `+CDSI: "SR",8`},
-		{Line: "RDY"},
+		{Line: "RDY", Boot: 1},
 	}
 	if !slices.Equal(got, want) {
-		t.Errorf("got %q\nwant %q", got, want)
+		t.Errorf("got %+v\nwant %+v", got, want)
 	}
 }
 

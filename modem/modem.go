@@ -89,6 +89,17 @@ type Handler interface {
 	StatusReport(ctx context.Context, r StatusReport) error
 }
 
+// RawHandler is an optional extension of Handler for what the driver can
+// read but not hand over as an InboundPart or StatusReport: a PDU the codec
+// rejects, or an SMS-SUBMIT a phone stored on the SIM. Without it such a
+// message stays on the modem for good and, slot by slot, fills the storage
+// until reception stops. With it, the message is deleted after Undecodable
+// returned nil (having kept pdu, the hex PDU with its SMSC address, for a
+// person to look at). index is the storage slot, -1 for a routed +CMT/+CDS.
+type RawHandler interface {
+	Undecodable(ctx context.Context, index int, pdu string) error
+}
+
 // Config describes how to talk to one modem.
 type Config struct {
 	Name           string        // operator-chosen label, e.g. "sim1"
@@ -103,6 +114,8 @@ type Config struct {
 	ResyncGrace    time.Duration // default 5s: after a submit timeout, wait this long for a late +CMGS before probing
 	QuietPeriod    time.Duration // default 300ms: silence that ends a drain (gammu 100ms, MODEMS.md §1.2 200-500ms)
 	RetryDelay     time.Duration // default 1s: base backoff while the SIM is busy (CME 14) or SMS is not ready yet
+	ReadyTimeout   time.Duration // default 30s: how long SMS commands may answer ERROR after a boot (SIMCom until "SMS Ready", SIM7600 >10s)
+	USSDTimeout    time.Duration // default 30s: the +CUSD reply comes from the network, usually in 2-10s
 }
 
 // withDefaults fills in the zero fields; the reasons are on the fields.
@@ -122,6 +135,8 @@ func (c Config) withDefaults() Config {
 	def(&c.ResyncGrace, 5*time.Second)
 	def(&c.QuietPeriod, 300*time.Millisecond)
 	def(&c.RetryDelay, time.Second)
+	def(&c.ReadyTimeout, 30*time.Second)
+	def(&c.USSDTimeout, 30*time.Second)
 	return c
 }
 
