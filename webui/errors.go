@@ -2,7 +2,6 @@ package webui
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,16 +33,17 @@ type apiError struct {
 	Message string
 }
 
-func (e *apiError) Error() string {
-	if e.Field != "" {
-		return fmt.Sprintf("%s: %s", e.Field, e.Message)
-	}
-	return e.Message
-}
+func (e *apiError) Error() string { return e.Message }
 
 // invalid is a 400 naming field (empty when the whole body is at fault).
+// The message starts with the field, as gateway.FieldError's does, so that
+// a client showing only the message still tells the user what to fix.
 func invalid(field, format string, args ...any) *apiError {
-	return &apiError{Status: http.StatusBadRequest, Code: codeInvalidRequest, Field: field, Message: fmt.Sprintf(format, args...)}
+	msg := fmt.Sprintf(format, args...)
+	if field != "" {
+		msg = field + ": " + msg
+	}
+	return &apiError{Status: http.StatusBadRequest, Code: codeInvalidRequest, Field: field, Message: msg}
 }
 
 var (
@@ -110,6 +110,9 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "request refused",
 			slog.String("path", r.URL.Path), slog.String("code", e.Code), slog.String("field", e.Field))
 	}
-	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
+	body, err := encodeJSON(errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
+	if err != nil { // strings only: cannot happen
+		body = []byte(`{"error":{"code":"internal","message":"internal error"}}` + "\n")
+	}
 	writeRaw(w, e.Status, body)
 }

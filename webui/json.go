@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,7 +13,7 @@ import (
 // writeJSON answers with v as JSON. v is encoded before any header is
 // written, so an encoding failure still yields a clean 500.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	body, err := json.Marshal(v)
+	body, err := encodeJSON(v)
 	if err != nil {
 		return err
 	}
@@ -20,10 +21,23 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return nil
 }
 
+// encodeJSON is json.Marshal without HTML escaping: answers are read by
+// programs, and texts like "<b>50% off</b>" should come back as sent. It
+// ends with a newline, which keeps curl output tidy.
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body)
 }
 
 // decodeJSON reads r's body, one JSON object and nothing else, into dst.
@@ -84,7 +98,7 @@ func decodeError(err error) error {
 	// typed error to match on.
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name = strings.Trim(name, `"`)
-		return invalid(name, "unknown field %q", name)
+		return invalid(name, "unknown field")
 	}
 	return invalid("", "malformed JSON: %s", err.Error())
 }
