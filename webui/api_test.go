@@ -33,15 +33,19 @@ func TestSubmit(t *testing.T) {
 		{"UCS-2 multipart", `{"to":"` + to + `","text":"` + strings.Repeat("✓", 71) + `"}`, to, "UCS-2", 2, []string{"✓"}},
 		{"escaped JSON", `{"to":"` + to + `","text":"\u041f\u0440\u0438\u0432\u0435\u0442"}`, to, "UCS-2", 1, []string{"П", "р", "и", "в", "е", "т"}},
 		{"charset parameter", `{"to":"` + to + `","text":"hi"}`, to, "GSM-7", 1, nil},
+		{"no content type", `{"to":"` + to + `","text":"hi"}`, to, "GSM-7", 1, nil},
 		{"future expires_at", `{"to":"` + to + `","text":"hi","expires_at":"2999-01-01T00:00:00Z"}`, to, "GSM-7", 1, nil},
 		{"null members", `{"to":"` + to + `","text":"hi","expires_at":null,"idempotency_key":null}`, to, "GSM-7", 1, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := r.count()
-			hdr := []string{}
-			if tc.name == "charset parameter" {
+			var hdr []string
+			switch tc.name {
+			case "charset parameter":
 				hdr = []string{"Content-Type", "application/json; charset=utf-8"}
+			case "no content type":
+				hdr = []string{"Content-Type", "-"}
 			}
 			w := r.do("POST", "/api/v1/messages", tc.body, hdr...)
 			if w.Code != http.StatusAccepted {
@@ -386,5 +390,54 @@ func TestNonAPIHeaders(t *testing.T) {
 	}
 	if w.Header().Get("X-Content-Type-Options") != "nosniff" {
 		t.Error("nosniff missing")
+	}
+}
+
+// TestTextRoundTrip checks that a text comes back byte for byte, without
+// HTML escaping.
+func TestTextRoundTrip(t *testing.T) {
+	r := newRig(t)
+	text := `<b>50% off</b> & "quotes" \ tab\t`
+	body, _ := json.Marshal(map[string]string{"to": to, "text": text})
+	sub := r.submit(string(body), 202)
+	w := r.do("GET", "/api/v1/messages/"+itoa(sub.ID), "")
+	if !strings.Contains(w.Body.String(), `"<b>50% off</b> & \"quotes\"`) {
+		t.Errorf("text escaped for HTML: %s", w.Body)
+	}
+	var m messageView
+	decodeBody(t, w, &m)
+	if m.Text != text {
+		t.Errorf("text: got %q, want %q", m.Text, text)
+	}
+}
+
+// TestBearerSchemeCase: RFC 6750 schemes are case-insensitive.
+func TestBearerSchemeCase(t *testing.T) {
+	r := newRig(t)
+	for _, h := range []string{"bearer " + r.token, "BEARER " + r.token, "Bearer  " + r.token + " "} {
+		if w := r.do("GET", "/api/v1/modems", "", "Authorization", h); w.Code != 200 {
+			t.Errorf("Authorization %q: got %d, want 200", h, w.Code)
+		}
+	}
+}
+
+// TestStoreFailure: a broken store is a 500 whose answer says nothing about
+// internals and whose log line says what failed.
+func TestStoreFailure(t *testing.T) {
+	var buf bytes.Buffer
+	r := newRig(t, withLog(slog.New(slog.NewTextHandler(&buf, nil))))
+	if err := r.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w := r.do("GET", "/api/v1/messages", "")
+	if w.Code != 500 {
+		t.Fatalf("got %d, want 500; %s", w.Code, w.Body)
+	}
+	e := apiErr(t, w)
+	if e.Code != "internal" || e.Message != "internal error" {
+		t.Errorf("got %+v, want a bare internal error", e)
+	}
+	if !strings.Contains(buf.String(), "level=ERROR") || strings.Contains(buf.String(), r.token) {
+		t.Errorf("log: %s", buf.String())
 	}
 }
