@@ -278,3 +278,53 @@ func (z *zeroReader) Read(p []byte) (int, error) {
 	z.mu.Unlock()
 	return z.r.Read(p)
 }
+
+// +CUSD never reaches at.AT: before the OK of the +CUSD command, after it,
+// or spread over lines by a quoted text with line breaks; with nobody
+// waiting it is dropped.
+func TestLineFilterCUSD(t *testing.T) {
+	r := newFilterRig(t)
+	r.feedChunks("\r\n+CUSD: 0,\"dropped, nobody waits\",15\r\n")
+	r.f.expectUSSD(true)
+	r.f.begin(cmdSpec{cmd: `+CUSD=1,"*100#",15`})
+	r.feedChunks(
+		"\r\n+CUSD: 0,\"before OK\",15\r\n\r\nOK\r\n",
+		"\r\n+CUSD: 1,\"Menu:\r\n1. Balance\r\n\r\n2. Bundles\",15\r\n",
+		"\r\n+CUSD: 1,\"never closed\r\nOK\r\n",
+	)
+	want := []string{`+CUSD: 0,"before OK",15`, "+CUSD: 1,\"Menu:\n1. Balance\n2. Bundles\",15", `+CUSD: 1,"never closed`}
+	if got := r.f.takeUSSD(); !slices.Equal(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	for _, f := range r.fates() {
+		if strings.HasPrefix(f, "forwarded +CUSD") {
+			t.Errorf("+CUSD went to at: %q", r.fates())
+		}
+	}
+	waitUntil(t, "OK to at", func() bool { return r.sink.String() != "" })
+	if got := r.sink.String(); got != "OK\r\n" {
+		t.Errorf("at got %q", got)
+	}
+	r.f.expectUSSD(false)
+	r.feedChunks("\r\n+CUSD: 2\r\n")
+	if got := r.f.takeUSSD(); len(got) != 0 {
+		t.Errorf("kept %q with nobody waiting", got)
+	}
+}
+
+// Boot banners are numbered and signalled for Init's readiness wait.
+func TestLineFilterBootBanners(t *testing.T) {
+	r := newFilterRig(t)
+	r.feedChunks("\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\n^BOOT:35323129,0,0,0,26\r\n")
+	if r.f.bootMark() != 2 {
+		t.Errorf("boot mark %d, want 2 (^BOOT is Huawei noise, not a reboot)", r.f.bootMark())
+	}
+	select {
+	case <-r.f.bootSignal:
+	default:
+		t.Error("no boot signal")
+	}
+	if got := r.f.takeURCs(); !slices.Equal(got, []urc{{Line: "RDY", Boot: 1}, {Line: "SMS DONE", Boot: 2}}) {
+		t.Errorf("got %+v", got)
+	}
+}

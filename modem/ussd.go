@@ -147,27 +147,41 @@ func parseCUSD(line string, packed bool) (USSDReply, bool) {
 	if len(line) < 6 || !strings.EqualFold(line[:6], "+CUSD:") {
 		return USSDReply{}, false
 	}
-	f := splitFields(line[6:])
-	st, err := strconv.Atoi(f[0])
+	head, body, hasBody := strings.Cut(line[6:], ",")
+	st, err := strconv.Atoi(strings.TrimSpace(head))
 	if err != nil {
 		return USSDReply{}, false
 	}
 	r := USSDReply{Status: st, DCS: -1}
-	if len(f) < 2 {
+	if !hasBody {
 		return r, true
 	}
-	// An unquoted text may itself hold commas: the dcs is the last field
-	// only when it is a number.
-	str := f[1:]
-	if len(str) > 1 {
-		if d, err := strconv.Atoi(str[len(str)-1]); err == nil && d >= 0 && d <= 255 {
+	body = strings.TrimSpace(body)
+	dcs := func(tail string) {
+		if d, err := strconv.Atoi(strings.TrimSpace(tail)); err == nil && d >= 0 && d <= 255 {
 			r.DCS = d
-			str = str[:len(str)-1]
 		}
 	}
-	s := strings.Join(str, ",")
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		s = s[1 : len(s)-1]
+	var s string
+	if strings.HasPrefix(body, `"`) {
+		end := strings.LastIndexByte(body, '"')
+		if end == 0 {
+			end = len(body) // the closing quote never came
+		}
+		s = body[1:end]
+		if _, tail, ok := strings.Cut(body[min(end+1, len(body)):], ","); ok {
+			dcs(tail)
+		}
+	} else {
+		// Unquoted (gammu 01-E160): the text may hold commas, the dcs is
+		// the last field only when it is a number.
+		s = body
+		if i := strings.LastIndexByte(body, ','); i >= 0 {
+			dcs(body[i+1:])
+			if r.DCS >= 0 {
+				s = strings.TrimSpace(body[:i])
+			}
+		}
 	}
 	r.Text = DecodeUSSD(s, r.DCS, packed)
 	return r, true
