@@ -81,9 +81,9 @@ func TestDecodeUSSDAmbiguous(t *testing.T) {
 		{"CAFE", -1, false, "CAFE"},
 		{"DEADBEEF", 15, false, "DEADBEEF"},
 		{"Balance $5 @ 10% off_now", 15, false, "Balance $5 @ 10% off_now"}, // IRA: $ @ _ kept
-		{"Guthaben \x02" + "5 \x00 Ende", 15, false, "Guthaben $5 @ Ende"},        // raw GSM septets
-		{"w{hlen \x1b\x65 5", 15, false, "wählen € 5"},                            // GSM escape for €
-		{"AA180C3602", 15, true, "*100#"},                                         // our own request, packed
+		{"Guthaben \x02" + "5 \x00 Ende", 15, false, "Guthaben $5 @ Ende"},  // raw GSM septets
+		{"w{hlen \x1b\x65 5", 15, false, "wählen € 5"},                      // GSM escape for €
+		{"AA180C3602", 15, true, "*100#"},                                   // our own request, packed
 		{"002A0031003000300023", 72, false, "*100#"},
 		{"0048006900", 72, false, "0048006900"}, // odd number of units: not UCS-2
 		{"D800D800", 72, false, "D800D800"},     // lone surrogates: not UCS-2
