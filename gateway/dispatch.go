@@ -33,6 +33,7 @@ func (g *Gateway) dispatch(ctx context.Context, runners []*runner) error {
 	defer timer.Stop()
 
 	for {
+		g.lastLoop.Store(time.Now().UnixNano())
 		wait := g.assign(runners, inflight, busy)
 		timer.Reset(wait)
 		select {

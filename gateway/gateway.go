@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/simgate/simgate/modem"
@@ -74,8 +75,11 @@ type Gateway struct {
 	log *slog.Logger
 	hub *Hub
 
-	wake chan struct{}  // one slot: "the due index changed"
-	done chan jobResult // runners report finished jobs
+	alerts alerts
+
+	wake     chan struct{}  // one slot: "the due index changed"
+	lastLoop atomic.Int64   // unix nanos of the dispatcher's last turn, for Healthy
+	done     chan jobResult // runners report finished jobs
 
 	mu      sync.Mutex
 	runners []*runner
@@ -148,6 +152,7 @@ type OpenFunc func(ctx context.Context) (*modem.Modem, error)
 type ModemConfig struct {
 	Name   string   // the SIM's name in the API, logs and usage counters
 	Path   string   // shown in the console; Open decides what it means
+	IMEI   string   // optional: refuse a different modem found on Path
 	Limits Limits   // zero fields: no limit (use DefaultLimits for the safe ones)
 	Open   OpenFunc // called on every (re)connect
 }
@@ -198,8 +203,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("gateway: %w", err)
 		}
+		r.mu.Lock()
 		r.budget = newBudget(r.limits, u)
+		r.mu.Unlock()
 	}
+	g.loadModemRecords(runners)
 
 	// Modem supervisors get their own context: on shutdown the dispatcher
 	// stops handing out work first, then each worker finishes its submit.
@@ -265,4 +273,18 @@ var errSkip = errors.New("skip")
 func setStatus(m *store.Message, at time.Time, s store.Status, note string) {
 	m.Status = s
 	m.History = append(m.History, store.Transition{At: at, Status: s, Note: note})
+}
+
+// Healthy reports whether the gateway itself works: the store answers and
+// the dispatcher loop is turning. Modem trouble does not count: restarting
+// the service cannot fix an unplugged modem and would cut off the others.
+func (g *Gateway) Healthy(ctx context.Context) error {
+	if err := g.db.Check(); err != nil {
+		return err
+	}
+	last := g.lastLoop.Load()
+	if last != 0 && time.Since(time.Unix(0, last)) > 2*maxIdleWait+10*time.Second {
+		return fmt.Errorf("dispatcher stuck since %s", time.Unix(0, last).Format(time.RFC3339))
+	}
+	return nil
 }

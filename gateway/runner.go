@@ -39,7 +39,9 @@ type runner struct {
 	open   OpenFunc
 	log    *slog.Logger
 	jobs   chan uint64 // at most one job: the dispatcher hands work only to idle runners
+	ussd   chan ussdRequest
 	limits Limits
+	imei   string // if set, the modem on path must have this IMEI
 
 	mu     sync.Mutex
 	status ModemStatus
@@ -53,6 +55,8 @@ func newRunner(g *Gateway, mc ModemConfig) *runner {
 		path:   mc.Path,
 		open:   mc.Open,
 		limits: mc.Limits,
+		imei:   mc.IMEI,
+		ussd:   make(chan ussdRequest),
 		log:    g.log.With("modem", mc.Name),
 		jobs:   make(chan uint64, 1),
 		status: ModemStatus{Name: mc.Name, Path: mc.Path, State: StateStarting, Since: g.now()},
@@ -130,13 +134,23 @@ func (r *runner) setState(state string, err error) {
 	})
 }
 
+// The escalation ladder (MODEMS.md §2.4), counted in failed sessions in a
+// row: reopen the port (rungs below ladderReset), reboot the module with
+// AT+CFUN=1,1, then declare the modem down and alert, while still trying.
+const (
+	ladderReset = 3
+	ladderDown  = 4
+)
+
 // run keeps the modem connected until ctx is done: open → init → serve, and
-// on any failure close, wait a jittered backoff and start again.
+// on any failure close, wait a jittered backoff and start again, climbing
+// the escalation ladder while the failures continue.
 func (r *runner) run(ctx context.Context) {
 	backoff := reconnectMin
+	failures := 0
 	for ctx.Err() == nil {
 		started := time.Now()
-		rest, err := r.session(ctx)
+		wasUp, rest, err := r.session(ctx)
 		if ctx.Err() != nil {
 			r.setState(StateDown, nil)
 			r.bounceJobs(ctx, 0)
@@ -145,8 +159,20 @@ func (r *runner) run(ctx context.Context) {
 		if err != nil {
 			r.log.Warn("modem session ended", "error", err)
 		}
+		if wasUp {
+			failures = 0
+			r.g.clearAlert(AlertModemDown, r.name)
+		} else {
+			failures++
+		}
 		if time.Since(started) > 2*reconnectMax {
 			backoff = reconnectMin // it had been healthy for a while
+		}
+		switch {
+		case failures == ladderReset:
+			r.rebootModem(ctx)
+		case failures >= ladderDown:
+			r.g.raiseAlert(AlertModemDown, r.name, fmt.Sprintf("modem %s is not answering (%d attempts, including a reboot): %v", r.name, failures, err))
 		}
 		wait := backoff/2 + rand.N(backoff/2+1) // jitter: modems on one hub don't retry in lockstep
 		if rest > wait {
@@ -155,6 +181,21 @@ func (r *runner) run(ctx context.Context) {
 		r.setState(StateDown, err)
 		r.bounceJobs(ctx, wait)
 		backoff = min(backoff*2, reconnectMax)
+	}
+}
+
+// rebootModem is the ladder's third rung: a fresh open and AT+CFUN=1,1.
+// Many USB modems re-enumerate on it, so the port vanishing is expected.
+func (r *runner) rebootModem(ctx context.Context) {
+	r.log.Warn("rebooting modem (AT+CFUN=1,1)")
+	m, err := r.open(ctx)
+	if err != nil {
+		r.log.Warn("reboot: open failed", "error", err)
+		return
+	}
+	defer m.Close()
+	if err := m.Reset(ctx); err != nil {
+		r.log.Warn("reboot failed", "error", err)
 	}
 }
 
@@ -185,20 +226,28 @@ func (r *runner) bounceJobs(ctx context.Context, d time.Duration) {
 // errOutOfRotation ends a session after a SIM-level error.
 var errOutOfRotation = errors.New("SIM taken out of rotation")
 
-// session runs one connection to the modem. It returns how long to rest
-// before reconnecting (beyond the normal backoff) and why it ended.
-func (r *runner) session(ctx context.Context) (time.Duration, error) {
+// session runs one connection to the modem. It reports whether the modem
+// got through init, how long to rest before reconnecting (beyond the normal
+// backoff) and why it ended.
+func (r *runner) session(ctx context.Context) (wasUp bool, rest time.Duration, err error) {
 	r.setState(StateStarting, nil)
 	m, err := r.open(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("open %s: %w", r.path, err)
+		return false, 0, fmt.Errorf("open %s: %w", r.path, err)
 	}
 	defer m.Close()
 	id, err := m.Init(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("init: %w", err)
+		return false, 0, fmt.Errorf("init: %w", err)
 	}
+	if r.imei != "" && id.IMEI != r.imei {
+		err := fmt.Errorf("the modem on %s has IMEI %s, configured is %s", r.path, id.IMEI, r.imei)
+		r.g.raiseAlert(AlertWrongModem, r.name, err.Error())
+		return false, simRestTime, err
+	}
+	r.g.clearAlert(AlertWrongModem, r.name)
 	r.update(func(s *ModemStatus) { s.Identity = id })
+	r.g.rememberModem(r.name, r.path, id)
 	r.log.Info("modem ready", "manufacturer", id.Manufacturer, "model", id.Model, "imei", id.IMEI)
 
 	sctx, cancel := context.WithCancel(ctx)
@@ -216,28 +265,50 @@ func (r *runner) session(ctx context.Context) (time.Duration, error) {
 	for {
 		select {
 		case <-ctx.Done():
-			return 0, nil
+			return true, 0, nil
 		case err := <-serveErr:
 			serveErr <- err // for the deferred wait
 			if err == nil {
 				err = errors.New("reader stopped")
 			}
-			return 0, err
+			return true, 0, err
 		case <-m.Closed():
-			return 0, modem.ErrClosed
+			return true, 0, modem.ErrClosed
 		case <-ticker.C:
+			if err := r.checkAlive(ctx, m); err != nil {
+				return true, 0, err
+			}
 			r.checkHealth(ctx, m)
+		case req := <-r.ussd:
+			reply, err := m.USSD(ctx, req.code)
+			req.reply <- ussdResult{reply, err}
 		case id := <-r.jobs:
 			err := r.process(ctx, m, id)
 			r.g.jobDone(r, id)
 			if errors.Is(err, errOutOfRotation) {
-				return simRestTime, err
+				r.g.raiseAlert(AlertSIMOutOfRota, r.name, fmt.Sprintf("SIM %s taken out of rotation for %v: %s", r.name, simRestTime, r.snapshot().LastError))
+				return true, simRestTime, err
 			}
 			if err != nil {
-				return 0, err
+				return true, 0, err
 			}
+			r.g.clearAlert(AlertSIMOutOfRota, r.name)
 		}
 	}
+}
+
+// checkAlive is the hang detector and the ladder's first rung: a modem that
+// does not answer AT gets an escape and a second chance before the session
+// ends (which reopens the port).
+func (r *runner) checkAlive(ctx context.Context, m *modem.Modem) error {
+	if err := m.Probe(ctx); err == nil {
+		return nil
+	}
+	r.log.Warn("modem not answering AT: sending escape")
+	if err := m.Escape(ctx); err != nil {
+		return fmt.Errorf("modem hung: no answer to AT after an escape: %w", err)
+	}
+	return nil
 }
 
 // checkHealth reads the modem's radio state; a modem that is not

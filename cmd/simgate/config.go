@@ -13,33 +13,12 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/nyaruka/phonenumbers"
 
+	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/modem"
 )
 
-// Per-SIM sending limits used when simgate.toml does not set them. A limit
-// of 0 in the file turns that limit off. No carrier publishes the numbers
-// that trip its spam filters or the fair-use clause of a consumer
-// "unlimited" plan, so these are deliberately conservative: a shop owner
-// who outgrows them raises them knowingly, ideally with a business SIM.
-const (
-	// defaultPerMinute is the bottom of the 6-10 texts/min a modem
-	// sustains (MODEMS.md §2.5: measured 8-12/min, 3-5 s per submit), so
-	// the limit rarely slows a healthy modem but a burst is spread out
-	// instead of leaving the SIM back to back.
-	defaultPerMinute = 6
-	// defaultPerDay is a busy shop's daily volume on one SIM: about
-	// 80 minutes of sending at defaultPerMinute. Sustained volume from one
-	// consumer SIM is what carriers' anti-spam systems look at first.
-	defaultPerDay = 500
-	// defaultUniquePerDay caps distinct recipients a day. Texting many
-	// different numbers, rather than the same regulars, is what bulk
-	// messaging looks like, and bulk messaging is what consumer plans forbid.
-	defaultUniquePerDay = 200
-	// defaultUniquePerMonth caps distinct recipients a calendar month: the
-	// "unlimited plan" trap is a SIM that stays under every daily figure
-	// yet texts a new list every day and is cut off at the month's review.
-	defaultUniquePerMonth = 1000
-)
+// Limits come from gateway (Limits, DefaultLimits): an absent key takes
+// the default there, and a value of 0 in the file turns that limit off.
 
 // Lengths from the standards, so a typo is caught at start-up rather than
 // by a modem error at the first text.
@@ -83,30 +62,16 @@ type modemEntry struct {
 	SMSC string
 	// Limits is [modem.limits] on top of the file's [limits] on top of the
 	// defaults above.
-	Limits simLimits
+	Limits gateway.Limits
 }
 
-// simLimits are per-SIM sending limits; 0 means no limit.
-type simLimits struct {
-	PerMinute      int
-	PerDay         int
-	UniquePerDay   int
-	UniquePerMonth int
-}
-
-// defaultLimits returns the limits a SIM gets when nothing is configured.
-func defaultLimits() simLimits {
-	return simLimits{
-		PerMinute:      defaultPerMinute,
-		PerDay:         defaultPerDay,
-		UniquePerDay:   defaultUniquePerDay,
-		UniquePerMonth: defaultUniquePerMonth,
+// daemonModem is the daemon's view of the entry.
+func (m modemEntry) daemonModem() daemonModem {
+	return daemonModem{
+		Config: modem.Config{Name: m.Name, Path: m.Path, PIN: m.PIN, SMSC: m.SMSC},
+		IMEI:   m.IMEI,
+		Limits: m.Limits,
 	}
-}
-
-// modemConfig is the driver's view of the entry.
-func (m modemEntry) modemConfig() modem.Config {
-	return modem.Config{Name: m.Name, Path: m.Path, PIN: m.PIN, SMSC: m.SMSC}
 }
 
 // The raw* types mirror the file. Limits are pointers so an absent key
@@ -269,7 +234,7 @@ func (r rawConfig) validate(dir string) (fileConfig, []error) {
 			bad("region", "%q is not a known region (want an ISO 3166 code such as \"US\", \"GB\" or \"DE\")", r.Region)
 		}
 	}
-	base, lerrs := r.Limits.apply("limits", defaultLimits())
+	base, lerrs := r.Limits.apply("limits", gateway.DefaultLimits())
 	errs = append(errs, lerrs...)
 
 	names := map[string]int{}
@@ -332,7 +297,7 @@ func (r rawConfig) validate(dir string) (fileConfig, []error) {
 
 // apply returns base with the limits set in r, checking each is
 // non-negative; prefix names the table in errors.
-func (r rawLimits) apply(prefix string, base simLimits) (simLimits, []error) {
+func (r rawLimits) apply(prefix string, base gateway.Limits) (gateway.Limits, []error) {
 	var errs []error
 	set := func(name string, v *int, dst *int) {
 		if v == nil {
@@ -407,11 +372,10 @@ func mergeConfig(file fileConfig, fs *flag.FlagSet, cfg daemonConfig) (daemonCon
 	}
 	if !given["modem"] {
 		cfg.Modems = nil
-		for i, m := range file.Modems {
-			if m.Path == "" {
-				return cfg, fmt.Errorf("modem[%d] (%s): no modem with IMEI %s found", i+1, m.Name, m.IMEI)
-			}
-			cfg.Modems = append(cfg.Modems, m.modemConfig())
+		for _, m := range file.Modems {
+			// A modem configured by IMEI alone that is not plugged in yet is
+			// looked for again on every reconnect.
+			cfg.Modems = append(cfg.Modems, m.daemonModem())
 		}
 	}
 	return cfg, nil

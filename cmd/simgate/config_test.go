@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"github.com/simgate/simgate/gateway"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -55,11 +56,11 @@ imei = "861234567890123"
 		Modems: []modemEntry{
 			{
 				Name: "shop1", Path: "/dev/serial/by-id/usb-HUAWEI_Mobile-if02-port0", PIN: "1234", SMSC: "+447785016005",
-				Limits: simLimits{PerMinute: 4, PerDay: 300, UniquePerDay: defaultUniquePerDay, UniquePerMonth: 0},
+				Limits: gateway.Limits{PerMinute: 4, PerDay: 300, UniquePerDay: gateway.DefaultUniquePerDay, UniquePerMonth: 0},
 			},
 			{
 				Name: "modem2", IMEI: "861234567890123",
-				Limits: simLimits{PerMinute: defaultPerMinute, PerDay: 300, UniquePerDay: defaultUniquePerDay, UniquePerMonth: 0},
+				Limits: gateway.Limits{PerMinute: gateway.DefaultPerMinute, PerDay: 300, UniquePerDay: gateway.DefaultUniquePerDay, UniquePerMonth: 0},
 			},
 		},
 	}
@@ -94,8 +95,8 @@ func TestLoadConfigDefaultLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l := got.Modems[0].Limits; l != defaultLimits() {
-		t.Errorf("limits: got %+v, want the defaults %+v", l, defaultLimits())
+	if l := got.Modems[0].Limits; l != gateway.DefaultLimits() {
+		t.Errorf("limits: got %+v, want the defaults %+v", l, gateway.DefaultLimits())
 	}
 }
 

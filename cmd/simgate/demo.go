@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/sim"
 	"github.com/simgate/simgate/store"
@@ -47,7 +48,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, log *slog.Log
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer stopSim()
-	var modems []modem.Config
+	var modems []daemonModem
 	for i, mc := range demoModems {
 		sm, err := network.AddModem(mc)
 		if err != nil {
@@ -64,7 +65,11 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, log *slog.Log
 		if err := waitForPath(ctx, link, 5*time.Second); err != nil {
 			return err
 		}
-		modems = append(modems, modem.Config{Name: fmt.Sprintf("sim%d", i+1), Path: link})
+		// The safe defaults, but a faster pace: a newcomer sending a dozen
+		// test texts should see them go, not wait ten seconds for each.
+		limits := gateway.DefaultLimits()
+		limits.PerMinute = 60
+		modems = append(modems, daemonModem{Config: modem.Config{Name: fmt.Sprintf("sim%d", i+1), Path: link}, Limits: limits})
 	}
 
 	cln, err := net.Listen("tcp", *control)

@@ -174,7 +174,8 @@ func startServe(t *testing.T, data string, links []string) (*proc, string) {
 	t.Helper()
 	args := []string{"serve", "--data", data, "--listen", "127.0.0.1:0"}
 	for i, l := range links {
-		args = append(args, "--modem", fmt.Sprintf("%s,name=sim%d", l, i+1))
+		// Limits off: these tests measure correctness, not a SIM's pace.
+		args = append(args, "--modem", fmt.Sprintf("%s,name=sim%d,per_minute=0,per_day=0,unique_per_day=0,unique_per_month=0", l, i+1))
 	}
 	p := startProc(t, args...)
 	return p, p.expect(t, reListening)[1]
@@ -189,6 +190,11 @@ type api struct {
 }
 
 func (a *api) do(method, path string, body any, out any) (int, error) {
+	return a.doKey(method, path, body, out, "")
+}
+
+// doKey is do with an Idempotency-Key header when key is not empty.
+func (a *api) doKey(method, path string, body any, out any, key string) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -199,6 +205,9 @@ func (a *api) do(method, path string, body any, out any) (int, error) {
 		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+a.token)
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -356,8 +365,12 @@ func waitAll(t *testing.T, c *api, ids []string, done func(string) bool) map[str
 				continue
 			}
 			var m apiMessage
-			if _, err := c.do("GET", "/api/v1/messages/"+id, nil, &m); err != nil {
+			code, err := c.do("GET", "/api/v1/messages/"+id, nil, &m)
+			if err != nil {
 				t.Fatal(err)
+			}
+			if code == http.StatusNotFound {
+				t.Fatalf("accepted message %s is lost (404)", id)
 			}
 			status[id] = m.Status
 			if !done(m.Status) {
@@ -374,47 +387,75 @@ func waitAll(t *testing.T, c *api, ids []string, done func(string) bool) map[str
 	}
 }
 
-// TestEndToEndKillRestart kills the daemon with SIGKILL while it sends and
-// restarts it: no accepted message may be lost, and the simulator may see a
-// text twice only if the gateway marked that message unknown.
+// TestEndToEndKillRestart is the crash-safety harness: the real daemon
+// sends through simulated modems with latency while it is killed with
+// SIGKILL at random moments and restarted. No accepted message may be lost,
+// and the simulator may see a text twice only if the gateway marked that
+// message unknown. Clients retry with an Idempotency-Key, as the API asks.
 func TestEndToEndKillRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test")
 	}
+	messages, kills := 2000, 20
+	if os.Getenv("SIMGATE_E2E_QUICK") != "" {
+		messages, kills = 200, 3
+	}
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	links, control := startSim(t, dir, 2, "--latency", "30ms", "--report-delay", "50ms")
+	links, control := startSim(t, dir, 4, "--latency", "20ms", "--report-delay", "100ms")
 	token := createToken(t, data)
 
-	const n, kills = 120, 3
+	var mu sync.Mutex
+	var base string
 	accepted := map[string]string{} // id → text
-	var ids []string
-	next := 0
-	for round := 0; round <= kills; round++ {
-		p, base := startServe(t, data, links)
-		c := &api{t: t, base: base, token: token, http: &http.Client{Timeout: 10 * time.Second}}
-		batch := n / (kills + 1)
-		killAt := time.Now().Add(time.Duration(200+rand.IntN(600)) * time.Millisecond)
-		for i := 0; i < batch; i++ {
-			txt := e2eText(next)
-			next++
-			var m apiMessage
-			code, err := c.do("POST", "/api/v1/messages", map[string]string{"to": e2eCustomer, "text": txt}, &m)
-			if err != nil || code != http.StatusAccepted {
-				t.Fatalf("submit: %d %v", code, err)
+	setBase := func(b string) { mu.Lock(); base = b; mu.Unlock() }
+	getBase := func() string { mu.Lock(); defer mu.Unlock(); return base }
+
+	// The client: submits every text until the daemon accepts it, reusing
+	// the idempotency key across the daemon's deaths.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		client := &http.Client{Timeout: 5 * time.Second}
+		for i := 0; i < messages; i++ {
+			txt := e2eText(i)
+			for {
+				c := &api{t: t, base: getBase(), token: token, http: client}
+				var m apiMessage
+				code, err := c.doKey("POST", "/api/v1/messages", map[string]string{"to": e2eCustomer, "text": txt}, &m, fmt.Sprintf("e2e-%d", i))
+				if err == nil && (code == http.StatusAccepted || code == http.StatusOK) {
+					mu.Lock()
+					accepted[m.ID.String()] = txt
+					mu.Unlock()
+					break
+				}
+				time.Sleep(20 * time.Millisecond) // daemon down: try again
 			}
-			accepted[m.ID.String()] = txt
-			ids = append(ids, m.ID.String())
 		}
-		if round == kills {
-			// Last life: let everything settle.
+	}()
+
+	for k := 0; k <= kills; k++ {
+		p, b := startServe(t, data, links)
+		setBase(b)
+		if k == kills {
+			<-done
+			c := &api{t: t, base: b, token: token, http: &http.Client{Timeout: 10 * time.Second}}
+			mu.Lock()
+			ids := make([]string, 0, len(accepted))
+			for id := range accepted {
+				ids = append(ids, id)
+			}
+			mu.Unlock()
 			final := waitAll(t, c, ids, func(s string) bool {
 				return s == "delivered" || s == "unknown" || s == "failed"
 			})
 			checkNoLossNoSilentDuplicate(t, control, accepted, final)
 			return
 		}
-		time.Sleep(time.Until(killAt))
+		select {
+		case <-time.After(time.Duration(300+rand.IntN(1200)) * time.Millisecond):
+		case <-done:
+		}
 		p.kill(syscall.SIGKILL)
 		<-p.done
 	}

@@ -7,6 +7,7 @@
 //	simgate demo      two simulated modems on ptys, a data dir and a token
 //	simgate modemsim  simulated modems on ptys with an HTTP control API
 //	simgate token create --data DIR --name NAME
+//	simgate ports     list serial ports and which answer as modems
 package main
 
 import (
@@ -25,6 +26,8 @@ const usage = `simgate: a self-hosted SMS gateway
 
 Usage:
   simgate serve    --data DIR [--listen 127.0.0.1:8080] --modem PATH[,name=NAME] ... [--region US]
+  simgate serve    --config /etc/simgate/simgate.toml
+  simgate ports    [--probe=false] [--timeout 1s] [PATH...]
   simgate demo     [--data DIR] [--listen 127.0.0.1:8080]
   simgate modemsim [--count 2] [--link PREFIX] [--control 127.0.0.1:0]
   simgate token create --data DIR --name NAME
@@ -38,6 +41,11 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(2)
+	}
+	var ce *configError
+	if errors.As(err, &ce) {
+		fmt.Fprintln(os.Stderr, "simgate:", err)
+		os.Exit(78) // EX_CONFIG: systemd's RestartPreventExitStatus stops a restart loop
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "simgate:", err)
@@ -62,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runModemsim(ctx, args[1:], stdout, log)
 	case "token":
 		return runToken(ctx, args[1:], stdout)
+	case "ports":
+		return runPorts(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

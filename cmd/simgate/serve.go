@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,14 +25,21 @@ import (
 // dbFile is the one file that holds all of simgate's state.
 const dbFile = "simgate.db"
 
+// daemonModem is one modem the daemon drives.
+type daemonModem struct {
+	modem.Config
+	IMEI   string         // if set, only the modem with this IMEI is used
+	Limits gateway.Limits // per-SIM limits
+}
+
 // modemFlag collects repeated --modem PATH[,name=NAME] values.
-type modemFlag []modem.Config
+type modemFlag []daemonModem
 
 func (f *modemFlag) String() string { return fmt.Sprint(len(*f), " modems") }
 
 func (f *modemFlag) Set(v string) error {
 	fields := strings.Split(v, ",")
-	cfg := modem.Config{Path: strings.TrimSpace(fields[0])}
+	cfg := daemonModem{Config: modem.Config{Path: strings.TrimSpace(fields[0])}, Limits: gateway.DefaultLimits()}
 	if cfg.Path == "" {
 		return errors.New("empty path")
 	}
@@ -47,8 +55,19 @@ func (f *modemFlag) Set(v string) error {
 			cfg.PIN = strings.TrimSpace(val)
 		case "smsc":
 			cfg.SMSC = strings.TrimSpace(val)
+		case "imei":
+			cfg.IMEI = strings.TrimSpace(val)
+		case "per_minute", "per_day", "unique_per_day", "unique_per_month":
+			n, err := strconv.Atoi(strings.TrimSpace(val))
+			if err != nil || n < 0 {
+				return fmt.Errorf("%s: want a whole number ≥ 0 (0 turns the limit off), got %q", k, val)
+			}
+			*map[string]*int{
+				"per_minute": &cfg.Limits.PerMinute, "per_day": &cfg.Limits.PerDay,
+				"unique_per_day": &cfg.Limits.UniquePerDay, "unique_per_month": &cfg.Limits.UniquePerMonth,
+			}[k] = n
 		default:
-			return fmt.Errorf("unknown modem option %q (want name, pin or smsc)", k)
+			return fmt.Errorf("unknown modem option %q (want name, pin, smsc, imei, per_minute, per_day, unique_per_day or unique_per_month)", k)
 		}
 	}
 	if cfg.Name == "" {
@@ -68,7 +87,7 @@ type daemonConfig struct {
 	DataDir string
 	Listen  string
 	Region  string
-	Modems  []modem.Config
+	Modems  []daemonModem
 	// Ready, if set, is called with the listener's address once serving.
 	Ready func(db *store.DB, addr string) error
 }
@@ -77,20 +96,33 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var cfg daemonConfig
 	var modems modemFlag
+	cfgPath := fs.String("config", "", "TOML config file (see systemd/simgate.toml); flags given as well override it")
 	fs.StringVar(&cfg.DataDir, "data", "", "data directory (created if missing; holds simgate.db)")
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "HTTP listen address")
 	fs.StringVar(&cfg.Region, "region", gateway.DefaultRegion, "default region for numbers without a country code (ISO 3166, e.g. US, GB, DE)")
-	fs.Var(&modems, "modem", "modem serial port PATH[,name=NAME][,pin=PIN][,smsc=+NUMBER]; repeat for each modem")
+	fs.Var(&modems, "modem", "modem serial port PATH[,name=NAME][,pin=PIN][,smsc=+NUMBER][,imei=IMEI][,per_minute=N][,per_day=N][,unique_per_day=N][,unique_per_month=N]; repeat for each modem")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if cfg.DataDir == "" {
-		return errors.New("--data is required")
-	}
-	if len(modems) == 0 {
-		log.Warn("no --modem given: messages will be queued but not sent")
-	}
 	cfg.Modems = modems
+	if *cfgPath != "" {
+		file, err := loadConfig(*cfgPath)
+		if err != nil {
+			return err
+		}
+		if cfg, err = mergeConfig(file, fs, cfg); err != nil {
+			return err
+		}
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = os.Getenv("STATE_DIRECTORY") // systemd's StateDirectory=
+	}
+	if cfg.DataDir == "" {
+		return errors.New("--data is required (or data = \"...\" in the config file)")
+	}
+	if len(cfg.Modems) == 0 {
+		log.Warn("no modem configured: messages will be queued but not sent")
+	}
 	cfg.Ready = func(_ *store.DB, addr string) error {
 		fmt.Fprintf(stdout, "simgate listening on http://%s\n", addr)
 		return nil
@@ -114,11 +146,32 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	for _, mc := range cfg.Modems {
-		mc := mc
-		mlog := log.With("modem", mc.Name)
-		open := func(ctx context.Context) (*modem.Modem, error) { return modem.Open(ctx, mc, mlog) }
-		if err := gw.AddModem(gateway.ModemConfig{Name: mc.Name, Path: mc.Path, Limits: gateway.DefaultLimits(), Open: open}); err != nil {
+	for _, dm := range cfg.Modems {
+		mlog := log.With("modem", dm.Name)
+		open := func(ctx context.Context) (*modem.Modem, error) {
+			mc := dm.Config
+			if dm.IMEI != "" {
+				// Configured by identity: find the port again on every
+				// reconnect, since a replugged modem may come back elsewhere.
+				entry := []modemEntry{{Name: dm.Name, IMEI: dm.IMEI}}
+				if err := resolveIMEIs(ctx, entry, defaultProbeTimeout); err != nil {
+					return nil, fmt.Errorf("looking for IMEI %s: %w", dm.IMEI, err)
+				}
+				if entry[0].Path == "" {
+					if mc.Path == "" {
+						return nil, fmt.Errorf("no serial port answers with IMEI %s", dm.IMEI)
+					}
+				} else {
+					mc.Path = entry[0].Path
+				}
+			}
+			return modem.Open(ctx, mc, mlog)
+		}
+		shown := dm.Path
+		if shown == "" {
+			shown = "IMEI " + dm.IMEI
+		}
+		if err := gw.AddModem(gateway.ModemConfig{Name: dm.Name, Path: shown, IMEI: dm.IMEI, Limits: dm.Limits, Open: open}); err != nil {
 			return err
 		}
 	}
@@ -156,12 +209,27 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
 			errs <- err
 		}
 	}
+	if err := sdNotify("READY=1\nSTATUS=listening on " + ln.Addr().String()); err != nil {
+		log.Warn("systemd notify failed", "error", err)
+	}
+	wctx, stopWatchdog := context.WithCancel(context.Background())
+	if iv := watchdogInterval(); iv > 0 {
+		ticker := time.NewTicker(iv)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer ticker.Stop()
+			watchdogLoop(wctx, ticker.C, gw.Healthy, log)
+		}()
+	}
 
 	var runErr error
 	select {
 	case <-ctx.Done():
 	case runErr = <-errs:
 	}
+	stopWatchdog()
+	sdNotify("STOPPING=1")
 	log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
