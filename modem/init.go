@@ -132,6 +132,9 @@ func (m *Modem) again(ctx context.Context, w *bootWait, err error) (bool, error)
 		if err := m.base(ctx); err != nil {
 			return false, err
 		}
+		// Ready now: whatever is still busy is busy briefly.
+		w.delay = m.cfg.RetryDelay
+		return true, nil
 	case <-ctx.Done():
 		return false, ctx.Err()
 	case <-m.f.done:
