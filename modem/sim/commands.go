@@ -26,6 +26,7 @@ type result struct {
 	code  int
 	info  []string
 	after []string
+	stop  bool // the rest of a chained line is lost (the modem rebooted)
 }
 
 func ok(info ...string) result { return result{kind: resOK, info: info} }
@@ -281,7 +282,7 @@ func intArg(s string, lo, hi int) (int, bool) {
 
 // execLocked runs one command.
 func (s *session) execLocked(c command, now time.Time) result {
-	if c.op == opBad {
+	if c.op == opBad || slices.Contains(s.m.prof.Unsupported, c.name) {
 		return unknown()
 	}
 	if isLetter(c.name[0]) || c.name[0] == '&' {
@@ -344,9 +345,23 @@ func (s *session) extendedLocked(c command, now time.Time) result {
 	if lines, found := m.prof.Canned[c.name+suffix]; found {
 		return ok(lines...)
 	}
+	if !m.booted && slices.Contains(m.prof.NotReadyCommands, c.name) {
+		return errResult() // SIM800 before "SMS Ready"
+	}
+	if !m.simReady && c.op != opTest {
+		if simSMSCommand(c.name) {
+			return cmsErr(310)
+		}
+		if simCommand(c.name) || slices.Contains(m.prof.ICCIDCommands, c.name) {
+			return cmeErr(10)
+		}
+	}
 	if slices.Contains(m.prof.ICCIDCommands, c.name) {
 		switch c.op {
 		case opExec, opRead:
+			if m.prof.ICCIDBare {
+				return ok(m.cfg.ICCID)
+			}
 			return ok(c.name + ": " + m.cfg.ICCID)
 		case opTest:
 			return ok()
@@ -386,6 +401,7 @@ func (s *session) extendedLocked(c command, now time.Time) result {
 	case "+CPIN":
 		switch c.op {
 		case opRead:
+			// Without a SIM simCommand has answered CME 10 already.
 			return ok("+CPIN: READY")
 		case opTest, opSet:
 			return ok()
@@ -394,7 +410,7 @@ func (s *session) extendedLocked(c command, now time.Time) result {
 	case "+CSQ":
 		switch c.op {
 		case opExec:
-			if m.cfun != 1 {
+			if m.cfun != 1 || !m.booted || m.fault.NetworkLoss {
 				return ok("+CSQ: 99,99")
 			}
 			return ok("+CSQ: 20,99")
@@ -479,7 +495,12 @@ func (s *session) extendedLocked(c command, now time.Time) result {
 		switch c.op {
 		case opRead:
 			return ok("+CSMP: 17,167,0,0")
-		case opTest, opSet:
+		case opSet:
+			if m.prof.CSMPClearsSMSC {
+				m.set.csca = "" // ZTE K3565-Z (python-gsmmodem issue #8)
+			}
+			return ok()
+		case opTest:
 			return ok()
 		}
 		return errResult()
@@ -492,10 +513,23 @@ func (s *session) extendedLocked(c command, now time.Time) result {
 		case opTest:
 			return ok("+CNMA: (0-2)")
 		case opExec, opSet:
-			if m.awaitAck == 0 {
+			n := 0
+			if c.op == opSet {
+				v, good := intArg(c.arg, 0, 2)
+				if !good {
+					return cmsErr(303)
+				}
+				n = v
+			}
+			acked := false
+			if n == 2 {
+				acked = m.nackLocked()
+			} else {
+				acked = m.ackLocked()
+			}
+			if !acked {
 				return cmsErr(340)
 			}
-			m.awaitAck--
 			return ok()
 		}
 		return errResult()
@@ -529,6 +563,13 @@ func (s *session) extendedLocked(c command, now time.Time) result {
 			return ok()
 		}
 		return errResult()
+	case "+CUSD":
+		return s.cusdLocked(c)
+	case "+QURCCFG":
+		if len(m.prof.URCPorts) == 0 {
+			break
+		}
+		return s.qurccfgLocked(c)
 	case "^CURC":
 		if !m.prof.CURC {
 			break
@@ -556,6 +597,47 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// simSMSCommand reports whether a command answers +CMS ERROR: 310 without
+// a SIM; simCommand whether it answers +CME ERROR: 10.
+func simSMSCommand(name string) bool {
+	switch name {
+	case "+CMGS", "+CMGR", "+CMGL", "+CMGD", "+CPMS", "+CSCA", "+CMSS", "+CMGW":
+		return true
+	}
+	return false
+}
+
+func simCommand(name string) bool {
+	switch name {
+	case "+CPIN", "+CIMI", "+CNUM", "+CUSD":
+		return true
+	}
+	return false
+}
+
+func (s *session) qurccfgLocked(c command) result {
+	m := s.m
+	switch c.op {
+	case opTest:
+		return ok(`+QURCCFG: "urcport",("` + strings.Join(m.prof.URCPorts, `","`) + `")`)
+	case opSet:
+		a := splitArgs(c.arg)
+		if !strings.EqualFold(a[0], "urcport") || len(a) > 2 {
+			return cmeErr(50)
+		}
+		if len(a) == 1 {
+			return ok(fmt.Sprintf(`+QURCCFG: "urcport","%s"`, m.urcPort))
+		}
+		v := strings.ToLower(a[1])
+		if !slices.Contains(m.prof.URCPorts, v) {
+			return cmeErr(50)
+		}
+		m.urcPort = v
+		return ok()
+	}
+	return errResult()
 }
 
 // intSetting handles a plain "<cmd>?/=?/=<n>" integer setting.
@@ -601,20 +683,22 @@ func (s *session) cfunLocked(c command) result {
 			}
 			reset = r == 1
 		}
-		m.cfun = fun
-		r := ok()
 		if reset {
-			// A reboot: settings back to the saved profile, then the boot
-			// chatter. Storage survives (it is on the SIM).
-			m.set = m.saved
-			m.cfun = 1
-			m.awaitAck = 0
-			r.after = m.prof.BootURCs
+			// A reboot: what was chained after it is lost, the boot
+			// chatter follows the OK.
+			r := ok()
+			r.after = m.rebootLocked(bootReturn)
+			r.stop = true
+			return r
 		}
-		if m.cfun == 1 {
-			m.retryHeldLocked()
+		if m.cfun == 0 && fun == 1 {
+			// Minimum functionality powered the SIM down; powering it up
+			// reads it again (SIM800 RADIO_OFF_ON, MODEMS.md §2.1).
+			m.simReady = m.simInserted
 		}
-		return r
+		m.cfun = fun
+		m.stateChangedLocked()
+		return ok()
 	}
 	return errResult()
 }
@@ -624,13 +708,10 @@ func (s *session) regLocked(c command, n *int, max int) result {
 	m := s.m
 	switch c.op {
 	case opRead:
-		stat := 1
-		if m.cfun != 1 {
-			stat = 0
-		}
+		stat := m.regStatLocked()
 		line := fmt.Sprintf("%s: %d,%d", c.name, *n, stat)
 		if *n >= 2 && stat == 1 {
-			line += `,"1A2B","01C3D4E5",7`
+			line += `,"1A2B","01C3D4E5"` + m.actSuffix()
 		}
 		return ok(line)
 	case opTest:
@@ -654,14 +735,14 @@ func (s *session) copsLocked(c command) result {
 	m := s.m
 	switch c.op {
 	case opRead:
-		if m.cfun != 1 {
+		if m.regStatLocked() != 1 {
 			return ok("+COPS: 0")
 		}
 		name := `"SimNet"`
 		if m.set.copsFmt == 2 {
 			name = `"00101"`
 		}
-		return ok(fmt.Sprintf("+COPS: 0,%d,%s,7", m.set.copsFmt, name))
+		return ok(fmt.Sprintf("+COPS: 0,%d,%s%s", m.set.copsFmt, name, m.actSuffix()))
 	case opTest:
 		return ok(`+COPS: (2,"SimNet","SimNet","00101",7),,(0,1,2,3,4),(0,1,2)`)
 	case opSet:
@@ -795,6 +876,9 @@ func (s *session) cmgrLocked(c command) result {
 		}
 		r := st.get(idx)
 		if r == nil {
+			if idx == 0 && m.prof.ReadIndex0OK {
+				return ok() // EC25 after its own `+CDSI: "SM",0`
+			}
 			return cmsErr(321)
 		}
 		line := fmt.Sprintf("+CMGR: %d,,%d", r.stat, len(r.tpdu))
@@ -875,6 +959,7 @@ func (s *session) cmgdLocked(c command) result {
 				}
 			}
 		}
+		m.memFullSent = false
 		m.retryHeldLocked() // space freed: the network retries
 		return ok()
 	}

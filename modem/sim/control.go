@@ -18,14 +18,25 @@ const maxControlBody = 1 << 20
 // ControlHandler serves the JSON control API used by tests and
 // `simgate modemsim`:
 //
-//	GET  /modems       [{"index","number","imei","imsi","iccid","profile","link"}]
+//	GET  /modems       [Info]: identity, "link", "pty", "state" (up, rebooting,
+//	                   hung, unplugged), "faults", "sim", "cfun", "registration",
+//	                   "last_mr", "stored", "storage_size", "held"
 //	GET  /submissions  every accepted SMS-SUBMIT part
 //	GET  /messages     submissions reassembled into messages
-//	GET  /rejections   submits answered with an injected +CMS ERROR
+//	GET  /rejections   submits answered with +CMS ERROR
 //	POST /inbound      {"to": <index or number>, "from": "+1666…", "text": "…"} → 204
 //	POST /faults       {"modem": <index or number>, "cms_error_to": {"+1…": 500},
 //	                    "cms_error_rate": 0.1, "cms_error_code": 500, "hang": true,
-//	                    "late_cmgs": "5s"} → 204; only "modem" clears the faults
+//	                    "hang_until_reboot": true, "no_prompt": true, "late_cmgs": "5s",
+//	                    "network_loss": true, "network_loss_for": "30s",
+//	                    "sim_removed": true, "storage_full": true, "unplug": true,
+//	                    "replug_after": "3s", "reboot": true, "cnma_timeout": "2s",
+//	                    "per_minute_limit": 10} → 204. The body replaces all faults
+//	                   (only "modem" clears them) unless "merge": true, which keeps
+//	                   those it does not name. "reboot" and "storage_full" are
+//	                   actions (see Fault).
+//	POST /replug       {"modem": …} → 204: plug back in now, or power cycle
+//	POST /ussd         {"modem": …, "replies": {"*100#": "Balance…"}} → 204
 //	POST /outcomes     {"number": "+1…", "outcome": "delivered|failed|none"} → 204
 //
 // Errors are {"error": {"code": "...", "field": "...", "message": "..."}}.
@@ -83,13 +94,39 @@ func ControlHandler(n *Network) http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /faults", func(w http.ResponseWriter, r *http.Request) {
+		body, ok := readBody(w, r)
+		if !ok {
+			return
+		}
+		var req faultRequest
+		if field, err := decodeJSON(body, &req); err != nil {
+			writeError(w, http.StatusBadRequest, field, err.Error())
+			return
+		}
+		m, err := resolveModem(n, req.Modem)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "modem", err.Error())
+			return
+		}
+		if req.Merge {
+			// Start from the faults in force; the body changes what it names.
+			req = newFaultRequest(m.Fault())
+			if field, err := decodeJSON(body, &req); err != nil {
+				writeError(w, http.StatusBadRequest, field, err.Error())
+				return
+			}
+		}
+		f, field, err := req.fault()
+		if err != nil {
+			writeError(w, http.StatusBadRequest, field, err.Error())
+			return
+		}
+		m.SetFault(f)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /replug", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
-			Modem        json.RawMessage `json:"modem"`
-			CMSErrorTo   map[string]int  `json:"cms_error_to"`
-			CMSErrorRate float64         `json:"cms_error_rate"`
-			CMSErrorCode int             `json:"cms_error_code"`
-			Hang         bool            `json:"hang"`
-			LateCMGS     string          `json:"late_cmgs"`
+			Modem json.RawMessage `json:"modem"`
 		}
 		if !decodeBody(w, r, &req) {
 			return
@@ -99,30 +136,33 @@ func ControlHandler(n *Network) http.Handler {
 			writeError(w, http.StatusBadRequest, "modem", err.Error())
 			return
 		}
-		if req.CMSErrorRate < 0 || req.CMSErrorRate > 1 {
-			writeError(w, http.StatusBadRequest, "cms_error_rate", "must be between 0 and 1")
+		m.Replug()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /ussd", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Modem   json.RawMessage   `json:"modem"`
+			Replies map[string]string `json:"replies"`
+		}
+		if !decodeBody(w, r, &req) {
 			return
 		}
-		if req.CMSErrorCode < 0 || req.CMSErrorCode > 999 {
-			writeError(w, http.StatusBadRequest, "cms_error_code", "must be between 0 and 999")
+		m, err := resolveModem(n, req.Modem)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "modem", err.Error())
 			return
 		}
-		for num, code := range req.CMSErrorTo {
-			if normalizeNumber(num) == "" || code <= 0 || code > 999 {
-				writeError(w, http.StatusBadRequest, "cms_error_to", fmt.Sprintf("bad entry %q: %d", num, code))
+		if req.Replies == nil {
+			writeError(w, http.StatusBadRequest, "replies", `required: {"<code>": "<text>"}`)
+			return
+		}
+		for code, text := range req.Replies {
+			if strings.TrimSpace(code) == "" || strings.ContainsAny(code+text, "\"\r\n") {
+				writeError(w, http.StatusBadRequest, "replies", fmt.Sprintf("bad entry %q: codes must not be empty, and neither may contain quotes or line breaks", code))
 				return
 			}
 		}
-		f := Fault{CMSErrorTo: req.CMSErrorTo, CMSErrorRate: req.CMSErrorRate, CMSErrorCode: req.CMSErrorCode, Hang: req.Hang}
-		if req.LateCMGS != "" {
-			d, err := time.ParseDuration(req.LateCMGS)
-			if err != nil || d < 0 {
-				writeError(w, http.StatusBadRequest, "late_cmgs", "want a duration such as \"5s\"")
-				return
-			}
-			f.LateCMGS = d
-		}
-		m.SetFault(f)
+		m.SetUSSDReplies(req.Replies)
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /outcomes", func(w http.ResponseWriter, r *http.Request) {
@@ -184,10 +224,33 @@ func resolveModem(n *Network, raw json.RawMessage) (*Modem, error) {
 
 // decodeBody reads a JSON object strictly; on failure it has answered.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxControlBody))
+	body, ok := readBody(w, r)
+	if !ok {
+		return false
+	}
+	if field, err := decodeJSON(body, v); err != nil {
+		writeError(w, http.StatusBadRequest, field, err.Error())
+		return false
+	}
+	return true
+}
+
+// readBody reads a bounded request body; on failure it has answered.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxControlBody))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "", "bad body: "+err.Error())
+		return nil, false
+	}
+	return b, true
+}
+
+// decodeJSON decodes one JSON object strictly into v; the error names the
+// offending field when it can.
+func decodeJSON(body []byte, v any) (field string, err error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		field := ""
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &te):
@@ -195,14 +258,99 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			field, _ = strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
 		}
-		writeError(w, http.StatusBadRequest, field, "bad JSON body: "+err.Error())
-		return false
+		return field, errors.New("bad JSON body: " + err.Error())
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		writeError(w, http.StatusBadRequest, "", "bad JSON body: trailing data")
-		return false
+		return "", errors.New("bad JSON body: trailing data")
 	}
-	return true
+	return "", nil
+}
+
+// faultRequest is the body of POST /faults.
+type faultRequest struct {
+	Modem           json.RawMessage `json:"modem"`
+	Merge           bool            `json:"merge"`
+	CMSErrorTo      map[string]int  `json:"cms_error_to"`
+	CMSErrorRate    float64         `json:"cms_error_rate"`
+	CMSErrorCode    int             `json:"cms_error_code"`
+	Hang            bool            `json:"hang"`
+	HangUntilReboot bool            `json:"hang_until_reboot"`
+	NoPrompt        bool            `json:"no_prompt"`
+	LateCMGS        string          `json:"late_cmgs"`
+	NetworkLoss     bool            `json:"network_loss"`
+	NetworkLossFor  string          `json:"network_loss_for"`
+	SIMRemoved      bool            `json:"sim_removed"`
+	StorageFull     bool            `json:"storage_full"`
+	Unplug          bool            `json:"unplug"`
+	ReplugAfter     string          `json:"replug_after"`
+	Reboot          bool            `json:"reboot"`
+	CNMATimeout     string          `json:"cnma_timeout"`
+	PerMinuteLimit  int             `json:"per_minute_limit"`
+}
+
+// newFaultRequest renders faults in force as a request, for "merge".
+func newFaultRequest(f Fault) faultRequest {
+	dur := func(d time.Duration) string {
+		if d == 0 {
+			return ""
+		}
+		return d.String()
+	}
+	return faultRequest{
+		CMSErrorTo: f.CMSErrorTo, CMSErrorRate: f.CMSErrorRate, CMSErrorCode: f.CMSErrorCode,
+		Hang: f.Hang, HangUntilReboot: f.HangUntilReboot, NoPrompt: f.NoPrompt,
+		LateCMGS: dur(f.LateCMGS), NetworkLoss: f.NetworkLoss, NetworkLossFor: dur(f.NetworkLossFor),
+		SIMRemoved: f.SIMRemoved, Unplug: f.Unplug, ReplugAfter: dur(f.ReplugAfter),
+		CNMATimeout: dur(f.CNMATimeout), PerMinuteLimit: f.PerMinuteLimit,
+	}
+}
+
+// fault validates the request; on error it names the field.
+func (req faultRequest) fault() (Fault, string, error) {
+	if req.CMSErrorRate < 0 || req.CMSErrorRate > 1 {
+		return Fault{}, "cms_error_rate", errors.New("must be between 0 and 1")
+	}
+	if req.CMSErrorCode < 0 || req.CMSErrorCode > 999 {
+		return Fault{}, "cms_error_code", errors.New("must be between 0 and 999")
+	}
+	for num, code := range req.CMSErrorTo {
+		if normalizeNumber(num) == "" || code <= 0 || code > 999 {
+			return Fault{}, "cms_error_to", fmt.Errorf("bad entry %q: %d", num, code)
+		}
+	}
+	if req.PerMinuteLimit < 0 {
+		return Fault{}, "per_minute_limit", errors.New("must not be negative")
+	}
+	f := Fault{
+		CMSErrorTo: req.CMSErrorTo, CMSErrorRate: req.CMSErrorRate, CMSErrorCode: req.CMSErrorCode,
+		Hang: req.Hang, HangUntilReboot: req.HangUntilReboot, NoPrompt: req.NoPrompt,
+		NetworkLoss: req.NetworkLoss, SIMRemoved: req.SIMRemoved, StorageFull: req.StorageFull,
+		Unplug: req.Unplug, Reboot: req.Reboot, PerMinuteLimit: req.PerMinuteLimit,
+	}
+	for _, d := range []struct {
+		field, value string
+		dst          *time.Duration
+		needs        bool
+		needsName    string
+	}{
+		{"late_cmgs", req.LateCMGS, &f.LateCMGS, true, ""},
+		{"network_loss_for", req.NetworkLossFor, &f.NetworkLossFor, req.NetworkLoss, "network_loss"},
+		{"replug_after", req.ReplugAfter, &f.ReplugAfter, req.Unplug, "unplug"},
+		{"cnma_timeout", req.CNMATimeout, &f.CNMATimeout, true, ""},
+	} {
+		if d.value == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.value)
+		if err != nil || v < 0 {
+			return Fault{}, d.field, errors.New(`want a duration such as "5s"`)
+		}
+		if !d.needs {
+			return Fault{}, d.field, fmt.Errorf("only goes with %q: true", d.needsName)
+		}
+		*d.dst = v
+	}
+	return f, "", nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

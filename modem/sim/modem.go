@@ -25,7 +25,7 @@ type Config struct {
 	Number string
 	// IMEI, IMSI and ICCID default to values derived from Number.
 	IMEI, IMSI, ICCID string
-	// Profile names a built-in profile: "generic" (default) or "huawei".
+	// Profile names a built-in profile (ProfileNames); default "generic".
 	Profile string
 	// ProfileData, when set, is used instead of the named profile (start
 	// from LookupProfile and change fields).
@@ -35,12 +35,34 @@ type Config struct {
 	// StorageSize is the number of slots in each of SM, ME and SR (default 30).
 	StorageSize int
 	// LastMR is the TP-MR the SIM used last (EF_SMSS); the first submit
-	// gets LastMR+1 modulo 256.
+	// gets LastMR+1 modulo 256. The counter survives reboots and replugs.
 	LastMR int
+	// BootDelay overrides the profile's BootDelay; negative means the boot
+	// ends at once.
+	BootDelay time.Duration
+	// CNMATimeout is how long a routed +CMT/+CDS waits for +CNMA while
+	// +CSMS=1 before the modem switches routing off (default 10 s).
+	CNMATimeout time.Duration
+	// USSDReplies maps a USSD code ("*100#") to the network's answer; nil
+	// means DefaultUSSDReplies. Unknown codes get "+CUSD: 4".
+	USSDReplies map[string]string
+	// USSDDelay is the time from AT+CUSD=1 to the +CUSD: answer; 0 means a
+	// random 100 ms to 1 s.
+	USSDDelay time.Duration
 }
 
+// DefaultUSSDReplies returns the USSD answers a modem has when
+// Config.USSDReplies is nil.
+func DefaultUSSDReplies() map[string]string {
+	return map[string]string{"*100#": "Your balance is $12.34. Valid until 2026-12-31."}
+}
+
+// defaultCNMATimeout is the network's wait for an RP-ACK (MODEMS.md §6.3).
+const defaultCNMATimeout = 10 * time.Second
+
 // Fault is the set of misbehaviours a modem currently shows. The zero Fault
-// is a healthy modem.
+// is a healthy modem. Reboot and StorageFull are actions rather than
+// states: SetFault carries them out and does not keep them.
 type Fault struct {
 	// CMSErrorTo answers submits to these recipients (E.164) with
 	// +CMS ERROR: <code>.
@@ -52,10 +74,75 @@ type Fault struct {
 	// Hang stops all answers and URCs until cleared; input is read and
 	// dropped.
 	Hang bool
+	// HangUntilReboot is a hang that only a power cycle ends: a reboot
+	// (Reboot; AT+CFUN=1,1 cannot be heard), a replug, or the port being
+	// opened again (a new Serve; on a pty that cannot be told apart, so
+	// there it takes Replug).
+	HangUntilReboot bool
+	// NoPrompt answers commands but never prompts for the PDU of +CMGS:
+	// the command line is swallowed without any answer and the modem is
+	// back in command mode.
+	NoPrompt bool
 	// LateCMGS accepts the submit (MR assigned, recorded, report follows)
 	// but writes "+CMGS: <mr>" and OK only after this delay, i.e. after the
 	// client's timeout. Input arriving meanwhile is answered afterwards.
 	LateCMGS time.Duration
+	// NetworkLoss drops the registration (+CREG stat 2, +CSQ: 99,99):
+	// submits fail with +CMS ERROR: 331 and the network holds inbound
+	// messages and reports. Clearing it restores service; with
+	// NetworkLossFor the network comes back by itself after that long.
+	NetworkLoss    bool
+	NetworkLossFor time.Duration
+	// SIMRemoved pulls the SIM: +CPIN? gives +CME ERROR: 10, SMS commands
+	// +CMS ERROR: 310. Clearing it puts the SIM back, but the modem only
+	// sees it after AT+CFUN=0 then AT+CFUN=1, or a reboot (MODEMS.md §2.1,
+	// SIM800).
+	SIMRemoved bool
+	// StorageFull fills every free slot of SM, SR and the receive memory
+	// with old, read messages and reports, as on a SIM nobody purged: new
+	// inbound messages wait at the network until the client deletes some.
+	StorageFull bool
+	// Unplug pulls the modem off USB: Serve returns ErrUnplugged, ServePTY
+	// closes its pty and removes its link, the network holds inbound
+	// messages. After ReplugAfter (0: only when Replug is called or Unplug
+	// is cleared) it comes back, on a new pty, and boots; the SIM keeps its
+	// MR counter and storage.
+	Unplug      bool
+	ReplugAfter time.Duration
+	// Reboot reboots the modem now, unasked: settings reset, commands in
+	// flight lost, boot URCs.
+	Reboot bool
+	// CNMATimeout, when positive, replaces Config.CNMATimeout.
+	CNMATimeout time.Duration
+	// PerMinuteLimit answers submits beyond this many accepted in the last
+	// minute with +CMS ERROR: 42 (congestion); 0 means no limit.
+	PerMinuteLimit int
+}
+
+// names lists the active faults by their control API names.
+func (f Fault) names() []string {
+	out := []string{}
+	for _, x := range []struct {
+		on   bool
+		name string
+	}{
+		{len(f.CMSErrorTo) > 0, "cms_error_to"},
+		{f.CMSErrorRate > 0, "cms_error_rate"},
+		{f.Hang, "hang"},
+		{f.HangUntilReboot, "hang_until_reboot"},
+		{f.NoPrompt, "no_prompt"},
+		{f.LateCMGS > 0, "late_cmgs"},
+		{f.NetworkLoss, "network_loss"},
+		{f.SIMRemoved, "sim_removed"},
+		{f.Unplug, "unplug"},
+		{f.CNMATimeout > 0, "cnma_timeout"},
+		{f.PerMinuteLimit > 0, "per_minute_limit"},
+	} {
+		if x.on {
+			out = append(out, x.name)
+		}
+	}
+	return out
 }
 
 // Modem is one simulated GSM modem. Its methods are safe for concurrent use.
@@ -70,16 +157,35 @@ type Modem struct {
 	set      settings // current
 	saved    settings // what ATZ restores (AT&W)
 	stores   map[string]*storage
-	lastMR   int
+	lastMR   int // EF_SMSS: survives reboots and replugs
 	fault    Fault
 	sess     *session // attached session, nil when nobody is connected
 	held     []inbound
 	taBuf    []string // URCs buffered in +CNMI mode 0
 	replies  int      // replies written, for mid-reply noise
 	noiseIdx int
-	link     string
+	link     string // ServePTY's symlink
+	pty      string // the pty ServePTY serves now, "" when none
 	cfun     int
-	awaitAck int // routed messages not yet acknowledged with +CNMA (+CSMS=1)
+
+	plugged     bool
+	plugCh      chan struct{} // closed, and replaced, when plugged changes
+	plugEpoch   int           // invalidates pending replug timers
+	booted      bool
+	bootEpoch   int // invalidates pending boot timers
+	simInserted bool
+	simReady    bool // the modem has seen the SIM (after reinsertion: CFUN cycle)
+	netEpoch    int  // invalidates a pending end of NetworkLoss
+	lastReg     int  // registration stat last announced
+	memFullSent bool
+	urcPort     string      // +QURCCFG="urcport"; kept across reboots (NV)
+	interleaveN int         // +CDSI counter for InterleaveReportsEvery
+	pendingURCs []string    // boot URCs kept for the next client
+	unacked     *inbound    // routed message waiting for +CNMA (+CSMS=1)
+	ackEpoch    int         // invalidates a pending +CNMA timeout
+	submits     []time.Time // accepted submits, for PerMinuteLimit
+	ussdReplies map[string]string
+	ussdEpoch   int // invalidates a pending USSD answer
 }
 
 // settings is what ATZ/AT&F reset and AT&W saves.
@@ -100,6 +206,7 @@ type settings struct {
 	cereg   int
 	copsFmt int
 	curc    bool // Huawei unsolicited reports on
+	cusd    int  // +CUSD result code presentation
 }
 
 func factorySettings(smsc string) settings {
@@ -113,7 +220,6 @@ func factorySettings(smsc string) settings {
 	}
 }
 
-// storage is one message memory (SM, ME, SR) with 1-based slots.
 type storage struct {
 	slots []*record
 }
@@ -166,14 +272,25 @@ type inbound struct {
 
 func newModem(n *Network, cfg Config, prof Profile, index int) *Modem {
 	m := &Modem{
-		net:    n,
-		cfg:    cfg,
-		prof:   prof,
-		index:  index,
-		log:    n.log.With("modem", cfg.Number),
-		stores: map[string]*storage{},
-		lastMR: ((cfg.LastMR % 256) + 256) % 256,
-		cfun:   1,
+		net:         n,
+		cfg:         cfg,
+		prof:        prof,
+		index:       index,
+		log:         n.log.With("modem", cfg.Number),
+		stores:      map[string]*storage{},
+		lastMR:      ((cfg.LastMR % 256) + 256) % 256,
+		cfun:        1,
+		plugged:     true,
+		plugCh:      make(chan struct{}),
+		simInserted: true,
+		simReady:    true,
+		ussdReplies: maps.Clone(cfg.USSDReplies),
+	}
+	if cfg.USSDReplies == nil {
+		m.ussdReplies = DefaultUSSDReplies()
+	}
+	if len(prof.URCPorts) > 0 {
+		m.urcPort = prof.URCPorts[0]
 	}
 	for _, name := range []string{"SM", "ME", "SR"} {
 		m.stores[name] = &storage{slots: make([]*record, cfg.StorageSize)}
@@ -198,41 +315,56 @@ type Info struct {
 	ICCID   string `json:"iccid"`
 	Profile string `json:"profile"`
 	Link    string `json:"link,omitempty"` // pty symlink while ServePTY runs
+	PTY     string `json:"pty,omitempty"`  // the link's /dev/pts/N; none while unplugged
+	// State is "up", "rebooting" (booting, not registered yet), "hung" or
+	// "unplugged".
+	State string `json:"state"`
+	// Faults names the active faults as POST /faults does ("network_loss").
+	Faults []string `json:"faults"`
+	// SIM is "ready", "removed", or "not_detected": put back, but the modem
+	// has not looked since (AT+CFUN=0 then 1, or a reboot, needed).
+	SIM          string         `json:"sim"`
+	CFUN         int            `json:"cfun"`
+	Registration int            `json:"registration"` // +CREG <stat>
+	LastMR       int            `json:"last_mr"`      // the SIM's EF_SMSS
+	Stored       map[string]int `json:"stored"`       // messages per memory
+	StorageSize  int            `json:"storage_size"` // slots per memory
+	Held         int            `json:"held"`         // messages the network holds back
 }
 
-// Info returns the modem's identity and, while ServePTY runs, its link.
+// Info returns the modem's identity and state.
 func (m *Modem) Info() Info {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return Info{
+	in := Info{
 		Index: m.index, Number: m.cfg.Number, IMEI: m.cfg.IMEI, IMSI: m.cfg.IMSI,
-		ICCID: m.cfg.ICCID, Profile: m.cfg.Profile, Link: m.link,
+		ICCID: m.cfg.ICCID, Profile: m.cfg.Profile, Link: m.link, PTY: m.pty,
+		Faults: m.fault.names(), CFUN: m.cfun, Registration: m.regStatLocked(),
+		LastMR: m.lastMR, Stored: map[string]int{}, StorageSize: m.cfg.StorageSize,
+		Held: len(m.held),
 	}
-}
-
-// SetFault replaces the modem's faults; the zero Fault clears them.
-func (m *Modem) SetFault(f Fault) {
-	f.CMSErrorTo = maps.Clone(f.CMSErrorTo)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	wasHung := m.fault.Hang
-	m.fault = f
-	m.log.Info("sim: fault set", "fault", fmt.Sprintf("%+v", f))
-	if wasHung && !f.Hang {
-		m.retryHeldLocked()
+	switch {
+	case !m.plugged:
+		in.State = "unplugged"
+	case m.silentLocked():
+		in.State = "hung"
+	case !m.booted:
+		in.State = "rebooting"
+	default:
+		in.State = "up"
 	}
-	if m.sess != nil {
-		m.sess.wake()
+	switch {
+	case !m.simInserted:
+		in.SIM = "removed"
+	case !m.simReady:
+		in.SIM = "not_detected"
+	default:
+		in.SIM = "ready"
 	}
-}
-
-// Fault returns the modem's current faults.
-func (m *Modem) Fault() Fault {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	f := m.fault
-	f.CMSErrorTo = maps.Clone(f.CMSErrorTo)
-	return f
+	for name, st := range m.stores {
+		in.Stored[name] = st.used()
+	}
+	return in
 }
 
 // Stored counts the messages held in a memory ("SM", "ME", "SR").
@@ -288,14 +420,29 @@ func (m *Modem) retryHeldLocked() {
 	}
 }
 
-// listening reports whether a client can see URCs right now.
+// silentLocked reports whether the modem is hung.
+func (m *Modem) silentLocked() bool {
+	return m.fault.Hang || m.fault.HangUntilReboot
+}
+
+// listeningLocked reports whether a client can see URCs right now.
 func (m *Modem) listeningLocked() bool {
-	return m.sess != nil && !m.fault.Hang
+	return m.sess != nil && m.sess.gone == nil && !m.silentLocked()
+}
+
+// urcPortOKLocked reports whether URCs go to the port being served
+// (+QURCCFG, Quectel).
+func (m *Modem) urcPortOKLocked() bool {
+	return len(m.prof.URCPorts) == 0 || m.urcPort == m.prof.URCPorts[0]
 }
 
 // placeLocked stores, routes or drops a message per +CNMI; false means the
-// network must hold it (storage full, or routed with nobody listening).
+// network must hold it (not registered, storage full, routed with nobody
+// listening or an earlier routed message not yet acknowledged).
 func (m *Modem) placeLocked(in inbound) bool {
+	if m.regStatLocked() != 1 {
+		return false
+	}
 	cnmi := m.set.cnmi
 	smsc := m.set.csca
 	if smsc == "" {
@@ -305,18 +452,17 @@ func (m *Modem) placeLocked(in inbound) bool {
 	case kindDeliver:
 		mt := cnmi[1]
 		if mt == 2 || (mt == 3 && deliverClass(in.tpdu) == 3) {
-			if !m.listeningLocked() {
+			if !m.canRouteLocked() {
 				return false
 			}
 			m.urcLocked(fmt.Sprintf("+CMT: ,%d\r\n%s", len(in.tpdu), withSCA(smsc, in.tpdu)))
-			if m.set.csms == 1 {
-				m.awaitAck++
-			}
+			m.routedLocked(in)
 			return true
 		}
 		mem := m.set.mem[2]
 		idx := m.stores[mem].put(&record{stat: 0, tpdu: in.tpdu})
 		if idx == 0 {
+			m.memFullLocked(mem)
 			return false
 		}
 		m.log.Debug("sim: inbound stored", "mem", mem, "index", idx)
@@ -327,13 +473,11 @@ func (m *Modem) placeLocked(in inbound) bool {
 	case kindReport:
 		switch cnmi[3] {
 		case 1:
-			if !m.listeningLocked() {
+			if !m.canRouteLocked() {
 				return false
 			}
 			m.urcLocked(fmt.Sprintf("+CDS: %d\r\n%s", len(in.tpdu), withSCA(smsc, in.tpdu)))
-			if m.set.csms == 1 {
-				m.awaitAck++
-			}
+			m.routedLocked(in)
 			return true
 		case 2:
 			mem := m.prof.ReportMemory
@@ -345,7 +489,11 @@ func (m *Modem) placeLocked(in inbound) bool {
 			if idx == 0 {
 				return false
 			}
-			m.urcLocked(fmt.Sprintf("+CDSI: %q,%d", mem, idx))
+			urc := fmt.Sprintf("+CDSI: %q,%d", mem, idx)
+			if m.prof.ReportURC != "" {
+				urc = m.prof.ReportURC // EC25: announced where it is not
+			}
+			m.urcLocked(urc)
 			return true
 		default:
 			m.log.Debug("sim: status report dropped (+CNMI ds=0)")
@@ -353,6 +501,22 @@ func (m *Modem) placeLocked(in inbound) bool {
 		}
 	}
 	return true
+}
+
+// canRouteLocked reports whether a +CMT/+CDS may go out now: 27.005 says
+// the TA sends no other one until the previous one is acknowledged.
+func (m *Modem) canRouteLocked() bool {
+	return m.listeningLocked() && (m.set.csms != 1 || m.unacked == nil)
+}
+
+// memFullLocked announces a full receive memory once per episode, for
+// profiles that do (Huawei ^SMMEMFULL).
+func (m *Modem) memFullLocked(mem string) {
+	if m.prof.MemFullURC == "" || m.memFullSent {
+		return
+	}
+	m.memFullSent = true
+	m.emitLocked(fmt.Sprintf("%s: %q", m.prof.MemFullURC, mem))
 }
 
 // deliverClass returns the message class of a DELIVER TPDU, -1 if none.
@@ -376,7 +540,7 @@ func deliverClass(t []byte) int {
 	return -1
 }
 
-// urcLocked emits an unsolicited result code per the +CNMI mode.
+// urcLocked emits an SMS unsolicited result code per the +CNMI mode.
 func (m *Modem) urcLocked(text string) {
 	if m.set.cnmi[0] == 0 {
 		m.taBuf = append(m.taBuf, text)
@@ -385,7 +549,23 @@ func (m *Modem) urcLocked(text string) {
 		}
 		return
 	}
-	if m.listeningLocked() {
+	if !m.listeningLocked() || !m.urcPortOKLocked() {
+		return
+	}
+	if every := m.prof.InterleaveReportsEvery; every > 0 && strings.HasPrefix(text, "+CDSI") {
+		m.interleaveN++
+		if m.interleaveN%every == 0 {
+			m.sess.interleave(text, time.Now())
+			return
+		}
+	}
+	m.sess.post(text)
+}
+
+// emitLocked writes a URC that +CNMI does not govern (boot, +CREG, +CUSD,
+// ^SMMEMFULL) if a client can see it.
+func (m *Modem) emitLocked(text string) {
+	if m.listeningLocked() && m.urcPortOKLocked() {
 		m.sess.post(text)
 	}
 }

@@ -300,11 +300,21 @@ func (n *Network) AddModem(cfg Config) (*Modem, error) {
 	if cfg.ICCID == "" {
 		cfg.ICCID = luhnComplete("8901" + padDigits(lastDigits(digits, 14), 14))
 	}
+	m, err := n.register(cfg, prof)
+	if err != nil {
+		return nil, err
+	}
+	m.powerOn() // boot timers need the network's lock, not held here
+	return m, nil
+}
+
+// register adds a new modem unless its number is taken.
+func (n *Network) register(cfg Config, prof Profile) (*Modem, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, o := range n.modems {
-		if sameNumber(o.cfg.Number, num) {
-			return nil, fmt.Errorf("sim: number %s already on the network", num)
+		if sameNumber(o.cfg.Number, cfg.Number) {
+			return nil, fmt.Errorf("sim: number %s already on the network", cfg.Number)
 		}
 	}
 	m := newModem(n, cfg, prof, len(n.modems))

@@ -16,6 +16,7 @@ import (
 type decodedSubmit struct {
 	pdu       *tpdu.TPDU
 	tpduLen   int
+	sca       string // the SMSC typed before the TPDU, "" for the SIM's
 	to        string
 	text      string
 	srr       bool
@@ -50,6 +51,7 @@ func decodeSubmit(hexPDU string, wantLen int) (*decodedSubmit, error) {
 	d := &decodedSubmit{
 		pdu:     t,
 		tpduLen: len(p.TPDU),
+		sca:     p.SMSC.Addr,
 		to:      t.DA.Number(),
 		srr:     t.FirstOctet.SRR(),
 		seq:     1,

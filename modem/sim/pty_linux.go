@@ -17,15 +17,47 @@ import (
 // it at will while the modem keeps running. The symlink is removed on
 // return. Returns nil when ctx ended it.
 //
+// Unplugging the modem (Fault.Unplug, Unplug, Replug) closes the pty, so a
+// client's reads and writes fail, and removes the link; when the modem is
+// plugged in again ServePTY allocates a new pty, with a different number
+// (the way ttyUSB2 comes back as ttyUSB3), behind the same link.
+//
 // The simulator opens the slave side itself, puts it in raw mode and keeps
 // it open (MODEMS.md §3.2): a fresh slave is in cooked mode and would echo
 // the simulator's own output back to it, and without an open slave the
 // master reads EIO whenever the client closes. A pty has no modem control
 // lines: clients must not set DTR/RTS (TIOCMSET fails with ENOTTY).
 func (m *Modem) ServePTY(ctx context.Context, link string) error {
-	master, slave, err := openPTY()
+	defer func() {
+		m.mu.Lock()
+		m.link, m.pty = "", ""
+		m.mu.Unlock()
+	}()
+	last := ""
+	for {
+		plugged, changed := m.plugWait()
+		if !plugged {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-changed:
+			}
+			continue
+		}
+		name, err := m.servePTYOnce(ctx, link, last)
+		if !errors.Is(err, ErrUnplugged) {
+			return err
+		}
+		last = name
+	}
+}
+
+// servePTYOnce serves one pty, not numbered avoid, until ctx ends or the
+// modem is unplugged; it returns the pty's name.
+func (m *Modem) servePTYOnce(ctx context.Context, link, avoid string) (string, error) {
+	master, slave, err := openPTYNot(avoid)
 	if err != nil {
-		return fmt.Errorf("sim: pty: %w", err)
+		return "", fmt.Errorf("sim: pty: %w", err)
 	}
 	defer slave.Close()
 	// Close before waiting for the session's goroutines: that unblocks them.
@@ -33,16 +65,16 @@ func (m *Modem) ServePTY(ctx context.Context, link string) error {
 	defer closeMaster()
 
 	if err := replaceSymlink(slave.Name(), link); err != nil {
-		return fmt.Errorf("sim: pty link: %w", err)
+		return slave.Name(), fmt.Errorf("sim: pty link: %w", err)
 	}
 	defer removeOwnSymlink(link, slave.Name())
 
 	m.mu.Lock()
-	m.link = link
+	m.link, m.pty = link, slave.Name()
 	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()
-		m.link = ""
+		m.pty = ""
 		m.mu.Unlock()
 	}()
 	m.log.Info("sim: serving on pty", "link", link, "pty", slave.Name())
@@ -50,7 +82,7 @@ func (m *Modem) ServePTY(ctx context.Context, link string) error {
 	wait, err := m.serve(ctx, &ptyMaster{f: master, ctx: ctx})
 	closeMaster()
 	wait()
-	return err
+	return slave.Name(), err
 }
 
 // sync1 wraps f so that only its first call runs.
@@ -62,6 +94,20 @@ func sync1(f func()) func() {
 			f()
 		}
 	}
+}
+
+// openPTYNot opens a pty whose slave is not named avoid: Linux hands out
+// the lowest free number, so a pty closed a moment ago would come back
+// with its old number once the client has let go of it.
+func openPTYNot(avoid string) (master, slave *os.File, err error) {
+	master, slave, err = openPTY()
+	if err != nil || avoid == "" || slave.Name() != avoid {
+		return master, slave, err
+	}
+	// Hold this one while taking the next, then let it go.
+	defer master.Close()
+	defer slave.Close()
+	return openPTY()
 }
 
 // openPTY allocates a pty pair: the master (in Go's poller, so Close

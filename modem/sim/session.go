@@ -35,6 +35,13 @@ type session struct {
 	pdu     []byte
 	pduBad  bool
 	delayed *delayedReply
+
+	// inter holds URCs to be written inside the next reply, until
+	// interUntil (InterleaveReportsEvery).
+	inter      []string
+	interUntil time.Time
+	// gone ends the session (ErrUnplugged).
+	gone error
 }
 
 // delayedReply is a final answer held back by submit latency or LateCMGS;
@@ -62,6 +69,27 @@ func (s *session) post(text string) {
 	s.wake()
 }
 
+// interleave holds a URC for the next reply; if no command comes within
+// interleaveHold it goes out on its own.
+func (s *session) interleave(text string, now time.Time) {
+	if len(s.inter) == 0 {
+		s.interUntil = now.Add(interleaveHold)
+	}
+	s.inter = append(s.inter, text)
+	s.wake()
+}
+
+// interleaveHold bounds how long a URC waits for a reply to land in.
+const interleaveHold = time.Second
+
+// resetLocked forgets everything in flight, as a rebooting modem does.
+func (s *session) resetLocked() {
+	s.in = nil
+	s.prompt, s.pdu, s.pduBad, s.delayed = false, nil, false, nil
+	s.urcq, s.inter = nil, nil
+	s.wake()
+}
+
 // busy reports whether a command is in progress (for +CNMI mode 2).
 func (s *session) busy() bool { return s.prompt || s.delayed != nil }
 
@@ -70,6 +98,8 @@ func (s *session) busy() bool { return s.prompt || s.delayed != nil }
 // Serve may be called again after it returns, as a reconnect: the modem
 // keeps its settings, storage and MR counter like a real one does when its
 // port is reopened. Only one Serve or ServePTY may run at a time per modem.
+// Serve returns ErrUnplugged when the modem is or gets unplugged; after the
+// replug a new Serve finds it rebooted.
 //
 // When ctx ends, a Read or Write blocked in rw is left behind and its
 // goroutine exits when the caller closes rw; anything it reads after that is
@@ -113,13 +143,19 @@ func (m *Modem) serve(ctx context.Context, rw io.ReadWriter) (wait func(), err e
 	for {
 		m.mu.Lock()
 		s.stepLocked(time.Now())
-		out := s.out
+		out, gone := s.out, s.gone
 		s.out = nil
 		var next time.Time
 		if s.delayed != nil {
 			next = s.delayed.at
 		}
+		if len(s.inter) > 0 && (next.IsZero() || s.interUntil.Before(next)) {
+			next = s.interUntil
+		}
 		m.mu.Unlock()
+		if gone != nil {
+			return wg.Wait, gone
+		}
 		if len(out) > 0 {
 			if debug {
 				m.log.Debug("sim: tx", "data", string(out))
@@ -161,7 +197,17 @@ func (m *Modem) attach(s *session) error {
 	if m.sess != nil {
 		return errBusy
 	}
+	if !m.plugged {
+		return ErrUnplugged
+	}
 	m.sess = s
+	// The port was opened again: that ends a hang only a power cycle (or
+	// a USB reset by reopening) cures.
+	m.fault.HangUntilReboot = false
+	for _, u := range m.pendingURCs {
+		m.emitLocked(u)
+	}
+	m.pendingURCs = nil
 	// Routed messages held while nobody listened can go now.
 	m.retryHeldLocked()
 	return nil
@@ -279,11 +325,16 @@ func (q *outQueue) run(w io.Writer, done <-chan struct{}) {
 // modem's answers to s.out. It never blocks.
 func (s *session) stepLocked(now time.Time) {
 	m := s.m
-	if m.fault.Hang {
+	if m.silentLocked() || s.gone != nil {
 		// A hung modem swallows everything, including a command in flight.
 		s.in = s.in[:0]
-		s.prompt, s.pdu, s.pduBad, s.delayed, s.urcq = false, nil, false, nil, nil
+		s.prompt, s.pdu, s.pduBad, s.delayed, s.urcq, s.inter = false, nil, false, nil, nil, nil
 		return
+	}
+	if len(s.inter) > 0 && !now.Before(s.interUntil) {
+		// No reply came to carry them.
+		s.urcq = append(s.urcq, s.inter...)
+		s.inter = nil
 	}
 	if s.delayed != nil {
 		if now.Before(s.delayed.at) {
@@ -361,7 +412,7 @@ func (m *Modem) nextNoiseLocked() string {
 
 func (s *session) periodicNoiseLocked() {
 	m := s.m
-	if m.fault.Hang || !m.noiseOnLocked() {
+	if m.silentLocked() || !m.noiseOnLocked() {
 		return
 	}
 	s.out = m.frameLine(s.out, m.nextNoiseLocked())
@@ -467,13 +518,17 @@ func (s *session) lineLocked(line string, now time.Time) {
 		}
 		after = append(after, r.after...)
 		if r.kind == resPrompt {
+			if m.fault.NoPrompt {
+				// Neither "> " nor a result: the host waits in vain.
+				return
+			}
 			// Anything chained after +CMGS is ignored, as on real modems.
 			s.writeBlocksLocked(&s.out, blocks)
 			s.out = append(s.out, "\r\n> "...)
 			s.prompt = true
 			return
 		}
-		if r.kind != resOK {
+		if r.kind != resOK || r.stop {
 			final = r
 			break
 		}
@@ -499,6 +554,11 @@ func (s *session) replyLocked(dst *[]byte, blocks [][]string, final result) {
 	if inject {
 		*dst = m.frameLine(*dst, m.nextNoiseLocked())
 	}
+	for _, u := range s.inter {
+		// ZTE: a held +CDSI lands after the echo, inside the reply.
+		*dst = m.frameLine(*dst, u)
+	}
+	s.inter = nil
 	s.writeBlocksLocked(dst, blocks)
 	if inject && len(blocks) > 0 {
 		*dst = m.frameLine(*dst, m.nextNoiseLocked())
@@ -535,8 +595,18 @@ func (s *session) submitLocked(hexPDU string, now time.Time) {
 		return
 	}
 	code := 0
+	switch {
+	case !m.simReady:
+		code = 310 // SIM not inserted
+	case m.regStatLocked() != 1:
+		code = 331 // no network service
+	case d.sca == "" && m.set.csca == "":
+		code = 330 // SMSC address unknown
+	case m.overLimitLocked(now):
+		code = 42 // congestion
+	}
 	for num, c := range m.fault.CMSErrorTo {
-		if sameNumber(num, d.to) {
+		if code == 0 && sameNumber(num, d.to) {
 			code = c
 		}
 	}
@@ -546,9 +616,6 @@ func (s *session) submitLocked(hexPDU string, now time.Time) {
 			code = 500
 		}
 	}
-	if code == 0 && m.cfun != 1 {
-		code = 331 // no network service
-	}
 	if code != 0 {
 		m.net.reject(Rejection{Modem: m.cfg.Number, To: d.to, Code: code, At: now})
 		m.log.Info("sim: submit answered with error", "to", d.to, "code", code)
@@ -556,6 +623,7 @@ func (s *session) submitLocked(hexPDU string, now time.Time) {
 		return
 	}
 	mr := m.nextMRLocked()
+	m.submits = append(m.submits, now)
 	sub := submission{
 		Submission: Submission{
 			Modem: m.cfg.Number, To: d.to, MR: mr,
@@ -574,4 +642,15 @@ func (s *session) submitLocked(hexPDU string, now time.Time) {
 	var out []byte
 	s.replyLocked(&out, info, ok())
 	s.delayed = &delayedReply{at: now.Add(delay), out: out}
+}
+
+// overLimitLocked reports whether PerMinuteLimit submits were accepted in
+// the minute before now.
+func (m *Modem) overLimitLocked(now time.Time) bool {
+	cut := 0
+	for cut < len(m.submits) && now.Sub(m.submits[cut]) >= time.Minute {
+		cut++
+	}
+	m.submits = m.submits[cut:]
+	return m.fault.PerMinuteLimit > 0 && len(m.submits) >= m.fault.PerMinuteLimit
 }
