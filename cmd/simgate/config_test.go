@@ -227,7 +227,7 @@ func TestMergeConfig(t *testing.T) {
 	if got.DataDir != file.Data || got.Listen != file.Listen || got.Region != file.Region {
 		t.Errorf("no flags: got %+v, want the file's values", got)
 	}
-	if want := []modem.Config{{Name: "shop1", Path: "/dev/ttyUSB2", PIN: "1234"}}; !reflect.DeepEqual(got.Modems, want) {
+	if want := []daemonModem{{Config: modem.Config{Name: "shop1", Path: "/dev/ttyUSB2", PIN: "1234"}, Limits: file.Modems[0].Limits}}; !reflect.DeepEqual(got.Modems, want) {
 		t.Errorf("modems: got %+v, want %+v", got.Modems, want)
 	}
 
@@ -244,9 +244,11 @@ func TestMergeConfig(t *testing.T) {
 		t.Errorf("modems: got %+v, want only the --modem one", got.Modems)
 	}
 
+	// A modem known only by IMEI and not plugged in yet is kept: the daemon
+	// looks for it on every reconnect.
 	fs, flags = parse()
-	if _, err := mergeConfig(fileConfig{Modems: []modemEntry{{Name: "m", IMEI: "861234567890123"}}}, fs, flags); err == nil ||
-		!strings.Contains(err.Error(), "861234567890123") {
-		t.Errorf("unresolved IMEI: got %v, want an error naming it", err)
+	got, err = mergeConfig(fileConfig{Modems: []modemEntry{{Name: "m", IMEI: "861234567890123"}}}, fs, flags)
+	if err != nil || len(got.Modems) != 1 || got.Modems[0].IMEI != "861234567890123" || got.Modems[0].Path != "" {
+		t.Errorf("unresolved IMEI: got %+v, %v; want the modem kept with its IMEI", got.Modems, err)
 	}
 }

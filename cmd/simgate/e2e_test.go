@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,24 +22,41 @@ import (
 // The end-to-end tests run the real simgate binary against `simgate
 // modemsim` on real ptys, talking HTTP on loopback, exactly as a user would.
 
-var binPath string
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
 
+// TestMain removes the binary built for the end-to-end tests.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "simgate-e2e-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binPath = filepath.Join(dir, "simgate")
-	build := exec.Command("go", "build", "-race", "-o", binPath, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building simgate:", err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
 	os.Exit(code)
+}
+
+// simgateBinary builds the real binary (with the race detector) once, on
+// first use, so that tests which never start it don't pay for the build.
+func simgateBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "simgate-e2e-bin-")
+		if binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "simgate")
+		out, err := exec.Command("go", "build", "-race", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("building simgate: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
 }
 
 // proc is a running simgate process whose stdout lines are scanned.
@@ -56,7 +72,7 @@ type proc struct {
 // with the test process (Pdeathsig) so nothing outlives a crashed test.
 func startProc(t *testing.T, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binPath, args...)
+	cmd := exec.Command(simgateBinary(t), args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Env = append(os.Environ(), "SIMGATE_LOG_LEVEL=info")
 	stdout, err := cmd.StdoutPipe()
@@ -163,7 +179,7 @@ func startSim(t *testing.T, dir string, n int, extra ...string) ([]string, strin
 
 func createToken(t *testing.T, data string) string {
 	t.Helper()
-	out, err := exec.Command(binPath, "token", "create", "--data", data, "--name", fmt.Sprintf("e2e-%d", rand.Int())).CombinedOutput()
+	out, err := exec.Command(simgateBinary(t), "token", "create", "--data", data, "--name", fmt.Sprintf("e2e-%d", rand.Int())).CombinedOutput()
 	if err != nil {
 		t.Fatalf("token create: %v\n%s", err, out)
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/simgate/simgate/store"
@@ -29,6 +30,10 @@ func runToken(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if *name == "" {
 		return errors.New("--name is required")
+	}
+	// Creating the directory lets a token be made before the first start.
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
 	}
 	db, err := store.Open(filepath.Join(*data, dbFile))
 	if err != nil {
