@@ -65,6 +65,7 @@ type fakeModem struct {
 	mu   sync.Mutex
 	cmds []string
 	pdus []string
+	escs int // ESC bytes seen outside PDU entry
 	done chan struct{}
 }
 
@@ -139,7 +140,11 @@ func (fm *fakeModem) readCmd() (string, error) {
 				return s, nil
 			}
 			b = b[:0]
-		case '\n', 0x1b, 0x1a:
+		case 0x1b:
+			fm.mu.Lock()
+			fm.escs++
+			fm.mu.Unlock()
+		case '\n', 0x1a:
 		default:
 			b = append(b, c)
 		}
