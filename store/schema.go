@@ -58,12 +58,18 @@ var (
 	// keys of one SIM sort by period and old periods prune from the front.
 	bucketSIMUsage = []byte("sim_usage")
 
+	// bucketUsers: user name → User JSON (with the password hash).
+	bucketUsers = []byte("users")
+	// bucketSessions: sha256(session id) → Session JSON. The id itself is
+	// only ever in the browser's cookie.
+	bucketSessions = []byte("sessions")
+
 	keyVersion = []byte("version")
 )
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -88,6 +94,15 @@ var migrations = []func(tx *bbolt.Tx) error{
 	func(tx *bbolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketSIMUsage)
 		return err
+	},
+	// 2 → 3: console users and their login sessions.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketUsers, bucketSessions} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
 	},
 }
 
