@@ -549,7 +549,10 @@ func TestClassify(t *testing.T) {
 	}{
 		{nil, ClassNone},
 		{CMSError{Code: 42}, ClassTransient},
-		{CMSError{Code: 331}, ClassTransient},
+		{CMSError{Code: 331}, ClassTransient},    // no network service
+		{CMSError{Code: 332}, ClassTransient},    // network timeout
+		{CMSError{Code: 310}, ClassPermanentSIM}, // SIM not inserted
+		{CMEError{Code: 30}, ClassTransient},     // no network service (USSD)
 		{CMSError{Code: 1}, ClassPermanentMessage},
 		{CMSError{Code: 304}, ClassPermanentMessage},
 		{CMSError{Code: 21}, ClassPermanentSIM},

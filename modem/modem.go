@@ -1,6 +1,8 @@
 // Package modem drives one GSM modem over a serial port (or any byte stream)
 // with AT commands: init, PDU-mode send with status-report requests, stored
-// and routed inbound messages and status reports, health and identity.
+// and routed inbound messages and status reports, health and identity, USSD,
+// and the recovery steps a supervisor escalates through (Probe, Escape,
+// CheckReception, Reset). Vendor differences are data: quirks.go.
 //
 // It builds on github.com/warthog618/modem/at for command serialisation and
 // github.com/warthog618/sms for the PDU codec, and neutralises the known
