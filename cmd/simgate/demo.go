@@ -94,17 +94,22 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, log *slog.Log
 			if err != nil {
 				return err
 			}
-			printDemoBanner(stdout, addr, cln.Addr().String(), *data, token)
+			password, err := createDemoAdmin(db)
+			if err != nil {
+				return err
+			}
+			printDemoBanner(stdout, addr, cln.Addr().String(), *data, token, password)
 			return nil
 		},
 	}
 	return runDaemon(ctx, cfg, log)
 }
 
-func printDemoBanner(w io.Writer, addr, control, data, token string) {
+func printDemoBanner(w io.Writer, addr, control, data, token, password string) {
 	fmt.Fprintf(w, `
 simgate demo is running on two simulated modems (%s, %s).
 
+  console    http://%s/  (user %s, password %s: new on every start)
   API        http://%s/api/v1
   API token  %s
   data       %s
@@ -122,7 +127,7 @@ Text the box from a "customer":
   curl -s -H "Authorization: Bearer %s" http://%s/api/v1/inbox
 
 Press Ctrl-C to stop.
-`, demoModems[0].Number, demoModems[1].Number, addr, token, data, control,
+`, demoModems[0].Number, demoModems[1].Number, addr, demoAdmin, password, addr, token, data, control,
 		token, addr, token, addr, demoModems[0].Number, control, token, addr)
 }
 

@@ -70,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runModemsim(ctx, args[1:], stdout, log)
 	case "token":
 		return runToken(ctx, args[1:], stdout)
+	case "user":
+		return runUser(ctx, args[1:], os.Stdin, stdout, os.Stderr)
 	case "ports":
 		return runPorts(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
