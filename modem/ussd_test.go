@@ -285,6 +285,9 @@ func TestUSSDErrors(t *testing.T) {
 	answer = "silence"
 	mu.Unlock()
 	fm.send(`+CUSD: 0,"stale",15`)
+	if err := m.Probe(ctxT(t)); err != nil { // the stale line is read by now
+		t.Fatal(err)
+	}
 	if r, err := m.USSD(ctxT(t), "*100#"); !errors.Is(err, ErrTimeout) {
 		t.Errorf("got %+v, %v", r, err)
 	}
