@@ -3,11 +3,13 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/sim"
 	"github.com/simgate/simgate/store"
 )
@@ -72,4 +74,73 @@ func newBenchRig(b *testing.B) *rig {
 		modems: []sim.Config{{Number: simA}},
 		netCfg: sim.NetworkConfig{ReportDelay: time.Hour}, // no reports: measure sending only
 	})
+}
+
+// BenchmarkFleetUtilization measures how much of the modems' capacity the
+// dispatcher uses: four simulated modems that each take `latency` per
+// submit (3 s, a real modem's median; SIMGATE_BENCH_LATENCY overrides it),
+// limits off, b.N single-part texts queued up front. Capacity is
+// modems/latency parts per second; utilization is what was achieved of it.
+// Run with e.g. -benchtime 80x (about a minute at 3 s).
+func BenchmarkFleetUtilization(b *testing.B) {
+	latency := 3 * time.Second
+	if v := os.Getenv("SIMGATE_BENCH_LATENCY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		latency = d
+	}
+	const modems = 4
+	var cfgs []sim.Config
+	for i := 0; i < modems; i++ {
+		cfgs = append(cfgs, sim.Config{Number: fmt.Sprintf("+1201555%04d", 110+i), SubmitLatency: latency})
+	}
+	r := newRigTB(b, rigOptions{
+		modems:   cfgs,
+		netCfg:   sim.NetworkConfig{ReportDelay: time.Hour},
+		modemCfg: modem.Config{SubmitTimeout: latency + 30*time.Second},
+	})
+	ids := make([]uint64, b.N)
+	for i := range ids {
+		m, _, err := r.g.Submit(context.Background(), SubmitRequest{To: customer, Text: fmt.Sprintf("fleet %d", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = m.ID
+	}
+	// Let every modem finish init before the clock starts: start-up is not
+	// dispatch.
+	r.start()
+	r.waitFor("all modems up", func() bool {
+		for _, st := range r.g.Modems() {
+			if st.State != StateUp {
+				return false
+			}
+		}
+		return true
+	})
+	b.ResetTimer()
+	start := time.Now()
+	for _, id := range ids {
+		for {
+			m, err := r.db.Get(id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if m.Status == store.StatusSent {
+				break
+			}
+			if m.Status.Final() || m.Status == store.StatusUnknown {
+				b.Fatalf("message %d ended %s: %s", id, m.Status, m.Error)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	capacity := float64(modems) / latency.Seconds() // parts/s
+	achieved := float64(b.N) / elapsed.Seconds()
+	b.ReportMetric(achieved, "parts/s")
+	b.ReportMetric(100*achieved/capacity, "utilization-%")
 }

@@ -62,7 +62,13 @@ type Config struct {
 	// HealthInterval is how often each modem's radio, SIM and storage are
 	// read; DESIGN.md says every 30 s.
 	HealthInterval time.Duration
-	Log            *slog.Logger
+	// ReconnectMin and ReconnectMax bound the jittered backoff between
+	// attempts to reconnect a modem: a second is enough for a USB port to
+	// settle after a glitch; a minute keeps a missing modem from flooding
+	// the log.
+	ReconnectMin time.Duration
+	ReconnectMax time.Duration
+	Log          *slog.Logger
 	// Clock returns the current time; tests substitute it.
 	Clock func() time.Time
 }
@@ -114,6 +120,12 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	}
 	if cfg.HealthInterval <= 0 {
 		cfg.HealthInterval = 30 * time.Second
+	}
+	if cfg.ReconnectMin <= 0 {
+		cfg.ReconnectMin = time.Second
+	}
+	if cfg.ReconnectMax < cfg.ReconnectMin {
+		cfg.ReconnectMax = max(time.Minute, cfg.ReconnectMin)
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now

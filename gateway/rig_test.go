@@ -163,7 +163,12 @@ func (r *rig) stop() {
 // deadline is a hang guard, not a speed assertion.
 func (r *rig) waitFor(what string, cond func() bool) {
 	r.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	r.waitForLong(what, 30*time.Second, cond)
+}
+
+func (r *rig) waitForLong(what string, limit time.Duration, cond func() bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
 			r.t.Fatalf("timed out waiting for %s", what)

@@ -20,11 +20,7 @@ const (
 	StateDown     = "down"     // port closed or not answering; the supervisor is reconnecting
 )
 
-// Reconnect backoff bounds. One second is enough for a USB port to settle
-// after a glitch; a minute keeps a missing modem from flooding the log.
 const (
-	reconnectMin = time.Second
-	reconnectMax = time.Minute
 	// simRestTime keeps a SIM out of rotation after a SIM-level error
 	// (barred, no credit, SIM gone) before trying it again.
 	simRestTime = 10 * time.Minute
@@ -146,7 +142,7 @@ const (
 // on any failure close, wait a jittered backoff and start again, climbing
 // the escalation ladder while the failures continue.
 func (r *runner) run(ctx context.Context) {
-	backoff := reconnectMin
+	backoff := r.g.cfg.ReconnectMin
 	failures := 0
 	for ctx.Err() == nil {
 		started := time.Now()
@@ -161,12 +157,11 @@ func (r *runner) run(ctx context.Context) {
 		}
 		if wasUp {
 			failures = 0
-			r.g.clearAlert(AlertModemDown, r.name)
 		} else {
 			failures++
 		}
-		if time.Since(started) > 2*reconnectMax {
-			backoff = reconnectMin // it had been healthy for a while
+		if time.Since(started) > 2*r.g.cfg.ReconnectMax {
+			backoff = r.g.cfg.ReconnectMin // it had been healthy for a while
 		}
 		switch {
 		case failures == ladderReset:
@@ -180,7 +175,7 @@ func (r *runner) run(ctx context.Context) {
 		}
 		r.setState(StateDown, err)
 		r.bounceJobs(ctx, wait)
-		backoff = min(backoff*2, reconnectMax)
+		backoff = min(backoff*2, r.g.cfg.ReconnectMax)
 	}
 }
 
@@ -246,6 +241,7 @@ func (r *runner) session(ctx context.Context) (wasUp bool, rest time.Duration, e
 		return false, simRestTime, err
 	}
 	r.g.clearAlert(AlertWrongModem, r.name)
+	r.g.clearAlert(AlertModemDown, r.name)
 	r.update(func(s *ModemStatus) { s.Identity = id })
 	r.g.rememberModem(r.name, r.path, id)
 	r.log.Info("modem ready", "manufacturer", id.Manufacturer, "model", id.Model, "imei", id.IMEI)
@@ -347,3 +343,25 @@ func (h handler) Inbound(ctx context.Context, p modem.InboundPart) error {
 func (h handler) StatusReport(ctx context.Context, rep modem.StatusReport) error {
 	return h.r.g.handleReport(h.r.name, rep)
 }
+
+// Undecodable keeps a stored PDU the driver could not read as a text (or a
+// stored SMS-SUBMIT) as raw evidence, so the SIM can be purged: left there,
+// it would fill the storage and stop reception.
+func (h handler) Undecodable(ctx context.Context, index int, pdu string) error {
+	r := h.r
+	at := r.g.now()
+	key := fmt.Sprintf("%s-%d-%d", r.name, at.UnixNano(), index)
+	rec := struct {
+		Modem string    `json:"modem"`
+		Index int       `json:"index"`
+		PDU   string    `json:"pdu"`
+		At    time.Time `json:"at"`
+	}{r.name, index, pdu, at}
+	if err := r.g.db.PutJSON("undecodable", key, rec); err != nil {
+		return err
+	}
+	r.log.Warn("kept an undecodable stored message as raw PDU", "index", index, "key", key)
+	return nil
+}
+
+var _ modem.RawHandler = handler{}
