@@ -35,6 +35,9 @@ type client struct {
 	pos   int
 	more  chan struct{}
 	rdone chan struct{}
+	// served yields Serve's result; only tests that end Serve from the
+	// modem's side (unplug) read it, and then hand it on to stop.
+	served chan error
 }
 
 // newNet creates a network with fast status reports, closed at cleanup.
@@ -65,12 +68,23 @@ func connect(t *testing.T, m *Modem) *client {
 
 func connectStop(t testing.TB, m *Modem) (*client, func()) {
 	t.Helper()
+	return connectWith(t, m, func(err error) {
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+}
+
+// connectWith is connectStop with a check of Serve's result, which stop
+// hands to check.
+func connectWith(t testing.TB, m *Modem, check func(error)) (*client, func()) {
+	t.Helper()
 	toModemR, toModemW := io.Pipe()
 	fromModemR, fromModemW := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- m.Serve(ctx, pipeRW{toModemR, fromModemW}) }()
-	c := &client{t: t, w: toModemW, more: make(chan struct{}, 1), rdone: make(chan struct{})}
+	c := &client{t: t, w: toModemW, more: make(chan struct{}, 1), rdone: make(chan struct{}), served: served}
 	go func() {
 		defer close(c.rdone)
 		b := make([]byte, 4096)
@@ -92,9 +106,7 @@ func connectStop(t testing.TB, m *Modem) (*client, func()) {
 	stop := func() {
 		once.Do(func() {
 			cancel()
-			if err := <-served; err != nil {
-				t.Errorf("Serve: %v", err)
-			}
+			check(<-served)
 			toModemR.Close()
 			toModemW.Close()
 			fromModemR.Close()
@@ -289,4 +301,36 @@ func (s *syncWriter) Write(b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(b)
+}
+
+// serveResult waits for Serve to return and leaves the result for stop.
+func (c *client) serveResult() error {
+	c.t.Helper()
+	select {
+	case err := <-c.served:
+		c.served <- err
+		return err
+	case <-time.After(waitFor):
+		c.t.Fatal("Serve did not return")
+		return nil
+	}
+}
+
+// lines splits output into its non-empty lines.
+func lines(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' })
+}
+
+// mark returns the read position, for since.
+func (c *client) mark() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pos
+}
+
+// since returns what was consumed after mark.
+func (c *client) since(mark int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return string(c.buf[mark:c.pos])
 }
