@@ -86,6 +86,8 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// The store's wording names internals ("store: get 7: ..."); the
 		// path already says what was looked for.
 		e = apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "not found"}
+	case errors.Is(err, gateway.ErrModemUnavailable):
+		e = apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable, Message: err.Error()}
 	case errors.Is(err, gateway.ErrConflict):
 		e = apiError{Status: http.StatusConflict, Code: codeConflict, Message: err.Error()}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -19,4 +19,5 @@ func (s *server) routes() {
 	m.Handle("GET /api/v1/inbox", s.api(s.inbox))
 
 	m.Handle("GET /api/v1/modems", s.api(s.modems))
+	m.Handle("POST /api/v1/modems/{name}/ussd", s.api(s.ussd))
 }
