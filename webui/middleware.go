@@ -25,6 +25,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if isAPIPath(r.URL.Path) {
 		// Answers hold message texts and live state: never cache them.
 		h.Set("Cache-Control", "no-store")
+	} else {
+		setConsoleHeaders(h)
 	}
 	// The wrapper costs an allocation per request; skip it when nobody
 	// would read the log line.
@@ -62,6 +64,13 @@ func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
 	// redirect to a cleaned path. Ask it which, without answering yet.
 	probe := probeWriter{header: http.Header{}}
 	h.ServeHTTP(&probe, r)
+	if !isAPIPath(r.URL.Path) && (probe.status == http.StatusNotFound || probe.status == http.StatusMethodNotAllowed) {
+		if probe.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", probe.header.Get("Allow"))
+		}
+		s.consoleError(w, r, probe.status, "There is no such page.")
+		return
+	}
 	switch probe.status {
 	case http.StatusMethodNotAllowed:
 		w.Header().Set("Allow", probe.header.Get("Allow"))

@@ -1,6 +1,6 @@
 // Package webui is simgate's HTTP surface: the JSON API under /api/v1 with
-// bearer-token auth, /healthz, and (later) the console pages, websocket and
-// compatibility endpoints.
+// bearer-token auth, /healthz, the console pages (session login, see
+// console.go) and the live websocket /api/v1/stream (stream.go).
 //
 // It holds no state of its own and never touches the database or a modem:
 // every read and every change of state goes through gateway, so the rules
@@ -16,6 +16,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/simgate/simgate/gateway"
 )
@@ -34,6 +38,13 @@ type Config struct {
 	Log *slog.Logger
 	// MaxBodyBytes bounds request bodies; zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Done, when closed, ends every live websocket: http.Server.Shutdown
+	// does not close hijacked connections. Pass the daemon's ctx.Done().
+	Done <-chan struct{}
+	// PingInterval is how often an idle websocket is pinged; a client that
+	// does not answer within twice this is dropped. Zero: 25 s, under the
+	// 30-60 s idle timeouts of common proxies and NATs.
+	PingInterval time.Duration
 }
 
 // server carries the dependencies every handler shares.
@@ -42,6 +53,15 @@ type server struct {
 	log     *slog.Logger
 	maxBody int64
 	mux     *http.ServeMux
+
+	pages        pages
+	assets       *assets
+	csrf         *http.CrossOriginProtection
+	limiter      *limiter
+	upgrader     websocket.Upgrader
+	pingInterval time.Duration
+	done         <-chan struct{}
+	now          func() time.Time
 }
 
 // Handler returns simgate's whole HTTP surface. It panics when cfg.Gateway
@@ -58,7 +78,36 @@ func Handler(cfg Config) http.Handler {
 	if maxBody <= 0 {
 		maxBody = DefaultMaxBodyBytes
 	}
-	s := &server{gw: cfg.Gateway, log: log, maxBody: maxBody, mux: http.NewServeMux()}
+	a, err := loadAssets()
+	if err != nil {
+		panic("webui: static files: " + err.Error()) // embedded: a build mistake
+	}
+	p, err := loadPages(templateFuncs(a))
+	if err != nil {
+		panic("webui: templates: " + err.Error())
+	}
+	ping := cfg.PingInterval
+	if ping <= 0 {
+		ping = 25 * time.Second
+	}
+	s := &server{gw: cfg.Gateway, log: log, maxBody: maxBody, mux: http.NewServeMux(),
+		pages: p, assets: a, csrf: http.NewCrossOriginProtection(), limiter: newLimiter(time.Now),
+		pingInterval: ping, done: cfg.Done, now: time.Now}
+	s.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.consoleError(w, r, http.StatusForbidden,
+			"This form was sent from another website, so it was refused. Open the console directly and try again.")
+	}))
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout: 10 * time.Second,
+		// Small buffers and a shared write pool: an idle client then holds
+		// no write buffer at all (see BenchmarkIdleStreamClients).
+		ReadBufferSize:  512,
+		WriteBufferSize: 4096,
+		WriteBufferPool: &sync.Pool{},
+		// stream checks the Origin itself before authenticating.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
 	s.routes()
+	s.consoleRoutes()
 	return s
 }

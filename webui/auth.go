@@ -1,0 +1,194 @@
+package webui
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+// Login throttling: after loginMaxFailures wrong passwords within
+// loginWindow, from one address or for one user name, further attempts are
+// refused until the window has passed. Per user stops a botnet guessing one
+// account's password; per address stops one machine trying many accounts.
+const (
+	loginMaxFailures = 5
+	loginWindow      = 15 * time.Minute
+	// limiterMaxKeys bounds the limiter's memory under a flood of
+	// addresses; beyond it the oldest entries are forgotten first.
+	limiterMaxKeys = 10000
+)
+
+// limiter counts recent failures per key ("ip:…", "user:…"), in memory: a
+// restart forgets them, which costs an attacker a restart per 5 guesses.
+type limiter struct {
+	mu   sync.Mutex
+	now  func() time.Time
+	fail map[string][]time.Time
+}
+
+func newLimiter(now func() time.Time) *limiter {
+	return &limiter{now: now, fail: map[string][]time.Time{}}
+}
+
+// blocked reports whether key has used up its failures, and when the
+// oldest one counted stops counting.
+func (l *limiter) blocked(key string) (bool, time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	recent := l.recent(key)
+	if len(recent) < loginMaxFailures {
+		return false, time.Time{}
+	}
+	return true, recent[len(recent)-loginMaxFailures].Add(loginWindow)
+}
+
+// recent drops failures older than the window; the caller holds mu.
+func (l *limiter) recent(key string) []time.Time {
+	cutoff := l.now().Add(-loginWindow)
+	list := l.fail[key]
+	i := 0
+	for i < len(list) && !list[i].After(cutoff) {
+		i++
+	}
+	list = list[i:]
+	if len(list) == 0 {
+		delete(l.fail, key)
+		return nil
+	}
+	l.fail[key] = list
+	return list
+}
+
+func (l *limiter) failed(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.fail) >= limiterMaxKeys {
+		for k := range l.fail { // prune expired, then anything
+			if l.recent(k) == nil {
+				continue
+			}
+			if len(l.fail) >= limiterMaxKeys {
+				delete(l.fail, k)
+			}
+		}
+	}
+	list := append(l.recent(key), l.now())
+	if len(list) > loginMaxFailures {
+		list = list[len(list)-loginMaxFailures:]
+	}
+	l.fail[key] = list
+}
+
+func (l *limiter) reset(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.fail, key)
+}
+
+// clientIP is the peer address. X-Forwarded-For is ignored on purpose: the
+// console is served directly on a shop's network, and trusting the header
+// would let anyone pick a fresh "address" per guess.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+type loginData struct {
+	Name string
+	Next string
+}
+
+// loginPage answers GET /login.
+func (s *server) loginPage(w http.ResponseWriter, r *http.Request) {
+	next := localPath(r.URL.Query().Get("next"))
+	if _, ok := s.sessionUser(r); ok {
+		seeOther(w, r, next)
+		return
+	}
+	v := view{Title: "Log in", Data: loginData{Next: next}}
+	if r.URL.Query().Get("bye") != "" {
+		v.Notice = "You are logged out."
+	}
+	s.renderPublic(w, r, http.StatusOK, "login", v)
+}
+
+// login answers POST /login.
+func (s *server) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	password := r.PostFormValue("password")
+	next := localPath(r.PostFormValue("next"))
+	again := func(status int, msg string) {
+		s.renderPublic(w, r, status, "login", view{Title: "Log in", Error: msg, Data: loginData{Name: name, Next: next}})
+	}
+	if name == "" || password == "" {
+		again(http.StatusBadRequest, "Enter your user name and password.")
+		return
+	}
+	ipKey, userKey := "ip:"+clientIP(r), "user:"+name
+	for _, k := range []string{ipKey, userKey} {
+		if blocked, until := s.limiter.blocked(k); blocked {
+			wait := time.Until(until).Round(time.Minute)
+			if wait < time.Minute {
+				wait = time.Minute
+			}
+			w.Header().Set("Retry-After", fmt.Sprint(int(time.Until(until).Seconds())+1))
+			again(http.StatusTooManyRequests, fmt.Sprintf(
+				"Too many wrong passwords. For your safety, logging in is paused: try again in %d minutes.", int(wait.Minutes())))
+			return
+		}
+	}
+	id, sess, err := s.gw.Login(r.Context(), name, password)
+	if errors.Is(err, gateway.ErrBadLogin) {
+		s.limiter.failed(ipKey)
+		s.limiter.failed(userKey)
+		again(http.StatusUnauthorized, "Wrong user name or password.")
+		return
+	}
+	if err != nil {
+		s.consoleFail(w, r, err)
+		return
+	}
+	s.limiter.reset(userKey)
+	http.SetCookie(w, &http.Cookie{
+		Name: cookieName, Value: id, Path: "/",
+		Expires:  sess.ExpiresAt,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+	})
+	seeOther(w, r, next)
+}
+
+// logout answers POST /logout; with everywhere=1 it ends every session of
+// the user, e.g. after losing a phone.
+func (s *server) logout(w http.ResponseWriter, r *http.Request, u user) error {
+	var err error
+	if r.PostFormValue("everywhere") != "" {
+		_, err = s.gw.LogoutEverywhere(u.Name)
+	} else {
+		err = s.gw.Logout(u.sessionID)
+	}
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	seeOther(w, r, "/login?bye=1")
+	return nil
+}
+
+// renderPublic renders a page that needs no login, with no-store.
+func (s *server) renderPublic(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.render(w, r, status, name, v); err != nil {
+		s.consoleFail(w, r, err)
+	}
+}

@@ -1,0 +1,321 @@
+package webui
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+// The console: server-rendered pages behind a session cookie. Every page
+// works without JavaScript (forms POST and redirect); static/app.js only
+// adds the live updates and the text counter.
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// cookieName holds the session id. The id is random; the store keeps only
+// its SHA-256.
+const cookieName = "simgate_session"
+
+// contentSecurityPolicy allows nothing inline and nothing from elsewhere:
+// an injected <script> cannot run and the console cannot be framed.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+
+// setConsoleHeaders adds the browser-facing security headers.
+func setConsoleHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+}
+
+// assets are the embedded static files under content-hashed URLs, so a
+// browser may cache them forever and still gets a new file after an upgrade.
+type assets struct {
+	byURL map[string]asset  // "/static/app.3f2a1b9c.js" → file
+	urls  map[string]string // "app.js" → its URL
+}
+
+type asset struct {
+	body  []byte
+	ctype string
+}
+
+func loadAssets() (*assets, error) {
+	a := &assets{byURL: map[string]asset{}, urls: map[string]string{}}
+	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(body)
+		name := strings.TrimPrefix(p, "static/")
+		ext := path.Ext(name)
+		u := "/static/" + strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:6]) + ext
+		ctype := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+			".svg": "image/svg+xml"}[ext]
+		if ctype == "" {
+			ctype = "application/octet-stream"
+		}
+		a.byURL[u] = asset{body: body, ctype: ctype}
+		a.urls[name] = u
+		return nil
+	})
+	return a, err
+}
+
+// url is the template function "asset".
+func (a *assets) url(name string) (string, error) {
+	u, ok := a.urls[name]
+	if !ok {
+		return "", fmt.Errorf("no static file %q", name)
+	}
+	return u, nil
+}
+
+// serveStatic answers GET /static/{file}.
+func (s *server) serveStatic(w http.ResponseWriter, r *http.Request) {
+	a, ok := s.assets.byURL[r.URL.Path]
+	if !ok {
+		s.consoleError(w, r, http.StatusNotFound, "There is no such file.")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", a.ctype)
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	_, _ = w.Write(a.body)
+}
+
+// pages are the parsed templates, one set per page (each page defines
+// "title" and "content" for the shared layout).
+type pages map[string]*template.Template
+
+func loadPages(funcs template.FuncMap) (pages, error) {
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, err
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := pages{}
+	for _, n := range names {
+		name := strings.TrimSuffix(path.Base(n), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+// user is the logged-in console user of a request.
+type user struct {
+	Name      string
+	sessionID string
+}
+
+type userKey struct{}
+
+func currentUser(r *http.Request) user {
+	u, _ := r.Context().Value(userKey{}).(user)
+	return u
+}
+
+// view is what every page template gets.
+type view struct {
+	Title  string
+	Nav    string // which menu entry is current
+	User   string
+	Notice string // a success message ("Sent", "Token revoked")
+	Error  string // what went wrong with the form, in plain words
+	Data   any
+}
+
+// pageFunc is a console handler: it renders a page or redirects, and
+// returns an error only for failures it could not explain on the page.
+type pageFunc func(w http.ResponseWriter, r *http.Request, u user) error
+
+// console adapts a page that needs a logged-in user. Without a valid
+// session a GET goes to the login page (coming back afterwards) and
+// anything else gets 303 to the login page.
+func (s *server) console(h pageFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, ok := s.sessionUser(r)
+		if !ok {
+			target := "/login"
+			if r.Method == http.MethodGet && r.URL.Path != "/" {
+				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		r = r.WithContext(context.WithValue(r.Context(), userKey{}, u))
+		if err := h(w, r, u); err != nil {
+			s.consoleFail(w, r, err)
+		}
+	})
+}
+
+// form adapts a state-changing console handler: cross-origin requests are
+// refused (CSRF) before the session is even looked at.
+func (s *server) form(h pageFunc) http.Handler {
+	return s.csrf.Handler(s.console(h))
+}
+
+// sessionUser reads the session cookie.
+func (s *server) sessionUser(r *http.Request) (user, bool) {
+	c, err := r.Cookie(cookieName)
+	if err != nil || c.Value == "" {
+		return user{}, false
+	}
+	sess, err := s.gw.CheckSession(c.Value)
+	if err != nil {
+		if !errors.Is(err, gateway.ErrNotFound) {
+			s.log.Error("session check failed", "err", err)
+		}
+		return user{}, false
+	}
+	return user{Name: sess.User, sessionID: c.Value}, true
+}
+
+// render executes a page into a buffer first, so a template error is a
+// clean 500 instead of half a page.
+func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) error {
+	t, ok := s.pages[name]
+	if !ok {
+		return fmt.Errorf("webui: no template %q", name)
+	}
+	if v.User == "" {
+		v.User = currentUser(r).Name
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		return fmt.Errorf("webui: render %s: %w", name, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+// consoleFail shows an error page for err, mapped as the API maps it.
+func (s *server) consoleFail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, gateway.ErrNotFound):
+		s.consoleError(w, r, http.StatusNotFound, "We could not find that. It may have been removed.")
+	case errors.Is(err, gateway.ErrConflict):
+		s.consoleError(w, r, http.StatusConflict, "That cannot be done any more: "+err.Error())
+	default:
+		s.log.LogAttrs(r.Context(), slog.LevelError, "console request failed",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		s.consoleError(w, r, http.StatusInternalServerError, "Something went wrong on the gateway. The details are in its log.")
+	}
+}
+
+// consoleError renders the error page; if even that fails, plain text.
+func (s *server) consoleError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if err := s.render(w, r, status, "error", view{Title: http.StatusText(status), Error: msg}); err != nil {
+		s.log.Error("render error page", "err", err)
+		http.Error(w, msg, status)
+	}
+}
+
+// seeOther redirects after a successful form post (POST/redirect/GET).
+func seeOther(w http.ResponseWriter, r *http.Request, target string) {
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// localPath returns next if it is a path on this site, else "/". It refuses
+// "//host", "/\host" (browsers read both as another host), absolute URLs
+// and anything with control characters.
+func localPath(next string) string {
+	if next == "" || next[0] != '/' || len(next) > 2048 {
+		return "/"
+	}
+	if len(next) > 1 && (next[1] == '/' || next[1] == '\\') {
+		return "/"
+	}
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	return next
+}
+
+// timeFormat is how the console shows a time.
+const timeFormat = "2 Jan 15:04:05"
+
+func templateFuncs(a *assets) template.FuncMap {
+	return template.FuncMap{
+		"asset":       a.url,
+		"statusLabel": statusLabel,
+		"statusClass": func(s gateway.Status) string { return s.String() },
+		"when": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.Local().Format(timeFormat)
+		},
+		"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	}
+}
+
+// consoleStatuses lists every status the console shows, for the live script.
+var consoleStatuses = []string{"queued", "sending", "sent", "delivered", "failed", "unknown", "suppressed", "expired"}
+
+// labelFor gives the plain words a shop owner reads for a status name.
+func labelFor(name string) string {
+	switch name {
+	case "queued":
+		return "Waiting to send"
+	case "sending":
+		return "Sending"
+	case "sent":
+		return "Sent, waiting for confirmation"
+	case "delivered":
+		return "Delivered"
+	case "failed":
+		return "Failed"
+	case "unknown":
+		return "Needs your decision"
+	case "suppressed":
+		return "Not sent (opted out)"
+	case "expired":
+		return "Expired before it could be sent"
+	}
+	return name
+}
+
+func statusLabel(s gateway.Status) string { return labelFor(s.String()) }

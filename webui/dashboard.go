@@ -1,0 +1,282 @@
+package webui
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+// The dashboard's figures come from a bounded scan of the newest messages
+// (scanLimit), not from counters in the store: simple and correct for a
+// shop's volume. A box that sends more than scanLimit texts in 30 days sees
+// the charts cut off, and the page says so; per-hour counters kept by the
+// gateway would lift that limit.
+const scanLimit = 5000
+
+// counts are today's totals, by what a shop owner cares about.
+type counts struct {
+	Queued    int `json:"queued"`
+	Sent      int `json:"sent"`
+	Delivered int `json:"delivered"`
+	Failed    int `json:"failed"`
+	Inbound   int `json:"inbound"`
+	Unknown   int `json:"unknown"` // waiting for a person's decision, any day
+}
+
+// recentMessages returns the newest messages created at or after since, at
+// most scanLimit, newest first, and whether the limit cut the scan short.
+func (s *server) recentMessages(since time.Time, status gateway.Status) ([]gateway.Message, bool, error) {
+	var out []gateway.Message
+	var before uint64
+	for len(out) < scanLimit {
+		page, next, err := s.gw.Messages(gateway.ListFilter{Status: status, Before: before, Limit: 500})
+		if err != nil {
+			return nil, false, err
+		}
+		for _, m := range page {
+			if m.CreatedAt.Before(since) {
+				return out, false, nil
+			}
+			out = append(out, m)
+		}
+		if next == 0 {
+			return out, false, nil
+		}
+		before = next
+	}
+	return out, true, nil
+}
+
+// recentInbound is recentMessages for received texts.
+func (s *server) recentInbound(limit int) ([]gateway.Inbound, error) {
+	var out []gateway.Inbound
+	var before uint64
+	for len(out) < limit {
+		page, next, err := s.gw.Inbox(before, 500)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == 0 {
+			break
+		}
+		before = next
+	}
+	return out, nil
+}
+
+func startOfDay(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, t.Location())
+}
+
+// todayCounts computes the totals shown on the dashboard and sent in the
+// websocket snapshot.
+func (s *server) todayCounts(now time.Time) (counts, error) {
+	msgs, _, err := s.recentMessages(startOfDay(now), 0)
+	if err != nil {
+		return counts{}, err
+	}
+	var c counts
+	for _, m := range msgs {
+		tally(&c, m.Status)
+	}
+	in, err := s.recentInbound(scanLimit)
+	if err != nil {
+		return counts{}, err
+	}
+	for _, m := range in {
+		if !m.ReceivedAt.Before(startOfDay(now)) {
+			c.Inbound++
+		}
+	}
+	unknown, _, err := s.gw.Messages(gateway.ListFilter{Status: gateway.StatusUnknown, Limit: 500})
+	if err != nil {
+		return counts{}, err
+	}
+	c.Unknown = len(unknown)
+	return c, nil
+}
+
+func tally(c *counts, st gateway.Status) {
+	switch st {
+	case gateway.StatusQueued, gateway.StatusSending:
+		c.Queued++
+	case gateway.StatusSent:
+		c.Sent++
+	case gateway.StatusDelivered:
+		c.Delivered++
+	case gateway.StatusFailed, gateway.StatusExpired:
+		c.Failed++
+	}
+}
+
+// chart is a stacked bar chart drawn as SVG by the template: coordinates
+// are computed here so the template only places rectangles.
+type chart struct {
+	Title  string
+	Width  int
+	Height int
+	Bars   []chartBar
+	Max    int
+	Labels []chartLabel
+}
+
+type chartBar struct {
+	X, W     float64
+	Segments []chartSegment
+	Label    string // for the <title> tooltip and screen readers
+}
+
+type chartSegment struct {
+	Class string
+	Y, H  float64
+}
+
+type chartLabel struct {
+	X    float64
+	Text string
+}
+
+const chartW, chartH, chartPad = 600, 160, 14
+
+// buildChart buckets messages by creation time into n slots of size step
+// ending at end.
+func buildChart(title string, msgs []gateway.Message, end time.Time, step time.Duration, n int, label func(time.Time) string, every int) chart {
+	type slot struct{ delivered, sent, failed int }
+	slots := make([]slot, n)
+	start := end.Add(-time.Duration(n) * step)
+	for _, m := range msgs {
+		if m.CreatedAt.Before(start) || !m.CreatedAt.Before(end) {
+			continue
+		}
+		i := int(m.CreatedAt.Sub(start) / step)
+		switch m.Status {
+		case gateway.StatusDelivered:
+			slots[i].delivered++
+		case gateway.StatusSent:
+			slots[i].sent++
+		case gateway.StatusFailed, gateway.StatusExpired:
+			slots[i].failed++
+		}
+	}
+	maxv := 1
+	for _, sl := range slots {
+		maxv = max(maxv, sl.delivered+sl.sent+sl.failed)
+	}
+	c := chart{Title: title, Width: chartW, Height: chartH + chartPad, Max: maxv}
+	w := float64(chartW) / float64(n)
+	for i, sl := range slots {
+		x := float64(i) * w
+		b := chartBar{X: x + 1, W: max(w-2, 1)}
+		y := float64(chartH)
+		for _, seg := range []struct {
+			class string
+			v     int
+		}{{"delivered", sl.delivered}, {"sent", sl.sent}, {"failed", sl.failed}} {
+			if seg.v == 0 {
+				continue
+			}
+			h := float64(seg.v) / float64(maxv) * (chartH - 4)
+			y -= h
+			b.Segments = append(b.Segments, chartSegment{Class: seg.class, Y: y, H: h})
+		}
+		t := start.Add(time.Duration(i) * step)
+		b.Label = fmt.Sprintf("%s: %d delivered, %d sent, %d failed", label(t), sl.delivered, sl.sent, sl.failed)
+		c.Bars = append(c.Bars, b)
+		if i%every == 0 {
+			c.Labels = append(c.Labels, chartLabel{X: x + w/2, Text: label(t)})
+		}
+	}
+	return c
+}
+
+// modemCard is one modem on the dashboard and the modems page.
+type modemCard struct {
+	gateway.ModemStatus
+	Bars       int    // 0-4
+	StateLabel string // plain words for State
+	BudgetText string
+}
+
+func newModemCard(m gateway.ModemStatus) modemCard {
+	c := modemCard{ModemStatus: m, Bars: signalBars(m.Health.SignalDBm), StateLabel: stateLabel(m.State)}
+	if b := m.Budget; b != nil {
+		if b.Limits.PerDay > 0 {
+			c.BudgetText = fmt.Sprintf("%d of %d texts today", b.PartsToday, b.Limits.PerDay)
+		} else {
+			c.BudgetText = fmt.Sprintf("%d texts today (no daily limit)", b.PartsToday)
+		}
+		if b.Exhausted != "" {
+			c.BudgetText += ", paused: " + b.Exhausted + " limit reached"
+		}
+	}
+	return c
+}
+
+// signalBars maps dBm to the 0-4 bars phones show (thresholds as Android's
+// GSM levels: -109, -93, -83, -73 dBm).
+func signalBars(dbm int) int {
+	switch {
+	case dbm == 0:
+		return 0 // unknown
+	case dbm >= -73:
+		return 4
+	case dbm >= -83:
+		return 3
+	case dbm >= -93:
+		return 2
+	case dbm >= -109:
+		return 1
+	}
+	return 0
+}
+
+func stateLabel(state string) string {
+	switch state {
+	case "up":
+		return "Working"
+	case "degraded":
+		return "Having trouble"
+	case "down":
+		return "Not working"
+	case "starting":
+		return "Starting"
+	}
+	return state
+}
+
+type dashboardData struct {
+	Modems []modemCard
+	Today  counts
+	Alerts []gateway.Alert
+	Hourly chart
+	Daily  chart
+	Capped bool
+}
+
+// dashboard answers GET /.
+func (s *server) dashboard(w http.ResponseWriter, r *http.Request, u user) error {
+	now := s.now()
+	msgs, capped, err := s.recentMessages(startOfDay(now).AddDate(0, 0, -29), 0)
+	if err != nil {
+		return err
+	}
+	today, err := s.todayCounts(now)
+	if err != nil {
+		return err
+	}
+	d := dashboardData{Today: today, Alerts: s.gw.Alerts(), Capped: capped}
+	for _, m := range s.gw.Modems() {
+		d.Modems = append(d.Modems, newModemCard(m))
+	}
+	hourEnd := now.Truncate(time.Hour).Add(time.Hour)
+	d.Hourly = buildChart("Last 24 hours", msgs, hourEnd, time.Hour, 24,
+		func(t time.Time) string { return t.Local().Format("15:00") }, 6)
+	dayEnd := startOfDay(now).AddDate(0, 0, 1)
+	d.Daily = buildChart("Last 30 days", msgs, dayEnd, 24*time.Hour, 30,
+		func(t time.Time) string { return t.Local().Format("2 Jan") }, 7)
+	return s.render(w, r, http.StatusOK, "dashboard", view{Title: "Overview", Nav: "dashboard", Data: d})
+}

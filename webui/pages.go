@@ -1,0 +1,531 @@
+package webui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+// formError is the plain-words message for a bad form field, or "" when
+// err is not about the input.
+func formError(err error) string {
+	var fe *gateway.FieldError
+	if !errors.As(err, &fe) {
+		return ""
+	}
+	what := map[string]string{"to": "The phone number", "text": "The text", "name": "The name",
+		"password": "The password"}[fe.Field]
+	if what == "" {
+		what = fe.Field
+	}
+	return what + " " + fe.Message + "."
+}
+
+// gsmEquivalents replaces the characters that typing tools put in by
+// themselves (curly quotes, dashes, ellipsis, no-break space) with GSM-7
+// ones, which often turns a 70-character UCS-2 text into a 160-character
+// one. static/app.js has the same table for the one-click button.
+var gsmEquivalents = strings.NewReplacer(
+	"\u2018", "'", "\u2019", "'", "\u201A", "'", "\u201B", "'", "\u2032", "'",
+	"\u201C", `"`, "\u201D", `"`, "\u201E", `"`, "\u201F", `"`, "\u2033", `"`,
+	"\u2013", "-", "\u2014", "-", "\u2012", "-", "\u2212", "-", "\u2010", "-", "\u2011", "-",
+	"\u2026", "...", "\u00A0", " ", "\u2009", " ", "\u202F", " ", "\u200B", "",
+)
+
+type composeData struct {
+	To   string
+	Text string
+	Plan gateway.Plan
+	// Fixable reports whether "use GSM equivalents" would change the text.
+	Fixable bool
+}
+
+func newComposeData(to, text string) composeData {
+	return composeData{To: to, Text: text, Plan: gateway.PlanText(text), Fixable: gsmEquivalents.Replace(text) != text}
+}
+
+// composePage answers GET /compose.
+func (s *server) composePage(w http.ResponseWriter, r *http.Request, u user) error {
+	q := r.URL.Query()
+	return s.render(w, r, http.StatusOK, "compose", view{Title: "Send a text", Nav: "compose",
+		Data: newComposeData(q.Get("to"), q.Get("text"))})
+}
+
+// compose answers POST /compose: send, or (action=gsm) replace the
+// characters that force UCS-2 and show the form again.
+func (s *server) compose(w http.ResponseWriter, r *http.Request, u user) error {
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+	to, text := strings.TrimSpace(r.PostFormValue("to")), r.PostFormValue("text")
+	if r.PostFormValue("action") == "gsm" {
+		return s.render(w, r, http.StatusOK, "compose", view{Title: "Send a text", Nav: "compose",
+			Notice: "Replaced special characters with plain ones.", Data: newComposeData(to, gsmEquivalents.Replace(text))})
+	}
+	m, _, err := s.gw.Submit(r.Context(), gateway.SubmitRequest{To: to, Text: text})
+	if msg := formError(err); msg != "" {
+		return s.render(w, r, http.StatusBadRequest, "compose", view{Title: "Send a text", Nav: "compose",
+			Error: msg, Data: newComposeData(to, text)})
+	}
+	if err != nil {
+		return err
+	}
+	seeOther(w, r, fmt.Sprintf("/messages/%d?done=sent", m.ID))
+	return nil
+}
+
+// plan answers POST /console/plan {"text": "..."} with the encoding and
+// parts, for the live counter (the page works without it).
+func (s *server) plan(w http.ResponseWriter, r *http.Request, u user) error {
+	var in struct {
+		Text string `json:"text"`
+	}
+	if err := s.decodeJSON(w, r, &in); err != nil {
+		s.fail(w, r, err)
+		return nil
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		gateway.Plan
+		Fixable bool `json:"fixable"`
+	}{gateway.PlanText(in.Text), gsmEquivalents.Replace(in.Text) != in.Text})
+}
+
+// messageFilter is the messages page's query.
+type messageFilter struct {
+	State  string
+	Number string
+	Modem  string
+	From   string // date, 2006-01-02
+	To     string
+	Q      string
+	Before uint64
+}
+
+func (f messageFilter) scanning() bool {
+	return f.Number != "" || f.Modem != "" || f.From != "" || f.To != "" || f.Q != ""
+}
+
+type messagesData struct {
+	Filter  messageFilter
+	States  []stateOption
+	Rows    []gateway.Message
+	Older   string // URL of the next page, "" at the end
+	Review  bool   // the unknown review queue
+	Scanned bool   // the search looked at the newest scanLimit only
+}
+
+type stateOption struct{ Value, Label string }
+
+const messagesPerPage = 50
+
+// messagesPage answers GET /messages. The state filter uses the store's
+// index; number, modem, dates and text are matched during a bounded scan of
+// the newest scanLimit messages (enough for a shop; an index would lift it).
+func (s *server) messagesPage(w http.ResponseWriter, r *http.Request, u user) error {
+	q := r.URL.Query()
+	f := messageFilter{State: q.Get("state"), Number: strings.TrimSpace(q.Get("number")), Modem: q.Get("modem"),
+		From: q.Get("from"), To: q.Get("to"), Q: strings.TrimSpace(q.Get("q"))}
+	d := messagesData{Filter: f, Review: f.State == "unknown"}
+	d.States = append(d.States, stateOption{"", "Any"})
+	for _, n := range consoleStatuses {
+		d.States = append(d.States, stateOption{n, labelFor(n)})
+	}
+	v := view{Title: "Messages", Nav: "messages", Data: &d}
+	if d.Review {
+		v.Title = "Needs your decision"
+	}
+	v.Notice = doneNotice(q.Get("done"))
+	var status gateway.Status
+	if f.State != "" {
+		st, ok := gateway.ParseStatus(f.State)
+		if !ok {
+			v.Error = "Pick a state from the list."
+			return s.render(w, r, http.StatusBadRequest, "messages", v)
+		}
+		status = st
+	}
+	if c := q.Get("before"); c != "" {
+		n, err := strconv.ParseUint(c, 10, 64)
+		if err != nil {
+			v.Error = "That page link is broken; showing the newest messages."
+		}
+		f.Before = n
+	}
+	var from, to time.Time
+	for _, p := range []struct {
+		raw string
+		dst *time.Time
+	}{{f.From, &from}, {f.To, &to}} {
+		if p.raw == "" {
+			continue
+		}
+		t, err := time.ParseInLocation("2006-01-02", p.raw, time.Local)
+		if err != nil {
+			v.Error = "Dates look like 2025-03-14."
+			return s.render(w, r, http.StatusBadRequest, "messages", v)
+		}
+		*p.dst = t
+	}
+	if !to.IsZero() {
+		to = to.AddDate(0, 0, 1)
+	}
+	if !f.scanning() {
+		rows, next, err := s.gw.Messages(gateway.ListFilter{Status: status, Before: f.Before, Limit: messagesPerPage})
+		if err != nil {
+			return err
+		}
+		d.Rows = rows
+		if next != 0 {
+			d.Older = olderURL(q, next)
+		}
+		return s.render(w, r, http.StatusOK, "messages", v)
+	}
+	all, capped, err := s.recentMessages(from, status)
+	if err != nil {
+		return err
+	}
+	d.Scanned = capped
+	needle := strings.ToLower(f.Q)
+	for _, m := range all {
+		if f.Before != 0 && m.ID >= f.Before {
+			continue
+		}
+		if (f.Number != "" && !strings.Contains(m.To, strings.TrimLeft(f.Number, "+0"))) ||
+			(f.Modem != "" && m.Modem != f.Modem) ||
+			(!to.IsZero() && !m.CreatedAt.Before(to)) ||
+			(needle != "" && !strings.Contains(strings.ToLower(m.Text), needle)) {
+			continue
+		}
+		if len(d.Rows) == messagesPerPage {
+			d.Older = olderURL(q, d.Rows[len(d.Rows)-1].ID)
+			break
+		}
+		d.Rows = append(d.Rows, m)
+	}
+	return s.render(w, r, http.StatusOK, "messages", v)
+}
+
+func olderURL(q url.Values, before uint64) string {
+	q2 := url.Values{}
+	for k, v := range q {
+		q2[k] = v
+	}
+	q2.Set("before", strconv.FormatUint(before, 10))
+	return "/messages?" + q2.Encode()
+}
+
+// doneNotice maps a ?done= key to its message. Only known keys are shown:
+// the page never echoes text from the URL.
+func doneNotice(key string) string {
+	switch key {
+	case "sent":
+		return "Your text is in the queue. This page updates by itself as it goes out."
+	case "resent":
+		return "The text will be sent again."
+	case "dropped":
+		return "The text will not be sent."
+	case "revoked":
+		return "The token no longer works."
+	case "user":
+		return "The user can log in now."
+	case "replied":
+		return "Your reply is in the queue."
+	}
+	return ""
+}
+
+func parseID(r *http.Request) (uint64, error) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil || id == 0 {
+		return 0, gateway.ErrNotFound
+	}
+	return id, nil
+}
+
+type messageData struct {
+	M         gateway.Message
+	CanResend bool
+	CanDrop   bool
+}
+
+// messagePage answers GET /messages/{id}.
+func (s *server) messagePage(w http.ResponseWriter, r *http.Request, u user) error {
+	id, err := parseID(r)
+	if err != nil {
+		return err
+	}
+	m, err := s.gw.Message(id)
+	if err != nil {
+		return err
+	}
+	d := messageData{M: m,
+		CanResend: m.Status == gateway.StatusUnknown || m.Status == gateway.StatusFailed || m.Status == gateway.StatusExpired,
+		CanDrop:   m.Status == gateway.StatusQueued || m.Status == gateway.StatusUnknown}
+	return s.render(w, r, http.StatusOK, "message", view{Title: fmt.Sprintf("Text to %s", m.To), Nav: "messages",
+		Notice: doneNotice(r.URL.Query().Get("done")), Data: d})
+}
+
+// messageAction answers POST /messages/{id}/resend and /drop. back=review
+// returns to the review queue.
+func (s *server) messageAction(resend bool) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request, u user) error {
+		id, err := parseID(r)
+		if err != nil {
+			return err
+		}
+		done := "dropped"
+		if resend {
+			done = "resent"
+			_, err = s.gw.Resend(r.Context(), id)
+		} else {
+			_, err = s.gw.Drop(r.Context(), id)
+		}
+		if err != nil {
+			return err
+		}
+		if r.PostFormValue("back") == "review" {
+			seeOther(w, r, "/messages?state=unknown&done="+done)
+		} else {
+			seeOther(w, r, fmt.Sprintf("/messages/%d?done=%s", id, done))
+		}
+		return nil
+	}
+}
+
+// conversation is one number's exchange with the shop.
+type conversation struct {
+	Number string
+	Last   gateway.Inbound
+	Count  int
+	Unread int
+}
+
+// inboxPage answers GET /inbox: conversations by number, newest first,
+// from a bounded scan of the newest scanLimit received texts.
+func (s *server) inboxPage(w http.ResponseWriter, r *http.Request, u user) error {
+	in, err := s.recentInbound(scanLimit)
+	if err != nil {
+		return err
+	}
+	byNumber := map[string]*conversation{}
+	var list []*conversation
+	for _, m := range in { // newest first
+		c := byNumber[m.From]
+		if c == nil {
+			c = &conversation{Number: m.From, Last: m}
+			byNumber[m.From] = c
+			list = append(list, c)
+		}
+		c.Count++
+	}
+	for _, c := range list {
+		read, err := s.gw.InboxRead(c.Number)
+		if err != nil {
+			return err
+		}
+		for _, m := range in {
+			if m.From == c.Number && m.ID > read {
+				c.Unread++
+			}
+		}
+	}
+	return s.render(w, r, http.StatusOK, "inbox", view{Title: "Inbox", Nav: "inbox", Data: list})
+}
+
+// bubble is one text in a conversation, either way.
+type bubble struct {
+	At     time.Time
+	Text   string
+	Out    bool
+	ID     uint64
+	Status gateway.Status
+}
+
+type threadData struct {
+	Number  string
+	Bubbles []bubble
+	Reply   string
+}
+
+// threadPage answers GET /inbox/{number} and marks it read.
+func (s *server) threadPage(w http.ResponseWriter, r *http.Request, u user) error {
+	return s.renderThread(w, r, http.StatusOK, r.PathValue("number"), "", "", doneNotice(r.URL.Query().Get("done")))
+}
+
+func (s *server) renderThread(w http.ResponseWriter, r *http.Request, status int, number, reply, errMsg, notice string) error {
+	in, err := s.recentInbound(scanLimit)
+	if err != nil {
+		return err
+	}
+	d := threadData{Number: number, Reply: reply}
+	var newest uint64
+	for _, m := range in {
+		if m.From == number {
+			d.Bubbles = append(d.Bubbles, bubble{At: m.ReceivedAt, Text: m.Text, ID: m.ID})
+			newest = max(newest, m.ID)
+		}
+	}
+	out, _, err := s.recentMessages(time.Time{}, 0)
+	if err != nil {
+		return err
+	}
+	for _, m := range out {
+		if m.To == number {
+			d.Bubbles = append(d.Bubbles, bubble{At: m.CreatedAt, Text: m.Text, Out: true, ID: m.ID, Status: m.Status})
+		}
+	}
+	slices.SortStableFunc(d.Bubbles, func(a, b bubble) int { return a.At.Compare(b.At) })
+	if newest > 0 {
+		if err := s.gw.MarkInboxRead(number, newest); err != nil {
+			return err
+		}
+	}
+	return s.render(w, r, status, "thread", view{Title: number, Nav: "inbox", Error: errMsg, Notice: notice, Data: d})
+}
+
+// reply answers POST /inbox/{number}/reply.
+func (s *server) reply(w http.ResponseWriter, r *http.Request, u user) error {
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+	number, text := r.PathValue("number"), r.PostFormValue("text")
+	_, _, err := s.gw.Submit(r.Context(), gateway.SubmitRequest{To: number, Text: text})
+	if msg := formError(err); msg != "" {
+		return s.renderThread(w, r, http.StatusBadRequest, number, text, msg, "")
+	}
+	if err != nil {
+		return err
+	}
+	seeOther(w, r, "/inbox/"+url.PathEscape(number)+"?done=replied")
+	return nil
+}
+
+type modemsData struct {
+	Modems []modemCard
+	USSD   map[string]ussdResult // by modem name, after a USSD post
+}
+
+type ussdResult struct {
+	Code  string
+	Reply string
+	Error string
+}
+
+// modemsPage answers GET /modems.
+func (s *server) modemsPage(w http.ResponseWriter, r *http.Request, u user) error {
+	return s.renderModems(w, r, http.StatusOK, nil)
+}
+
+func (s *server) renderModems(w http.ResponseWriter, r *http.Request, status int, ussd map[string]ussdResult) error {
+	d := modemsData{USSD: ussd}
+	for _, m := range s.gw.Modems() {
+		d.Modems = append(d.Modems, newModemCard(m))
+	}
+	return s.render(w, r, status, "modems", view{Title: "Modems", Nav: "modems", Data: d})
+}
+
+// ussdTimeout bounds a USSD session: networks answer within ~10 s or never.
+const ussdTimeout = 40 * time.Second
+
+// consoleUSSD answers POST /modems/{name}/ussd with the network's reply on the page.
+func (s *server) consoleUSSD(w http.ResponseWriter, r *http.Request, u user) error {
+	name, code := r.PathValue("name"), strings.TrimSpace(r.PostFormValue("code"))
+	ctx, cancel := context.WithTimeout(r.Context(), ussdTimeout)
+	defer cancel()
+	rep, err := s.gw.USSD(ctx, name, code)
+	res := ussdResult{Code: code, Reply: rep.Text}
+	status := http.StatusOK
+	switch {
+	case errors.Is(err, gateway.ErrNotFound):
+		return err
+	case formError(err) != "":
+		res.Error, status = formError(err), http.StatusBadRequest
+	case err != nil:
+		res.Error, status = "The modem did not answer: "+err.Error(), http.StatusBadGateway
+	case rep.Text == "":
+		res.Reply = "(the network sent no text)"
+	}
+	return s.renderModems(w, r, status, map[string]ussdResult{name: res})
+}
+
+type settingsData struct {
+	Tokens    []gateway.Token
+	Users     []gateway.User
+	Region    string
+	NewToken  string // shown once, right after creating it
+	TokenName string
+	UserName  string
+}
+
+// settingsPage answers GET /settings.
+func (s *server) settingsPage(w http.ResponseWriter, r *http.Request, u user) error {
+	return s.renderSettings(w, r, http.StatusOK, settingsData{}, "", doneNotice(r.URL.Query().Get("done")))
+}
+
+func (s *server) renderSettings(w http.ResponseWriter, r *http.Request, status int, d settingsData, errMsg, notice string) error {
+	var err error
+	if d.Tokens, err = s.gw.Tokens(); err != nil {
+		return err
+	}
+	if d.Users, err = s.gw.Users(); err != nil {
+		return err
+	}
+	d.Region = s.gw.Region()
+	return s.render(w, r, status, "settings", view{Title: "Settings", Nav: "settings", Error: errMsg, Notice: notice, Data: d})
+}
+
+// createToken answers POST /settings/tokens. The page shows the token
+// once; it is not redirected so the token never appears in a URL.
+func (s *server) createToken(w http.ResponseWriter, r *http.Request, u user) error {
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	plaintext, _, err := s.gw.CreateToken(name)
+	if err != nil {
+		if msg := formError(tokenFieldError(err)); msg != "" {
+			return s.renderSettings(w, r, http.StatusBadRequest, settingsData{TokenName: name}, msg, "")
+		}
+		return err
+	}
+	return s.renderSettings(w, r, http.StatusOK, settingsData{NewToken: plaintext}, "",
+		"Token created. Copy it now: it is shown only this once.")
+}
+
+// tokenFieldError turns the store's *FieldError, which gateway.CreateToken
+// passes through and webui may not import, into the gateway's. Its message
+// has the same "field: message" shape.
+func tokenFieldError(err error) error {
+	if msg, ok := strings.CutPrefix(err.Error(), "name: "); ok {
+		return &gateway.FieldError{Field: "name", Message: msg}
+	}
+	return err
+}
+
+// revokeToken answers POST /settings/tokens/{id}/revoke.
+func (s *server) revokeToken(w http.ResponseWriter, r *http.Request, u user) error {
+	id, err := parseID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.gw.RevokeToken(id); err != nil {
+		return err
+	}
+	seeOther(w, r, "/settings?done=revoked")
+	return nil
+}
+
+// addUser answers POST /settings/users.
+func (s *server) addUser(w http.ResponseWriter, r *http.Request, u user) error {
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	err := s.gw.AddUser(name, r.PostFormValue("password"))
+	if msg := formError(err); msg != "" {
+		return s.renderSettings(w, r, http.StatusBadRequest, settingsData{UserName: name}, msg, "")
+	}
+	if err != nil {
+		return err
+	}
+	seeOther(w, r, "/settings?done=user")
+	return nil
+}
