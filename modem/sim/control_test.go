@@ -2,10 +2,12 @@ package sim
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +149,89 @@ func TestControlAPI(t *testing.T) {
 	}
 	if code, _ := do(t, "DELETE", srv.URL+"/modems", ""); code != http.StatusMethodNotAllowed {
 		t.Errorf("DELETE /modems: got %d", code)
+	}
+}
+
+func TestControlFleetFaults(t *testing.T) {
+	n := newNet(t)
+	m := addModem(t, n, Config{Number: "+15550000001", Profile: "zte", USSDDelay: 5 * time.Millisecond})
+	srv := newControl(t, n)
+	modems := func() []Info {
+		t.Helper()
+		code, body := do(t, "GET", srv.URL+"/modems", "")
+		var infos []Info
+		if err := json.Unmarshal([]byte(body), &infos); err != nil || code != 200 || len(infos) != 1 {
+			t.Fatalf("GET /modems: %d %s %v", code, body, err)
+		}
+		return infos
+	}
+	if in := modems()[0]; in.State != "up" || in.SIM != "ready" || in.CFUN != 0 || in.Registration != 0 ||
+		in.LastMR != 0 || in.StorageSize != 30 || in.Stored["SM"] != 0 || len(in.Faults) != 0 {
+		t.Errorf("fresh ZTE: %+v", in)
+	}
+	post := func(path, body string) {
+		t.Helper()
+		if code, resp := do(t, "POST", srv.URL+path, body); code != 204 {
+			t.Fatalf("POST %s %s: %d %s", path, body, code, resp)
+		}
+	}
+
+	post("/faults", `{"modem":0,"network_loss":true,"network_loss_for":"1h","sim_removed":true,
+		"hang_until_reboot":true,"no_prompt":true,"cnma_timeout":"2s","per_minute_limit":5}`)
+	f := m.Fault()
+	want := Fault{NetworkLoss: true, NetworkLossFor: time.Hour, SIMRemoved: true, HangUntilReboot: true,
+		NoPrompt: true, CNMATimeout: 2 * time.Second, PerMinuteLimit: 5}
+	if fmt.Sprint(f) != fmt.Sprint(want) {
+		t.Errorf("fault %+v, want %+v", f, want)
+	}
+	in := modems()[0]
+	if in.State != "hung" || in.SIM != "removed" ||
+		!slices.Equal(in.Faults, []string{"hang_until_reboot", "no_prompt", "network_loss", "sim_removed", "cnma_timeout", "per_minute_limit"}) {
+		t.Errorf("info: %+v", in)
+	}
+	// merge keeps what the body does not name; reboot is an action.
+	post("/faults", `{"modem":0,"merge":true,"hang_until_reboot":false,"reboot":true}`)
+	if f := m.Fault(); !f.NetworkLoss || f.NetworkLossFor != time.Hour || f.HangUntilReboot || !f.NoPrompt || f.Reboot {
+		t.Errorf("after merge: %+v", f)
+	}
+	post("/faults", `{"modem":0,"storage_full":true}`)
+	// The SIM is back but unseen: the reboot came while it was out.
+	if in := modems()[0]; in.Stored["SM"] != 30 || in.Stored["SR"] != 30 || len(in.Faults) != 0 || in.SIM != "not_detected" {
+		t.Errorf("after storage_full (which also cleared the rest): %+v", in)
+	}
+
+	// Unplug, then replug by hand.
+	post("/faults", `{"modem":0,"unplug":true}`)
+	if in := modems()[0]; in.State != "unplugged" || !slices.Equal(in.Faults, []string{"unplug"}) {
+		t.Errorf("unplugged: %+v", in)
+	}
+	post("/replug", `{"modem":"+15550000001"}`)
+	if in := modems()[0]; in.State != "up" || len(in.Faults) != 0 {
+		t.Errorf("replugged: %+v", in)
+	}
+
+	// USSD answers.
+	post("/ussd", `{"modem":0,"replies":{"*123#":"Bonus: 5 SMS"}}`)
+	c := connect(t, m)
+	c.init()
+	c.ok("AT+CFUN=1")
+	c.ok(`AT+CUSD=1,"*123#",15`)
+	c.expect(`+CUSD: 0,"Bonus: 5 SMS",15`)
+
+	for _, tc := range []struct{ path, body, field string }{
+		{"/faults", `{"modem":0,"network_loss_for":"5s"}`, "network_loss_for"},
+		{"/faults", `{"modem":0,"replug_after":"5s"}`, "replug_after"},
+		{"/faults", `{"modem":0,"unplug":true,"replug_after":"-5s"}`, "replug_after"},
+		{"/faults", `{"modem":0,"cnma_timeout":"soon"}`, "cnma_timeout"},
+		{"/faults", `{"modem":0,"per_minute_limit":-1}`, "per_minute_limit"},
+		{"/faults", `{"modem":0,"storage_full":1}`, "storage_full"},
+		{"/faults", `{"modem":0,"merge":true,"bogus":1}`, "bogus"},
+		{"/replug", `{"modem":7}`, "modem"},
+		{"/ussd", `{"modem":0}`, "replies"},
+		{"/ussd", `{"modem":0,"replies":{"*1#":"say \"hi\""}}`, "replies"},
+	} {
+		if code, body := do(t, "POST", srv.URL+tc.path, tc.body); code != 400 || !strings.Contains(body, `"field": "`+tc.field+`"`) {
+			t.Errorf("%s %s: got %d %s, want 400 naming %q", tc.path, tc.body, code, body, tc.field)
+		}
 	}
 }

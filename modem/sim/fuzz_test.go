@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// FuzzCommandLine feeds arbitrary bytes to a modem's AT state machine: it
-// must never panic, never loop, keep its buffers bounded, and still answer
-// AT afterwards.
+// FuzzCommandLine feeds arbitrary bytes to a modem's AT state machine, of
+// a profile picked by the input's length: it must never panic, never loop,
+// keep its buffers bounded, and still answer AT afterwards.
 func FuzzCommandLine(f *testing.F) {
 	for _, seed := range []string{
 		"AT\r",
@@ -28,13 +28,21 @@ func FuzzCommandLine(f *testing.F) {
 		"AT+CUSD=1,\"*100#\",15\r",
 		"ATV0\rATQ1\rAT+FOO\r",
 		"AT^CURC=0;^ICCID?\r",
+		"AT+CUSD=1,\"AA180C3602\",15;+CUSD=2;+CUSD?\r",
+		"AT+CSCS=\"UCS2\";+CUSD=1,\"002A0031003000300023\",15\r",
+		"AT+CFUN=0;+CFUN=1;+CFUN=1,1;+CMGS=9\r",
+		"AT+CSMS=1;+CNMI=2,2,0,1,0;+CNMA=2;+CNMA\r",
+		"AT+QURCCFG=\"urcport\",\"usbmodem\";+QURCCFG=\"urcport\"\r",
+		"ATZ;+CSMP=17,167,0,0;+CMGR=0\r",
+		"AT+CREG=2;+CGREG=1;+CEREG=2;+COPS?\r",
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n := NewNetwork(NetworkConfig{ReportDelay: time.Hour})
 		defer n.Close()
-		p, _ := LookupProfile("huawei")
+		names := ProfileNames()
+		p, _ := LookupProfile(names[len(data)%len(names)])
 		p.MidReplyNoiseEvery = 2
 		m, err := n.AddModem(Config{Number: "+15550000001", ProfileData: &p, StorageSize: 3})
 		if err != nil {
