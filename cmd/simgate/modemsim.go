@@ -22,16 +22,19 @@ const maxSimModems = 64
 
 // runModemsim runs simulated GSM modems on ptys, with the simulator's JSON
 // control API on a loopback address, until ctx is done. Modem i's pty is
-// linked at PREFIX<i> and has number base+i.
+// linked at PREFIX<i> and has number base+i. An unplugged modem (POST
+// /faults {"unplug": true}) comes back on a new pty behind the same link.
 func runModemsim(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
 	fs := flag.NewFlagSet("modemsim", flag.ContinueOnError)
 	count := fs.Int("count", 2, "number of simulated modems")
 	link := fs.String("link", "/tmp/simgate-modem", "symlink prefix: modem i is at PREFIXi")
 	control := fs.String("control", "127.0.0.1:0", "loopback listen address of the HTTP control API")
 	numberBase := fs.String("number-base", "+15550000001", "E.164 number of modem 0; the others count up")
-	profiles := fs.String("profile", "generic", "modem profile (generic, huawei); a comma list is cycled through the modems")
+	profiles := fs.String("profile", "generic", "modem profile ("+strings.Join(sim.ProfileNames(), ", ")+"); a comma list is cycled through the modems")
 	latency := fs.Duration("latency", 0, "time from PDU received to +CMGS reply")
 	reportDelay := fs.Duration("report-delay", 200*time.Millisecond, "time from +CMGS reply to status report")
+	bootDelay := fs.Duration("boot-delay", 0, "time from power-on, reboot or replug to registered and ready (default: the profile's, e.g. 2s for simcom-sim800)")
+	cnmaTimeout := fs.Duration("cnma-timeout", 10*time.Second, "how long a routed message waits for +CNMA with +CSMS=1")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,9 +54,18 @@ func runModemsim(ctx context.Context, args []string, stdout io.Writer, log *slog
 			return fmt.Errorf("modemsim: unknown --profile %q (known: %s)", p, strings.Join(sim.ProfileNames(), ", "))
 		}
 	}
-	if *latency < 0 || *reportDelay < 0 {
-		return errors.New("modemsim: --latency and --report-delay must not be negative")
+	if *latency < 0 || *reportDelay < 0 || *bootDelay < 0 || *cnmaTimeout <= 0 {
+		return errors.New("modemsim: --latency, --report-delay and --boot-delay must not be negative, --cnma-timeout must be positive")
 	}
+	bd := time.Duration(0) // the profile's
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "boot-delay" {
+			bd = *bootDelay
+			if bd == 0 {
+				bd = -1 // Config: negative means at once
+			}
+		}
+	})
 	if err := checkLoopback(*control); err != nil {
 		return err
 	}
@@ -77,6 +89,8 @@ func runModemsim(ctx context.Context, args []string, stdout io.Writer, log *slog
 			Number:        num,
 			Profile:       strings.TrimSpace(profs[i%len(profs)]),
 			SubmitLatency: *latency,
+			BootDelay:     bd,
+			CNMATimeout:   *cnmaTimeout,
 		})
 		if err != nil {
 			return fmt.Errorf("modemsim: %w", err)

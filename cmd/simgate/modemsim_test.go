@@ -117,6 +117,8 @@ func TestRunModemsimFlags(t *testing.T) {
 		{"--profile", "nokia"},
 		{"--control", "0.0.0.0:0"},
 		{"--latency", "-1s"},
+		{"--boot-delay", "-1s"},
+		{"--cnma-timeout", "0s"},
 		{"extra"},
 	} {
 		var out bytes.Buffer
@@ -126,5 +128,109 @@ func TestRunModemsimFlags(t *testing.T) {
 	}
 	if got, err := simNumbers("+15550000099", 3); err != nil || strings.Join(got, " ") != "+15550000099 +15550000100 +15550000101" {
 		t.Errorf("simNumbers: %q %v", got, err)
+	}
+}
+
+// startModemsim runs modemsim until the test ends and returns its control
+// URL; cleanup stops it and checks it returned cleanly.
+func startModemsim(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out lockedBuffer
+	done := make(chan error, 1)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	go func() { done <- runModemsim(ctx, args, &out, quiet) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("runModemsim: %v", err)
+		}
+	})
+	re := regexp.MustCompile(`control (http://127\.0\.0\.1:\d+)\n`)
+	deadline := time.Now().Add(10 * time.Second)
+	for !re.MatchString(out.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no control line; output %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return re.FindStringSubmatch(out.String())[1]
+}
+
+type simModemInfo struct {
+	Number, Profile, Link, PTY, State, SIM string
+	Faults                                 []string
+}
+
+func getModems(t *testing.T, control string) []simModemInfo {
+	t.Helper()
+	resp, err := http.Get(control + "/modems")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var modems []simModemInfo
+	if err := json.NewDecoder(resp.Body).Decode(&modems); err != nil {
+		t.Fatal(err)
+	}
+	return modems
+}
+
+func TestRunModemsimFleetProfilesAndUnplug(t *testing.T) {
+	prefix := filepath.Join(t.TempDir(), "m")
+	control := startModemsim(t, "--count", "3", "--link", prefix, "--profile", "simcom-sim800,quectel-ec25,zte",
+		"--boot-delay", "0s", "--cnma-timeout", "2s")
+	modems := getModems(t, control)
+	if len(modems) != 3 || modems[0].Profile != "simcom-sim800" || modems[2].Profile != "zte" {
+		t.Fatalf("modems: %+v", modems)
+	}
+	for i, m := range modems {
+		if m.State != "up" || m.SIM != "ready" || m.PTY == "" {
+			t.Errorf("modem %d: %+v", i, m)
+		}
+	}
+	first := modems[1].PTY
+
+	resp, err := http.Post(control+"/faults", "application/json",
+		strings.NewReader(`{"modem":1,"unplug":true,"replug_after":"50ms"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("POST /faults: %s", resp.Status)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m := getModems(t, control)[1]
+		target, _ := os.Readlink(prefix + "1")
+		if m.State == "up" && m.PTY != "" && m.PTY != first && target == m.PTY {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("modem 1 did not come back on a new pty: %+v (link -> %q)", m, target)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	port, err := serial.Open(prefix+"1", &serial.Mode{BaudRate: 115200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer port.Close()
+	port.SetReadTimeout(20 * time.Millisecond)
+	port.Write([]byte("AT+CGMM\r"))
+	var got []byte
+	buf := make([]byte, 256)
+	for !bytes.Contains(got, []byte("\r\nOK\r\n")) && time.Now().Before(deadline) {
+		n, err := port.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	// The boot URCs of the replug wait in the pty, then the answer.
+	if !bytes.Contains(got, []byte("+QIND: SMS DONE")) || !bytes.Contains(got, []byte("EC25\r\n\r\nOK\r\n")) {
+		t.Errorf("after replug: %q", got)
 	}
 }
