@@ -1,0 +1,92 @@
+package webui
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+// TestRenderEveryTemplate renders each page with fixture data that fills
+// every branch (alerts, budgets, errors, tokens), so a template mistake
+// fails here rather than in a shop.
+func TestRenderEveryTemplate(t *testing.T) {
+	r := newRig(t)
+	s := r.h.(*server)
+	now := time.Date(2025, 3, 14, 15, 4, 5, 0, time.UTC)
+	modems := []modemCard{
+		newModemCard(gateway.ModemStatus{Name: "sim1", Path: "/dev/ttyUSB2", State: "up", Since: now,
+			Identity: gateway.Identity{Manufacturer: "SIMCOM", Model: "SIM800", Revision: "1.0", IMEI: "490154203237518", IMSI: "310150123456789", ICCID: "8901"},
+			Health:   gateway.Health{At: now, SignalDBm: -71, Registration: "home", Operator: "AT&T", SIM: "READY", StorageUsed: 3, StorageTotal: 30},
+			Budget:   &gateway.Budget{Limits: gateway.Limits{PerDay: 200}, PartsToday: 12, Exhausted: "per-day"}}),
+		newModemCard(gateway.ModemStatus{Name: "sim2", State: "down", LastError: "no answer to AT", Budget: &gateway.Budget{PartsToday: 3}}),
+	}
+	msgs := []gateway.Message{
+		{ID: 2, To: "+12015550123", Text: "<script>alert(1)</script>", Status: gateway.StatusDelivered, CreatedAt: now.Add(-time.Hour), Modem: "sim1",
+			Encoding: "GSM-7", Parts: []gateway.Part{{Seq: 1, MR: 3, Modem: "sim1", Status: gateway.StatusDelivered, SentAt: now}},
+			History: []gateway.Transition{{At: now, Status: gateway.StatusQueued, Note: "accepted"}, {At: now, Status: gateway.StatusDelivered}}},
+		{ID: 1, To: "+12015550124", Text: "x", Status: gateway.StatusUnknown, CreatedAt: now.Add(-30 * time.Hour), Error: "timeout",
+			Parts: []gateway.Part{{Seq: 1, MR: -1, Status: gateway.StatusUnknown, Error: "timeout"}}},
+	}
+	fixtures := map[string]view{
+		"login": {Title: "Log in", Error: "Wrong user name or password.", Data: loginData{Name: "ana", Next: "/inbox"}},
+		"error": {Title: "Not Found", Error: "There is no such page."},
+		"dashboard": {Title: "Overview", Data: dashboardData{Modems: modems, Today: counts{1, 2, 3, 4, 5, 6},
+			Alerts: []gateway.Alert{{Key: "modem_down/sim2", Modem: "sim2", Message: "sim2 is not answering", Since: now}},
+			Hourly: buildChart("Last 24 hours", msgs, now, time.Hour, 24, func(t time.Time) string { return t.Format("15:00") }, 6),
+			Daily:  buildChart("Last 30 days", msgs, now, 24*time.Hour, 30, func(t time.Time) string { return t.Format("2 Jan") }, 7),
+			Capped: true}},
+		"compose":  {Title: "Send a text", Error: "The phone number is required.", Data: newComposeData("+1", "\u201chi\u201d")},
+		"messages": {Title: "Messages", Data: &messagesData{Rows: msgs, Review: true, Scanned: true, Older: "/messages?before=1", States: []stateOption{{"", "Any"}}}},
+		"message":  {Title: "Text", Notice: "sent", Data: messageData{M: msgs[0], CanResend: true, CanDrop: true}},
+		"inbox":    {Title: "Inbox", Data: []*conversation{{Number: "+12015550123", Last: gateway.Inbound{Text: "hi", ReceivedAt: now}, Count: 2, Unread: 1}}},
+		"thread": {Title: "+1", Error: "The text must not be empty.", Data: threadData{Number: "+12015550123", Reply: "ok",
+			Bubbles: []bubble{{At: now, Text: "hi"}, {At: now, Text: "yes", Out: true, ID: 2, Status: gateway.StatusSent}}}},
+		"modems": {Title: "Modems", Data: modemsData{Modems: modems, USSD: map[string]ussdResult{"sim1": {Code: "*100#", Reply: "Balance $5"}, "sim2": {Code: "*1#", Error: "no"}}}},
+		"settings": {Title: "Settings", Notice: "Token created.", Data: settingsData{NewToken: "sg_abc", Region: "US",
+			Tokens: []gateway.Token{{ID: 1, Name: "Website", CreatedAt: now, LastUsed: now}}, Users: []gateway.User{{Name: "ana", CreatedAt: now}}}},
+	}
+	for name := range s.pages {
+		if _, ok := fixtures[name]; !ok {
+			t.Errorf("template %s has no fixture", name)
+		}
+	}
+	want := map[string][]string{
+		"dashboard": {"sim2 is not answering", "12 of 200 texts today", "Not working", "bars b4", "<rect class=\"delivered\"", "newest 5,000"},
+		"messages":  {"&lt;script&gt;", "Needs your decision", "Send again", "Older messages"},
+		"message":   {"Drop (do not send)", "accepted", "Delivered"},
+		"modems":    {"490154203237518", "Balance $5", "8901"},
+		"settings":  {"sg_abc", "Website"},
+		"compose":   {"UCS-2", "<mark>\u201c</mark>"},
+	}
+	for name, v := range fixtures {
+		w := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		if err := s.render(w, req, http.StatusOK, name, v); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		body := w.Body.String()
+		if strings.Contains(body, "<script>alert") {
+			t.Errorf("%s: text not escaped", name)
+		}
+		if !strings.Contains(body, "</html>") {
+			t.Errorf("%s: truncated", name)
+		}
+		for _, s := range want[name] {
+			if !strings.Contains(body, s) {
+				t.Errorf("%s lacks %q", name, s)
+			}
+		}
+	}
+	// A template that fails writes nothing, so the error page is clean.
+	w := httptest.NewRecorder()
+	if err := s.render(w, httptest.NewRequest(http.MethodGet, "/", nil), 200, "dashboard", view{Data: 42}); err == nil {
+		t.Error("bad data rendered")
+	} else if w.Body.Len() != 0 || w.Code != 200 || len(w.Header()) != 0 {
+		t.Errorf("partial output on error: %d %q", w.Code, w.Body)
+	}
+}
