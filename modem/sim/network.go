@@ -12,8 +12,20 @@
 // The behaviour follows the collected facts in MODEMS.md: modems assign TP-MR
 // themselves, +CNMI decides between stored (+CMTI/+CDSI) and routed
 // (+CMT/+CDS) reception, mode 2 buffers URCs while a command runs, full
-// storage makes the network hold messages, and the "huawei" profile chatters
-// unsolicited lines, even in the middle of a reply.
+// storage makes the network hold messages, a routed message not
+// acknowledged in time with +CSMS=1 switches routing off, and USSD answers
+// come asynchronously.
+//
+// Profiles (plain data, profile.go) give vendor personalities: "huawei"
+// chatters unsolicited lines, even in the middle of a reply, and packs
+// USSD; "simcom-sim800" refuses SMS commands until "SMS Ready";
+// "quectel-ec25" announces reports as +CDSI: "SM",0 while storing them in
+// SR; "zte" answers ATZ with ERROR, boots with the radio off and drops a
+// +CDSI into a command reply now and then.
+//
+// Faults (Fault, POST /faults) make a modem hang, lose the network or its
+// SIM, fill its storage, reboot, or get unplugged and come back on a new
+// pty; the SIM keeps its MR counter and messages through all of them.
 package sim
 
 import (
@@ -110,7 +122,8 @@ type SentMessage struct {
 	At       time.Time `json:"at"`  // first part
 }
 
-// Rejection is a submit the modem answered with +CMS ERROR (a fault).
+// Rejection is a submit the modem answered with +CMS ERROR: an injected
+// error, or one its state causes (no SIM, no network, over the limit).
 type Rejection struct {
 	Modem string    `json:"modem"`
 	To    string    `json:"to"`
@@ -387,7 +400,7 @@ func (n *Network) Submissions() []Submission {
 	return out
 }
 
-// Rejections returns every submit answered with an injected +CMS ERROR.
+// Rejections returns every submit answered with +CMS ERROR.
 func (n *Network) Rejections() []Rejection {
 	n.mu.Lock()
 	defer n.mu.Unlock()
