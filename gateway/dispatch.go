@@ -18,6 +18,22 @@ func (g *Gateway) jobDone(r *runner, id uint64) {
 	g.done <- jobResult{r: r, id: id}
 }
 
+// splitGrace is how long the rest of a long text waits for the SIM that
+// sent its first parts before another SIM sends the whole text again.
+// Modems come back from a restart or a USB glitch within a minute or two.
+const splitGrace = 10 * time.Minute
+
+// firstSent is when m's earliest part left, or zero.
+func firstSent(m store.Message) time.Time {
+	var t time.Time
+	for _, p := range m.Parts {
+		if !p.SentAt.IsZero() && (t.IsZero() || p.SentAt.Before(t)) {
+			t = p.SentAt
+		}
+	}
+	return t
+}
+
 // maxIdleWait bounds how long the dispatcher sleeps with nothing due, so a
 // clock jump or a missed wake-up costs at most this much delay.
 const maxIdleWait = time.Minute
@@ -132,10 +148,19 @@ func (g *Gateway) route(m store.Message, runners []*runner, busy map[*runner]boo
 	}
 	if m.Modem != "" {
 		for _, r := range runners {
-			if r.name == m.Modem && r.available() {
+			if r.name != m.Modem {
+				continue
+			}
+			if r.available() {
 				if canTake(r) {
 					return r
 				}
+				return nil
+			}
+			// Its SIM is away (a restart, an unplug). A phone cannot join
+			// parts that come from two numbers, so wait for it a while;
+			// after splitGrace another SIM sends the whole text again.
+			if now.Sub(firstSent(m)) < splitGrace {
 				return nil
 			}
 		}

@@ -121,3 +121,79 @@ func TestHungModemEscalates(t *testing.T) {
 	}
 	r.waitStatus(r.submit(customer, "after the hang").ID, store.StatusDelivered)
 }
+
+// seedHalfSent stores a three-part text whose first part modemName sent at
+// sentAt, as a crash between parts leaves it.
+func (r *rig) seedHalfSent(modemName string, sentAt time.Time) store.Message {
+	r.t.Helper()
+	m := r.submit(customer, strings.Repeat("A long text in three parts. ", 15))
+	m, err := r.db.Update(m.ID, func(m *store.Message) error {
+		m.Modem = modemName
+		m.Parts[0].Status, m.Parts[0].MR, m.Parts[0].Modem, m.Parts[0].SentAt = store.StatusSent, 5, modemName, sentAt
+		return nil
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return m
+}
+
+// The rest of a long text waits for the SIM that sent its first part: a
+// phone cannot join parts from two numbers.
+func TestLongTextWaitsForItsSIM(t *testing.T) {
+	r := newRig(t, rigOptions{modems: []sim.Config{{Number: simA}}})
+	// sim2 is configured but its port never opens.
+	if err := r.g.AddModem(ModemConfig{Name: "sim2", Path: "/dev/gone", Open: func(context.Context) (*modem.Modem, error) {
+		return nil, errors.New("unplugged")
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	m := r.seedHalfSent("sim2", time.Now())
+	r.start()
+	r.waitUp1("sim1")
+	time.Sleep(300 * time.Millisecond)
+	got, _ := r.db.Get(m.ID)
+	if got.Status != store.StatusQueued || got.Parts[1].Status != store.StatusQueued {
+		t.Errorf("got %s with part 2 %s, want it still waiting for sim2", got.Status, got.Parts[1].Status)
+	}
+	if n := len(r.net.Submissions()); n != 0 {
+		t.Errorf("sim1 sent %d parts of sim2's text", n)
+	}
+}
+
+// After the grace period, or when the SIM is no longer configured, another
+// SIM sends the whole text again, and says so.
+func TestLongTextResentWholeWhenItsSIMIsGone(t *testing.T) {
+	r := newRig(t, rigOptions{modems: []sim.Config{{Number: simA}}})
+	m := r.seedHalfSent("sim9", time.Now().Add(-time.Minute)) // sim9 was removed from the config
+	r.start()
+	got := r.waitStatus(m.ID, store.StatusDelivered)
+	whole := 0
+	for _, sm := range r.net.Messages() {
+		if sm.Text == got.Text && sm.Complete {
+			whole++
+		}
+	}
+	if whole != 1 {
+		t.Errorf("the network got the whole text %d times, want 1", whole)
+	}
+	noted := false
+	for _, h := range got.History {
+		noted = noted || strings.Contains(h.Note, "sending the whole text again")
+	}
+	if !noted {
+		t.Errorf("history does not say the text was sent again: %+v", got.History)
+	}
+}
+
+func (r *rig) waitUp1(name string) {
+	r.t.Helper()
+	r.waitFor(name+" up", func() bool {
+		for _, st := range r.g.Modems() {
+			if st.Name == name && st.State == StateUp {
+				return true
+			}
+		}
+		return false
+	})
+}

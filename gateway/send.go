@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
@@ -31,6 +32,36 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 	if !msg.ExpiresAt.After(now) {
 		g.expire(id)
 		return nil
+	}
+	if msg.Modem != "" && msg.Modem != r.name {
+		// Another SIM sent the first parts and is gone (see route): send the
+		// whole text from this one, so the phone can put it together.
+		msg, err = g.db.Update(id, func(m *store.Message) error {
+			if m.Status != store.StatusQueued {
+				return errSkip
+			}
+			resent := 0
+			for i := range m.Parts {
+				p := &m.Parts[i]
+				if p.Status == store.StatusSent || p.Status == store.StatusDelivered {
+					resent++
+				}
+				p.Status, p.MR, p.Modem, p.SentAt, p.DoneAt, p.Error = store.StatusQueued, -1, "", time.Time{}, time.Time{}, ""
+			}
+			if resent > 0 {
+				setStatus(m, now, store.StatusQueued, fmt.Sprintf(
+					"%s, which sent %d of %d parts, is unavailable: sending the whole text again via %s (the first parts may arrive twice)",
+					m.Modem, resent, len(m.Parts), r.name))
+			}
+			m.Modem = ""
+			return nil
+		})
+		if err != nil {
+			if errors.Is(err, errSkip) {
+				return nil
+			}
+			return fmt.Errorf("persist resend: %w", err)
+		}
 	}
 	ref := uint8(msg.ID) // rotates per message: two long texts to one phone never share a reference
 	submits, err := modem.EncodeSubmit(msg.To, msg.Text, ref)
