@@ -49,6 +49,12 @@ type liveRig struct {
 }
 
 func newLiveRig(t testing.TB, opts ...rigOption) *liveRig {
+	return newLiveRigDelay(t, 20*time.Millisecond, opts...)
+}
+
+// newLiveRigDelay sets how long the simulated network takes to send a
+// status report.
+func newLiveRigDelay(t testing.TB, reportDelay time.Duration, opts ...rigOption) *liveRig {
 	t.Helper()
 	done := make(chan struct{})
 	opts = append(opts, func(c *Config) { c.Done = done; c.PingInterval = time.Second })
@@ -59,7 +65,7 @@ func newLiveRig(t testing.TB, opts ...rigOption) *liveRig {
 	} else {
 		c = newConsoleRigTB(t, opts...)
 	}
-	netw := sim.NewNetwork(sim.NetworkConfig{ReportDelay: 20 * time.Millisecond})
+	netw := sim.NewNetwork(sim.NetworkConfig{ReportDelay: reportDelay})
 	mcfg := modem.Config{SubmitTimeout: 5 * time.Second, CommandTimeout: 2 * time.Second, SweepInterval: 500 * time.Millisecond}
 	for i, num := range []string{liveSimA, liveSimB} {
 		sm, err := netw.AddModem(sim.Config{Number: num})
@@ -257,3 +263,5 @@ func TestModemsPageLive(t *testing.T) {
 	}
 	wantBody(t, w, w.Code, "*100#")
 }
+
+func gatewayFilterAll() gateway.ListFilter { return gateway.ListFilter{Limit: 500} }
