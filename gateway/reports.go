@@ -9,10 +9,6 @@ import (
 	"github.com/simgate/simgate/store"
 )
 
-// reportSlack allows for the SMSC's clock running ahead of ours: a report's
-// SCTS may be this much earlier than our record of the submit.
-const reportSlack = 15 * time.Minute
-
 // handleReport matches a status report to the part it is about, on
 // (modem, MR, recipient, time window) as gammu does, and moves the part and
 // its message on. The MR alone is not enough: it is 8 bits and wraps every
@@ -31,27 +27,48 @@ func (g *Gateway) handleReport(modemName string, rep modem.StatusReport) error {
 		}
 		return sameNumber(digitsOf(to), digits)
 	}
-	// First pass: the report's SCTS should follow our submit closely.
-	id, seq, ok, err := g.db.FindReport(modemName, rep.MR, func(m store.Message, seq int, sentAt time.Time) bool {
-		if !recipientOK(m.To) || rep.SCTS.IsZero() {
-			return false
-		}
-		return !sentAt.After(rep.SCTS.Add(reportSlack)) && rep.SCTS.Sub(sentAt) <= window
-	})
-	if err == nil && !ok {
-		// Second pass: SMSC clocks and zones are often wrong; accept the newest
-		// outstanding part with this MR and recipient within the window.
-		id, seq, ok, err = g.db.FindReport(modemName, rep.MR, func(m store.Message, seq int, sentAt time.Time) bool {
-			return recipientOK(m.To) && now.Sub(sentAt) <= window
-		})
+	// Collect every outstanding part with this MR and recipient, then take
+	// the one sent closest to the report's SCTS (when the SMSC took it).
+	// "Newest first" is not enough: once the MR has wrapped, a late report
+	// for an old part would land on the newer part that reuses its MR.
+	type candidate struct {
+		id     uint64
+		seq    int
+		sentAt time.Time
 	}
+	var cands []candidate
+	_, _, _, err := g.db.FindReport(modemName, rep.MR, func(m store.Message, seq int, sentAt time.Time) bool {
+		if recipientOK(m.To) && now.Sub(sentAt) <= window {
+			cands = append(cands, candidate{m.ID, seq, sentAt})
+		}
+		return false // keep walking: we choose below
+	})
 	if err != nil {
 		return fmt.Errorf("match status report: %w", err)
 	}
-	if !ok {
+	var best *candidate
+	bestGap := time.Duration(-1)
+	for i := range cands {
+		c := &cands[i]
+		gap := time.Duration(0)
+		if !rep.SCTS.IsZero() {
+			gap = rep.SCTS.Sub(c.sentAt).Abs()
+		}
+		// With no usable SCTS (or equal gaps) the newest part wins, as
+		// FindReport lists newest first.
+		if best == nil || gap < bestGap {
+			best, bestGap = c, gap
+		}
+	}
+	if best == nil {
 		g.log.Info("status report matched no message", "modem", modemName, "mr", rep.MR, "status", fmt.Sprintf("0x%02X", rep.Status))
 		return nil
 	}
+	if !rep.SCTS.IsZero() && bestGap > window {
+		g.log.Info("status report too far from any submit", "modem", modemName, "mr", rep.MR, "gap", bestGap)
+		return nil
+	}
+	id, seq := best.id, best.seq
 	msg, err := g.db.UpdateBatch(id, func(m *store.Message) error {
 		if seq < 1 || seq > len(m.Parts) || m.Parts[seq-1].Status != store.StatusSent {
 			return errSkip

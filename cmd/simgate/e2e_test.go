@@ -397,7 +397,13 @@ func waitAll(t *testing.T, c *api, ids []string, done func(string) bool) map[str
 			return status
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d messages still pending: %v", pending, status)
+			stuck := map[string]string{}
+			for id, st := range status {
+				if !done(st) {
+					stuck[id] = st
+				}
+			}
+			t.Fatalf("%d messages still pending: %v", pending, stuck)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

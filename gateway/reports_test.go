@@ -1,0 +1,66 @@
+package gateway
+
+import (
+	"testing"
+	"time"
+
+	"github.com/simgate/simgate/modem"
+	"github.com/simgate/simgate/store"
+)
+
+// seedSent stores a one-part text to `to` that modemName sent with mr at sentAt.
+func (r *rig) seedSent(to, modemName string, mr int, sentAt time.Time) uint64 {
+	r.t.Helper()
+	m := r.submit(to, "seeded")
+	_, err := r.db.Update(m.ID, func(m *store.Message) error {
+		m.Modem = modemName
+		m.Parts[0].Status, m.Parts[0].MR, m.Parts[0].Modem, m.Parts[0].SentAt = store.StatusSent, mr, modemName, sentAt
+		setStatus(m, sentAt, store.StatusSent, "seeded")
+		return nil
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return m.ID
+}
+
+func TestReportMatching(t *testing.T) {
+	now := time.Now()
+	cases := []struct {
+		name string
+		rep  modem.StatusReport
+		want int // index of the seeded message that must become delivered, -1 none
+	}{
+		// Two outstanding parts share MR 7 (the MR wrapped): the report
+		// belongs to the one sent when the SMSC stamped it.
+		{"old part after MR wrap", modem.StatusReport{MR: 7, Recipient: customer, SCTS: now.Add(-10 * time.Minute)}, 0},
+		{"new part after MR wrap", modem.StatusReport{MR: 7, Recipient: customer, SCTS: now.Add(time.Second)}, 1},
+		{"national format recipient", modem.StatusReport{MR: 7, Recipient: "2015550123", SCTS: now}, 1},
+		{"garbage recipient (ZTE)", modem.StatusReport{MR: 7, Recipient: "#08", SCTS: now}, 1},
+		{"other recipient", modem.StatusReport{MR: 7, Recipient: "+12015550999", SCTS: now}, -1},
+		{"other MR", modem.StatusReport{MR: 8, Recipient: customer, SCTS: now}, -1},
+		{"no SCTS: newest", modem.StatusReport{MR: 7, Recipient: customer}, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t, rigOptions{})
+			ids := []uint64{
+				r.seedSent(customer, "sim1", 7, now.Add(-10*time.Minute)),
+				r.seedSent(customer, "sim1", 7, now),
+			}
+			if err := r.g.handleReport("sim1", c.rep); err != nil {
+				t.Fatal(err)
+			}
+			for i, id := range ids {
+				m, _ := r.db.Get(id)
+				want := store.StatusSent
+				if i == c.want {
+					want = store.StatusDelivered
+				}
+				if m.Status != want {
+					t.Errorf("message %d: got %s, want %s", i, m.Status, want)
+				}
+			}
+		})
+	}
+}
