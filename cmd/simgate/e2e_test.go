@@ -486,7 +486,8 @@ func TestEndToEndKillRestart(t *testing.T) {
 func checkNoLossNoSilentDuplicate(t *testing.T, control string, accepted map[string]string, final map[string]string) {
 	t.Helper()
 	counts := map[string]int{}
-	for _, sm := range simMessages(t, control) {
+	all := simMessages(t, control)
+	for _, sm := range all {
 		counts[sm.Text]++
 	}
 	unknown := 0
@@ -499,6 +500,11 @@ func checkNoLossNoSilentDuplicate(t *testing.T, control string, accepted map[str
 			t.Errorf("message %s ended %q, want delivered (or unknown after a crash)", id, st)
 		case counts[txt] != 1:
 			t.Errorf("message %s delivered but the simulator received it %d times", id, counts[txt])
+			for _, sm := range all {
+				if len(txt) > 6 && strings.HasPrefix(sm.Text, txt[:6]) {
+					t.Logf("  simulator holds from %s: complete=%v %q", sm.Modem, sm.Complete, sm.Text)
+				}
+			}
 		}
 	}
 	t.Logf("%d accepted, %d unknown after kills", len(accepted), unknown)
