@@ -509,3 +509,52 @@ func checkNoLossNoSilentDuplicate(t *testing.T, control string, accepted map[str
 	}
 	t.Logf("%d accepted, %d unknown after kills", len(accepted), unknown)
 }
+
+// TestEndToEndUnplugReplug pulls a modem off "USB" mid-run: its pty closes
+// and its link disappears, then it comes back on a new /dev/pts/N behind
+// the same link. The daemon reconnects by itself and nothing is lost.
+func TestEndToEndUnplugReplug(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	links, control := startSim(t, dir, 1, "--latency", "20ms", "--report-delay", "50ms")
+	token := createToken(t, data)
+	_, base := startServe(t, data, links)
+	c := &api{t: t, base: base, token: token, http: &http.Client{Timeout: 10 * time.Second}}
+
+	send := func(from, n int) []string {
+		var ids []string
+		for i := from; i < from+n; i++ {
+			var m apiMessage
+			code, err := c.do("POST", "/api/v1/messages", map[string]string{"to": e2eCustomer, "text": e2eText(i)}, &m)
+			if err != nil || code != http.StatusAccepted {
+				t.Fatalf("submit: %d %v", code, err)
+			}
+			ids = append(ids, m.ID.String())
+		}
+		return ids
+	}
+	ids := send(0, 10)
+	waitAll(t, c, ids, func(s string) bool { return s == "delivered" })
+	before, err := os.Readlink(links[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	postJSON(t, control+"/faults", map[string]any{"modem": 0, "unplug": true, "replug_after": "1s"})
+	ids = append(ids, send(10, 10)...) // queued while the modem is away
+	final := waitAll(t, c, ids, func(s string) bool { return s == "delivered" || s == "unknown" })
+	after, err := os.Readlink(links[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after == before {
+		t.Errorf("the modem came back on the same pty %s; the test wanted a new one", after)
+	}
+	accepted := map[string]string{}
+	for i, id := range ids {
+		accepted[id] = e2eText(i)
+	}
+	checkNoLossNoSilentDuplicate(t, control, accepted, final)
+}
