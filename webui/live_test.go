@@ -49,12 +49,16 @@ type liveRig struct {
 }
 
 func newLiveRig(t testing.TB, opts ...rigOption) *liveRig {
-	return newLiveRigDelay(t, 20*time.Millisecond, opts...)
+	return newLiveRigNet(t, sim.NetworkConfig{ReportDelay: 20 * time.Millisecond}, opts...)
 }
 
 // newLiveRigDelay sets how long the simulated network takes to send a
 // status report.
 func newLiveRigDelay(t testing.TB, reportDelay time.Duration, opts ...rigOption) *liveRig {
+	return newLiveRigNet(t, sim.NetworkConfig{ReportDelay: reportDelay}, opts...)
+}
+
+func newLiveRigNet(t testing.TB, netCfg sim.NetworkConfig, opts ...rigOption) *liveRig {
 	t.Helper()
 	done := make(chan struct{})
 	opts = append(opts, func(c *Config) { c.Done = done; c.PingInterval = time.Second })
@@ -65,7 +69,7 @@ func newLiveRigDelay(t testing.TB, reportDelay time.Duration, opts ...rigOption)
 	} else {
 		c = newConsoleRigTB(t, opts...)
 	}
-	netw := sim.NewNetwork(sim.NetworkConfig{ReportDelay: reportDelay})
+	netw := sim.NewNetwork(netCfg)
 	mcfg := modem.Config{SubmitTimeout: 5 * time.Second, CommandTimeout: 2 * time.Second, SweepInterval: 500 * time.Millisecond}
 	for i, num := range []string{liveSimA, liveSimB} {
 		sm, err := netw.AddModem(sim.Config{Number: num})

@@ -19,7 +19,7 @@ import (
 const (
 	// streamBuffer is how many events may wait for one slow client before
 	// the hub drops it; a page reconnects and gets a fresh snapshot.
-	streamBuffer = 256
+	streamBuffer = 64
 	// writeWait bounds one frame's write, so a stuck TCP peer cannot hold
 	// the goroutine.
 	writeWait = 10 * time.Second
