@@ -159,6 +159,11 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.limiter.reset(userKey)
+	// Expired sessions are deleted when used; those never used again are
+	// swept here, on the rare event of a login, rather than by a timer.
+	if _, err := s.gw.PruneSessions(); err != nil {
+		s.log.Warn("prune sessions", "err", err)
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: cookieName, Value: id, Path: "/",
 		Expires:  sess.ExpiresAt,

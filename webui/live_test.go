@@ -61,7 +61,12 @@ func newLiveRigDelay(t testing.TB, reportDelay time.Duration, opts ...rigOption)
 func newLiveRigNet(t testing.TB, netCfg sim.NetworkConfig, opts ...rigOption) *liveRig {
 	t.Helper()
 	done := make(chan struct{})
-	opts = append(opts, func(c *Config) { c.Done = done; c.PingInterval = time.Second })
+	opts = append([]rigOption{func(c *Config) { c.PingInterval = time.Second }}, opts...)
+	opts = append(opts, func(c *Config) {
+		if c.Done == nil {
+			c.Done = done
+		}
+	})
 	tt, ok := t.(*testing.T)
 	var c *consoleRig
 	if ok {
@@ -253,6 +258,42 @@ func TestStreamSlowClientDropped(t *testing.T) {
 		if _, _, err := c.NextReader(); err != nil {
 			break
 		}
+	}
+}
+
+// A client that never answers pings (a laptop closed mid-session) is
+// dropped after two ping intervals.
+func TestStreamSilentClientDropped(t *testing.T) {
+	l := newLiveRig(t, func(c *Config) { c.PingInterval = 50 * time.Millisecond })
+	c := rawStream(t, strings.TrimPrefix(l.srv.URL, "http://"), l.cookie.Value)
+	defer c.Close()
+	if n := l.gw.Hub().Subscribers(); n != 1 {
+		t.Fatalf("subscribers %d", n)
+	}
+	l.waitFor("silent client dropped", func() bool { return l.gw.Hub().Subscribers() == 0 })
+}
+
+// Closing Config.Done ends every stream (http.Server.Shutdown would not).
+func TestStreamEndsOnDone(t *testing.T) {
+	done := make(chan struct{})
+	l := newLiveRig(t, func(c *Config) { c.Done = done })
+	c, _, err := l.dial("", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	readFrame(t, c)
+	close(done)
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		_, _, err := c.NextReader()
+		if err == nil {
+			continue
+		}
+		if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+			t.Errorf("ended with %v, want close 1001", err)
+		}
+		break
 	}
 }
 

@@ -121,7 +121,7 @@ func BenchmarkIdleStreamClients(b *testing.B) {
 
 // rawStream performs the websocket handshake by hand and reads the
 // response headers and the snapshot frame, then leaves the socket idle.
-func rawStream(b *testing.B, host, session string) net.Conn {
+func rawStream(b testing.TB, host, session string) net.Conn {
 	b.Helper()
 	c, err := net.Dial("tcp", host)
 	if err != nil {
