@@ -166,7 +166,8 @@ func buildChart(title string, msgs []gateway.Message, end time.Time, step time.D
 	for _, sl := range slots {
 		maxv = max(maxv, sl.delivered+sl.sent+sl.failed)
 	}
-	c := chart{Title: title, Width: chartW, Height: chartH + chartPad, Max: maxv}
+	// 24 units of margin each side keep the first and last labels whole.
+	c := chart{Title: title, Width: chartW + 48, Height: chartH + chartPad, Max: maxv}
 	w := float64(chartW) / float64(n)
 	for i, sl := range slots {
 		x := float64(i) * w

@@ -299,7 +299,11 @@ func TestStreamEndsOnDone(t *testing.T) {
 
 func TestModemsPageLive(t *testing.T) {
 	l := newLiveRig(t)
-	wantBody(t, l.get("/modems"), http.StatusOK, "sim1", "sim2", "IMEI", "Working", "Ask the network")
+	w0 := l.get("/modems")
+	wantBody(t, w0, http.StatusOK, "sim1", "sim2", "IMEI", "Working", "Ask the network")
+	if strings.Contains(w0.Body.String(), `role="status"`) {
+		t.Error("a USSD result box shows before any code was sent")
+	}
 	wantBody(t, l.get("/"), http.StatusOK, `data-modem="sim1"`, "Working", "dBm")
 	wantBody(t, l.post("/modems/sim1/ussd", map[string][]string{"code": {"x"}}), http.StatusBadRequest)
 	w := l.post("/modems/sim1/ussd", map[string][]string{"code": {"*100#"}})

@@ -406,7 +406,7 @@ func (s *server) reply(w http.ResponseWriter, r *http.Request, u user) error {
 
 type modemsData struct {
 	Modems []modemCard
-	USSD   map[string]ussdResult // by modem name, after a USSD post
+	USSD   map[string]*ussdResult // by modem name, after a USSD post
 }
 
 type ussdResult struct {
@@ -420,7 +420,7 @@ func (s *server) modemsPage(w http.ResponseWriter, r *http.Request, u user) erro
 	return s.renderModems(w, r, http.StatusOK, nil)
 }
 
-func (s *server) renderModems(w http.ResponseWriter, r *http.Request, status int, ussd map[string]ussdResult) error {
+func (s *server) renderModems(w http.ResponseWriter, r *http.Request, status int, ussd map[string]*ussdResult) error {
 	d := modemsData{USSD: ussd}
 	for _, m := range s.gw.Modems() {
 		d.Modems = append(d.Modems, newModemCard(m))
@@ -449,7 +449,7 @@ func (s *server) consoleUSSD(w http.ResponseWriter, r *http.Request, u user) err
 	case rep.Text == "":
 		res.Reply = "(the network sent no text)"
 	}
-	return s.renderModems(w, r, status, map[string]ussdResult{name: res})
+	return s.renderModems(w, r, status, map[string]*ussdResult{name: &res})
 }
 
 type settingsData struct {

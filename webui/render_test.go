@@ -45,7 +45,7 @@ func TestRenderEveryTemplate(t *testing.T) {
 		"inbox":    {Title: "Inbox", Data: []*conversation{{Number: "+12015550123", Last: gateway.Inbound{Text: "hi", ReceivedAt: now}, Count: 2, Unread: 1}}},
 		"thread": {Title: "+1", Error: "The text must not be empty.", Data: threadData{Number: "+12015550123", Reply: "ok",
 			Bubbles: []bubble{{At: now, Text: "hi"}, {At: now, Text: "yes", Out: true, ID: 2, Status: gateway.StatusSent}}}},
-		"modems": {Title: "Modems", Data: modemsData{Modems: modems, USSD: map[string]ussdResult{"sim1": {Code: "*100#", Reply: "Balance $5"}, "sim2": {Code: "*1#", Error: "no"}}}},
+		"modems": {Title: "Modems", Data: modemsData{Modems: modems, USSD: map[string]*ussdResult{"sim1": {Code: "*100#", Reply: "Balance $5"}, "sim2": {Code: "*1#", Error: "no"}}}},
 		"settings": {Title: "Settings", Notice: "Token created.", Data: settingsData{NewToken: "sg_abc", Region: "US",
 			Tokens: []gateway.Token{{ID: 1, Name: "Website", CreatedAt: now, LastUsed: now}}, Users: []gateway.User{{Name: "ana", CreatedAt: now}}}},
 	}
