@@ -121,6 +121,23 @@ func TestBrowser(t *testing.T) {
 		t.Error("the page reloaded instead of updating in place")
 	}
 
+	// The detail page's timeline grows by itself too.
+	m2, _, err := l.gw.Submit(context.Background(), gatewaySubmit(liveCustomer, "Second text"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2 := strconv.FormatUint(m2.ID, 10)
+	do(t, ctx, "detail page", chromedp.Navigate(base+"/messages/"+id2), chromedp.WaitVisible(chromedp.CSS("#timeline")))
+	waitJS(t, ctx, "websocket", `document.body.dataset.live === "1"`)
+	if eval[string](t, ctx, `window.loadMarker = "same page"; document.querySelector("#message [data-status]").textContent`) == "Delivered" {
+		t.Fatal("already delivered when the detail page loaded")
+	}
+	waitJS(t, ctx, "Delivered in the timeline", `document.querySelector("#message [data-status]").textContent === "Delivered" &&
+		document.querySelector("#timeline li:last-child .status").textContent === "Delivered"`)
+	if eval[string](t, ctx, `window.loadMarker || "reloaded"`) != "same page" {
+		t.Error("the detail page reloaded instead of updating in place")
+	}
+
 	// An inbound text appears in the inbox without a reload.
 	do(t, ctx, "inbox", chromedp.Navigate(base+"/inbox"), chromedp.WaitVisible(chromedp.CSS("#conversations")))
 	waitJS(t, ctx, "websocket", `document.body.dataset.live === "1"`)

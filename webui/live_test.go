@@ -314,3 +314,5 @@ func TestModemsPageLive(t *testing.T) {
 }
 
 func gatewayFilterAll() gateway.ListFilter { return gateway.ListFilter{Limit: 500} }
+
+func gatewaySubmit(to, text string) gateway.SubmitRequest { return gateway.SubmitRequest{To: to, Text: text} }
