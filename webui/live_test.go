@@ -315,4 +315,6 @@ func TestModemsPageLive(t *testing.T) {
 
 func gatewayFilterAll() gateway.ListFilter { return gateway.ListFilter{Limit: 500} }
 
-func gatewaySubmit(to, text string) gateway.SubmitRequest { return gateway.SubmitRequest{To: to, Text: text} }
+func gatewaySubmit(to, text string) gateway.SubmitRequest {
+	return gateway.SubmitRequest{To: to, Text: text}
+}
