@@ -83,6 +83,9 @@ type Gateway struct {
 
 	alerts alerts
 
+	reportMu  sync.Mutex
+	unmatched map[string]time.Time // status reports waiting for their part's MR (reports.go)
+
 	wake     chan struct{}  // one slot: "the due index changed"
 	lastLoop atomic.Int64   // unix nanos of the dispatcher's last turn, for Healthy
 	done     chan jobResult // runners report finished jobs

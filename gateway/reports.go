@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -61,8 +62,7 @@ func (g *Gateway) handleReport(modemName string, rep modem.StatusReport) error {
 		}
 	}
 	if best == nil {
-		g.log.Info("status report matched no message", "modem", modemName, "mr", rep.MR, "status", fmt.Sprintf("0x%02X", rep.Status))
-		return nil
+		return g.unmatchedReport(modemName, rep, now)
 	}
 	if !rep.SCTS.IsZero() && bestGap > window {
 		g.log.Info("status report too far from any submit", "modem", modemName, "mr", rep.MR, "gap", bestGap)
@@ -141,4 +141,40 @@ func sameNumber(a, b string) bool {
 	}
 	b = strings.TrimLeft(b, "0")
 	return len(b) >= 6 && strings.HasSuffix(a, b)
+}
+
+// reportPatience is how long an unmatched status report is kept on the
+// modem for another try. A report can overtake the commit of its part's MR
+// (the SMSC answers within a second; a Pi's SD card can take longer to
+// fsync); the modem's next sweep hands it over again.
+const reportPatience = 5 * time.Minute
+
+// errReportEarly leaves a status report on the modem for the next sweep.
+var errReportEarly = errors.New("status report matches no part yet: kept on the modem for the next sweep")
+
+// unmatchedReport decides about a report that matched no outstanding part:
+// retried for reportPatience, then dropped with a log line.
+func (g *Gateway) unmatchedReport(modemName string, rep modem.StatusReport, now time.Time) error {
+	key := fmt.Sprintf("%s|%d|%s|%d", modemName, rep.MR, rep.Recipient, rep.SCTS.UnixNano())
+	g.reportMu.Lock()
+	defer g.reportMu.Unlock()
+	if g.unmatched == nil {
+		g.unmatched = map[string]time.Time{}
+	}
+	for k, t := range g.unmatched {
+		if now.Sub(t) > 2*reportPatience {
+			delete(g.unmatched, k)
+		}
+	}
+	first, seen := g.unmatched[key]
+	if !seen {
+		g.unmatched[key] = now
+		first = now
+	}
+	if now.Sub(first) < reportPatience {
+		return errReportEarly
+	}
+	delete(g.unmatched, key)
+	g.log.Info("status report matched no message", "modem", modemName, "mr", rep.MR, "status", fmt.Sprintf("0x%02X", rep.Status))
+	return nil
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -48,8 +49,9 @@ func TestReportMatching(t *testing.T) {
 				r.seedSent(customer, "sim1", 7, now.Add(-10*time.Minute)),
 				r.seedSent(customer, "sim1", 7, now),
 			}
-			if err := r.g.handleReport("sim1", c.rep); err != nil {
-				t.Fatal(err)
+			err := r.g.handleReport("sim1", c.rep)
+			if c.want < 0 && !errors.Is(err, errReportEarly) || c.want >= 0 && err != nil {
+				t.Fatalf("handleReport: %v", err)
 			}
 			for i, id := range ids {
 				m, _ := r.db.Get(id)
@@ -62,5 +64,33 @@ func TestReportMatching(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A report that overtakes the commit of its part's MR stays on the modem
+// and is matched on the next sweep; one that never matches is dropped after
+// reportPatience.
+func TestEarlyReportIsRetried(t *testing.T) {
+	now := time.Now()
+	clock := now
+	r := newRig(t, rigOptions{gwCfg: Config{Clock: func() time.Time { return clock }}})
+	rep := modem.StatusReport{MR: 9, Recipient: customer, SCTS: now}
+	if err := r.g.handleReport("sim1", rep); !errors.Is(err, errReportEarly) {
+		t.Fatalf("before the MR is stored: got %v, want errReportEarly", err)
+	}
+	id := r.seedSent(customer, "sim1", 9, now)
+	if err := r.g.handleReport("sim1", rep); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := r.db.Get(id); m.Status != store.StatusDelivered {
+		t.Errorf("after the retry: got %s, want delivered", m.Status)
+	}
+	stray := modem.StatusReport{MR: 10, Recipient: customer, SCTS: now}
+	if err := r.g.handleReport("sim1", stray); !errors.Is(err, errReportEarly) {
+		t.Fatalf("stray report: got %v, want errReportEarly at first", err)
+	}
+	clock = now.Add(reportPatience + time.Second)
+	if err := r.g.handleReport("sim1", stray); err != nil {
+		t.Errorf("stray report after the patience: got %v, want it dropped", err)
 	}
 }
