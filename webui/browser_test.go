@@ -79,6 +79,7 @@ func waitJS(t *testing.T, ctx context.Context, what, expr string) {
 // UCS-2 text, watch it turn delivered without a reload, receive a text
 // live in the inbox, and fit a phone screen.
 func TestBrowser(t *testing.T) {
+	t.Parallel()
 	// Status reports take 1.5 s, so the messages page is open (and live)
 	// before the text is delivered.
 	l := newLiveRigDelay(t, 1500*time.Millisecond)

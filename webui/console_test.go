@@ -119,6 +119,7 @@ var (
 )
 
 func TestConsoleNeedsLogin(t *testing.T) {
+	t.Parallel()
 	c := newConsoleRig(t)
 	c.cookie = nil
 	for _, p := range consoleGets {
@@ -149,6 +150,7 @@ func countMessages(t *testing.T, r *rig) int {
 }
 
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	c := newConsoleRig(t)
 	ck := c.cookie
 	if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Secure || ck.Path != "/" {
@@ -182,25 +184,32 @@ func TestLogin(t *testing.T) {
 }
 
 func TestLoginOpenRedirect(t *testing.T) {
-	c := newConsoleRig(t)
+	t.Parallel()
 	for _, next := range []string{"//evil.example", "/\\evil.example", "https://evil.example/", "http:/evil", "evil",
-		"/%0d%0aSet-Cookie:x", "/\tevil", "javascript:alert(1)", "/ok\\..\\x"} {
-		anon := &consoleRig{rig: c.rig}
-		w := anon.post("/login", url.Values{"name": {testUser}, "password": {testPassword}, "next": {next}})
-		if loc := wantRedirect(t, w, "/"); loc != "/" && loc != next {
-			t.Errorf("next %q → %q", next, loc)
-		} else if loc != "/" && next != "/%0d%0aSet-Cookie:x" {
-			t.Errorf("next %q was followed", next)
+		"/\r\nSet-Cookie:x", "/\tevil", "javascript:alert(1)", "/ok\\..\\x", "///evil.example", ""} {
+		if got := localPath(next); got != "/" {
+			t.Errorf("localPath(%q) = %q, want /", next, got)
 		}
 	}
-	for next, want := range map[string]string{"/messages?state=unknown": "/messages?state=unknown", "/": "/", "": "/"} {
-		if got := localPath(next); got != want {
-			t.Errorf("localPath(%q) = %q, want %q", next, got, want)
+	for _, next := range []string{"/messages?state=unknown", "/", "/inbox/+12015550123", "/a//b"} {
+		if got := localPath(next); got != next {
+			t.Errorf("localPath(%q) = %q", next, got)
 		}
+	}
+	// End to end: the login form does not follow a foreign next.
+	c := newConsoleRig(t)
+	anon := &consoleRig{rig: c.rig}
+	w := anon.post("/login", url.Values{"name": {testUser}, "password": {testPassword}, "next": {"//evil.example/x"}})
+	if loc := wantRedirect(t, w, "/"); loc != "/" {
+		t.Errorf("next //evil.example/x → %q", loc)
+	}
+	if body := anon.get("/login?next=%2F%2Fevil.example").Body.String(); !strings.Contains(body, `name="next" value="/"`) {
+		t.Error("the login page carries a foreign next")
 	}
 }
 
 func TestLoginThrottled(t *testing.T) {
+	t.Parallel()
 	c := newConsoleRig(t)
 	anon := &consoleRig{rig: c.rig}
 	bad := url.Values{"name": {testUser}, "password": {"not the password"}}
@@ -233,6 +242,7 @@ func TestLoginThrottled(t *testing.T) {
 }
 
 func TestLimiterBounded(t *testing.T) {
+	t.Parallel()
 	l := newLimiter(time.Now)
 	for i := 0; i < limiterMaxKeys+50; i++ {
 		l.failed(fmt.Sprintf("ip:%d", i))
@@ -243,6 +253,7 @@ func TestLimiterBounded(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	c := newConsoleRig(t)
 	other := newSession(t, c)
 	wantRedirect(t, c.post("/logout", url.Values{}), "/login?bye=1")
@@ -264,6 +275,7 @@ func newSession(t *testing.T, c *consoleRig) *http.Cookie {
 }
 
 func TestCrossOriginPostsRefused(t *testing.T) {
+	t.Parallel()
 	c := newConsoleRig(t)
 	form := url.Values{"to": {"+12015550123"}, "text": {"hi"}, "name": {"x"}, "password": {testPassword}}
 	for _, p := range append([]string{"/login"}, consolePosts...) {
@@ -292,6 +304,7 @@ func TestCrossOriginPostsRefused(t *testing.T) {
 var inlineCode = regexp.MustCompile(`(?i)<script(?:\s[^>]*)?>\s*[^<\s]|<style|\sstyle=|\son[a-z]+=`)
 
 func TestSecurityHeadersAndNoInlineCode(t *testing.T) {
+	t.Parallel()
 	c := newConsoleRig(t)
 	seed(t, c)
 	anon := &consoleRig{rig: c.rig}
@@ -323,6 +336,7 @@ func TestSecurityHeadersAndNoInlineCode(t *testing.T) {
 }
 
 func TestStaticFiles(t *testing.T) {
+	t.Parallel()
 	c := newConsoleRig(t)
 	body := c.get("/").Body.String()
 	for _, name := range []string{"app.js", "app.css"} {
@@ -341,6 +355,7 @@ func TestStaticFiles(t *testing.T) {
 }
 
 func TestCompose(t *testing.T) {
+	t.Parallel()
 	c := newConsoleRig(t)
 	wantBody(t, c.get("/compose?to=%2B12015550123"), http.StatusOK, `value="+12015550123"`, `<label for="text">`)
 
@@ -370,6 +385,7 @@ func TestCompose(t *testing.T) {
 }
 
 func TestPlanEndpoint(t *testing.T) {
+	t.Parallel()
 	c := newConsoleRig(t)
 	q := httptest.NewRequest(http.MethodPost, "/console/plan", strings.NewReader(`{"text":"caf\u00e9 \u201cok\u201d"}`))
 	q.Header.Set("Content-Type", "application/json")
@@ -414,6 +430,7 @@ func seed(t *testing.T, c *consoleRig) (unknown, delivered uint64) {
 }
 
 func TestMessagesPages(t *testing.T) {
+	t.Parallel()
 	c := newConsoleRig(t)
 	unknown, delivered := seed(t, c)
 	wantBody(t, c.get("/messages"), http.StatusOK, "Your order is ready", "Sale today", "Needs your decision", "Delivered", "Failed")
@@ -456,6 +473,7 @@ func TestMessagesPages(t *testing.T) {
 }
 
 func TestInboxPages(t *testing.T) {
+	t.Parallel()
 	c := newConsoleRig(t)
 	seed(t, c)
 	w := c.get("/inbox")
@@ -476,12 +494,14 @@ func TestInboxPages(t *testing.T) {
 }
 
 func TestModemsPageWithoutModems(t *testing.T) {
+	t.Parallel()
 	c := newConsoleRig(t)
 	wantBody(t, c.get("/modems"), http.StatusOK, "No modems are configured.")
 	wantBody(t, c.post("/modems/nope/ussd", url.Values{"code": {"*100#"}}), http.StatusNotFound)
 }
 
 func TestSettings(t *testing.T) {
+	t.Parallel()
 	c := newConsoleRig(t)
 	wantBody(t, c.get("/settings"), http.StatusOK, "API tokens", "test", testUser, "<strong>US</strong>")
 	w := c.post("/settings/tokens", url.Values{"name": {"Website"}})

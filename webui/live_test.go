@@ -183,6 +183,7 @@ func readFrame(t testing.TB, c *websocket.Conn) frame {
 }
 
 func TestStream(t *testing.T) {
+	t.Parallel()
 	l := newLiveRig(t)
 
 	// Another site's page must not open the stream with the shop's cookie.
@@ -239,6 +240,7 @@ func TestStream(t *testing.T) {
 // A client that stops reading is dropped by the hub and its socket closed:
 // memory does not grow with a stuck browser.
 func TestStreamSlowClientDropped(t *testing.T) {
+	t.Parallel()
 	l := newLiveRig(t)
 	c, _, err := l.dial("", true)
 	if err != nil {
@@ -264,6 +266,7 @@ func TestStreamSlowClientDropped(t *testing.T) {
 // A client that never answers pings (a laptop closed mid-session) is
 // dropped after two ping intervals.
 func TestStreamSilentClientDropped(t *testing.T) {
+	t.Parallel()
 	l := newLiveRig(t, func(c *Config) { c.PingInterval = 50 * time.Millisecond })
 	c := rawStream(t, strings.TrimPrefix(l.srv.URL, "http://"), l.cookie.Value)
 	defer c.Close()
@@ -275,6 +278,7 @@ func TestStreamSilentClientDropped(t *testing.T) {
 
 // Closing Config.Done ends every stream (http.Server.Shutdown would not).
 func TestStreamEndsOnDone(t *testing.T) {
+	t.Parallel()
 	done := make(chan struct{})
 	l := newLiveRig(t, func(c *Config) { c.Done = done })
 	c, _, err := l.dial("", true)
@@ -298,6 +302,7 @@ func TestStreamEndsOnDone(t *testing.T) {
 }
 
 func TestModemsPageLive(t *testing.T) {
+	t.Parallel()
 	l := newLiveRig(t)
 	w0 := l.get("/modems")
 	wantBody(t, w0, http.StatusOK, "sim1", "sim2", "IMEI", "Working", "Ask the network")

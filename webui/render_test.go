@@ -14,6 +14,7 @@ import (
 // every branch (alerts, budgets, errors, tokens), so a template mistake
 // fails here rather than in a shop.
 func TestRenderEveryTemplate(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	s := r.h.(*server)
 	now := time.Date(2025, 3, 14, 15, 4, 5, 0, time.UTC)
