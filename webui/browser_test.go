@@ -155,6 +155,13 @@ func TestBrowser(t *testing.T) {
 	// A phone: the overview fits without scrolling sideways.
 	do(t, ctx, "phone", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile), chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-modem="sim1"]`)))
+	// The totals follow live events.
+	waitJS(t, ctx, "websocket", `document.body.dataset.live === "1"`)
+	before := eval[string](t, ctx, `document.querySelector('[data-count="inbound"]').textContent`)
+	if err := l.net.Deliver(liveCustomer, liveSimB, "One more thing"); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "inbound total +1", `document.querySelector('[data-count="inbound"]').textContent === "`+incr(t, before)+`"`)
 	sw := eval[int](t, ctx, `document.documentElement.scrollWidth`)
 	iw := eval[int](t, ctx, `window.innerWidth`)
 	if iw != 375 || sw > iw {
@@ -166,4 +173,13 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("%s at 375 px: scrollWidth %d > innerWidth %d", p, sw, iw)
 		}
 	}
+}
+
+func incr(t *testing.T, n string) string {
+	t.Helper()
+	v, err := strconv.Atoi(n)
+	if err != nil {
+		t.Fatalf("count %q: %v", n, err)
+	}
+	return strconv.Itoa(v + 1)
 }

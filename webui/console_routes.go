@@ -15,6 +15,7 @@ func (s *server) consoleRoutes() {
 	m.Handle("POST /login", s.csrf.Handler(http.HandlerFunc(s.login)))
 	m.Handle("POST /logout", s.form(s.logout))
 	m.Handle("GET /{$}", s.console(s.dashboard))
+	m.Handle("GET /console/counts", s.console(s.countsJSON))
 	m.Handle("GET /compose", s.console(s.composePage))
 	m.Handle("POST /compose", s.form(s.compose))
 	m.Handle("POST /console/plan", s.form(s.plan))

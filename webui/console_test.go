@@ -538,3 +538,13 @@ func TestSettings(t *testing.T) {
 		t.Errorf("new user cannot log in: %v", err)
 	}
 }
+
+func TestCountsJSON(t *testing.T) {
+	t.Parallel()
+	c := newConsoleRig(t)
+	seed(t, c)
+	w := c.get("/console/counts")
+	wantBody(t, w, http.StatusOK, `"delivered":1`, `"failed":1`, `"inbound":3`, `"unknown":1`)
+	c.cookie = nil
+	wantRedirect(t, c.get("/console/counts"), "/login")
+}

@@ -281,3 +281,14 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request, u user) error
 		func(t time.Time) string { return t.Local().Format("2 Jan") }, 7)
 	return s.render(w, r, http.StatusOK, "dashboard", view{Title: "Overview", Nav: "dashboard", Data: d})
 }
+
+// countsJSON answers GET /console/counts: today's totals, which the
+// overview page fetches (debounced) after live events rather than have the
+// stream rescan messages for every event and every client.
+func (s *server) countsJSON(w http.ResponseWriter, r *http.Request, u user) error {
+	c, err := s.todayCounts(s.now())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}

@@ -191,6 +191,9 @@ func TestStream(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("wrong Origin: err %v, resp %v; want 403", err, resp)
 	}
+	if l.gw.Hub().Subscribers() != 0 {
+		t.Error("a refused stream subscribed")
+	}
 	_, resp, err = l.dial(l.srv.URL, false)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("no credentials: err %v, resp %v; want 401", err, resp)

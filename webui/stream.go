@@ -27,6 +27,10 @@ const (
 	maxClientFrame = 512
 )
 
+// errForeignOrigin refuses a websocket opened by a page on another site.
+var errForeignOrigin = &apiError{Status: http.StatusForbidden, Code: "forbidden",
+	Message: "Origin does not match the console's host"}
+
 // snapshot is the first frame: everything a page needs to be current.
 type snapshot struct {
 	Type   string                `json:"type"` // "snapshot"
@@ -60,7 +64,7 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request) {
 	// shop's cookie (cross-site websocket hijacking). Checked before the
 	// credentials, so the answer says nothing about them.
 	if !sameOrigin(r) {
-		http.Error(w, "websocket: Origin does not match the console's host", http.StatusForbidden)
+		s.fail(w, r, errForeignOrigin)
 		return
 	}
 	if _, ok := s.sessionUser(r); !ok {

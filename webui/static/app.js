@@ -81,12 +81,21 @@
       var meta = document.createElement("span"); meta.className = "meta"; meta.textContent = fmtTime(m.received_at);
       li.appendChild(tx); li.appendChild(meta); thread.appendChild(li);
     }
-    bumpCount("inbound");
+    refreshCounts();
   }
 
-  function bumpCount(name) {
-    var el = $('[data-count="' + name + '"]');
-    if (el) el.textContent = (parseInt(el.textContent, 10) || 0) + 1;
+  // Today's totals are recounted by the server, at most once a second,
+  // after messages change or texts arrive (only on the overview page).
+  var countsTimer = null;
+  function refreshCounts() {
+    if (!$("[data-count]") || countsTimer) return;
+    countsTimer = setTimeout(function () {
+      countsTimer = null;
+      fetch("/console/counts", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (c) { if (c) onCounts(c); })
+        .catch(function () {});
+    }, 1000);
   }
 
   function cssEscape(s) { return window.CSS && CSS.escape ? CSS.escape(s) : s.replace(/["\\]/g, "\\$&"); }
@@ -150,7 +159,7 @@
           live.hidden = false;
           document.body.dataset.live = "1";
           break;
-        case "message": onMessage(ev.message); break;
+        case "message": onMessage(ev.message); refreshCounts(); break;
         case "inbound": onInbound(ev.inbound); break;
         case "modem": onModem(ev.modem); break;
         case "alert": onAlert(ev.alert, false); break;
