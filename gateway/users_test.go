@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/simgate/simgate/store"
 )
 
@@ -106,5 +108,12 @@ func TestInboxReadMarker(t *testing.T) {
 	}
 	if id, _ := g.InboxRead("+12015550999"); id != 0 {
 		t.Errorf("other number's marker = %d", id)
+	}
+}
+
+func TestDummyHashCost(t *testing.T) {
+	cost, err := bcrypt.Cost([]byte(dummyHash))
+	if err != nil || cost != bcrypt.DefaultCost {
+		t.Errorf("dummy hash cost %d, %v; want %d so unknown names take as long", cost, err, bcrypt.DefaultCost)
 	}
 }
