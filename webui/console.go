@@ -293,7 +293,9 @@ func templateFuncs(a *assets) template.FuncMap {
 }
 
 // consoleStatuses lists every status the console shows, for the live script.
-var consoleStatuses = []string{"queued", "sending", "sent", "delivered", "failed", "unknown", "suppressed", "expired"}
+func consoleStatuses() []string {
+	return []string{"queued", "sending", "sent", "delivered", "failed", "unknown", "suppressed", "expired"}
+}
 
 // labelFor gives the plain words a shop owner reads for a status name.
 func labelFor(name string) string {

@@ -133,7 +133,7 @@ func (s *server) messagesPage(w http.ResponseWriter, r *http.Request, u user) er
 		From: q.Get("from"), To: q.Get("to"), Q: strings.TrimSpace(q.Get("q"))}
 	d := messagesData{Filter: f, Review: f.State == "unknown"}
 	d.States = append(d.States, stateOption{"", "Any"})
-	for _, n := range consoleStatuses {
+	for _, n := range consoleStatuses() {
 		d.States = append(d.States, stateOption{n, labelFor(n)})
 	}
 	v := view{Title: "Messages", Nav: "messages", Data: &d}

@@ -111,7 +111,7 @@ func (s *server) serveStream(conn *websocket.Conn) {
 	if snap.Alerts == nil {
 		snap.Alerts = []gateway.Alert{}
 	}
-	for _, n := range consoleStatuses {
+	for _, n := range consoleStatuses() {
 		snap.Labels[n] = labelFor(n)
 	}
 	c, err := s.todayCounts(s.now())
