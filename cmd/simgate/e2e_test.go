@@ -575,3 +575,39 @@ func TestEndToEndUnplugReplug(t *testing.T) {
 	}
 	checkNoLossNoSilentDuplicate(t, control, accepted, final)
 }
+
+// TestEndToEndGracefulStop stops the daemon with SIGTERM while a submit is
+// in flight: the submit finishes before the process exits, so after a
+// restart the text is sent or delivered, never unknown.
+func TestEndToEndGracefulStop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	links, control := startSim(t, dir, 1, "--latency", "1500ms", "--report-delay", "50ms")
+	token := createToken(t, data)
+	p, base := startServe(t, data, links)
+	c := &api{t: t, base: base, token: token, http: &http.Client{Timeout: 10 * time.Second}}
+	var m apiMessage
+	if code, err := c.do("POST", "/api/v1/messages", map[string]string{"to": e2eCustomer, "text": "in flight at shutdown"}, &m); err != nil || code != http.StatusAccepted {
+		t.Fatalf("submit: %d %v", code, err)
+	}
+	waitAll(t, c, []string{m.ID.String()}, func(s string) bool { return s == "sending" || s == "sent" || s == "delivered" })
+	p.kill(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("daemon did not stop within 30 s of SIGTERM")
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit code %d after SIGTERM, want 0", code)
+	}
+	_, base = startServe(t, data, links)
+	c.base = base
+	final := waitAll(t, c, []string{m.ID.String()}, func(s string) bool { return s == "delivered" || s == "unknown" || s == "failed" })
+	if final[m.ID.String()] != "delivered" {
+		t.Errorf("after a graceful stop: got %s, want delivered", final[m.ID.String()])
+	}
+	checkNoLossNoSilentDuplicate(t, control, map[string]string{m.ID.String(): "in flight at shutdown"}, final)
+}

@@ -8,6 +8,7 @@
 //	simgate modemsim  simulated modems on ptys with an HTTP control API
 //	simgate token create --data DIR --name NAME
 //	simgate ports     list serial ports and which answer as modems
+//	simgate user add --data DIR --name NAME  (console login)
 package main
 
 import (
@@ -31,6 +32,7 @@ Usage:
   simgate demo     [--data DIR] [--listen 127.0.0.1:8080]
   simgate modemsim [--count 2] [--link PREFIX] [--control 127.0.0.1:0]
   simgate token create --data DIR --name NAME
+  simgate user add --data DIR --name NAME    (password from stdin or a prompt)
 
 Run "simgate COMMAND -h" for the flags of one command.
 `

@@ -180,7 +180,9 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           webui.Handler(webui.Config{Gateway: gw, Log: log}),
+		// Done closes live websocket streams on shutdown: Shutdown does not
+		// close hijacked connections.
+		Handler:           webui.Handler(webui.Config{Gateway: gw, Log: log, Done: ctx.Done()}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
