@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,7 +90,8 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, log *slog.Log
 		Listen:  *listen,
 		Region:  "US",
 		Modems:  modems,
-		Ready: func(db *store.DB, addr string) error {
+		Ready: func(db *store.DB, url string) error {
+			addr := strings.TrimPrefix(url, "http://")
 			token, _, err := db.CreateToken(fmt.Sprintf("demo-%d", time.Now().Unix()))
 			if err != nil {
 				return err

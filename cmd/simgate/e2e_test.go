@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -610,4 +612,33 @@ func TestEndToEndGracefulStop(t *testing.T) {
 		t.Errorf("after a graceful stop: got %s, want delivered", final[m.ID.String()])
 	}
 	checkNoLossNoSilentDuplicate(t, control, map[string]string{m.ID.String(): "in flight at shutdown"}, final)
+}
+
+// TestEndToEndTLS serves HTTPS with a self-signed certificate made on first
+// start; a client that trusts that certificate (as a browser does once the
+// owner accepts it) talks to the daemon.
+func TestEndToEndTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	p := startProc(t, "serve", "--data", data, "--listen", "127.0.0.1:0", "--tls-self-signed")
+	base := p.expect(t, regexp.MustCompile(`listening on (https://127\.0\.0\.1:\d+)`))[1]
+	pemBytes, err := os.ReadFile(filepath.Join(data, "tls", "cert.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		t.Fatal("cert.pem holds no certificate")
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /healthz over TLS: %s", resp.Status)
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -82,14 +83,22 @@ func (f *modemFlag) Set(v string) error {
 	return nil
 }
 
+// stringList collects a repeated string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
 // daemonConfig is what serve and demo share.
 type daemonConfig struct {
 	DataDir string
 	Listen  string
 	Region  string
 	Modems  []daemonModem
-	// Ready, if set, is called with the listener's address once serving.
-	Ready func(db *store.DB, addr string) error
+	// TLS, when set, serves HTTPS (tlsConfig).
+	TLS *tls.Config
+	// Ready, if set, is called with the base URL once serving.
+	Ready func(db *store.DB, url string) error
 }
 
 func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
@@ -100,6 +109,11 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	fs.StringVar(&cfg.DataDir, "data", "", "data directory (created if missing; holds simgate.db)")
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "HTTP listen address")
 	fs.StringVar(&cfg.Region, "region", gateway.DefaultRegion, "default region for numbers without a country code (ISO 3166, e.g. US, GB, DE)")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate file (PEM), with --tls-key")
+	tlsKey := fs.String("tls-key", "", "private key file (PEM) for --tls-cert")
+	tlsSelf := fs.Bool("tls-self-signed", false, "serve HTTPS with a self-signed certificate made on first start (kept in DATA/tls)")
+	var tlsHosts stringList
+	fs.Var(&tlsHosts, "tls-host", "extra host name or IP address for the self-signed certificate; repeatable")
 	fs.Var(&modems, "modem", "modem serial port PATH[,name=NAME][,pin=PIN][,smsc=+NUMBER][,imei=IMEI][,per_minute=N][,per_day=N][,unique_per_day=N][,unique_per_month=N]; repeat for each modem")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -123,8 +137,12 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	if len(cfg.Modems) == 0 {
 		log.Warn("no modem configured: messages will be queued but not sent")
 	}
-	cfg.Ready = func(_ *store.DB, addr string) error {
-		fmt.Fprintf(stdout, "simgate listening on http://%s\n", addr)
+	var err error
+	if cfg.TLS, err = tlsConfig(*tlsCert, *tlsKey, *tlsSelf, cfg.DataDir, tlsHosts); err != nil {
+		return err
+	}
+	cfg.Ready = func(_ *store.DB, url string) error {
+		fmt.Fprintf(stdout, "simgate listening on %s\n", url)
 		return nil
 	}
 	return runDaemon(ctx, cfg, log)
@@ -202,12 +220,21 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
 	}()
 	go func() {
 		defer wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := func() error { return srv.Serve(ln) }
+		if cfg.TLS != nil {
+			srv.TLSConfig = cfg.TLS
+			serve = func() error { return srv.ServeTLS(ln, "", "") }
+		}
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	scheme := "http"
+	if cfg.TLS != nil {
+		scheme = "https"
+	}
 	if cfg.Ready != nil {
-		if err := cfg.Ready(db, ln.Addr().String()); err != nil {
+		if err := cfg.Ready(db, scheme+"://"+ln.Addr().String()); err != nil {
 			errs <- err
 		}
 	}
