@@ -79,4 +79,7 @@ type ModemStatus struct {
 	Since     time.Time `json:"since"` // when State last changed
 	Sent      int       `json:"sent"`  // parts accepted by the SMSC since start
 	Budget    *Budget   `json:"budget,omitempty"`
+	// Paused is a person's decision to take this SIM out of sending; it
+	// still receives texts and reports.
+	Paused bool `json:"paused"`
 }

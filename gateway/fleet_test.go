@@ -197,3 +197,42 @@ func (r *rig) waitUp1(name string) {
 		return false
 	})
 }
+
+// A paused SIM sends nothing (the other one does), stays paused across a
+// restart, and sends again when resumed; its health history fills up.
+func TestPauseModem(t *testing.T) {
+	dir := t.TempDir()
+	r := newRig(t, rigOptions{dir: dir, modems: []sim.Config{{Number: simA}, {Number: simB}}, gwCfg: Config{HealthInterval: 50 * time.Millisecond}})
+	r.start()
+	r.waitUp()
+	if _, err := r.g.SetModemPaused("nope", true); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown modem: got %v", err)
+	}
+	st, err := r.g.SetModemPaused("sim1", true)
+	if err != nil || !st.Paused {
+		t.Fatalf("pause: %+v %v", st, err)
+	}
+	for i := 0; i < 3; i++ {
+		m := r.waitStatus(r.submit(fmt.Sprintf("+1201555%04d", 400+i), "while sim1 rests").ID, store.StatusDelivered)
+		if m.Parts[0].Modem != "sim2" {
+			t.Errorf("sent via %s while sim1 was paused", m.Parts[0].Modem)
+		}
+	}
+	r.waitFor("health history", func() bool { h, _ := r.g.ModemHistory("sim1"); return len(h) >= 3 })
+	r.stop()
+	r.db.Close()
+
+	r2 := newRig(t, rigOptions{dir: dir, modems: []sim.Config{{Number: simA}, {Number: simB}}})
+	r2.start()
+	r2.waitUp1("sim2")
+	if !r2.g.Modems()[0].Paused {
+		t.Error("the pause did not survive a restart")
+	}
+	if _, err := r2.g.SetModemPaused("sim1", false); err != nil {
+		t.Fatal(err)
+	}
+	r2.waitUp()
+	if r2.g.Modems()[0].Paused {
+		t.Error("still paused after resume")
+	}
+}

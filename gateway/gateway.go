@@ -223,6 +223,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 		r.mu.Unlock()
 	}
 	g.loadModemRecords(runners)
+	if err := g.loadPaused(runners); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
 
 	// Modem supervisors get their own context: on shutdown the dispatcher
 	// stops handing out work first, then each worker finishes its submit.

@@ -129,3 +129,54 @@ func (g *Gateway) runner(name string) *runner {
 	}
 	return nil
 }
+
+const kvPaused = "modem_paused"
+
+// SetModemPaused pauses or resumes sending through a modem. A paused modem
+// stays connected, so texts and delivery reports still arrive; the choice
+// survives restarts.
+func (g *Gateway) SetModemPaused(name string, paused bool) (ModemStatus, error) {
+	r := g.runner(name)
+	if r == nil {
+		return ModemStatus{}, ErrNotFound
+	}
+	if paused {
+		if err := g.db.PutJSON(kvPaused, name, true); err != nil {
+			return ModemStatus{}, err
+		}
+	} else if err := g.db.DeleteJSON(kvPaused, name); err != nil {
+		return ModemStatus{}, err
+	}
+	r.update(func(s *ModemStatus) { s.Paused = paused })
+	g.log.Info("modem paused by operator", "modem", name, "paused", paused)
+	g.kick()
+	return r.snapshot(), nil
+}
+
+// loadPaused restores the operator's pause decisions.
+func (g *Gateway) loadPaused(runners []*runner) error {
+	for _, r := range runners {
+		var paused bool
+		found, err := g.db.GetJSON(kvPaused, r.name, &paused)
+		if err != nil {
+			return err
+		}
+		if found && paused {
+			r.mu.Lock()
+			r.status.Paused = true
+			r.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+// ModemHistory returns a modem's recent health readings, oldest first.
+func (g *Gateway) ModemHistory(name string) ([]Health, error) {
+	r := g.runner(name)
+	if r == nil {
+		return nil, ErrNotFound
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Health(nil), r.history...), nil
+}

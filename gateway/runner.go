@@ -39,10 +39,14 @@ type runner struct {
 	limits Limits
 	imei   string // if set, the modem on path must have this IMEI
 
-	mu     sync.Mutex
-	status ModemStatus
-	budget *budget // set by Run from the stored usage
+	mu      sync.Mutex
+	status  ModemStatus
+	budget  *budget  // set by Run from the stored usage
+	history []Health // recent health readings, oldest first, at most healthHistory
 }
+
+// healthHistory keeps an hour of readings at the default 30 s interval.
+const healthHistory = 120
 
 func newRunner(g *Gateway, mc ModemConfig) *runner {
 	return &runner{
@@ -98,11 +102,12 @@ func (r *runner) recordSend(now time.Time, recipient string, parts int) {
 	}
 }
 
-// available reports whether the dispatcher may hand this modem work.
+// available reports whether the dispatcher may hand this modem work: it is
+// up and a person has not paused it.
 func (r *runner) available() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.status.State == StateUp
+	return r.status.State == StateUp && !r.status.Paused
 }
 
 func (r *runner) update(fn func(s *ModemStatus)) {
@@ -321,6 +326,12 @@ func (r *runner) checkHealth(ctx context.Context, m *modem.Modem) {
 		})
 		return
 	}
+	r.mu.Lock()
+	r.history = append(r.history, h)
+	if len(r.history) > healthHistory {
+		r.history = r.history[len(r.history)-healthHistory:]
+	}
+	r.mu.Unlock()
 	r.update(func(s *ModemStatus) {
 		s.Health = h
 		if h.Registered() {

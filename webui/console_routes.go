@@ -28,6 +28,8 @@ func (s *server) consoleRoutes() {
 	m.Handle("POST /inbox/{number}/reply", s.form(s.reply))
 	m.Handle("GET /modems", s.console(s.modemsPage))
 	m.Handle("POST /modems/{name}/ussd", s.form(s.consoleUSSD))
+	m.Handle("POST /modems/{name}/pause", s.form(s.pauseModem(true)))
+	m.Handle("POST /modems/{name}/resume", s.form(s.pauseModem(false)))
 	m.Handle("GET /settings", s.console(s.settingsPage))
 	m.Handle("POST /settings/tokens", s.form(s.createToken))
 	m.Handle("POST /settings/tokens/{id}/revoke", s.form(s.revokeToken))

@@ -115,7 +115,7 @@ func wantRedirect(t *testing.T, w *httptest.ResponseRecorder, prefix string) str
 var (
 	consoleGets  = []string{"/", "/compose", "/messages", "/messages/1", "/inbox", "/inbox/+12015550123", "/modems", "/settings"}
 	consolePosts = []string{"/logout", "/compose", "/console/plan", "/messages/1/resend", "/messages/1/drop",
-		"/inbox/+12015550123/reply", "/modems/sim1/ussd", "/settings/tokens", "/settings/tokens/1/revoke", "/settings/users"}
+		"/inbox/+12015550123/reply", "/modems/sim1/ussd", "/modems/sim1/pause", "/modems/sim1/resume", "/settings/tokens", "/settings/tokens/1/revoke", "/settings/users"}
 )
 
 func TestConsoleNeedsLogin(t *testing.T) {

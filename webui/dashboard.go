@@ -204,6 +204,9 @@ type modemCard struct {
 
 func newModemCard(m gateway.ModemStatus) modemCard {
 	c := modemCard{ModemStatus: m, Bars: signalBars(m.Health.SignalDBm), StateLabel: stateLabel(m.State)}
+	if m.Paused {
+		c.StateLabel += ", paused: sends nothing"
+	}
 	if b := m.Budget; b != nil {
 		if b.Limits.PerDay > 0 {
 			c.BudgetText = fmt.Sprintf("%d of %d texts today", b.PartsToday, b.Limits.PerDay)

@@ -405,8 +405,9 @@ func (s *server) reply(w http.ResponseWriter, r *http.Request, u user) error {
 }
 
 type modemsData struct {
-	Modems []modemCard
-	USSD   map[string]*ussdResult // by modem name, after a USSD post
+	Modems  []modemCard
+	USSD    map[string]*ussdResult      // by modem name, after a USSD post
+	History map[string][]gateway.Health // recent readings by modem name, newest first
 }
 
 type ussdResult struct {
@@ -421,11 +422,31 @@ func (s *server) modemsPage(w http.ResponseWriter, r *http.Request, u user) erro
 }
 
 func (s *server) renderModems(w http.ResponseWriter, r *http.Request, status int, ussd map[string]*ussdResult) error {
-	d := modemsData{USSD: ussd}
+	d := modemsData{USSD: ussd, History: map[string][]gateway.Health{}}
 	for _, m := range s.gw.Modems() {
 		d.Modems = append(d.Modems, newModemCard(m))
+		if h, err := s.gw.ModemHistory(m.Name); err == nil {
+			// The newest few, newest first: enough to see a trend at a glance.
+			for i := len(h) - 1; i >= 0 && len(d.History[m.Name]) < modemHistoryRows; i-- {
+				d.History[m.Name] = append(d.History[m.Name], h[i])
+			}
+		}
 	}
 	return s.render(w, r, status, "modems", view{Title: "Modems", Nav: "modems", Data: d})
+}
+
+// modemHistoryRows is how many recent health readings the modems page lists.
+const modemHistoryRows = 8
+
+// pauseModem answers POST /modems/{name}/pause and /resume.
+func (s *server) pauseModem(paused bool) func(http.ResponseWriter, *http.Request, user) error {
+	return func(w http.ResponseWriter, r *http.Request, u user) error {
+		if _, err := s.gw.SetModemPaused(r.PathValue("name"), paused); err != nil {
+			return err
+		}
+		http.Redirect(w, r, "/modems", http.StatusSeeOther)
+		return nil
+	}
 }
 
 // ussdTimeout bounds a USSD session: networks answer within ~10 s or never.
