@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,24 +13,6 @@ import (
 	"github.com/simgate/simgate/modem/sim"
 	"github.com/simgate/simgate/store"
 )
-
-// pipeConn joins two io.Pipes into the modem's side of a serial line. It is
-// the only fake in these tests: a byte boundary.
-type pipeConn struct {
-	io.Reader
-	io.Writer
-	closeOnce sync.Once
-	closers   []io.Closer
-}
-
-func (p *pipeConn) Close() error {
-	p.closeOnce.Do(func() {
-		for _, c := range p.closers {
-			c.Close()
-		}
-	})
-	return nil
-}
 
 // rig is a gateway over a real bbolt file and simulated modems.
 type rig struct {
@@ -121,16 +102,11 @@ func newRigTB(t testing.TB, o rigOptions) *rig {
 	return r
 }
 
-// opener connects a fresh pipe pair to the simulated modem on every call,
-// as reopening a serial port would.
+// opener connects a fresh in-memory line to the simulated modem on every
+// call, as reopening a serial port would.
 func (r *rig) opener(sm *sim.Modem, cfg modem.Config) OpenFunc {
 	return func(ctx context.Context) (*modem.Modem, error) {
-		toModemR, toModemW := io.Pipe()
-		fromModemR, fromModemW := io.Pipe()
-		simSide := &pipeConn{Reader: toModemR, Writer: fromModemW, closers: []io.Closer{toModemR, fromModemW}}
-		hostSide := &pipeConn{Reader: fromModemR, Writer: toModemW, closers: []io.Closer{fromModemR, toModemW, toModemR, fromModemW}}
-		go sm.Serve(context.WithoutCancel(ctx), simSide)
-		return modem.New(hostSide, cfg, testLog().With("modem", cfg.Name)), nil
+		return modem.New(sm.Connect(context.WithoutCancel(ctx)), cfg, testLog().With("modem", cfg.Name)), nil
 	}
 }
 

@@ -2,11 +2,9 @@ package webui
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,22 +23,6 @@ const (
 	liveSimB     = "+12015550102"
 	liveCustomer = "+12015550123"
 )
-
-type pipeConn struct {
-	io.Reader
-	io.Writer
-	once    sync.Once
-	closers []io.Closer
-}
-
-func (p *pipeConn) Close() error {
-	p.once.Do(func() {
-		for _, c := range p.closers {
-			c.Close()
-		}
-	})
-	return nil
-}
 
 type liveRig struct {
 	*consoleRig
@@ -84,12 +66,7 @@ func newLiveRigNet(t testing.TB, netCfg sim.NetworkConfig, opts ...rigOption) *l
 		cfg := mcfg
 		cfg.Name, cfg.Path = "sim"+string(rune('1'+i)), "pipe:"+num
 		open := func(ctx context.Context) (*modem.Modem, error) {
-			toModemR, toModemW := io.Pipe()
-			fromModemR, fromModemW := io.Pipe()
-			simSide := &pipeConn{Reader: toModemR, Writer: fromModemW, closers: []io.Closer{toModemR, fromModemW}}
-			host := &pipeConn{Reader: fromModemR, Writer: toModemW, closers: []io.Closer{fromModemR, toModemW, toModemR, fromModemW}}
-			go sm.Serve(context.WithoutCancel(ctx), simSide)
-			return modem.New(host, cfg, c.h.(*server).log), nil
+			return modem.New(sm.Connect(context.WithoutCancel(ctx)), cfg, c.h.(*server).log), nil
 		}
 		if err := c.gw.AddModem(gateway.ModemConfig{Name: cfg.Name, Path: cfg.Path, Open: open}); err != nil {
 			t.Fatal(err)
