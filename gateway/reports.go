@@ -84,7 +84,7 @@ func (g *Gateway) handleReport(modemName string, rep modem.StatusReport) error {
 		settleMessage(m, now)
 		return nil
 	})
-	if err == errSkip {
+	if errors.Is(err, errSkip) {
 		return nil
 	}
 	if err != nil {

@@ -186,27 +186,29 @@ func (db *DB) Get(id uint64) (Message, error) {
 // error is returned as is. UpdatedAt is set; transitions are the caller's
 // to append. Index entries follow the new record.
 func (db *DB) Update(id uint64, fn func(m *Message) error) (Message, error) {
-	var out Message
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
-		var err error
-		out, err = db.update(tx, id, fn)
-		return err
-	})
-	if err != nil {
-		return Message{}, err
-	}
-	return out, nil
+	return db.updateVia(db.bolt.Update, id, fn, nil)
 }
 
 // UpdateBatch is Update through a shared commit, for status reports and
 // other updates that many goroutines make at once and that no AT command
 // waits on. fn may run more than once and must only change m.
 func (db *DB) UpdateBatch(id uint64, fn func(m *Message) error) (Message, error) {
+	return db.updateVia(db.bolt.Batch, id, fn, nil)
+}
+
+// updateVia runs update in a transaction made by commit (bbolt's Update or
+// Batch), followed by also when it is set, and returns the new record.
+func (db *DB) updateVia(commit func(func(*bbolt.Tx) error) error, id uint64, fn func(m *Message) error, also func(*bbolt.Tx) error) (Message, error) {
 	var out Message
-	err := db.bolt.Batch(func(tx *bbolt.Tx) error {
+	err := commit(func(tx *bbolt.Tx) error {
 		var err error
-		out, err = db.update(tx, id, fn)
-		return err
+		if out, err = db.update(tx, id, fn); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(tx)
+		}
+		return nil
 	})
 	if err != nil {
 		return Message{}, err

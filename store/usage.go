@@ -62,18 +62,7 @@ func (db *DB) UpdateWithUsage(id uint64, u UsageDelta, fn func(m *Message) error
 	if u.SIM == "" {
 		return Message{}, &FieldError{Field: "sim", Message: "must not be empty"}
 	}
-	var out Message
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
-		var err error
-		if out, err = db.update(tx, id, fn); err != nil {
-			return err
-		}
-		return addUsage(tx, u)
-	})
-	if err != nil {
-		return Message{}, err
-	}
-	return out, nil
+	return db.updateVia(db.bolt.Update, id, fn, func(tx *bbolt.Tx) error { return addUsage(tx, u) })
 }
 
 func addUsage(tx *bbolt.Tx, u UsageDelta) error {
