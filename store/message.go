@@ -58,7 +58,32 @@ type Kind uint8
 const (
 	KindTransactional Kind = 1
 	KindMarketing     Kind = 2
+	// KindCompliance: the box's own replies about consent (opt-out
+	// confirmations, HELP answers, double opt-in requests). They go even to
+	// a number that opted out, never carry marketing, and skip quiet hours
+	// and caps (R-STOP-3, R-HELP).
+	KindCompliance Kind = 3
 )
+
+var kindNames = map[Kind]string{KindTransactional: "transactional", KindMarketing: "marketing", KindCompliance: "compliance"}
+
+// String returns the API name of the kind.
+func (k Kind) String() string {
+	if n, ok := kindNames[k]; ok {
+		return n
+	}
+	return "invalid"
+}
+
+// ParseKind maps an API name back to a Kind.
+func ParseKind(name string) (Kind, bool) {
+	for k, n := range kindNames {
+		if n == name {
+			return k, true
+		}
+	}
+	return 0, false
+}
 
 // Message is one outbound text and everything known about its journey.
 type Message struct {
