@@ -20,9 +20,17 @@ type (
 	Kind       = store.Kind
 	Token      = store.Token
 	ListFilter = store.ListFilter
-	Plan       = modem.Plan
-	Identity   = modem.Identity
-	Health     = modem.Health
+
+	Contact        = store.Contact
+	ContactFilter  = store.ContactFilter
+	Consent        = store.Consent
+	ConsentEvent   = store.ConsentEvent
+	EraseReport    = store.EraseReport
+	SubjectData    = store.SubjectData
+	MarketingState = store.MarketingState
+	Plan           = modem.Plan
+	Identity       = modem.Identity
+	Health         = modem.Health
 )
 
 // Re-exported constants.
@@ -38,10 +46,19 @@ const (
 
 	KindTransactional = store.KindTransactional
 	KindMarketing     = store.KindMarketing
+	KindCompliance    = store.KindCompliance
+
+	MarketingNone      = store.MarketingNone
+	MarketingPending   = store.MarketingPending
+	MarketingConfirmed = store.MarketingConfirmed
+	MarketingOptedOut  = store.MarketingOptedOut
 )
 
 // ParseStatus maps an API status name to a Status.
 func ParseStatus(name string) (Status, bool) { return store.ParseStatus(name) }
+
+// ParseKind maps an API kind name ("transactional", "marketing") to a Kind.
+func ParseKind(name string) (Kind, bool) { return store.ParseKind(name) }
 
 // ErrNotFound is returned for an unknown message, inbound text, token or modem.
 var ErrNotFound = store.ErrNotFound

@@ -90,6 +90,9 @@ type Gateway struct {
 	lastLoop atomic.Int64   // unix nanos of the dispatcher's last turn, for Healthy
 	done     chan jobResult // runners report finished jobs
 
+	settingsMu sync.RWMutex
+	settings   *ComplianceSettings // loaded on first use; replaced whole by SaveComplianceSettings
+
 	mu      sync.Mutex
 	runners []*runner
 	running bool
