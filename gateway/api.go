@@ -63,6 +63,13 @@ func ParseKind(name string) (Kind, bool) { return store.ParseKind(name) }
 // ErrNotFound is returned for an unknown message, inbound text, token or modem.
 var ErrNotFound = store.ErrNotFound
 
+// ErrExists is returned when a contact with the number already exists.
+var ErrExists = store.ErrExists
+
+// ErrSuppressed is returned for a number erased on request (GDPR): it is
+// not stored or subscribed again by an import or an API call.
+var ErrSuppressed = store.ErrSuppressed
+
 // ErrConflict is returned when an action does not fit the message's state,
 // e.g. resending a delivered message.
 var ErrConflict = errors.New("conflict")

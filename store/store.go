@@ -31,6 +31,12 @@ var (
 	// ErrNewerSchema is returned by Open for a file written by a newer
 	// simgate, whose layout this binary cannot be trusted to read or write.
 	ErrNewerSchema = errors.New("database schema is newer than this simgate")
+	// ErrExists is returned when a unique field (a contact's number) is
+	// already taken.
+	ErrExists = errors.New("already exists")
+	// ErrSuppressed is returned for a number erased on request: it may not
+	// be stored or subscribed again except by the person's own act.
+	ErrSuppressed = errors.New("number is on the suppression list (erased on request)")
 )
 
 // FieldError is bad input; Field names the offending argument so that the

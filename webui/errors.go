@@ -18,6 +18,7 @@ const (
 	codeNotFound         = "not_found"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeConflict         = "conflict"
+	codeSuppressed       = "suppressed"
 	codeTooLarge         = "too_large"
 	codeUnsupportedMedia = "unsupported_media_type"
 	codeUnavailable      = "unavailable"
@@ -88,7 +89,9 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		e = apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "not found"}
 	case errors.Is(err, gateway.ErrModemUnavailable):
 		e = apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable, Message: err.Error()}
-	case errors.Is(err, gateway.ErrConflict):
+	case errors.Is(err, gateway.ErrSuppressed):
+		e = apiError{Status: http.StatusConflict, Code: codeSuppressed, Message: err.Error()}
+	case errors.Is(err, gateway.ErrExists), errors.Is(err, gateway.ErrConflict):
 		e = apiError{Status: http.StatusConflict, Code: codeConflict, Message: err.Error()}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		// The client went away or the server is shutting down; the

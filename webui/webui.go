@@ -109,5 +109,7 @@ func Handler(cfg Config) http.Handler {
 	}
 	s.routes()
 	s.consoleRoutes()
+	s.contactRoutes()
+	s.consentRoutes()
 	return s
 }
