@@ -87,23 +87,30 @@ func ParseKind(name string) (Kind, bool) {
 
 // Message is one outbound text and everything known about its journey.
 type Message struct {
-	ID             uint64       `json:"id"`
-	To             string       `json:"to"` // E.164
-	Text           string       `json:"text"`
-	Kind           Kind         `json:"kind"`
-	Encoding       string       `json:"encoding"` // "GSM-7" or "UCS-2"
-	Status         Status       `json:"status"`
-	Parts          []Part       `json:"parts"`
-	Attempts       int          `json:"attempts"` // send attempts that ended in a retryable error
-	CreatedAt      time.Time    `json:"created_at"`
-	UpdatedAt      time.Time    `json:"updated_at"`
-	ExpiresAt      time.Time    `json:"expires_at"`
-	NextAttemptAt  time.Time    `json:"next_attempt_at"` // due time while queued
-	IdempotencyKey string       `json:"idempotency_key,omitempty"`
-	Error          string       `json:"error,omitempty"`
-	Modem          string       `json:"modem,omitempty"`      // modem that sent the first part: later parts follow it
-	ConcatRef      uint8        `json:"concat_ref,omitempty"` // 8-bit concatenation reference shared by all parts
-	History        []Transition `json:"history"`
+	ID             uint64    `json:"id"`
+	To             string    `json:"to"` // E.164
+	Text           string    `json:"text"`
+	Kind           Kind      `json:"kind"`
+	Encoding       string    `json:"encoding"` // "GSM-7" or "UCS-2"
+	Status         Status    `json:"status"`
+	Parts          []Part    `json:"parts"`
+	Attempts       int       `json:"attempts"` // send attempts that ended in a retryable error
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+	ExpiresAt      time.Time `json:"expires_at"`
+	NextAttemptAt  time.Time `json:"next_attempt_at"` // due time while queued
+	IdempotencyKey string    `json:"idempotency_key,omitempty"`
+	Error          string    `json:"error,omitempty"`
+	Modem          string    `json:"modem,omitempty"`      // modem that sent the first part: later parts follow it
+	ConcatRef      uint8     `json:"concat_ref,omitempty"` // 8-bit concatenation reference shared by all parts
+	// AdmittedAt is when the compliance guard first let a marketing text
+	// through; it then counts against the frequency cap, once, however
+	// many attempts it takes.
+	AdmittedAt time.Time `json:"admitted_at,omitempty"`
+	// Hold says why a queued text is waiting (quiet hours, frequency cap,
+	// opt-out review); empty once it goes.
+	Hold    string       `json:"hold,omitempty"`
+	History []Transition `json:"history"`
 }
 
 // Part is one SMS-SUBMIT of a message; each has its own MR and status report.
