@@ -10,13 +10,26 @@ import (
 // Window is a span of local clock time in which marketing texts may go,
 // [Start, End) in minutes after midnight.
 type Window struct {
-	Start int `json:"start"` // minutes after midnight, 0..1439
-	End   int `json:"end"`   // minutes after midnight, Start < End <= 1440
+	Start int // minutes after midnight, 0..1439
+	End   int // minutes after midnight, Start < End <= 1440
 }
 
 // String formats the window as "08:00-21:00".
 func (w Window) String() string {
 	return fmt.Sprintf("%02d:%02d-%02d:%02d", w.Start/60, w.Start%60, w.End/60, w.End%60)
+}
+
+// MarshalText writes the window as "08:00-21:00", in the API and on disk.
+func (w Window) MarshalText() ([]byte, error) { return []byte(w.String()), nil }
+
+// UnmarshalText reads "08:00-21:00".
+func (w *Window) UnmarshalText(b []byte) error {
+	parsed, err := ParseWindow("window", string(b))
+	if err != nil {
+		return err
+	}
+	*w = parsed
+	return nil
 }
 
 // Default windows (COMPLIANCE.md R-QH): the federal US telephone
@@ -84,9 +97,10 @@ type ComplianceSettings struct {
 	// MarketingPer24h is the frequency cap: marketing texts per number per
 	// rolling 24 h, counted across all SIMs (1..3).
 	MarketingPer24h int `json:"marketing_per_24h"`
-	// BodyRetention: message bodies older than this are blanked by the
-	// purge job; zero keeps them. Rows and the consent ledger stay.
-	BodyRetention time.Duration `json:"body_retention"`
+	// BodyRetentionDays: message bodies older than this many days are
+	// blanked by the purge job; zero keeps them. Rows and the consent ledger
+	// stay (R-RECORD).
+	BodyRetentionDays int `json:"body_retention_days"`
 
 	UpdatedAt time.Time `json:"updated_at"`
 	UpdatedBy string    `json:"updated_by,omitempty"`
@@ -190,6 +204,12 @@ func (g *Gateway) DisclosureVersion(version string) (Disclosure, bool, error) {
 	return d, found, err
 }
 
+// BodyRetention is how old a message body gets before the purge blanks
+// it; zero means never.
+func (s ComplianceSettings) BodyRetention() time.Duration {
+	return time.Duration(s.BodyRetentionDays) * 24 * time.Hour
+}
+
 func (s ComplianceSettings) clone() ComplianceSettings {
 	c := s
 	if s.QuietCountries != nil {
@@ -247,7 +267,7 @@ func (s ComplianceSettings) validate() error {
 	if s.MarketingPer24h < 1 || s.MarketingPer24h > MaxMarketingPer24h {
 		return &FieldError{Field: "marketing_per_24h", Message: fmt.Sprintf("must be 1 to %d (state laws cap marketing at 3 per 24 h)", MaxMarketingPer24h)}
 	}
-	if s.BodyRetention != 0 && s.BodyRetention < MinBodyRetention {
+	if s.BodyRetentionDays < 0 || s.BodyRetentionDays != 0 && s.BodyRetention() < MinBodyRetention {
 		return &FieldError{Field: "body_retention", Message: fmt.Sprintf("must be 0 (keep) or at least %d days", int(MinBodyRetention.Hours()/24))}
 	}
 	if strings.TrimSpace(s.JoinKeyword) == "" || strings.ContainsAny(strings.TrimSpace(s.JoinKeyword), " \t\n") {
