@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -214,7 +215,97 @@ func storeInbound(tx *bbolt.Tx, parts []InboundPart, assemble func([]InboundPart
 	if err != nil {
 		return Inbound{}, fmt.Errorf("store: encode inbound: %w", err)
 	}
-	return in, b.Put(u64(id), raw)
+	if err := b.Put(u64(id), raw); err != nil {
+		return Inbound{}, err
+	}
+	if in.From != "" {
+		if err := tx.Bucket(bucketInboundByFrom).Put(numberKey(in.From, id), []byte{}); err != nil {
+			return Inbound{}, err
+		}
+	}
+	// Pending in the same transaction as the text: a STOP that is stored is
+	// a STOP that will be handled, even if the process dies right now.
+	if err := tx.Bucket(bucketInboundPending).Put(u64(id), []byte{}); err != nil {
+		return Inbound{}, err
+	}
+	return in, nil
+}
+
+// getInbound reads inbound text id inside tx.
+func getInbound(tx *bbolt.Tx, id uint64) (Inbound, error) {
+	raw := tx.Bucket(bucketInbound).Get(u64(id))
+	if raw == nil {
+		return Inbound{}, fmt.Errorf("store: inbound %d: %w", id, ErrNotFound)
+	}
+	var in Inbound
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return Inbound{}, fmt.Errorf("store: decode inbound %d: %w", id, err)
+	}
+	return in, nil
+}
+
+// PendingInbound returns the complete texts whose keywords are not yet
+// handled, oldest first. AddInboundPart and FlushInboundParts mark every
+// text they store; MarkInboundHandled clears the mark.
+func (db *DB) PendingInbound() ([]Inbound, error) {
+	var out []Inbound
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		out = nil
+		return tx.Bucket(bucketInboundPending).ForEach(func(k, _ []byte) error {
+			if len(k) != 8 {
+				return nil
+			}
+			in, err := getInbound(tx, binary.BigEndian.Uint64(k))
+			if errors.Is(err, ErrNotFound) {
+				return nil // erased while pending: nothing left to handle
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, in)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// MarkInboundHandled clears the pending mark of text id. Clearing a text
+// that is not pending is not an error, so a retry after a crash is safe.
+func (db *DB) MarkInboundHandled(id uint64) error {
+	return db.bolt.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketInboundPending).Delete(u64(id))
+	})
+}
+
+// InboundFrom returns a page of the texts received from number, newest
+// first, and the cursor for the next page (the last ID returned) or 0 when
+// there is no more. limit follows ListFilter.Limit.
+func (db *DB) InboundFrom(number string, before uint64, limit int) ([]Inbound, uint64, error) {
+	limit = clampLimit(limit)
+	var out []Inbound
+	var next uint64
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		out, next = nil, 0
+		ids, more := walkBack(tx.Bucket(bucketInboundByFrom).Cursor(), numberPrefix(number), before, limit)
+		for _, id := range ids {
+			in, err := getInbound(tx, id)
+			if err != nil {
+				return err
+			}
+			out = append(out, in)
+		}
+		if more && len(ids) > 0 {
+			next = ids[len(ids)-1]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, next, nil
 }
 
 // markSeen records p's PDU and reports whether it was already seen within

@@ -28,7 +28,32 @@ func messageIndexes() []index[Message] {
 		{bucketMsgIdem, idemEntries},
 		{bucketMsgIdemTime, idemTimeEntries},
 		{bucketMsgReports, reportEntries},
+		{bucketMsgByTo, toEntries},
 	}
+}
+
+// toEntries: every message is listed under its recipient, so a number's
+// history and its erasure never scan all messages.
+func toEntries(m *Message) []indexEntry {
+	if m.To == "" {
+		return nil
+	}
+	return []indexEntry{{key: numberKey(m.To, m.ID), value: []byte{}}}
+}
+
+// numberKey is number | 0x00 | id: the layout of every per-number index
+// (messages_by_to, inbound_by_from, consent_by_number). The 0x00 ends the
+// number, so "+1555" never matches the keys of "+15550".
+func numberKey(number string, id uint64) []byte {
+	k := make([]byte, 0, len(number)+9)
+	k = append(k, number...)
+	k = append(k, 0)
+	return append(k, u64(id)...)
+}
+
+// numberPrefix is the part of numberKey shared by all IDs of number.
+func numberPrefix(number string) []byte {
+	return append([]byte(number), 0)
 }
 
 // statusEntries: every message is in exactly one status.

@@ -274,6 +274,34 @@ func (db *DB) List(f ListFilter) ([]Message, uint64, error) {
 	return out, next, nil
 }
 
+// MessagesTo returns a page of the messages sent (or to be sent) to
+// number, newest first, and the cursor for the next page or 0 when there is
+// no more. It walks messages_by_to, never the whole history.
+func (db *DB) MessagesTo(number string, before uint64, limit int) ([]Message, uint64, error) {
+	limit = clampLimit(limit)
+	var out []Message
+	var next uint64
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		out, next = nil, 0
+		ids, more := walkBack(tx.Bucket(bucketMsgByTo).Cursor(), numberPrefix(number), before, limit)
+		for _, id := range ids {
+			m, err := getMessage(tx, id)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		if more && len(ids) > 0 {
+			next = ids[len(ids)-1]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, next, nil
+}
+
 func clampLimit(n int) int {
 	switch {
 	case n <= 0:

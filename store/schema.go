@@ -1,7 +1,9 @@
 package store
 
 import (
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 
 	"go.etcd.io/bbolt"
@@ -11,7 +13,10 @@ import (
 // the file can be read here and nowhere else. Names are stored on disk:
 // never rename one, add a migration instead.
 var (
-	// bucketMeta holds keyVersion (8-byte big-endian schema version).
+	// bucketMeta holds keyVersion (8-byte big-endian schema version),
+	// keySuppressionSalt (32 random bytes, from version 4) and the purge
+	// cursors keyPurgedMessages / keyPurgedInbound (8-byte IDs: every row up
+	// to it has had its body purged or never needs it).
 	bucketMeta = []byte("meta")
 
 	// bucketMessages: message ID (8 bytes) → Message JSON.
@@ -31,8 +36,20 @@ var (
 	// report. Derived.
 	bucketMsgReports = []byte("messages_reports")
 
+	// bucketMsgByTo: recipient | 0x00 | message ID → empty, for a number's
+	// history and its erasure. Derived.
+	bucketMsgByTo = []byte("messages_by_to")
+
 	// bucketInbound: inbound ID → Inbound JSON.
 	bucketInbound = []byte("inbound")
+	// bucketInboundByFrom: sender | 0x00 | inbound ID → empty, for a
+	// number's history and its erasure. Written with the text.
+	bucketInboundByFrom = []byte("inbound_by_from")
+	// bucketInboundPending: inbound ID → empty while the text's keywords
+	// (STOP, START, HELP, YES) are not yet handled; written in the
+	// transaction that stores the text, so a crash before handling loses
+	// no STOP.
+	bucketInboundPending = []byte("inbound_pending")
 	// bucketInboundParts: modem | 0x00 | from | 0x00 | ref (2 bytes) |
 	// total (1 byte) | seq (1 byte) → InboundPart JSON.
 	bucketInboundParts = []byte("inbound_parts")
@@ -64,12 +81,40 @@ var (
 	// only ever in the browser's cookie.
 	bucketSessions = []byte("sessions")
 
-	keyVersion = []byte("version")
+	// bucketContacts: contact ID → Contact JSON.
+	bucketContacts = []byte("contacts")
+	// bucketContactsByNumber: E.164 number → contact ID (8 bytes). Keeps
+	// numbers unique. Written with the contact.
+	bucketContactsByNumber = []byte("contacts_by_number")
+
+	// bucketConsentEvents: event ID → ConsentEvent JSON, the append-only
+	// consent ledger. Only erasure rewrites an entry (pseudonymised).
+	bucketConsentEvents = []byte("consent_events")
+	// bucketConsentByNumber: number | 0x00 | event ID → empty; after erasure
+	// the number is "erased:<hash>".
+	bucketConsentByNumber = []byte("consent_by_number")
+	// bucketConsentByInbound: inbound ID | event type → event ID, so that
+	// one inbound text records one event of a type however often it is
+	// handled (a crash and a retry).
+	bucketConsentByInbound = []byte("consent_by_inbound")
+	// bucketConsent: number → Consent JSON, the per-number compliance record.
+	bucketConsent = []byte("consent")
+	// bucketConsentReview: number → empty while Consent.Review is set.
+	// Derived from the Consent record.
+	bucketConsentReview = []byte("consent_review")
+	// bucketSuppression: hex(sha256(salt | number)) → {"at": time} for
+	// numbers erased on request (R-GDPR-2). Only the salted hash stays.
+	bucketSuppression = []byte("suppression")
+
+	keyVersion         = []byte("version")
+	keySuppressionSalt = []byte("suppression_salt")
+	keyPurgedMessages  = []byte("purged_messages_through")
+	keyPurgedInbound   = []byte("purged_inbound_through")
 )
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -104,6 +149,69 @@ var migrations = []func(tx *bbolt.Tx) error{
 		}
 		return nil
 	},
+	// 3 → 4: contacts, the consent ledger and suppression list, a number's
+	// history (messages_by_to, inbound_by_from, built here for existing
+	// rows) and the queue of inbound texts whose keywords are unhandled.
+	migrateContactsConsent,
+}
+
+// migrateContactsConsent is schema step 3 → 4. Existing inbound texts are
+// not marked pending: they were received before keywords were handled at
+// all, and answering a months-old STOP now would surprise everyone.
+func migrateContactsConsent(tx *bbolt.Tx) error {
+	for _, name := range [][]byte{
+		bucketContacts, bucketContactsByNumber,
+		bucketConsentEvents, bucketConsentByNumber, bucketConsentByInbound,
+		bucketConsent, bucketConsentReview, bucketSuppression,
+		bucketMsgByTo, bucketInboundByFrom, bucketInboundPending,
+	} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	// Only the fields the keys need are decoded: a box with a million
+	// messages upgrades in seconds, once.
+	type addressed struct {
+		ID   uint64 `json:"id"`
+		To   string `json:"to"`
+		From string `json:"from"`
+	}
+	for _, ix := range []struct {
+		records, index []byte
+		number         func(addressed) string
+	}{
+		{bucketMessages, bucketMsgByTo, func(r addressed) string { return r.To }},
+		{bucketInbound, bucketInboundByFrom, func(r addressed) string { return r.From }},
+	} {
+		index := tx.Bucket(ix.index)
+		err := tx.Bucket(ix.records).ForEach(func(k, v []byte) error {
+			var r addressed
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode %s %x: %w", ix.records, k, err)
+			}
+			if ix.number(r) == "" || len(k) != 8 {
+				return nil
+			}
+			return index.Put(numberKey(ix.number(r), binary.BigEndian.Uint64(k)), []byte{})
+		})
+		if err != nil {
+			return fmt.Errorf("build %s: %w", ix.index, err)
+		}
+	}
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	if meta.Get(keySuppressionSalt) == nil {
+		salt := make([]byte, 32)
+		if _, err := rand.Read(salt); err != nil {
+			return fmt.Errorf("suppression salt: %w", err)
+		}
+		if err := meta.Put(keySuppressionSalt, salt); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // schemaVersion reads the stored version; a file without a meta bucket is
