@@ -1,6 +1,18 @@
 package store
 
-import "time"
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
 
 // MarketingState is a number's standing for marketing texts. Stored: append
 // only.
@@ -104,4 +116,356 @@ type SubjectData struct {
 	Events   []ConsentEvent `json:"consent_events"`
 	Messages []Message      `json:"messages"`
 	Inbound  []Inbound      `json:"inbound"`
+}
+
+// Event types that subscribe a number: refused for a suppressed number
+// unless the person came back on their own (see AppendConsent).
+var subscribingTypes = map[string]bool{"opt_in": true, "doi_request": true, "doi_confirm": true, "resubscribe": true}
+
+// Methods by which a person acts on their own behalf: texting a keyword or
+// submitting the join form. Only these may lift a suppression (R-GDPR-2:
+// an import or API call cannot re-subscribe an erased number silently).
+var ownActMethods = map[string]bool{"keyword": true, "web_form": true}
+
+// AppendConsent appends ev to the consent ledger and changes the number's
+// Consent with apply, in one transaction: the evidence and the state it
+// justifies are never apart.
+//
+// The Consent passed to apply is the stored one, or the zero value with
+// Number set. apply runs inside the write transaction and must not use the
+// DB; its error aborts everything and is returned as is. ev gets its ID,
+// and At = now when zero; Consent.UpdatedAt is set.
+//
+// When ev.InboundID is set and an event of ev.Type was already recorded for
+// that inbound text, nothing is written, apply is not called, and the
+// recorded event and current Consent are returned with added = false: a
+// STOP handled again after a crash records and confirms nothing twice.
+//
+// A suppressed number (erased on request) cannot be subscribed again
+// (opt_in, doi_request, doi_confirm, resubscribe): ErrSuppressed, unless
+// ev.Method is "keyword" or "web_form", in which case the suppression entry
+// is removed in the same transaction.
+func (db *DB) AppendConsent(ev ConsentEvent, apply func(c *Consent) error) (stored ConsentEvent, c Consent, added bool, err error) {
+	if err := validateEvent(ev); err != nil {
+		return ConsentEvent{}, Consent{}, false, err
+	}
+	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+		stored, c, added = ConsentEvent{}, Consent{}, false
+		if ev.InboundID != 0 {
+			if v := tx.Bucket(bucketConsentByInbound).Get(inboundEventKey(ev.InboundID, ev.Type)); len(v) == 8 {
+				var err error
+				if stored, err = getEvent(tx, binary.BigEndian.Uint64(v)); err != nil {
+					return err
+				}
+				c, _, err = getConsent(tx, ev.Number)
+				return err
+			}
+		}
+		if subscribingTypes[ev.Type] {
+			suppressed, hash, err := isSuppressed(tx, ev.Number)
+			if err != nil {
+				return err
+			}
+			if suppressed {
+				if !ownActMethods[ev.Method] {
+					return fmt.Errorf("store: %s: %w", ev.Number, ErrSuppressed)
+				}
+				if err := tx.Bucket(bucketSuppression).Delete([]byte(hash)); err != nil {
+					return err
+				}
+			}
+		}
+		cur, _, err := getConsent(tx, ev.Number)
+		if err != nil {
+			return err
+		}
+		if apply != nil {
+			if err := apply(&cur); err != nil {
+				return err
+			}
+		}
+		now := db.now()
+		e := ev
+		if err := appendEvent(tx, &e, now); err != nil {
+			return err
+		}
+		cur.Number = ev.Number
+		cur.UpdatedAt = now
+		if err := putConsent(tx, &cur); err != nil {
+			return err
+		}
+		stored, c, added = e, cur, true
+		return nil
+	})
+	if err != nil {
+		return ConsentEvent{}, Consent{}, false, err
+	}
+	return stored, c, added, nil
+}
+
+func validateEvent(ev ConsentEvent) error {
+	switch {
+	case ev.Number == "":
+		return &FieldError{Field: "number", Message: "must not be empty"}
+	case bytes.IndexByte([]byte(ev.Number), 0) >= 0:
+		return &FieldError{Field: "number", Message: "must not contain a NUL byte"}
+	case ev.Type == "":
+		return &FieldError{Field: "type", Message: "must not be empty"}
+	}
+	return nil
+}
+
+// appendEvent stores a new ledger entry (ID and, when zero, At assigned)
+// with its per-number and per-inbound index entries.
+func appendEvent(tx *bbolt.Tx, ev *ConsentEvent, now time.Time) error {
+	b := tx.Bucket(bucketConsentEvents)
+	id, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	ev.ID = id
+	if ev.At.IsZero() {
+		ev.At = now
+	}
+	ev.At = ev.At.UTC()
+	if err := putEvent(tx, ev); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketConsentByNumber).Put(numberKey(ev.Number, id), []byte{}); err != nil {
+		return err
+	}
+	if ev.InboundID != 0 {
+		return tx.Bucket(bucketConsentByInbound).Put(inboundEventKey(ev.InboundID, ev.Type), u64(id))
+	}
+	return nil
+}
+
+func putEvent(tx *bbolt.Tx, ev *ConsentEvent) error {
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("store: encode consent event %d: %w", ev.ID, err)
+	}
+	return tx.Bucket(bucketConsentEvents).Put(u64(ev.ID), raw)
+}
+
+func inboundEventKey(inboundID uint64, typ string) []byte {
+	return append(u64(inboundID), typ...)
+}
+
+func getEvent(tx *bbolt.Tx, id uint64) (ConsentEvent, error) {
+	raw := tx.Bucket(bucketConsentEvents).Get(u64(id))
+	if raw == nil {
+		return ConsentEvent{}, fmt.Errorf("store: consent event %d: %w", id, ErrNotFound)
+	}
+	var ev ConsentEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return ConsentEvent{}, fmt.Errorf("store: decode consent event %d: %w", id, err)
+	}
+	return ev, nil
+}
+
+// getConsent reads number's Consent; the zero value with Number set and
+// false when none is stored.
+func getConsent(tx *bbolt.Tx, number string) (Consent, bool, error) {
+	raw := tx.Bucket(bucketConsent).Get([]byte(number))
+	if raw == nil {
+		return Consent{Number: number}, false, nil
+	}
+	var c Consent
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return Consent{}, false, fmt.Errorf("store: decode consent of %s: %w", number, err)
+	}
+	c.Number = number
+	return c, true, nil
+}
+
+// putConsent writes c and keeps the review queue in step with c.Review.
+func putConsent(tx *bbolt.Tx, c *Consent) error {
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("store: encode consent of %s: %w", c.Number, err)
+	}
+	key := []byte(c.Number)
+	if err := tx.Bucket(bucketConsent).Put(key, raw); err != nil {
+		return err
+	}
+	if c.Review {
+		return tx.Bucket(bucketConsentReview).Put(key, []byte{})
+	}
+	return tx.Bucket(bucketConsentReview).Delete(key)
+}
+
+// Consent returns number's compliance record: the zero value with Number
+// set when nothing was ever recorded.
+func (db *DB) Consent(number string) (Consent, error) {
+	var c Consent
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		var err error
+		c, _, err = getConsent(tx, number)
+		return err
+	})
+	return c, err
+}
+
+// ConsentEvents returns number's ledger, oldest first.
+func (db *DB) ConsentEvents(number string) ([]ConsentEvent, error) {
+	var out []ConsentEvent
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		var err error
+		out, err = eventsOf(tx, number)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func eventsOf(tx *bbolt.Tx, number string) ([]ConsentEvent, error) {
+	out := []ConsentEvent{}
+	for _, id := range idsUnder(tx.Bucket(bucketConsentByNumber), numberPrefix(number)) {
+		ev, err := getEvent(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// idsUnder lists the IDs of keys prefix | ID in b, ascending.
+func idsUnder(b *bbolt.Bucket, prefix []byte) []uint64 {
+	var ids []uint64
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(k) == len(prefix)+8 {
+			ids = append(ids, binary.BigEndian.Uint64(k[len(prefix):]))
+		}
+	}
+	return ids
+}
+
+// ReviewQueue returns the numbers whose Consent waits for a person to read
+// a text that looked like an opt-out (R-STOP-4), in the order the texts
+// arrived.
+func (db *DB) ReviewQueue() ([]Consent, error) {
+	var out []Consent
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		out = []Consent{}
+		return tx.Bucket(bucketConsentReview).ForEach(func(k, _ []byte) error {
+			c, _, err := getConsent(tx, string(k))
+			if err != nil {
+				return err
+			}
+			out = append(out, c)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ReviewInboundID < out[j].ReviewInboundID })
+	return out, nil
+}
+
+// suppressionSalt is the database's own random salt (schema 4).
+func suppressionSalt(tx *bbolt.Tx) ([]byte, error) {
+	salt := tx.Bucket(bucketMeta).Get(keySuppressionSalt)
+	if len(salt) != 32 {
+		return nil, errors.New("store: suppression salt missing or damaged")
+	}
+	return salt, nil
+}
+
+// suppressionHash is hex(sha256(salt | number)): it recognises the number
+// when it comes again and reveals nothing without the salt, which never
+// leaves the database file.
+func suppressionHash(salt []byte, number string) string {
+	h := sha256.New()
+	h.Write(salt)
+	h.Write([]byte(number))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// isSuppressed reports whether number was erased on request, with its hash.
+func isSuppressed(tx *bbolt.Tx, number string) (bool, string, error) {
+	salt, err := suppressionSalt(tx)
+	if err != nil {
+		return false, "", err
+	}
+	hash := suppressionHash(salt, number)
+	return tx.Bucket(bucketSuppression).Get([]byte(hash)) != nil, hash, nil
+}
+
+// IsSuppressed reports whether number was erased on request and may not be
+// stored or subscribed again except by the person's own act.
+func (db *DB) IsSuppressed(number string) (bool, error) {
+	var ok bool
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		var err error
+		ok, _, err = isSuppressed(tx, number)
+		return err
+	})
+	return ok, err
+}
+
+// AdmitSend is the compliance guard's commit point: in one transaction it
+// loads message id and the Consent of its recipient, lets fn decide (and
+// change either), then writes both: the message reindexed, the Consent only
+// when fn changed it. suppressed says whether the recipient was erased on
+// request. fn runs inside the write transaction and must not use the DB;
+// its error is returned as is and nothing is written. A STOP committed
+// before is therefore always seen, and two SIMs cannot both take the last
+// slot of a frequency cap.
+func (db *DB) AdmitSend(id uint64, fn func(m *Message, c *Consent, suppressed bool) error) (Message, Consent, error) {
+	var outM Message
+	var outC Consent
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		old, err := getMessage(tx, id)
+		if err != nil {
+			return err
+		}
+		m, err := getMessage(tx, id) // a copy sharing nothing with old
+		if err != nil {
+			return err
+		}
+		c, _, err := getConsent(tx, old.To)
+		if err != nil {
+			return err
+		}
+		before, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		suppressed, _, err := isSuppressed(tx, old.To)
+		if err != nil {
+			return err
+		}
+		if err := fn(&m, &c, suppressed); err != nil {
+			return err
+		}
+		now := db.now()
+		m.ID = id
+		m.UpdatedAt = now
+		if err := putMessage(tx, &old, &m); err != nil {
+			return err
+		}
+		c.Number = old.To
+		// Most texts change no Consent (transactional ones never do): a
+		// record for every number ever texted would only be clutter.
+		if after, err := json.Marshal(c); err != nil {
+			return err
+		} else if !bytes.Equal(before, after) {
+			c.UpdatedAt = now
+			if err := putConsent(tx, &c); err != nil {
+				return err
+			}
+		}
+		outM, outC = m, c
+		return nil
+	})
+	if err != nil {
+		return Message{}, Consent{}, err
+	}
+	return outM, outC, nil
 }
