@@ -92,6 +92,7 @@ type Gateway struct {
 
 	settingsMu sync.RWMutex
 	settings   *ComplianceSettings // loaded on first use; replaced whole by SaveComplianceSettings
+	consentMu  sync.Mutex          // serialises consent decisions and their replies (consent.go)
 
 	mu      sync.Mutex
 	runners []*runner
@@ -215,6 +216,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if err := g.recover(); err != nil {
 		return err
 	}
+	g.handlePendingInbound() // a STOP stored before a crash is applied before anything is sent
 	now := g.now()
 	for _, r := range runners {
 		u, err := g.db.LoadUsage(r.name, now)

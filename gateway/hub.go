@@ -8,12 +8,13 @@ import (
 // Event is one live change: a message's state, an inbound text or a modem's
 // health. Exactly one of the pointers is set, matching Type.
 type Event struct {
-	Type    string       `json:"type"` // "message", "inbound", "modem", "alert", "alert_cleared"
+	Type    string       `json:"type"` // "message", "inbound", "modem", "alert", "alert_cleared", "consent"
 	At      time.Time    `json:"at"`
 	Message *Message     `json:"message,omitempty"`
 	Inbound *Inbound     `json:"inbound,omitempty"`
 	Modem   *ModemStatus `json:"modem,omitempty"`
 	Alert   *Alert       `json:"alert,omitempty"`
+	Consent *Consent     `json:"consent,omitempty"` // a number's consent changed (Type "consent")
 }
 
 // Hub fans events out to subscribers. Publishing never blocks: a subscriber

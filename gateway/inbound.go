@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
@@ -53,6 +54,202 @@ func (g *Gateway) handleInbound(modemName string, p modem.InboundPart) error {
 	if complete {
 		g.log.Info("inbound text", "modem", modemName, "id", in.ID, "parts", in.Parts)
 		g.publishInbound(in)
+		// The text is durable and marked pending by the store; a failure
+		// here leaves it pending for the next start (handlePendingInbound),
+		// so the modem may delete it either way.
+		if err := g.handleKeywords(in); err != nil {
+			g.log.Error("handle inbound keywords; will retry at the next start", "id", in.ID, "error", err)
+		}
 	}
 	return nil
+}
+
+// handlePendingInbound handles every complete text whose keywords were not
+// handled yet: a crash between storing a STOP and applying it loses
+// nothing. Run calls it before any modem starts.
+func (g *Gateway) handlePendingInbound() {
+	pending, err := g.db.PendingInbound()
+	if err != nil {
+		g.log.Error("read inbound texts waiting for keyword handling", "error", err)
+		return
+	}
+	for _, in := range pending {
+		if err := g.handleKeywords(in); err != nil {
+			g.log.Error("handle inbound keywords; will retry at the next start", "id", in.ID, "error", err)
+		}
+	}
+}
+
+// handleKeywords acts on one complete inbound text (COMPLIANCE.md R-STOP-1
+// … R-DOI, R-STOP-4) and marks it handled. It is idempotent: a text whose
+// ledger entry exists is skipped, the store refuses a second entry for the
+// same (inbound id, type), and every reply's idempotency key is derived
+// from the inbound id.
+func (g *Gateway) handleKeywords(in store.Inbound) error {
+	number, err := normalizeNumber(in.From, g.cfg.Region)
+	if err != nil || number != in.From {
+		// An alphanumeric sender or a short code: no consent to change,
+		// nowhere to reply.
+		return g.db.MarkInboundHandled(in.ID)
+	}
+	if err := g.applyKeyword(in, number); err != nil {
+		return err
+	}
+	return g.db.MarkInboundHandled(in.ID)
+}
+
+// maxReviewText bounds the text kept on the review record.
+const maxReviewText = 500
+
+func (g *Gateway) applyKeyword(in store.Inbound, number string) error {
+	s := g.ComplianceSettings()
+	kw, word := classifyKeyword(in.Text, s.JoinKeyword)
+	if kw == kwNone && !readsLikeOptOut(in.Text) {
+		return nil
+	}
+	g.consentMu.Lock()
+	defer g.consentMu.Unlock()
+	events, err := g.db.ConsentEvents(number)
+	if err != nil {
+		return err
+	}
+	var lastDOI store.ConsentEvent
+	for _, ev := range events {
+		if ev.InboundID == in.ID {
+			return nil // handled before a crash; only the mark was lost
+		}
+		if ev.Type == "doi_request" {
+			lastDOI = ev
+		}
+	}
+	c, err := g.db.Consent(number)
+	if err != nil {
+		return err
+	}
+	now := g.now().UTC()
+	ev := store.ConsentEvent{Number: number, At: now, TimeZone: numberTimeZone(number), Method: MethodKeyword, Source: "keyword:" + word, Keyword: word,
+		InboundID: in.ID, Note: "texted to " + in.Modem}
+	// reply queues the reply of kind for this text, unless a reply of that
+	// kind went out too recently; it reports whether one was queued.
+	reply := func(kind string) bool {
+		if !replyDue(&c, kind, now) {
+			return false
+		}
+		m, err := g.queueReply(number, kind, fmt.Sprintf("reply:%d:%s", in.ID, kind), s)
+		if err != nil {
+			// A template that cannot be sent (too long for the part limit)
+			// must not keep the opt-out itself from being recorded.
+			g.log.Error("queue automatic reply", "kind", kind, "inbound", in.ID, "error", err)
+			return false
+		}
+		ev.MessageID = m.ID
+		return true
+	}
+	optedOut := c.OptedOutAll || c.Marketing == store.MarketingOptedOut
+	var apply func(c *store.Consent) error
+	after := g.publishConsent
+	switch {
+	case kw == kwStop:
+		// R-STOP-1/2/3: all texts stop, from every SIM (consent is per
+		// number); one confirmation per 24 h.
+		ev.Type, ev.Purpose = "opt_out", "all"
+		replied := reply(replyStop)
+		apply = func(c *store.Consent) error {
+			optOut(c, true, true)
+			if replied {
+				noteReply(c, replyStop, now)
+			}
+			return nil
+		}
+		after = g.afterOptOut
+	case kw == kwStart:
+		// R-START: only a keyword opt-out is undone by START; from any
+		// other number START creates no consent.
+		if !optedOut || !c.OptOutByKeyword {
+			return nil
+		}
+		ev.Type, ev.Purpose = "resubscribe", "marketing"
+		ev.DisclosureVersion, ev.DisclosureText = s.Disclosure.Version, s.Disclosure.Text
+		replied := reply(replyOptIn)
+		apply = resubscribe(now, replied)
+	case kw == kwYes:
+		// R-DOI: YES confirms a pending double opt-in; from anyone else it
+		// is an ordinary text.
+		if c.Marketing != store.MarketingPending {
+			return nil
+		}
+		ev.Type, ev.Purpose = "doi_confirm", "marketing"
+		ev.DisclosureVersion, ev.DisclosureText = lastDOI.DisclosureVersion, lastDOI.DisclosureText
+		replied := reply(replyOptIn)
+		apply = resubscribe(now, replied)
+	case kw == kwJoin:
+		// The text itself is the affirmative act: confirmed at once under
+		// the disclosure currently advertised with the keyword.
+		if s.Brand == "" {
+			g.log.Warn("join keyword received before a brand was set; ignored", "inbound", in.ID)
+			return nil
+		}
+		if c.Marketing == store.MarketingConfirmed && !optedOut {
+			return nil
+		}
+		ev.Type, ev.Purpose = "opt_in", "marketing"
+		ev.DisclosureVersion, ev.DisclosureText = s.Disclosure.Version, s.Disclosure.Text
+		replied := reply(replyOptIn)
+		apply = resubscribe(now, replied)
+	case kw == kwHelp:
+		// R-HELP: answered even for opted-out numbers; no ledger entry
+		// (consent does not change), the reply time is kept on the record.
+		if !replyDue(&c, replyHelp, now) {
+			return nil
+		}
+		m, err := g.queueReply(number, replyHelp, fmt.Sprintf("reply:%d:%s", in.ID, replyHelp), s)
+		if err != nil {
+			g.log.Error("queue automatic reply", "kind", replyHelp, "inbound", in.ID, "error", err)
+			return nil
+		}
+		_, cur, err := g.db.AdmitSend(m.ID, func(_ *store.Message, c *store.Consent, _ bool) error {
+			noteReply(c, replyHelp, now)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		g.publishConsent(cur)
+		return nil
+	default:
+		// R-STOP-4: reads like an opt-out. Marketing pauses until a person
+		// decides; no reply, since we are not sure what was meant.
+		if c.OptedOutAll {
+			return nil // nothing left to pause
+		}
+		text := in.Text
+		if len(text) > maxReviewText {
+			text = text[:maxReviewText]
+		}
+		ev.Type, ev.Purpose, ev.Source, ev.Keyword = "opt_out_review", "marketing", "inbound text", ""
+		ev.Note = joinNote(ev.Note, fmt.Sprintf("read like an opt-out: %q", text))
+		apply = func(c *store.Consent) error {
+			c.Review, c.ReviewInboundID, c.ReviewText = true, in.ID, text
+			return nil
+		}
+		after = g.afterOptOut
+	}
+	_, cur, _, err := g.db.AppendConsent(ev, apply)
+	if err != nil {
+		return err
+	}
+	after(cur)
+	return nil
+}
+
+// resubscribe confirms marketing consent for START, YES and the join
+// keyword, noting the opt-in confirmation when one was queued.
+func resubscribe(now time.Time, replied bool) func(c *store.Consent) error {
+	return func(c *store.Consent) error {
+		confirm(c, now)
+		if replied {
+			noteReply(c, replyOptIn, now)
+		}
+		return nil
+	}
 }

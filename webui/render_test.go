@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -50,6 +51,7 @@ func TestRenderEveryTemplate(t *testing.T) {
 		"settings": {Title: "Settings", Notice: "Token created.", Data: settingsData{NewToken: "sg_abc", Region: "US",
 			Tokens: []gateway.Token{{ID: 1, Name: "Website", CreatedAt: now, LastUsed: now}}, Users: []gateway.User{{Name: "ana", CreatedAt: now}}}},
 	}
+	maps.Copy(fixtures, consentFixtures(now)) // consent_test.go
 	for name := range s.pages {
 		if _, ok := fixtures[name]; !ok {
 			t.Errorf("template %s has no fixture", name)
