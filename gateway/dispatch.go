@@ -98,6 +98,9 @@ func (g *Gateway) assign(runners []*runner, inflight map[uint64]*runner, busy ma
 				g.expire(m.ID)
 				continue
 			}
+			if !g.precheck(m) {
+				continue // held back, suppressed or expired by the compliance guard
+			}
 			r := g.route(m, runners, busy, now)
 			if r == nil {
 				continue

@@ -70,6 +70,18 @@ func (g *Gateway) newMessage(r SubmitRequest) (store.Message, error) {
 	if kind != store.KindTransactional && kind != store.KindMarketing {
 		return store.Message{}, &FieldError{Field: "kind", Message: "must be transactional or marketing"}
 	}
+	if kind == store.KindMarketing {
+		// R-ID: a marketing text starts with the brand, so the customer
+		// knows who is texting; the guard checks consent when it is due.
+		brand := g.ComplianceSettings().Brand
+		if brand == "" {
+			return store.Message{}, &FieldError{Field: "kind", Message: errNoBrand.Error()}
+		}
+		if !strings.HasPrefix(strings.ToLower(r.Text), strings.ToLower(brand)) {
+			return store.Message{}, &FieldError{Field: "text", Message: fmt.Sprintf(
+				"a marketing text must start with the brand name, as in %q", brand+": ...")}
+		}
+	}
 	now := g.now()
 	expires := r.ExpiresAt
 	if expires.IsZero() {

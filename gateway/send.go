@@ -73,24 +73,40 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 		return nil
 	}
 
+	admitted := false
 	for i := range msg.Parts {
 		if msg.Parts[i].Status != store.StatusQueued {
 			continue
 		}
-		msg, err = g.db.Update(id, func(m *store.Message) error {
-			if m.Status != store.StatusQueued && m.Status != store.StatusSending {
-				return errSkip
-			}
+		mark := func(m *store.Message, now time.Time) {
 			p := &m.Parts[i]
 			p.Status, p.Modem, p.Error = store.StatusSending, r.name, ""
 			if m.Modem == "" {
 				m.Modem, m.ConcatRef = r.name, ref
 			}
 			if m.Status == store.StatusQueued {
-				setStatus(m, g.now(), store.StatusSending, "sending via "+r.name)
+				setStatus(m, now, store.StatusSending, "sending via "+r.name)
 			}
-			return nil
-		})
+		}
+		if !admitted {
+			// The compliance guard's commit point: consent, quiet hours and
+			// the frequency cap are judged in the transaction that marks the
+			// first part `sending`.
+			var ok bool
+			msg, ok, err = g.admit(id, msg.To, mark)
+			if err == nil && !ok {
+				return nil // held, suppressed or expired: the message says why
+			}
+			admitted = true
+		} else {
+			msg, err = g.db.Update(id, func(m *store.Message) error {
+				if m.Status != store.StatusQueued && m.Status != store.StatusSending {
+					return errSkip
+				}
+				mark(m, g.now())
+				return nil
+			})
+		}
 		if errors.Is(err, errSkip) {
 			return nil
 		}

@@ -13,18 +13,22 @@ import (
 // not the store record, so the wire format stays put when storage changes.
 // Unknown values are null rather than zero ("mr": null, not -1).
 type messageView struct {
-	ID        uint64           `json:"id"`
-	Status    string           `json:"status"`
-	To        string           `json:"to"`
-	Text      string           `json:"text"`
-	Encoding  string           `json:"encoding"`
-	UCS2Chars []string         `json:"ucs2_chars,omitempty"`
-	Parts     []partView       `json:"parts"`
-	CreatedAt time.Time        `json:"created_at"`
-	UpdatedAt time.Time        `json:"updated_at"`
-	ExpiresAt *time.Time       `json:"expires_at"`
-	Error     *string          `json:"error"`
-	History   []transitionView `json:"history"`
+	ID        uint64     `json:"id"`
+	Status    string     `json:"status"`
+	Kind      string     `json:"kind"`
+	To        string     `json:"to"`
+	Text      string     `json:"text"`
+	Encoding  string     `json:"encoding"`
+	UCS2Chars []string   `json:"ucs2_chars,omitempty"`
+	Parts     []partView `json:"parts"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	Error     *string    `json:"error"`
+	// Hold says why a queued text waits (quiet hours, frequency cap, an
+	// opt-out review); null when it is not held.
+	Hold    *string          `json:"hold"`
+	History []transitionView `json:"history"`
 }
 
 type partView struct {
@@ -47,6 +51,7 @@ func newMessageView(m gateway.Message) messageView {
 	v := messageView{
 		ID:        m.ID,
 		Status:    m.Status.String(),
+		Kind:      m.Kind.String(),
 		To:        m.To,
 		Text:      m.Text,
 		Encoding:  m.Encoding,
@@ -56,6 +61,7 @@ func newMessageView(m gateway.Message) messageView {
 		UpdatedAt: m.UpdatedAt.UTC(),
 		ExpiresAt: optTime(m.ExpiresAt),
 		Error:     optString(m.Error),
+		Hold:      optString(m.Hold),
 		History:   make([]transitionView, len(m.History)),
 	}
 	for i, p := range m.Parts {

@@ -18,6 +18,9 @@ func (s *server) routes() {
 
 	m.Handle("GET /api/v1/inbox", s.api(s.inbox))
 
+	m.Handle("GET /api/v1/settings/compliance", s.api(s.getComplianceSettings))
+	m.Handle("PUT /api/v1/settings/compliance", s.api(s.putComplianceSettings))
+
 	m.Handle("GET /api/v1/modems", s.api(s.modems))
 	m.Handle("POST /api/v1/modems/{name}/ussd", s.api(s.ussd))
 }

@@ -16,6 +16,9 @@ type submitRequest struct {
 	Text           string `json:"text"`
 	IdempotencyKey string `json:"idempotency_key"`
 	ExpiresAt      string `json:"expires_at"`
+	// Kind is "transactional" (the default) or "marketing", which needs
+	// the number's consent and waits for quiet hours and the frequency cap.
+	Kind string `json:"kind"`
 }
 
 // submitResponse is the answer to a submit: enough for the caller to show
@@ -27,6 +30,7 @@ type submitResponse struct {
 	Encoding  string   `json:"encoding"`
 	Parts     int      `json:"parts"`
 	UCS2Chars []string `json:"ucs2_chars,omitempty"`
+	Kind      string   `json:"kind"`
 }
 
 // submit queues one text. It answers 202 for a new message, committed to
@@ -53,11 +57,20 @@ func (s *server) submit(w http.ResponseWriter, r *http.Request) error {
 		}
 		expires = t
 	}
+	kind := gateway.KindTransactional
+	if req.Kind != "" {
+		k, ok := gateway.ParseKind(req.Kind)
+		if !ok || k == gateway.KindCompliance {
+			return invalid("kind", "must be \"transactional\" or \"marketing\"")
+		}
+		kind = k
+	}
 	m, existing, err := s.gw.Submit(r.Context(), gateway.SubmitRequest{
 		To:             req.To,
 		Text:           req.Text,
 		IdempotencyKey: key,
 		ExpiresAt:      expires,
+		Kind:           kind,
 	})
 	if err != nil {
 		return err
@@ -78,5 +91,6 @@ func (s *server) submit(w http.ResponseWriter, r *http.Request) error {
 		Encoding:  m.Encoding,
 		Parts:     len(m.Parts),
 		UCS2Chars: ucs2Chars(m),
+		Kind:      m.Kind.String(),
 	})
 }

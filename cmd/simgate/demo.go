@@ -90,8 +90,11 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, log *slog.Log
 		Listen:  *listen,
 		Region:  "US",
 		Modems:  modems,
-		Ready: func(db *store.DB, url string) error {
+		Ready: func(db *store.DB, gw *gateway.Gateway, url string) error {
 			addr := strings.TrimPrefix(url, "http://")
+			if err := setUpDemoShop(gw); err != nil {
+				return fmt.Errorf("demo shop: %w", err)
+			}
 			token, _, err := db.CreateToken(fmt.Sprintf("demo-%d", time.Now().Unix()))
 			if err != nil {
 				return err
@@ -105,6 +108,29 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, log *slog.Log
 		},
 	}
 	return runDaemon(ctx, cfg, log)
+}
+
+// demoDisclosure is the consent text the demo's sign-up page shows.
+const demoDisclosure = "By ticking this box you agree to receive recurring automated marketing texts " +
+	"(offers, reminders) from Demo Shop at the number given, up to 4 msgs/month. Consent is not a condition " +
+	"of purchase. Msg&data rates may apply. Reply HELP for help, STOP to cancel. Terms: https://demo-shop.example/terms, " +
+	"privacy: https://demo-shop.example/privacy"
+
+// setUpDemoShop gives a new demo box a brand and a disclosure, so that the
+// sign-up page and marketing texts work at once. A box whose settings were
+// already saved is left as it is.
+func setUpDemoShop(gw *gateway.Gateway) error {
+	s := gw.ComplianceSettings()
+	if s.Brand != "" {
+		return nil
+	}
+	s.Brand = "Demo Shop"
+	s.SupportContact = "help@demo-shop.example"
+	s.Frequency = "up to 4 msgs/month"
+	s.TermsURL = "https://demo-shop.example/terms"
+	s.PrivacyURL = "https://demo-shop.example/privacy"
+	s.Disclosure = gateway.Disclosure{Version: "demo-1", Text: demoDisclosure}
+	return gw.SaveComplianceSettings(s, "demo")
 }
 
 func printDemoBanner(w io.Writer, addr, control, data, token, password string) {

@@ -98,7 +98,7 @@ type daemonConfig struct {
 	// TLS, when set, serves HTTPS (tlsConfig).
 	TLS *tls.Config
 	// Ready, if set, is called with the base URL once serving.
-	Ready func(db *store.DB, url string) error
+	Ready func(db *store.DB, gw *gateway.Gateway, url string) error
 }
 
 func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
@@ -141,7 +141,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	if cfg.TLS, err = tlsConfig(*tlsCert, *tlsKey, *tlsSelf, cfg.DataDir, tlsHosts); err != nil {
 		return err
 	}
-	cfg.Ready = func(_ *store.DB, url string) error {
+	cfg.Ready = func(_ *store.DB, _ *gateway.Gateway, url string) error {
 		fmt.Fprintf(stdout, "simgate listening on %s\n", url)
 		return nil
 	}
@@ -234,7 +234,7 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
 		scheme = "https"
 	}
 	if cfg.Ready != nil {
-		if err := cfg.Ready(db, scheme+"://"+ln.Addr().String()); err != nil {
+		if err := cfg.Ready(db, gw, scheme+"://"+ln.Addr().String()); err != nil {
 			errs <- err
 		}
 	}
