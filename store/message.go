@@ -109,8 +109,11 @@ type Message struct {
 	AdmittedAt time.Time `json:"admitted_at,omitempty"`
 	// Hold says why a queued text is waiting (quiet hours, frequency cap,
 	// opt-out review); empty once it goes.
-	Hold    string       `json:"hold,omitempty"`
-	History []Transition `json:"history"`
+	Hold string `json:"hold,omitempty"`
+	// BodyPurged: Text was blanked by the retention purge (PurgeBodies);
+	// the row and its history stay as the record of what was sent.
+	BodyPurged bool         `json:"body_purged,omitempty"`
+	History    []Transition `json:"history"`
 }
 
 // Part is one SMS-SUBMIT of a message; each has its own MR and status report.
@@ -140,6 +143,8 @@ type Inbound struct {
 	SentAt     time.Time `json:"sent_at"`     // SCTS of the first part
 	ReceivedAt time.Time `json:"received_at"` // when simgate stored it
 	Parts      int       `json:"parts"`
+	// BodyPurged: Text was blanked by the retention purge (PurgeBodies).
+	BodyPurged bool `json:"body_purged,omitempty"`
 }
 
 // InboundPart is one persisted segment of a multipart inbound text waiting
