@@ -45,7 +45,14 @@ type recipientRules struct {
 	zones  []*time.Location // every zone the number may be in: the window must hold in all
 	window Window
 	why    string // "US federal", "strict state (FL)", "country FR", for the decision text
+	// awaitingConfirmation: the opt-in confirmation to this number is not
+	// yet accepted by the network; marketing waits behind it (R-OPTIN-2).
+	awaitingConfirmation bool
 }
+
+// confirmationRecheck is how soon marketing held behind an opt-in
+// confirmation looks again: the confirmation is normally out in seconds.
+const confirmationRecheck = time.Minute
 
 // judge decides for message m to the number whose consent is c. It is a
 // pure function of its inputs, so the dispatcher, the send path and the
@@ -85,10 +92,16 @@ func judge(m *store.Message, c *store.Consent, suppressed bool, rules recipientR
 	}
 	var hold []string
 	until := now
+	if rules.awaitingConfirmation {
+		until = now.Add(confirmationRecheck)
+		hold = append(hold, "the opt-in confirmation must reach the number first")
+	}
 	if c.Review {
 		// R-STOP-4: paused until a person decides; not suppressed, since the
 		// decision may be "keep subscribed".
-		until = now.Add(reviewRecheck)
+		if r := now.Add(reviewRecheck); r.After(until) {
+			until = r
+		}
 		hold = append(hold, "an opt-out review is open for this number (a reply read like STOP): paused until someone decides in the console")
 	}
 	// Frequency cap: once admitted, a text counts once, however many
@@ -340,7 +353,39 @@ func (g *Gateway) recipientRules(number string, s *ComplianceSettings) recipient
 	if c, err := g.db.ContactByNumber(number); err == nil {
 		contact = &c
 	}
-	return rulesFor(number, contact, s)
+	r := rulesFor(number, contact, s)
+	r.awaitingConfirmation = g.confirmationPending(number)
+	return r
+}
+
+// confirmationPending reports whether the opt-in confirmation most
+// recently queued for number has not yet been accepted by the network. It
+// reads only the recent ledger of a number that got one lately.
+func (g *Gateway) confirmationPending(number string) bool {
+	c, err := g.db.Consent(number)
+	if err != nil {
+		return false // admit reads consent again and reports the error
+	}
+	at, ok := c.LastReply[replyOptIn]
+	if !ok || g.now().Sub(at) > DefaultTransactionalValidity {
+		return false
+	}
+	events, err := g.db.ConsentEvents(number)
+	if err != nil {
+		return false
+	}
+	for i := len(events) - 1; i >= 0; i-- {
+		ev := events[i]
+		if ev.MessageID == 0 || ev.Type == "opt_out" || ev.Type == "doi_request" {
+			continue
+		}
+		m, err := g.db.Get(ev.MessageID)
+		if err != nil {
+			return false
+		}
+		return m.Status == store.StatusQueued || m.Status == store.StatusSending
+	}
+	return false
 }
 
 // admit is the guard's commit point: in one transaction it reads the

@@ -143,16 +143,17 @@ func TestGuardTable(t *testing.T) {
 	night := time.Date(2026, 6, 10, 22, 30, 0, 0, ny)
 	rules := rulesFor("+12125550123", nil, &s)
 	type tc struct {
-		name       string
-		kind       store.Kind
-		consent    store.Consent
-		suppressed bool
-		at         time.Time
-		recent     []time.Time
-		admitted   bool
-		expiresIn  time.Duration
-		want       verdictKind
-		reason     string
+		name                 string
+		kind                 store.Kind
+		consent              store.Consent
+		suppressed           bool
+		at                   time.Time
+		recent               []time.Time
+		admitted             bool
+		expiresIn            time.Duration
+		awaitingConfirmation bool
+		want                 verdictKind
+		reason               string
 	}
 	for _, c := range []tc{
 		{name: "marketing, confirmed, noon", kind: store.KindMarketing, consent: confirmed(""), at: noon, want: verdictSend},
@@ -170,6 +171,7 @@ func TestGuardTable(t *testing.T) {
 		{name: "transactional over the cap", kind: store.KindTransactional, at: noon, recent: []time.Time{noon, noon, noon}, want: verdictSend},
 		{name: "transactional to an opted-out number", kind: store.KindTransactional, consent: store.Consent{OptedOutAll: true}, at: noon, want: verdictSuppress, reason: "opted out"},
 		{name: "transactional to a marketing-only opt-out", kind: store.KindTransactional, consent: store.Consent{Marketing: store.MarketingOptedOut}, at: noon, want: verdictSend},
+		{name: "R-OPTIN-2: marketing waits for the opt-in confirmation", kind: store.KindMarketing, consent: confirmed(""), at: noon, awaitingConfirmation: true, want: verdictDefer, reason: "confirmation must reach the number first"},
 		{name: "R-STOP-3: confirmation to an opted-out number at night", kind: store.KindCompliance, consent: store.Consent{OptedOutAll: true}, at: night, want: verdictSend},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -183,7 +185,9 @@ func TestGuardTable(t *testing.T) {
 			}
 			cons := c.consent
 			cons.RecentMarketing = c.recent
-			v := judge(&m, &cons, c.suppressed, rules, &s, c.at)
+			r := rules
+			r.awaitingConfirmation = c.awaitingConfirmation
+			v := judge(&m, &cons, c.suppressed, r, &s, c.at)
 			if v.kind != c.want || !strings.Contains(v.reason, c.reason) {
 				t.Fatalf("verdict %d %q, want %d containing %q", v.kind, v.reason, c.want, c.reason)
 			}
