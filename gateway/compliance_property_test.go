@@ -218,7 +218,7 @@ func TestCompliancePropertyRandomEvents(t *testing.T) {
 			if !g.precheck(m) {
 				continue
 			}
-			msg, ok, err := g.admit(m.ID, m.To, func(m *store.Message, at time.Time) {
+			msg, ok, err := g.admit(m.ID, m.To, m.Kind, func(m *store.Message, at time.Time) {
 				for i := range m.Parts {
 					m.Parts[i].Status, m.Parts[i].MR, m.Parts[i].SentAt, m.Parts[i].Modem = store.StatusSent, 1, at, "sim1"
 				}

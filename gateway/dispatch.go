@@ -98,12 +98,12 @@ func (g *Gateway) assign(runners []*runner, inflight map[uint64]*runner, busy ma
 				g.expire(m.ID)
 				continue
 			}
-			if !g.precheck(m) {
-				continue // held back, suppressed or expired by the compliance guard
-			}
 			r := g.route(m, runners, busy, now)
 			if r == nil {
 				continue
+			}
+			if !g.precheck(m) {
+				continue // held back, suppressed or expired by the compliance guard
 			}
 			r.jobs <- m.ID // cannot block: an idle runner's slot is empty
 			inflight[m.ID] = r

@@ -393,9 +393,12 @@ func (g *Gateway) confirmationPending(number string) bool {
 // message, typically marking its first part `sending`) or writes the
 // decision: held until later, suppressed or expired. It reports whether the
 // text may go now.
-func (g *Gateway) admit(id uint64, to string, mark func(m *store.Message, now time.Time)) (store.Message, bool, error) {
+func (g *Gateway) admit(id uint64, to string, kind store.Kind, mark func(m *store.Message, now time.Time)) (store.Message, bool, error) {
 	s := g.ComplianceSettings()
-	rules := g.recipientRules(to, &s)
+	var rules recipientRules
+	if kind == store.KindMarketing {
+		rules = g.recipientRules(to, &s) // only marketing waits for a window
+	}
 	now := g.now()
 	send := false
 	msg, _, err := g.db.AdmitSend(id, func(m *store.Message, c *store.Consent, suppressed bool) error {
@@ -472,7 +475,7 @@ func (g *Gateway) precheck(m store.Message) bool {
 	if judge(&m, &c, suppressed, rules, &s, g.now()).kind == verdictSend {
 		return true
 	}
-	if _, _, err := g.admit(m.ID, m.To, nil); err != nil && !errors.Is(err, errSkip) {
+	if _, _, err := g.admit(m.ID, m.To, m.Kind, nil); err != nil && !errors.Is(err, errSkip) {
 		g.log.Error("hold back message", "id", m.ID, "error", err)
 	}
 	return false
@@ -493,7 +496,7 @@ func (g *Gateway) RecheckQueued(number string) error {
 			if m.Status != store.StatusQueued {
 				continue
 			}
-			if _, _, err := g.admit(m.ID, m.To, nil); err != nil && !errors.Is(err, errSkip) {
+			if _, _, err := g.admit(m.ID, m.To, m.Kind, nil); err != nil && !errors.Is(err, errSkip) {
 				return fmt.Errorf("gateway: recheck message %d: %w", m.ID, err)
 			}
 		}

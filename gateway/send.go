@@ -93,7 +93,7 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 			// the frequency cap are judged in the transaction that marks the
 			// first part `sending`.
 			var ok bool
-			msg, ok, err = g.admit(id, msg.To, mark)
+			msg, ok, err = g.admit(id, msg.To, msg.Kind, mark)
 			if err == nil && !ok {
 				return nil // held, suppressed or expired: the message says why
 			}
