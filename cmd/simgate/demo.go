@@ -130,7 +130,33 @@ func setUpDemoShop(gw *gateway.Gateway) error {
 	s.TermsURL = "https://demo-shop.example/terms"
 	s.PrivacyURL = "https://demo-shop.example/privacy"
 	s.Disclosure = gateway.Disclosure{Version: "demo-1", Text: demoDisclosure}
-	return gw.SaveComplianceSettings(s, "demo")
+	if err := gw.SaveComplianceSettings(s, "demo"); err != nil {
+		return err
+	}
+	// A few customers to look at: one signed up at the till, one never
+	// asked (marketing to her is suppressed), one in Los Angeles (quiet
+	// hours follow his clock, not the box's).
+	ctx := context.Background()
+	for _, c := range []struct {
+		contact gateway.Contact
+		optIn   bool
+	}{
+		{gateway.Contact{Number: "+12015550123", Name: "Ada Lovelace", Tags: []string{"vip", "regular"}, Language: "en"}, true},
+		{gateway.Contact{Number: "+12015550124", Name: "Grace Hopper", Tags: []string{"regular"}, Language: "en"}, false},
+		{gateway.Contact{Number: "+13105550125", Name: "Alan Turing", Tags: []string{"online"}, Language: "en",
+			Attributes: map[string]string{"city": "Los Angeles"}}, true},
+	} {
+		if _, err := gw.CreateContact(ctx, c.contact); err != nil {
+			return fmt.Errorf("sample contact %s: %w", c.contact.Name, err)
+		}
+		if c.optIn {
+			if _, _, err := gw.OptIn(ctx, gateway.OptInRequest{Number: c.contact.Number, Method: gateway.MethodPOS,
+				Source: "demo till", Terminal: "till 1", DisclosureVersion: "demo-1", Actor: "demo"}); err != nil {
+				return fmt.Errorf("sample opt-in %s: %w", c.contact.Name, err)
+			}
+		}
+	}
+	return nil
 }
 
 func printDemoBanner(w io.Writer, addr, control, data, token, password string) {
@@ -154,9 +180,16 @@ Text the box from a "customer":
   curl -s -d '{"to":"%s","from":"+12015550199","text":"Is my order ready?"}' http://%s/inbound
   curl -s -H "Authorization: Bearer %s" http://%s/api/v1/inbox
 
+A marketing text checks consent, quiet hours and the frequency cap first
+(Ada opted in at the till; Grace never did, so hers is suppressed):
+  curl -s -H "Authorization: Bearer %s" -H "Content-Type: application/json" \
+       -d '{"to":"+12015550124","kind":"marketing","text":"Demo Shop: 20%% off today!"}' http://%s/api/v1/messages
+
+Customers sign up at http://%s/join; texting STOP, START, HELP or JOIN works.
+
 Press Ctrl-C to stop.
 `, demoModems[0].Number, demoModems[1].Number, addr, demoAdmin, password, addr, token, data, control,
-		token, addr, token, addr, demoModems[0].Number, control, token, addr)
+		token, addr, token, addr, demoModems[0].Number, control, token, addr, token, addr, addr)
 }
 
 // waitForPath waits until path exists (the simulator publishes its pty
