@@ -315,23 +315,50 @@ type contactMatcher struct {
 	query   string // lower case
 	tag     string
 	tagJSON []byte // the tag as it appears in stored JSON
+	// plainQuery: the query is ASCII without characters JSON escapes, so
+	// a match must appear verbatim (case aside) in an ASCII record.
+	plainQuery bool
+	lowered    []byte // scratch for the folded record
 }
 
-func newContactMatcher(f ContactFilter) contactMatcher {
-	m := contactMatcher{query: strings.ToLower(strings.TrimSpace(f.Query))}
+func newContactMatcher(f ContactFilter) *contactMatcher {
+	m := &contactMatcher{query: strings.ToLower(strings.TrimSpace(f.Query))}
 	if tags := normaliseTags([]string{f.Tag}); len(tags) == 1 {
 		m.tag = tags[0]
 		m.tagJSON, _ = json.Marshal(m.tag)
 	}
+	m.plainQuery = m.query != "" && !strings.ContainsFunc(m.query, func(r rune) bool {
+		return r >= 0x80 || r < 0x20 || strings.ContainsRune(`"\<>&`, r)
+	})
 	return m
 }
 
-func (m contactMatcher) match(raw []byte) (bool, error) {
+// foldASCII lower-cases raw into m.lowered and reports false when raw is
+// not all ASCII: then a non-ASCII letter could fold to an ASCII one (the
+// Kelvin sign to "k") and only a full decode can tell.
+func (m *contactMatcher) foldASCII(raw []byte) bool {
+	m.lowered = m.lowered[:0]
+	for _, b := range raw {
+		if b >= 0x80 {
+			return false
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		m.lowered = append(m.lowered, b)
+	}
+	return true
+}
+
+func (m *contactMatcher) match(raw []byte) (bool, error) {
 	if m.tag != "" && !bytes.Contains(raw, m.tagJSON) {
 		return false, nil // cannot have the tag: its quoted form is absent
 	}
 	if m.query == "" && m.tag == "" {
 		return true, nil
+	}
+	if m.plainQuery && m.foldASCII(raw) && !bytes.Contains(m.lowered, []byte(m.query)) {
+		return false, nil // not anywhere in the record, so not in number or name
 	}
 	var c struct {
 		Number string   `json:"number"`
