@@ -81,7 +81,8 @@ type Gateway struct {
 	log *slog.Logger
 	hub *Hub
 
-	alerts alerts
+	alerts  alerts
+	imports importJobs // recent contact imports (import.go)
 
 	reportMu  sync.Mutex
 	unmatched map[string]time.Time // status reports waiting for their part's MR (reports.go)
@@ -242,6 +243,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			r.run(ctx)
 		}()
 	}
+	defer g.startPurge(ctx)() // retention purge of old message bodies (purge.go)
 	err := g.dispatch(ctx, runners)
 	wg.Wait()
 	return err

@@ -14,6 +14,7 @@ type Event struct {
 	Inbound *Inbound     `json:"inbound,omitempty"`
 	Modem   *ModemStatus `json:"modem,omitempty"`
 	Alert   *Alert       `json:"alert,omitempty"`
+	Import  *ImportJob   `json:"import,omitempty"`  // progress of a contact import (Type "import")
 	Consent *Consent     `json:"consent,omitempty"` // a number's consent changed (Type "consent")
 }
 

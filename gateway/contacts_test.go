@@ -1,0 +1,232 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/simgate/simgate/store"
+)
+
+// contactsGateway is a gateway over a real bbolt file, without modems, and
+// a clock the test moves.
+type contactsGateway struct {
+	*Gateway
+	db *store.DB
+
+	mu sync.Mutex
+	at time.Time // the clock's time
+}
+
+func newContactsGateway(t testing.TB, opts ...store.Option) *contactsGateway {
+	t.Helper()
+	cg := &contactsGateway{at: time.Date(2025, 3, 3, 12, 0, 0, 0, time.UTC)}
+	db, err := store.Open(filepath.Join(t.TempDir(), "simgate.db"), append(opts, store.WithClock(cg.clock))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cg.db = db
+	g, err := New(db, Config{Region: "US", Log: testLog(), Clock: cg.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cg.Gateway = g
+	return cg
+}
+
+func (cg *contactsGateway) clock() time.Time {
+	cg.mu.Lock()
+	defer cg.mu.Unlock()
+	return cg.at
+}
+
+func (cg *contactsGateway) advance(d time.Duration) {
+	cg.mu.Lock()
+	cg.at = cg.at.Add(d)
+	cg.mu.Unlock()
+}
+
+func wantField(t *testing.T, err error, field string) {
+	t.Helper()
+	var fe *FieldError
+	if !errors.As(err, &fe) {
+		t.Fatalf("got %v, want a FieldError naming %q", err, field)
+	}
+	if fe.Field != field {
+		t.Fatalf("FieldError names %q (%v), want %q", fe.Field, err, field)
+	}
+}
+
+func TestCreateContactValidation(t *testing.T) {
+	g := newContactsGateway(t)
+	ctx := context.Background()
+	long := func(n int) string { return strings.Repeat("é", n) }
+	manyAttrs := map[string]string{}
+	for i := range MaxAttributes + 1 {
+		manyAttrs[fmt.Sprintf("k%d", i)] = "v"
+	}
+	manyTags := make([]string, MaxTags+1)
+	for i := range manyTags {
+		manyTags[i] = fmt.Sprintf("t%d", i)
+	}
+	for _, tc := range []struct {
+		name  string
+		c     Contact
+		field string
+	}{
+		{"no number", Contact{Name: "Ana"}, "number"},
+		{"not a number", Contact{Number: "call me"}, "number"},
+		{"invalid number", Contact{Number: "+1555"}, "number"},
+		{"long name", Contact{Number: "+12015550123", Name: long(MaxContactName + 1)}, "name"},
+		{"control in name", Contact{Number: "+12015550123", Name: "A\x00na"}, "name"},
+		{"bad attr key", Contact{Number: "+12015550123", Attributes: map[string]string{"Shoe Size": "9"}}, "attributes"},
+		{"long attr key", Contact{Number: "+12015550123", Attributes: map[string]string{strings.Repeat("k", MaxAttributeKey+1): "9"}}, "attributes"},
+		{"long attr value", Contact{Number: "+12015550123", Attributes: map[string]string{"note": long(MaxAttributeValue + 1)}}, "attributes.note"},
+		{"too many attrs", Contact{Number: "+12015550123", Attributes: manyAttrs}, "attributes"},
+		{"too many tags", Contact{Number: "+12015550123", Tags: manyTags}, "tags"},
+		{"empty tag", Contact{Number: "+12015550123", Tags: []string{"vip", " "}}, "tags"},
+		{"long tag", Contact{Number: "+12015550123", Tags: []string{strings.Repeat("t", MaxTagLength+1)}}, "tags"},
+		{"tag with separator", Contact{Number: "+12015550123", Tags: []string{"a;b"}}, "tags"},
+		{"bad zone", Contact{Number: "+12015550123", TimeZone: "Mars/Olympus"}, "time_zone"},
+		{"local zone", Contact{Number: "+12015550123", TimeZone: "Local"}, "time_zone"},
+		{"bad language", Contact{Number: "+12015550123", Language: "english"}, "language"},
+		{"language with junk", Contact{Number: "+12015550123", Language: "en-US-x-pirate"}, "language"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := g.CreateContact(ctx, tc.c)
+			wantField(t, err, tc.field)
+		})
+	}
+	if n, _ := g.CountContacts(); n != 0 {
+		t.Fatalf("%d contacts stored by bad input", n)
+	}
+}
+
+func TestCreateContactNormalizes(t *testing.T) {
+	g := newContactsGateway(t)
+	ctx := context.Background()
+	c, err := g.CreateContact(ctx, Contact{Number: "(201) 555-0123", Name: "  Ana  ",
+		Tags: []string{"VIP", "vip", " Newsletter "}, Language: "fr-ca", Attributes: map[string]string{"email": "ana@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ID == 0 || c.Number != "+12015550123" || c.Name != "Ana" || c.Language != "fr-CA" || c.Source != "api" {
+		t.Errorf("got %+v", c)
+	}
+	if strings.Join(c.Tags, ",") != "newsletter,vip" {
+		t.Errorf("tags %v, want newsletter,vip", c.Tags)
+	}
+	if c.TimeZone != "America/New_York" || !c.TimeZoneDerived {
+		t.Errorf("time zone %q derived=%v, want America/New_York derived from 201", c.TimeZone, c.TimeZoneDerived)
+	}
+	// A number taken is ErrExists, whatever format it was written in.
+	if _, err := g.CreateContact(ctx, Contact{Number: "+1 201 555 0123"}); !errors.Is(err, ErrExists) {
+		t.Errorf("duplicate number: %v, want ErrExists", err)
+	}
+	// Creating a contact records no consent.
+	cons, events := consentOf(t, g.Gateway, c.Number)
+	if cons.Marketing != MarketingNone || len(events) != 0 {
+		t.Errorf("a new contact has consent %v and %d ledger events, want none", cons.Marketing, len(events))
+	}
+	got, err := g.ContactByNumber("201-555-0123")
+	if err != nil || got.ID != c.ID {
+		t.Errorf("ContactByNumber = %+v, %v", got, err)
+	}
+}
+
+func TestZoneForNumber(t *testing.T) {
+	for _, tc := range []struct{ number, want string }{
+		{"+12015550123", "America/New_York"},    // New Jersey
+		{"+14155550123", "America/Los_Angeles"}, // San Francisco
+		{"+33612345678", "Europe/Paris"},
+		{"+442079460123", "Europe/London"},
+		{"+13125550123", "America/Chicago"},
+	} {
+		if got := zoneForNumber(tc.number); got != tc.want {
+			t.Errorf("zoneForNumber(%s) = %s, want %s", tc.number, got, tc.want)
+		}
+	}
+	if got := zoneForNumber("garbage"); got != "UTC" {
+		t.Errorf("zoneForNumber(garbage) = %s, want UTC", got)
+	}
+}
+
+func TestUpdateContactPatch(t *testing.T) {
+	g := newContactsGateway(t)
+	ctx := context.Background()
+	c, err := g.CreateContact(ctx, Contact{Number: "+12015550123", Name: "Ana", Tags: []string{"vip"}, Language: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := g.CreateContact(ctx, Contact{Number: "+12015550124"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "Ana Lima"
+	got, err := g.UpdateContact(ctx, c.ID, ContactPatch{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != name || got.Language != "en" || len(got.Tags) != 1 || got.Number != c.Number {
+		t.Errorf("patching the name changed more: %+v", got)
+	}
+	bad := "nowhere/zone"
+	_, err = g.UpdateContact(ctx, c.ID, ContactPatch{TimeZone: &bad})
+	wantField(t, err, "time_zone")
+	if again, _ := g.Contact(c.ID); again.Name != name || again.TimeZone != c.TimeZone {
+		t.Errorf("a refused patch changed the contact: %+v", again)
+	}
+	taken := other.Number
+	if _, err := g.UpdateContact(ctx, c.ID, ContactPatch{Number: &taken}); !errors.Is(err, ErrExists) {
+		t.Errorf("moving to a taken number: %v, want ErrExists", err)
+	}
+	// A new number re-derives a derived zone; a given zone is kept as given.
+	paris := "+33612345678"
+	got, err = g.UpdateContact(ctx, c.ID, ContactPatch{Number: &paris})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TimeZone != "Europe/Paris" || !got.TimeZoneDerived {
+		t.Errorf("after moving to a French number: zone %q derived=%v", got.TimeZone, got.TimeZoneDerived)
+	}
+	tokyo := "Asia/Tokyo"
+	got, err = g.UpdateContact(ctx, c.ID, ContactPatch{TimeZone: &tokyo})
+	if err != nil || got.TimeZone != tokyo || got.TimeZoneDerived {
+		t.Errorf("given zone: %+v, %v", got, err)
+	}
+	if err := g.DeleteContact(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Contact(c.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after delete: %v, want ErrNotFound", err)
+	}
+}
+
+func TestNormalizeLanguage(t *testing.T) {
+	for in, want := range map[string]string{"en": "en", "FR-ca": "fr-CA", "zh-hant-tw": "zh-Hant-TW", "es_419": "es-419", "": ""} {
+		got, err := normalizeLanguage(in)
+		if err != nil || got != want {
+			t.Errorf("normalizeLanguage(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+// consentOf reads a number's consent record and ledger.
+func consentOf(t testing.TB, g *Gateway, number string) (Consent, []ConsentEvent) {
+	t.Helper()
+	c, err := g.Consent(number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := g.ConsentEvents(number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, events
+}

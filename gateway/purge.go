@@ -1,0 +1,72 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Body purge tuning.
+const (
+	// purgeInterval: retention is counted in days, so hourly is precise
+	// enough and costs nothing when there is nothing to do.
+	purgeInterval = time.Hour
+	// purgeBatch bounds one write transaction, so the purge never holds
+	// the store's single writer long enough to delay a send or a STOP.
+	purgeBatch = 500
+)
+
+// startPurge runs the retention purge until ctx is done; the returned stop
+// function ends it and waits for it (Run defers it, so no purge outlives
+// the gateway's store).
+func (g *Gateway) startPurge(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.removeStaleSpools()
+		t := time.NewTicker(purgeInterval)
+		defer t.Stop()
+		for {
+			if _, err := g.PurgeBodies(ctx); err != nil && ctx.Err() == nil {
+				g.log.Error("purge old message bodies", "error", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// PurgeBodies blanks the text of messages (both ways) older than the
+// body retention setting and returns how many it blanked; with retention
+// 0 it does nothing. Rows, their status history and the consent ledger are
+// never deleted: they are the 4-year evidence of R-RECORD.
+func (g *Gateway) PurgeBodies(ctx context.Context) (int, error) {
+	age := g.ComplianceSettings().BodyRetention()
+	if age <= 0 {
+		return 0, nil
+	}
+	before := g.now().Add(-age)
+	total := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n, err := g.db.PurgeBodies(before, purgeBatch)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("gateway: purge bodies: %w", err)
+		}
+		if n < purgeBatch {
+			break
+		}
+	}
+	if total > 0 {
+		g.log.Info("purged old message bodies", "count", total, "older_than", before.UTC().Format(time.RFC3339))
+	}
+	return total, nil
+}
