@@ -51,7 +51,8 @@ func TestRenderEveryTemplate(t *testing.T) {
 		"settings": {Title: "Settings", Notice: "Token created.", Data: settingsData{NewToken: "sg_abc", Region: "US",
 			Tokens: []gateway.Token{{ID: 1, Name: "Website", CreatedAt: now, LastUsed: now}}, Users: []gateway.User{{Name: "ana", CreatedAt: now}}}},
 	}
-	maps.Copy(fixtures, consentFixtures(now)) // consent_test.go
+	maps.Copy(fixtures, contactFixtures(now, msgs)) // contacts_console_test.go
+	maps.Copy(fixtures, consentFixtures(now))       // consent_test.go
 	for name := range s.pages {
 		if _, ok := fixtures[name]; !ok {
 			t.Errorf("template %s has no fixture", name)

@@ -141,6 +141,29 @@
     var ok = $("#all-ok"); if (ok) ok.remove();
   }
 
+  // Contact import job page: progress bar and counters follow the job's
+  // "import" events; when it ends the page reloads to show the report.
+  function onImport(j) {
+    var card = $('#import-job[data-import-id="' + cssEscape(j.id) + '"]');
+    if (!card) return;
+    if (j.state !== "running") {
+      if (card.dataset.state === "running") location.reload();
+      return;
+    }
+    var bar = $("#import-progress");
+    if (bar && j.total_bytes > 0) bar.value = Math.min(100, Math.floor(j.bytes_read * 100 / j.total_bytes));
+    var set = function (f, v) { var el = $('[data-field="' + f + '"]', card); if (el) el.textContent = v; };
+    set("rows_read", j.rows_read);
+    ["imported", "updated", "invalid", "suppressed", "consent_kept"].forEach(function (k) { set(k, j.report[k]); });
+  }
+
+  function fetchImport(id) {
+    fetch("/contacts/import/status?job=" + encodeURIComponent(id), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) { if (j) onImport(j); })
+      .catch(function () {});
+  }
+
   var delay = 500;
   function connect() {
     var live = $("#live");
@@ -158,12 +181,16 @@
           onCounts(ev.counts);
           live.hidden = false;
           document.body.dataset.live = "1";
+          // A job that ended while the socket was down: show its report.
+          var job = $("#import-job");
+          if (job && job.dataset.state === "running") fetchImport(job.dataset.importId);
           break;
         case "message": onMessage(ev.message); refreshCounts(); break;
         case "inbound": onInbound(ev.inbound); break;
         case "modem": onModem(ev.modem); break;
         case "alert": onAlert(ev.alert, false); break;
         case "alert_cleared": onAlert(ev.alert, true); break;
+        case "import": onImport(ev.import); break;
       }
     };
     ws.onclose = function () {

@@ -1,0 +1,355 @@
+package webui
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+// contactRow is one line of the contacts table.
+type contactRow struct {
+	gateway.Contact
+	Marketing string // consent state, in plain words
+}
+
+type contactsData struct {
+	Q, Tag string
+	Rows   []contactRow
+	Next   string // URL of the next page, "" at the end
+	Total  int
+}
+
+// marketingLabel is what a shop owner reads for a consent state.
+func marketingLabel(c gateway.Consent) string {
+	switch {
+	case c.OptedOutAll:
+		return "Opted out of all texts"
+	case c.Review:
+		return "Paused: reply needs review"
+	}
+	switch c.Marketing {
+	case gateway.MarketingConfirmed:
+		return "Marketing: yes"
+	case gateway.MarketingPending:
+		return "Waiting for YES"
+	case gateway.MarketingOptedOut:
+		return "Marketing: opted out"
+	}
+	return "No marketing consent"
+}
+
+// contactsPage answers GET /contacts?q=&tag=&after=.
+func (s *server) contactsPage(w http.ResponseWriter, r *http.Request, u user) error {
+	q := r.URL.Query()
+	d := contactsData{Q: strings.TrimSpace(q.Get("q")), Tag: strings.TrimSpace(q.Get("tag"))}
+	v := view{Title: "Contacts", Nav: "contacts", Data: &d, Notice: contactNotice(q.Get("done"))}
+	f, err := parseContactFilter(r)
+	if err != nil {
+		v.Error = "That page link is broken; showing the first contacts."
+		f = gateway.ContactFilter{Query: d.Q, Tag: d.Tag, Limit: defaultLimit}
+	}
+	rows, next, err := s.gw.Contacts(f)
+	if err != nil {
+		return err
+	}
+	for _, c := range rows {
+		cons, err := s.gw.Consent(c.Number)
+		if err != nil {
+			return err
+		}
+		d.Rows = append(d.Rows, contactRow{Contact: c, Marketing: marketingLabel(cons)})
+	}
+	if d.Total, err = s.gw.CountContacts(); err != nil {
+		return err
+	}
+	if next != 0 {
+		nq := url.Values{"after": {strconv.FormatUint(next, 10)}}
+		if d.Q != "" {
+			nq.Set("q", d.Q)
+		}
+		if d.Tag != "" {
+			nq.Set("tag", d.Tag)
+		}
+		d.Next = "/contacts?" + nq.Encode()
+	}
+	return s.render(w, r, http.StatusOK, "contacts", v)
+}
+
+func contactNotice(key string) string {
+	switch key {
+	case "created":
+		return "The contact is saved. No consent was recorded: a contact gets marketing texts only after opting in."
+	case "saved":
+		return "The contact is saved."
+	case "erased":
+		return "The person's data was erased. Their number stays blocked from imports and sign-ups."
+	}
+	return ""
+}
+
+// contactForm is the edit form's fields as typed.
+type contactForm struct {
+	Number, Name, Tags, TimeZone, Language, Attributes string
+}
+
+func formFromContact(c gateway.Contact) contactForm {
+	f := contactForm{Number: c.Number, Name: c.Name, Tags: strings.Join(c.Tags, ", "), Language: c.Language}
+	if !c.TimeZoneDerived {
+		f.TimeZone = c.TimeZone
+	}
+	keys := make([]string, 0, len(c.Attributes))
+	for k := range c.Attributes {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	lines := make([]string, len(keys))
+	for i, k := range keys {
+		lines[i] = k + " = " + c.Attributes[k]
+	}
+	f.Attributes = strings.Join(lines, "\n")
+	return f
+}
+
+func readContactForm(r *http.Request) contactForm {
+	return contactForm{Number: strings.TrimSpace(r.PostFormValue("number")), Name: r.PostFormValue("name"),
+		Tags: r.PostFormValue("tags"), TimeZone: strings.TrimSpace(r.PostFormValue("time_zone")),
+		Language: strings.TrimSpace(r.PostFormValue("language")), Attributes: r.PostFormValue("attributes")}
+}
+
+// parse turns the typed fields into contact fields; attributes are lines
+// "key = value".
+func (f contactForm) parse() (tags []string, attrs map[string]string, err error) {
+	for _, t := range strings.FieldsFunc(f.Tags, func(r rune) bool { return r == ',' || r == ';' || r == '|' }) {
+		if t = strings.TrimSpace(t); t != "" {
+			tags = append(tags, t)
+		}
+	}
+	attrs = map[string]string{}
+	for i, line := range strings.Split(strings.ReplaceAll(f.Attributes, "\r\n", "\n"), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, nil, &gateway.FieldError{Field: "attributes", Message: fmt.Sprintf("line %d must look like key = value", i+1)}
+		}
+		attrs[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return tags, attrs, nil
+}
+
+// contactData is the contact page: the form, and for a stored contact its
+// texts and consent timeline.
+type contactData struct {
+	Contact    *gateway.Contact
+	Form       contactForm
+	Marketing  string
+	Messages   []gateway.Message
+	Inbound    []gateway.Inbound
+	Events     []gateway.ConsentEvent
+	Confirm    bool // the erase confirmation
+	DerivedTZ  string
+	FieldError string // the field the error is about, to mark it
+}
+
+// contactFormError is the plain-words message for a bad contact field.
+func contactFormError(err error) (msg, field string) {
+	var fe *gateway.FieldError
+	if !errors.As(err, &fe) {
+		return "", ""
+	}
+	label := map[string]string{"number": "The phone number", "name": "The name", "tags": "The tags",
+		"time_zone": "The time zone", "language": "The language", "attributes": "The other details"}[fe.Field]
+	if label == "" {
+		label = "The other details (" + strings.TrimPrefix(fe.Field, "attributes.") + ")"
+	}
+	return label + " " + fe.Message + ".", fe.Field
+}
+
+// newContactPage answers GET /contacts/new.
+func (s *server) newContactPage(w http.ResponseWriter, r *http.Request, u user) error {
+	return s.render(w, r, http.StatusOK, "contact", view{Title: "New contact", Nav: "contacts",
+		Data: &contactData{Form: contactForm{Number: r.URL.Query().Get("number")}}})
+}
+
+// createContactForm answers POST /contacts/new.
+func (s *server) createContactForm(w http.ResponseWriter, r *http.Request, u user) error {
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+	f := readContactForm(r)
+	tags, attrs, err := f.parse()
+	if err == nil {
+		var c gateway.Contact
+		c, err = s.gw.CreateContact(r.Context(), gateway.Contact{Number: f.Number, Name: f.Name, Tags: tags,
+			Attributes: attrs, TimeZone: f.TimeZone, Language: f.Language, Source: "console"})
+		if err == nil {
+			seeOther(w, r, fmt.Sprintf("/contacts/%d?done=created", c.ID))
+			return nil
+		}
+	}
+	msg, field := contactFormError(err)
+	switch {
+	case errors.Is(err, gateway.ErrExists):
+		msg, field = "This number already has a contact.", "number"
+		if c, e := s.gw.ContactByNumber(f.Number); e == nil {
+			msg = fmt.Sprintf("This number already belongs to contact %d (%s).", c.ID, c.Name)
+		}
+	case errors.Is(err, gateway.ErrSuppressed):
+		msg, field = "This number was erased at its owner's request and cannot be added again.", "number"
+	case msg == "":
+		return err
+	}
+	return s.render(w, r, http.StatusBadRequest, "contact", view{Title: "New contact", Nav: "contacts", Error: msg,
+		Data: &contactData{Form: f, FieldError: field}})
+}
+
+// loadContactData fills the contact page's history and consent timeline.
+func (s *server) loadContactData(c gateway.Contact) (*contactData, error) {
+	d := &contactData{Contact: &c, Form: formFromContact(c)}
+	if c.TimeZoneDerived {
+		d.DerivedTZ = c.TimeZone
+	}
+	cons, err := s.gw.Consent(c.Number)
+	if err != nil {
+		return nil, err
+	}
+	d.Marketing = marketingLabel(cons)
+	if d.Events, err = s.gw.ConsentEvents(c.Number); err != nil {
+		return nil, err
+	}
+	if d.Messages, _, err = s.gw.ContactMessages(c.Number, 0, 50); err != nil {
+		return nil, err
+	}
+	if d.Inbound, _, err = s.gw.ContactInbound(c.Number, 0, 20); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// contactPage answers GET /contacts/{id}.
+func (s *server) contactPage(w http.ResponseWriter, r *http.Request, u user) error {
+	id, err := parseID(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.gw.Contact(id)
+	if err != nil {
+		return err
+	}
+	d, err := s.loadContactData(c)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "contact", view{Title: contactTitle(c), Nav: "contacts",
+		Notice: contactNotice(r.URL.Query().Get("done")), Data: d})
+}
+
+func contactTitle(c gateway.Contact) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.Number
+}
+
+// saveContactForm answers POST /contacts/{id}: every field of the form
+// is written (an empty time zone derives it from the number again).
+func (s *server) saveContactForm(w http.ResponseWriter, r *http.Request, u user) error {
+	id, err := parseID(r)
+	if err != nil {
+		return err
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+	f := readContactForm(r)
+	tags, attrs, err := f.parse()
+	if err == nil {
+		_, err = s.gw.UpdateContact(r.Context(), id, gateway.ContactPatch{Number: &f.Number, Name: &f.Name, Tags: &tags,
+			Attributes: &attrs, TimeZone: &f.TimeZone, Language: &f.Language})
+		if err == nil {
+			seeOther(w, r, fmt.Sprintf("/contacts/%d?done=saved", id))
+			return nil
+		}
+	}
+	msg, field := contactFormError(err)
+	switch {
+	case errors.Is(err, gateway.ErrExists):
+		msg, field = "Another contact already has this number.", "number"
+	case errors.Is(err, gateway.ErrSuppressed):
+		msg, field = "This number was erased at its owner's request and cannot be used again.", "number"
+	case msg == "":
+		return err
+	}
+	c, err := s.gw.Contact(id)
+	if err != nil {
+		return err
+	}
+	d, err := s.loadContactData(c)
+	if err != nil {
+		return err
+	}
+	d.Form, d.FieldError = f, field
+	return s.render(w, r, http.StatusBadRequest, "contact", view{Title: contactTitle(c), Nav: "contacts", Error: msg, Data: d})
+}
+
+// subjectDownload answers GET /contacts/{id}/export: the person's data as
+// a JSON file (R-GDPR-1), the same document as the API's.
+func (s *server) subjectDownload(w http.ResponseWriter, r *http.Request, u user) error {
+	v, c, err := s.subjectData(r)
+	if err != nil {
+		return err
+	}
+	body, err := encodeJSON(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="contact-%d.json"`, c.ID))
+	writeRaw(w, http.StatusOK, body)
+	return nil
+}
+
+// eraseConfirmPage answers GET /contacts/{id}/erase: what erasing does,
+// and the button that does it.
+func (s *server) eraseConfirmPage(w http.ResponseWriter, r *http.Request, u user) error {
+	id, err := parseID(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.gw.Contact(id)
+	if err != nil {
+		return err
+	}
+	d, err := s.loadContactData(c)
+	if err != nil {
+		return err
+	}
+	d.Confirm = true
+	return s.render(w, r, http.StatusOK, "contact", view{Title: "Erase " + contactTitle(c) + "?", Nav: "contacts", Data: d})
+}
+
+// eraseContactForm answers POST /contacts/{id}/erase. Without confirm=yes
+// (a form from elsewhere, a stray click) it shows the confirmation.
+func (s *server) eraseContactForm(w http.ResponseWriter, r *http.Request, u user) error {
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+	if r.PostFormValue("confirm") != "yes" {
+		return s.eraseConfirmPage(w, r, u)
+	}
+	id, err := parseID(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.gw.EraseContact(r.Context(), id, u.Name); err != nil {
+		return err
+	}
+	seeOther(w, r, "/contacts?done=erased")
+	return nil
+}
+
+// exportContactsPage answers GET /contacts/export with the CSV file.
+func (s *server) exportContactsPage(w http.ResponseWriter, r *http.Request, u user) error {
+	s.writeContactsCSV(w, r)
+	return nil
+}

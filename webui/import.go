@@ -1,0 +1,250 @@
+package webui
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+// maxImportBytes bounds a CSV upload. It is its own limit, not
+// Config.MaxBodyBytes: 100 MB holds about a million contacts, and the file
+// is streamed to disk, never held in memory.
+const maxImportBytes = 100 << 20
+
+// maxImportFormValue bounds each non-file field of a multipart upload.
+const maxImportFormValue = 4 << 10
+
+// importColumnFields are the form fields that name the CSV column holding
+// a field, for people who do not want to write map.<header>=<field>.
+var importColumnFields = map[string]string{
+	"number_column": "number", "name_column": "name", "tags_column": "tags", "consent_column": "consent",
+	"time_zone_column": "time_zone", "language_column": "language", "email_column": "attr:email",
+}
+
+// spoolFile is an upload copied to the data directory; Close removes it.
+type spoolFile struct{ *os.File }
+
+func (f spoolFile) Close() error {
+	err := f.File.Close()
+	_ = os.Remove(f.Name())
+	return err
+}
+
+// spool streams src into a spool file and rewinds it. It stops with a 413
+// once more than maxImportBytes arrived.
+func (s *server) spool(src io.Reader) (spoolFile, int64, error) {
+	f, err := s.gw.ImportSpool()
+	if err != nil {
+		return spoolFile{}, 0, fmt.Errorf("spool upload: %w", err)
+	}
+	sf := spoolFile{f}
+	n, err := io.Copy(f, io.LimitReader(src, maxImportBytes+1))
+	if err == nil && n > maxImportBytes {
+		err = &apiError{Status: http.StatusRequestEntityTooLarge, Code: codeTooLarge,
+			Message: fmt.Sprintf("the file is larger than %d MB; split it", maxImportBytes>>20)}
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		_ = sf.Close()
+		return spoolFile{}, 0, err
+	}
+	return sf, n, nil
+}
+
+// readImportUpload spools the CSV of an upload and collects its options:
+// a text/csv body (options in the query) or a multipart form with a "file"
+// part (options in the query or other parts).
+func (s *server) readImportUpload(r *http.Request) (spoolFile, gateway.ImportOptions, error) {
+	params := url.Values{}
+	for k, v := range r.URL.Query() {
+		params[k] = v
+	}
+	var (
+		file     spoolFile
+		size     int64
+		fileName string
+	)
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case err == nil && (mt == "text/csv" || mt == "application/csv" || mt == "text/plain"):
+		file, size, err = s.spool(r.Body)
+		if err != nil {
+			return spoolFile{}, gateway.ImportOptions{}, err
+		}
+	case err == nil && mt == "multipart/form-data":
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return spoolFile{}, gateway.ImportOptions{}, invalid("file", "malformed multipart body: %s", err.Error())
+		}
+		for {
+			part, err := mr.NextPart()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				if file.File != nil {
+					_ = file.Close()
+				}
+				return spoolFile{}, gateway.ImportOptions{}, invalid("file", "malformed multipart body: %s", err.Error())
+			}
+			if part.FormName() == "file" && file.File == nil {
+				fileName = part.FileName()
+				if file, size, err = s.spool(part); err != nil {
+					return spoolFile{}, gateway.ImportOptions{}, err
+				}
+				continue
+			}
+			v, err := io.ReadAll(io.LimitReader(part, maxImportFormValue+1))
+			if err != nil || len(v) > maxImportFormValue {
+				if file.File != nil {
+					_ = file.Close()
+				}
+				return spoolFile{}, gateway.ImportOptions{}, invalid(part.FormName(), "is longer than %d bytes", maxImportFormValue)
+			}
+			params.Add(part.FormName(), string(v))
+		}
+		if file.File == nil {
+			return spoolFile{}, gateway.ImportOptions{}, invalid("file", "is missing: choose a CSV file")
+		}
+	default:
+		return spoolFile{}, gateway.ImportOptions{}, &apiError{Status: http.StatusUnsupportedMediaType, Code: codeUnsupportedMedia,
+			Message: "Content-Type must be text/csv (the file as the body) or multipart/form-data (a file part)"}
+	}
+	if v := params.Get("file_name"); v != "" {
+		fileName = v
+	}
+	opts := gateway.ImportOptions{FileName: filepath.Base(strings.TrimSpace(fileName)), TotalBytes: size,
+		DisclosureVersion: strings.TrimSpace(params.Get("disclosure_version")), Columns: map[string]string{}}
+	if opts.FileName == "." || opts.FileName == "/" {
+		opts.FileName = "upload.csv"
+	}
+	for k, vs := range params {
+		if header, ok := strings.CutPrefix(k, "map."); ok && len(vs) > 0 {
+			opts.Columns[header] = strings.TrimSpace(vs[0])
+		}
+		if field, ok := importColumnFields[k]; ok && len(vs) > 0 && strings.TrimSpace(vs[0]) != "" {
+			opts.Columns[strings.TrimSpace(vs[0])] = field
+		}
+	}
+	return file, opts, nil
+}
+
+// importContactsAPI answers POST /api/v1/contacts/import with 202 and the
+// job; its progress is at the Location.
+func (s *server) importContactsAPI(w http.ResponseWriter, r *http.Request) error {
+	file, opts, err := s.readImportUpload(r)
+	if err != nil {
+		return err
+	}
+	opts.Actor = "token:" + callerToken(r).Name
+	job, err := s.gw.ImportContacts(r.Context(), file, opts) // owns file from here
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/contacts/import/"+job.ID)
+	return writeJSON(w, http.StatusAccepted, job)
+}
+
+// importJobAPI answers GET /api/v1/contacts/import/{job}.
+func (s *server) importJobAPI(w http.ResponseWriter, r *http.Request, id string) error {
+	job, err := s.gw.ImportJob(id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, job)
+}
+
+// importRejectedAPI answers GET /api/v1/contacts/import/{job}/rejected.csv.
+func (s *server) importRejectedAPI(w http.ResponseWriter, r *http.Request) error {
+	return s.writeRejected(w, r.PathValue("job"))
+}
+
+func (s *server) writeRejected(w http.ResponseWriter, id string) error {
+	if _, err := s.gw.ImportJob(id); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="rejected-`+url.PathEscape(id)+`.csv"`)
+	return s.gw.WriteRejectedCSV(w, id)
+}
+
+// importPageData is the import page: the upload form or one job.
+type importPageData struct {
+	Job        *gateway.ImportJob
+	Jobs       []gateway.ImportJob
+	Disclosure string // current disclosure version, the form's default
+}
+
+// importPage answers GET /contacts/import (the form and recent jobs) and
+// GET /contacts/import?job= (one job's progress and report).
+func (s *server) importPage(w http.ResponseWriter, r *http.Request, u user) error {
+	d := importPageData{Disclosure: s.gw.ComplianceSettings().Disclosure.Version}
+	v := view{Title: "Import contacts", Nav: "contacts", Data: &d}
+	if id := r.URL.Query().Get("job"); id != "" {
+		job, err := s.gw.ImportJob(id)
+		if errors.Is(err, gateway.ErrNotFound) {
+			v.Error = "That import is no longer in the list (the gateway keeps the last 10 and forgets them on restart)."
+			d.Jobs = s.gw.ImportJobs()
+			return s.render(w, r, http.StatusNotFound, "import", v)
+		}
+		if err != nil {
+			return err
+		}
+		d.Job = &job
+		v.Title = "Import of " + job.FileName
+		return s.render(w, r, http.StatusOK, "import", v)
+	}
+	d.Jobs = s.gw.ImportJobs()
+	return s.render(w, r, http.StatusOK, "import", v)
+}
+
+// importUpload answers POST /contacts/import: start the job and show it.
+func (s *server) importUpload(w http.ResponseWriter, r *http.Request, u user) error {
+	file, opts, err := s.readImportUpload(r)
+	if err == nil {
+		opts.Actor = u.Name
+		var job *gateway.ImportJob
+		job, err = s.gw.ImportContacts(r.Context(), file, opts)
+		if err == nil {
+			seeOther(w, r, "/contacts/import?job="+url.QueryEscape(job.ID))
+			return nil
+		}
+	}
+	msg := formError(err)
+	var api *apiError
+	if msg == "" && errors.As(err, &api) && api.Status < 500 {
+		msg = api.Message
+	}
+	if msg == "" {
+		return err
+	}
+	d := importPageData{Disclosure: s.gw.ComplianceSettings().Disclosure.Version, Jobs: s.gw.ImportJobs()}
+	return s.render(w, r, http.StatusBadRequest, "import", view{Title: "Import contacts", Nav: "contacts", Error: msg, Data: &d})
+}
+
+// importRejectedPage answers GET /contacts/import/rejected.csv?job=.
+func (s *server) importRejectedPage(w http.ResponseWriter, r *http.Request, u user) error {
+	return s.writeRejected(w, r.URL.Query().Get("job"))
+}
+
+// importStatusJSON answers GET /contacts/import/status?job= with the job
+// as JSON, for the job page's script after its live stream (re)connects.
+func (s *server) importStatusJSON(w http.ResponseWriter, r *http.Request, u user) error {
+	job, err := s.gw.ImportJob(r.URL.Query().Get("job"))
+	if err != nil {
+		s.fail(w, r, err)
+		return nil
+	}
+	job.Report.Rejected = nil // the page reloads for the report
+	return writeJSON(w, http.StatusOK, job)
+}
