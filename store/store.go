@@ -1,7 +1,8 @@
 // Package store keeps all of simgate's state in one bbolt file: outbound
 // messages with their indexes (status, due time, idempotency key, pending
-// status reports), inbound texts and their partial segments, API tokens and
-// a small key-value area for the gateway's own records.
+// status reports, recipient), inbound texts and their partial segments,
+// contacts, the consent ledger and suppression list, API tokens and a small
+// key-value area for the gateway's own records.
 //
 // Every bucket is declared in schema.go. A record and its index entries
 // change in the same transaction, and index entries are derived from the
