@@ -240,5 +240,40 @@ func TestEraseNumberRawFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("raw file still holds the number %d times in free pages", bytes.Count(raw, []byte("15550100")))
+	// bbolt does not zero freed pages: the erased records linger until the
+	// file is rewritten. Compact is that rewrite.
+	t.Logf("before compaction the raw file holds the number %d times in free pages", bytes.Count(raw, []byte("15550100")))
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Compact(db.Path()); err != nil {
+		t.Fatal(err)
+	}
+	raw, err = os.ReadFile(db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(raw, []byte("15550100")); n != 0 {
+		t.Fatalf("after compaction the file still holds the erased number %d times", n)
+	}
+	// The compacted file is a working database with the other data.
+	db2, err := Open(db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	if _, err := db2.ContactByNumber("+15550100"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("erased contact after compaction: %v", err)
+	}
+	if sup, err := db2.IsSuppressed("+15550100"); err != nil || !sup {
+		t.Fatalf("suppression lost in compaction: %v %v", sup, err)
+	}
+}
+
+// TestCompactRefusesOpenFile: a running simgate holds the lock.
+func TestCompactRefusesOpenFile(t *testing.T) {
+	db := openTest(t)
+	if _, _, err := Compact(db.Path()); !errors.Is(err, ErrLocked) {
+		t.Fatalf("compact of an open database: %v, want ErrLocked", err)
+	}
 }

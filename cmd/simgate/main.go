@@ -33,6 +33,7 @@ Usage:
   simgate modemsim [--count 2] [--link PREFIX] [--control 127.0.0.1:0]
   simgate token create --data DIR --name NAME
   simgate user add --data DIR --name NAME    (password from stdin or a prompt)
+  simgate compact --data DIR                 (service stopped: rewrites the file, dropping erased data)
 
 Run "simgate COMMAND -h" for the flags of one command.
 `
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runUser(ctx, args[1:], os.Stdin, stdout, os.Stderr)
 	case "ports":
 		return runPorts(ctx, args[1:], stdout)
+	case "compact":
+		return runCompact(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,70 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"go.etcd.io/bbolt"
+)
+
+// compactTxSize bounds one copy transaction: small enough for a Raspberry
+// Pi's memory, large enough that a big file copies in a few hundred commits.
+const compactTxSize = 64 << 20
+
+// Compact rewrites the database at path into a fresh file holding only live
+// records, then puts it in place. bbolt never overwrites freed pages, so
+// after an erasure (EraseNumber) fragments of the erased records can stay
+// in the file until it is rewritten; Compact is that rewrite, and it also
+// gives back the space of deleted history. The file must not be open: a
+// running simgate holds its lock and Compact fails with ErrLocked.
+// A crash half way leaves the original untouched (the copy is renamed over
+// it only when complete and synced).
+func Compact(path string) (before, after int64, err error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: compact: %w", err)
+	}
+	src, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: DefaultLockTimeout})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return 0, 0, fmt.Errorf("store: compact: %s is in use by a running simgate; stop it first: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: compact: open %s: %w", path, err)
+	}
+	defer src.Close()
+	tmp := path + ".compact"
+	_ = os.Remove(tmp) // left by an interrupted run
+	dst, err := bbolt.Open(tmp, 0o600, nil)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: compact: create %s: %w", tmp, err)
+	}
+	if err := bbolt.Compact(dst, src, compactTxSize); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return 0, 0, fmt.Errorf("store: compact: copy: %w", err)
+	}
+	if err := dst.Sync(); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return 0, 0, fmt.Errorf("store: compact: sync: %w", err)
+	}
+	if err := dst.Close(); err != nil {
+		os.Remove(tmp)
+		return 0, 0, fmt.Errorf("store: compact: close copy: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return 0, 0, fmt.Errorf("store: compact: replace %s: %w", path, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync() // make the rename itself durable
+		d.Close()
+	}
+	nst, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: compact: %w", err)
+	}
+	return st.Size(), nst.Size(), nil
+}
