@@ -459,6 +459,11 @@ func applyVerdict(m *store.Message, v verdict, now time.Time) {
 // without spending a modem's turn on it. It only reads; a refusal is then
 // written by admit, which judges again inside its transaction.
 func (g *Gateway) precheck(m store.Message) bool {
+	if m.Kind != store.KindMarketing {
+		// Only marketing waits for a window or a cap; a transactional text
+		// to an opted-out number is refused by admit in one transaction.
+		return true
+	}
 	s := g.ComplianceSettings()
 	c, err := g.db.Consent(m.To)
 	if err != nil {
@@ -468,11 +473,7 @@ func (g *Gateway) precheck(m store.Message) bool {
 	if err != nil {
 		return true
 	}
-	rules := recipientRules{zones: []*time.Location{time.UTC}, window: Window{0, 24 * 60}}
-	if m.Kind == store.KindMarketing {
-		rules = g.recipientRules(m.To, &s)
-	}
-	if judge(&m, &c, suppressed, rules, &s, g.now()).kind == verdictSend {
+	if judge(&m, &c, suppressed, g.recipientRules(m.To, &s), &s, g.now()).kind == verdictSend {
 		return true
 	}
 	if _, _, err := g.admit(m.ID, m.To, m.Kind, nil); err != nil && !errors.Is(err, errSkip) {

@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +15,7 @@ import (
 
 func testSettings() ComplianceSettings {
 	s := defaultComplianceSettings()
-	s.Brand = "Rosa's Bakery"
+	s.Brand, s.SupportContact, s.Frequency = "Rosa's Bakery", "rosa@example.com", "up to 4 msgs/month"
 	return s
 }
 
@@ -262,4 +264,52 @@ func TestCountryWindow(t *testing.T) {
 	if v := judge(&m, &c, false, rulesFor(m.To, nil, &s), &s, at); v.kind != verdictDefer {
 		t.Fatalf("21:30 in France with the default 21:00 window: verdict %d", v.kind)
 	}
+}
+
+// BenchmarkGuardMarketing measures the compliance guard's cost on the
+// send path for one marketing text: reading the contact and consent,
+// working out the recipient's zones and window, judging, and committing
+// the decision with the first part marked sending (fsync on), as admit
+// does before every AT+CMGS of a marketing text.
+func BenchmarkGuardMarketing(b *testing.B) {
+	ny, _ := time.LoadLocation("America/New_York")
+	now := time.Date(2026, 6, 10, 12, 0, 0, 0, ny)
+	db, err := store.Open(filepath.Join(b.TempDir(), "simgate.db"), store.WithClock(func() time.Time { return now }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	g, err := New(db, Config{Clock: func() time.Time { return now }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := testSettings()
+	if err := g.SaveComplianceSettings(s, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]uint64, b.N)
+	tos := make([]string, b.N)
+	for i := range b.N {
+		to := fmt.Sprintf("+1212555%04d", i%10000)
+		if _, _, _, err := db.AppendConsent(store.ConsentEvent{Number: to, Type: "opt_in", Purpose: "marketing", Method: "pos"},
+			func(c *store.Consent) error { c.Marketing = store.MarketingConfirmed; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		m, _, err := g.Submit(context.Background(), SubmitRequest{To: to, Kind: store.KindMarketing, Text: fmt.Sprintf("Rosa's Bakery: offer %d", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i], tos[i] = m.ID, to
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if _, _, err := g.admit(ids[i], tos[i], store.KindMarketing, func(m *store.Message, at time.Time) {
+			m.Parts[0].Status = store.StatusSending
+			setStatus(m, at, store.StatusSending, "bench")
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/text")
 }
