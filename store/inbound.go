@@ -284,28 +284,7 @@ func (db *DB) MarkInboundHandled(id uint64) error {
 // first, and the cursor for the next page (the last ID returned) or 0 when
 // there is no more. limit follows ListFilter.Limit.
 func (db *DB) InboundFrom(number string, before uint64, limit int) ([]Inbound, uint64, error) {
-	limit = clampLimit(limit)
-	var out []Inbound
-	var next uint64
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		out, next = nil, 0
-		ids, more := walkBack(tx.Bucket(bucketInboundByFrom).Cursor(), numberPrefix(number), before, limit)
-		for _, id := range ids {
-			in, err := getInbound(tx, id)
-			if err != nil {
-				return err
-			}
-			out = append(out, in)
-		}
-		if more && len(ids) > 0 {
-			next = ids[len(ids)-1]
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, 0, err
-	}
-	return out, next, nil
+	return pageBack(db, bucketInboundByFrom, numberPrefix(number), before, limit, getInbound)
 }
 
 // markSeen records p's PDU and reports whether it was already seen within
@@ -365,29 +344,7 @@ func pruneSeen(tx *bbolt.Tx, now time.Time) error {
 // the next page (the last ID returned) or 0 when there is no more. limit
 // follows ListFilter.Limit.
 func (db *DB) Inbox(before uint64, limit int) ([]Inbound, uint64, error) {
-	limit = clampLimit(limit)
-	var out []Inbound
-	var next uint64
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		out, next = nil, 0
-		b := tx.Bucket(bucketInbound)
-		ids, more := walkBack(b.Cursor(), nil, before, limit)
-		for _, id := range ids {
-			var in Inbound
-			if err := json.Unmarshal(b.Get(u64(id)), &in); err != nil {
-				return fmt.Errorf("store: decode inbound %d: %w", id, err)
-			}
-			out = append(out, in)
-		}
-		if more && len(ids) > 0 {
-			next = ids[len(ids)-1]
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, 0, err
-	}
-	return out, next, nil
+	return pageBack(db, bucketInbound, nil, before, limit, getInbound)
 }
 
 // StaleInboundParts returns stored segments received before olderThan,

@@ -242,26 +242,29 @@ func (db *DB) update(tx *bbolt.Tx, id uint64, fn func(m *Message) error) (Messag
 // next page (the last ID returned) or 0 when there is no more. With a status
 // it walks the status index, never the whole history.
 func (db *DB) List(f ListFilter) ([]Message, uint64, error) {
-	limit := clampLimit(f.Limit)
-	var out []Message
+	if f.Status != 0 {
+		return pageBack(db, bucketMsgByStatus, []byte{byte(f.Status)}, f.Before, f.Limit, getMessage)
+	}
+	return pageBack(db, bucketMessages, nil, f.Before, f.Limit, getMessage)
+}
+
+// pageBack reads a page of records newest first through a bucket whose
+// keys are prefix | ID (8 bytes), getting each record with get, and returns
+// the cursor for the next page (the last ID returned) or 0 when there is no
+// more. limit follows ListFilter.Limit.
+func pageBack[T any](db *DB, bucket, prefix []byte, before uint64, limit int, get func(*bbolt.Tx, uint64) (T, error)) ([]T, uint64, error) {
+	limit = clampLimit(limit)
+	var out []T
 	var next uint64
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		out, next = nil, 0
-		var prefix []byte
-		var c *bbolt.Cursor
-		if f.Status != 0 {
-			prefix = []byte{byte(f.Status)}
-			c = tx.Bucket(bucketMsgByStatus).Cursor()
-		} else {
-			c = tx.Bucket(bucketMessages).Cursor()
-		}
-		ids, more := walkBack(c, prefix, f.Before, limit)
+		ids, more := walkBack(tx.Bucket(bucket).Cursor(), prefix, before, limit)
 		for _, id := range ids {
-			m, err := getMessage(tx, id)
+			r, err := get(tx, id)
 			if err != nil {
 				return err
 			}
-			out = append(out, m)
+			out = append(out, r)
 		}
 		if more && len(ids) > 0 {
 			next = ids[len(ids)-1]
@@ -278,28 +281,7 @@ func (db *DB) List(f ListFilter) ([]Message, uint64, error) {
 // number, newest first, and the cursor for the next page or 0 when there is
 // no more. It walks messages_by_to, never the whole history.
 func (db *DB) MessagesTo(number string, before uint64, limit int) ([]Message, uint64, error) {
-	limit = clampLimit(limit)
-	var out []Message
-	var next uint64
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		out, next = nil, 0
-		ids, more := walkBack(tx.Bucket(bucketMsgByTo).Cursor(), numberPrefix(number), before, limit)
-		for _, id := range ids {
-			m, err := getMessage(tx, id)
-			if err != nil {
-				return err
-			}
-			out = append(out, m)
-		}
-		if more && len(ids) > 0 {
-			next = ids[len(ids)-1]
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, 0, err
-	}
-	return out, next, nil
+	return pageBack(db, bucketMsgByTo, numberPrefix(number), before, limit, getMessage)
 }
 
 func clampLimit(n int) int {
