@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,24 +18,6 @@ import (
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
-
-// propClock is a settable clock shared by the store and the gateway.
-type propClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *propClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *propClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // modelNumber is the test's own reading of one number's consent, from the
 // events it generated, per COMPLIANCE.md: the oracle the gateway is held to.
@@ -144,13 +125,13 @@ func TestCompliancePropertyRandomEvents(t *testing.T) {
 
 	// 6 March 2026, 14:00 UTC: the run crosses the US DST change (8 March)
 	// and, with long jumps, the European one (29 March).
-	clock := &propClock{t: time.Date(2026, 3, 6, 14, 0, 0, 0, time.UTC)}
-	db, err := store.Open(filepath.Join(t.TempDir(), "simgate.db"), store.WithNoSync(), store.WithClock(clock.Now))
+	clock := &testClock{t: time.Date(2026, 3, 6, 14, 0, 0, 0, time.UTC)}
+	db, err := store.Open(filepath.Join(t.TempDir(), "simgate.db"), store.WithNoSync(), store.WithClock(clock.now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	g, err := New(db, Config{Clock: clock.Now})
+	g, err := New(db, Config{Clock: clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,15 +183,15 @@ func TestCompliancePropertyRandomEvents(t *testing.T) {
 		// before, and two texts with the same words and timestamp from one
 		// phone are the same PDU (JOIN, STOP, JOIN in one second would
 		// lose the second JOIN and the model would disagree).
-		clock.Add(time.Second)
-		now := clock.Now()
+		clock.add(time.Second)
+		now := clock.now()
 		p := modem.InboundPart{From: from, SCTS: now, Seq: 1, Total: 1, TPDU: deliverTPDU(t, from, text, now)}
 		if err := g.handleInbound("sim1", p); err != nil {
 			t.Fatalf("inbound %q from %s: %v", text, from, err)
 		}
 	}
 	turn := func() {
-		now := clock.Now()
+		now := clock.now()
 		due, err := db.Due(now, 100000)
 		if err != nil {
 			t.Fatal(err)
@@ -347,13 +328,13 @@ func TestCompliancePropertyRandomEvents(t *testing.T) {
 			default:
 				d = time.Duration(12+rng.IntN(36)) * time.Hour
 			}
-			clock.Add(d)
+			clock.add(d)
 			turn()
 		}
 	}
 	// Drain: let two days pass in quarter hours; every held text must end.
 	for range 2 * 24 * 4 {
-		clock.Add(15 * time.Minute)
+		clock.add(15 * time.Minute)
 		turn()
 	}
 	queued, err := db.IDsByStatus(store.StatusQueued)
