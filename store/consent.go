@@ -253,15 +253,7 @@ func inboundEventKey(inboundID uint64, typ string) []byte {
 }
 
 func getEvent(tx *bbolt.Tx, id uint64) (ConsentEvent, error) {
-	raw := tx.Bucket(bucketConsentEvents).Get(u64(id))
-	if raw == nil {
-		return ConsentEvent{}, fmt.Errorf("store: consent event %d: %w", id, ErrNotFound)
-	}
-	var ev ConsentEvent
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		return ConsentEvent{}, fmt.Errorf("store: decode consent event %d: %w", id, err)
-	}
-	return ev, nil
+	return getRecord[ConsentEvent](tx, bucketConsentEvents, id, "consent event")
 }
 
 // getConsent reads number's Consent; the zero value with Number set and

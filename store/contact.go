@@ -100,15 +100,7 @@ func prepareContact(c *Contact) error {
 }
 
 func getContact(tx *bbolt.Tx, id uint64) (Contact, error) {
-	raw := tx.Bucket(bucketContacts).Get(u64(id))
-	if raw == nil {
-		return Contact{}, fmt.Errorf("store: contact %d: %w", id, ErrNotFound)
-	}
-	var c Contact
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return Contact{}, fmt.Errorf("store: decode contact %d: %w", id, err)
-	}
-	return c, nil
+	return getRecord[Contact](tx, bucketContacts, id, "contact")
 }
 
 // contactIDByNumber returns the ID of number's contact, or 0.

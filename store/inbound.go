@@ -233,15 +233,7 @@ func storeInbound(tx *bbolt.Tx, parts []InboundPart, assemble func([]InboundPart
 
 // getInbound reads inbound text id inside tx.
 func getInbound(tx *bbolt.Tx, id uint64) (Inbound, error) {
-	raw := tx.Bucket(bucketInbound).Get(u64(id))
-	if raw == nil {
-		return Inbound{}, fmt.Errorf("store: inbound %d: %w", id, ErrNotFound)
-	}
-	var in Inbound
-	if err := json.Unmarshal(raw, &in); err != nil {
-		return Inbound{}, fmt.Errorf("store: decode inbound %d: %w", id, err)
-	}
-	return in, nil
+	return getRecord[Inbound](tx, bucketInbound, id, "inbound")
 }
 
 // PendingInbound returns the complete texts whose keywords are not yet

@@ -158,15 +158,7 @@ func pruneIdempotency(tx *bbolt.Tx, now time.Time) error {
 // getMessage reads message id inside tx; the result shares nothing with the
 // transaction's memory.
 func getMessage(tx *bbolt.Tx, id uint64) (Message, error) {
-	raw := tx.Bucket(bucketMessages).Get(u64(id))
-	if raw == nil {
-		return Message{}, fmt.Errorf("store: message %d: %w", id, ErrNotFound)
-	}
-	var m Message
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return Message{}, fmt.Errorf("store: decode message %d: %w", id, err)
-	}
-	return m, nil
+	return getRecord[Message](tx, bucketMessages, id, "message")
 }
 
 // Get returns message id, or an error wrapping ErrNotFound.

@@ -13,6 +13,7 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -167,4 +168,19 @@ func (db *DB) Check() error {
 		}
 		return nil
 	})
+}
+
+// getRecord reads and decodes the JSON record id of bucket inside tx; what
+// names the kind of record in errors. The result shares nothing with the
+// transaction's memory.
+func getRecord[T any](tx *bbolt.Tx, bucket []byte, id uint64, what string) (T, error) {
+	var r T
+	raw := tx.Bucket(bucket).Get(u64(id))
+	if raw == nil {
+		return r, fmt.Errorf("store: %s %d: %w", what, id, ErrNotFound)
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return r, fmt.Errorf("store: decode %s %d: %w", what, id, err)
+	}
+	return r, nil
 }
