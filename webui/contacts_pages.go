@@ -231,17 +231,24 @@ func (s *server) loadContactData(c gateway.Contact) (*contactData, error) {
 	return d, nil
 }
 
-// contactPage answers GET /contacts/{id}.
-func (s *server) contactPage(w http.ResponseWriter, r *http.Request, u user) error {
+// contactFromPath loads the contact named by the path's {id} and what its
+// page shows.
+func (s *server) contactFromPath(r *http.Request) (gateway.Contact, *contactData, error) {
 	id, err := parseID(r)
 	if err != nil {
-		return err
+		return gateway.Contact{}, nil, err
 	}
 	c, err := s.gw.Contact(id)
 	if err != nil {
-		return err
+		return gateway.Contact{}, nil, err
 	}
 	d, err := s.loadContactData(c)
+	return c, d, err
+}
+
+// contactPage answers GET /contacts/{id}.
+func (s *server) contactPage(w http.ResponseWriter, r *http.Request, u user) error {
+	c, d, err := s.contactFromPath(r)
 	if err != nil {
 		return err
 	}
@@ -314,15 +321,7 @@ func (s *server) subjectDownload(w http.ResponseWriter, r *http.Request, u user)
 // eraseConfirmPage answers GET /contacts/{id}/erase: what erasing does,
 // and the button that does it.
 func (s *server) eraseConfirmPage(w http.ResponseWriter, r *http.Request, u user) error {
-	id, err := parseID(r)
-	if err != nil {
-		return err
-	}
-	c, err := s.gw.Contact(id)
-	if err != nil {
-		return err
-	}
-	d, err := s.loadContactData(c)
+	c, d, err := s.contactFromPath(r)
 	if err != nil {
 		return err
 	}
