@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simgate/simgate/modem/sim"
 	"github.com/simgate/simgate/store"
 )
 
@@ -107,5 +108,25 @@ func TestExportAndEraseSubject(t *testing.T) {
 	job := importFile(t, g.Gateway, "phone\n"+number+"\n", ImportOptions{})
 	if job.Report.Suppressed != 1 || job.Report.Imported != 0 {
 		t.Errorf("import after erasure: %+v", job.Report)
+	}
+}
+
+// TestEraseWhileSending: a customer erased while their text is in AT+CMGS
+// does not cost the modem its session (the record the send path wanted to
+// update is gone, which is the point), and the next text goes out.
+func TestEraseWhileSending(t *testing.T) {
+	r := newRig(t, rigOptions{modems: []sim.Config{{Number: simA, SubmitLatency: 400 * time.Millisecond}}})
+	r.start()
+	r.waitFor("the modem to come up", func() bool { return r.g.Modems()[0].State == StateUp })
+	since := r.g.Modems()[0].Since
+	m := r.submit(customer, "Your order is ready")
+	r.waitStatus(m.ID, store.StatusSending)
+	if _, err := r.db.EraseNumber(customer); err != nil {
+		t.Fatal(err)
+	}
+	next := r.submit("+12015550188", "Your table is ready")
+	r.waitStatus(next.ID, store.StatusSent)
+	if st := r.g.Modems()[0]; st.State != StateUp || !st.Since.Equal(since) {
+		t.Fatalf("modem went through a reconnect after the erasure: %+v", st)
 	}
 }

@@ -60,7 +60,7 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 			if errors.Is(err, errSkip) {
 				return nil
 			}
-			return fmt.Errorf("persist resend: %w", err)
+			return r.persistFailed("persist resend", id, err)
 		}
 	}
 	ref := uint8(msg.ID) // rotates per message: two long texts to one phone never share a reference
@@ -113,7 +113,7 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 		if err != nil {
 			// Not written means not sent: leave it queued and stop this modem's
 			// session, since a failing disk is no place to keep sending from.
-			return fmt.Errorf("persist sending: %w", err)
+			return r.persistFailed("persist sending", id, err)
 		}
 		g.publishMessage(msg)
 
@@ -132,7 +132,7 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 			if err != nil {
 				// The part left but its MR is not on disk: after a restart the
 				// part is found in `sending` and becomes unknown, which is true.
-				return fmt.Errorf("persist MR: %w", err)
+				return r.persistFailed("persist MR", id, err)
 			}
 			r.recordSend(at, msg.To, 1)
 			r.update(func(s *ModemStatus) { s.Sent++ })
@@ -192,7 +192,7 @@ func (r *runner) sendFailed(ctx context.Context, m *modem.Modem, id uint64, i in
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("persist send failure: %w", err)
+		return r.persistFailed("persist send failure", id, err)
 	}
 	g.publishMessage(msg)
 	r.update(func(s *ModemStatus) { s.LastError = sendErr.Error() })
@@ -250,4 +250,17 @@ func (g *Gateway) finish(id uint64, s store.Status, note string) {
 		return
 	}
 	g.publishMessage(m)
+}
+
+// persistFailed is what a failed write on the send path means for the
+// modem session. A message erased on request (GDPR) while it was being
+// sent is simply gone: nothing to record and no reason to drop the modem.
+// Any other failure ends the session, since a failing disk is no place to
+// keep sending from.
+func (r *runner) persistFailed(what string, id uint64, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		r.log.Info("message erased while it was being sent", "id", id, "step", what)
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
