@@ -36,6 +36,8 @@ func TestSubmitValidation(t *testing.T) {
 		{"expired", SubmitRequest{To: customer, Text: "hi", ExpiresAt: time.Now().Add(-time.Minute)}, "expires_at"},
 		{"huge key", SubmitRequest{To: customer, Text: "hi", IdempotencyKey: strings.Repeat("k", 256)}, "idempotency_key"},
 		{"bad kind", SubmitRequest{To: customer, Text: "hi", Kind: 9}, "kind"},
+		// R-ID: no marketing before the shop has named itself.
+		{"marketing before a brand", SubmitRequest{To: customer, Text: "Rosa's Bakery: 20% off", Kind: KindMarketing}, "kind"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -49,12 +51,23 @@ func TestSubmitValidation(t *testing.T) {
 			}
 		})
 	}
+	// R-ID: a marketing text starts with the brand.
+	if err := r.g.SaveComplianceSettings(testSettings(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	var fe *FieldError
+	if _, _, err := r.g.Submit(context.Background(), SubmitRequest{To: customer, Text: "20% off today", Kind: KindMarketing}); !errors.As(err, &fe) || fe.Field != "text" {
+		t.Errorf("marketing without the brand prefix: %v, want a FieldError on text", err)
+	}
 	counts, err := r.db.CountByStatus()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(counts) != 0 {
 		t.Errorf("refused requests stored messages: %v", counts)
+	}
+	if _, _, err := r.g.Submit(context.Background(), SubmitRequest{To: customer, Text: "rosa's bakery: 20% off today", Kind: KindMarketing}); err != nil {
+		t.Errorf("marketing with the brand prefix (any case): %v", err)
 	}
 }
 
