@@ -43,6 +43,9 @@ func TestErrors(t *testing.T) {
 		{"expires_at in the past", "POST", "/api/v1/messages", `{"to":"` + to + `","text":"hi","expires_at":"` + past + `"}`, nil, 400, "invalid_request", "expires_at"},
 		{"expires_at not RFC 3339", "POST", "/api/v1/messages", `{"to":"` + to + `","text":"hi","expires_at":"tomorrow"}`, nil, 400, "invalid_request", "expires_at"},
 		{"idempotency key too long", "POST", "/api/v1/messages", `{"to":"` + to + `","text":"hi","idempotency_key":"` + strings.Repeat("k", 256) + `"}`, nil, 400, "invalid_request", "idempotency_key"},
+		{"unknown kind", "POST", "/api/v1/messages", `{"to":"` + to + `","text":"hi","kind":"promo"}`, nil, 400, "invalid_request", "kind"},
+		{"kind compliance is the box's own", "POST", "/api/v1/messages", `{"to":"` + to + `","text":"hi","kind":"compliance"}`, nil, 400, "invalid_request", "kind"},
+		{"marketing before a brand is set", "POST", "/api/v1/messages", `{"to":"` + to + `","text":"hi","kind":"marketing"}`, nil, 400, "invalid_request", "kind"},
 		{"idempotency key header and field differ", "POST", "/api/v1/messages", `{"to":"` + to + `","text":"hi","idempotency_key":"a"}`, []string{"Idempotency-Key", "b"}, 400, "invalid_request", "idempotency_key"},
 
 		// JSON the decoder refuses.
