@@ -23,6 +23,7 @@ type counts struct {
 	Failed    int `json:"failed"`
 	Inbound   int `json:"inbound"`
 	Unknown   int `json:"unknown"` // waiting for a person's decision, any day
+	Review    int `json:"review"`  // replies that read like an opt-out, waiting for a decision
 }
 
 // recentMessages returns the newest messages created at or after since, at
@@ -97,6 +98,11 @@ func (s *server) todayCounts(now time.Time) (counts, error) {
 		return counts{}, err
 	}
 	c.Unknown = len(unknown)
+	review, err := s.gw.ReviewQueue()
+	if err != nil {
+		return counts{}, err
+	}
+	c.Review = len(review)
 	return c, nil
 }
 

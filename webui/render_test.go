@@ -36,7 +36,7 @@ func TestRenderEveryTemplate(t *testing.T) {
 	fixtures := map[string]view{
 		"login": {Title: "Log in", Error: "Wrong user name or password.", Data: loginData{Name: "ana", Next: "/inbox"}},
 		"error": {Title: "Not Found", Error: "There is no such page."},
-		"dashboard": {Title: "Overview", Data: dashboardData{Modems: modems, Today: counts{1, 2, 3, 4, 5, 6},
+		"dashboard": {Title: "Overview", Data: dashboardData{Modems: modems, Today: counts{Queued: 1, Sent: 2, Delivered: 3, Failed: 4, Inbound: 5, Unknown: 6, Review: 2},
 			Alerts: []gateway.Alert{{Key: "modem_down/sim2", Modem: "sim2", Message: "sim2 is not answering", Since: now}},
 			Hourly: buildChart("Last 24 hours", msgs, now, time.Hour, 24, func(t time.Time) string { return t.Format("15:00") }, 6),
 			Daily:  buildChart("Last 30 days", msgs, now, 24*time.Hour, 30, func(t time.Time) string { return t.Format("2 Jan") }, 7),
