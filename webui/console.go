@@ -288,8 +288,25 @@ func templateFuncs(a *assets) template.FuncMap {
 			}
 			return t.Local().Format(timeFormat)
 		},
-		"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"holdShort": holdShort,
 	}
+}
+
+// holdShort names the first reason of a held text's hold in a few words,
+// for the messages list; the message page shows it whole.
+func holdShort(hold string) string {
+	for _, r := range []struct{ key, short string }{
+		{"confirmation must reach", "opt-in confirmation first"},
+		{"opt-out review", "opt-out review"},
+		{"frequency cap", "frequency cap"},
+		{"quiet hours", "quiet hours"},
+	} {
+		if strings.Contains(hold, r.key) {
+			return r.short
+		}
+	}
+	return hold
 }
 
 // consoleStatuses lists every status the console shows, for the live script.
@@ -313,7 +330,7 @@ func labelFor(name string) string {
 	case "unknown":
 		return "Needs your decision"
 	case "suppressed":
-		return "Not sent (opted out)"
+		return "Not sent (no consent or opted out)"
 	case "expired":
 		return "Expired before it could be sent"
 	}

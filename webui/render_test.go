@@ -32,6 +32,11 @@ func TestRenderEveryTemplate(t *testing.T) {
 			History: []gateway.Transition{{At: now, Status: gateway.StatusQueued, Note: "accepted"}, {At: now, Status: gateway.StatusDelivered}}},
 		{ID: 1, To: "+12015550124", Text: "x", Status: gateway.StatusUnknown, CreatedAt: now.Add(-30 * time.Hour), Error: "timeout",
 			Parts: []gateway.Part{{Seq: 1, MR: -1, Status: gateway.StatusUnknown, Error: "timeout"}}},
+		{ID: 3, To: "+12015550125", Text: "Rosa's: 20% off", Kind: gateway.KindMarketing, Status: gateway.StatusQueued, CreatedAt: now,
+			Hold: "quiet hours: 22:10 in America/New_York; marketing allowed 08:00-21:00 local (US federal rule)", NextAttemptAt: now.Add(10 * time.Hour),
+			Parts: []gateway.Part{{Seq: 1, MR: -1, Status: gateway.StatusQueued}}},
+		{ID: 4, To: "+12015550126", Text: "Rosa's: 20% off", Kind: gateway.KindMarketing, Status: gateway.StatusSuppressed, CreatedAt: now,
+			Error: "no marketing consent on record for this number", Parts: []gateway.Part{{Seq: 1, MR: -1, Status: gateway.StatusQueued}}},
 	}
 	fixtures := map[string]view{
 		"login": {Title: "Log in", Error: "Wrong user name or password.", Data: loginData{Name: "ana", Next: "/inbox"}},
@@ -60,7 +65,7 @@ func TestRenderEveryTemplate(t *testing.T) {
 	}
 	want := map[string][]string{
 		"dashboard": {"sim2 is not answering", "12 of 200 texts today", "Not working", "bars b4", "<rect class=\"delivered\"", "newest 5,000"},
-		"messages":  {"&lt;script&gt;", "Needs your decision", "Send again", "Older messages"},
+		"messages":  {"&lt;script&gt;", "Needs your decision", "Send again", "Older messages", "held: quiet hours", "no marketing consent on record"},
 		"message":   {"Drop (do not send)", "accepted", "Delivered"},
 		"modems":    {"490154203237518", "Balance $5", "8901"},
 		"settings":  {"sg_abc", "Website"},
@@ -86,8 +91,19 @@ func TestRenderEveryTemplate(t *testing.T) {
 			}
 		}
 	}
-	// A template that fails writes nothing, so the error page is clean.
+	// A marketing text held by the guard says why and until when.
 	w := httptest.NewRecorder()
+	if err := s.render(w, httptest.NewRequest(http.MethodGet, "/", nil), http.StatusOK, "message",
+		view{Title: "Text", Data: messageData{M: msgs[2], CanDrop: true}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Waiting because", "quiet hours: 22:10", "Next try", "needs consent"} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("held message page lacks %q", want)
+		}
+	}
+	// A template that fails writes nothing, so the error page is clean.
+	w = httptest.NewRecorder()
 	if err := s.render(w, httptest.NewRequest(http.MethodGet, "/", nil), 200, "dashboard", view{Data: 42}); err == nil {
 		t.Error("bad data rendered")
 	} else if w.Body.Len() != 0 || w.Code != 200 || len(w.Header()) != 0 {
