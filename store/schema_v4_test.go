@@ -1,10 +1,7 @@
 package store
 
 import (
-	"compress/gzip"
 	"encoding/json"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -143,22 +140,7 @@ func TestSaltDiffersPerDatabase(t *testing.T) {
 // indexes on upgrade.
 func TestFixtureV1History(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v1.db")
-	gz, err := os.Open("testdata/v1.db.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gz.Close()
-	zr, err := gzip.NewReader(gz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	unpackFixtureV1(t, path)
 	db, err := Open(path)
 	if err != nil {
 		t.Fatal(err)

@@ -327,22 +327,7 @@ func TestFixtureV1(t *testing.T) {
 		}
 		writeFixtureV1(t, path)
 	}
-	gz, err := os.Open("testdata/v1.db.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gz.Close()
-	zr, err := gzip.NewReader(gz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	unpackFixtureV1(t, path)
 
 	db, err := Open(path)
 	if err != nil {
@@ -541,5 +526,27 @@ func TestNanos(t *testing.T) {
 	}
 	if got := binary.BigEndian.Uint64(u64(42)); got != 42 {
 		t.Errorf("u64 round trip = %d", got)
+	}
+}
+
+// unpackFixtureV1 writes the real version 1 database (testdata/v1.db.gz)
+// to path.
+func unpackFixtureV1(t *testing.T, path string) {
+	t.Helper()
+	gz, err := os.Open("testdata/v1.db.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gz.Close()
+	zr, err := gzip.NewReader(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
