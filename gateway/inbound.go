@@ -199,15 +199,10 @@ func (g *Gateway) applyKeyword(in store.Inbound, number string) error {
 	case kw == kwHelp:
 		// R-HELP: answered even for opted-out numbers; no ledger entry
 		// (consent does not change), the reply time is kept on the record.
-		if !replyDue(&c, replyHelp, now) {
+		if !reply(replyHelp) {
 			return nil
 		}
-		m, err := g.queueReply(number, replyHelp, fmt.Sprintf("reply:%d:%s", in.ID, replyHelp), s)
-		if err != nil {
-			g.log.Error("queue automatic reply", "kind", replyHelp, "inbound", in.ID, "error", err)
-			return nil
-		}
-		_, cur, err := g.db.AdmitSend(m.ID, func(_ *store.Message, c *store.Consent, _ bool) error {
+		_, cur, err := g.db.AdmitSend(ev.MessageID, func(_ *store.Message, c *store.Consent, _ bool) error {
 			noteReply(c, replyHelp, now)
 			return nil
 		})
