@@ -314,13 +314,19 @@ func (db *DB) ConsentEvents(number string) ([]ConsentEvent, error) {
 }
 
 func eventsOf(tx *bbolt.Tx, number string) ([]ConsentEvent, error) {
-	out := []ConsentEvent{}
-	for _, id := range idsUnder(tx.Bucket(bucketConsentByNumber), numberPrefix(number)) {
-		ev, err := getEvent(tx, id)
+	return recordsUnder(tx, bucketConsentByNumber, numberPrefix(number), getEvent)
+}
+
+// recordsUnder reads, oldest first, the records whose IDs an index lists
+// under prefix (keys prefix | ID), never nil.
+func recordsUnder[T any](tx *bbolt.Tx, index, prefix []byte, get func(*bbolt.Tx, uint64) (T, error)) ([]T, error) {
+	out := []T{}
+	for _, id := range idsUnder(tx.Bucket(index), prefix) {
+		r, err := get(tx, id)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ev)
+		out = append(out, r)
 	}
 	return out, nil
 }
@@ -413,42 +419,32 @@ func (db *DB) AdmitSend(id uint64, fn func(m *Message, c *Consent, suppressed bo
 	var outM Message
 	var outC Consent
 	err := db.bolt.Update(func(tx *bbolt.Tx) error {
-		old, err := getMessage(tx, id)
+		var c Consent
+		var before []byte
+		m, err := db.update(tx, id, func(m *Message) error {
+			var err error
+			if c, _, err = getConsent(tx, m.To); err != nil {
+				return err
+			}
+			if before, err = json.Marshal(c); err != nil {
+				return err
+			}
+			suppressed, _, err := isSuppressed(tx, m.To)
+			if err != nil {
+				return err
+			}
+			return fn(m, &c, suppressed)
+		})
 		if err != nil {
 			return err
 		}
-		m, err := getMessage(tx, id) // a copy sharing nothing with old
-		if err != nil {
-			return err
-		}
-		c, _, err := getConsent(tx, old.To)
-		if err != nil {
-			return err
-		}
-		before, err := json.Marshal(c)
-		if err != nil {
-			return err
-		}
-		suppressed, _, err := isSuppressed(tx, old.To)
-		if err != nil {
-			return err
-		}
-		if err := fn(&m, &c, suppressed); err != nil {
-			return err
-		}
-		now := db.now()
-		m.ID = id
-		m.UpdatedAt = now
-		if err := putMessage(tx, &old, &m); err != nil {
-			return err
-		}
-		c.Number = old.To
+		c.Number = m.To
 		// Most texts change no Consent (transactional ones never do): a
 		// record for every number ever texted would only be clutter.
 		if after, err := json.Marshal(c); err != nil {
 			return err
 		} else if !bytes.Equal(before, after) {
-			c.UpdatedAt = now
+			c.UpdatedAt = m.UpdatedAt
 			if err := putConsent(tx, &c); err != nil {
 				return err
 			}

@@ -233,7 +233,7 @@ func rekeyUsage(tx *bbolt.Tx, number, pseudonym string) error {
 func (db *DB) Subject(number string) (SubjectData, error) {
 	var s SubjectData
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		s = SubjectData{Messages: []Message{}, Inbound: []Inbound{}}
+		s = SubjectData{}
 		if id := contactIDByNumber(tx, number); id != 0 {
 			c, err := getContact(tx, id)
 			if err != nil {
@@ -248,19 +248,11 @@ func (db *DB) Subject(number string) (SubjectData, error) {
 		if s.Events, err = eventsOf(tx, number); err != nil {
 			return err
 		}
-		for _, id := range idsUnder(tx.Bucket(bucketMsgByTo), numberPrefix(number)) {
-			m, err := getMessage(tx, id)
-			if err != nil {
-				return err
-			}
-			s.Messages = append(s.Messages, m)
+		if s.Messages, err = recordsUnder(tx, bucketMsgByTo, numberPrefix(number), getMessage); err != nil {
+			return err
 		}
-		for _, id := range idsUnder(tx.Bucket(bucketInboundByFrom), numberPrefix(number)) {
-			in, err := getInbound(tx, id)
-			if err != nil {
-				return err
-			}
-			s.Inbound = append(s.Inbound, in)
+		if s.Inbound, err = recordsUnder(tx, bucketInboundByFrom, numberPrefix(number), getInbound); err != nil {
+			return err
 		}
 		return nil
 	})

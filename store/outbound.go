@@ -374,14 +374,7 @@ func (db *DB) NextDue() (time.Time, bool, error) {
 func (db *DB) IDsByStatus(s Status) ([]uint64, error) {
 	var ids []uint64
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		ids = nil
-		prefix := []byte{byte(s)}
-		c := tx.Bucket(bucketMsgByStatus).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			if len(k) == 9 {
-				ids = append(ids, binary.BigEndian.Uint64(k[1:]))
-			}
-		}
+		ids = idsUnder(tx.Bucket(bucketMsgByStatus), []byte{byte(s)})
 		return nil
 	})
 	return ids, err
