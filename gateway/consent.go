@@ -93,9 +93,9 @@ var ErrOptedOut = fmt.Errorf("%w: the number opted out; it can come back by text
 var errNotOpen = fmt.Errorf("%w: %s", ErrConflict, errNoBrand)
 
 func (r *OptInRequest) validate(g *Gateway) (number string, d Disclosure, err error) {
-	number, err = normalizeNumber(r.Number, g.cfg.Region)
+	number, err = g.number("number", r.Number)
 	if err != nil {
-		return "", d, &FieldError{Field: "number", Message: err.Error()}
+		return "", d, err
 	}
 	r.Method = strings.TrimSpace(r.Method)
 	if r.Method == "" {
@@ -290,9 +290,9 @@ func (g *Gateway) OptOut(ctx context.Context, r OptOutRequest) (ConsentEvent, Co
 	if err := ctx.Err(); err != nil {
 		return ConsentEvent{}, Consent{}, err
 	}
-	number, err := normalizeNumber(r.Number, g.cfg.Region)
+	number, err := g.number("number", r.Number)
 	if err != nil {
-		return ConsentEvent{}, Consent{}, &FieldError{Field: "number", Message: err.Error()}
+		return ConsentEvent{}, Consent{}, err
 	}
 	if r.Purpose == "" {
 		r.Purpose = "marketing"
@@ -364,9 +364,9 @@ func (g *Gateway) ResolveReview(ctx context.Context, number, decision, actor str
 	if err := ctx.Err(); err != nil {
 		return ConsentEvent{}, Consent{}, err
 	}
-	n, err := normalizeNumber(number, g.cfg.Region)
+	n, err := g.number("number", number)
 	if err != nil {
-		return ConsentEvent{}, Consent{}, &FieldError{Field: "number", Message: err.Error()}
+		return ConsentEvent{}, Consent{}, err
 	}
 	if decision != ReviewOptOut && decision != ReviewKeep {
 		return ConsentEvent{}, Consent{}, &FieldError{Field: "decision", Message: `must be "opt_out" or "keep"`}
@@ -419,18 +419,18 @@ func (g *Gateway) ResolveReview(ctx context.Context, number, decision, actor str
 // Consent returns a number's compliance record (the zero record when the
 // number is unknown).
 func (g *Gateway) Consent(number string) (Consent, error) {
-	n, err := normalizeNumber(number, g.cfg.Region)
+	n, err := g.number("number", number)
 	if err != nil {
-		return Consent{}, &FieldError{Field: "number", Message: err.Error()}
+		return Consent{}, err
 	}
 	return g.db.Consent(n)
 }
 
 // ConsentEvents returns a number's ledger, oldest first.
 func (g *Gateway) ConsentEvents(number string) ([]ConsentEvent, error) {
-	n, err := normalizeNumber(number, g.cfg.Region)
+	n, err := g.number("number", number)
 	if err != nil {
-		return nil, &FieldError{Field: "number", Message: err.Error()}
+		return nil, err
 	}
 	return g.db.ConsentEvents(n)
 }
@@ -452,9 +452,9 @@ type Evidence struct {
 
 // ConsentEvidence gathers a number's evidence.
 func (g *Gateway) ConsentEvidence(number string) (Evidence, error) {
-	n, err := normalizeNumber(number, g.cfg.Region)
+	n, err := g.number("number", number)
 	if err != nil {
-		return Evidence{}, &FieldError{Field: "number", Message: err.Error()}
+		return Evidence{}, err
 	}
 	c, err := g.db.Consent(n)
 	if err != nil {

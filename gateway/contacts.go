@@ -139,9 +139,9 @@ func (g *Gateway) CountContacts() (int, error) { return g.db.CountContacts() }
 // ContactByNumber finds the contact of a number written in any format the
 // box's region reads.
 func (g *Gateway) ContactByNumber(raw string) (Contact, error) {
-	number, err := normalizeNumber(raw, g.cfg.Region)
+	number, err := g.number("number", raw)
 	if err != nil {
-		return Contact{}, &FieldError{Field: "number", Message: err.Error()}
+		return Contact{}, err
 	}
 	return g.db.ContactByNumber(number)
 }
@@ -162,9 +162,9 @@ func (g *Gateway) ContactInbound(number string, before uint64, limit int) ([]Inb
 // console and the CSV import all go through it, so a row is refused for the
 // same reasons whichever way it came in.
 func (g *Gateway) normalizeContact(c *Contact) error {
-	number, err := normalizeNumber(c.Number, g.cfg.Region)
+	number, err := g.number("number", c.Number)
 	if err != nil {
-		return &FieldError{Field: "number", Message: err.Error()}
+		return err
 	}
 	c.Number = number
 

@@ -45,9 +45,9 @@ func (g *Gateway) Submit(ctx context.Context, r SubmitRequest) (Message, bool, e
 
 // newMessage turns a request into a queued message, or a *FieldError.
 func (g *Gateway) newMessage(r SubmitRequest) (store.Message, error) {
-	to, err := normalizeNumber(r.To, g.cfg.Region)
+	to, err := g.number("to", r.To)
 	if err != nil {
-		return store.Message{}, &FieldError{Field: "to", Message: err.Error()}
+		return store.Message{}, err
 	}
 	if strings.TrimSpace(r.Text) == "" {
 		return store.Message{}, &FieldError{Field: "text", Message: "must not be empty"}
@@ -111,6 +111,16 @@ func (g *Gateway) newMessage(r SubmitRequest) (store.Message, error) {
 		IdempotencyKey: r.IdempotencyKey,
 		History:        []store.Transition{{At: now, Status: store.StatusQueued, Note: "accepted"}},
 	}, nil
+}
+
+// number reads raw as an E.164 number in the box's region, or returns a
+// *FieldError naming field.
+func (g *Gateway) number(field, raw string) (string, error) {
+	n, err := normalizeNumber(raw, g.cfg.Region)
+	if err != nil {
+		return "", &FieldError{Field: field, Message: err.Error()}
+	}
+	return n, nil
 }
 
 // normalizeNumber returns raw as E.164, reading national numbers in region.
