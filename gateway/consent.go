@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nyaruka/phonenumbers"
-
 	"github.com/simgate/simgate/store"
 )
 
@@ -243,18 +241,14 @@ func (g *Gateway) OptIn(ctx context.Context, r OptInRequest) (ConsentEvent, Cons
 }
 
 // numberTimeZone is the recipient's time zone for the ledger (R-RECORD:
-// UTC timestamp plus the recipient's zone), from the number; "" when the
-// number spans several zones and none is known for it.
+// UTC timestamp plus the recipient's zone), from the number: "A or B"
+// when its area code spans two, "" when none is known.
 func numberTimeZone(number string) string {
-	num, err := phonenumbers.Parse(number, "")
-	if err != nil {
-		return ""
+	var names []string
+	for _, z := range numberZones(number) {
+		names = append(names, z.String())
 	}
-	names, err := phonenumbers.GetTimezonesForNumber(num)
-	if err != nil || len(names) != 1 || names[0] == "Etc/Unknown" {
-		return strings.Join(names, " or ")
-	}
-	return names[0]
+	return strings.Join(names, " or ")
 }
 
 // confirm makes c a confirmed marketing subscriber.

@@ -13,8 +13,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
-
 	"github.com/simgate/simgate/store"
 )
 
@@ -280,24 +278,11 @@ func normalizeLanguage(s string) (string, error) {
 	return out, nil
 }
 
-// zoneForNumber guesses a number's IANA time zone: the first zone of its
-// prefix, else the country's easternmost zone, else UTC. Contacts store
-// the guess with TimeZoneDerived, so the guard still checks every zone the
-// area code spans.
+// zoneForNumber guesses a number's IANA time zone: the first of
+// numberZones, else UTC. Contacts store the guess with TimeZoneDerived, so
+// the guard still checks every zone the area code spans.
 func zoneForNumber(e164 string) string {
-	// By prefix, without parsing the number again: the import calls this
-	// for every row, and a second Parse was a quarter of its time.
-	names, _ := phonenumbers.GetTimezonesForPrefix(e164)
-	for _, n := range names {
-		if n != phonenumbers.UNKNOWN_TIMEZONE && loadZone(n) != nil {
-			return n
-		}
-	}
-	num, err := phonenumbers.Parse(e164, "")
-	if err != nil {
-		return "UTC"
-	}
-	if zones := easternmostZone(num.GetCountryCode()); len(zones) > 0 {
+	if zones := numberZones(e164); len(zones) > 0 {
 		return zones[0].String()
 	}
 	return "UTC"

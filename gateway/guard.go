@@ -262,16 +262,8 @@ func rulesFor(number string, contact *store.Contact, s *ComplianceSettings) reci
 			r.zones = []*time.Location{z}
 		}
 	}
-	if len(r.zones) == 0 && err == nil {
-		names, _ := phonenumbers.GetTimezonesForNumber(num)
-		for _, n := range names {
-			if z := loadZone(n); z != nil && n != "Etc/Unknown" {
-				r.zones = append(r.zones, z)
-			}
-		}
-		if len(r.zones) == 0 && region != "" {
-			r.zones = easternmostZone(num.GetCountryCode())
-		}
+	if len(r.zones) == 0 {
+		r.zones = numberZones(number)
 	}
 	if len(r.zones) == 0 {
 		r.zones = []*time.Location{time.Local}
@@ -312,6 +304,28 @@ func usAreaCode(number string) string {
 		return number[2:5]
 	}
 	return ""
+}
+
+// numberZones lists the zones a number's prefix may be in (several where
+// an area code spans zones), else its country's easternmost zone, else
+// none. The guard, a contact's derived zone and the ledger's zone all come
+// from here, so they agree.
+func numberZones(e164 string) []*time.Location {
+	names, _ := phonenumbers.GetTimezonesForPrefix(e164)
+	var zones []*time.Location
+	for _, n := range names {
+		if z := loadZone(n); z != nil && n != phonenumbers.UNKNOWN_TIMEZONE {
+			zones = append(zones, z)
+		}
+	}
+	if len(zones) > 0 {
+		return zones
+	}
+	num, err := phonenumbers.Parse(e164, "")
+	if err != nil || phonenumbers.GetRegionCodeForNumber(num) == "" {
+		return nil
+	}
+	return easternmostZone(num.GetCountryCode())
 }
 
 // easternZones caches each country code's easternmost zone.
