@@ -359,32 +359,29 @@ func easternmostZone(cc int32) []*time.Location {
 	return out
 }
 
-// recipientRules gathers what the guard reads about m's number outside the
-// commit: the contact (for its time zone). Consent and suppression are read
-// again inside the transaction.
-func (g *Gateway) recipientRules(number string, s *ComplianceSettings) recipientRules {
+// recipientRules gathers what the guard reads about a number outside the
+// commit: the contact (for its time zone) and, from c as read a moment
+// ago, whether an opt-in confirmation is still on its way. Consent and
+// suppression are read again inside the transaction.
+func (g *Gateway) recipientRules(number string, c store.Consent, s *ComplianceSettings) recipientRules {
 	var contact *store.Contact
-	if c, err := g.db.ContactByNumber(number); err == nil {
-		contact = &c
+	if ct, err := g.db.ContactByNumber(number); err == nil {
+		contact = &ct
 	}
 	r := rulesFor(number, contact, s)
-	r.awaitingConfirmation = g.confirmationPending(number)
+	r.awaitingConfirmation = g.confirmationPending(c)
 	return r
 }
 
 // confirmationPending reports whether the opt-in confirmation most
-// recently queued for number has not yet been accepted by the network. It
-// reads only the recent ledger of a number that got one lately.
-func (g *Gateway) confirmationPending(number string) bool {
-	c, err := g.db.Consent(number)
-	if err != nil {
-		return false // admit reads consent again and reports the error
-	}
+// recently queued for c's number has not yet been accepted by the network.
+// It reads the ledger only of a number that got one lately.
+func (g *Gateway) confirmationPending(c store.Consent) bool {
 	at, ok := c.LastReply[replyOptIn]
 	if !ok || g.now().Sub(at) > DefaultTransactionalValidity {
 		return false
 	}
-	events, err := g.db.ConsentEvents(number)
+	events, err := g.db.ConsentEvents(c.Number)
 	if err != nil {
 		return false
 	}
@@ -410,8 +407,12 @@ func (g *Gateway) confirmationPending(number string) bool {
 func (g *Gateway) admit(id uint64, to string, kind store.Kind, mark func(m *store.Message, now time.Time)) (store.Message, bool, error) {
 	s := g.ComplianceSettings()
 	var rules recipientRules
-	if kind == store.KindMarketing {
-		rules = g.recipientRules(to, &s) // only marketing waits for a window
+	if kind == store.KindMarketing { // only marketing waits for a window
+		c, err := g.db.Consent(to)
+		if err != nil {
+			return store.Message{}, false, fmt.Errorf("gateway: read consent: %w", err)
+		}
+		rules = g.recipientRules(to, c, &s)
 	}
 	now := g.now()
 	send := false
@@ -487,7 +488,7 @@ func (g *Gateway) precheck(m store.Message) bool {
 	if err != nil {
 		return true
 	}
-	if judge(&m, &c, suppressed, g.recipientRules(m.To, &s), &s, g.now()).kind == verdictSend {
+	if judge(&m, &c, suppressed, g.recipientRules(m.To, c, &s), &s, g.now()).kind == verdictSend {
 		return true
 	}
 	if _, _, err := g.admit(m.ID, m.To, m.Kind, nil); err != nil && !errors.Is(err, errSkip) {
