@@ -142,13 +142,17 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Gateway{
+	g := &Gateway{
 		db:   db,
 		cfg:  cfg,
 		log:  log,
 		hub:  NewHub(),
 		wake: make(chan struct{}, 1),
-	}, nil
+	}
+	// Before any HTTP handler can start an import: a spool found now was
+	// left by a crash, never one being written.
+	g.removeStaleSpools()
+	return g, nil
 }
 
 // Hub returns the live event hub (the console's websocket subscribes to it).

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -262,8 +263,8 @@ func (g *Gateway) ImportSpool() (*os.File, error) {
 	return os.CreateTemp(filepath.Dir(g.db.Path()), ImportSpoolPattern)
 }
 
-// removeStaleSpools deletes upload spools left by a crash. Called once at
-// start, when no import can be running.
+// removeStaleSpools deletes upload spools left by a crash. New calls it,
+// before any import can be running.
 func (g *Gateway) removeStaleSpools() {
 	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(g.db.Path()), ImportSpoolPattern))
 	for _, m := range matches {
@@ -704,10 +705,7 @@ func (s *importJobs) snapshot(j *ImportJob, withRejected bool) ImportJob {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := *j
-	c.Columns = make(map[string]string, len(j.Columns))
-	for k, v := range j.Columns {
-		c.Columns[k] = v
-	}
+	c.Columns = maps.Clone(j.Columns)
 	c.IgnoredColumns = slices.Clone(j.IgnoredColumns)
 	if withRejected {
 		// The slice only grows by append in runImport's own copy and is

@@ -24,7 +24,6 @@ func (g *Gateway) startPurge(ctx context.Context) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		g.removeStaleSpools()
 		t := time.NewTicker(purgeInterval)
 		defer t.Stop()
 		for {
