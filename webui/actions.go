@@ -7,7 +7,7 @@ import (
 // resend answers POST /api/v1/messages/{id}/resend: an unknown, failed or
 // expired message goes back to the queue (409 for any other state).
 func (s *server) resend(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, err := pathID(r, "message")
 	if err != nil {
 		return err
 	}
@@ -21,7 +21,7 @@ func (s *server) resend(w http.ResponseWriter, r *http.Request) error {
 // drop answers POST /api/v1/messages/{id}/drop: a queued or unknown message
 // ends as failed without being sent (again); 409 for any other state.
 func (s *server) drop(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, err := pathID(r, "message")
 	if err != nil {
 		return err
 	}

@@ -96,15 +96,6 @@ type contactPatchRequest struct {
 	Language   *string            `json:"language"`
 }
 
-// contactID reads the {id} path value; a non-number names no contact.
-func contactID(r *http.Request) (uint64, error) {
-	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
-	if err != nil || id == 0 {
-		return 0, &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "no such contact"}
-	}
-	return id, nil
-}
-
 // createContact answers POST /api/v1/contacts: 201 with the contact; 409
 // when the number has a contact (conflict) or was erased (suppressed).
 func (s *server) createContact(w http.ResponseWriter, r *http.Request) error {
@@ -123,7 +114,7 @@ func (s *server) createContact(w http.ResponseWriter, r *http.Request) error {
 
 // getContact answers GET /api/v1/contacts/{id}.
 func (s *server) getContact(w http.ResponseWriter, r *http.Request) error {
-	id, err := contactID(r)
+	id, err := pathID(r, "contact")
 	if err != nil {
 		return err
 	}
@@ -136,7 +127,7 @@ func (s *server) getContact(w http.ResponseWriter, r *http.Request) error {
 
 // patchContact answers PATCH /api/v1/contacts/{id}.
 func (s *server) patchContact(w http.ResponseWriter, r *http.Request) error {
-	id, err := contactID(r)
+	id, err := pathID(r, "contact")
 	if err != nil {
 		return err
 	}
@@ -155,7 +146,7 @@ func (s *server) patchContact(w http.ResponseWriter, r *http.Request) error {
 // deleteContact answers DELETE /api/v1/contacts/{id} with 204. The
 // ledger and texts stay; erasing a person is POST .../erase.
 func (s *server) deleteContact(w http.ResponseWriter, r *http.Request) error {
-	id, err := contactID(r)
+	id, err := pathID(r, "contact")
 	if err != nil {
 		return err
 	}
@@ -228,20 +219,14 @@ func (s *server) contactSub(w http.ResponseWriter, r *http.Request) error {
 type subjectView struct {
 	ExportedAt    time.Time              `json:"exported_at"`
 	Profile       *contactView           `json:"profile"`
-	Consent       consentView            `json:"consent"`
+	Consent       consentJSON            `json:"consent"`
 	ConsentEvents []gateway.ConsentEvent `json:"consent_events"`
 	Messages      []messageView          `json:"messages"`
 	Inbound       []inboundView          `json:"inbound"`
 }
 
-// consentView shows the consent record with its state by name.
-type consentView struct {
-	gateway.Consent
-	Marketing string `json:"marketing"`
-}
-
 func (s *server) subjectData(r *http.Request) (subjectView, gateway.Contact, error) {
-	id, err := contactID(r)
+	id, err := pathID(r, "contact")
 	if err != nil {
 		return subjectView{}, gateway.Contact{}, err
 	}
@@ -249,7 +234,7 @@ func (s *server) subjectData(r *http.Request) (subjectView, gateway.Contact, err
 	if err != nil {
 		return subjectView{}, gateway.Contact{}, err
 	}
-	v := subjectView{ExportedAt: s.now().UTC(), Consent: consentView{Consent: d.Consent, Marketing: d.Consent.Marketing.String()},
+	v := subjectView{ExportedAt: s.now().UTC(), Consent: newConsentJSON(d.Consent),
 		ConsentEvents: d.Events, Messages: make([]messageView, len(d.Messages)), Inbound: make([]inboundView, len(d.Inbound))}
 	if v.ConsentEvents == nil {
 		v.ConsentEvents = []gateway.ConsentEvent{}
@@ -280,7 +265,7 @@ func (s *server) subjectExportAPI(w http.ResponseWriter, r *http.Request) error 
 
 // eraseContactAPI answers POST /api/v1/contacts/{id}/erase (R-GDPR-2).
 func (s *server) eraseContactAPI(w http.ResponseWriter, r *http.Request) error {
-	id, err := contactID(r)
+	id, err := pathID(r, "contact")
 	if err != nil {
 		return err
 	}

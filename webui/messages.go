@@ -111,7 +111,7 @@ func optString(s string) *string {
 
 // getMessage answers GET /api/v1/messages/{id}.
 func (s *server) getMessage(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, err := pathID(r, "message")
 	if err != nil {
 		return err
 	}
@@ -167,12 +167,13 @@ func statusNames() string {
 	return strings.Join(names, ", ")
 }
 
-// pathID reads the {id} path value. An id that is not a positive number
-// names no message, so it is a 404 like any other unknown id.
-func pathID(r *http.Request) (uint64, error) {
+// pathID reads the {id} path value of an API route about a what
+// ("message", "contact"). An id that is not a positive number names no
+// record, so it is a 404 like any other unknown id.
+func pathID(r *http.Request, what string) (uint64, error) {
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil || id == 0 {
-		return 0, &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "no such message"}
+		return 0, &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "no such " + what}
 	}
 	return id, nil
 }
