@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,39 +16,25 @@ import (
 // a clock the test moves.
 type contactsGateway struct {
 	*Gateway
-	db *store.DB
-
-	mu sync.Mutex
-	at time.Time // the clock's time
+	db    *store.DB
+	clock *testClock
 }
 
 func newContactsGateway(t testing.TB, opts ...store.Option) *contactsGateway {
 	t.Helper()
-	cg := &contactsGateway{at: time.Date(2025, 3, 3, 12, 0, 0, 0, time.UTC)}
-	db, err := store.Open(filepath.Join(t.TempDir(), "simgate.db"), append(opts, store.WithClock(cg.clock))...)
+	cg := &contactsGateway{clock: &testClock{t: time.Date(2025, 3, 3, 12, 0, 0, 0, time.UTC)}}
+	db, err := store.Open(filepath.Join(t.TempDir(), "simgate.db"), append(opts, store.WithClock(cg.clock.now))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	cg.db = db
-	g, err := New(db, Config{Region: "US", Log: testLog(), Clock: cg.clock})
+	g, err := New(db, Config{Region: "US", Log: testLog(), Clock: cg.clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cg.Gateway = g
 	return cg
-}
-
-func (cg *contactsGateway) clock() time.Time {
-	cg.mu.Lock()
-	defer cg.mu.Unlock()
-	return cg.at
-}
-
-func (cg *contactsGateway) advance(d time.Duration) {
-	cg.mu.Lock()
-	cg.at = cg.at.Add(d)
-	cg.mu.Unlock()
 }
 
 func wantField(t *testing.T, err error, field string) {

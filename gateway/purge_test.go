@@ -47,7 +47,7 @@ func TestPurgeBodies(t *testing.T) {
 		t.Fatal(err)
 	}
 	oldIn := handled("old reply")
-	g.advance(40 * 24 * time.Hour)
+	g.clock.add(40 * 24 * time.Hour)
 	young := finished("Your new order")
 	youngIn := handled("young reply")
 	ledger := func() []ConsentEvent {
@@ -132,7 +132,7 @@ func TestRunPurgesAtStart(t *testing.T) {
 	if _, err := g.Drop(context.Background(), m.ID); err != nil {
 		t.Fatal(err)
 	}
-	g.advance(31 * 24 * time.Hour)
+	g.clock.add(31 * 24 * time.Hour)
 	setRetention(t, g.Gateway, 30)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
