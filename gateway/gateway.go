@@ -92,7 +92,7 @@ type Gateway struct {
 	done     chan jobResult // runners report finished jobs
 
 	settingsMu sync.RWMutex
-	settings   *ComplianceSettings // loaded on first use; replaced whole by SaveComplianceSettings
+	settings   ComplianceSettings // read in New; replaced whole by SaveComplianceSettings
 	consentMu  sync.Mutex          // serialises consent decisions and their replies (consent.go)
 
 	mu      sync.Mutex
@@ -148,6 +148,10 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 		log:  log,
 		hub:  NewHub(),
 		wake: make(chan struct{}, 1),
+	}
+	var err error
+	if g.settings, err = g.loadComplianceSettings(); err != nil {
+		return nil, fmt.Errorf("gateway: read compliance settings: %w", err)
 	}
 	// Before any HTTP handler can start an import: a spool found now was
 	// left by a crash, never one being written.

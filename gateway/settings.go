@@ -129,22 +129,8 @@ func defaultComplianceSettings() ComplianceSettings {
 // box). The value is a copy: change it through SaveComplianceSettings.
 func (g *Gateway) ComplianceSettings() ComplianceSettings {
 	g.settingsMu.RLock()
-	s := g.settings
-	g.settingsMu.RUnlock()
-	if s == nil {
-		loaded, err := g.loadComplianceSettings()
-		if err != nil {
-			g.log.Error("read compliance settings; using the defaults", "error", err)
-			loaded = defaultComplianceSettings()
-		}
-		g.settingsMu.Lock()
-		if g.settings == nil {
-			g.settings = &loaded
-		}
-		s = g.settings
-		g.settingsMu.Unlock()
-	}
-	return s.clone()
+	defer g.settingsMu.RUnlock()
+	return g.settings.clone()
 }
 
 func (g *Gateway) loadComplianceSettings() (ComplianceSettings, error) {
@@ -184,8 +170,7 @@ func (g *Gateway) SaveComplianceSettings(s ComplianceSettings, actor string) err
 		return fmt.Errorf("gateway: save settings: %w", err)
 	}
 	g.settingsMu.Lock()
-	c := s.clone()
-	g.settings = &c
+	g.settings = s.clone()
 	g.settingsMu.Unlock()
 	g.kick() // a wider window or a higher cap may free deferred texts
 	return nil
