@@ -253,7 +253,7 @@ func (s ComplianceSettings) validate() error {
 		return &FieldError{Field: "marketing_per_24h", Message: fmt.Sprintf("must be 1 to %d (state laws cap marketing at 3 per 24 h)", MaxMarketingPer24h)}
 	}
 	if s.BodyRetentionDays < 0 || s.BodyRetentionDays != 0 && s.BodyRetention() < MinBodyRetention {
-		return &FieldError{Field: "body_retention", Message: fmt.Sprintf("must be 0 (keep) or at least %d days", int(MinBodyRetention.Hours()/24))}
+		return &FieldError{Field: "body_retention_days", Message: fmt.Sprintf("must be 0 (keep) or at least %d days", int(MinBodyRetention.Hours()/24))}
 	}
 	if strings.TrimSpace(s.JoinKeyword) == "" || strings.ContainsAny(strings.TrimSpace(s.JoinKeyword), " \t\n") {
 		return &FieldError{Field: "join_keyword", Message: "must be one word such as JOIN"}

@@ -119,7 +119,6 @@ func settingsInput(field string) string {
 		"disclosure.version": "disclosure_version", "disclosure.text": "disclosure_text",
 		"replies.opt_in_confirmation": "reply_opt_in", "replies.double_opt_in_request": "reply_doi",
 		"replies.opt_out_confirmation": "reply_opt_out", "replies.help": "reply_help",
-		"body_retention": "body_retention_days",
 	}[field]; ok {
 		return input
 	}
