@@ -93,7 +93,7 @@ type Gateway struct {
 
 	settingsMu sync.RWMutex
 	settings   ComplianceSettings // read in New; replaced whole by SaveComplianceSettings
-	consentMu  sync.Mutex          // serialises consent decisions and their replies (consent.go)
+	consentMu  sync.Mutex         // serialises consent decisions and their replies (consent.go)
 
 	mu      sync.Mutex
 	runners []*runner
