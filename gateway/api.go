@@ -1,10 +1,9 @@
 package gateway
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
+	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -70,18 +69,13 @@ var ErrExists = store.ErrExists
 // not stored or subscribed again by an import or an API call.
 var ErrSuppressed = store.ErrSuppressed
 
-// ErrConflict is returned when an action does not fit the message's state,
+// ErrConflict is returned when an action does not fit the current state,
 // e.g. resending a delivered message.
-var ErrConflict = errors.New("conflict")
+var ErrConflict = compliance.ErrConflict
 
 // FieldError is bad input from a caller; Field names the offending field so
 // the API can answer 400 with it.
-type FieldError struct {
-	Field   string
-	Message string
-}
-
-func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Message) }
+type FieldError = compliance.FieldError
 
 // SubmitRequest is a request to send one text.
 type SubmitRequest struct {

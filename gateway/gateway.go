@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/simgate/simgate/gateway/access"
+	"github.com/simgate/simgate/gateway/live"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -81,7 +83,9 @@ type Gateway struct {
 	log *slog.Logger
 	hub *Hub
 
-	alerts  alerts
+	access *access.Accounts
+
+	alerts  live.Alerts
 	imports importJobs // recent contact imports (import.go)
 
 	reportMu  sync.Mutex
@@ -143,11 +147,13 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	g := &Gateway{
-		db:   db,
-		cfg:  cfg,
-		log:  log,
-		hub:  NewHub(),
-		wake: make(chan struct{}, 1),
+		db:  db,
+		cfg: cfg,
+		log: log,
+		hub: NewHub(),
+
+		access: access.New(db),
+		wake:   make(chan struct{}, 1),
 	}
 	var err error
 	if g.settings, err = g.loadComplianceSettings(); err != nil {

@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -308,27 +307,5 @@ func TestSameNumber(t *testing.T) {
 		if got := sameNumber(c.a, c.b); got != c.want {
 			t.Errorf("sameNumber(%s, %s) = %v, want %v", c.a, c.b, got, c.want)
 		}
-	}
-}
-
-func TestHubDropsSlowSubscriber(t *testing.T) {
-	h := NewHub()
-	fast := h.Subscribe(4)
-	slow := h.Subscribe(1)
-	for i := 0; i < 3; i++ {
-		h.Publish(Event{Type: fmt.Sprint(i)})
-		<-fast.C
-	}
-	select {
-	case <-slow.Done():
-	default:
-		t.Fatal("slow subscriber was not dropped")
-	}
-	if h.Subscribers() != 1 {
-		t.Errorf("got %d subscribers, want 1", h.Subscribers())
-	}
-	fast.Close()
-	if h.Subscribers() != 0 {
-		t.Errorf("got %d subscribers after close, want 0", h.Subscribers())
 	}
 }

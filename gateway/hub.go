@@ -1,8 +1,9 @@
 package gateway
 
 import (
-	"sync"
 	"time"
+
+	"github.com/simgate/simgate/gateway/live"
 )
 
 // Event is one live change: a message's state, an inbound text or a modem's
@@ -18,71 +19,15 @@ type Event struct {
 	Consent *Consent     `json:"consent,omitempty"` // a number's consent changed (Type "consent")
 }
 
-// Hub fans events out to subscribers. Publishing never blocks: a subscriber
-// whose buffer is full is dropped (its Done channel closes) so that one slow
-// browser can neither stall the dispatcher nor grow memory without bound.
-type Hub struct {
-	mu   sync.Mutex
-	subs map[*Subscription]struct{}
-}
+// Hub fans events out to subscribers (the console's websocket subscribes
+// to it); see live.Hub.
+type Hub = live.Hub[Event]
 
 // Subscription receives events on C until it is closed or dropped.
-type Subscription struct {
-	C    <-chan Event
-	c    chan Event
-	done chan struct{}
-	hub  *Hub
-	once sync.Once
-}
+type Subscription = live.Subscription[Event]
 
 // NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{subs: make(map[*Subscription]struct{})} }
-
-// Subscribe registers a subscriber with a buffer of buf events.
-func (h *Hub) Subscribe(buf int) *Subscription {
-	if buf < 1 {
-		buf = 1
-	}
-	c := make(chan Event, buf)
-	s := &Subscription{C: c, c: c, done: make(chan struct{}), hub: h}
-	h.mu.Lock()
-	h.subs[s] = struct{}{}
-	h.mu.Unlock()
-	return s
-}
-
-// Done is closed when the subscription ends, by Close or because it fell
-// behind.
-func (s *Subscription) Done() <-chan struct{} { return s.done }
-
-// Close ends the subscription.
-func (s *Subscription) Close() {
-	s.hub.mu.Lock()
-	delete(s.hub.subs, s)
-	s.hub.mu.Unlock()
-	s.once.Do(func() { close(s.done) })
-}
-
-// Publish delivers e to every subscriber that has room and drops the rest.
-func (h *Hub) Publish(e Event) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range h.subs {
-		select {
-		case s.c <- e:
-		default:
-			delete(h.subs, s)
-			s.once.Do(func() { close(s.done) })
-		}
-	}
-}
-
-// Subscribers reports how many subscriptions are live.
-func (h *Hub) Subscribers() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.subs)
-}
+func NewHub() *Hub { return live.NewHub[Event]() }
 
 func (g *Gateway) publishMessage(m Message) {
 	g.hub.Publish(Event{Type: "message", At: g.now(), Message: &m})

@@ -207,18 +207,6 @@ func (g *Gateway) Drop(ctx context.Context, id uint64) (Message, error) {
 	return m, nil
 }
 
-// CreateToken makes a new API token; the plaintext is shown once.
-func (g *Gateway) CreateToken(name string) (string, Token, error) { return g.db.CreateToken(name) }
-
-// CheckToken returns the token for plaintext, or ErrNotFound.
-func (g *Gateway) CheckToken(plaintext string) (Token, error) { return g.db.CheckToken(plaintext) }
-
-// Tokens lists API tokens (never their plaintext).
-func (g *Gateway) Tokens() ([]Token, error) { return g.db.Tokens() }
-
-// RevokeToken deletes a token.
-func (g *Gateway) RevokeToken(id uint64) error { return g.db.RevokeToken(id) }
-
 // retryDelay is the exponential backoff after the given number of attempts,
 // starting at base and capped at max.
 func retryDelay(base, max time.Duration, attempts int) time.Duration {

@@ -1,4 +1,4 @@
-package gateway
+package access
 
 import (
 	"context"
@@ -9,27 +9,24 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/store"
 )
 
-func newUserGateway(t *testing.T) *Gateway {
+func newAccounts(t *testing.T) (*Accounts, *store.DB) {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "simgate.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	g, err := New(db, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g
+	return New(db), db
 }
 
 func TestUsersAndLogin(t *testing.T) {
-	g := newUserGateway(t)
+	g, db := newAccounts(t)
 	ctx := context.Background()
-	var fe *FieldError
+	var fe *compliance.FieldError
 	for _, tc := range []struct{ name, pw, field string }{
 		{"ana", "short", "password"},
 		{"ana", strings.Repeat("x", 73), "password"},
@@ -46,7 +43,7 @@ func TestUsersAndLogin(t *testing.T) {
 	if err := g.AddUser("ana", "another password"); !errors.As(err, &fe) || fe.Field != "name" {
 		t.Errorf("duplicate user: %v", err)
 	}
-	u, err := g.db.GetUser("ana")
+	u, err := db.GetUser("ana")
 	if err != nil || strings.Contains(string(u.PasswordHash), "correct horse") || !strings.HasPrefix(string(u.PasswordHash), "$2") {
 		t.Fatalf("stored hash %q, %v: want bcrypt", u.PasswordHash, err)
 	}
@@ -66,7 +63,7 @@ func TestUsersAndLogin(t *testing.T) {
 	if err := g.Logout(id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.CheckSession(id); !errors.Is(err, ErrNotFound) {
+	if _, err := g.CheckSession(id); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("after Logout: %v", err)
 	}
 	if _, err := g.CheckSession(id2); err != nil {
@@ -75,14 +72,14 @@ func TestUsersAndLogin(t *testing.T) {
 	if n, err := g.LogoutEverywhere("ana"); err != nil || n != 1 {
 		t.Errorf("LogoutEverywhere = %d, %v", n, err)
 	}
-	if _, err := g.CheckSession(id2); !errors.Is(err, ErrNotFound) {
+	if _, err := g.CheckSession(id2); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("after LogoutEverywhere: %v", err)
 	}
 	id3, _, _ := g.Login(ctx, "ana", "correct horse")
 	if err := g.SetPassword("ana", "a new password"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.CheckSession(id3); !errors.Is(err, ErrNotFound) {
+	if _, err := g.CheckSession(id3); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("session survived a password change: %v", err)
 	}
 	if _, _, err := g.Login(ctx, "ana", "correct horse"); !errors.Is(err, ErrBadLogin) {
@@ -90,24 +87,6 @@ func TestUsersAndLogin(t *testing.T) {
 	}
 	if _, _, err := g.Login(ctx, "ana", "a new password"); err != nil {
 		t.Errorf("new password: %v", err)
-	}
-}
-
-func TestInboxReadMarker(t *testing.T) {
-	g := newUserGateway(t)
-	if id, err := g.InboxRead("+12015550123"); err != nil || id != 0 {
-		t.Fatalf("fresh marker = %d, %v", id, err)
-	}
-	for _, step := range []struct{ mark, want uint64 }{{5, 5}, {3, 5}, {9, 9}} {
-		if err := g.MarkInboxRead("+12015550123", step.mark); err != nil {
-			t.Fatal(err)
-		}
-		if id, _ := g.InboxRead("+12015550123"); id != step.want {
-			t.Errorf("after marking %d: %d, want %d", step.mark, id, step.want)
-		}
-	}
-	if id, _ := g.InboxRead("+12015550999"); id != 0 {
-		t.Errorf("other number's marker = %d", id)
 	}
 }
 

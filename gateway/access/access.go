@@ -1,0 +1,157 @@
+// Package access keeps who may use the box: console users and their
+// passwords, login sessions and API tokens.
+//
+// Passwords are hashed with bcrypt here, so the store never sees one and
+// webui never hashes anything itself. It must not decide anything about
+// texts or consent.
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/simgate/simgate/gateway/compliance"
+	"github.com/simgate/simgate/store"
+)
+
+const (
+	// MinPasswordLen is the shortest password accepted, in characters
+	// (NIST SP 800-63B asks for at least 8; a shop's console deserves 10).
+	MinPasswordLen = 10
+	// maxPasswordBytes is bcrypt's input limit: longer inputs are refused
+	// rather than silently truncated.
+	maxPasswordBytes = 72
+	// SessionTTL is how long a console login lasts: a week, so the laptop at
+	// the counter does not ask every morning.
+	SessionTTL = 7 * 24 * time.Hour
+)
+
+// ErrBadLogin is a wrong user name or password; which of the two is never
+// said.
+var ErrBadLogin = errors.New("wrong user name or password")
+
+// Accounts are the box's console users, their sessions and the API tokens.
+type Accounts struct {
+	db *store.DB
+}
+
+// New returns the accounts kept in db.
+func New(db *store.DB) *Accounts { return &Accounts{db: db} }
+
+// checkPassword returns a *FieldError for a password bcrypt cannot take or
+// that is too short to be safe.
+func checkPassword(password string) error {
+	switch {
+	case !utf8.ValidString(password):
+		return &compliance.FieldError{Field: "password", Message: "must be valid UTF-8"}
+	case utf8.RuneCountInString(password) < MinPasswordLen:
+		return &compliance.FieldError{Field: "password", Message: fmt.Sprintf("must be at least %d characters", MinPasswordLen)}
+	case len(password) > maxPasswordBytes:
+		return &compliance.FieldError{Field: "password", Message: fmt.Sprintf("must be at most %d bytes", maxPasswordBytes)}
+	}
+	return nil
+}
+
+// AddUser creates a console user. Errors about the input are *FieldError
+// ("name" or "password").
+func (a *Accounts) AddUser(name, password string) error {
+	if err := store.ValidUserName(name); err != nil {
+		return fieldError(err)
+	}
+	if err := checkPassword(password); err != nil {
+		return err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return fmt.Errorf("gateway: hash password: %w", err)
+	}
+	return fieldError(a.db.AddUser(store.User{Name: name, PasswordHash: hash}))
+}
+
+// SetPassword changes a user's password and ends all their sessions.
+func (a *Accounts) SetPassword(name, password string) error {
+	if err := checkPassword(password); err != nil {
+		return err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return fmt.Errorf("gateway: hash password: %w", err)
+	}
+	return a.db.SetPassword(name, hash)
+}
+
+// Users lists console users (never their password hashes).
+func (a *Accounts) Users() ([]store.User, error) { return a.db.Users() }
+
+// DeleteUser removes a user and ends their sessions.
+func (a *Accounts) DeleteUser(name string) error { return a.db.DeleteUser(name) }
+
+// Login checks a user name and password and starts a session, returning its
+// id for the cookie. A wrong name or password is ErrBadLogin; for an unknown
+// name a dummy hash is still compared so the answer takes as long either way.
+func (a *Accounts) Login(ctx context.Context, name, password string) (string, store.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return "", store.Session{}, err
+	}
+	u, err := a.db.GetUser(name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		_ = bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte(password))
+		return "", store.Session{}, ErrBadLogin
+	case err != nil:
+		return "", store.Session{}, err
+	}
+	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(password)) != nil {
+		return "", store.Session{}, ErrBadLogin
+	}
+	return a.db.CreateSession(u.Name, SessionTTL)
+}
+
+// CheckSession returns the live session for a cookie's id, or
+// store.ErrNotFound.
+func (a *Accounts) CheckSession(id string) (store.Session, error) { return a.db.CheckSession(id) }
+
+// Logout ends one session.
+func (a *Accounts) Logout(id string) error { return a.db.DeleteSession(id) }
+
+// LogoutEverywhere ends every session of user and returns how many.
+func (a *Accounts) LogoutEverywhere(user string) (int, error) { return a.db.DeleteUserSessions(user) }
+
+// PruneSessions deletes expired sessions.
+func (a *Accounts) PruneSessions() (int, error) { return a.db.PruneSessions() }
+
+// CreateToken makes a new API token; the plaintext is shown once.
+func (a *Accounts) CreateToken(name string) (string, store.Token, error) {
+	return a.db.CreateToken(name)
+}
+
+// CheckToken returns the token for plaintext, or store.ErrNotFound.
+func (a *Accounts) CheckToken(plaintext string) (store.Token, error) {
+	return a.db.CheckToken(plaintext)
+}
+
+// Tokens lists API tokens (never their plaintext).
+func (a *Accounts) Tokens() ([]store.Token, error) { return a.db.Tokens() }
+
+// RevokeToken deletes a token.
+func (a *Accounts) RevokeToken(id uint64) error { return a.db.RevokeToken(id) }
+
+// fieldError converts the store's *FieldError into the gateway's, so that
+// webui maps both the same way.
+func fieldError(err error) error {
+	var fe *store.FieldError
+	if errors.As(err, &fe) {
+		return &compliance.FieldError{Field: fe.Field, Message: fe.Message}
+	}
+	return err
+}
+
+// dummyHash is a bcrypt hash (at bcrypt.DefaultCost, like real ones) of a
+// password nobody has, so that logins with unknown names cost the same time
+// as wrong passwords and do not reveal which names exist.
+const dummyHash = "$2a$10$Iw2WeFHqJkCh8CP/.VY6xuUUwgonctidRg5yEMuQKRv0bkBlYDdXW"
