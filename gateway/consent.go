@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/store"
 )
 
@@ -88,7 +89,7 @@ type OptInRequest struct {
 var ErrOptedOut = fmt.Errorf("%w: the number opted out; it can come back by texting START or the join keyword, or by confirming a double opt-in (double_opt_in: true)", ErrConflict)
 
 // errNotOpen is why opt-ins wait on a new box.
-var errNotOpen = fmt.Errorf("%w: %s", ErrConflict, errNoBrand)
+var errNotOpen = fmt.Errorf("%w: %s", ErrConflict, compliance.ErrNoBrand)
 
 func (r *OptInRequest) validate(g *Gateway) (number string, d Disclosure, err error) {
 	number, err = g.number("number", r.Number)
@@ -197,11 +198,11 @@ func (g *Gateway) OptIn(ctx context.Context, r OptInRequest) (ConsentEvent, Cons
 			return nil
 		}
 	case r.DoubleOptIn:
-		if c.Marketing == store.MarketingPending && !replyDue(&c, replyDOI, now) {
+		if c.Marketing == store.MarketingPending && !compliance.ReplyDue(&c, compliance.ReplyDOI, now) {
 			return ConsentEvent{}, c, nil // one request per 24 h: see doiReplyEvery
 		}
 		ev.Type = "doi_request"
-		m, err := g.queueReply(number, replyDOI, key, s)
+		m, err := g.queueReply(number, compliance.ReplyDOI, key, s)
 		if err != nil {
 			return ConsentEvent{}, Consent{}, err
 		}
@@ -212,14 +213,14 @@ func (g *Gateway) OptIn(ctx context.Context, r OptInRequest) (ConsentEvent, Cons
 				c.Marketing = store.MarketingPending
 			}
 			c.CartReminders = cart
-			noteReply(c, replyDOI, now)
+			compliance.NoteReply(c, compliance.ReplyDOI, now)
 			return nil
 		}
 	case optedOut:
 		return ConsentEvent{}, c, ErrOptedOut
 	default:
 		ev.Type = "opt_in"
-		m, err := g.queueReply(number, replyOptIn, key, s)
+		m, err := g.queueReply(number, compliance.ReplyOptIn, key, s)
 		if err != nil {
 			return ConsentEvent{}, Consent{}, err
 		}
@@ -228,7 +229,7 @@ func (g *Gateway) OptIn(ctx context.Context, r OptInRequest) (ConsentEvent, Cons
 		apply = func(c *store.Consent) error {
 			confirm(c, now)
 			c.CartReminders = c.CartReminders || cart
-			noteReply(c, replyOptIn, now)
+			compliance.NoteReply(c, compliance.ReplyOptIn, now)
 			return nil
 		}
 	}
@@ -245,7 +246,7 @@ func (g *Gateway) OptIn(ctx context.Context, r OptInRequest) (ConsentEvent, Cons
 // when its area code spans two, "" when none is known.
 func numberTimeZone(number string) string {
 	var names []string
-	for _, z := range numberZones(number) {
+	for _, z := range compliance.NumberZones(number) {
 		names = append(names, z.String())
 	}
 	return strings.Join(names, " or ")
@@ -386,9 +387,9 @@ func (g *Gateway) ResolveReview(ctx context.Context, number, decision, actor str
 		}
 	} else {
 		ev.Type, ev.Purpose, ev.Note = "opt_out", "all", "opt-out confirmed from the review queue: "+c.ReviewText
-		reply := replyDue(&c, replyStop, now)
+		reply := compliance.ReplyDue(&c, compliance.ReplyStop, now)
 		if reply {
-			m, err := g.queueReply(n, replyStop, fmt.Sprintf("reply:review:%s:%d", n, c.UpdatedAt.UnixNano()), g.ComplianceSettings())
+			m, err := g.queueReply(n, compliance.ReplyStop, fmt.Sprintf("reply:review:%s:%d", n, c.UpdatedAt.UnixNano()), g.ComplianceSettings())
 			if err != nil {
 				return ConsentEvent{}, Consent{}, err
 			}
@@ -397,7 +398,7 @@ func (g *Gateway) ResolveReview(ctx context.Context, number, decision, actor str
 		apply = func(c *store.Consent) error {
 			optOut(c, true, false)
 			if reply {
-				noteReply(c, replyStop, now)
+				compliance.NoteReply(c, compliance.ReplyStop, now)
 			}
 			return nil
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/modem/sim"
 	"github.com/simgate/simgate/store"
 )
@@ -40,6 +41,16 @@ type consentGW struct {
 	clock *testClock
 	s     ComplianceSettings
 	next  uint64 // inbound ids for synthetic texts
+}
+
+// lintSettings are settings the reply linter accepts: the default
+// templates with a brand, a frequency and a support contact.
+func lintSettings() ComplianceSettings {
+	s := compliance.Defaults()
+	s.Brand = "Rosa's Bakery"
+	s.Frequency = "up to 4 msgs/month"
+	s.SupportContact = "help@rosas.example"
+	return s
 }
 
 const disclosureV1 = "By ticking this box you agree to get recurring automated marketing texts from Rosa's Bakery, " +
@@ -131,7 +142,7 @@ func (c *consentGW) wantReplies(number string, texts ...string) {
 	}
 }
 
-func (c *consentGW) reply(kind string) string { return renderReply(templateFor(c.s, kind), c.s) }
+func (c *consentGW) reply(kind string) string { return compliance.ReplyText(c.s, kind) }
 
 func (c *consentGW) optIn(r OptInRequest) (store.ConsentEvent, store.Consent) {
 	c.t.Helper()
@@ -223,7 +234,7 @@ func TestOptInConfirmationFirst(t *testing.T) {
 		ev.TimeZone != "America/New_York" {
 		t.Errorf("ledger entry lacks evidence: %+v", ev)
 	}
-	c.wantReplies(numA, c.reply(replyOptIn))
+	c.wantReplies(numA, c.reply(compliance.ReplyOptIn))
 	if got := c.replies(numA)[0].ID; got != ev.MessageID {
 		t.Errorf("ledger names message %d, the confirmation is %d", ev.MessageID, got)
 	}
@@ -232,7 +243,7 @@ func TestOptInConfirmationFirst(t *testing.T) {
 	if ev2.ID == 0 || !strings.Contains(ev2.Note, "already subscribed") {
 		t.Errorf("second opt-in: %+v", ev2)
 	}
-	c.wantReplies(numA, c.reply(replyOptIn))
+	c.wantReplies(numA, c.reply(compliance.ReplyOptIn))
 }
 
 // TestDoubleOptIn is R-DOI: pending gets one request; YES (or Y) confirms
@@ -245,13 +256,13 @@ func TestDoubleOptIn(t *testing.T) {
 	if ev.Type != "doi_request" || con.Marketing != store.MarketingPending || !con.CartReminders {
 		t.Fatalf("after request: %+v %+v", ev, con)
 	}
-	c.wantReplies(numA, c.reply(replyDOI))
+	c.wantReplies(numA, c.reply(compliance.ReplyDOI))
 	// The form again within 24 h: no second request (no texting a stranger over and over).
 	ev, _ = c.optIn(r)
 	if ev.ID != 0 {
 		t.Errorf("second request within 24 h recorded: %+v", ev)
 	}
-	c.wantReplies(numA, c.reply(replyDOI))
+	c.wantReplies(numA, c.reply(compliance.ReplyDOI))
 
 	id := c.text(numA, "Yes!")
 	con = c.consent(numA)
@@ -263,9 +274,9 @@ func TestDoubleOptIn(t *testing.T) {
 	if last.Type != "doi_confirm" || last.InboundID != id || last.DisclosureText != disclosureV1 || last.Keyword != "YES" {
 		t.Errorf("confirmation entry: %+v", last)
 	}
-	c.wantReplies(numA, c.reply(replyDOI), c.reply(replyOptIn))
+	c.wantReplies(numA, c.reply(compliance.ReplyDOI), c.reply(compliance.ReplyOptIn))
 	c.text(numA, "yes") // not pending any more: an ordinary text
-	c.wantReplies(numA, c.reply(replyDOI), c.reply(replyOptIn))
+	c.wantReplies(numA, c.reply(compliance.ReplyDOI), c.reply(compliance.ReplyOptIn))
 
 	// "Y" confirms too; YES from a number never asked does nothing.
 	r.Number = numB
@@ -310,10 +321,10 @@ func TestStopConfirmationOnce(t *testing.T) {
 	c.text(numA, "stop")
 	c.clock.add(23 * time.Hour)
 	c.text(numA, "END")
-	c.wantReplies(numA, c.reply(replyOptIn), c.reply(replyStop))
+	c.wantReplies(numA, c.reply(compliance.ReplyOptIn), c.reply(compliance.ReplyStop))
 	c.clock.add(2 * time.Hour)
 	c.text(numA, "STOP")
-	c.wantReplies(numA, c.reply(replyOptIn), c.reply(replyStop), c.reply(replyStop))
+	c.wantReplies(numA, c.reply(compliance.ReplyOptIn), c.reply(compliance.ReplyStop), c.reply(compliance.ReplyStop))
 	if n := len(c.events(numA)); n != 5 {
 		t.Errorf("%d ledger entries, want 5 (opt-in and every STOP)", n)
 	}
@@ -341,7 +352,7 @@ func TestStartOnlyAfterKeywordOptOut(t *testing.T) {
 	if last := evs[len(evs)-1]; last.Type != "resubscribe" || last.InboundID != id {
 		t.Errorf("resubscribe entry: %+v", last)
 	}
-	c.wantReplies(numB, c.reply(replyOptIn), c.reply(replyStop), c.reply(replyOptIn))
+	c.wantReplies(numB, c.reply(compliance.ReplyOptIn), c.reply(compliance.ReplyStop), c.reply(compliance.ReplyOptIn))
 
 	// An opt-out taken by phone (console) is not undone by START.
 	c.optIn(webForm(numC))
@@ -360,10 +371,10 @@ func TestHelpReply(t *testing.T) {
 	c := newConsentGW(t)
 	c.text(numA, "HELP")
 	c.text(numA, "info") // within the hour: no second answer
-	c.wantReplies(numA, c.reply(replyHelp))
+	c.wantReplies(numA, c.reply(compliance.ReplyHelp))
 	c.clock.add(61 * time.Minute)
 	c.text(numA, "Aide")
-	c.wantReplies(numA, c.reply(replyHelp), c.reply(replyHelp))
+	c.wantReplies(numA, c.reply(compliance.ReplyHelp), c.reply(compliance.ReplyHelp))
 	if n := len(c.events(numA)); n != 0 {
 		t.Errorf("HELP wrote %d ledger entries; consent did not change", n)
 	}
@@ -371,7 +382,7 @@ func TestHelpReply(t *testing.T) {
 	c.optIn(webForm(numB))
 	c.text(numB, "STOP")
 	c.text(numB, "help")
-	c.wantReplies(numB, c.reply(replyOptIn), c.reply(replyStop), c.reply(replyHelp))
+	c.wantReplies(numB, c.reply(compliance.ReplyOptIn), c.reply(compliance.ReplyStop), c.reply(compliance.ReplyHelp))
 }
 
 func TestJoinKeyword(t *testing.T) {
@@ -386,9 +397,9 @@ func TestJoinKeyword(t *testing.T) {
 		ev.DisclosureVersion != "v1" || ev.DisclosureText != disclosureV1 || ev.MessageID == 0 {
 		t.Errorf("JOIN entry: %+v", ev)
 	}
-	c.wantReplies(numA, c.reply(replyOptIn))
+	c.wantReplies(numA, c.reply(compliance.ReplyOptIn))
 	c.text(numA, "JOIN") // already in: nothing more
-	c.wantReplies(numA, c.reply(replyOptIn))
+	c.wantReplies(numA, c.reply(compliance.ReplyOptIn))
 
 	// A configured keyword replaces JOIN; a keyword opt-out can be undone by it.
 	s := c.g.ComplianceSettings()
@@ -433,7 +444,7 @@ func TestFuzzyOptOutReview(t *testing.T) {
 	if len(q) != 2 {
 		t.Fatalf("review queue has %d numbers, want 2: %+v", len(q), q)
 	}
-	c.wantReplies(numA, c.reply(replyOptIn)) // no reply to a review
+	c.wantReplies(numA, c.reply(compliance.ReplyOptIn)) // no reply to a review
 	if len(c.events(numC)) != 0 {
 		t.Errorf("an ordinary text changed the ledger")
 	}
@@ -444,7 +455,7 @@ func TestFuzzyOptOutReview(t *testing.T) {
 	if con := c.consent(numA); con.Review || con.Marketing != store.MarketingOptedOut || !con.OptedOutAll {
 		t.Errorf("after opt_out decision: %+v", con)
 	}
-	c.wantReplies(numA, c.reply(replyOptIn), c.reply(replyStop))
+	c.wantReplies(numA, c.reply(compliance.ReplyOptIn), c.reply(compliance.ReplyStop))
 
 	if _, _, err := c.g.ResolveReview(context.Background(), numB, ReviewKeep, "ana"); err != nil {
 		t.Fatal(err)
@@ -476,7 +487,7 @@ func TestKeywordHandlingIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c.wantReplies(numA, c.reply(replyOptIn), c.reply(replyStop))
+	c.wantReplies(numA, c.reply(compliance.ReplyOptIn), c.reply(compliance.ReplyStop))
 	if n := len(c.events(numA)); n != 2 {
 		t.Errorf("%d ledger entries, want 2", n)
 	}

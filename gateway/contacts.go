@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/store"
 )
 
@@ -196,7 +197,7 @@ func (g *Gateway) normalizeContact(c *Contact) error {
 	c.TimeZone = strings.TrimSpace(c.TimeZone)
 	if c.TimeZone == "" || c.TimeZoneDerived {
 		c.TimeZone, c.TimeZoneDerived = zoneForNumber(c.Number), true
-	} else if c.TimeZone == "Local" || loadZone(c.TimeZone) == nil {
+	} else if c.TimeZone == "Local" || compliance.LoadZone(c.TimeZone) == nil {
 		return &FieldError{Field: "time_zone", Message: fmt.Sprintf("%q is not an IANA time zone such as Europe/Paris", c.TimeZone)}
 	}
 
@@ -282,7 +283,7 @@ func normalizeLanguage(s string) (string, error) {
 // numberZones, else UTC. Contacts store the guess with TimeZoneDerived, so
 // the guard still checks every zone the area code spans.
 func zoneForNumber(e164 string) string {
-	if zones := numberZones(e164); len(zones) > 0 {
+	if zones := compliance.NumberZones(e164); len(zones) > 0 {
 		return zones[0].String()
 	}
 	return "UTC"

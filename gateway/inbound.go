@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -132,7 +133,7 @@ func (g *Gateway) applyKeyword(in store.Inbound, number string) error {
 	// reply queues the reply of kind for this text, unless a reply of that
 	// kind went out too recently; it reports whether one was queued.
 	reply := func(kind string) bool {
-		if !replyDue(&c, kind, now) {
+		if !compliance.ReplyDue(&c, kind, now) {
 			return false
 		}
 		m, err := g.queueReply(number, kind, fmt.Sprintf("reply:%d:%s", in.ID, kind), s)
@@ -153,11 +154,11 @@ func (g *Gateway) applyKeyword(in store.Inbound, number string) error {
 		// R-STOP-1/2/3: all texts stop, from every SIM (consent is per
 		// number); one confirmation per 24 h.
 		ev.Type, ev.Purpose = "opt_out", "all"
-		replied := reply(replyStop)
+		replied := reply(compliance.ReplyStop)
 		apply = func(c *store.Consent) error {
 			optOut(c, true, true)
 			if replied {
-				noteReply(c, replyStop, now)
+				compliance.NoteReply(c, compliance.ReplyStop, now)
 			}
 			return nil
 		}
@@ -170,7 +171,7 @@ func (g *Gateway) applyKeyword(in store.Inbound, number string) error {
 		}
 		ev.Type, ev.Purpose = "resubscribe", "marketing"
 		ev.DisclosureVersion, ev.DisclosureText = s.Disclosure.Version, s.Disclosure.Text
-		replied := reply(replyOptIn)
+		replied := reply(compliance.ReplyOptIn)
 		apply = resubscribe(now, replied)
 	case kw == kwYes:
 		// R-DOI: YES confirms a pending double opt-in; from anyone else it
@@ -180,7 +181,7 @@ func (g *Gateway) applyKeyword(in store.Inbound, number string) error {
 		}
 		ev.Type, ev.Purpose = "doi_confirm", "marketing"
 		ev.DisclosureVersion, ev.DisclosureText = lastDOI.DisclosureVersion, lastDOI.DisclosureText
-		replied := reply(replyOptIn)
+		replied := reply(compliance.ReplyOptIn)
 		apply = resubscribe(now, replied)
 	case kw == kwJoin:
 		// The text itself is the affirmative act: confirmed at once under
@@ -194,16 +195,16 @@ func (g *Gateway) applyKeyword(in store.Inbound, number string) error {
 		}
 		ev.Type, ev.Purpose = "opt_in", "marketing"
 		ev.DisclosureVersion, ev.DisclosureText = s.Disclosure.Version, s.Disclosure.Text
-		replied := reply(replyOptIn)
+		replied := reply(compliance.ReplyOptIn)
 		apply = resubscribe(now, replied)
 	case kw == kwHelp:
 		// R-HELP: answered even for opted-out numbers; no ledger entry
 		// (consent does not change), the reply time is kept on the record.
-		if !reply(replyHelp) {
+		if !reply(compliance.ReplyHelp) {
 			return nil
 		}
 		_, cur, err := g.db.AdmitSend(ev.MessageID, func(_ *store.Message, c *store.Consent, _ bool) error {
-			noteReply(c, replyHelp, now)
+			compliance.NoteReply(c, compliance.ReplyHelp, now)
 			return nil
 		})
 		if err != nil {
@@ -243,7 +244,7 @@ func resubscribe(now time.Time, replied bool) func(c *store.Consent) error {
 	return func(c *store.Consent) error {
 		confirm(c, now)
 		if replied {
-			noteReply(c, replyOptIn, now)
+			compliance.NoteReply(c, compliance.ReplyOptIn, now)
 		}
 		return nil
 	}

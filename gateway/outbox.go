@@ -10,6 +10,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
+	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -75,7 +76,7 @@ func (g *Gateway) newMessage(r SubmitRequest) (store.Message, error) {
 		// knows who is texting; the guard checks consent when it is due.
 		brand := g.ComplianceSettings().Brand
 		if brand == "" {
-			return store.Message{}, &FieldError{Field: "kind", Message: errNoBrand.Error()}
+			return store.Message{}, &FieldError{Field: "kind", Message: compliance.ErrNoBrand.Error()}
 		}
 		if !strings.HasPrefix(strings.ToLower(r.Text), strings.ToLower(brand)) {
 			return store.Message{}, &FieldError{Field: "text", Message: fmt.Sprintf(

@@ -1,4 +1,4 @@
-package gateway
+package compliance
 
 import (
 	"errors"
@@ -8,8 +8,8 @@ import (
 
 // lintSettings are settings the linter accepts: the default templates with
 // a brand, a frequency and a support contact.
-func lintSettings() ComplianceSettings {
-	s := defaultComplianceSettings()
+func lintSettings() Settings {
+	s := Defaults()
 	s.Brand = "Rosa's Bakery"
 	s.Frequency = "up to 4 msgs/month"
 	s.SupportContact = "help@rosas.example"
@@ -27,11 +27,11 @@ func TestDefaultTemplatesPassLinter(t *testing.T) {
 // carrying a forbidden one, is refused with a *FieldError naming the
 // template and the item.
 func TestReplyTemplateLinter(t *testing.T) {
-	type edit func(s *ComplianceSettings)
-	optIn := func(text string) edit { return func(s *ComplianceSettings) { s.Replies.OptInConfirmation = text } }
-	doi := func(text string) edit { return func(s *ComplianceSettings) { s.Replies.DoubleOptInRequest = text } }
-	optOut := func(text string) edit { return func(s *ComplianceSettings) { s.Replies.OptOutConfirmation = text } }
-	help := func(text string) edit { return func(s *ComplianceSettings) { s.Replies.Help = text } }
+	type edit func(s *Settings)
+	optIn := func(text string) edit { return func(s *Settings) { s.Replies.OptInConfirmation = text } }
+	doi := func(text string) edit { return func(s *Settings) { s.Replies.DoubleOptInRequest = text } }
+	optOut := func(text string) edit { return func(s *Settings) { s.Replies.OptOutConfirmation = text } }
+	help := func(text string) edit { return func(s *Settings) { s.Replies.Help = text } }
 	cases := []struct {
 		name  string
 		edit  edit
@@ -69,9 +69,9 @@ func TestReplyTemplateLinter(t *testing.T) {
 		{"help without rates", help("{brand}: Help at {support}. {frequency}. Reply STOP to cancel."), "replies.help", "rates"},
 		{"help without STOP", help("{brand}: Help at {support}. {frequency}. Msg&data rates may apply."), "replies.help", "STOP"},
 		// Settings every template depends on.
-		{"no brand", func(s *ComplianceSettings) { s.Brand = " " }, "brand", "required"},
-		{"no frequency", func(s *ComplianceSettings) { s.Frequency = "" }, "frequency", "required"},
-		{"no support contact", func(s *ComplianceSettings) { s.SupportContact = "" }, "support_contact", "required"},
+		{"no brand", func(s *Settings) { s.Brand = " " }, "brand", "required"},
+		{"no frequency", func(s *Settings) { s.Frequency = "" }, "frequency", "required"},
+		{"no support contact", func(s *Settings) { s.SupportContact = "" }, "support_contact", "required"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,20 +92,20 @@ func TestReplyTemplateLinter(t *testing.T) {
 // TestReplyTemplateLinterAcceptsVariants: the wordings carriers accept
 // pass, so the linter does not force one phrasing.
 func TestReplyTemplateLinterAcceptsVariants(t *testing.T) {
-	variants := []func(s *ComplianceSettings){
-		func(s *ComplianceSettings) {
+	variants := []func(s *Settings){
+		func(s *Settings) {
 			s.Replies.OptInConfirmation = "{brand} alerts: recurring msgs, {frequency}. Msg & data rates may apply. Text HELP for help. Text STOP to opt out."
 		},
-		func(s *ComplianceSettings) {
+		func(s *Settings) {
 			s.Replies.OptInConfirmation = "{brand}: RECURRING texts {frequency}. Message and data rates may apply. help? reply help. stop? reply stop."
 		},
-		func(s *ComplianceSettings) {
+		func(s *Settings) {
 			s.Replies.OptOutConfirmation = "{brand}: You have opted out and won't receive any further texts."
 		},
-		func(s *ComplianceSettings) {
+		func(s *Settings) {
 			s.Replies.OptOutConfirmation = "{brand}: No further messages will be sent."
 		},
-		func(s *ComplianceSettings) {
+		func(s *Settings) {
 			s.Replies.Help = "{brand} help: email {support}; {frequency}; msg&data rates may apply; STOP to end."
 		},
 	}

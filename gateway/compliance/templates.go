@@ -1,4 +1,4 @@
-package gateway
+package compliance
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ var placeholder = regexp.MustCompile(`\{[a-zA-Z_]+\}`)
 // renderReply fills {brand}, {frequency} and {support} from s. Before a
 // brand is saved an opt-out confirmation still goes (R-STOP-3 outranks
 // style), without the empty "{brand}: " in front.
-func renderReply(tmpl string, s ComplianceSettings) string {
+func renderReply(tmpl string, s Settings) string {
 	text := strings.NewReplacer(
 		"{brand}", s.Brand,
 		"{frequency}", s.Frequency,
@@ -56,7 +56,7 @@ func hasWord(text, w string) bool {
 // replyCheck is one item a template must (or must not) contain.
 type replyCheck struct {
 	item string // what is missing, in the error
-	ok   func(filled string, s ComplianceSettings) bool
+	ok   func(filled string, s Settings) bool
 }
 
 func containsFold(text, sub string) bool {
@@ -64,19 +64,19 @@ func containsFold(text, sub string) bool {
 }
 
 var (
-	checkBrand = replyCheck{"the brand name ({brand})", func(t string, s ComplianceSettings) bool { return containsFold(t, s.Brand) }}
-	checkFreq  = replyCheck{"the message frequency ({frequency})", func(t string, s ComplianceSettings) bool {
+	checkBrand = replyCheck{"the brand name ({brand})", func(t string, s Settings) bool { return containsFold(t, s.Brand) }}
+	checkFreq  = replyCheck{"the message frequency ({frequency})", func(t string, s Settings) bool {
 		return containsFold(t, s.Frequency)
 	}}
-	checkRates     = replyCheck{`"Msg&data rates may apply"`, func(t string, _ ComplianceSettings) bool { return ratesNotice.MatchString(t) }}
-	checkHelp      = replyCheck{"HELP instructions (the word HELP)", func(t string, _ ComplianceSettings) bool { return hasWord(t, "HELP") }}
-	checkStop      = replyCheck{"STOP instructions (the word STOP)", func(t string, _ ComplianceSettings) bool { return hasWord(t, "STOP") }}
-	checkYes       = replyCheck{"the word YES to reply with", func(t string, _ ComplianceSettings) bool { return hasWord(t, "YES") }}
-	checkRecurring = replyCheck{`a recurring-messages notice (the word "recurring")`, func(t string, _ ComplianceSettings) bool {
+	checkRates     = replyCheck{`"Msg&data rates may apply"`, func(t string, _ Settings) bool { return ratesNotice.MatchString(t) }}
+	checkHelp      = replyCheck{"HELP instructions (the word HELP)", func(t string, _ Settings) bool { return hasWord(t, "HELP") }}
+	checkStop      = replyCheck{"STOP instructions (the word STOP)", func(t string, _ Settings) bool { return hasWord(t, "STOP") }}
+	checkYes       = replyCheck{"the word YES to reply with", func(t string, _ Settings) bool { return hasWord(t, "YES") }}
+	checkRecurring = replyCheck{`a recurring-messages notice (the word "recurring")`, func(t string, _ Settings) bool {
 		return recurringNotice.MatchString(t)
 	}}
-	checkSupport = replyCheck{"a support contact ({support})", func(t string, s ComplianceSettings) bool { return containsFold(t, s.SupportContact) }}
-	checkNoMore  = replyCheck{`that no more messages will be sent (e.g. "you will get no more texts")`, func(t string, _ ComplianceSettings) bool {
+	checkSupport = replyCheck{"a support contact ({support})", func(t string, s Settings) bool { return containsFold(t, s.SupportContact) }}
+	checkNoMore  = replyCheck{`that no more messages will be sent (e.g. "you will get no more texts")`, func(t string, _ Settings) bool {
 		return noMoreNotice.MatchString(t)
 	}}
 )
@@ -110,7 +110,7 @@ func replyRules(r ReplyTemplates) []struct {
 // The brand, frequency and support contact are required whenever settings
 // are saved: the defaults of a new box have none, which is why marketing and
 // opt-ins wait until the first save.
-func validateReplyTemplates(s ComplianceSettings) error {
+func validateReplyTemplates(s Settings) error {
 	if strings.TrimSpace(s.Brand) == "" {
 		return &FieldError{Field: "brand", Message: "is required: every reply and marketing text must name it"}
 	}
