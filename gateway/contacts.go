@@ -2,352 +2,115 @@ package gateway
 
 import (
 	"context"
-	"encoding/csv"
-	"fmt"
 	"io"
-	"maps"
-	"regexp"
-	"slices"
-	"strings"
-	"time"
-	"unicode"
-	"unicode/utf8"
+	"os"
 
-	"github.com/simgate/simgate/gateway/compliance"
-	"github.com/simgate/simgate/store"
+	"github.com/simgate/simgate/gateway/contacts"
 )
 
-// Contact limits. They keep one record small (a contact is read on every
-// marketing send by the guard) and the console's table readable.
+// Contacts and their CSV import and export (package contacts).
+type (
+	ContactPatch    = contacts.Patch
+	ImportOptions   = contacts.ImportOptions
+	ImportRejection = contacts.ImportRejection
+	ImportReport    = contacts.ImportReport
+	ImportJob       = contacts.ImportJob
+)
+
+// Contact limits.
 const (
-	MaxContactName     = 100 // characters
-	MaxAttributes      = 50
-	MaxAttributeKey    = 40  // characters of [a-z0-9_]
-	MaxAttributeValue  = 500 // characters
-	MaxTags            = 20
-	MaxTagLength       = 40 // characters
-	maxContactSource   = 40
-	maxLanguageTagSize = 35 // RFC 5646 §4.4.1 recommends 35 for the common subtags
+	MaxContactName    = contacts.MaxContactName
+	MaxAttributes     = contacts.MaxAttributes
+	MaxAttributeKey   = contacts.MaxAttributeKey
+	MaxAttributeValue = contacts.MaxAttributeValue
+	MaxTags           = contacts.MaxTags
+	MaxTagLength      = contacts.MaxTagLength
 )
 
-var (
-	attributeKeyPattern = regexp.MustCompile(`^[a-z0-9_]{1,40}$`)
-	// languagePattern accepts the BCP 47 tags people actually use: a
-	// language, an optional script and an optional region ("en", "fr-CA",
-	// "zh-Hant-TW", "es-419"). Private-use and extension subtags are refused:
-	// nothing here would read them.
-	languagePattern = regexp.MustCompile(`^([a-zA-Z]{2,3})(-[a-zA-Z]{4})?(-(?:[a-zA-Z]{2}|[0-9]{3}))?$`)
+// ImportSpoolPattern names upload spool files in the data directory.
+const ImportSpoolPattern = contacts.ImportSpoolPattern
+
+// Import job states.
+const (
+	ImportRunning = contacts.ImportRunning
+	ImportDone    = contacts.ImportDone
+	ImportFailed  = contacts.ImportFailed
 )
 
-// ContactPatch changes some fields of a contact; nil fields stay as they
-// are (PATCH semantics). Attributes and Tags, when set, replace the whole
-// map or list. Setting TimeZone to "" derives it from the number again.
-type ContactPatch struct {
-	Number     *string
-	Name       *string
-	Attributes *map[string]string
-	Tags       *[]string
-	TimeZone   *string
-	Language   *string
-}
-
-// CreateContact validates c and stores it as a new contact. ID and the
-// timestamps are set by the store. It never records consent: a contact is
-// who the shop knows, consent is what the customer said (ledger).
-// ErrExists when the number already has a contact; ErrSuppressed when the
-// number was erased on request.
+// CreateContact validates c and stores it as a new contact; it never
+// records consent. ErrExists when the number already has a contact;
+// ErrSuppressed when the number was erased on request.
 func (g *Gateway) CreateContact(ctx context.Context, c Contact) (Contact, error) {
-	if err := ctx.Err(); err != nil {
-		return Contact{}, err
-	}
-	c.ID = 0
-	if c.Source == "" {
-		c.Source = "api"
-	}
-	if err := g.normalizeContact(&c); err != nil {
-		return Contact{}, err
-	}
-	out, err := g.db.CreateContact(c)
-	if err != nil {
-		return Contact{}, fmt.Errorf("gateway: create contact: %w", err)
-	}
-	return out, nil
+	return g.contacts.Create(ctx, c)
 }
 
 // UpdateContact applies p to contact id after validating the result.
 func (g *Gateway) UpdateContact(ctx context.Context, id uint64, p ContactPatch) (Contact, error) {
-	if err := ctx.Err(); err != nil {
-		return Contact{}, err
-	}
-	out, err := g.db.UpdateContact(id, func(c *store.Contact) error {
-		oldNumber := c.Number
-		if p.Number != nil {
-			c.Number = *p.Number
-		}
-		if p.Name != nil {
-			c.Name = *p.Name
-		}
-		if p.Attributes != nil {
-			c.Attributes = *p.Attributes
-		}
-		if p.Tags != nil {
-			c.Tags = *p.Tags
-		}
-		if p.Language != nil {
-			c.Language = *p.Language
-		}
-		switch {
-		case p.TimeZone != nil:
-			c.TimeZone = *p.TimeZone
-			c.TimeZoneDerived = false
-		case c.TimeZoneDerived && p.Number != nil && *p.Number != oldNumber:
-			// The old zone was a guess from the old number: guess again.
-			c.TimeZone = ""
-			c.TimeZoneDerived = false
-		}
-		return g.normalizeContact(c)
-	})
-	if err != nil {
-		return Contact{}, fmt.Errorf("gateway: update contact %d: %w", id, err)
-	}
-	return out, nil
+	return g.contacts.Update(ctx, id, p)
 }
 
 // DeleteContact removes the contact only: its consent ledger and messages
 // stay (R-RECORD). Erasing a person is EraseContact.
 func (g *Gateway) DeleteContact(ctx context.Context, id uint64) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return g.db.DeleteContact(id)
+	return g.contacts.Delete(ctx, id)
 }
 
 // Contact returns one contact.
-func (g *Gateway) Contact(id uint64) (Contact, error) { return g.db.GetContact(id) }
+func (g *Gateway) Contact(id uint64) (Contact, error) { return g.contacts.Get(id) }
 
 // Contacts lists contacts oldest first with the next cursor (0 at the end).
-func (g *Gateway) Contacts(f ContactFilter) ([]Contact, uint64, error) {
-	f.Query = strings.TrimSpace(f.Query)
-	f.Tag = strings.ToLower(strings.TrimSpace(f.Tag))
-	return g.db.ListContacts(f)
-}
+func (g *Gateway) Contacts(f ContactFilter) ([]Contact, uint64, error) { return g.contacts.List(f) }
 
 // CountContacts reports how many contacts there are.
-func (g *Gateway) CountContacts() (int, error) { return g.db.CountContacts() }
+func (g *Gateway) CountContacts() (int, error) { return g.contacts.Count() }
 
 // ContactByNumber finds the contact of a number written in any format the
 // box's region reads.
-func (g *Gateway) ContactByNumber(raw string) (Contact, error) {
-	number, err := g.number("number", raw)
-	if err != nil {
-		return Contact{}, err
-	}
-	return g.db.ContactByNumber(number)
-}
+func (g *Gateway) ContactByNumber(raw string) (Contact, error) { return g.contacts.ByNumber(raw) }
 
 // ContactMessages lists the texts sent to a number, newest first, with
 // the cursor of the next page (0 at the end).
 func (g *Gateway) ContactMessages(number string, before uint64, limit int) ([]Message, uint64, error) {
-	return g.db.MessagesTo(number, before, limit)
+	return g.contacts.Messages(number, before, limit)
 }
 
 // ContactInbound lists the texts received from a number, newest first.
 func (g *Gateway) ContactInbound(number string, before uint64, limit int) ([]Inbound, uint64, error) {
-	return g.db.InboundFrom(number, before, limit)
+	return g.contacts.Inbound(number, before, limit)
 }
-
-// normalizeContact checks every field of c and puts it in canonical form
-// (E.164 number, sorted lower-case tags, derived time zone). The API, the
-// console and the CSV import all go through it, so a row is refused for the
-// same reasons whichever way it came in.
-func (g *Gateway) normalizeContact(c *Contact) error {
-	number, err := g.number("number", c.Number)
-	if err != nil {
-		return err
-	}
-	c.Number = number
-
-	c.Name = strings.TrimSpace(c.Name)
-	if err := checkText("name", c.Name, MaxContactName); err != nil {
-		return err
-	}
-
-	if len(c.Attributes) > MaxAttributes {
-		return &FieldError{Field: "attributes", Message: fmt.Sprintf("has %d keys; at most %d are allowed", len(c.Attributes), MaxAttributes)}
-	}
-	for k, v := range c.Attributes {
-		if !attributeKeyPattern.MatchString(k) {
-			return &FieldError{Field: "attributes", Message: fmt.Sprintf(
-				"key %q must be 1 to %d characters of a-z, 0-9 and _", k, MaxAttributeKey)}
-		}
-		if err := checkText("attributes."+k, v, MaxAttributeValue); err != nil {
-			return err
-		}
-	}
-	if len(c.Attributes) == 0 {
-		c.Attributes = nil
-	}
-
-	tags, err := normalizeTags(c.Tags)
-	if err != nil {
-		return err
-	}
-	c.Tags = tags
-
-	c.TimeZone = strings.TrimSpace(c.TimeZone)
-	if c.TimeZone == "" || c.TimeZoneDerived {
-		c.TimeZone, c.TimeZoneDerived = zoneForNumber(c.Number), true
-	} else if c.TimeZone == "Local" || compliance.LoadZone(c.TimeZone) == nil {
-		return &FieldError{Field: "time_zone", Message: fmt.Sprintf("%q is not an IANA time zone such as Europe/Paris", c.TimeZone)}
-	}
-
-	lang, err := normalizeLanguage(c.Language)
-	if err != nil {
-		return err
-	}
-	c.Language = lang
-
-	c.Source = strings.TrimSpace(c.Source)
-	if err := checkText("source", c.Source, maxContactSource); err != nil {
-		return err
-	}
-	return nil
-}
-
-// checkText refuses invalid UTF-8, control characters and texts longer
-// than limit characters.
-func checkText(field, s string, limit int) error {
-	if !utf8.ValidString(s) {
-		return &FieldError{Field: field, Message: "must be valid UTF-8"}
-	}
-	if n := utf8.RuneCountInString(s); n > limit {
-		return &FieldError{Field: field, Message: fmt.Sprintf("is %d characters; at most %d are allowed", n, limit)}
-	}
-	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) {
-		return &FieldError{Field: field, Message: "must not contain control characters"}
-	}
-	return nil
-}
-
-// normalizeTags lower-cases, trims, de-duplicates and sorts tags. The
-// characters ; | and , are refused because the CSV import splits on them.
-func normalizeTags(in []string) ([]string, error) {
-	if len(in) == 0 {
-		return nil, nil
-	}
-	out := make([]string, 0, len(in))
-	for _, t := range in {
-		t = strings.ToLower(strings.TrimSpace(t))
-		if t == "" {
-			return nil, &FieldError{Field: "tags", Message: "must not contain an empty tag"}
-		}
-		if n := utf8.RuneCountInString(t); n > MaxTagLength {
-			return nil, &FieldError{Field: "tags", Message: fmt.Sprintf("tag %q is %d characters; at most %d are allowed", t, n, MaxTagLength)}
-		}
-		if strings.ContainsAny(t, ";|,") || !utf8.ValidString(t) || strings.ContainsFunc(t, unicode.IsControl) {
-			return nil, &FieldError{Field: "tags", Message: fmt.Sprintf("tag %q must not contain ; | , or control characters", t)}
-		}
-		out = append(out, t)
-	}
-	slices.Sort(out)
-	out = slices.Compact(out)
-	if len(out) > MaxTags {
-		return nil, &FieldError{Field: "tags", Message: fmt.Sprintf("has %d tags; at most %d are allowed", len(out), MaxTags)}
-	}
-	return out, nil
-}
-
-// normalizeLanguage checks a BCP 47 tag and writes it in its canonical
-// case: "FR-ca" → "fr-CA", "zh-hant" → "zh-Hant".
-func normalizeLanguage(s string) (string, error) {
-	s = strings.TrimSpace(strings.ReplaceAll(s, "_", "-"))
-	if s == "" {
-		return "", nil
-	}
-	m := languagePattern.FindStringSubmatch(s)
-	if m == nil || len(s) > maxLanguageTagSize {
-		return "", &FieldError{Field: "language", Message: fmt.Sprintf("%q is not a language tag such as en, fr-CA or es-419", s)}
-	}
-	out := strings.ToLower(m[1])
-	if m[2] != "" {
-		script := strings.ToLower(m[2][1:])
-		out += "-" + strings.ToUpper(script[:1]) + script[1:]
-	}
-	if m[3] != "" {
-		out += "-" + strings.ToUpper(m[3][1:])
-	}
-	return out, nil
-}
-
-// zoneForNumber guesses a number's IANA time zone: the first of
-// numberZones, else UTC. Contacts store the guess with TimeZoneDerived, so
-// the guard still checks every zone the area code spans.
-func zoneForNumber(e164 string) string {
-	if zones := compliance.NumberZones(e164); len(zones) > 0 {
-		return zones[0].String()
-	}
-	return "UTC"
-}
-
-// contactExportHeader are ExportContacts' fixed columns; one "attr:<key>"
-// column per attribute key in use follows. The names are those the import
-// maps by itself, so an export reads back in unchanged.
-var contactExportHeader = []string{"number", "name", "time_zone", "language", "tags", "marketing", "created_at"}
 
 // ExportContacts writes every contact as CSV, oldest first, with its
-// marketing consent state. It streams: EachContact reads a page at a time
-// outside any transaction, so a large export holds neither the list in
-// memory nor a read transaction open while the client downloads.
+// marketing consent state.
 func (g *Gateway) ExportContacts(ctx context.Context, w io.Writer) error {
-	// First pass: the attribute columns, which must be known for the header.
-	keys := map[string]bool{}
-	if err := g.db.EachContact(func(c store.Contact) error {
-		for k := range c.Attributes {
-			keys[k] = true
-		}
-		return ctx.Err()
-	}); err != nil {
-		return fmt.Errorf("gateway: export contacts: %w", err)
-	}
-	attrs := slices.Sorted(maps.Keys(keys))
-	cw := csv.NewWriter(w)
-	header := slices.Clone(contactExportHeader)
-	for _, k := range attrs {
-		header = append(header, "attr:"+k)
-	}
-	if err := cw.Write(header); err != nil {
-		return err
-	}
-	rec := make([]string, len(header))
-	err := g.db.EachContact(func(c store.Contact) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		cons, err := g.db.Consent(c.Number)
-		if err != nil {
-			return err
-		}
-		rec = append(rec[:0], c.Number, csvSafe(c.Name), c.TimeZone, c.Language, strings.Join(c.Tags, ";"),
-			cons.Marketing.String(), c.CreatedAt.UTC().Format(time.RFC3339))
-		for _, k := range attrs {
-			rec = append(rec, csvSafe(c.Attributes[k]))
-		}
-		return cw.Write(rec)
-	})
-	if err != nil {
-		return fmt.Errorf("gateway: export contacts: %w", err)
-	}
-	cw.Flush()
-	return cw.Error()
+	return g.contacts.Export(ctx, w)
 }
 
-// csvSafe defuses spreadsheet formulas (CSV injection, OWASP): a cell a
-// customer typed that starts with = + - @ is prefixed with an apostrophe,
-// which spreadsheets show as text. Phone numbers are written by simgate and
-// need no such care.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
+// ImportSpool creates a temporary file in the data directory for an upload
+// to be streamed into before it is imported.
+func (g *Gateway) ImportSpool() (*os.File, error) { return g.contacts.ImportSpool() }
+
+// ImportContacts starts importing a CSV file of contacts and returns the
+// job at once; a file whose header cannot be used is a *FieldError. It
+// owns r and closes it (when it is an io.Closer) when the job ends.
+func (g *Gateway) ImportContacts(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportJob, error) {
+	return g.contacts.Import(ctx, r, opts)
+}
+
+// ImportJob returns a snapshot of an import job; ErrNotFound when it is
+// unknown or no longer among the last few.
+func (g *Gateway) ImportJob(id string) (ImportJob, error) { return g.contacts.Job(id) }
+
+// ImportJobs lists the recent jobs, newest first, without their rejected
+// rows.
+func (g *Gateway) ImportJobs() []ImportJob { return g.contacts.Jobs() }
+
+// WaitImport blocks until the job ends or ctx is done, then returns it.
+func (g *Gateway) WaitImport(ctx context.Context, id string) (ImportJob, error) {
+	return g.contacts.Wait(ctx, id)
+}
+
+// WriteRejectedCSV writes a job's rejected rows as CSV, so the file can be
+// fixed and imported again with the same mapping.
+func (g *Gateway) WriteRejectedCSV(w io.Writer, id string) error {
+	return g.contacts.WriteRejectedCSV(w, id)
 }

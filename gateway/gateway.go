@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/access"
+	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/live"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
@@ -85,8 +86,9 @@ type Gateway struct {
 
 	access *access.Accounts
 
-	alerts  live.Alerts
-	imports importJobs // recent contact imports (import.go)
+	alerts live.Alerts
+
+	contacts *contacts.Book
 
 	reportMu  sync.Mutex
 	unmatched map[string]time.Time // status reports waiting for their part's MR (reports.go)
@@ -112,7 +114,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
 	}
-	if _, err := normalizeNumber("+12015550123", cfg.Region); err != nil {
+	if _, err := contacts.Normalize("+12015550123", cfg.Region); err != nil {
 		return nil, fmt.Errorf("gateway: region %q: %w", cfg.Region, err)
 	}
 	if cfg.MaxParts <= 0 {
@@ -161,7 +163,8 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	}
 	// Before any HTTP handler can start an import: a spool found now was
 	// left by a crash, never one being written.
-	g.removeStaleSpools()
+	g.contacts = contacts.New(contacts.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
+		Notify: &events{hub: g.hub, now: cfg.Clock}, Disclosures: g})
 	return g, nil
 }
 

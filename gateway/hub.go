@@ -29,6 +29,17 @@ type Subscription = live.Subscription[Event]
 // NewHub returns an empty hub.
 func NewHub() *Hub { return live.NewHub[Event]() }
 
+// events turns what the parts report into Events on the hub: it is the
+// notifier each part declares.
+type events struct {
+	hub *Hub
+	now func() time.Time
+}
+
+func (e *events) ImportProgress(j ImportJob) {
+	e.hub.Publish(Event{Type: "import", At: e.now(), Import: &j})
+}
+
 func (g *Gateway) publishMessage(m Message) {
 	g.hub.Publish(Event{Type: "message", At: g.now(), Message: &m})
 }

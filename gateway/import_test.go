@@ -273,23 +273,6 @@ func TestImportStreamsWithProgress(t *testing.T) {
 	}
 }
 
-func TestImportJobsKeepsTheLastTen(t *testing.T) {
-	g := newContactsGateway(t)
-	var first string
-	for i := range keptImportJobs + 2 {
-		j := importFile(t, g.Gateway, fmt.Sprintf("phone\n+1201555%04d\n", i), ImportOptions{})
-		if i == 0 {
-			first = j.ID
-		}
-	}
-	if n := len(g.ImportJobs()); n != keptImportJobs {
-		t.Errorf("%d jobs kept, want %d", n, keptImportJobs)
-	}
-	if _, err := g.ImportJob(first); !errors.Is(err, ErrNotFound) {
-		t.Errorf("oldest job still there: %v", err)
-	}
-}
-
 // contactsCSV makes a file of n distinct valid US numbers with a name, an
 // email and tags.
 func contactsCSV(n int) string {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/compliance"
+	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -15,7 +16,7 @@ import (
 // delete the message from its storage.
 func (g *Gateway) handleInbound(modemName string, p modem.InboundPart) error {
 	from := p.From
-	if n, err := normalizeNumber(p.From, g.cfg.Region); err == nil {
+	if n, err := contacts.Normalize(p.From, g.cfg.Region); err == nil {
 		from = n
 	}
 	now := g.now()
@@ -87,7 +88,7 @@ func (g *Gateway) handlePendingInbound() {
 // same (inbound id, type), and every reply's idempotency key is derived
 // from the inbound id.
 func (g *Gateway) handleKeywords(in store.Inbound) error {
-	number, err := normalizeNumber(in.From, g.cfg.Region)
+	number, err := contacts.Normalize(in.From, g.cfg.Region)
 	if err != nil || number != in.From {
 		// An alphanumeric sender or a short code: no consent to change,
 		// nowhere to reply.

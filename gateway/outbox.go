@@ -2,15 +2,13 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
-
 	"github.com/simgate/simgate/gateway/compliance"
+	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -117,30 +115,7 @@ func (g *Gateway) newMessage(r SubmitRequest) (store.Message, error) {
 // number reads raw as an E.164 number in the box's region, or returns a
 // *FieldError naming field.
 func (g *Gateway) number(field, raw string) (string, error) {
-	n, err := normalizeNumber(raw, g.cfg.Region)
-	if err != nil {
-		return "", &FieldError{Field: field, Message: err.Error()}
-	}
-	return n, nil
-}
-
-// normalizeNumber returns raw as E.164, reading national numbers in region.
-func normalizeNumber(raw, region string) (string, error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return "", errors.New("is required")
-	}
-	if len(raw) > 32 {
-		return "", errors.New("is not a phone number")
-	}
-	num, err := phonenumbers.Parse(raw, region)
-	if err != nil {
-		return "", fmt.Errorf("is not a phone number: %q", raw)
-	}
-	if !phonenumbers.IsValidNumber(num) {
-		return "", fmt.Errorf("is not a valid phone number: %q", raw)
-	}
-	return phonenumbers.Format(num, phonenumbers.E164), nil
+	return contacts.NumberField(field, raw, g.cfg.Region)
 }
 
 // Message returns one outbound message.

@@ -1,4 +1,4 @@
-package gateway
+package contacts
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/store"
 )
 
@@ -125,7 +126,7 @@ func (j ImportJob) Percent() int {
 // Headers are the file's column names, for the rejected-rows download.
 func (j ImportJob) Headers() []string { return slices.Clone(j.headers) }
 
-// importJobs keeps the recent jobs of a gateway in memory.
+// importJobs keeps the recent jobs in memory.
 type importJobs struct {
 	mu   sync.Mutex
 	jobs []*ImportJob // oldest first, at most keptImportJobs
@@ -178,7 +179,7 @@ func parseColumn(header, field string) (column, error) {
 	field = strings.TrimSpace(field)
 	if key, ok := strings.CutPrefix(field, "attr:"); ok {
 		if !attributeKeyPattern.MatchString(key) {
-			return column{}, &FieldError{Field: "columns." + header, Message: fmt.Sprintf(
+			return column{}, &compliance.FieldError{Field: "columns." + header, Message: fmt.Sprintf(
 				"attribute key %q must be 1 to %d characters of a-z, 0-9 and _", key, MaxAttributeKey)}
 		}
 		return column{kind: colAttr, attr: key}, nil
@@ -188,7 +189,7 @@ func parseColumn(header, field string) (column, error) {
 		"language": colLanguage, "tags": colTags, "consent": colConsent}
 	k, ok := kinds[field]
 	if !ok {
-		return column{}, &FieldError{Field: "columns." + header, Message: fmt.Sprintf(
+		return column{}, &compliance.FieldError{Field: "columns." + header, Message: fmt.Sprintf(
 			"%q is not a field; use number, name, first_name, last_name, time_zone, language, tags, consent, attr:<key> or ignore", field)}
 	}
 	return column{kind: k}, nil
@@ -201,7 +202,7 @@ func mapColumns(headers []string, explicit map[string]string) ([]column, map[str
 	var ignored []string
 	for h := range explicit {
 		if !slices.Contains(headers, h) {
-			return nil, nil, nil, &FieldError{Field: "columns." + h, Message: fmt.Sprintf(
+			return nil, nil, nil, &compliance.FieldError{Field: "columns." + h, Message: fmt.Sprintf(
 				"the file has no column %q (its header row: %s)", h, strings.Join(headers, ", "))}
 		}
 	}
@@ -212,7 +213,7 @@ func mapColumns(headers []string, explicit map[string]string) ([]column, map[str
 			field, ok = wellKnownColumns[headerKey(h)]
 		}
 		if key, attr := strings.CutPrefix(h, "attr:"); !ok && attr && attributeKeyPattern.MatchString(key) {
-			field, ok = h, true // a column of ExportContacts
+			field, ok = h, true // a column of Export
 		}
 		if !ok {
 			ignored = append(ignored, h)
@@ -229,14 +230,14 @@ func mapColumns(headers []string, explicit map[string]string) ([]column, map[str
 		}
 		canonical := field
 		if prev, dup := seen[canonical]; dup {
-			return nil, nil, nil, &FieldError{Field: "columns." + h, Message: fmt.Sprintf(
+			return nil, nil, nil, &compliance.FieldError{Field: "columns." + h, Message: fmt.Sprintf(
 				"both %q and %q map to %s; map one of them to ignore", prev, h, canonical)}
 		}
 		seen[canonical] = h
 		used[h] = canonical
 	}
 	if _, ok := seen["number"]; !ok {
-		return nil, nil, nil, &FieldError{Field: "columns", Message: fmt.Sprintf(
+		return nil, nil, nil, &compliance.FieldError{Field: "columns", Message: fmt.Sprintf(
 			"no column holds the phone number (header row: %s); map one to number", strings.Join(headers, ", "))}
 	}
 	return cols, used, ignored, nil
@@ -259,31 +260,31 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // while the import runs, and a 100k-row file never sits in memory. The
 // data directory, not /tmp, because /tmp is often a small RAM disk on the
 // boxes simgate runs on.
-func (g *Gateway) ImportSpool() (*os.File, error) {
-	return os.CreateTemp(filepath.Dir(g.db.Path()), ImportSpoolPattern)
+func (b *Book) ImportSpool() (*os.File, error) {
+	return os.CreateTemp(filepath.Dir(b.db.Path()), ImportSpoolPattern)
 }
 
 // removeStaleSpools deletes upload spools left by a crash. New calls it,
 // before any import can be running.
-func (g *Gateway) removeStaleSpools() {
-	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(g.db.Path()), ImportSpoolPattern))
+func (b *Book) removeStaleSpools() {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(b.db.Path()), ImportSpoolPattern))
 	for _, m := range matches {
 		if err := os.Remove(m); err != nil {
-			g.log.Warn("remove stale import spool", "file", m, "error", err)
+			b.log.Warn("remove stale import spool", "file", m, "error", err)
 		}
 	}
 }
 
-// ImportContacts starts importing a CSV file of contacts and returns the
+// Import starts importing a CSV file of contacts and returns the
 // job at once. The header row is read and the column mapping checked
 // before it returns, so a file without a number column or a consent column
 // without a disclosure version is a *FieldError, not a failed job. The rows
 // are then read in a goroutine, streamed (the file is never held whole),
 // validated with the API's rules and written in batches of importBatch.
 //
-// ImportContacts owns r: when r is an io.Closer it is closed when the job
+// Import owns r: when r is an io.Closer it is closed when the job
 // ends (or on an error here).
-func (g *Gateway) ImportContacts(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportJob, error) {
+func (b *Book) Import(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportJob, error) {
 	closeInput := func() {
 		if c, ok := r.(io.Closer); ok {
 			_ = c.Close()
@@ -293,16 +294,16 @@ func (g *Gateway) ImportContacts(ctx context.Context, r io.Reader, opts ImportOp
 		closeInput()
 		return nil, err
 	}
-	job, rows, err := g.startImport(r, opts)
+	job, rows, err := b.startImport(r, opts)
 	if err != nil {
 		closeInput()
 		return nil, err
 	}
-	g.imports.add(job)
-	snap := g.imports.snapshot(job, false)
+	b.imports.add(job)
+	snap := b.imports.snapshot(job, false)
 	go func() {
 		defer closeInput()
-		g.runImport(job, rows, opts)
+		b.runImport(job, rows, opts)
 	}()
 	return &snap, nil
 }
@@ -313,11 +314,11 @@ type importInput struct {
 	csv        *csv.Reader
 	counter    *countingReader
 	cols       []column
-	disclosure Disclosure
+	disclosure compliance.Disclosure
 	hasConsent bool
 }
 
-func (g *Gateway) startImport(r io.Reader, opts ImportOptions) (*ImportJob, *importInput, error) {
+func (b *Book) startImport(r io.Reader, opts ImportOptions) (*ImportJob, *importInput, error) {
 	counter := &countingReader{r: r}
 	cr := csv.NewReader(counter)
 	cr.ReuseRecord = true   // one allocation per file, not per row
@@ -325,13 +326,13 @@ func (g *Gateway) startImport(r io.Reader, opts ImportOptions) (*ImportJob, *imp
 	cr.LazyQuotes = true    // spreadsheet exports put stray quotes in names
 	headers, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, nil, &FieldError{Field: "file", Message: "is empty: it needs a header row naming the columns"}
+		return nil, nil, &compliance.FieldError{Field: "file", Message: "is empty: it needs a header row naming the columns"}
 	}
 	if err != nil {
-		return nil, nil, &FieldError{Field: "file", Message: "is not CSV: " + err.Error()}
+		return nil, nil, &compliance.FieldError{Field: "file", Message: "is not CSV: " + err.Error()}
 	}
 	if len(headers) > maxImportHeaders {
-		return nil, nil, &FieldError{Field: "file", Message: fmt.Sprintf("has %d columns; at most %d are read", len(headers), maxImportHeaders)}
+		return nil, nil, &compliance.FieldError{Field: "file", Message: fmt.Sprintf("has %d columns; at most %d are read", len(headers), maxImportHeaders)}
 	}
 	headers = slices.Clone(headers)
 	for i, h := range headers {
@@ -351,15 +352,15 @@ func (g *Gateway) startImport(r io.Reader, opts ImportOptions) (*ImportJob, *imp
 		// An opt-in without the text the person agreed to is no evidence
 		// (R-RECORD): refuse the file rather than record half a consent.
 		if opts.DisclosureVersion == "" {
-			return nil, nil, &FieldError{Field: "disclosure_version", Message: "is required when the file has a consent column: " +
+			return nil, nil, &compliance.FieldError{Field: "disclosure_version", Message: "is required when the file has a consent column: " +
 				"name the saved disclosure text the people in the file agreed to"}
 		}
-		d, found, err := g.DisclosureVersion(opts.DisclosureVersion)
+		d, found, err := b.disclosures.DisclosureVersion(opts.DisclosureVersion)
 		if err != nil {
 			return nil, nil, fmt.Errorf("gateway: import: %w", err)
 		}
 		if !found {
-			return nil, nil, &FieldError{Field: "disclosure_version", Message: fmt.Sprintf(
+			return nil, nil, &compliance.FieldError{Field: "disclosure_version", Message: fmt.Sprintf(
 				"%q is not a saved disclosure version (see Settings → Compliance)", opts.DisclosureVersion)}
 		}
 		in.disclosure = d
@@ -372,7 +373,7 @@ func (g *Gateway) startImport(r io.Reader, opts ImportOptions) (*ImportJob, *imp
 		FileName:       opts.FileName,
 		Columns:        used,
 		IgnoredColumns: ignored,
-		StartedAt:      g.now().UTC(),
+		StartedAt:      b.now().UTC(),
 		TotalBytes:     opts.TotalBytes,
 		Report:         ImportReport{Rejected: []ImportRejection{}},
 		headers:        headers,
@@ -388,7 +389,7 @@ type pendingRow struct {
 }
 
 // runImport reads every row and reports the outcome in job.
-func (g *Gateway) runImport(job *ImportJob, in *importInput, opts ImportOptions) {
+func (b *Book) runImport(job *ImportJob, in *importInput, opts ImportOptions) {
 	var (
 		report    = ImportReport{Rejected: []ImportRejection{}}
 		seen      = map[string]int{} // number → first row holding it
@@ -409,7 +410,7 @@ func (g *Gateway) runImport(job *ImportJob, in *importInput, opts ImportOptions)
 		if len(batch) == 0 {
 			return nil
 		}
-		results, err := g.db.UpsertContacts(batch)
+		results, err := b.db.UpsertContacts(batch)
 		if err != nil {
 			return fmt.Errorf("write rows %d to %d: %w", batchRows[0].row, batchRows[len(batchRows)-1].row, err)
 		}
@@ -435,14 +436,13 @@ func (g *Gateway) runImport(job *ImportJob, in *importInput, opts ImportOptions)
 			return
 		}
 		lastPub = time.Now()
-		g.imports.update(job, func(j *ImportJob) {
+		b.imports.update(job, func(j *ImportJob) {
 			j.RowsRead = rows
 			j.BytesRead = in.counter.n.Load()
 			j.Report.Imported, j.Report.Updated = report.Imported, report.Updated
 			j.Report.Invalid, j.Report.Suppressed, j.Report.ConsentKept = report.Invalid, report.Suppressed, report.ConsentKept
 		})
-		snap := g.imports.snapshot(job, false)
-		g.hub.Publish(Event{Type: "import", At: g.now(), Import: &snap})
+		b.notify.ImportProgress(b.imports.snapshot(job, false))
 	}
 
 	for {
@@ -466,7 +466,7 @@ func (g *Gateway) runImport(job *ImportJob, in *importInput, opts ImportOptions)
 		if isBlankRecord(rec) {
 			continue
 		}
-		up, number, reason := g.importRow(rec, in, opts)
+		up, number, reason := b.importRow(rec, in, opts)
 		switch {
 		case reason != "":
 			report.Invalid++
@@ -497,11 +497,11 @@ func (g *Gateway) runImport(job *ImportJob, in *importInput, opts ImportOptions)
 		failure = flush()
 	}
 	sort.SliceStable(report.Rejected, func(a, b int) bool { return report.Rejected[a].Row < report.Rejected[b].Row })
-	g.imports.update(job, func(j *ImportJob) {
+	b.imports.update(job, func(j *ImportJob) {
 		j.RowsRead = rows
 		j.BytesRead = in.counter.n.Load()
 		j.Report = report
-		j.FinishedAt = g.now().UTC()
+		j.FinishedAt = b.now().UTC()
 		j.State = ImportDone
 		if failure != nil {
 			j.State = ImportFailed
@@ -509,9 +509,9 @@ func (g *Gateway) runImport(job *ImportJob, in *importInput, opts ImportOptions)
 		}
 	})
 	if failure != nil {
-		g.log.Error("contact import failed", "job", job.ID, "rows", rows, "error", failure)
+		b.log.Error("contact import failed", "job", job.ID, "rows", rows, "error", failure)
 	} else {
-		g.log.Info("contacts imported", "job", job.ID, "rows", rows, "created", report.Imported,
+		b.log.Info("contacts imported", "job", job.ID, "rows", rows, "created", report.Imported,
 			"updated", report.Updated, "invalid", report.Invalid, "suppressed", report.Suppressed, "by", opts.Actor)
 	}
 	publish(true)
@@ -529,8 +529,8 @@ func isBlankRecord(rec []string) bool {
 
 // importRow turns one record into an upsert, or says why it cannot be
 // one. number is the row's number as far as it could be read.
-func (g *Gateway) importRow(rec []string, in *importInput, opts ImportOptions) (up store.ContactUpsert, number, reason string) {
-	c := Contact{Source: "import"}
+func (b *Book) importRow(rec []string, in *importInput, opts ImportOptions) (up store.ContactUpsert, number, reason string) {
+	c := store.Contact{Source: "import"}
 	var first, last string
 	optIn := false
 	for i, col := range in.cols {
@@ -575,8 +575,8 @@ func (g *Gateway) importRow(rec []string, in *importInput, opts ImportOptions) (
 	if c.Name == "" {
 		c.Name = strings.TrimSpace(first + " " + last)
 	}
-	if err := g.normalizeContact(&c); err != nil {
-		var fe *FieldError
+	if err := b.normalizeContact(&c); err != nil {
+		var fe *compliance.FieldError
 		if errors.As(err, &fe) {
 			return up, c.Number, fe.Error()
 		}
@@ -611,48 +611,48 @@ func parseConsentCell(v string) (yes, ok bool) {
 	return false, false
 }
 
-// ImportJob returns a snapshot of an import job; ErrNotFound when it is
+// Job returns a snapshot of an import job; store.ErrNotFound when it is
 // unknown or no longer among the last keptImportJobs.
-func (g *Gateway) ImportJob(id string) (ImportJob, error) {
-	j := g.imports.find(id)
+func (b *Book) Job(id string) (ImportJob, error) {
+	j := b.imports.find(id)
 	if j == nil {
-		return ImportJob{}, fmt.Errorf("import job %q: %w", id, ErrNotFound)
+		return ImportJob{}, fmt.Errorf("import job %q: %w", id, store.ErrNotFound)
 	}
-	return g.imports.snapshot(j, true), nil
+	return b.imports.snapshot(j, true), nil
 }
 
-// ImportJobs lists the recent jobs, newest first, without their rejected
+// Jobs lists the recent jobs, newest first, without their rejected
 // rows.
-func (g *Gateway) ImportJobs() []ImportJob {
-	g.imports.mu.Lock()
-	jobs := slices.Clone(g.imports.jobs)
-	g.imports.mu.Unlock()
+func (b *Book) Jobs() []ImportJob {
+	b.imports.mu.Lock()
+	jobs := slices.Clone(b.imports.jobs)
+	b.imports.mu.Unlock()
 	out := make([]ImportJob, 0, len(jobs))
 	for i := len(jobs) - 1; i >= 0; i-- {
-		out = append(out, g.imports.snapshot(jobs[i], false))
+		out = append(out, b.imports.snapshot(jobs[i], false))
 	}
 	return out
 }
 
-// WaitImport blocks until the job ends or ctx is done, then returns it.
-func (g *Gateway) WaitImport(ctx context.Context, id string) (ImportJob, error) {
-	j := g.imports.find(id)
+// Wait blocks until the job ends or ctx is done, then returns it.
+func (b *Book) Wait(ctx context.Context, id string) (ImportJob, error) {
+	j := b.imports.find(id)
 	if j == nil {
-		return ImportJob{}, fmt.Errorf("import job %q: %w", id, ErrNotFound)
+		return ImportJob{}, fmt.Errorf("import job %q: %w", id, store.ErrNotFound)
 	}
 	select {
 	case <-j.done:
 	case <-ctx.Done():
 		return ImportJob{}, ctx.Err()
 	}
-	return g.imports.snapshot(j, true), nil
+	return b.imports.snapshot(j, true), nil
 }
 
 // WriteRejectedCSV writes a job's rejected rows as CSV: row, number and
 // reason, then the row's own columns, so the file can be fixed and
 // imported again with the same mapping.
-func (g *Gateway) WriteRejectedCSV(w io.Writer, id string) error {
-	j, err := g.ImportJob(id)
+func (b *Book) WriteRejectedCSV(w io.Writer, id string) error {
+	j, err := b.Job(id)
 	if err != nil {
 		return err
 	}
