@@ -1,9 +1,8 @@
 package gateway
 
 import (
-	"time"
-
 	"github.com/simgate/simgate/gateway/compliance"
+	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -78,26 +77,7 @@ var ErrConflict = compliance.ErrConflict
 type FieldError = compliance.FieldError
 
 // SubmitRequest is a request to send one text.
-type SubmitRequest struct {
-	To             string
-	Text           string
-	IdempotencyKey string
-	ExpiresAt      time.Time // zero: default validity for the kind
-	Kind           Kind      // zero: transactional
-}
+type SubmitRequest = outbox.SubmitRequest
 
 // ModemStatus is what the API and console show about one configured modem.
-type ModemStatus struct {
-	Name      string    `json:"name"`
-	Path      string    `json:"path"`
-	State     string    `json:"state"` // "starting", "up", "degraded", "down"
-	Identity  Identity  `json:"identity"`
-	Health    Health    `json:"health"`
-	LastError string    `json:"last_error,omitempty"`
-	Since     time.Time `json:"since"` // when State last changed
-	Sent      int       `json:"sent"`  // parts accepted by the SMSC since start
-	Budget    *Budget   `json:"budget,omitempty"`
-	// Paused is a person's decision to take this SIM out of sending; it
-	// still receives texts and reports.
-	Paused bool `json:"paused"`
-}
+type ModemStatus = outbox.ModemStatus

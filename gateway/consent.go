@@ -2,485 +2,87 @@ package gateway
 
 import (
 	"context"
-	"fmt"
-	"net/netip"
-	"strings"
-	"time"
 
-	"github.com/simgate/simgate/gateway/compliance"
-	"github.com/simgate/simgate/store"
+	"github.com/simgate/simgate/gateway/consent"
 )
 
-// Consent capture and the ledger operations (COMPLIANCE.md R-OPTIN-1,
-// R-OPTIN-2, R-DOI, R-RECORD). Every change of a number's consent is one
-// store.AppendConsent: the ledger entry and the per-number record commit
-// together.
-//
-// Order of writes: a reply that belongs to a change (the opt-in
-// confirmation, the double opt-in request, the opt-out confirmation) is
-// queued first, then the ledger entry is appended naming the reply's
-// message id. So the opt-in confirmation is in the outbox before the
-// number's consent exists, and no marketing text can be admitted ahead of
-// it (R-OPTIN-2), and a crash between the two writes leaves a reply whose
-// idempotency key brings it back, unchanged, when the cause is handled
-// again. Decisions are serialised by g.consentMu, so two texts from one
-// number on two SIMs cannot both claim "the one confirmation".
+// Consent and its ledger (package consent).
+type (
+	OptInRequest  = consent.OptInRequest
+	OptOutRequest = consent.OptOutRequest
+	Evidence      = consent.Evidence
+)
 
 // Consent methods (R-OPTIN-1, R-RECORD).
 const (
-	MethodWebForm = "web_form"
-	MethodKeyword = "keyword"
-	MethodPOS     = "pos"
-	MethodImport  = "import"
-	MethodAPI     = "api"
-	MethodConsole = "console"
+	MethodWebForm = consent.MethodWebForm
+	MethodKeyword = consent.MethodKeyword
+	MethodPOS     = consent.MethodPOS
+	MethodImport  = consent.MethodImport
+	MethodAPI     = consent.MethodAPI
+	MethodConsole = consent.MethodConsole
 )
 
 // ConsentMethods lists the accepted methods, for forms and errors.
-func ConsentMethods() []string {
-	return []string{MethodWebForm, MethodKeyword, MethodPOS, MethodImport, MethodAPI, MethodConsole}
-}
-
-func validMethod(m string) bool {
-	for _, v := range ConsentMethods() {
-		if m == v {
-			return true
-		}
-	}
-	return false
-}
-
-// Field length limits: evidence, not essays.
-const (
-	maxSourceLen = 500
-	maxUALen     = 500
-	maxShortLen  = 100
-	maxNoteLen   = 1000
-)
-
-// OptInRequest is one affirmative act of consent to marketing texts.
-type OptInRequest struct {
-	Number string
-	// Method is how consent was given: web_form, keyword, pos, import,
-	// api or console.
-	Method string
-	// Source is where: the page URL, the POS terminal or staff ID, the
-	// keyword, the import file.
-	Source string
-	// DisclosureVersion is the saved disclosure text shown to the person;
-	// its exact text is copied into the ledger.
-	DisclosureVersion string
-	// DoubleOptIn: the number becomes pending and gets one request text;
-	// its YES reply confirms (R-DOI). Otherwise it is confirmed at once and
-	// the confirmation text is its first message (R-OPTIN-2).
-	DoubleOptIn bool
-	// CartReminders is explicit consent to abandoned-cart texts (R-DOI).
-	CartReminders bool
-	IP            string // web_form: the browser's address (required)
-	UserAgent     string // web_form
-	Terminal      string // pos: terminal or staff ID (required)
-	Actor         string // console user or API token that recorded it
-	Note          string
-}
-
-// ErrOptedOut is returned when a single opt-in would re-subscribe a
-// number that opted out: only the person can undo that, by texting START
-// or the join keyword, or by confirming a double opt-in.
-var ErrOptedOut = fmt.Errorf("%w: the number opted out; it can come back by texting START or the join keyword, or by confirming a double opt-in (double_opt_in: true)", ErrConflict)
-
-// errNotOpen is why opt-ins wait on a new box.
-var errNotOpen = fmt.Errorf("%w: %s", ErrConflict, compliance.ErrNoBrand)
-
-func (r *OptInRequest) validate(g *Gateway) (number string, d Disclosure, err error) {
-	number, err = g.number("number", r.Number)
-	if err != nil {
-		return "", d, err
-	}
-	r.Method = strings.TrimSpace(r.Method)
-	if r.Method == "" {
-		return "", d, &FieldError{Field: "method", Message: "is required: how consent was given (" + strings.Join(ConsentMethods(), ", ") + ")"}
-	}
-	if !validMethod(r.Method) {
-		return "", d, &FieldError{Field: "method", Message: fmt.Sprintf("%q is not one of %s", r.Method, strings.Join(ConsentMethods(), ", "))}
-	}
-	r.Source = strings.TrimSpace(r.Source)
-	if r.Source == "" {
-		return "", d, &FieldError{Field: "source", Message: "is required: where consent was given (page URL, POS terminal, keyword, file)"}
-	}
-	if len(r.Source) > maxSourceLen {
-		return "", d, &FieldError{Field: "source", Message: fmt.Sprintf("is longer than %d bytes", maxSourceLen)}
-	}
-	if strings.TrimSpace(r.DisclosureVersion) == "" {
-		return "", d, &FieldError{Field: "disclosure_version", Message: "is required: the version of the consent text the person saw"}
-	}
-	d, found, err := g.DisclosureVersion(strings.TrimSpace(r.DisclosureVersion))
-	if err != nil {
-		return "", d, fmt.Errorf("gateway: read disclosure: %w", err)
-	}
-	if !found {
-		return "", d, &FieldError{Field: "disclosure_version", Message: fmt.Sprintf("%q is not a saved disclosure version (Settings → Compliance)", r.DisclosureVersion)}
-	}
-	r.IP, r.UserAgent, r.Terminal = strings.TrimSpace(r.IP), strings.TrimSpace(r.UserAgent), strings.TrimSpace(r.Terminal)
-	if r.IP != "" {
-		if _, perr := netip.ParseAddr(r.IP); perr != nil {
-			return "", d, &FieldError{Field: "ip", Message: fmt.Sprintf("%q is not an IP address", r.IP)}
-		}
-	}
-	switch {
-	case r.Method == MethodWebForm && r.IP == "":
-		return "", d, &FieldError{Field: "ip", Message: "is required for a web_form opt-in: it is part of the evidence"}
-	case r.Method == MethodPOS && r.Terminal == "":
-		return "", d, &FieldError{Field: "terminal", Message: "is required for a pos opt-in: the terminal or staff ID"}
-	case len(r.UserAgent) > maxUALen:
-		return "", d, &FieldError{Field: "user_agent", Message: fmt.Sprintf("is longer than %d bytes", maxUALen)}
-	case len(r.Terminal) > maxShortLen:
-		return "", d, &FieldError{Field: "terminal", Message: fmt.Sprintf("is longer than %d bytes", maxShortLen)}
-	case len(r.Note) > maxNoteLen:
-		return "", d, &FieldError{Field: "note", Message: fmt.Sprintf("is longer than %d bytes", maxNoteLen)}
-	}
-	return number, d, nil
-}
-
-// OptIn records consent to marketing texts. With DoubleOptIn the number
-// becomes pending and one request text is queued (none if one went in the
-// last 24 h: then the returned event has ID 0); otherwise it is confirmed
-// and the opt-in confirmation is queued as its first text. A number that
-// is already subscribed gets an evidence entry and no text. A number that
-// opted out is refused unless DoubleOptIn (ErrOptedOut); a number erased on
-// request is refused for api, import, pos and console (ErrSuppressed).
-func (g *Gateway) OptIn(ctx context.Context, r OptInRequest) (ConsentEvent, Consent, error) {
-	if err := ctx.Err(); err != nil {
-		return ConsentEvent{}, Consent{}, err
-	}
-	s := g.ComplianceSettings()
-	if s.Brand == "" {
-		return ConsentEvent{}, Consent{}, errNotOpen
-	}
-	number, d, err := r.validate(g)
-	if err != nil {
-		return ConsentEvent{}, Consent{}, err
-	}
-	if r.Method != MethodKeyword && r.Method != MethodWebForm {
-		// Checked before a reply is queued; the store checks again in the
-		// append's transaction.
-		sup, err := g.db.IsSuppressed(number)
-		if err != nil {
-			return ConsentEvent{}, Consent{}, fmt.Errorf("gateway: %w", err)
-		}
-		if sup {
-			return ConsentEvent{}, Consent{}, ErrSuppressed
-		}
-	}
-
-	g.consentMu.Lock()
-	defer g.consentMu.Unlock()
-	c, err := g.db.Consent(number)
-	if err != nil {
-		return ConsentEvent{}, Consent{}, fmt.Errorf("gateway: %w", err)
-	}
-	now := g.now().UTC()
-	ev := store.ConsentEvent{Number: number, At: now, TimeZone: numberTimeZone(number), Purpose: "marketing", Method: r.Method, Source: r.Source,
-		DisclosureVersion: d.Version, DisclosureText: d.Text, IP: r.IP, UserAgent: r.UserAgent,
-		Terminal: r.Terminal, Actor: r.Actor, Note: r.Note}
-	// The key changes with every change of the number's record, so a retry
-	// after a crash finds its reply and a later opt-in gets a new one.
-	key := fmt.Sprintf("reply:optin:%s:%d", number, c.UpdatedAt.UnixNano())
-	optedOut := c.OptedOutAll || c.Marketing == store.MarketingOptedOut
-
-	var apply func(c *store.Consent) error
-	switch {
-	case c.Marketing == store.MarketingConfirmed && !optedOut:
-		ev.Type = "opt_in"
-		ev.Note = joinNote(ev.Note, "already subscribed: no text sent")
-		cart := r.CartReminders
-		apply = func(c *store.Consent) error {
-			c.CartReminders = c.CartReminders || cart
-			return nil
-		}
-	case r.DoubleOptIn:
-		if c.Marketing == store.MarketingPending && !compliance.ReplyDue(&c, compliance.ReplyDOI, now) {
-			return ConsentEvent{}, c, nil // one request per 24 h: see doiReplyEvery
-		}
-		ev.Type = "doi_request"
-		m, err := g.queueReply(number, compliance.ReplyDOI, key, s)
-		if err != nil {
-			return ConsentEvent{}, Consent{}, err
-		}
-		ev.MessageID = m.ID
-		cart := r.CartReminders
-		apply = func(c *store.Consent) error {
-			if c.Marketing != store.MarketingConfirmed || c.OptedOutAll {
-				c.Marketing = store.MarketingPending
-			}
-			c.CartReminders = cart
-			compliance.NoteReply(c, compliance.ReplyDOI, now)
-			return nil
-		}
-	case optedOut:
-		return ConsentEvent{}, c, ErrOptedOut
-	default:
-		ev.Type = "opt_in"
-		m, err := g.queueReply(number, compliance.ReplyOptIn, key, s)
-		if err != nil {
-			return ConsentEvent{}, Consent{}, err
-		}
-		ev.MessageID = m.ID
-		cart := r.CartReminders
-		apply = func(c *store.Consent) error {
-			confirm(c, now)
-			c.CartReminders = c.CartReminders || cart
-			compliance.NoteReply(c, compliance.ReplyOptIn, now)
-			return nil
-		}
-	}
-	stored, cur, _, err := g.db.AppendConsent(ev, apply)
-	if err != nil {
-		return ConsentEvent{}, Consent{}, err
-	}
-	g.publishConsent(cur)
-	return stored, cur, nil
-}
-
-// numberTimeZone is the recipient's time zone for the ledger (R-RECORD:
-// UTC timestamp plus the recipient's zone), from the number: "A or B"
-// when its area code spans two, "" when none is known.
-func numberTimeZone(number string) string {
-	var names []string
-	for _, z := range compliance.NumberZones(number) {
-		names = append(names, z.String())
-	}
-	return strings.Join(names, " or ")
-}
-
-// confirm makes c a confirmed marketing subscriber.
-func confirm(c *store.Consent, now time.Time) {
-	c.Marketing = store.MarketingConfirmed
-	c.OptedOutAll, c.OptOutByKeyword = false, false
-	c.ConfirmedAt = now
-}
-
-func joinNote(a, b string) string {
-	if a == "" {
-		return b
-	}
-	return a + "; " + b
-}
-
-// OptOutRequest records an opt-out someone asked for outside a keyword: by
-// phone, by email, at the till.
-type OptOutRequest struct {
-	Number string
-	// Purpose: "marketing" stops marketing only; "all" stops every text
-	// except the compliance replies.
-	Purpose string
-	Method  string // console, api, pos, web_form, import
-	Source  string
-	Actor   string
-	Note    string
-}
-
-// OptOut records an opt-out and holds back the number's queued texts at
-// once (R-STOP-2). No text is sent: the person asked some other way.
-func (g *Gateway) OptOut(ctx context.Context, r OptOutRequest) (ConsentEvent, Consent, error) {
-	if err := ctx.Err(); err != nil {
-		return ConsentEvent{}, Consent{}, err
-	}
-	number, err := g.number("number", r.Number)
-	if err != nil {
-		return ConsentEvent{}, Consent{}, err
-	}
-	if r.Purpose == "" {
-		r.Purpose = "marketing"
-	}
-	if r.Purpose != "marketing" && r.Purpose != "all" {
-		return ConsentEvent{}, Consent{}, &FieldError{Field: "purpose", Message: `must be "marketing" or "all"`}
-	}
-	if r.Method == "" {
-		return ConsentEvent{}, Consent{}, &FieldError{Field: "method", Message: "is required: how the person asked (" + strings.Join(ConsentMethods(), ", ") + ")"}
-	}
-	if !validMethod(r.Method) || r.Method == MethodKeyword {
-		return ConsentEvent{}, Consent{}, &FieldError{Field: "method", Message: fmt.Sprintf(
-			"%q is not one of console, api, pos, web_form, import (keyword opt-outs come by text)", r.Method)}
-	}
-	if len(r.Source) > maxSourceLen {
-		return ConsentEvent{}, Consent{}, &FieldError{Field: "source", Message: fmt.Sprintf("is longer than %d bytes", maxSourceLen)}
-	}
-	if len(r.Note) > maxNoteLen {
-		return ConsentEvent{}, Consent{}, &FieldError{Field: "note", Message: fmt.Sprintf("is longer than %d bytes", maxNoteLen)}
-	}
-	g.consentMu.Lock()
-	ev := store.ConsentEvent{Number: number, At: g.now().UTC(), TimeZone: numberTimeZone(number), Type: "opt_out", Purpose: r.Purpose,
-		Method: r.Method, Source: strings.TrimSpace(r.Source), Actor: r.Actor, Note: r.Note}
-	all := r.Purpose == "all"
-	stored, cur, _, err := g.db.AppendConsent(ev, func(c *store.Consent) error {
-		optOut(c, all, false)
-		return nil
-	})
-	g.consentMu.Unlock()
-	if err != nil {
-		return ConsentEvent{}, Consent{}, err
-	}
-	g.afterOptOut(cur)
-	return stored, cur, nil
-}
-
-// optOut withdraws c's marketing consent (and all texts when all); a
-// person's decision also closes an open review.
-func optOut(c *store.Consent, all, byKeyword bool) {
-	c.Marketing = store.MarketingOptedOut
-	if all {
-		c.OptedOutAll = true
-	}
-	c.OptOutByKeyword = byKeyword
-	c.Review, c.ReviewInboundID, c.ReviewText = false, 0, ""
-}
-
-// afterOptOut publishes the change and judges the number's queued texts
-// again now, so none of them reaches a modem (R-STOP-2); the send path's
-// own check inside its transaction remains the guarantee.
-func (g *Gateway) afterOptOut(c store.Consent) {
-	g.publishConsent(c)
-	if err := g.RecheckQueued(c.Number); err != nil {
-		g.log.Error("recheck queued texts after an opt-out", "error", err)
-	}
-	g.kick()
-}
+func ConsentMethods() []string { return consent.ConsentMethods() }
 
 // Review decisions.
 const (
-	ReviewOptOut = "opt_out"
-	ReviewKeep   = "keep"
+	ReviewOptOut = consent.ReviewOptOut
+	ReviewKeep   = consent.ReviewKeep
 )
 
-// ResolveReview ends an opt-out review (R-STOP-4): "opt_out" withdraws all
-// consent and sends the opt-out confirmation (unless one went in the last
-// 24 h); "keep" resumes marketing. ErrConflict when no review is open.
+// ErrOptedOut is returned when a single opt-in would re-subscribe a number
+// that opted out: only the person can undo that.
+var ErrOptedOut = consent.ErrOptedOut
+
+// OptIn records consent to marketing texts and queues the text it calls
+// for (the confirmation, or the double opt-in request).
+func (g *Gateway) OptIn(ctx context.Context, r OptInRequest) (ConsentEvent, Consent, error) {
+	return g.consent.OptIn(ctx, r)
+}
+
+// OptOut records an opt-out asked for outside a keyword and holds back the
+// number's queued texts at once (R-STOP-2).
+func (g *Gateway) OptOut(ctx context.Context, r OptOutRequest) (ConsentEvent, Consent, error) {
+	return g.consent.OptOut(ctx, r)
+}
+
+// ResolveReview ends an opt-out review (R-STOP-4) with "opt_out" or
+// "keep"; ErrConflict when no review is open.
 func (g *Gateway) ResolveReview(ctx context.Context, number, decision, actor string) (ConsentEvent, Consent, error) {
-	if err := ctx.Err(); err != nil {
-		return ConsentEvent{}, Consent{}, err
-	}
-	n, err := g.number("number", number)
-	if err != nil {
-		return ConsentEvent{}, Consent{}, err
-	}
-	if decision != ReviewOptOut && decision != ReviewKeep {
-		return ConsentEvent{}, Consent{}, &FieldError{Field: "decision", Message: `must be "opt_out" or "keep"`}
-	}
-	g.consentMu.Lock()
-	defer g.consentMu.Unlock()
-	c, err := g.db.Consent(n)
-	if err != nil {
-		return ConsentEvent{}, Consent{}, fmt.Errorf("gateway: %w", err)
-	}
-	if !c.Review {
-		return ConsentEvent{}, c, fmt.Errorf("%w: no opt-out review is open for %s", ErrConflict, n)
-	}
-	now := g.now().UTC()
-	ev := store.ConsentEvent{Number: n, At: now, TimeZone: numberTimeZone(n), Method: MethodConsole, Source: "review queue", Actor: actor,
-		InboundID: c.ReviewInboundID}
-	var apply func(c *store.Consent) error
-	if decision == ReviewKeep {
-		ev.Type, ev.Purpose, ev.Note = "review_resolved", "marketing", "kept subscribed: the text was not an opt-out"
-		apply = func(c *store.Consent) error {
-			c.Review, c.ReviewInboundID, c.ReviewText = false, 0, ""
-			return nil
-		}
-	} else {
-		ev.Type, ev.Purpose, ev.Note = "opt_out", "all", "opt-out confirmed from the review queue: "+c.ReviewText
-		reply := compliance.ReplyDue(&c, compliance.ReplyStop, now)
-		if reply {
-			m, err := g.queueReply(n, compliance.ReplyStop, fmt.Sprintf("reply:review:%s:%d", n, c.UpdatedAt.UnixNano()), g.ComplianceSettings())
-			if err != nil {
-				return ConsentEvent{}, Consent{}, err
-			}
-			ev.MessageID = m.ID
-		}
-		apply = func(c *store.Consent) error {
-			optOut(c, true, false)
-			if reply {
-				compliance.NoteReply(c, compliance.ReplyStop, now)
-			}
-			return nil
-		}
-	}
-	stored, cur, _, err := g.db.AppendConsent(ev, apply)
-	if err != nil {
-		return ConsentEvent{}, Consent{}, err
-	}
-	g.afterOptOut(cur) // "keep" frees held texts at once the same way
-	return stored, cur, nil
+	return g.consent.ResolveReview(ctx, number, decision, actor)
 }
 
 // Consent returns a number's compliance record (the zero record when the
 // number is unknown).
-func (g *Gateway) Consent(number string) (Consent, error) {
-	n, err := g.number("number", number)
-	if err != nil {
-		return Consent{}, err
-	}
-	return g.db.Consent(n)
-}
+func (g *Gateway) Consent(number string) (Consent, error) { return g.consent.Consent(number) }
 
 // ConsentEvents returns a number's ledger, oldest first.
 func (g *Gateway) ConsentEvents(number string) ([]ConsentEvent, error) {
-	n, err := g.number("number", number)
-	if err != nil {
-		return nil, err
-	}
-	return g.db.ConsentEvents(n)
+	return g.consent.Events(number)
 }
 
 // ReviewQueue lists the numbers whose texts read like an opt-out and wait
 // for a person's decision.
-func (g *Gateway) ReviewQueue() ([]Consent, error) { return g.db.ReviewQueue() }
+func (g *Gateway) ReviewQueue() ([]Consent, error) { return g.consent.ReviewQueue() }
 
-// Evidence is what a business shows when its consent to text a number is
-// challenged (R-RECORD): the current record, every ledger entry and the
-// full text of every disclosure version they refer to.
-type Evidence struct {
-	Number      string                `json:"number"`
-	Consent     Consent               `json:"consent"`
-	Events      []ConsentEvent        `json:"events"`
-	Disclosures map[string]Disclosure `json:"disclosures,omitempty"`
-	ExportedAt  time.Time             `json:"exported_at"`
+// ConsentEvidence gathers what a business shows when its consent to text a
+// number is challenged (R-RECORD).
+func (g *Gateway) ConsentEvidence(number string) (Evidence, error) { return g.consent.Evidence(number) }
+
+// ExportSubject gathers everything stored about a contact's number (GDPR
+// Art. 15 and 20, R-GDPR-1).
+func (g *Gateway) ExportSubject(ctx context.Context, id uint64) (SubjectData, error) {
+	return g.consent.ExportSubject(ctx, id)
 }
 
-// ConsentEvidence gathers a number's evidence.
-func (g *Gateway) ConsentEvidence(number string) (Evidence, error) {
-	n, err := g.number("number", number)
-	if err != nil {
-		return Evidence{}, err
-	}
-	c, err := g.db.Consent(n)
-	if err != nil {
-		return Evidence{}, err
-	}
-	evs, err := g.db.ConsentEvents(n)
-	if err != nil {
-		return Evidence{}, err
-	}
-	out := Evidence{Number: n, Consent: c, Events: evs, ExportedAt: g.now().UTC()}
-	for _, ev := range evs {
-		if ev.DisclosureVersion == "" {
-			continue
-		}
-		if _, ok := out.Disclosures[ev.DisclosureVersion]; ok {
-			continue
-		}
-		d, found, err := g.DisclosureVersion(ev.DisclosureVersion)
-		if err != nil {
-			return Evidence{}, err
-		}
-		if found {
-			if out.Disclosures == nil {
-				out.Disclosures = map[string]Disclosure{}
-			}
-			out.Disclosures[d.Version] = d
-		}
-	}
-	return out, nil
+// EraseContact erases a person on request (GDPR Art. 17, R-GDPR-2); the
+// number stays on the suppression list.
+func (g *Gateway) EraseContact(ctx context.Context, id uint64, actor string) (EraseReport, error) {
+	return g.consent.EraseContact(ctx, id, actor)
 }
 
-func (g *Gateway) publishConsent(c Consent) {
-	g.hub.Publish(Event{Type: "consent", At: g.now(), Consent: &c})
-}
+// PurgeBodies blanks the text of messages older than the body retention
+// setting and returns how many it blanked (R-RECORD: rows stay).
+func (g *Gateway) PurgeBodies(ctx context.Context) (int, error) { return g.consent.PurgeBodies(ctx) }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/compliance"
+	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/modem/sim"
 	"github.com/simgate/simgate/store"
 )
@@ -82,7 +83,7 @@ func (c *consentGW) text(number, body string) uint64 {
 	c.t.Helper()
 	c.next++
 	in := store.Inbound{ID: c.next, Modem: "sim1", From: number, Text: body, ReceivedAt: c.clock.now()}
-	if err := c.g.handleKeywords(in); err != nil {
+	if err := c.g.consent.HandleInbound(in); err != nil {
 		c.t.Fatalf("handle %q: %v", body, err)
 	}
 	return in.ID
@@ -185,7 +186,7 @@ func TestOptInRequiresEvidence(t *testing.T) {
 		{"web form without ip", func(r *OptInRequest) { r.IP = "" }, "ip"},
 		{"bad ip", func(r *OptInRequest) { r.IP = "300.1.1.1" }, "ip"},
 		{"pos without terminal", func(r *OptInRequest) { r.Method = MethodPOS }, "terminal"},
-		{"huge source", func(r *OptInRequest) { r.Source = strings.Repeat("x", maxSourceLen+1) }, "source"},
+		{"huge source", func(r *OptInRequest) { r.Source = strings.Repeat("x", consent.MaxSourceLen+1) }, "source"},
 	}
 	for _, tc := range cases {
 		r := base
@@ -483,7 +484,7 @@ func TestKeywordHandlingIdempotent(t *testing.T) {
 	c.optIn(webForm(numA))
 	in := store.Inbound{ID: 77, Modem: "sim1", From: numA, Text: "STOP"}
 	for i := 0; i < 2; i++ {
-		if err := c.g.handleKeywords(in); err != nil {
+		if err := c.g.consent.HandleInbound(in); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -28,6 +28,3 @@ func (g *Gateway) MarkInboxRead(number string, id uint64) error {
 	}
 	return g.db.PutJSON(kvInboxRead, number, id)
 }
-
-// Region is the region national numbers are read in ("US", "DE", ...).
-func (g *Gateway) Region() string { return g.cfg.Region }

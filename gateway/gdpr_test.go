@@ -50,7 +50,7 @@ func TestExportAndEraseSubject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addInbound(t, g.db, number, "Thanks! Ana", g.now())
+	addInbound(t, g.db, number, "Thanks! Ana", g.clock.now())
 	other, _, err := g.Submit(ctx, SubmitRequest{To: "+12015550199", Text: "someone else"})
 	if err != nil {
 		t.Fatal(err)

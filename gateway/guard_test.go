@@ -11,6 +11,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/simgate/simgate/gateway/compliance"
+	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/store"
 )
 
@@ -138,9 +139,9 @@ func BenchmarkGuardMarketing(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := range b.N {
-		if _, _, err := g.admit(ids[i], tos[i], store.KindMarketing, func(m *store.Message, at time.Time) {
+		if _, _, err := g.outbox.Admit(ids[i], tos[i], store.KindMarketing, func(m *store.Message, at time.Time) {
 			m.Parts[0].Status = store.StatusSending
-			setStatus(m, at, store.StatusSending, "bench")
+			outbox.SetStatus(m, at, store.StatusSending, "bench")
 		}); err != nil {
 			b.Fatal(err)
 		}

@@ -35,7 +35,7 @@ func TestPurgeBodies(t *testing.T) {
 	}
 	handled := func(text string) Inbound {
 		t.Helper()
-		in := addInbound(t, g.db, number, text, g.now())
+		in := addInbound(t, g.db, number, text, g.clock.now())
 		if err := g.db.MarkInboundHandled(in.ID); err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package gateway
+package consent
 
 import (
 	"context"
@@ -16,10 +16,10 @@ const (
 	purgeBatch = 500
 )
 
-// startPurge runs the retention purge until ctx is done; the returned stop
-// function ends it and waits for it (Run defers it, so no purge outlives
-// the gateway's store).
-func (g *Gateway) startPurge(ctx context.Context) (stop func()) {
+// StartPurge runs the retention purge until ctx is done; the returned stop
+// function ends it and waits for it (the gateway's Run defers it, so no
+// purge outlives the store).
+func (l *Ledger) StartPurge(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -27,8 +27,8 @@ func (g *Gateway) startPurge(ctx context.Context) (stop func()) {
 		t := time.NewTicker(purgeInterval)
 		defer t.Stop()
 		for {
-			if _, err := g.PurgeBodies(ctx); err != nil && ctx.Err() == nil {
-				g.log.Error("purge old message bodies", "error", err)
+			if _, err := l.PurgeBodies(ctx); err != nil && ctx.Err() == nil {
+				l.log.Error("purge old message bodies", "error", err)
 			}
 			select {
 			case <-ctx.Done():
@@ -44,18 +44,18 @@ func (g *Gateway) startPurge(ctx context.Context) (stop func()) {
 // body retention setting and returns how many it blanked; with retention
 // 0 it does nothing. Rows, their status history and the consent ledger are
 // never deleted: they are the 4-year evidence of R-RECORD.
-func (g *Gateway) PurgeBodies(ctx context.Context) (int, error) {
-	age := g.ComplianceSettings().BodyRetention()
+func (l *Ledger) PurgeBodies(ctx context.Context) (int, error) {
+	age := l.policy.Settings().BodyRetention()
 	if age <= 0 {
 		return 0, nil
 	}
-	before := g.now().Add(-age)
+	before := l.now().Add(-age)
 	total := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		n, err := g.db.PurgeBodies(before, purgeBatch)
+		n, err := l.db.PurgeBodies(before, purgeBatch)
 		total += n
 		if err != nil {
 			return total, fmt.Errorf("gateway: purge bodies: %w", err)
@@ -65,7 +65,7 @@ func (g *Gateway) PurgeBodies(ctx context.Context) (int, error) {
 		}
 	}
 	if total > 0 {
-		g.log.Info("purged old message bodies", "count", total, "older_than", before.UTC().Format(time.RFC3339))
+		l.log.Info("purged old message bodies", "count", total, "older_than", before.UTC().Format(time.RFC3339))
 	}
 	return total, nil
 }

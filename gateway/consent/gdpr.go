@@ -1,8 +1,10 @@
-package gateway
+package consent
 
 import (
 	"context"
 	"fmt"
+
+	"github.com/simgate/simgate/store"
 )
 
 // ExportSubject gathers everything stored about a contact's number: the
@@ -10,17 +12,17 @@ import (
 // from it (GDPR Art. 15 and 20, R-GDPR-1). The ledger and texts are found
 // by number, so they are included even where no contact existed when they
 // were written.
-func (g *Gateway) ExportSubject(ctx context.Context, id uint64) (SubjectData, error) {
+func (l *Ledger) ExportSubject(ctx context.Context, id uint64) (store.SubjectData, error) {
 	if err := ctx.Err(); err != nil {
-		return SubjectData{}, err
+		return store.SubjectData{}, err
 	}
-	c, err := g.db.GetContact(id)
+	c, err := l.db.GetContact(id)
 	if err != nil {
-		return SubjectData{}, err
+		return store.SubjectData{}, err
 	}
-	d, err := g.db.Subject(c.Number)
+	d, err := l.db.Subject(c.Number)
 	if err != nil {
-		return SubjectData{}, fmt.Errorf("gateway: export contact %d: %w", id, err)
+		return store.SubjectData{}, fmt.Errorf("gateway: export contact %d: %w", id, err)
 	}
 	return d, nil
 }
@@ -30,21 +32,21 @@ func (g *Gateway) ExportSubject(ctx context.Context, id uint64) (SubjectData, er
 // ledger entries stay as pseudonymised evidence, and a salted hash of the
 // number is kept in the suppression list so that a later import or API
 // call yields suppressed instead of silently subscribing it again.
-func (g *Gateway) EraseContact(ctx context.Context, id uint64, actor string) (EraseReport, error) {
+func (l *Ledger) EraseContact(ctx context.Context, id uint64, actor string) (store.EraseReport, error) {
 	if err := ctx.Err(); err != nil {
-		return EraseReport{}, err
+		return store.EraseReport{}, err
 	}
-	c, err := g.db.GetContact(id)
+	c, err := l.db.GetContact(id)
 	if err != nil {
-		return EraseReport{}, err
+		return store.EraseReport{}, err
 	}
-	rep, err := g.db.EraseNumber(c.Number)
+	rep, err := l.db.EraseNumber(c.Number)
 	if err != nil {
-		return EraseReport{}, fmt.Errorf("gateway: erase contact %d: %w", id, err)
+		return store.EraseReport{}, fmt.Errorf("gateway: erase contact %d: %w", id, err)
 	}
 	// The number is not logged: the log would otherwise keep what was
 	// erased. The hash ties the entry to the suppression list.
-	g.log.Info("contact erased on request", "contact", id, "hash", rep.Hash, "by", actor,
+	l.log.Info("contact erased on request", "contact", id, "hash", rep.Hash, "by", actor,
 		"messages", rep.Messages, "inbound", rep.Inbound, "consent_events", rep.ConsentEvents)
 	return rep, nil
 }

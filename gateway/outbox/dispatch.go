@@ -1,4 +1,4 @@
-package gateway
+package outbox
 
 import (
 	"context"
@@ -14,8 +14,8 @@ type jobResult struct {
 }
 
 // jobDone is called by a runner when it has finished (or bounced) a job.
-func (g *Gateway) jobDone(r *runner, id uint64) {
-	g.done <- jobResult{r: r, id: id}
+func (q *Queue) jobDone(r *runner, id uint64) {
+	q.done <- jobResult{r: r, id: id}
 }
 
 // splitGrace is how long the rest of a long text waits for the SIM that
@@ -42,22 +42,22 @@ const maxIdleWait = time.Minute
 // index in bbolt is the source of truth; memory holds only the set of
 // messages in flight, a timer to the next due item and the wake channel
 // (the shape of mox's queue).
-func (g *Gateway) dispatch(ctx context.Context, runners []*runner) error {
+func (q *Queue) dispatch(ctx context.Context, runners []*runner) error {
 	inflight := make(map[uint64]*runner)
 	busy := make(map[*runner]bool)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 
 	for {
-		g.lastLoop.Store(time.Now().UnixNano())
-		wait := g.assign(runners, inflight, busy)
+		q.lastLoop.Store(time.Now().UnixNano())
+		wait := q.assign(runners, inflight, busy)
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-g.wake:
+		case <-q.wake:
 		case <-timer.C:
-		case res := <-g.done:
+		case res := <-q.done:
 			delete(inflight, res.id)
 			busy[res.r] = false
 		}
@@ -72,19 +72,19 @@ func (g *Gateway) dispatch(ctx context.Context, runners []*runner) error {
 
 // assign gives due messages to idle, available runners and returns how
 // long to sleep before the next due message.
-func (g *Gateway) assign(runners []*runner, inflight map[uint64]*runner, busy map[*runner]bool) time.Duration {
+func (q *Queue) assign(runners []*runner, inflight map[uint64]*runner, busy map[*runner]bool) time.Duration {
 	idle := 0
 	for _, r := range runners {
 		if !busy[r] && r.available() {
 			idle++
 		}
 	}
-	now := g.now()
+	now := q.now()
 	if idle > 0 {
 		// Ask for enough to skip what is in flight or waiting for its modem.
-		due, err := g.db.Due(now, len(inflight)+4*idle+16)
+		due, err := q.db.Due(now, len(inflight)+4*idle+16)
 		if err != nil {
-			g.log.Error("read due index", "error", err)
+			q.log.Error("read due index", "error", err)
 			return time.Second
 		}
 		for _, m := range due {
@@ -95,14 +95,14 @@ func (g *Gateway) assign(runners []*runner, inflight map[uint64]*runner, busy ma
 				continue
 			}
 			if !m.ExpiresAt.After(now) {
-				g.expire(m.ID)
+				q.Expire(m.ID)
 				continue
 			}
-			r := g.route(m, runners, busy, now)
+			r := q.route(m, runners, busy, now)
 			if r == nil {
 				continue
 			}
-			if !g.precheck(m) {
+			if !q.Precheck(m) {
 				continue // held back, suppressed or expired by the compliance guard
 			}
 			r.jobs <- m.ID // cannot block: an idle runner's slot is empty
@@ -111,10 +111,10 @@ func (g *Gateway) assign(runners []*runner, inflight map[uint64]*runner, busy ma
 			idle--
 		}
 	}
-	next, ok, err := g.db.NextDue()
+	next, ok, err := q.db.NextDue()
 	switch {
 	case err != nil:
-		g.log.Error("read due index", "error", err)
+		q.log.Error("read due index", "error", err)
 		return time.Second
 	case !ok:
 		return maxIdleWait
@@ -139,7 +139,7 @@ func (g *Gateway) assign(runners []*runner, inflight map[uint64]*runner, busy ma
 //  3. otherwise the idle SIM that has sent the fewest parts today.
 //
 // A SIM whose limits stop this text is skipped and never blocks the others.
-func (g *Gateway) route(m store.Message, runners []*runner, busy map[*runner]bool, now time.Time) *runner {
+func (q *Queue) route(m store.Message, runners []*runner, busy map[*runner]bool, now time.Time) *runner {
 	parts := 0
 	for _, p := range m.Parts {
 		if p.Status == store.StatusQueued {
@@ -188,10 +188,10 @@ func (g *Gateway) route(m store.Message, runners []*runner, busy map[*runner]boo
 }
 
 // Modems returns the status of every configured modem.
-func (g *Gateway) Modems() []ModemStatus {
-	g.mu.Lock()
-	runners := append([]*runner(nil), g.runners...)
-	g.mu.Unlock()
+func (q *Queue) Modems() []ModemStatus {
+	q.mu.Lock()
+	runners := append([]*runner(nil), q.runners...)
+	q.mu.Unlock()
 	out := make([]ModemStatus, len(runners))
 	for i, r := range runners {
 		out[i] = r.snapshot()

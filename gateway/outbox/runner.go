@@ -1,4 +1,4 @@
-package gateway
+package outbox
 
 import (
 	"context"
@@ -29,7 +29,7 @@ const (
 // runner supervises one modem and is its only sender: one AT+CMGS in
 // flight per modem, as the hardware requires.
 type runner struct {
-	g      *Gateway
+	q      *Queue
 	name   string
 	path   string
 	open   OpenFunc
@@ -41,25 +41,25 @@ type runner struct {
 
 	mu      sync.Mutex
 	status  ModemStatus
-	budget  *budget  // set by Run from the stored usage
-	history []Health // recent health readings, oldest first, at most healthHistory
+	budget  *budget        // set by Run from the stored usage
+	history []modem.Health // recent health readings, oldest first, at most healthHistory
 }
 
 // healthHistory keeps an hour of readings at the default 30 s interval.
 const healthHistory = 120
 
-func newRunner(g *Gateway, mc ModemConfig) *runner {
+func newRunner(q *Queue, mc ModemConfig) *runner {
 	return &runner{
-		g:      g,
+		q:      q,
 		name:   mc.Name,
 		path:   mc.Path,
 		open:   mc.Open,
 		limits: mc.Limits,
 		imei:   mc.IMEI,
 		ussd:   make(chan ussdRequest),
-		log:    g.log.With("modem", mc.Name),
+		log:    q.log.With("modem", mc.Name),
 		jobs:   make(chan uint64, 1),
-		status: ModemStatus{Name: mc.Name, Path: mc.Path, State: StateStarting, Since: g.now()},
+		status: ModemStatus{Name: mc.Name, Path: mc.Path, State: StateStarting, Since: q.now()},
 	}
 }
 
@@ -69,7 +69,7 @@ func (r *runner) snapshot() ModemStatus {
 	defer r.mu.Unlock()
 	st := r.status
 	if r.budget != nil {
-		b := r.budget.snapshot(r.g.now())
+		b := r.budget.snapshot(r.q.now())
 		st.Budget = &b
 	}
 	return st
@@ -115,14 +115,14 @@ func (r *runner) update(fn func(s *ModemStatus)) {
 	before := r.status.State
 	fn(&r.status)
 	if r.status.State != before {
-		r.status.Since = r.g.now()
+		r.status.Since = r.q.now()
 	}
 	st := r.status
 	r.mu.Unlock()
-	r.g.publishModem(st)
+	r.q.notify.ModemChanged(st)
 	if st.State != before {
 		r.log.Info("modem state", "state", st.State, "error", st.LastError)
-		r.g.kick() // availability changed: the dispatcher re-plans
+		r.q.Wake() // availability changed: the dispatcher re-plans
 	}
 }
 
@@ -147,7 +147,7 @@ const (
 // on any failure close, wait a jittered backoff and start again, climbing
 // the escalation ladder while the failures continue.
 func (r *runner) run(ctx context.Context) {
-	backoff := r.g.cfg.ReconnectMin
+	backoff := r.q.cfg.ReconnectMin
 	failures := 0
 	for ctx.Err() == nil {
 		started := time.Now()
@@ -165,14 +165,14 @@ func (r *runner) run(ctx context.Context) {
 		} else {
 			failures++
 		}
-		if time.Since(started) > 2*r.g.cfg.ReconnectMax {
-			backoff = r.g.cfg.ReconnectMin // it had been healthy for a while
+		if time.Since(started) > 2*r.q.cfg.ReconnectMax {
+			backoff = r.q.cfg.ReconnectMin // it had been healthy for a while
 		}
 		switch {
 		case failures == ladderReset:
 			r.rebootModem(ctx)
 		case failures >= ladderDown:
-			r.g.raiseAlert(AlertModemDown, r.name, fmt.Sprintf("modem %s is not answering (%d attempts, including a reboot): %v", r.name, failures, err))
+			r.q.notify.RaiseAlert(AlertModemDown, r.name, fmt.Sprintf("modem %s is not answering (%d attempts, including a reboot): %v", r.name, failures, err))
 		}
 		wait := backoff/2 + rand.N(backoff/2+1) // jitter: modems on one hub don't retry in lockstep
 		if rest > wait {
@@ -180,7 +180,7 @@ func (r *runner) run(ctx context.Context) {
 		}
 		r.setState(StateDown, err)
 		r.bounceJobs(ctx, wait)
-		backoff = min(backoff*2, r.g.cfg.ReconnectMax)
+		backoff = min(backoff*2, r.q.cfg.ReconnectMax)
 	}
 }
 
@@ -207,14 +207,14 @@ func (r *runner) bounceJobs(ctx context.Context, d time.Duration) {
 	for {
 		select {
 		case id := <-r.jobs:
-			r.g.jobDone(r, id)
+			r.q.jobDone(r, id)
 		case <-t.C:
 			return
 		case <-ctx.Done():
 			for {
 				select {
 				case id := <-r.jobs:
-					r.g.jobDone(r, id)
+					r.q.jobDone(r, id)
 				default:
 					return
 				}
@@ -242,13 +242,13 @@ func (r *runner) session(ctx context.Context) (wasUp bool, rest time.Duration, e
 	}
 	if r.imei != "" && id.IMEI != r.imei {
 		err := fmt.Errorf("the modem on %s has IMEI %s, configured is %s", r.path, id.IMEI, r.imei)
-		r.g.raiseAlert(AlertWrongModem, r.name, err.Error())
+		r.q.notify.RaiseAlert(AlertWrongModem, r.name, err.Error())
 		return false, simRestTime, err
 	}
-	r.g.clearAlert(AlertWrongModem, r.name)
-	r.g.clearAlert(AlertModemDown, r.name)
+	r.q.notify.ClearAlert(AlertWrongModem, r.name)
+	r.q.notify.ClearAlert(AlertModemDown, r.name)
 	r.update(func(s *ModemStatus) { s.Identity = id })
-	r.g.rememberModem(r.name, r.path, id)
+	r.q.rememberModem(r.name, r.path, id)
 	r.log.Info("modem ready", "manufacturer", id.Manufacturer, "model", id.Model, "imei", id.IMEI)
 
 	sctx, cancel := context.WithCancel(ctx)
@@ -261,7 +261,7 @@ func (r *runner) session(ctx context.Context) (wasUp bool, rest time.Duration, e
 	}()
 
 	r.checkHealth(ctx, m)
-	ticker := time.NewTicker(r.g.cfg.HealthInterval)
+	ticker := time.NewTicker(r.q.cfg.HealthInterval)
 	defer ticker.Stop()
 	for {
 		select {
@@ -285,15 +285,15 @@ func (r *runner) session(ctx context.Context) (wasUp bool, rest time.Duration, e
 			req.reply <- ussdResult{reply, err}
 		case id := <-r.jobs:
 			err := r.process(ctx, m, id)
-			r.g.jobDone(r, id)
+			r.q.jobDone(r, id)
 			if errors.Is(err, errOutOfRotation) {
-				r.g.raiseAlert(AlertSIMOutOfRota, r.name, fmt.Sprintf("SIM %s taken out of rotation for %v: %s", r.name, simRestTime, r.snapshot().LastError))
+				r.q.notify.RaiseAlert(AlertSIMOutOfRota, r.name, fmt.Sprintf("SIM %s taken out of rotation for %v: %s", r.name, simRestTime, r.snapshot().LastError))
 				return true, simRestTime, err
 			}
 			if err != nil {
 				return true, 0, err
 			}
-			r.g.clearAlert(AlertSIMOutOfRota, r.name)
+			r.q.notify.ClearAlert(AlertSIMOutOfRota, r.name)
 		}
 	}
 }
@@ -348,11 +348,11 @@ func (r *runner) checkHealth(ctx context.Context, m *modem.Modem) {
 type handler struct{ r *runner }
 
 func (h handler) Inbound(ctx context.Context, p modem.InboundPart) error {
-	return h.r.g.handleInbound(h.r.name, p)
+	return h.r.q.Receive(h.r.name, p)
 }
 
 func (h handler) StatusReport(ctx context.Context, rep modem.StatusReport) error {
-	return h.r.g.handleReport(h.r.name, rep)
+	return h.r.q.handleReport(h.r.name, rep)
 }
 
 // Undecodable keeps a stored PDU the driver could not read as a text (or a
@@ -360,7 +360,7 @@ func (h handler) StatusReport(ctx context.Context, rep modem.StatusReport) error
 // it would fill the storage and stop reception.
 func (h handler) Undecodable(ctx context.Context, index int, pdu string) error {
 	r := h.r
-	at := r.g.now()
+	at := r.q.now()
 	key := fmt.Sprintf("%s-%d-%d", r.name, at.UnixNano(), index)
 	rec := struct {
 		Modem string    `json:"modem"`
@@ -368,7 +368,7 @@ func (h handler) Undecodable(ctx context.Context, index int, pdu string) error {
 		PDU   string    `json:"pdu"`
 		At    time.Time `json:"at"`
 	}{r.name, index, pdu, at}
-	if err := r.g.db.PutJSON("undecodable", key, rec); err != nil {
+	if err := r.q.db.PutJSON("undecodable", key, rec); err != nil {
 		return err
 	}
 	r.log.Warn("kept an undecodable stored message as raw PDU", "index", index, "key", key)

@@ -1,4 +1,4 @@
-package gateway
+package consent
 
 import (
 	"fmt"
@@ -18,21 +18,14 @@ import (
 // ("reply:<inbound id>:stop"), so handling the same cause again after a
 // crash finds the first reply instead of queueing a second (the outbox
 // keeps idempotency keys for 24 h).
-func (g *Gateway) queueReply(number, kind, key string, s ComplianceSettings) (store.Message, error) {
-	text := compliance.ReplyText(s, kind)
-	m, err := g.newMessage(SubmitRequest{To: number, Text: text, IdempotencyKey: key})
+func (l *Ledger) queueReply(number, kind, key string, s compliance.Settings) (store.Message, error) {
+	m, err := l.outbox.NewReply(number, compliance.ReplyText(s, kind), key, "automatic "+replyLabel(kind))
 	if err != nil {
 		return store.Message{}, fmt.Errorf("gateway: %s reply: %w", kind, err)
 	}
-	m.Kind = store.KindCompliance
-	m.History[0].Note = "automatic " + replyLabel(kind)
-	stored, existing, err := g.db.Enqueue(m)
+	stored, _, err := l.outbox.Enqueue(m)
 	if err != nil {
 		return store.Message{}, fmt.Errorf("gateway: enqueue %s reply: %w", kind, err)
-	}
-	if !existing {
-		g.publishMessage(stored)
-		g.kick()
 	}
 	return stored, nil
 }

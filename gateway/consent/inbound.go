@@ -1,4 +1,4 @@
-package gateway
+package consent
 
 import (
 	"fmt"
@@ -6,112 +6,55 @@ import (
 
 	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/gateway/contacts"
-	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
 
-// handleInbound persists one received segment; when it completes a text
-// (or is a whole text) the reassembled message is stored in the same
-// transaction and published. Only after this returns nil does the modem
-// delete the message from its storage.
-func (g *Gateway) handleInbound(modemName string, p modem.InboundPart) error {
-	from := p.From
-	if n, err := contacts.Normalize(p.From, g.cfg.Region); err == nil {
-		from = n
-	}
-	now := g.now()
-	part := store.InboundPart{
-		Modem:     modemName,
-		From:      from,
-		ConcatRef: p.ConcatRef,
-		Seq:       max(p.Seq, 1),
-		Total:     max(p.Total, 1),
-		SCTS:      p.SCTS,
-		TPDU:      p.TPDU,
-		Received:  now,
-	}
-	in, complete, err := g.db.AddInboundPart(part, func(parts []store.InboundPart) (store.Inbound, error) {
-		tpdus := make([][]byte, len(parts))
-		for i, pp := range parts {
-			tpdus[i] = pp.TPDU
-		}
-		text, err := modem.DecodeParts(tpdus)
-		if err != nil {
-			// Keep the evidence rather than refuse it forever: the raw PDUs
-			// are not lost, only their text could not be read.
-			text = fmt.Sprintf("[simgate could not decode this text: %v]", err)
-		}
-		return store.Inbound{
-			Modem:      modemName,
-			From:       from,
-			Text:       text,
-			SentAt:     parts[0].SCTS,
-			ReceivedAt: now,
-			Parts:      len(parts),
-		}, nil
-	})
-	if err != nil {
-		return fmt.Errorf("store inbound: %w", err)
-	}
-	if complete {
-		g.log.Info("inbound text", "modem", modemName, "id", in.ID, "parts", in.Parts)
-		g.publishInbound(in)
-		// The text is durable and marked pending by the store; a failure
-		// here leaves it pending for the next start (handlePendingInbound),
-		// so the modem may delete it either way.
-		if err := g.handleKeywords(in); err != nil {
-			g.log.Error("handle inbound keywords; will retry at the next start", "id", in.ID, "error", err)
-		}
-	}
-	return nil
-}
-
-// handlePendingInbound handles every complete text whose keywords were not
+// HandlePending handles every complete text whose keywords were not
 // handled yet: a crash between storing a STOP and applying it loses
-// nothing. Run calls it before any modem starts.
-func (g *Gateway) handlePendingInbound() {
-	pending, err := g.db.PendingInbound()
+// nothing. The gateway's Run calls it before any modem starts.
+func (l *Ledger) HandlePending() {
+	pending, err := l.db.PendingInbound()
 	if err != nil {
-		g.log.Error("read inbound texts waiting for keyword handling", "error", err)
+		l.log.Error("read inbound texts waiting for keyword handling", "error", err)
 		return
 	}
 	for _, in := range pending {
-		if err := g.handleKeywords(in); err != nil {
-			g.log.Error("handle inbound keywords; will retry at the next start", "id", in.ID, "error", err)
+		if err := l.HandleInbound(in); err != nil {
+			l.log.Error("handle inbound keywords; will retry at the next start", "id", in.ID, "error", err)
 		}
 	}
 }
 
-// handleKeywords acts on one complete inbound text (COMPLIANCE.md R-STOP-1
-// … R-DOI, R-STOP-4) and marks it handled. It is idempotent: a text whose
+// HandleInbound acts on one complete inbound text's keywords
+// (COMPLIANCE.md R-STOP-1 … R-DOI, R-STOP-4) and marks it handled. It is idempotent: a text whose
 // ledger entry exists is skipped, the store refuses a second entry for the
 // same (inbound id, type), and every reply's idempotency key is derived
 // from the inbound id.
-func (g *Gateway) handleKeywords(in store.Inbound) error {
-	number, err := contacts.Normalize(in.From, g.cfg.Region)
+func (l *Ledger) HandleInbound(in store.Inbound) error {
+	number, err := contacts.Normalize(in.From, l.region)
 	if err != nil || number != in.From {
 		// An alphanumeric sender or a short code: no consent to change,
 		// nowhere to reply.
-		return g.db.MarkInboundHandled(in.ID)
+		return l.db.MarkInboundHandled(in.ID)
 	}
-	if err := g.applyKeyword(in, number); err != nil {
+	if err := l.applyKeyword(in, number); err != nil {
 		return err
 	}
-	return g.db.MarkInboundHandled(in.ID)
+	return l.db.MarkInboundHandled(in.ID)
 }
 
 // maxReviewText bounds the text kept on the review record.
 const maxReviewText = 500
 
-func (g *Gateway) applyKeyword(in store.Inbound, number string) error {
-	s := g.ComplianceSettings()
+func (l *Ledger) applyKeyword(in store.Inbound, number string) error {
+	s := l.policy.Settings()
 	kw, word := classifyKeyword(in.Text, s.JoinKeyword)
 	if kw == kwNone && !readsLikeOptOut(in.Text) {
 		return nil
 	}
-	g.consentMu.Lock()
-	defer g.consentMu.Unlock()
-	events, err := g.db.ConsentEvents(number)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	events, err := l.db.ConsentEvents(number)
 	if err != nil {
 		return err
 	}
@@ -124,11 +67,11 @@ func (g *Gateway) applyKeyword(in store.Inbound, number string) error {
 			lastDOI = ev
 		}
 	}
-	c, err := g.db.Consent(number)
+	c, err := l.db.Consent(number)
 	if err != nil {
 		return err
 	}
-	now := g.now().UTC()
+	now := l.now().UTC()
 	ev := store.ConsentEvent{Number: number, At: now, TimeZone: numberTimeZone(number), Method: MethodKeyword, Source: "keyword:" + word, Keyword: word,
 		InboundID: in.ID, Note: "texted to " + in.Modem}
 	// reply queues the reply of kind for this text, unless a reply of that
@@ -137,11 +80,11 @@ func (g *Gateway) applyKeyword(in store.Inbound, number string) error {
 		if !compliance.ReplyDue(&c, kind, now) {
 			return false
 		}
-		m, err := g.queueReply(number, kind, fmt.Sprintf("reply:%d:%s", in.ID, kind), s)
+		m, err := l.queueReply(number, kind, fmt.Sprintf("reply:%d:%s", in.ID, kind), s)
 		if err != nil {
 			// A template that cannot be sent (too long for the part limit)
 			// must not keep the opt-out itself from being recorded.
-			g.log.Error("queue automatic reply", "kind", kind, "inbound", in.ID, "error", err)
+			l.log.Error("queue automatic reply", "kind", kind, "inbound", in.ID, "error", err)
 			return false
 		}
 		ev.MessageID = m.ID
@@ -149,7 +92,7 @@ func (g *Gateway) applyKeyword(in store.Inbound, number string) error {
 	}
 	optedOut := c.OptedOutAll || c.Marketing == store.MarketingOptedOut
 	var apply func(c *store.Consent) error
-	after := g.publishConsent
+	after := l.notify.ConsentChanged
 	switch {
 	case kw == kwStop:
 		// R-STOP-1/2/3: all texts stop, from every SIM (consent is per
@@ -163,7 +106,7 @@ func (g *Gateway) applyKeyword(in store.Inbound, number string) error {
 			}
 			return nil
 		}
-		after = g.afterOptOut
+		after = l.afterOptOut
 	case kw == kwStart:
 		// R-START: only a keyword opt-out is undone by START; from any
 		// other number START creates no consent.
@@ -188,7 +131,7 @@ func (g *Gateway) applyKeyword(in store.Inbound, number string) error {
 		// The text itself is the affirmative act: confirmed at once under
 		// the disclosure currently advertised with the keyword.
 		if s.Brand == "" {
-			g.log.Warn("join keyword received before a brand was set; ignored", "inbound", in.ID)
+			l.log.Warn("join keyword received before a brand was set; ignored", "inbound", in.ID)
 			return nil
 		}
 		if c.Marketing == store.MarketingConfirmed && !optedOut {
@@ -204,14 +147,14 @@ func (g *Gateway) applyKeyword(in store.Inbound, number string) error {
 		if !reply(compliance.ReplyHelp) {
 			return nil
 		}
-		_, cur, err := g.db.AdmitSend(ev.MessageID, func(_ *store.Message, c *store.Consent, _ bool) error {
+		_, cur, err := l.db.AdmitSend(ev.MessageID, func(_ *store.Message, c *store.Consent, _ bool) error {
 			compliance.NoteReply(c, compliance.ReplyHelp, now)
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		g.publishConsent(cur)
+		l.notify.ConsentChanged(cur)
 		return nil
 	default:
 		// R-STOP-4: reads like an opt-out. Marketing pauses until a person
@@ -229,9 +172,9 @@ func (g *Gateway) applyKeyword(in store.Inbound, number string) error {
 			c.Review, c.ReviewInboundID, c.ReviewText = true, in.ID, text
 			return nil
 		}
-		after = g.afterOptOut
+		after = l.afterOptOut
 	}
-	_, cur, _, err := g.db.AppendConsent(ev, apply)
+	_, cur, _, err := l.db.AppendConsent(ev, apply)
 	if err != nil {
 		return err
 	}

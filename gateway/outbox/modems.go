@@ -1,4 +1,4 @@
-package gateway
+package outbox
 
 import (
 	"context"
@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/modem"
+	"github.com/simgate/simgate/store"
 )
 
 // ErrModemUnavailable is returned for work a modem cannot take now (down,
@@ -26,29 +28,29 @@ type modemRecord struct {
 const kvModems = "modems"
 
 // rememberModem stores the identity a modem reported at init.
-func (g *Gateway) rememberModem(name, path string, id modem.Identity) {
+func (q *Queue) rememberModem(name, path string, id modem.Identity) {
 	var rec modemRecord
-	if _, err := g.db.GetJSON(kvModems, name, &rec); err != nil {
-		g.log.Warn("read modem record", "modem", name, "error", err)
+	if _, err := q.db.GetJSON(kvModems, name, &rec); err != nil {
+		q.log.Warn("read modem record", "modem", name, "error", err)
 	}
-	now := g.now()
+	now := q.now()
 	if rec.FirstSeen.IsZero() || rec.Identity.IMEI != id.IMEI {
 		if rec.Identity.IMEI != "" && rec.Identity.IMEI != id.IMEI {
-			g.log.Warn("a different modem now answers under this name", "modem", name, "old_imei", rec.Identity.IMEI, "new_imei", id.IMEI)
+			q.log.Warn("a different modem now answers under this name", "modem", name, "old_imei", rec.Identity.IMEI, "new_imei", id.IMEI)
 		}
 		rec.FirstSeen = now
 	}
 	rec.Name, rec.Path, rec.Identity, rec.LastSeen = name, path, id, now
-	if err := g.db.PutJSON(kvModems, name, rec); err != nil {
-		g.log.Warn("store modem record", "modem", name, "error", err)
+	if err := q.db.PutJSON(kvModems, name, rec); err != nil {
+		q.log.Warn("store modem record", "modem", name, "error", err)
 	}
 }
 
 // loadModemRecords fills in the identity of each modem from the last run.
-func (g *Gateway) loadModemRecords(runners []*runner) {
+func (q *Queue) loadModemRecords(runners []*runner) {
 	for _, r := range runners {
 		var rec modemRecord
-		found, err := g.db.GetJSON(kvModems, r.name, &rec)
+		found, err := q.db.GetJSON(kvModems, r.name, &rec)
 		if err != nil || !found {
 			continue
 		}
@@ -76,13 +78,13 @@ type ussdResult struct {
 // USSD sends a USSD code (a balance check such as *100#) through the named
 // modem and returns the network's reply. It is serialised with sending on
 // the same port: it waits for a submit in flight to finish.
-func (g *Gateway) USSD(ctx context.Context, modemName, code string) (USSDReply, error) {
+func (q *Queue) USSD(ctx context.Context, modemName, code string) (USSDReply, error) {
 	if err := validUSSD(code); err != nil {
 		return USSDReply{}, err
 	}
-	r := g.runner(modemName)
+	r := q.runner(modemName)
 	if r == nil {
-		return USSDReply{}, ErrNotFound
+		return USSDReply{}, store.ErrNotFound
 	}
 	if st := r.snapshot().State; st != StateUp && st != StateDegraded {
 		return USSDReply{}, fmt.Errorf("%w: %s is %s", ErrModemUnavailable, modemName, st)
@@ -105,24 +107,24 @@ func (g *Gateway) USSD(ctx context.Context, modemName, code string) (USSDReply, 
 // starting with * or # and ending with #.
 func validUSSD(code string) error {
 	if len(code) < 2 || len(code) > 32 {
-		return &FieldError{Field: "code", Message: "must be 2 to 32 characters, like *100#"}
+		return &compliance.FieldError{Field: "code", Message: "must be 2 to 32 characters, like *100#"}
 	}
 	if code[0] != '*' && code[0] != '#' || code[len(code)-1] != '#' {
-		return &FieldError{Field: "code", Message: "must start with * or # and end with #, like *100#"}
+		return &compliance.FieldError{Field: "code", Message: "must start with * or # and end with #, like *100#"}
 	}
 	for _, c := range code {
 		if (c < '0' || c > '9') && c != '*' && c != '#' {
-			return &FieldError{Field: "code", Message: fmt.Sprintf("may contain only digits, * and #, not %q", c)}
+			return &compliance.FieldError{Field: "code", Message: fmt.Sprintf("may contain only digits, * and #, not %q", c)}
 		}
 	}
 	return nil
 }
 
 // runner finds a modem's runner by name.
-func (g *Gateway) runner(name string) *runner {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for _, r := range g.runners {
+func (q *Queue) runner(name string) *runner {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, r := range q.runners {
 		if r.name == name {
 			return r
 		}
@@ -135,29 +137,29 @@ const kvPaused = "modem_paused"
 // SetModemPaused pauses or resumes sending through a modem. A paused modem
 // stays connected, so texts and delivery reports still arrive; the choice
 // survives restarts.
-func (g *Gateway) SetModemPaused(name string, paused bool) (ModemStatus, error) {
-	r := g.runner(name)
+func (q *Queue) SetModemPaused(name string, paused bool) (ModemStatus, error) {
+	r := q.runner(name)
 	if r == nil {
-		return ModemStatus{}, ErrNotFound
+		return ModemStatus{}, store.ErrNotFound
 	}
 	if paused {
-		if err := g.db.PutJSON(kvPaused, name, true); err != nil {
+		if err := q.db.PutJSON(kvPaused, name, true); err != nil {
 			return ModemStatus{}, err
 		}
-	} else if err := g.db.DeleteJSON(kvPaused, name); err != nil {
+	} else if err := q.db.DeleteJSON(kvPaused, name); err != nil {
 		return ModemStatus{}, err
 	}
 	r.update(func(s *ModemStatus) { s.Paused = paused })
-	g.log.Info("modem paused by operator", "modem", name, "paused", paused)
-	g.kick()
+	q.log.Info("modem paused by operator", "modem", name, "paused", paused)
+	q.Wake()
 	return r.snapshot(), nil
 }
 
 // loadPaused restores the operator's pause decisions.
-func (g *Gateway) loadPaused(runners []*runner) error {
+func (q *Queue) loadPaused(runners []*runner) error {
 	for _, r := range runners {
 		var paused bool
-		found, err := g.db.GetJSON(kvPaused, r.name, &paused)
+		found, err := q.db.GetJSON(kvPaused, r.name, &paused)
 		if err != nil {
 			return err
 		}
@@ -171,12 +173,12 @@ func (g *Gateway) loadPaused(runners []*runner) error {
 }
 
 // ModemHistory returns a modem's recent health readings, oldest first.
-func (g *Gateway) ModemHistory(name string) ([]Health, error) {
-	r := g.runner(name)
+func (q *Queue) ModemHistory(name string) ([]modem.Health, error) {
+	r := q.runner(name)
 	if r == nil {
-		return nil, ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Health(nil), r.history...), nil
+	return append([]modem.Health(nil), r.history...), nil
 }

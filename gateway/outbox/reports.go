@@ -1,4 +1,4 @@
-package gateway
+package outbox
 
 import (
 	"errors"
@@ -14,13 +14,13 @@ import (
 // (modem, MR, recipient, time window) as gammu does, and moves the part and
 // its message on. The MR alone is not enough: it is 8 bits and wraps every
 // 256 submits. Unmatched reports are logged and dropped.
-func (g *Gateway) handleReport(modemName string, rep modem.StatusReport) error {
+func (q *Queue) handleReport(modemName string, rep modem.StatusReport) error {
 	outcome := rep.Outcome()
 	if outcome == modem.OutcomePending {
 		return nil // the SMSC is still trying; a final report follows
 	}
-	now := g.now()
-	window := g.cfg.ReportWindow
+	now := q.now()
+	window := q.cfg.ReportWindow
 	digits := digitsOf(rep.Recipient)
 	recipientOK := func(to string) bool {
 		if len(digits) < 6 {
@@ -38,7 +38,7 @@ func (g *Gateway) handleReport(modemName string, rep modem.StatusReport) error {
 		sentAt time.Time
 	}
 	var cands []candidate
-	_, _, _, err := g.db.FindReport(modemName, rep.MR, func(m store.Message, seq int, sentAt time.Time) bool {
+	_, _, _, err := q.db.FindReport(modemName, rep.MR, func(m store.Message, seq int, sentAt time.Time) bool {
 		if recipientOK(m.To) && now.Sub(sentAt) <= window {
 			cands = append(cands, candidate{m.ID, seq, sentAt})
 		}
@@ -62,14 +62,14 @@ func (g *Gateway) handleReport(modemName string, rep modem.StatusReport) error {
 		}
 	}
 	if best == nil {
-		return g.unmatchedReport(modemName, rep, now)
+		return q.unmatchedReport(modemName, rep, now)
 	}
 	if !rep.SCTS.IsZero() && bestGap > window {
-		g.log.Info("status report too far from any submit", "modem", modemName, "mr", rep.MR, "gap", bestGap)
+		q.log.Info("status report too far from any submit", "modem", modemName, "mr", rep.MR, "gap", bestGap)
 		return nil
 	}
 	id, seq := best.id, best.seq
-	msg, err := g.db.UpdateBatch(id, func(m *store.Message) error {
+	msg, err := q.db.UpdateBatch(id, func(m *store.Message) error {
 		if seq < 1 || seq > len(m.Parts) || m.Parts[seq-1].Status != store.StatusSent {
 			return errSkip
 		}
@@ -90,7 +90,7 @@ func (g *Gateway) handleReport(modemName string, rep modem.StatusReport) error {
 	if err != nil {
 		return fmt.Errorf("record status report: %w", err)
 	}
-	g.publishMessage(msg)
+	q.notify.MessageChanged(msg)
 	return nil
 }
 
@@ -112,10 +112,10 @@ func settleMessage(m *store.Message, now time.Time) {
 	}
 	if failed > 0 {
 		m.Error = fmt.Sprintf("%d of %d parts not delivered", failed, len(m.Parts))
-		setStatus(m, now, store.StatusFailed, m.Error)
+		SetStatus(m, now, store.StatusFailed, m.Error)
 		return
 	}
-	setStatus(m, now, store.StatusDelivered, "delivered")
+	SetStatus(m, now, store.StatusDelivered, "delivered")
 }
 
 // digitsOf keeps only the digits of a number.
@@ -154,27 +154,27 @@ var errReportEarly = errors.New("status report matches no part yet: kept on the 
 
 // unmatchedReport decides about a report that matched no outstanding part:
 // retried for reportPatience, then dropped with a log line.
-func (g *Gateway) unmatchedReport(modemName string, rep modem.StatusReport, now time.Time) error {
+func (q *Queue) unmatchedReport(modemName string, rep modem.StatusReport, now time.Time) error {
 	key := fmt.Sprintf("%s|%d|%s|%d", modemName, rep.MR, rep.Recipient, rep.SCTS.UnixNano())
-	g.reportMu.Lock()
-	defer g.reportMu.Unlock()
-	if g.unmatched == nil {
-		g.unmatched = map[string]time.Time{}
+	q.reportMu.Lock()
+	defer q.reportMu.Unlock()
+	if q.unmatched == nil {
+		q.unmatched = map[string]time.Time{}
 	}
-	for k, t := range g.unmatched {
+	for k, t := range q.unmatched {
 		if now.Sub(t) > 2*reportPatience {
-			delete(g.unmatched, k)
+			delete(q.unmatched, k)
 		}
 	}
-	first, seen := g.unmatched[key]
+	first, seen := q.unmatched[key]
 	if !seen {
-		g.unmatched[key] = now
+		q.unmatched[key] = now
 		first = now
 	}
 	if now.Sub(first) < reportPatience {
 		return errReportEarly
 	}
-	delete(g.unmatched, key)
-	g.log.Info("status report matched no message", "modem", modemName, "mr", rep.MR, "status", fmt.Sprintf("0x%02X", rep.Status))
+	delete(q.unmatched, key)
+	q.log.Info("status report matched no message", "modem", modemName, "mr", rep.MR, "status", fmt.Sprintf("0x%02X", rep.Status))
 	return nil
 }

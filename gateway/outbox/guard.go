@@ -1,4 +1,4 @@
-package gateway
+package outbox
 
 import (
 	"errors"
@@ -18,25 +18,25 @@ import (
 // commit: the contact (for its time zone) and, from c as read a moment
 // ago, whether an opt-in confirmation is still on its way. Consent and
 // suppression are read again inside the transaction.
-func (g *Gateway) recipientRules(number string, c store.Consent, s *ComplianceSettings) compliance.Rules {
+func (q *Queue) recipientRules(number string, c store.Consent, s *compliance.Settings) compliance.Rules {
 	var contact *store.Contact
-	if ct, err := g.db.ContactByNumber(number); err == nil {
+	if ct, err := q.db.ContactByNumber(number); err == nil {
 		contact = &ct
 	}
 	r := compliance.RulesFor(number, contact, s)
-	r.AwaitingConfirmation = g.confirmationPending(c)
+	r.AwaitingConfirmation = q.confirmationPending(c)
 	return r
 }
 
 // confirmationPending reports whether the opt-in confirmation most
 // recently queued for c's number has not yet been accepted by the network.
 // It reads the ledger only of a number that got one lately.
-func (g *Gateway) confirmationPending(c store.Consent) bool {
+func (q *Queue) confirmationPending(c store.Consent) bool {
 	at, ok := c.LastReply[compliance.ReplyOptIn]
-	if !ok || g.now().Sub(at) > DefaultTransactionalValidity {
+	if !ok || q.now().Sub(at) > DefaultTransactionalValidity {
 		return false
 	}
-	events, err := g.db.ConsentEvents(c.Number)
+	events, err := q.db.ConsentEvents(c.Number)
 	if err != nil {
 		return false
 	}
@@ -45,7 +45,7 @@ func (g *Gateway) confirmationPending(c store.Consent) bool {
 		if ev.MessageID == 0 || ev.Type == "opt_out" || ev.Type == "doi_request" {
 			continue
 		}
-		m, err := g.db.Get(ev.MessageID)
+		m, err := q.db.Get(ev.MessageID)
 		if err != nil {
 			return false
 		}
@@ -54,24 +54,26 @@ func (g *Gateway) confirmationPending(c store.Consent) bool {
 	return false
 }
 
-// admit is the guard's commit point: in one transaction it reads the
+// Admit is the guard's commit point: in one transaction it reads the
 // number's consent, judges m and either lets it through (mark runs on the
 // message, typically marking its first part `sending`) or writes the
 // decision: held until later, suppressed or expired. It reports whether the
-// text may go now.
-func (g *Gateway) admit(id uint64, to string, kind store.Kind, mark func(m *store.Message, now time.Time)) (store.Message, bool, error) {
-	s := g.ComplianceSettings()
+// text may go now. A text that is no longer queued or sending, or that a
+// check without mark finds free to go, is left as it is: the zero message,
+// false and no error.
+func (q *Queue) Admit(id uint64, to string, kind store.Kind, mark func(m *store.Message, now time.Time)) (store.Message, bool, error) {
+	s := q.policy.Settings()
 	var rules compliance.Rules
 	if kind == store.KindMarketing { // only marketing waits for a window
-		c, err := g.db.Consent(to)
+		c, err := q.db.Consent(to)
 		if err != nil {
 			return store.Message{}, false, fmt.Errorf("gateway: read consent: %w", err)
 		}
-		rules = g.recipientRules(to, c, &s)
+		rules = q.recipientRules(to, c, &s)
 	}
-	now := g.now()
+	now := q.now()
 	send := false
-	msg, _, err := g.db.AdmitSend(id, func(m *store.Message, c *store.Consent, suppressed bool) error {
+	msg, _, err := q.db.AdmitSend(id, func(m *store.Message, c *store.Consent, suppressed bool) error {
 		if m.Status != store.StatusQueued && m.Status != store.StatusSending {
 			return errSkip
 		}
@@ -97,11 +99,14 @@ func (g *Gateway) admit(id uint64, to string, kind store.Kind, mark func(m *stor
 		send = true
 		return nil
 	})
+	if errors.Is(err, errSkip) {
+		return store.Message{}, false, nil
+	}
 	if err != nil {
 		return store.Message{}, false, err
 	}
 	if !send {
-		g.publishMessage(msg)
+		q.notify.MessageChanged(msg)
 	}
 	return msg, send, nil
 }
@@ -112,42 +117,43 @@ func applyVerdict(m *store.Message, v compliance.Verdict, now time.Time) {
 	switch v.Kind {
 	case compliance.VerdictSuppress:
 		m.Error, m.Hold = v.Reason, ""
-		setStatus(m, now, store.StatusSuppressed, "suppressed: "+v.Reason)
+		SetStatus(m, now, store.StatusSuppressed, "suppressed: "+v.Reason)
 	case compliance.VerdictExpire:
 		m.Error, m.Hold = v.Reason, ""
-		setStatus(m, now, store.StatusExpired, v.Reason)
+		SetStatus(m, now, store.StatusExpired, v.Reason)
 	case compliance.VerdictDefer:
 		m.NextAttemptAt = v.Until
 		if m.Hold != v.Reason {
 			m.Hold = v.Reason
-			setStatus(m, now, store.StatusQueued, fmt.Sprintf("held until %s: %s", v.Until.UTC().Format("2006-01-02 15:04 UTC"), v.Reason))
+			SetStatus(m, now, store.StatusQueued, fmt.Sprintf("held until %s: %s", v.Until.UTC().Format("2006-01-02 15:04 UTC"), v.Reason))
 		}
 	}
 }
 
-// precheck lets the dispatcher hold back a text the guard would refuse
-// without spending a modem's turn on it. It only reads; a refusal is then
-// written by admit, which judges again inside its transaction.
-func (g *Gateway) precheck(m store.Message) bool {
+// Precheck lets the dispatcher hold back a text the guard would refuse
+// without spending a modem's turn on it; it reports whether the text may
+// go to a modem. It only reads; a refusal is then written by Admit, which
+// judges again inside its transaction.
+func (q *Queue) Precheck(m store.Message) bool {
 	if m.Kind != store.KindMarketing {
 		// Only marketing waits for a window or a cap; a transactional text
-		// to an opted-out number is refused by admit in one transaction.
+		// to an opted-out number is refused by Admit in one transaction.
 		return true
 	}
-	s := g.ComplianceSettings()
-	c, err := g.db.Consent(m.To)
+	s := q.policy.Settings()
+	c, err := q.db.Consent(m.To)
 	if err != nil {
-		return true // the send path's admit decides and reports the error
+		return true // the send path's Admit decides and reports the error
 	}
-	suppressed, err := g.db.IsSuppressed(m.To)
+	suppressed, err := q.db.IsSuppressed(m.To)
 	if err != nil {
 		return true
 	}
-	if compliance.Judge(&m, &c, suppressed, g.recipientRules(m.To, c, &s), &s, g.now()).Kind == compliance.VerdictSend {
+	if compliance.Judge(&m, &c, suppressed, q.recipientRules(m.To, c, &s), &s, q.now()).Kind == compliance.VerdictSend {
 		return true
 	}
-	if _, _, err := g.admit(m.ID, m.To, m.Kind, nil); err != nil && !errors.Is(err, errSkip) {
-		g.log.Error("hold back message", "id", m.ID, "error", err)
+	if _, _, err := q.Admit(m.ID, m.To, m.Kind, nil); err != nil {
+		q.log.Error("hold back message", "id", m.ID, "error", err)
 	}
 	return false
 }
@@ -156,10 +162,10 @@ func (g *Gateway) precheck(m store.Message) bool {
 // STOP or an opt-out review its marketing is suppressed or paused now,
 // not when each text falls due (R-STOP-2: effective before the next
 // dequeue); the send path's own check stays the guarantee.
-func (g *Gateway) RecheckQueued(number string) error {
+func (q *Queue) RecheckQueued(number string) error {
 	var before uint64
 	for {
-		msgs, next, err := g.db.MessagesTo(number, before, store.MaxListLimit)
+		msgs, next, err := q.db.MessagesTo(number, before, store.MaxListLimit)
 		if err != nil {
 			return fmt.Errorf("gateway: recheck queued texts: %w", err)
 		}
@@ -167,7 +173,7 @@ func (g *Gateway) RecheckQueued(number string) error {
 			if m.Status != store.StatusQueued {
 				continue
 			}
-			if _, _, err := g.admit(m.ID, m.To, m.Kind, nil); err != nil && !errors.Is(err, errSkip) {
+			if _, _, err := q.Admit(m.ID, m.To, m.Kind, nil); err != nil {
 				return fmt.Errorf("gateway: recheck message %d: %w", m.ID, err)
 			}
 		}

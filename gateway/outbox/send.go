@@ -1,4 +1,4 @@
-package gateway
+package outbox
 
 import (
 	"context"
@@ -15,12 +15,12 @@ import (
 // so a crash at any point leaves an honest record (DESIGN.md, Durability).
 // A non-nil error means the modem session should end.
 func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
-	g := r.g
+	q := r.q
 	// The submit in flight finishes even when shutdown starts: abandoning it
 	// mid-PDU is exactly what creates `unknown` messages.
 	sendCtx := context.WithoutCancel(ctx)
 
-	msg, err := g.db.Get(id)
+	msg, err := q.db.Get(id)
 	if err != nil {
 		r.log.Error("load queued message", "id", id, "error", err)
 		return nil
@@ -28,15 +28,15 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 	if msg.Status != store.StatusQueued {
 		return nil // dropped or changed since it was due
 	}
-	now := g.now()
+	now := q.now()
 	if !msg.ExpiresAt.After(now) {
-		g.expire(id)
+		q.Expire(id)
 		return nil
 	}
 	if msg.Modem != "" && msg.Modem != r.name {
 		// Another SIM sent the first parts and is gone (see route): send the
 		// whole text from this one, so the phone can put it together.
-		msg, err = g.db.Update(id, func(m *store.Message) error {
+		msg, err = q.db.Update(id, func(m *store.Message) error {
 			if m.Status != store.StatusQueued {
 				return errSkip
 			}
@@ -49,7 +49,7 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 				p.Status, p.MR, p.Modem, p.SentAt, p.DoneAt, p.Error = store.StatusQueued, -1, "", time.Time{}, time.Time{}, ""
 			}
 			if resent > 0 {
-				setStatus(m, now, store.StatusQueued, fmt.Sprintf(
+				SetStatus(m, now, store.StatusQueued, fmt.Sprintf(
 					"%s, which sent %d of %d parts, is unavailable: sending the whole text again via %s (the first parts may arrive twice)",
 					m.Modem, resent, len(m.Parts), r.name))
 			}
@@ -69,7 +69,7 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 		err = fmt.Errorf("encoded %d parts, planned %d", len(submits), len(msg.Parts))
 	}
 	if err != nil {
-		g.finish(id, store.StatusFailed, "cannot encode: "+err.Error())
+		q.finish(id, store.StatusFailed, "cannot encode: "+err.Error())
 		return nil
 	}
 
@@ -85,7 +85,7 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 				m.Modem, m.ConcatRef = r.name, ref
 			}
 			if m.Status == store.StatusQueued {
-				setStatus(m, now, store.StatusSending, "sending via "+r.name)
+				SetStatus(m, now, store.StatusSending, "sending via "+r.name)
 			}
 		}
 		if !admitted {
@@ -93,17 +93,17 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 			// the frequency cap are judged in the transaction that marks the
 			// first part `sending`.
 			var ok bool
-			msg, ok, err = g.admit(id, msg.To, msg.Kind, mark)
+			msg, ok, err = q.Admit(id, msg.To, msg.Kind, mark)
 			if err == nil && !ok {
-				return nil // held, suppressed or expired: the message says why
+				return nil // held, suppressed, expired or changed meanwhile: the message says why
 			}
 			admitted = true
 		} else {
-			msg, err = g.db.Update(id, func(m *store.Message) error {
+			msg, err = q.db.Update(id, func(m *store.Message) error {
 				if m.Status != store.StatusQueued && m.Status != store.StatusSending {
 					return errSkip
 				}
-				mark(m, g.now())
+				mark(m, q.now())
 				return nil
 			})
 		}
@@ -115,17 +115,17 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 			// session, since a failing disk is no place to keep sending from.
 			return r.persistFailed("persist sending", id, err)
 		}
-		g.publishMessage(msg)
+		q.notify.MessageChanged(msg)
 
 		mr, sendErr := m.Send(sendCtx, submits[i])
 		if sendErr == nil {
-			at := g.now()
+			at := q.now()
 			usage := store.UsageDelta{SIM: r.name, Recipient: msg.To, At: at, Parts: 1}
-			msg, err = g.db.UpdateWithUsage(id, usage, func(m *store.Message) error {
+			msg, err = q.db.UpdateWithUsage(id, usage, func(m *store.Message) error {
 				p := &m.Parts[i]
 				p.Status, p.MR, p.SentAt = store.StatusSent, mr, at
 				if allParts(m, store.StatusSent) {
-					setStatus(m, at, store.StatusSent, fmt.Sprintf("accepted by the network via %s", r.name))
+					SetStatus(m, at, store.StatusSent, fmt.Sprintf("accepted by the network via %s", r.name))
 				}
 				return nil
 			})
@@ -136,7 +136,7 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 			}
 			r.recordSend(at, msg.To, 1)
 			r.update(func(s *ModemStatus) { s.Sent++ })
-			g.publishMessage(msg)
+			q.notify.MessageChanged(msg)
 			continue
 		}
 		return r.sendFailed(sendCtx, m, id, i, sendErr)
@@ -147,54 +147,54 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 // sendFailed records why part i of message id did not go, per the error's
 // class (MODEMS.md §2.3), and says whether the modem session must end.
 func (r *runner) sendFailed(ctx context.Context, m *modem.Modem, id uint64, i int, sendErr error) error {
-	g := r.g
+	q := r.q
 	class := modem.Classify(sendErr)
 	r.log.Warn("send failed", "id", id, "part", i+1, "error", sendErr, "class", class)
-	now := g.now()
+	now := q.now()
 	var sessionErr error
-	msg, err := g.db.Update(id, func(msg *store.Message) error {
+	msg, err := q.db.Update(id, func(msg *store.Message) error {
 		p := &msg.Parts[i]
 		p.Error = sendErr.Error()
 		switch class {
 		case modem.ClassMaybeSent:
 			p.Status = store.StatusUnknown
 			msg.Error = "no answer from the modem after the text was handed over: it may have been sent"
-			setStatus(msg, now, store.StatusUnknown, msg.Error+"; resend or drop")
+			SetStatus(msg, now, store.StatusUnknown, msg.Error+"; resend or drop")
 		case modem.ClassPermanentMessage:
 			p.Status = store.StatusFailed
 			msg.Error = sendErr.Error()
-			setStatus(msg, now, store.StatusFailed, "refused by the network: "+sendErr.Error())
+			SetStatus(msg, now, store.StatusFailed, "refused by the network: "+sendErr.Error())
 		case modem.ClassPermanentSIM:
 			// Not the message's fault: back to the queue for another SIM.
 			p.Status = store.StatusQueued
 			msg.NextAttemptAt = now
-			setStatus(msg, now, store.StatusQueued, fmt.Sprintf("SIM %s refused it (%v): rerouting", r.name, sendErr))
+			SetStatus(msg, now, store.StatusQueued, fmt.Sprintf("SIM %s refused it (%v): rerouting", r.name, sendErr))
 		default: // transient, ambiguous
 			p.Status = store.StatusQueued
 			msg.Attempts++
-			limit := g.cfg.MaxAttempts
+			limit := q.cfg.MaxAttempts
 			if class == modem.ClassAmbiguous {
 				limit = ambiguousRetries + 1
 			}
 			if msg.Attempts >= limit {
 				p.Status = store.StatusFailed
 				msg.Error = fmt.Sprintf("gave up after %d attempts: %v", msg.Attempts, sendErr)
-				setStatus(msg, now, store.StatusFailed, msg.Error)
+				SetStatus(msg, now, store.StatusFailed, msg.Error)
 				return nil
 			}
-			next := now.Add(retryDelay(g.cfg.RetryBase, g.cfg.RetryMax, msg.Attempts))
+			next := now.Add(retryDelay(q.cfg.RetryBase, q.cfg.RetryMax, msg.Attempts))
 			if next.After(msg.ExpiresAt) {
 				next = msg.ExpiresAt // it will expire on time rather than late
 			}
 			msg.NextAttemptAt = next
-			setStatus(msg, now, store.StatusQueued, fmt.Sprintf("attempt %d failed (%v): retry at %s", msg.Attempts, sendErr, next.UTC().Format("15:04:05")))
+			SetStatus(msg, now, store.StatusQueued, fmt.Sprintf("attempt %d failed (%v): retry at %s", msg.Attempts, sendErr, next.UTC().Format("15:04:05")))
 		}
 		return nil
 	})
 	if err != nil {
 		return r.persistFailed("persist send failure", id, err)
 	}
-	g.publishMessage(msg)
+	q.notify.MessageChanged(msg)
 	r.update(func(s *ModemStatus) { s.LastError = sendErr.Error() })
 
 	switch {
@@ -225,31 +225,31 @@ func allParts(m *store.Message, s store.Status) bool {
 	return true
 }
 
-// expire ends a queued message whose validity passed.
-func (g *Gateway) expire(id uint64) {
-	g.finish(id, store.StatusExpired, "validity ended before it could be sent")
+// Expire ends a queued message whose validity passed.
+func (q *Queue) Expire(id uint64) {
+	q.finish(id, store.StatusExpired, "validity ended before it could be sent")
 }
 
 // finish moves a queued message to a final state.
-func (g *Gateway) finish(id uint64, s store.Status, note string) {
-	now := g.now()
-	m, err := g.db.Update(id, func(m *store.Message) error {
+func (q *Queue) finish(id uint64, s store.Status, note string) {
+	now := q.now()
+	m, err := q.db.Update(id, func(m *store.Message) error {
 		if m.Status != store.StatusQueued {
 			return errSkip
 		}
 		if s == store.StatusFailed {
 			m.Error = note
 		}
-		setStatus(m, now, s, note)
+		SetStatus(m, now, s, note)
 		return nil
 	})
 	if err != nil {
 		if !errors.Is(err, errSkip) {
-			g.log.Error("finish message", "id", id, "error", err)
+			q.log.Error("finish message", "id", id, "error", err)
 		}
 		return
 	}
-	g.publishMessage(m)
+	q.notify.MessageChanged(m)
 }
 
 // persistFailed is what a failed write on the send path means for the

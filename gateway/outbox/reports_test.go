@@ -1,4 +1,4 @@
-package gateway
+package outbox
 
 import (
 	"errors"
@@ -10,13 +10,13 @@ import (
 )
 
 // seedSent stores a one-part text to `to` that modemName sent with mr at sentAt.
-func (r *rig) seedSent(to, modemName string, mr int, sentAt time.Time) uint64 {
+func (r *testQueue) seedSent(to, modemName string, mr int, sentAt time.Time) uint64 {
 	r.t.Helper()
 	m := r.submit(to, "seeded")
 	_, err := r.db.Update(m.ID, func(m *store.Message) error {
 		m.Modem = modemName
 		m.Parts[0].Status, m.Parts[0].MR, m.Parts[0].Modem, m.Parts[0].SentAt = store.StatusSent, mr, modemName, sentAt
-		setStatus(m, sentAt, store.StatusSent, "seeded")
+		SetStatus(m, sentAt, store.StatusSent, "seeded")
 		return nil
 	})
 	if err != nil {
@@ -44,12 +44,12 @@ func TestReportMatching(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := newRig(t, rigOptions{})
+			r := newTestQueue(t, nil)
 			ids := []uint64{
 				r.seedSent(customer, "sim1", 7, now.Add(-10*time.Minute)),
 				r.seedSent(customer, "sim1", 7, now),
 			}
-			err := r.g.handleReport("sim1", c.rep)
+			err := r.handleReport("sim1", c.rep)
 			if c.want < 0 && !errors.Is(err, errReportEarly) || c.want >= 0 && err != nil {
 				t.Fatalf("handleReport: %v", err)
 			}
@@ -73,24 +73,44 @@ func TestReportMatching(t *testing.T) {
 func TestEarlyReportIsRetried(t *testing.T) {
 	now := time.Now()
 	clock := now
-	r := newRig(t, rigOptions{gwCfg: Config{Clock: func() time.Time { return clock }}})
+	r := newTestQueue(t, func() time.Time { return clock })
 	rep := modem.StatusReport{MR: 9, Recipient: customer, SCTS: now}
-	if err := r.g.handleReport("sim1", rep); !errors.Is(err, errReportEarly) {
+	if err := r.handleReport("sim1", rep); !errors.Is(err, errReportEarly) {
 		t.Fatalf("before the MR is stored: got %v, want errReportEarly", err)
 	}
 	id := r.seedSent(customer, "sim1", 9, now)
-	if err := r.g.handleReport("sim1", rep); err != nil {
+	if err := r.handleReport("sim1", rep); err != nil {
 		t.Fatal(err)
 	}
 	if m, _ := r.db.Get(id); m.Status != store.StatusDelivered {
 		t.Errorf("after the retry: got %s, want delivered", m.Status)
 	}
 	stray := modem.StatusReport{MR: 10, Recipient: customer, SCTS: now}
-	if err := r.g.handleReport("sim1", stray); !errors.Is(err, errReportEarly) {
+	if err := r.handleReport("sim1", stray); !errors.Is(err, errReportEarly) {
 		t.Fatalf("stray report: got %v, want errReportEarly at first", err)
 	}
 	clock = now.Add(reportPatience + time.Second)
-	if err := r.g.handleReport("sim1", stray); err != nil {
+	if err := r.handleReport("sim1", stray); err != nil {
 		t.Errorf("stray report after the patience: got %v, want it dropped", err)
+	}
+}
+
+func TestSameNumber(t *testing.T) {
+	cases := []struct {
+		a, b string
+		want bool
+	}{
+		{"420602396602", "602396602", true},
+		{"12015550123", "12015550123", true},
+		{"12015550123", "19175550123", false},
+		{"447700900123", "07700900123", true},
+		{"12015550123", "5550123", true},
+		{"12015550123", "123", false},
+		{"12015550123", "12015550124", false},
+	}
+	for _, c := range cases {
+		if got := sameNumber(c.a, c.b); got != c.want {
+			t.Errorf("sameNumber(%s, %s) = %v, want %v", c.a, c.b, got, c.want)
+		}
 	}
 }

@@ -1,0 +1,99 @@
+package gateway
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/simgate/simgate/gateway/live"
+	"github.com/simgate/simgate/gateway/outbox"
+	"github.com/simgate/simgate/store"
+)
+
+// Event is one live change: a message's state, an inbound text or a modem's
+// health. Exactly one of the pointers is set, matching Type.
+type Event struct {
+	Type    string       `json:"type"` // "message", "inbound", "modem", "alert", "alert_cleared", "consent"
+	At      time.Time    `json:"at"`
+	Message *Message     `json:"message,omitempty"`
+	Inbound *Inbound     `json:"inbound,omitempty"`
+	Modem   *ModemStatus `json:"modem,omitempty"`
+	Alert   *Alert       `json:"alert,omitempty"`
+	Import  *ImportJob   `json:"import,omitempty"`  // progress of a contact import (Type "import")
+	Consent *Consent     `json:"consent,omitempty"` // a number's consent changed (Type "consent")
+}
+
+// Hub fans events out to subscribers. Publishing never blocks: a subscriber
+// whose buffer is full is dropped (its Done channel closes) so that one slow
+// browser can neither stall the dispatcher nor grow memory without bound.
+type Hub = live.Hub[Event]
+
+// Subscription receives events on C until it is closed or dropped.
+type Subscription = live.Subscription[Event]
+
+// NewHub returns an empty hub.
+func NewHub() *Hub { return live.NewHub[Event]() }
+
+// Hub returns the live event hub (the console's websocket subscribes to it).
+func (g *Gateway) Hub() *Hub { return g.events.hub }
+
+// Alert is a condition a person should look at. It stays until the
+// condition clears.
+type Alert = live.Alert
+
+// Alert kinds.
+const (
+	AlertModemDown    = outbox.AlertModemDown    // the supervisor climbed the whole escalation ladder
+	AlertSIMOutOfRota = outbox.AlertSIMOutOfRota // barred, no credit, SIM gone
+	AlertWrongModem   = outbox.AlertWrongModem   // the configured IMEI is not the modem on that path
+	AlertLowBalance   = outbox.AlertLowBalance
+)
+
+// Alerts lists the active alerts, oldest first.
+func (g *Gateway) Alerts() []Alert { return g.events.alerts.List() }
+
+// events turns what the parts report into Events on the hub and keeps the
+// active alerts: it is the notifier every part declares.
+type events struct {
+	hub    *Hub
+	alerts live.Alerts
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+func (e *events) MessageChanged(m store.Message) {
+	e.hub.Publish(Event{Type: "message", At: e.now(), Message: &m})
+}
+
+func (e *events) InboundReceived(in store.Inbound) {
+	e.hub.Publish(Event{Type: "inbound", At: e.now(), Inbound: &in})
+}
+
+func (e *events) ModemChanged(st outbox.ModemStatus) {
+	e.hub.Publish(Event{Type: "modem", At: e.now(), Modem: &st})
+}
+
+func (e *events) ConsentChanged(c store.Consent) {
+	e.hub.Publish(Event{Type: "consent", At: e.now(), Consent: &c})
+}
+
+func (e *events) ImportProgress(j ImportJob) {
+	e.hub.Publish(Event{Type: "import", At: e.now(), Import: &j})
+}
+
+// RaiseAlert records and publishes an alert, logging it once.
+func (e *events) RaiseAlert(kind, modemName, message string) {
+	al := Alert{Key: kind + "/" + modemName, Kind: kind, Modem: modemName, Message: message, Since: e.now()}
+	if e.alerts.Raise(al) {
+		e.log.Warn("alert", "kind", kind, "modem", modemName, "message", message)
+	}
+	e.hub.Publish(Event{Type: "alert", At: e.now(), Alert: &al})
+}
+
+// ClearAlert ends an alert if it was active.
+func (e *events) ClearAlert(kind, modemName string) {
+	key := kind + "/" + modemName
+	if e.alerts.Clear(key) {
+		e.log.Info("alert cleared", "kind", kind, "modem", modemName)
+		e.hub.Publish(Event{Type: "alert_cleared", At: e.now(), Alert: &Alert{Key: key, Kind: kind, Modem: modemName}})
+	}
+}

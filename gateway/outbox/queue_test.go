@@ -1,0 +1,62 @@
+package outbox
+
+import (
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/simgate/simgate/gateway/consent"
+	"github.com/simgate/simgate/store"
+)
+
+const customer = "+12015550123"
+
+// quiet is the live side of a queue whose tests read the store, not the
+// console's events.
+type quiet struct{}
+
+func (quiet) MessageChanged(store.Message)         {}
+func (quiet) InboundReceived(store.Inbound)        {}
+func (quiet) ModemChanged(ModemStatus)             {}
+func (quiet) RaiseAlert(kind, modemName, _ string) {}
+func (quiet) ClearAlert(kind, modemName string)    {}
+
+// testQueue is a Queue over a real bbolt file, with the real compliance
+// settings and no modems: these tests drive the outbox's internals
+// (report matching, crash recovery) directly. Tests with modems drive the
+// whole gateway and live in package gateway.
+type testQueue struct {
+	*Queue
+	t  *testing.T
+	db *store.DB
+}
+
+func newTestQueue(t *testing.T, clock func() time.Time) *testQueue {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "simgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if clock == nil {
+		clock = time.Now
+	}
+	policy, err := consent.LoadPolicy(db, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := New(Config{DB: db, Region: "US", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: clock,
+		Policy: policy, Notify: quiet{}})
+	return &testQueue{Queue: q, t: t, db: db}
+}
+
+func (q *testQueue) submit(to, text string) store.Message {
+	q.t.Helper()
+	m, _, err := q.Submit(q.t.Context(), SubmitRequest{To: to, Text: text})
+	if err != nil {
+		q.t.Fatalf("submit %q: %v", text, err)
+	}
+	return m
+}

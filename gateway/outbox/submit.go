@@ -1,0 +1,231 @@
+package outbox
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/simgate/simgate/gateway/compliance"
+	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/modem"
+	"github.com/simgate/simgate/store"
+)
+
+// maxIdempotencyKey bounds the key a client may send; Stripe uses 255.
+const maxIdempotencyKey = 255
+
+// SubmitRequest is a request to send one text.
+type SubmitRequest struct {
+	To             string
+	Text           string
+	IdempotencyKey string
+	ExpiresAt      time.Time  // zero: default validity for the kind
+	Kind           store.Kind // zero: transactional
+}
+
+// Submit validates a request and commits it to the outbox. It returns only
+// after the message is durable (fsync, shared with concurrent callers). When
+// the idempotency key was seen within 24 h, the original message is returned
+// with existing = true and nothing new is stored.
+func (q *Queue) Submit(ctx context.Context, r SubmitRequest) (store.Message, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Message{}, false, err
+	}
+	m, err := q.newMessage(r)
+	if err != nil {
+		return store.Message{}, false, err
+	}
+	stored, existing, err := q.Enqueue(m)
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("gateway: enqueue: %w", err)
+	}
+	return stored, existing, nil
+}
+
+// NewReply turns an automatic reply (an opt-out confirmation, a HELP
+// answer ...) into a message ready for Enqueue: validated as a
+// transactional text, then marked KindCompliance with note as its first
+// history entry. key is derived from what caused the reply, so handling
+// the same cause again finds the first reply (idempotency keys are kept for
+// 24 h).
+func (q *Queue) NewReply(to, text, key, note string) (store.Message, error) {
+	m, err := q.newMessage(SubmitRequest{To: to, Text: text, IdempotencyKey: key})
+	if err != nil {
+		return store.Message{}, err
+	}
+	m.Kind = store.KindCompliance
+	m.History[0].Note = note
+	return m, nil
+}
+
+// Enqueue commits a message made by Submit's validation (or NewReply) to
+// the outbox, durably; a new one is published and wakes the dispatcher.
+// existing reports that its idempotency key was seen within 24 h: the
+// original message is returned and nothing new is stored.
+func (q *Queue) Enqueue(m store.Message) (stored store.Message, existing bool, err error) {
+	stored, existing, err = q.db.Enqueue(m)
+	if err != nil {
+		return store.Message{}, false, err
+	}
+	if !existing {
+		q.notify.MessageChanged(stored)
+		q.Wake()
+	}
+	return stored, existing, nil
+}
+
+// newMessage turns a request into a queued message, or a *FieldError.
+func (q *Queue) newMessage(r SubmitRequest) (store.Message, error) {
+	to, err := q.number("to", r.To)
+	if err != nil {
+		return store.Message{}, err
+	}
+	if strings.TrimSpace(r.Text) == "" {
+		return store.Message{}, &compliance.FieldError{Field: "text", Message: "must not be empty"}
+	}
+	if !utf8.ValidString(r.Text) {
+		return store.Message{}, &compliance.FieldError{Field: "text", Message: "must be valid UTF-8"}
+	}
+	plan := modem.PlanText(r.Text)
+	if plan.Parts > q.cfg.MaxParts {
+		return store.Message{}, &compliance.FieldError{Field: "text", Message: fmt.Sprintf(
+			"needs %d parts (%s, %d per part); the limit is %d", plan.Parts, plan.Encoding, plan.PerPart, q.cfg.MaxParts)}
+	}
+	if len(r.IdempotencyKey) > maxIdempotencyKey {
+		return store.Message{}, &compliance.FieldError{Field: "idempotency_key", Message: fmt.Sprintf("longer than %d bytes", maxIdempotencyKey)}
+	}
+	kind := r.Kind
+	if kind == 0 {
+		kind = store.KindTransactional
+	}
+	if kind != store.KindTransactional && kind != store.KindMarketing {
+		return store.Message{}, &compliance.FieldError{Field: "kind", Message: "must be transactional or marketing"}
+	}
+	if kind == store.KindMarketing {
+		// R-ID: a marketing text starts with the brand, so the customer
+		// knows who is texting; the guard checks consent when it is due.
+		brand := q.policy.Settings().Brand
+		if brand == "" {
+			return store.Message{}, &compliance.FieldError{Field: "kind", Message: compliance.ErrNoBrand.Error()}
+		}
+		if !strings.HasPrefix(strings.ToLower(r.Text), strings.ToLower(brand)) {
+			return store.Message{}, &compliance.FieldError{Field: "text", Message: fmt.Sprintf(
+				"a marketing text must start with the brand name, as in %q", brand+": ...")}
+		}
+	}
+	now := q.now()
+	expires := r.ExpiresAt
+	if expires.IsZero() {
+		validity := DefaultTransactionalValidity
+		if kind == store.KindMarketing {
+			validity = DefaultMarketingValidity
+		}
+		expires = now.Add(validity)
+	} else if !expires.After(now) {
+		return store.Message{}, &compliance.FieldError{Field: "expires_at", Message: "is in the past"}
+	}
+	parts := make([]store.Part, plan.Parts)
+	for i := range parts {
+		parts[i] = store.Part{Seq: i + 1, MR: -1, Status: store.StatusQueued}
+	}
+	return store.Message{
+		To:             to,
+		Text:           r.Text,
+		Kind:           kind,
+		Encoding:       plan.Encoding,
+		Status:         store.StatusQueued,
+		Parts:          parts,
+		CreatedAt:      now,
+		UpdatedAt:      now,
+		ExpiresAt:      expires,
+		NextAttemptAt:  now,
+		IdempotencyKey: r.IdempotencyKey,
+		History:        []store.Transition{{At: now, Status: store.StatusQueued, Note: "accepted"}},
+	}, nil
+}
+
+// number reads raw as an E.164 number in the box's region, or returns a
+// *FieldError naming field.
+func (q *Queue) number(field, raw string) (string, error) {
+	return contacts.NumberField(field, raw, q.cfg.Region)
+}
+
+// Message returns one outbound message.
+func (q *Queue) Message(id uint64) (store.Message, error) { return q.db.Get(id) }
+
+// Messages lists outbound messages, newest first.
+func (q *Queue) Messages(f store.ListFilter) ([]store.Message, uint64, error) { return q.db.List(f) }
+
+// Inbox lists received texts, newest first.
+func (q *Queue) Inbox(before uint64, limit int) ([]store.Inbound, uint64, error) {
+	return q.db.Inbox(before, limit)
+}
+
+// Resend puts an unknown, failed or expired message back in the queue. For
+// an unknown message this is a person's decision to accept a possible
+// duplicate; parts already accepted by the SMSC are not sent again.
+func (q *Queue) Resend(ctx context.Context, id uint64) (store.Message, error) {
+	now := q.now()
+	m, err := q.db.Update(id, func(m *store.Message) error {
+		switch m.Status {
+		case store.StatusUnknown, store.StatusFailed, store.StatusExpired:
+		default:
+			return fmt.Errorf("%w: a %s message cannot be resent", compliance.ErrConflict, m.Status)
+		}
+		for i := range m.Parts {
+			p := &m.Parts[i]
+			if p.Status == store.StatusSent || p.Status == store.StatusDelivered {
+				continue
+			}
+			p.Status, p.MR, p.Error = store.StatusQueued, -1, ""
+		}
+		m.Attempts, m.Error = 0, ""
+		m.NextAttemptAt = now
+		if !m.ExpiresAt.After(now) {
+			m.ExpiresAt = now.Add(DefaultTransactionalValidity)
+		}
+		SetStatus(m, now, store.StatusQueued, "resent by operator")
+		return nil
+	})
+	if err != nil {
+		return store.Message{}, err
+	}
+	q.notify.MessageChanged(m)
+	q.Wake()
+	return m, nil
+}
+
+// Drop ends a queued or unknown message without sending it (again).
+func (q *Queue) Drop(ctx context.Context, id uint64) (store.Message, error) {
+	now := q.now()
+	m, err := q.db.Update(id, func(m *store.Message) error {
+		switch m.Status {
+		case store.StatusQueued, store.StatusUnknown:
+		default:
+			return fmt.Errorf("%w: a %s message cannot be dropped", compliance.ErrConflict, m.Status)
+		}
+		m.Error = "dropped by operator"
+		SetStatus(m, now, store.StatusFailed, "dropped by operator")
+		return nil
+	})
+	if err != nil {
+		return store.Message{}, err
+	}
+	q.notify.MessageChanged(m)
+	return m, nil
+}
+
+// retryDelay is the exponential backoff after the given number of attempts,
+// starting at base and capped at max.
+func retryDelay(base, max time.Duration, attempts int) time.Duration {
+	d := base
+	for i := 1; i < attempts && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	return d
+}
