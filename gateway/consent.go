@@ -24,7 +24,7 @@ const (
 )
 
 // ConsentMethods lists the accepted methods, for forms and errors.
-func ConsentMethods() []string { return consent.ConsentMethods() }
+func ConsentMethods() []string { return consent.Methods() }
 
 // Review decisions.
 const (

@@ -7,8 +7,7 @@ import (
 	"github.com/simgate/simgate/store"
 )
 
-func newUserGateway(t *testing.T) *Gateway {
-	t.Helper()
+func TestInboxReadMarker(t *testing.T) {
 	db, err := store.Open(filepath.Join(t.TempDir(), "simgate.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -18,11 +17,6 @@ func newUserGateway(t *testing.T) *Gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return g
-}
-
-func TestInboxReadMarker(t *testing.T) {
-	g := newUserGateway(t)
 	if id, err := g.InboxRead("+12015550123"); err != nil || id != 0 {
 		t.Fatalf("fresh marker = %d, %v", id, err)
 	}

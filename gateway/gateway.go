@@ -140,8 +140,7 @@ func (g *Gateway) AddModem(mc ModemConfig) error { return g.outbox.AddModem(mc) 
 // Run recovers from any crash, then dispatches until ctx is done. On return
 // every modem is closed and the submit that was in flight has finished.
 func (g *Gateway) Run(ctx context.Context) error {
-	// The crash rule first, and each SIM's usage and pause loaded.
-	if err := g.outbox.Prepare(); err != nil {
+	if err := g.outbox.Prepare(); err != nil { // the crash rule; each SIM's usage and pause
 		return err
 	}
 	g.consent.HandlePending() // a STOP stored before a crash is applied before anything is sent

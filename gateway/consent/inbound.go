@@ -25,11 +25,11 @@ func (l *Ledger) HandlePending() {
 	}
 }
 
-// HandleInbound acts on one complete inbound text's keywords
-// (COMPLIANCE.md R-STOP-1 … R-DOI, R-STOP-4) and marks it handled. It is idempotent: a text whose
-// ledger entry exists is skipped, the store refuses a second entry for the
-// same (inbound id, type), and every reply's idempotency key is derived
-// from the inbound id.
+// HandleInbound acts on the keywords of one complete inbound text
+// (COMPLIANCE.md R-STOP-1 … R-DOI, R-STOP-4) and marks it handled. It is
+// idempotent: a text whose ledger entry exists is skipped, the store
+// refuses a second entry for the same (inbound id, type), and every reply's
+// idempotency key is derived from the inbound id.
 func (l *Ledger) HandleInbound(in store.Inbound) error {
 	number, err := contacts.Normalize(in.From, l.region)
 	if err != nil || number != in.From {

@@ -6,7 +6,7 @@ import (
 )
 
 // Inbound keywords (COMPLIANCE.md R-STOP-1 … R-HELP). This file is pure:
-// it reads a text and says what it is; consent.go acts on the answer.
+// it reads a text and says what it is; inbound.go acts on the answer.
 
 // keyword is the class of an inbound text.
 type keyword uint8

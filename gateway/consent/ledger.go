@@ -98,13 +98,13 @@ const (
 	MethodConsole = "console"
 )
 
-// ConsentMethods lists the accepted methods, for forms and errors.
-func ConsentMethods() []string {
+// Methods lists the accepted methods, for forms and errors.
+func Methods() []string {
 	return []string{MethodWebForm, MethodKeyword, MethodPOS, MethodImport, MethodAPI, MethodConsole}
 }
 
 func validMethod(m string) bool {
-	for _, v := range ConsentMethods() {
+	for _, v := range Methods() {
 		if m == v {
 			return true
 		}
@@ -160,10 +160,10 @@ func (r *OptInRequest) validate(l *Ledger) (number string, d compliance.Disclosu
 	}
 	r.Method = strings.TrimSpace(r.Method)
 	if r.Method == "" {
-		return "", d, &compliance.FieldError{Field: "method", Message: "is required: how consent was given (" + strings.Join(ConsentMethods(), ", ") + ")"}
+		return "", d, &compliance.FieldError{Field: "method", Message: "is required: how consent was given (" + strings.Join(Methods(), ", ") + ")"}
 	}
 	if !validMethod(r.Method) {
-		return "", d, &compliance.FieldError{Field: "method", Message: fmt.Sprintf("%q is not one of %s", r.Method, strings.Join(ConsentMethods(), ", "))}
+		return "", d, &compliance.FieldError{Field: "method", Message: fmt.Sprintf("%q is not one of %s", r.Method, strings.Join(Methods(), ", "))}
 	}
 	r.Source = strings.TrimSpace(r.Source)
 	if r.Source == "" {
@@ -261,7 +261,7 @@ func (l *Ledger) OptIn(ctx context.Context, r OptInRequest) (store.ConsentEvent,
 		}
 	case r.DoubleOptIn:
 		if c.Marketing == store.MarketingPending && !compliance.ReplyDue(&c, compliance.ReplyDOI, now) {
-			return store.ConsentEvent{}, c, nil // one request per 24 h: see doiReplyEvery
+			return store.ConsentEvent{}, c, nil // one request per 24 h: see compliance.ReplyDue
 		}
 		ev.Type = "doi_request"
 		m, err := l.queueReply(number, compliance.ReplyDOI, key, s)
@@ -358,7 +358,7 @@ func (l *Ledger) OptOut(ctx context.Context, r OptOutRequest) (store.ConsentEven
 		return store.ConsentEvent{}, store.Consent{}, &compliance.FieldError{Field: "purpose", Message: `must be "marketing" or "all"`}
 	}
 	if r.Method == "" {
-		return store.ConsentEvent{}, store.Consent{}, &compliance.FieldError{Field: "method", Message: "is required: how the person asked (" + strings.Join(ConsentMethods(), ", ") + ")"}
+		return store.ConsentEvent{}, store.Consent{}, &compliance.FieldError{Field: "method", Message: "is required: how the person asked (" + strings.Join(Methods(), ", ") + ")"}
 	}
 	if !validMethod(r.Method) || r.Method == MethodKeyword {
 		return store.ConsentEvent{}, store.Consent{}, &compliance.FieldError{Field: "method", Message: fmt.Sprintf(

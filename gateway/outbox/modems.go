@@ -62,44 +62,41 @@ func (q *Queue) loadModemRecords(runners []*runner) {
 	}
 }
 
-// USSDReply is the network's answer to a USSD code such as *100#.
-type USSDReply = modem.USSDReply
-
 type ussdRequest struct {
 	code  string
 	reply chan ussdResult
 }
 
 type ussdResult struct {
-	reply USSDReply
+	reply modem.USSDReply
 	err   error
 }
 
 // USSD sends a USSD code (a balance check such as *100#) through the named
 // modem and returns the network's reply. It is serialised with sending on
 // the same port: it waits for a submit in flight to finish.
-func (q *Queue) USSD(ctx context.Context, modemName, code string) (USSDReply, error) {
+func (q *Queue) USSD(ctx context.Context, modemName, code string) (modem.USSDReply, error) {
 	if err := validUSSD(code); err != nil {
-		return USSDReply{}, err
+		return modem.USSDReply{}, err
 	}
 	r := q.runner(modemName)
 	if r == nil {
-		return USSDReply{}, store.ErrNotFound
+		return modem.USSDReply{}, store.ErrNotFound
 	}
 	if st := r.snapshot().State; st != StateUp && st != StateDegraded {
-		return USSDReply{}, fmt.Errorf("%w: %s is %s", ErrModemUnavailable, modemName, st)
+		return modem.USSDReply{}, fmt.Errorf("%w: %s is %s", ErrModemUnavailable, modemName, st)
 	}
 	req := ussdRequest{code: code, reply: make(chan ussdResult, 1)}
 	select {
 	case r.ussd <- req:
 	case <-ctx.Done():
-		return USSDReply{}, ctx.Err()
+		return modem.USSDReply{}, ctx.Err()
 	}
 	select {
 	case res := <-req.reply:
 		return res.reply, res.err
 	case <-ctx.Done():
-		return USSDReply{}, ctx.Err()
+		return modem.USSDReply{}, ctx.Err()
 	}
 }
 

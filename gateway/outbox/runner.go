@@ -41,7 +41,7 @@ type runner struct {
 
 	mu      sync.Mutex
 	status  ModemStatus
-	budget  *budget        // set by Run from the stored usage
+	budget  *budget        // set by Prepare from the stored usage
 	history []modem.Health // recent health readings, oldest first, at most healthHistory
 }
 

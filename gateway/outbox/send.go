@@ -95,7 +95,7 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 			var ok bool
 			msg, ok, err = q.Admit(id, msg.To, msg.Kind, mark)
 			if err == nil && !ok {
-				return nil // held, suppressed, expired or changed meanwhile: the message says why
+				return nil // held, suppressed or expired (the message says why), or no longer queued
 			}
 			admitted = true
 		} else {
