@@ -276,7 +276,12 @@ func (q *Queue) Prepare() error {
 func (q *Queue) Run(ctx context.Context) error {
 	q.mu.Lock()
 	runners := append([]*runner(nil), q.runners...)
+	prepared := q.done != nil
 	q.mu.Unlock()
+	if !prepared {
+		// Without Prepare no crash rule ran and no budget is loaded.
+		return errors.New("gateway: outbox Run before Prepare")
+	}
 	// Modem supervisors get their own context: on shutdown the dispatcher
 	// stops handing out work first, then each worker finishes its submit.
 	var wg sync.WaitGroup

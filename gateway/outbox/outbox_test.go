@@ -57,3 +57,23 @@ func TestRecoverAfterCrash(t *testing.T) {
 		t.Errorf("resend unknown: %v %+v", err, m)
 	}
 }
+
+// Run refuses to dispatch before Prepare has applied the crash rule and
+// loaded the SIMs' budgets.
+func TestRunBeforePrepare(t *testing.T) {
+	q := newTestQueue(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := q.Run(ctx); err == nil || !strings.Contains(err.Error(), "Prepare") {
+		t.Errorf("Run before Prepare: %v, want an error naming Prepare", err)
+	}
+	if err := q.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Run(ctx); err != nil {
+		t.Errorf("Run after Prepare: %v", err)
+	}
+	if err := q.Prepare(); err == nil {
+		t.Error("a second Prepare was accepted")
+	}
+}
