@@ -90,10 +90,26 @@ func TestEndToEndStopWhileMarketingQueued(t *testing.T) {
 	}
 	waitSim(t, control, func(ms []simMessage) bool { return countTo(ms, customer, "unsubscribed") == 1 })
 
-	// A second STOP within 24 h: no second confirmation (R-STOP-3). Wait
-	// until the box has stored it, then past the SIM's pace.
+	// A second STOP within 24 h: no second confirmation (R-STOP-3). Its
+	// ledger entry names the confirmation it caused, so the box queues any
+	// confirmation before it writes the entry: once the entry is there, the
+	// queue shows whether a second confirmation was made, whatever the
+	// SIM's pace would let reach the network by now.
 	postJSON(t, control+"/inbound", map[string]any{"to": 0, "from": customer, "text": "STOP"})
-	time.Sleep(12 * time.Second)
+	var stops []consentEvent
+	waitFor(t, 60*time.Second, "the second STOP in the consent ledger", func() error {
+		stops = keywordOptOuts(t, c, customer)
+		if len(stops) < 2 {
+			return fmt.Errorf("the ledger holds %d keyword opt-outs: %+v", len(stops), stops)
+		}
+		return nil
+	})
+	if len(stops) != 2 || stops[0].MessageID == 0 || stops[1].MessageID != 0 {
+		t.Errorf("keyword opt-outs %+v: want two, only the first with a confirmation", stops)
+	}
+	if n := countQueuedTo(t, c, customer, "unsubscribed"); n != 1 {
+		t.Errorf("%d opt-out confirmations in the gateway's messages, want exactly 1", n)
+	}
 	ms := simMessages(t, control)
 	if n := countTo(ms, customer, "off all croissants"); n != 0 {
 		t.Errorf("%d marketing texts reached the network after STOP", n)
@@ -132,15 +148,64 @@ func countTo(ms []simMessage, to, contains string) int {
 
 func waitSim(t *testing.T, control string, done func([]simMessage) bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ms := simMessages(t, control)
-		if done(ms) {
-			return
+	waitFor(t, 60*time.Second, "the simulator to see the expected texts", func() error {
+		if ms := simMessages(t, control); !done(ms) {
+			return fmt.Errorf("it holds %+v", ms)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the simulator never saw what was expected; it holds %+v", ms)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return nil
+	})
+}
+
+// consentEvent is the part of a consent ledger entry the tests look at.
+type consentEvent struct {
+	Type      string `json:"type"`
+	Method    string `json:"method"`
+	Keyword   string `json:"keyword"`
+	InboundID uint64 `json:"inbound_id"`
+	MessageID uint64 `json:"message_id"`
+}
+
+// keywordOptOuts returns number's opt-outs by keyword from its consent
+// evidence, oldest first.
+func keywordOptOuts(t *testing.T, c *api, number string) []consentEvent {
+	t.Helper()
+	var evidence struct {
+		Events []consentEvent `json:"events"`
 	}
+	if code, err := c.do("GET", "/api/v1/consent/"+number, nil, &evidence); err != nil || code != http.StatusOK {
+		t.Fatalf("consent evidence of %s: %d %v", number, code, err)
+	}
+	var out []consentEvent
+	for _, ev := range evidence.Events {
+		if ev.Type == "opt_out" && ev.Method == "keyword" {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// countQueuedTo counts the gateway's outbound messages to number whose
+// text contains contains, whatever their status.
+func countQueuedTo(t *testing.T, c *api, number, contains string) int {
+	t.Helper()
+	var list struct {
+		Messages []struct {
+			To   string `json:"to"`
+			Text string `json:"text"`
+		} `json:"messages"`
+		NextCursor *string `json:"next_cursor"`
+	}
+	if code, err := c.do("GET", "/api/v1/messages?limit=500", nil, &list); err != nil || code != http.StatusOK {
+		t.Fatalf("list messages: %d %v", code, err)
+	}
+	if list.NextCursor != nil {
+		t.Fatalf("more than one page of messages; the test expects a handful")
+	}
+	n := 0
+	for _, m := range list.Messages {
+		if m.To == number && strings.Contains(m.Text, contains) {
+			n++
+		}
+	}
+	return n
 }

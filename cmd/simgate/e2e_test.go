@@ -351,8 +351,7 @@ func TestEndToEndSendDeliverReceive(t *testing.T) {
 	long := strings.Repeat("Is the blue jacket still in stock in size M? ", 6)
 	postJSON(t, control+"/inbound", map[string]any{"to": 0, "from": e2eCustomer, "text": "Thanks!"})
 	postJSON(t, control+"/inbound", map[string]any{"to": 1, "from": e2eCustomer, "text": long})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	waitFor(t, 60*time.Second, "the inbox to show both texts", func() error {
 		var inbox struct {
 			Messages []struct {
 				From, Text string
@@ -367,23 +366,19 @@ func TestEndToEndSendDeliverReceive(t *testing.T) {
 				got[m.Text] = true
 			}
 		}
-		if got["Thanks!"] && got[long] {
-			break
+		if !got["Thanks!"] || !got[long] {
+			return fmt.Errorf("it holds %+v", inbox)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("inbox never showed both texts: %+v", inbox)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // waitAll polls every message until done(status) holds for all of them.
 func waitAll(t *testing.T, c *api, ids []string, done func(string) bool) map[string]string {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
 	status := map[string]string{}
-	for {
-		pending := 0
+	waitFor(t, 3*time.Minute, fmt.Sprintf("%d messages to settle", len(ids)), func() error {
+		stuck := map[string]string{}
 		for _, id := range ids {
 			if done(status[id]) {
 				continue
@@ -398,23 +393,15 @@ func waitAll(t *testing.T, c *api, ids []string, done func(string) bool) map[str
 			}
 			status[id] = m.Status
 			if !done(m.Status) {
-				pending++
+				stuck[id] = m.Status
 			}
 		}
-		if pending == 0 {
-			return status
+		if len(stuck) > 0 {
+			return fmt.Errorf("%d messages still pending: %v", len(stuck), stuck)
 		}
-		if time.Now().After(deadline) {
-			stuck := map[string]string{}
-			for id, st := range status {
-				if !done(st) {
-					stuck[id] = st
-				}
-			}
-			t.Fatalf("%d messages still pending: %v", pending, stuck)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
+	return status
 }
 
 // TestEndToEndKillRestart is the crash-safety harness: the real daemon
@@ -459,7 +446,9 @@ func TestEndToEndKillRestart(t *testing.T) {
 					mu.Unlock()
 					break
 				}
-				time.Sleep(20 * time.Millisecond) // daemon down: try again
+				// The daemon is down (killed on purpose): a client's pause
+				// before it retries, part of the scenario under test.
+				time.Sleep(20 * time.Millisecond)
 			}
 		}
 	}()
@@ -482,6 +471,8 @@ func TestEndToEndKillRestart(t *testing.T) {
 			checkNoLossNoSilentDuplicateVia(t, c, control, accepted, final)
 			return
 		}
+		// Kill at a random moment of the run: the pause is the scenario
+		// under test, not a wait for some state.
 		select {
 		case <-time.After(time.Duration(300+rand.IntN(1200)) * time.Millisecond):
 		case <-done:

@@ -1,60 +1,441 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// TestLayers keeps dependencies pointing one way:
-// cmd → webui → gateway → {store, modem}. store and modem are leaves; only
-// store touches bbolt, only modem touches serial ports and AT, and only
-// webui speaks HTTP to users.
+// module is simgate's module path; the layering rules name packages by it.
+const module = "github.com/simgate/simgate"
+
+// A layerRule forbids some packages of the module to use others. Patterns
+// are import paths as go list takes them: "p" is package p alone, "p/..."
+// is p and every package below it.
+type layerRule struct {
+	from   string   // the packages bound by the rule
+	unless []string // packages matched by from that the rule does not bind
+	not    []string // what the bound packages must not use
+	allow  []string // packages matched by not that they may use after all
+	// direct limits the rule to the bound packages' own imports: what they
+	// reach through the layer below them is that layer's business.
+	// Otherwise every package they depend on, however indirectly, counts.
+	direct bool
+	why    string
+	// pending waives the check that from binds a package, saying why no
+	// package may match yet. A pending rule that binds packages is an
+	// error, so that the mark is dropped as soon as it can be and a later
+	// rename cannot make the rule vacuous unnoticed.
+	pending string
+}
+
+// layerRules keep dependencies pointing one way: cmd → webui → gateway →
+// {store, modem}. Only test-free builds are checked: tests may cross
+// layers (gateway's tests drive the simulator).
+var layerRules = []layerRule{
+	{
+		from: module + "/store/...", not: []string{module + "/..."}, allow: []string{module + "/store/..."},
+		why: "store is a leaf: it keeps records in bbolt and knows nothing of modems, the gateway or the web",
+	},
+	{
+		from: module + "/store/...",
+		not:  []string{"net/http/...", "github.com/gorilla/websocket/...", "go.bug.st/serial/...", "github.com/warthog618/..."},
+		why:  "store is a leaf: no HTTP, no serial ports, no AT or PDUs",
+	},
+	{
+		from: module + "/modem/...", not: []string{module + "/...", "go.etcd.io/bbolt/..."}, allow: []string{module + "/modem/..."},
+		why: "modem (the driver and its simulator) is a leaf: it speaks AT and knows nothing of the queue, the database or the web",
+	},
+	{
+		from: module + "/modem/...", unless: []string{module + "/modem/sim"}, not: []string{"net/http/..."},
+		why: "the driver talks to serial ports only; HTTP under modem/ is the simulator's control API",
+	},
+	{
+		from: module + "/gateway/...", not: []string{module + "/webui/...", module + "/cmd/..."},
+		why: "the core does not know what drives it: webui and cmd call the gateway, never the reverse",
+	},
+	{
+		from: module + "/gateway/...", not: []string{"net/http/...", "github.com/gorilla/websocket/..."},
+		why: "the core speaks no HTTP: webui translates between HTTP and gateway calls",
+	},
+	{
+		from: module + "/gateway/...", unless: []string{module + "/gateway"}, not: []string{module + "/gateway"},
+		why:     "a part of the gateway declares the interface it needs and gateway.New wires it in; a part that uses the facade turns that around",
+		pending: "the gateway has no sub-packages on this branch yet; they come with the split of package gateway",
+	},
+	{
+		from: module + "/webui/...", direct: true,
+		not: []string{module + "/store/...", module + "/modem/...", "go.etcd.io/bbolt/...", "go.bug.st/serial/...", "github.com/warthog618/..."},
+		why: "webui sees only gateway's types: the gateway decides what of the store and the modems the web may touch",
+	},
+	{
+		from: module + "/...", direct: true, unless: []string{module + "/store/..."}, not: []string{"go.etcd.io/bbolt/..."},
+		why: "the file format is store's alone: everything else opens the database through store",
+	},
+	{
+		from: module + "/...", direct: true, unless: []string{module + "/modem/...", module + "/cmd/..."},
+		not: []string{"go.bug.st/serial/...", "github.com/warthog618/..."},
+		why: "serial lines, AT and PDUs are modem's (and cmd's port probe's); the rest asks modem",
+	},
+	{
+		from: module + "/...", unless: []string{module + "/modem/sim", module + "/cmd/..."}, not: []string{module + "/modem/sim"},
+		why: "the simulator serves tests, the demo and `simgate modemsim`; the product never drives it",
+	},
+	{
+		from: module + "/...", not: []string{module + "/cmd/..."},
+		why: "cmd is the wiring at the top: nothing depends on it",
+	},
+}
+
+// String names the packages r binds.
+func (r layerRule) String() string {
+	if len(r.unless) == 0 {
+		return r.from
+	}
+	return r.from + " except " + strings.Join(r.unless, ", ")
+}
+
+// TestLayers checks layerRules against the module's packages as go list
+// sees them.
 func TestLayers(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go list")
+	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Imports,Deps,DepOnly", module+"/...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.Bytes())
 	}
-	const mod = "github.com/simgate/simgate/"
-	forbidden := map[string][]string{
-		// package: direct imports it must not have
-		"store":     {mod + "modem", mod + "gateway", mod + "webui", "go.bug.st/serial", "github.com/warthog618/", "github.com/gorilla/websocket", "net/http"},
-		"modem":     {mod + "store", mod + "gateway", mod + "webui", "go.etcd.io/bbolt", "net/http"},
-		"modem/sim": {mod + "store", mod + "gateway", mod + "webui", "go.etcd.io/bbolt"},
-		"gateway":   {mod + "webui", mod + "modem/sim", "go.etcd.io/bbolt", "go.bug.st/serial", "github.com/warthog618/", "net/http", "github.com/gorilla/websocket"},
-		"webui":     {mod + "store", mod + "modem", "go.etcd.io/bbolt", "go.bug.st/serial", "github.com/warthog618/"},
+	graph, err := parseGoList(out)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for pkg, bad := range forbidden {
-		out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, mod+pkg).CombinedOutput()
-		if err != nil {
-			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
-		}
-		for _, imp := range strings.Fields(string(out)) {
-			for _, b := range bad {
-				if within(imp, b) {
-					t.Errorf("%s imports %s: against the layering cmd → webui → gateway → {store, modem}", pkg, imp)
-				}
-			}
-		}
+	problems, waiting := checkLayers(graph, layerRules)
+	for _, p := range problems {
+		t.Error(p)
 	}
-	// The leaves must not reach up even indirectly.
-	for _, leaf := range []string{"store", "modem"} {
-		out, err := exec.Command("go", "list", "-deps", mod+leaf).CombinedOutput()
-		if err != nil {
-			t.Fatalf("go list -deps %s: %v\n%s", leaf, err, out)
-		}
-		for _, dep := range strings.Fields(string(out)) {
-			if dep == mod+"gateway" || dep == mod+"webui" {
-				t.Errorf("%s depends on %s", leaf, dep)
-			}
-		}
+	for _, w := range waiting {
+		t.Log(w)
 	}
 }
 
-// within reports whether import path imp is pkg or below it; a pkg ending
-// in "/" names a whole module owner.
-func within(imp, pkg string) bool {
-	if strings.HasSuffix(pkg, "/") {
-		return strings.HasPrefix(imp, pkg)
+// listedPackage is what the layering rules need of one package go list
+// reports: its direct imports and all it depends on. DepOnly marks a
+// package listed only as a dependency, not one of the module's own.
+type listedPackage struct {
+	ImportPath string
+	Imports    []string
+	Deps       []string
+	DepOnly    bool
+}
+
+// parseGoList reads the stream of JSON objects `go list -json` prints.
+func parseGoList(out []byte) ([]listedPackage, error) {
+	var pkgs []listedPackage
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p listedPackage
+		err := dec.Decode(&p)
+		if errors.Is(err, io.EOF) {
+			return pkgs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading go list output: %w", err)
+		}
+		pkgs = append(pkgs, p)
 	}
-	return imp == pkg || strings.HasPrefix(imp, pkg+"/")
+}
+
+// checkLayers returns every breach of rules in graph, and every rule that
+// binds no package or names an in-module package that does not exist. A
+// pending rule that binds no package is not a problem; waiting says so.
+func checkLayers(graph []listedPackage, rules []layerRule) (problems, waiting []string) {
+	byPath := map[string]listedPackage{}
+	for _, p := range graph {
+		byPath[p.ImportPath] = p
+	}
+	for _, r := range rules {
+		bound := 0
+		for _, p := range graph {
+			if p.DepOnly || !matchPattern(r.from, p.ImportPath) || matchAny(r.unless, p.ImportPath) {
+				continue
+			}
+			bound++
+			used := p.Deps
+			if r.direct {
+				used = p.Imports
+			}
+			for _, dep := range used {
+				if !r.forbids(dep) {
+					continue
+				}
+				chain := importChain(byPath, p.ImportPath, dep)
+				if len(chain) > 2 && slices.ContainsFunc(chain[1:len(chain)-1], r.forbids) {
+					continue // reached through a forbidden package, reported itself
+				}
+				problems = append(problems, breach(p.ImportPath, dep, chain, r))
+			}
+		}
+		switch {
+		case bound == 0 && r.pending == "":
+			problems = append(problems, fmt.Sprintf("rule for %s binds no package: was it renamed? (%s)", r, r.why))
+		case bound == 0:
+			waiting = append(waiting, fmt.Sprintf("rule for %s binds no package yet: %s", r, r.pending))
+		case r.pending != "":
+			problems = append(problems, fmt.Sprintf("rule for %s binds %d packages now: drop its pending mark (%q) so that a rename cannot leave it binding none", r, bound, r.pending))
+		}
+		for _, target := range r.not {
+			if strings.HasPrefix(target, module) && !slices.ContainsFunc(graph, func(p listedPackage) bool { return matchPattern(target, p.ImportPath) }) {
+				problems = append(problems, fmt.Sprintf("rule for %s forbids %s, which matches no package: was it renamed?", r, target))
+			}
+		}
+	}
+	slices.Sort(problems)
+	return slices.Compact(problems), waiting
+}
+
+// forbids reports whether r forbids its packages to use path.
+func (r layerRule) forbids(path string) bool {
+	return matchAny(r.not, path) && !matchAny(r.allow, path)
+}
+
+// breach describes pkg's use of dep against r, with the chain of imports
+// that leads there when it is indirect.
+func breach(pkg, dep string, chain []string, r layerRule) string {
+	if len(chain) <= 2 {
+		return fmt.Sprintf("%s imports %s: %s", pkg, dep, r.why)
+	}
+	return fmt.Sprintf("%s depends on %s through %s: %s", pkg, dep, strings.Join(chain, " → "), r.why)
+}
+
+// importChain finds a shortest chain of imports from one package to
+// another; nil if there is none in byPath.
+func importChain(byPath map[string]listedPackage, from, to string) []string {
+	prev := map[string]string{from: ""}
+	queue := []string{from}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		if cur == to {
+			var chain []string
+			for at := to; at != ""; at = prev[at] {
+				chain = append(chain, at)
+			}
+			slices.Reverse(chain)
+			return chain
+		}
+		for _, next := range byPath[cur].Imports {
+			if _, seen := prev[next]; !seen {
+				prev[next] = cur
+				queue = append(queue, next)
+			}
+		}
+	}
+	return nil
+}
+
+// matchesAny reports whether import path path matches pattern: the path
+// itself, or with a "/..." suffix the path or any below it.
+func matchPattern(pattern, path string) bool {
+	if prefix, below := strings.CutSuffix(pattern, "/..."); below {
+		return path == prefix || strings.HasPrefix(path, prefix+"/")
+	}
+	return path == pattern
+}
+
+func matchAny(patterns []string, path string) bool {
+	return slices.ContainsFunc(patterns, func(pattern string) bool { return matchPattern(pattern, path) })
+}
+
+// syntheticGraph builds what go list would report for a module whose
+// packages import as given; the module's packages are those under module,
+// the rest are dependencies only.
+func syntheticGraph(imports map[string][]string) []listedPackage {
+	var deps func(path string, seen map[string]bool)
+	deps = func(path string, seen map[string]bool) {
+		for _, imp := range imports[path] {
+			if !seen[imp] {
+				seen[imp] = true
+				deps(imp, seen)
+			}
+		}
+	}
+	paths := map[string]bool{}
+	for path, imps := range imports {
+		paths[path] = true
+		for _, imp := range imps {
+			paths[imp] = true
+		}
+	}
+	var graph []listedPackage
+	for path := range paths {
+		seen := map[string]bool{}
+		deps(path, seen)
+		p := listedPackage{ImportPath: path, Imports: imports[path], DepOnly: !strings.HasPrefix(path, module+"/")}
+		for dep := range seen {
+			p.Deps = append(p.Deps, dep)
+		}
+		slices.Sort(p.Deps)
+		graph = append(graph, p)
+	}
+	slices.SortFunc(graph, func(a, b listedPackage) int { return strings.Compare(a.ImportPath, b.ImportPath) })
+	return graph
+}
+
+func TestCheckLayersSynthetic(t *testing.T) {
+	const (
+		store   = module + "/store"
+		codec   = module + "/store/codec"
+		gateway = module + "/gateway"
+		part    = module + "/gateway/part"
+		webui   = module + "/webui"
+		modem   = module + "/modem"
+		sim     = module + "/modem/sim"
+	)
+	for _, tc := range []struct {
+		name          string
+		imports       map[string][]string
+		rules         []layerRule
+		wantProblems  []string
+		wantWaiting   int
+		wantNoProblem bool
+	}{
+		{
+			name:    "an indirect breach names its chain",
+			imports: map[string][]string{store: {codec}, codec: {"net/http"}, "net/http": {"net/http/internal"}},
+			rules:   []layerRule{{from: module + "/store/...", not: []string{"net/http/..."}, why: "leaf"}},
+			// Not net/http/internal: it comes with net/http.
+			wantProblems: []string{
+				store + " depends on net/http through " + store + " → " + codec + " → net/http: leaf",
+				codec + " imports net/http: leaf",
+			},
+		},
+		{
+			name:          "a direct rule leaves what the layer below brings to that layer",
+			imports:       map[string][]string{webui: {gateway}, gateway: {store}},
+			rules:         []layerRule{{from: module + "/webui/...", direct: true, not: []string{module + "/store/..."}, why: "gateway's types only"}},
+			wantNoProblem: true,
+		},
+		{
+			name:         "a direct rule catches a direct import",
+			imports:      map[string][]string{webui: {gateway, store}, gateway: {store}},
+			rules:        []layerRule{{from: module + "/webui/...", direct: true, not: []string{module + "/store/..."}, why: "gateway's types only"}},
+			wantProblems: []string{webui + " imports " + store + ": gateway's types only"},
+		},
+		{
+			name:    "unless and allow exempt packages",
+			imports: map[string][]string{modem: {"io"}, sim: {modem, "net/http"}, store: {codec}},
+			rules: []layerRule{
+				{from: module + "/modem/...", unless: []string{sim}, not: []string{"net/http/..."}, why: "serial only"},
+				{from: module + "/store/...", not: []string{module + "/..."}, allow: []string{module + "/store/..."}, why: "leaf"},
+			},
+			wantNoProblem: true,
+		},
+		{
+			name:         "a part that uses the facade",
+			imports:      map[string][]string{gateway: {part}, part: {store}, module + "/gateway/other": {gateway}},
+			rules:        []layerRule{{from: module + "/gateway/...", unless: []string{gateway}, not: []string{gateway}, why: "wired by New"}},
+			wantProblems: []string{module + "/gateway/other imports " + gateway + ": wired by New"},
+		},
+		{
+			name:         "a rule that binds no package",
+			imports:      map[string][]string{store: {"io"}},
+			rules:        []layerRule{{from: module + "/reports/...", not: []string{"net/http/..."}, why: "no HTTP"}},
+			wantProblems: []string{"rule for " + module + "/reports/... binds no package: was it renamed? (no HTTP)"},
+		},
+		{
+			name:          "a pending rule that binds no package waits",
+			imports:       map[string][]string{gateway: {store}},
+			rules:         []layerRule{{from: module + "/gateway/...", unless: []string{gateway}, not: []string{gateway}, why: "wired by New", pending: "no parts yet"}},
+			wantNoProblem: true,
+			wantWaiting:   1,
+		},
+		{
+			name:    "a pending rule that binds packages must lose its mark",
+			imports: map[string][]string{gateway: {part}, part: {store}},
+			rules:   []layerRule{{from: module + "/gateway/...", unless: []string{gateway}, not: []string{gateway}, why: "wired by New", pending: "no parts yet"}},
+			wantProblems: []string{"rule for " + module + "/gateway/... except " + gateway +
+				` binds 1 packages now: drop its pending mark ("no parts yet") so that a rename cannot leave it binding none`},
+		},
+		{
+			name:         "a forbidden package of the module that does not exist",
+			imports:      map[string][]string{store: {"io"}},
+			rules:        []layerRule{{from: module + "/store/...", not: []string{module + "/gone/..."}, why: "leaf"}},
+			wantProblems: []string{"rule for " + module + "/store/... forbids " + module + "/gone/..., which matches no package: was it renamed?"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			problems, waiting := checkLayers(syntheticGraph(tc.imports), tc.rules)
+			if tc.wantNoProblem {
+				tc.wantProblems = nil
+			}
+			if !slices.Equal(problems, tc.wantProblems) {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(tc.wantProblems, "\n"))
+			}
+			if len(waiting) != tc.wantWaiting {
+				t.Errorf("waiting %q, want %d", waiting, tc.wantWaiting)
+			}
+		})
+	}
+}
+
+// TestLayerRulesCatchBreaches adds one forbidden import at a time to a
+// graph shaped like the module and expects layerRules to report it.
+func TestLayerRulesCatchBreaches(t *testing.T) {
+	const (
+		cmd     = module + "/cmd/simgate"
+		webui   = module + "/webui"
+		gateway = module + "/gateway"
+		part    = module + "/gateway/part"
+		store   = module + "/store"
+		modem   = module + "/modem"
+		sim     = module + "/modem/sim"
+		bbolt   = "go.etcd.io/bbolt"
+		serial  = "go.bug.st/serial"
+	)
+	base := func() map[string][]string {
+		return map[string][]string{
+			cmd:     {webui, gateway, store, modem, sim, serial, "net/http"},
+			webui:   {gateway, "net/http", "github.com/gorilla/websocket"},
+			gateway: {store, modem},
+			store:   {bbolt},
+			modem:   {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
+			sim:     {"github.com/warthog618/sms", "net/http"},
+		}
+	}
+	if problems, _ := checkLayers(syntheticGraph(base()), layerRules); len(problems) > 0 {
+		t.Fatalf("the module's shape breaks the rules:\n%s", strings.Join(problems, "\n"))
+	}
+	for _, breach := range []struct{ from, to string }{
+		{store, modem},
+		{store, "net/http"},
+		{store, serial},
+		{modem, store},
+		{modem, "net/http"},
+		{modem, bbolt},
+		{sim, gateway},
+		{gateway, webui},
+		{gateway, "net/http"},
+		{gateway, bbolt},
+		{gateway, serial},
+		{gateway, sim},
+		{part, gateway},
+		{webui, store},
+		{webui, modem},
+		{webui, bbolt},
+		{webui, cmd},
+	} {
+		imports := base()
+		imports[breach.from] = append(imports[breach.from], breach.to)
+		problems, _ := checkLayers(syntheticGraph(imports), layerRules)
+		want := breach.from + " imports " + breach.to + ": "
+		if !slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, want) }) {
+			t.Errorf("%s importing %s: not reported; problems:\n%s", breach.from, breach.to, strings.Join(problems, "\n"))
+		}
+	}
 }

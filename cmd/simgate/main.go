@@ -9,6 +9,7 @@
 //	simgate token create --data DIR --name NAME
 //	simgate ports     list serial ports and which answer as modems
 //	simgate user add --data DIR --name NAME  (console login)
+//	simgate compact   --data DIR  (service stopped: rewrites the database)
 package main
 
 import (
@@ -64,21 +65,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	log := newLogger(stderr, os.Getenv("SIMGATE_LOG_LEVEL"))
+	if cmd, found := subcommands[args[0]]; found {
+		return cmd(ctx, args[1:], stdout, log)
+	}
 	switch args[0] {
-	case "serve":
-		return runServe(ctx, args[1:], stdout, log)
-	case "demo":
-		return runDemo(ctx, args[1:], stdout, log)
-	case "modemsim":
-		return runModemsim(ctx, args[1:], stdout, log)
-	case "token":
-		return runToken(ctx, args[1:], stdout)
-	case "user":
-		return runUser(ctx, args[1:], os.Stdin, stdout, os.Stderr)
-	case "ports":
-		return runPorts(ctx, args[1:], stdout)
-	case "compact":
-		return runCompact(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -86,6 +76,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
 	}
+}
+
+// subcommand runs "simgate NAME ARGS..." given ARGS.
+type subcommand func(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error
+
+// subcommands are the commands run dispatches to by name; usage shows
+// every one (TestUsageListsEverySubcommand).
+var subcommands = map[string]subcommand{
+	"serve":    runServe,
+	"demo":     runDemo,
+	"modemsim": runModemsim,
+	"token": func(ctx context.Context, args []string, stdout io.Writer, _ *slog.Logger) error {
+		return runToken(ctx, args, stdout)
+	},
+	"user": func(ctx context.Context, args []string, stdout io.Writer, _ *slog.Logger) error {
+		// The password prompt needs the process's own stdin (a terminal's
+		// echo is switched off on its file descriptor).
+		return runUser(ctx, args, os.Stdin, stdout, os.Stderr)
+	},
+	"ports": func(ctx context.Context, args []string, stdout io.Writer, _ *slog.Logger) error {
+		return runPorts(ctx, args, stdout)
+	},
+	"compact": func(ctx context.Context, args []string, stdout io.Writer, _ *slog.Logger) error {
+		return runCompact(ctx, args, stdout)
+	},
 }
 
 // newLogger logs as text to w. Under systemd (JOURNAL_STREAM set) the time

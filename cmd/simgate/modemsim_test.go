@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -48,17 +49,17 @@ func TestRunModemsim(t *testing.T) {
 			"--profile", "generic,huawei", "--report-delay", "10ms"}, &out, quiet)
 	}()
 	re := regexp.MustCompile(`control (http://127\.0\.0\.1:\d+)\n`)
-	deadline := time.Now().Add(10 * time.Second)
-	for !re.MatchString(out.String()) {
+	waitFor(t, 10*time.Second, "modemsim to print its control URL", func() error {
 		select {
 		case err := <-done:
 			t.Fatalf("modemsim returned early: %v\n%s", err, out.String())
-		case <-time.After(10 * time.Millisecond):
+		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no control line; output %q", out.String())
+		if !re.MatchString(out.String()) {
+			return fmt.Errorf("output %q", out.String())
 		}
-	}
+		return nil
+	})
 	control := re.FindStringSubmatch(out.String())[1]
 	for _, want := range []string{"modem 0 +15550000009 " + prefix + "0\n", "modem 1 +15550000010 " + prefix + "1\n"} {
 		if !strings.Contains(out.String(), want) {
@@ -85,6 +86,7 @@ func TestRunModemsim(t *testing.T) {
 	port.Write([]byte("AT+CGMI\r"))
 	var got []byte
 	buf := make([]byte, 256)
+	deadline := time.Now().Add(10 * time.Second) // a bound, should the answer never come
 	for !bytes.Contains(got, []byte("\r\nOK\r\n")) && time.Now().Before(deadline) {
 		n, err := port.Read(buf)
 		if err != nil {
@@ -147,13 +149,12 @@ func startModemsim(t *testing.T, args ...string) string {
 		}
 	})
 	re := regexp.MustCompile(`control (http://127\.0\.0\.1:\d+)\n`)
-	deadline := time.Now().Add(10 * time.Second)
-	for !re.MatchString(out.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no control line; output %q", out.String())
+	waitFor(t, 10*time.Second, "modemsim to print its control URL", func() error {
+		if !re.MatchString(out.String()) {
+			return fmt.Errorf("output %q", out.String())
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	return re.FindStringSubmatch(out.String())[1]
 }
 
@@ -200,18 +201,14 @@ func TestRunModemsimFleetProfilesAndUnplug(t *testing.T) {
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("POST /faults: %s", resp.Status)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	waitFor(t, 5*time.Second, "modem 1 to come back on a new pty", func() error {
 		m := getModems(t, control)[1]
 		target, _ := os.Readlink(prefix + "1")
-		if m.State == "up" && m.PTY != "" && m.PTY != first && target == m.PTY {
-			break
+		if m.State != "up" || m.PTY == "" || m.PTY == first || target != m.PTY {
+			return fmt.Errorf("modem %+v, link -> %q, first pty %q", m, target, first)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("modem 1 did not come back on a new pty: %+v (link -> %q)", m, target)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 
 	port, err := serial.Open(prefix+"1", &serial.Mode{BaudRate: 115200})
 	if err != nil {
@@ -222,6 +219,7 @@ func TestRunModemsimFleetProfilesAndUnplug(t *testing.T) {
 	port.Write([]byte("AT+CGMM\r"))
 	var got []byte
 	buf := make([]byte, 256)
+	deadline := time.Now().Add(5 * time.Second) // a bound, should the answer never come
 	for !bytes.Contains(got, []byte("\r\nOK\r\n")) && time.Now().Before(deadline) {
 		n, err := port.Read(buf)
 		if err != nil {

@@ -207,15 +207,10 @@ func TestProbeSimulator(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- sm.ServePTY(ctx, link) }()
 	defer func() { cancel(); <-served }()
-	for i := 0; ; i++ {
-		if _, err := os.Lstat(link); err == nil {
-			break
-		}
-		if i == 500 {
-			t.Fatal("simulator did not create its pty link")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, 5*time.Second, "the simulator to create its pty link", func() error {
+		_, err := os.Lstat(link)
+		return err
+	})
 	var out bytes.Buffer
 	if err := runPorts(t.Context(), []string{"--timeout", "2s", link}, &out); err != nil {
 		t.Fatal(err)

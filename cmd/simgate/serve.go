@@ -152,50 +152,83 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 // shuts both down in reverse order when ctx is done: the listener stops
 // first, then the gateway finishes the submit in flight.
 func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	db, err := store.Open(filepath.Join(cfg.DataDir, dbFile))
+	db, err := openStore(cfg.DataDir)
 	if err != nil {
 		return err
 	}
+	// Closed last, once the gateway has stopped writing to it.
 	defer db.Close()
+	gw, err := newGateway(db, cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, srv, err := listenHTTP(ctx, cfg, gw, log)
+	if err != nil {
+		return err
+	}
+	d := &daemon{cfg: cfg, log: log, db: db, gw: gw, ln: ln, srv: srv}
+	return d.run(ctx)
+}
+
+// openStore opens (creating them if need be) the data directory and the
+// database in it.
+func openStore(dataDir string) (*store.DB, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	return store.Open(filepath.Join(dataDir, dbFile))
+}
+
+// newGateway makes the gateway over db with the configured modems; none
+// is opened before the gateway runs.
+func newGateway(db *store.DB, cfg daemonConfig, log *slog.Logger) (*gateway.Gateway, error) {
 	gw, err := gateway.New(db, gateway.Config{Region: cfg.Region, Log: log})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, dm := range cfg.Modems {
-		mlog := log.With("modem", dm.Name)
-		open := func(ctx context.Context) (*modem.Modem, error) {
-			mc := dm.Config
-			if dm.IMEI != "" {
-				// Configured by identity: find the port again on every
-				// reconnect, since a replugged modem may come back elsewhere.
-				entry := []modemEntry{{Name: dm.Name, IMEI: dm.IMEI}}
-				if err := resolveIMEIs(ctx, entry, defaultProbeTimeout); err != nil {
-					return nil, fmt.Errorf("looking for IMEI %s: %w", dm.IMEI, err)
-				}
-				if entry[0].Path == "" {
-					if mc.Path == "" {
-						return nil, fmt.Errorf("no serial port answers with IMEI %s", dm.IMEI)
-					}
-				} else {
-					mc.Path = entry[0].Path
-				}
-			}
-			return modem.Open(ctx, mc, mlog)
-		}
 		shown := dm.Path
 		if shown == "" {
 			shown = "IMEI " + dm.IMEI
 		}
-		if err := gw.AddModem(gateway.ModemConfig{Name: dm.Name, Path: shown, IMEI: dm.IMEI, Limits: dm.Limits, Open: open}); err != nil {
-			return err
+		mc := gateway.ModemConfig{Name: dm.Name, Path: shown, IMEI: dm.IMEI, Limits: dm.Limits, Open: modemOpener(dm, log.With("modem", dm.Name))}
+		if err := gw.AddModem(mc); err != nil {
+			return nil, err
 		}
 	}
+	return gw, nil
+}
+
+// modemOpener returns how the gateway opens dm, at start and on every
+// reconnect.
+func modemOpener(dm daemonModem, mlog *slog.Logger) func(ctx context.Context) (*modem.Modem, error) {
+	return func(ctx context.Context) (*modem.Modem, error) {
+		mc := dm.Config
+		if dm.IMEI != "" {
+			// Configured by identity: find the port again on every
+			// reconnect, since a replugged modem may come back elsewhere.
+			entry := []modemEntry{{Name: dm.Name, IMEI: dm.IMEI}}
+			if err := resolveIMEIs(ctx, entry, defaultProbeTimeout); err != nil {
+				return nil, fmt.Errorf("looking for IMEI %s: %w", dm.IMEI, err)
+			}
+			if entry[0].Path == "" {
+				if mc.Path == "" {
+					return nil, fmt.Errorf("no serial port answers with IMEI %s", dm.IMEI)
+				}
+			} else {
+				mc.Path = entry[0].Path
+			}
+		}
+		return modem.Open(ctx, mc, mlog)
+	}
+}
+
+// listenHTTP opens the listening socket and makes the server for the web
+// console and API; nothing is served before daemon.run.
+func listenHTTP(ctx context.Context, cfg daemonConfig, gw *gateway.Gateway, log *slog.Logger) (net.Listener, *http.Server, error) {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return nil, nil, fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
 		// Done closes live websocket streams on shutdown: Shutdown does not
@@ -205,8 +238,28 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         cfg.TLS, // used by serveHTTP when set
 	}
+	return ln, srv, nil
+}
 
+// daemon is the running service: the parts runDaemon built, which run
+// starts and stops.
+type daemon struct {
+	cfg daemonConfig
+	log *slog.Logger
+	db  *store.DB
+	gw  *gateway.Gateway
+	ln  net.Listener
+	srv *http.Server
+}
+
+// run starts the gateway and the HTTP server, announces readiness, and
+// when ctx is done or either fails stops them: the listener first, then
+// the gateway. It returns the failure that ended the run, if any.
+func (d *daemon) run(ctx context.Context) error {
+	// The gateway outlives ctx: it stops only after the HTTP server has,
+	// so that no request finds it gone.
 	gctx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopGateway()
 	var wg sync.WaitGroup
@@ -214,43 +267,18 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if err := gw.Run(gctx); err != nil {
+		if err := d.gw.Run(gctx); err != nil {
 			errs <- fmt.Errorf("gateway: %w", err)
 		}
 	}()
 	go func() {
 		defer wg.Done()
-		serve := func() error { return srv.Serve(ln) }
-		if cfg.TLS != nil {
-			srv.TLSConfig = cfg.TLS
-			serve = func() error { return srv.ServeTLS(ln, "", "") }
-		}
-		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := d.serveHTTP(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs <- fmt.Errorf("http: %w", err)
 		}
 	}()
-	scheme := "http"
-	if cfg.TLS != nil {
-		scheme = "https"
-	}
-	if cfg.Ready != nil {
-		if err := cfg.Ready(db, gw, scheme+"://"+ln.Addr().String()); err != nil {
-			errs <- err
-		}
-	}
-	if err := sdNotify("READY=1\nSTATUS=listening on " + ln.Addr().String()); err != nil {
-		log.Warn("systemd notify failed", "error", err)
-	}
-	wctx, stopWatchdog := context.WithCancel(context.Background())
-	if iv := watchdogInterval(); iv > 0 {
-		ticker := time.NewTicker(iv)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer ticker.Stop()
-			watchdogLoop(wctx, ticker.C, gw.Healthy, log)
-		}()
-	}
+	d.announceReady(errs)
+	stopWatchdog := d.startWatchdog(&wg)
 
 	var runErr error
 	select {
@@ -259,13 +287,61 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
 	}
 	stopWatchdog()
 	sdNotify("STOPPING=1")
-	log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
-		srv.Close()
-	}
+	d.log.Info("shutting down")
+	d.stopHTTP()
 	stopGateway()
 	wg.Wait()
 	return runErr
+}
+
+// serveHTTP serves HTTP, or HTTPS when configured, until the server is shut
+// down.
+func (d *daemon) serveHTTP() error {
+	if d.cfg.TLS != nil {
+		return d.srv.ServeTLS(d.ln, "", "")
+	}
+	return d.srv.Serve(d.ln)
+}
+
+// announceReady tells the Ready hook (serve prints the URL, demo seeds its
+// data) and systemd that the daemon serves; a failing hook ends the run.
+func (d *daemon) announceReady(errs chan<- error) {
+	scheme := "http"
+	if d.cfg.TLS != nil {
+		scheme = "https"
+	}
+	if d.cfg.Ready != nil {
+		if err := d.cfg.Ready(d.db, d.gw, scheme+"://"+d.ln.Addr().String()); err != nil {
+			errs <- err
+		}
+	}
+	if err := sdNotify("READY=1\nSTATUS=listening on " + d.ln.Addr().String()); err != nil {
+		d.log.Warn("systemd notify failed", "error", err)
+	}
+}
+
+// startWatchdog pings systemd's watchdog while the gateway is healthy, if
+// the unit asks for it; the returned func stops it.
+func (d *daemon) startWatchdog(wg *sync.WaitGroup) (stop func()) {
+	wctx, stop := context.WithCancel(context.Background())
+	if iv := watchdogInterval(); iv > 0 {
+		ticker := time.NewTicker(iv)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer ticker.Stop()
+			watchdogLoop(wctx, ticker.C, d.gw.Healthy, d.log)
+		}()
+	}
+	return stop
+}
+
+// stopHTTP stops accepting connections and waits up to 10 s for requests
+// in progress; past that it closes what is left.
+func (d *daemon) stopHTTP() {
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.srv.Shutdown(shutCtx); err != nil {
+		d.srv.Close()
+	}
 }

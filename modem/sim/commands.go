@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 type resKind int
@@ -281,14 +280,14 @@ func intArg(s string, lo, hi int) (int, bool) {
 }
 
 // execLocked runs one command.
-func (s *session) execLocked(c command, now time.Time) result {
+func (s *session) execLocked(c command) result {
 	if c.op == opBad || slices.Contains(s.m.prof.Unsupported, c.name) {
 		return unknown()
 	}
 	if isLetter(c.name[0]) || c.name[0] == '&' {
 		return s.basicLocked(c)
 	}
-	return s.extendedLocked(c, now)
+	return s.extendedLocked(c)
 }
 
 // basicLocked runs a V.250 basic command (E, V, Q, Z, I, &F, &W, Sn).
@@ -338,11 +337,68 @@ func (s *session) basicLocked(c command) result {
 	return unknown()
 }
 
+// extendedHandler answers one extended command; the modem's lock is held.
+type extendedHandler func(s *session, c command) result
+
+// extendedCommands holds the extended commands every profile knows, by
+// name. What depends on the profile (canned answers, the ICCID commands,
+// commands that wait for the boot) is settled in extendedLocked before
+// this table is consulted; a handler for a vendor command answers as an
+// unknown command on profiles that lack it.
+var extendedCommands = map[string]extendedHandler{
+	"+CGMI": identity(func(m *Modem) string { return m.prof.Manufacturer }),
+	"+GMI":  identity(func(m *Modem) string { return m.prof.Manufacturer }),
+	"+CGMM": identity(func(m *Modem) string { return m.prof.Model }),
+	"+GMM":  identity(func(m *Modem) string { return m.prof.Model }),
+	"+CGMR": identity(func(m *Modem) string { return m.prof.Revision }),
+	"+GMR":  identity(func(m *Modem) string { return m.prof.Revision }),
+	"+CGSN": identity(func(m *Modem) string { return m.cfg.IMEI }),
+	"+GSN":  identity(func(m *Modem) string { return m.cfg.IMEI }),
+	"+CIMI": identity(func(m *Modem) string { return m.cfg.IMSI }),
+	"+GCAP": identity(func(m *Modem) string { return m.prof.GCAP }),
+	"+CNUM": identity(func(m *Modem) string { return fmt.Sprintf(`+CNUM: ,"%s",145`, m.cfg.Number) }),
+	"+CPAS": identity(func(*Modem) string { return "+CPAS: 0" }),
+
+	"+CMEE":  (*session).cmeeLocked,
+	"+CFUN":  (*session).cfunLocked,
+	"+CPIN":  (*session).cpinLocked,
+	"+CSQ":   (*session).csqLocked,
+	"+CREG":  registration(func(m *Modem) *int { return &m.set.creg }, 2),
+	"+CGREG": registration(func(m *Modem) *int { return &m.set.cgreg }, 2),
+	"+CEREG": registration(func(m *Modem) *int { return &m.set.cereg }, 5),
+	"+COPS":  (*session).copsLocked,
+
+	"+CSCS": (*session).cscsLocked,
+	"+CSCA": (*session).cscaLocked,
+	"+CMGF": (*session).cmgfLocked,
+	"+CSMS": (*session).csmsLocked,
+	"+CMMS": (*session).cmmsLocked,
+	"+CSMP": (*session).csmpLocked,
+	"+CPMS": (*session).cpmsLocked,
+	"+CNMI": (*session).cnmiLocked,
+	"+CNMA": (*session).cnmaLocked,
+	"+CMGS": (*session).cmgsLocked,
+	"+CMGR": (*session).cmgrLocked,
+	"+CMGL": (*session).cmglLocked,
+	"+CMGD": (*session).cmgdLocked,
+
+	// Accepted for clients that set them up (python-gsmmodem does); there
+	// are no calls or cell broadcasts here.
+	"+CLIP": acceptedOff,
+	"+CRC":  acceptedOff,
+	"+CVHU": acceptedOff,
+	"+CSCB": acceptedOff,
+	"+CSDH": acceptedOff,
+
+	"+CUSD":    (*session).cusdLocked,
+	"+QURCCFG": (*session).qurccfgLocked,
+	"^CURC":    (*session).curcLocked,
+}
+
 // extendedLocked runs an extended (+, ^, ...) command.
-func (s *session) extendedLocked(c command, now time.Time) result {
+func (s *session) extendedLocked(c command) result {
 	m := s.m
-	suffix := map[opKind]string{opExec: "", opRead: "?", opTest: "=?", opSet: "=" + c.arg}[c.op]
-	if lines, found := m.prof.Canned[c.name+suffix]; found {
+	if lines, found := m.prof.Canned[c.name+opSuffix(c)]; found {
 		return ok(lines...)
 	}
 	if !m.booted && slices.Contains(m.prof.NotReadyCommands, c.name) {
@@ -357,239 +413,262 @@ func (s *session) extendedLocked(c command, now time.Time) result {
 		}
 	}
 	if slices.Contains(m.prof.ICCIDCommands, c.name) {
+		return s.iccidLocked(c)
+	}
+	if handle, found := extendedCommands[c.name]; found {
+		return handle(s, c)
+	}
+	return unknown()
+}
+
+// opSuffix is the text after a command's name as a profile's Canned map
+// keys it: "?", "=?", "=<arg>" or nothing.
+func opSuffix(c command) string {
+	switch c.op {
+	case opRead:
+		return "?"
+	case opTest:
+		return "=?"
+	case opSet:
+		return "=" + c.arg
+	}
+	return ""
+}
+
+// identity makes the handler of an identification command: executing it
+// answers value, testing it answers OK.
+func identity(value func(m *Modem) string) extendedHandler {
+	return func(s *session, c command) result {
 		switch c.op {
-		case opExec, opRead:
-			if m.prof.ICCIDBare {
-				return ok(m.cfg.ICCID)
-			}
-			return ok(c.name + ": " + m.cfg.ICCID)
+		case opExec:
+			return ok(value(s.m))
 		case opTest:
 			return ok()
 		}
 		return errResult()
 	}
-	ident := func(v string) result {
-		switch c.op {
-		case opExec:
-			return ok(v)
-		case opTest:
+}
+
+// registration makes the handler of a registration command (+CREG,
+// +CGREG, +CEREG) whose URC setting is setting and at most max.
+func registration(setting func(m *Modem) *int, max int) extendedHandler {
+	return func(s *session, c command) result { return s.regLocked(c, setting(s.m), max) }
+}
+
+// acceptedOff handles a setting the simulator accepts and ignores: it
+// always reads as 0.
+func acceptedOff(_ *session, c command) result {
+	switch c.op {
+	case opRead:
+		return ok(c.name + ": 0")
+	case opTest, opSet:
+		return ok()
+	}
+	return errResult()
+}
+
+// iccidLocked answers one of the profile's ICCID commands.
+func (s *session) iccidLocked(c command) result {
+	m := s.m
+	switch c.op {
+	case opExec, opRead:
+		if m.prof.ICCIDBare {
+			return ok(m.cfg.ICCID)
+		}
+		return ok(c.name + ": " + m.cfg.ICCID)
+	case opTest:
+		return ok()
+	}
+	return errResult()
+}
+
+func (s *session) cmeeLocked(c command) result {
+	return s.intSetting(c, "+CMEE", &s.m.set.cmee, 0, 2, "(0-2)", cmeErr(50))
+}
+
+func (s *session) cpinLocked(c command) result {
+	switch c.op {
+	case opRead:
+		// Without a SIM simCommand has answered CME 10 already.
+		return ok("+CPIN: READY")
+	case opTest, opSet:
+		return ok()
+	}
+	return errResult()
+}
+
+func (s *session) csqLocked(c command) result {
+	m := s.m
+	switch c.op {
+	case opExec:
+		if m.cfun != 1 || !m.booted || m.fault.NetworkLoss {
+			return ok("+CSQ: 99,99")
+		}
+		return ok("+CSQ: 20,99")
+	case opTest:
+		return ok("+CSQ: (0-31,99),(0-7,99)")
+	}
+	return errResult()
+}
+
+func (s *session) cscsLocked(c command) result {
+	m := s.m
+	switch c.op {
+	case opRead:
+		return ok(fmt.Sprintf("+CSCS: %q", m.set.cscs))
+	case opTest:
+		return ok(`+CSCS: ("GSM","IRA","UCS2","8859-1")`)
+	case opSet:
+		v := strings.ToUpper(unquote(c.arg))
+		if !slices.Contains([]string{"GSM", "IRA", "UCS2", "8859-1"}, v) {
+			return cmeErr(50)
+		}
+		m.set.cscs = v
+		return ok()
+	}
+	return errResult()
+}
+
+func (s *session) cscaLocked(c command) result {
+	m := s.m
+	switch c.op {
+	case opRead:
+		if m.set.csca == "" {
+			return ok(`+CSCA: "",129`)
+		}
+		return ok(fmt.Sprintf(`+CSCA: "%s",145`, m.set.csca))
+	case opTest:
+		return ok()
+	case opSet:
+		a := splitArgs(c.arg)
+		num := normalizeNumber(a[0])
+		if a[0] != "" && (num == "" || num == "+") {
+			return cmsErr(304)
+		}
+		m.set.csca = num
+		return ok()
+	}
+	return errResult()
+}
+
+func (s *session) cmgfLocked(c command) result {
+	switch c.op {
+	case opRead:
+		return ok("+CMGF: 0")
+	case opTest:
+		return ok("+CMGF: (0)")
+	case opSet:
+		if strings.TrimSpace(c.arg) == "0" {
 			return ok()
 		}
+		// Text mode is not simulated; PDU mode is what the driver uses.
 		return errResult()
 	}
-	switch c.name {
-	case "+CGMI", "+GMI":
-		return ident(m.prof.Manufacturer)
-	case "+CGMM", "+GMM":
-		return ident(m.prof.Model)
-	case "+CGMR", "+GMR":
-		return ident(m.prof.Revision)
-	case "+CGSN", "+GSN":
-		return ident(m.cfg.IMEI)
-	case "+CIMI":
-		return ident(m.cfg.IMSI)
-	case "+GCAP":
-		return ident(m.prof.GCAP)
-	case "+CNUM":
-		return ident(fmt.Sprintf(`+CNUM: ,"%s",145`, m.cfg.Number))
-	case "+CPAS":
-		return ident("+CPAS: 0")
-	case "+CMEE":
-		return s.intSetting(c, "+CMEE", &m.set.cmee, 0, 2, "(0-2)", cmeErr(50))
-	case "+CFUN":
-		return s.cfunLocked(c)
-	case "+CPIN":
-		switch c.op {
-		case opRead:
-			// Without a SIM simCommand has answered CME 10 already.
-			return ok("+CPIN: READY")
-		case opTest, opSet:
-			return ok()
+	return errResult()
+}
+
+func (s *session) csmsLocked(c command) result {
+	m := s.m
+	switch c.op {
+	case opRead:
+		return ok(fmt.Sprintf("+CSMS: %d,1,1,1", m.set.csms))
+	case opTest:
+		return ok("+CSMS: (0,1)")
+	case opSet:
+		v, good := intArg(c.arg, 0, 1)
+		if !good {
+			return cmsErr(303)
 		}
-		return errResult()
-	case "+CSQ":
-		switch c.op {
-		case opExec:
-			if m.cfun != 1 || !m.booted || m.fault.NetworkLoss {
-				return ok("+CSQ: 99,99")
-			}
-			return ok("+CSQ: 20,99")
-		case opTest:
-			return ok("+CSQ: (0-31,99),(0-7,99)")
+		m.set.csms = v
+		return ok("+CSMS: 1,1,1")
+	}
+	return errResult()
+}
+
+func (s *session) cmmsLocked(c command) result {
+	return s.intSetting(c, "+CMMS", &s.m.set.cmms, 0, 2, "(0-2)", cmsErr(302))
+}
+
+func (s *session) csmpLocked(c command) result {
+	m := s.m
+	switch c.op {
+	case opRead:
+		return ok("+CSMP: 17,167,0,0")
+	case opSet:
+		if m.prof.CSMPClearsSMSC {
+			m.set.csca = "" // ZTE K3565-Z (python-gsmmodem issue #8)
 		}
-		return errResult()
-	case "+CREG":
-		return s.regLocked(c, &m.set.creg, 2)
-	case "+CGREG":
-		return s.regLocked(c, &m.set.cgreg, 2)
-	case "+CEREG":
-		return s.regLocked(c, &m.set.cereg, 5)
-	case "+COPS":
-		return s.copsLocked(c)
-	case "+CSCS":
-		switch c.op {
-		case opRead:
-			return ok(fmt.Sprintf("+CSCS: %q", m.set.cscs))
-		case opTest:
-			return ok(`+CSCS: ("GSM","IRA","UCS2","8859-1")`)
-		case opSet:
-			v := strings.ToUpper(unquote(c.arg))
-			if !slices.Contains([]string{"GSM", "IRA", "UCS2", "8859-1"}, v) {
-				return cmeErr(50)
-			}
-			m.set.cscs = v
-			return ok()
-		}
-		return errResult()
-	case "+CSCA":
-		switch c.op {
-		case opRead:
-			if m.set.csca == "" {
-				return ok(`+CSCA: "",129`)
-			}
-			return ok(fmt.Sprintf(`+CSCA: "%s",145`, m.set.csca))
-		case opTest:
-			return ok()
-		case opSet:
-			a := splitArgs(c.arg)
-			num := normalizeNumber(a[0])
-			if a[0] != "" && (num == "" || num == "+") {
-				return cmsErr(304)
-			}
-			m.set.csca = num
-			return ok()
-		}
-		return errResult()
-	case "+CMGF":
-		switch c.op {
-		case opRead:
-			return ok("+CMGF: 0")
-		case opTest:
-			return ok("+CMGF: (0)")
-		case opSet:
-			if strings.TrimSpace(c.arg) == "0" {
-				return ok()
-			}
-			// Text mode is not simulated; PDU mode is what the driver uses.
-			return errResult()
-		}
-		return errResult()
-	case "+CSMS":
-		switch c.op {
-		case opRead:
-			return ok(fmt.Sprintf("+CSMS: %d,1,1,1", m.set.csms))
-		case opTest:
-			return ok("+CSMS: (0,1)")
-		case opSet:
-			v, good := intArg(c.arg, 0, 1)
+		return ok()
+	case opTest:
+		return ok()
+	}
+	return errResult()
+}
+
+func (s *session) cnmaLocked(c command) result {
+	m := s.m
+	switch c.op {
+	case opTest:
+		return ok("+CNMA: (0-2)")
+	case opExec, opSet:
+		n := 0
+		if c.op == opSet {
+			v, good := intArg(c.arg, 0, 2)
 			if !good {
 				return cmsErr(303)
 			}
-			m.set.csms = v
-			return ok("+CSMS: 1,1,1")
+			n = v
 		}
-		return errResult()
-	case "+CMMS":
-		return s.intSetting(c, "+CMMS", &m.set.cmms, 0, 2, "(0-2)", cmsErr(302))
-	case "+CSMP":
-		switch c.op {
-		case opRead:
-			return ok("+CSMP: 17,167,0,0")
-		case opSet:
-			if m.prof.CSMPClearsSMSC {
-				m.set.csca = "" // ZTE K3565-Z (python-gsmmodem issue #8)
-			}
-			return ok()
-		case opTest:
-			return ok()
+		acked := false
+		if n == 2 {
+			acked = m.nackLocked()
+		} else {
+			acked = m.ackLocked()
 		}
-		return errResult()
-	case "+CPMS":
-		return s.cpmsLocked(c)
-	case "+CNMI":
-		return s.cnmiLocked(c)
-	case "+CNMA":
-		switch c.op {
-		case opTest:
-			return ok("+CNMA: (0-2)")
-		case opExec, opSet:
-			n := 0
-			if c.op == opSet {
-				v, good := intArg(c.arg, 0, 2)
-				if !good {
-					return cmsErr(303)
-				}
-				n = v
-			}
-			acked := false
-			if n == 2 {
-				acked = m.nackLocked()
-			} else {
-				acked = m.ackLocked()
-			}
-			if !acked {
-				return cmsErr(340)
-			}
-			return ok()
+		if !acked {
+			return cmsErr(340)
 		}
-		return errResult()
-	case "+CMGS":
-		switch c.op {
-		case opTest:
-			return ok()
-		case opSet:
-			n, good := intArg(c.arg, 1, 255)
-			if !good {
-				return cmsErr(304)
-			}
-			s.cmgsLen = n
-			s.pdu, s.pduBad = nil, false
-			return result{kind: resPrompt}
-		}
-		return errResult()
-	case "+CMGR":
-		return s.cmgrLocked(c)
-	case "+CMGL":
-		return s.cmglLocked(c)
-	case "+CMGD":
-		return s.cmgdLocked(c)
-	case "+CLIP", "+CRC", "+CVHU", "+CSCB", "+CSDH":
-		// Accepted for clients that set them up (python-gsmmodem does);
-		// there are no calls or cell broadcasts here.
-		switch c.op {
-		case opRead:
-			return ok(c.name + ": 0")
-		case opTest, opSet:
-			return ok()
-		}
-		return errResult()
-	case "+CUSD":
-		return s.cusdLocked(c)
-	case "+QURCCFG":
-		if len(m.prof.URCPorts) == 0 {
-			break
-		}
-		return s.qurccfgLocked(c)
-	case "^CURC":
-		if !m.prof.CURC {
-			break
-		}
-		switch c.op {
-		case opRead:
-			return ok(fmt.Sprintf("^CURC: %d", b2i(m.set.curc)))
-		case opTest:
-			return ok("^CURC: (0-1)")
-		case opSet:
-			v, good := intArg(c.arg, 0, 1)
-			if !good {
-				return errResult()
-			}
-			m.set.curc = v == 1
-			return ok()
-		}
-		return errResult()
+		return ok()
 	}
-	return unknown()
+	return errResult()
+}
+
+func (s *session) cmgsLocked(c command) result {
+	switch c.op {
+	case opTest:
+		return ok()
+	case opSet:
+		n, good := intArg(c.arg, 1, 255)
+		if !good {
+			return cmsErr(304)
+		}
+		s.cmgsLen = n
+		s.pdu, s.pduBad = nil, false
+		return result{kind: resPrompt}
+	}
+	return errResult()
+}
+
+// curcLocked answers ^CURC (Huawei), which switches periodic status URCs.
+func (s *session) curcLocked(c command) result {
+	m := s.m
+	if !m.prof.CURC {
+		return unknown()
+	}
+	switch c.op {
+	case opRead:
+		return ok(fmt.Sprintf("^CURC: %d", b2i(m.set.curc)))
+	case opTest:
+		return ok("^CURC: (0-1)")
+	case opSet:
+		v, good := intArg(c.arg, 0, 1)
+		if !good {
+			return errResult()
+		}
+		m.set.curc = v == 1
+		return ok()
+	}
+	return errResult()
 }
 
 func b2i(b bool) int {
@@ -617,8 +696,13 @@ func simCommand(name string) bool {
 	return false
 }
 
+// qurccfgLocked answers +QURCCFG (Quectel), which picks the port URCs go
+// to.
 func (s *session) qurccfgLocked(c command) result {
 	m := s.m
+	if len(m.prof.URCPorts) == 0 {
+		return unknown()
+	}
 	switch c.op {
 	case opTest:
 		return ok(`+QURCCFG: "urcport",("` + strings.Join(m.prof.URCPorts, `","`) + `")`)

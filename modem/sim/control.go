@@ -41,151 +41,204 @@ const maxControlBody = 1 << 20
 //
 // Errors are {"error": {"code": "...", "field": "...", "message": "..."}}.
 func ControlHandler(n *Network) http.Handler {
+	api := &controlAPI{n: n}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /modems", func(w http.ResponseWriter, r *http.Request) {
-		infos := []Info{}
-		for _, m := range n.Modems() {
-			infos = append(infos, m.Info())
-		}
-		writeJSON(w, http.StatusOK, infos)
-	})
-	mux.HandleFunc("GET /submissions", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, orEmpty(n.Submissions()))
-	})
-	mux.HandleFunc("GET /messages", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, orEmpty(n.Messages()))
-	})
-	mux.HandleFunc("GET /rejections", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, orEmpty(n.Rejections()))
-	})
-	mux.HandleFunc("POST /inbound", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			To   json.RawMessage `json:"to"`
-			From string          `json:"from"`
-			Text string          `json:"text"`
-		}
-		if !decodeBody(w, r, &req) {
-			return
-		}
-		m, err := resolveModem(n, req.To)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "to", err.Error())
-			return
-		}
-		if strings.TrimSpace(req.From) == "" {
-			writeError(w, http.StatusBadRequest, "from", "from is required")
-			return
-		}
-		if a := senderAddress(req.From); a.Addr == "" {
-			writeError(w, http.StatusBadRequest, "from", "want a number or an alphanumeric sender")
-			return
-		} else if _, err := a.MarshalBinary(); err != nil {
-			writeError(w, http.StatusBadRequest, "from", "not encodable as a sender address: "+err.Error())
-			return
-		}
-		if req.Text == "" {
-			writeError(w, http.StatusBadRequest, "text", "text is required")
-			return
-		}
-		if err := n.Deliver(req.From, m.Number(), req.Text); err != nil {
-			writeError(w, http.StatusBadRequest, "text", err.Error())
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("POST /faults", func(w http.ResponseWriter, r *http.Request) {
-		body, ok := readBody(w, r)
-		if !ok {
-			return
-		}
-		var req faultRequest
+	for _, route := range []struct {
+		pattern string
+		handler http.HandlerFunc
+	}{
+		{"GET /modems", api.modems},
+		{"GET /submissions", api.submissions},
+		{"GET /messages", api.messages},
+		{"GET /rejections", api.rejections},
+		{"POST /inbound", api.inbound},
+		{"POST /faults", api.faults},
+		{"POST /replug", api.replug},
+		{"POST /ussd", api.ussd},
+		{"POST /outcomes", api.outcomes},
+	} {
+		mux.HandleFunc(route.pattern, route.handler)
+	}
+	return mux
+}
+
+// controlAPI serves ControlHandler's routes, one method each, for one
+// network.
+type controlAPI struct {
+	n *Network
+}
+
+func (api *controlAPI) modems(w http.ResponseWriter, r *http.Request) {
+	infos := []Info{}
+	for _, m := range api.n.Modems() {
+		infos = append(infos, m.Info())
+	}
+	writeJSON(w, http.StatusOK, infos)
+}
+
+func (api *controlAPI) submissions(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, orEmpty(api.n.Submissions()))
+}
+
+func (api *controlAPI) messages(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, orEmpty(api.n.Messages()))
+}
+
+func (api *controlAPI) rejections(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, orEmpty(api.n.Rejections()))
+}
+
+// inbound delivers a text from a phone to a simulated modem.
+func (api *controlAPI) inbound(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		To   json.RawMessage `json:"to"`
+		From string          `json:"from"`
+		Text string          `json:"text"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	m, found := api.modem(w, "to", req.To)
+	if !found {
+		return
+	}
+	if err := checkSender(req.From); err != nil {
+		writeError(w, http.StatusBadRequest, "from", err.Error())
+		return
+	}
+	if req.Text == "" {
+		writeError(w, http.StatusBadRequest, "text", "text is required")
+		return
+	}
+	if err := api.n.Deliver(req.From, m.Number(), req.Text); err != nil {
+		writeError(w, http.StatusBadRequest, "text", err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// checkSender validates the "from" of POST /inbound: a phone number or an
+// alphanumeric sender that fits a TP-OA.
+func checkSender(from string) error {
+	if strings.TrimSpace(from) == "" {
+		return errors.New("from is required")
+	}
+	a := senderAddress(from)
+	if a.Addr == "" {
+		return errors.New("want a number or an alphanumeric sender")
+	}
+	if _, err := a.MarshalBinary(); err != nil {
+		return errors.New("not encodable as a sender address: " + err.Error())
+	}
+	return nil
+}
+
+// faults replaces (or with "merge", changes) a modem's faults.
+func (api *controlAPI) faults(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	var req faultRequest
+	if field, err := decodeJSON(body, &req); err != nil {
+		writeError(w, http.StatusBadRequest, field, err.Error())
+		return
+	}
+	m, found := api.modem(w, "modem", req.Modem)
+	if !found {
+		return
+	}
+	if req.Merge {
+		// Start from the faults in force; the body changes what it names.
+		req = newFaultRequest(m.Fault())
 		if field, err := decodeJSON(body, &req); err != nil {
 			writeError(w, http.StatusBadRequest, field, err.Error())
 			return
 		}
-		m, err := resolveModem(n, req.Modem)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "modem", err.Error())
+	}
+	f, field, err := req.fault()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, field, err.Error())
+		return
+	}
+	m.SetFault(f)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// replug plugs an unplugged modem back in now, or power cycles it.
+func (api *controlAPI) replug(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Modem json.RawMessage `json:"modem"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	m, found := api.modem(w, "modem", req.Modem)
+	if !found {
+		return
+	}
+	m.Replug()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ussd sets the network's answers to a modem's USSD codes.
+func (api *controlAPI) ussd(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Modem   json.RawMessage   `json:"modem"`
+		Replies map[string]string `json:"replies"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	m, found := api.modem(w, "modem", req.Modem)
+	if !found {
+		return
+	}
+	if req.Replies == nil {
+		writeError(w, http.StatusBadRequest, "replies", `required: {"<code>": "<text>"}`)
+		return
+	}
+	for code, text := range req.Replies {
+		if strings.TrimSpace(code) == "" || strings.ContainsAny(code+text, "\"\r\n") {
+			writeError(w, http.StatusBadRequest, "replies", fmt.Sprintf("bad entry %q: codes must not be empty, and neither may contain quotes or line breaks", code))
 			return
 		}
-		if req.Merge {
-			// Start from the faults in force; the body changes what it names.
-			req = newFaultRequest(m.Fault())
-			if field, err := decodeJSON(body, &req); err != nil {
-				writeError(w, http.StatusBadRequest, field, err.Error())
-				return
-			}
-		}
-		f, field, err := req.fault()
-		if err != nil {
-			writeError(w, http.StatusBadRequest, field, err.Error())
-			return
-		}
-		m.SetFault(f)
-		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("POST /replug", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Modem json.RawMessage `json:"modem"`
-		}
-		if !decodeBody(w, r, &req) {
-			return
-		}
-		m, err := resolveModem(n, req.Modem)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "modem", err.Error())
-			return
-		}
-		m.Replug()
-		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("POST /ussd", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Modem   json.RawMessage   `json:"modem"`
-			Replies map[string]string `json:"replies"`
-		}
-		if !decodeBody(w, r, &req) {
-			return
-		}
-		m, err := resolveModem(n, req.Modem)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "modem", err.Error())
-			return
-		}
-		if req.Replies == nil {
-			writeError(w, http.StatusBadRequest, "replies", `required: {"<code>": "<text>"}`)
-			return
-		}
-		for code, text := range req.Replies {
-			if strings.TrimSpace(code) == "" || strings.ContainsAny(code+text, "\"\r\n") {
-				writeError(w, http.StatusBadRequest, "replies", fmt.Sprintf("bad entry %q: codes must not be empty, and neither may contain quotes or line breaks", code))
-				return
-			}
-		}
-		m.SetUSSDReplies(req.Replies)
-		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("POST /outcomes", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Number  string `json:"number"`
-			Outcome string `json:"outcome"`
-		}
-		if !decodeBody(w, r, &req) {
-			return
-		}
-		if num := normalizeNumber(req.Number); num == "" || num == "+" {
-			writeError(w, http.StatusBadRequest, "number", "want a phone number")
-			return
-		}
-		o, err := ParseOutcome(req.Outcome)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "outcome", err.Error())
-			return
-		}
-		n.SetOutcome(req.Number, o)
-		w.WriteHeader(http.StatusNoContent)
-	})
-	return mux
+	}
+	m.SetUSSDReplies(req.Replies)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// outcomes sets what the network does with texts to a number.
+func (api *controlAPI) outcomes(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Number  string `json:"number"`
+		Outcome string `json:"outcome"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if num := normalizeNumber(req.Number); num == "" || num == "+" {
+		writeError(w, http.StatusBadRequest, "number", "want a phone number")
+		return
+	}
+	o, err := ParseOutcome(req.Outcome)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "outcome", err.Error())
+		return
+	}
+	api.n.SetOutcome(req.Number, o)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// modem resolves the modem a request names in field; when there is none
+// it has answered with the reason.
+func (api *controlAPI) modem(w http.ResponseWriter, field string, raw json.RawMessage) (*Modem, bool) {
+	m, err := resolveModem(api.n, raw)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, field, err.Error())
+		return nil, false
+	}
+	return m, true
 }
 
 func orEmpty[T any](s []T) []T {

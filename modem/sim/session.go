@@ -361,7 +361,7 @@ func (s *session) stepLocked(now time.Time) {
 		}
 		line := string(s.in[:i])
 		s.in = s.in[i+1:]
-		s.lineLocked(line, now)
+		s.lineLocked(line)
 	}
 	if len(s.in) == 0 {
 		s.in = nil // release a large buffer
@@ -481,7 +481,7 @@ func isHex(c byte) bool {
 }
 
 // lineLocked handles one line typed in command mode.
-func (s *session) lineLocked(line string, now time.Time) {
+func (s *session) lineLocked(line string) {
 	m := s.m
 	if line == "" {
 		return
@@ -512,7 +512,7 @@ func (s *session) lineLocked(line string, now time.Time) {
 		}
 		c, rest := nextCommand(body)
 		body = rest
-		r := s.execLocked(c, now)
+		r := s.execLocked(c)
 		if len(r.info) > 0 {
 			blocks = append(blocks, r.info)
 		}
