@@ -137,7 +137,6 @@ type storageFake struct {
 	mu     sync.Mutex
 	slots  map[int]string
 	total  int
-	reads  int
 	listed int
 }
 

@@ -15,8 +15,7 @@ import (
 // bytes at.AT would read.
 type filterRig struct {
 	f    *lineFilter
-	mu   sync.Mutex
-	seen []string // "<kind> <line>"
+	seen []string // "<kind> <line>", guarded by f.mu (tap runs under it)
 	sink *lockedBuffer
 }
 

@@ -134,6 +134,9 @@ func holdStoreWrites(t *testing.T, db *store.DB) (release func()) {
 // and a contact's consent timeline, the public sign-up page, the opt-out
 // review queue, and all of them on a phone.
 func TestBrowserCompliance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts chromium: skipped under -short")
+	}
 	t.Parallel()
 	l := newLiveRig(t)
 	ctx := newBrowser(t)

@@ -79,6 +79,9 @@ func waitJS(t *testing.T, ctx context.Context, what, expr string) {
 // UCS-2 text, watch it turn delivered without a reload, receive a text
 // live in the inbox, and fit a phone screen.
 func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts chromium: skipped under -short")
+	}
 	t.Parallel()
 	// Status reports take 1.5 s, so the messages page is open (and live)
 	// before the text is delivered.

@@ -2,8 +2,9 @@ package webui
 
 import "net/http"
 
-// consoleRoutes declares the console's routes and the live stream (the API
-// routes are in routes.go). s.console needs a session cookie; s.form also
+// consoleRoutes declares the console's routes and the live stream (the
+// core API is in routes.go; contact and consent routes, API and console,
+// are in contacts.go and consent.go). s.console needs a session cookie; s.form also
 // refuses cross-origin requests (CSRF) and wraps every state-changing
 // console route, login included.
 func (s *server) consoleRoutes() {

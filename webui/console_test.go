@@ -110,8 +110,12 @@ func wantRedirect(t *testing.T, w *httptest.ResponseRecorder, prefix string) str
 	return loc
 }
 
-// consoleGets and consolePosts are every console route (with a valid
-// example path), so a new route cannot miss the auth and CSRF tests.
+// consoleGets and consolePosts are the pages and forms consoleRoutes
+// declares (with a valid example path), for the auth and CSRF tests;
+// /console/counts is checked on its own. The contact and consent pages have
+// their own lists (contactGets and contactPosts,
+// TestConsentConsolePagesNeedLoginAndCSRF). A new console route belongs in
+// the list of its concern.
 var (
 	consoleGets  = []string{"/", "/compose", "/messages", "/messages/1", "/inbox", "/inbox/+12015550123", "/modems", "/settings"}
 	consolePosts = []string{"/logout", "/compose", "/console/plan", "/messages/1/resend", "/messages/1/drop",

@@ -18,6 +18,7 @@ const (
 	codeNotFound         = "not_found"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeConflict         = "conflict"
+	codeForbidden        = "forbidden"
 	codeSuppressed       = "suppressed"
 	codeTooLarge         = "too_large"
 	codeUnsupportedMedia = "unsupported_media_type"

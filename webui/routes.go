@@ -1,10 +1,15 @@
 package webui
 
-// routes declares every route of the HTTP surface. Keep it the only place
-// where patterns appear, so the whole surface can be read at a glance.
+// routes declares the core API: messages, inbox, compliance settings,
+// modems and /healthz. The rest of the surface is declared by concern, each
+// list in one function: consoleRoutes (console_routes.go: console pages and
+// the live stream), contactRoutes (contacts.go) and consentRoutes
+// (consent.go). Handler calls them all; no pattern is registered anywhere
+// else.
 //
 // s.api wraps a handler that needs a bearer token; routes without it are
-// public. Console pages (session auth) will get their own wrapper here.
+// public. s.console needs a session cookie, and s.form a session and a
+// same-origin post.
 func (s *server) routes() {
 	m := s.mux
 

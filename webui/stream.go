@@ -28,7 +28,7 @@ const (
 )
 
 // errForeignOrigin refuses a websocket opened by a page on another site.
-var errForeignOrigin = &apiError{Status: http.StatusForbidden, Code: "forbidden",
+var errForeignOrigin = &apiError{Status: http.StatusForbidden, Code: codeForbidden,
 	Message: "Origin does not match the console's host"}
 
 // snapshot is the first frame: everything a page needs to be current.

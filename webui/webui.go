@@ -6,10 +6,11 @@
 // every read and every change of state goes through gateway, so the rules
 // about what may be sent cannot be bypassed by a handler.
 //
-// Layout, so that pages can be added without reshaping anything: every
-// route is declared in routes.go, each handler file holds one concern
-// (submit.go, messages.go, actions.go, inbox.go, modems.go, health.go), and
-// errors.go is the one place where errors become HTTP status codes.
+// Layout, so that pages can be added without reshaping anything: routes
+// are declared by concern in four functions (routes.go, console_routes.go,
+// contacts.go, consent.go; see routes), each handler file holds one concern
+// (submit.go, messages.go, actions.go, inbox.go, modems.go, health.go, ...),
+// and errors.go is the one place where errors become HTTP status codes.
 package webui
 
 import (
