@@ -28,11 +28,6 @@ type layerRule struct {
 	// Otherwise every package they depend on, however indirectly, counts.
 	direct bool
 	why    string
-	// pending waives the check that from binds a package, saying why no
-	// package may match yet. A pending rule that binds packages is an
-	// error, so that the mark is dropped as soon as it can be and a later
-	// rename cannot make the rule vacuous unnoticed.
-	pending string
 }
 
 // layerRules keep dependencies pointing one way: cmd → webui → gateway →
@@ -66,8 +61,7 @@ var layerRules = []layerRule{
 	},
 	{
 		from: module + "/gateway/...", unless: []string{module + "/gateway"}, not: []string{module + "/gateway"},
-		why:     "a part of the gateway declares the interface it needs and gateway.New wires it in; a part that uses the facade turns that around",
-		pending: "the gateway has no sub-packages on this branch yet; they come with the split of package gateway",
+		why: "a part of the gateway declares the interface it needs and gateway.New wires it in; a part that uses the facade turns that around",
 	},
 	{
 		from: module + "/webui/...", direct: true,
@@ -115,12 +109,8 @@ func TestLayers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	problems, waiting := checkLayers(graph, layerRules)
-	for _, p := range problems {
+	for _, p := range checkLayers(graph, layerRules) {
 		t.Error(p)
-	}
-	for _, w := range waiting {
-		t.Log(w)
 	}
 }
 
@@ -152,9 +142,8 @@ func parseGoList(out []byte) ([]listedPackage, error) {
 }
 
 // checkLayers returns every breach of rules in graph, and every rule that
-// binds no package or names an in-module package that does not exist. A
-// pending rule that binds no package is not a problem; waiting says so.
-func checkLayers(graph []listedPackage, rules []layerRule) (problems, waiting []string) {
+// binds no package or names an in-module package that does not exist.
+func checkLayers(graph []listedPackage, rules []layerRule) (problems []string) {
 	byPath := map[string]listedPackage{}
 	for _, p := range graph {
 		byPath[p.ImportPath] = p
@@ -181,13 +170,8 @@ func checkLayers(graph []listedPackage, rules []layerRule) (problems, waiting []
 				problems = append(problems, breach(p.ImportPath, dep, chain, r))
 			}
 		}
-		switch {
-		case bound == 0 && r.pending == "":
+		if bound == 0 {
 			problems = append(problems, fmt.Sprintf("rule for %s binds no package: was it renamed? (%s)", r, r.why))
-		case bound == 0:
-			waiting = append(waiting, fmt.Sprintf("rule for %s binds no package yet: %s", r, r.pending))
-		case r.pending != "":
-			problems = append(problems, fmt.Sprintf("rule for %s binds %d packages now: drop its pending mark (%q) so that a rename cannot leave it binding none", r, bound, r.pending))
 		}
 		for _, target := range r.not {
 			if strings.HasPrefix(target, module) && !slices.ContainsFunc(graph, func(p listedPackage) bool { return matchPattern(target, p.ImportPath) }) {
@@ -196,7 +180,7 @@ func checkLayers(graph []listedPackage, rules []layerRule) (problems, waiting []
 		}
 	}
 	slices.Sort(problems)
-	return slices.Compact(problems), waiting
+	return slices.Compact(problems)
 }
 
 // forbids reports whether r forbids its packages to use path.
@@ -302,7 +286,6 @@ func TestCheckLayersSynthetic(t *testing.T) {
 		imports       map[string][]string
 		rules         []layerRule
 		wantProblems  []string
-		wantWaiting   int
 		wantNoProblem bool
 	}{
 		{
@@ -349,20 +332,6 @@ func TestCheckLayersSynthetic(t *testing.T) {
 			wantProblems: []string{"rule for " + module + "/reports/... binds no package: was it renamed? (no HTTP)"},
 		},
 		{
-			name:          "a pending rule that binds no package waits",
-			imports:       map[string][]string{gateway: {store}},
-			rules:         []layerRule{{from: module + "/gateway/...", unless: []string{gateway}, not: []string{gateway}, why: "wired by New", pending: "no parts yet"}},
-			wantNoProblem: true,
-			wantWaiting:   1,
-		},
-		{
-			name:    "a pending rule that binds packages must lose its mark",
-			imports: map[string][]string{gateway: {part}, part: {store}},
-			rules:   []layerRule{{from: module + "/gateway/...", unless: []string{gateway}, not: []string{gateway}, why: "wired by New", pending: "no parts yet"}},
-			wantProblems: []string{"rule for " + module + "/gateway/... except " + gateway +
-				` binds 1 packages now: drop its pending mark ("no parts yet") so that a rename cannot leave it binding none`},
-		},
-		{
 			name:         "a forbidden package of the module that does not exist",
 			imports:      map[string][]string{store: {"io"}},
 			rules:        []layerRule{{from: module + "/store/...", not: []string{module + "/gone/..."}, why: "leaf"}},
@@ -370,15 +339,12 @@ func TestCheckLayersSynthetic(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			problems, waiting := checkLayers(syntheticGraph(tc.imports), tc.rules)
+			problems := checkLayers(syntheticGraph(tc.imports), tc.rules)
 			if tc.wantNoProblem {
 				tc.wantProblems = nil
 			}
 			if !slices.Equal(problems, tc.wantProblems) {
 				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(tc.wantProblems, "\n"))
-			}
-			if len(waiting) != tc.wantWaiting {
-				t.Errorf("waiting %q, want %d", waiting, tc.wantWaiting)
 			}
 		})
 	}
@@ -402,13 +368,14 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		return map[string][]string{
 			cmd:     {webui, gateway, store, modem, sim, serial, "net/http"},
 			webui:   {gateway, "net/http", "github.com/gorilla/websocket"},
-			gateway: {store, modem},
+			gateway: {part, store, modem},
+			part:    {store, modem},
 			store:   {bbolt},
 			modem:   {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
 			sim:     {"github.com/warthog618/sms", "net/http"},
 		}
 	}
-	if problems, _ := checkLayers(syntheticGraph(base()), layerRules); len(problems) > 0 {
+	if problems := checkLayers(syntheticGraph(base()), layerRules); len(problems) > 0 {
 		t.Fatalf("the module's shape breaks the rules:\n%s", strings.Join(problems, "\n"))
 	}
 	for _, breach := range []struct{ from, to string }{
@@ -432,7 +399,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 	} {
 		imports := base()
 		imports[breach.from] = append(imports[breach.from], breach.to)
-		problems, _ := checkLayers(syntheticGraph(imports), layerRules)
+		problems := checkLayers(syntheticGraph(imports), layerRules)
 		want := breach.from + " imports " + breach.to + ": "
 		if !slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, want) }) {
 			t.Errorf("%s importing %s: not reported; problems:\n%s", breach.from, breach.to, strings.Join(problems, "\n"))
