@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/simgate/simgate/modem"
@@ -75,13 +74,9 @@ var ErrSuppressed = store.ErrSuppressed
 var ErrConflict = errors.New("conflict")
 
 // FieldError is bad input from a caller; Field names the offending field so
-// the API can answer 400 with it.
-type FieldError struct {
-	Field   string
-	Message string
-}
-
-func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Message) }
+// the API can answer 400 with it. It is the store's type, so bad input
+// caught by either layer maps the same way.
+type FieldError = store.FieldError
 
 // SubmitRequest is a request to send one text.
 type SubmitRequest struct {

@@ -53,7 +53,7 @@ func checkPassword(password string) error {
 // ("name" or "password").
 func (g *Gateway) AddUser(name, password string) error {
 	if err := store.ValidUserName(name); err != nil {
-		return fieldError(err)
+		return err
 	}
 	if err := checkPassword(password); err != nil {
 		return err
@@ -62,7 +62,7 @@ func (g *Gateway) AddUser(name, password string) error {
 	if err != nil {
 		return fmt.Errorf("gateway: hash password: %w", err)
 	}
-	return fieldError(g.db.AddUser(User{Name: name, PasswordHash: hash}))
+	return g.db.AddUser(User{Name: name, PasswordHash: hash})
 }
 
 // SetPassword changes a user's password and ends all their sessions.
@@ -115,16 +115,6 @@ func (g *Gateway) LogoutEverywhere(user string) (int, error) { return g.db.Delet
 
 // PruneSessions deletes expired sessions.
 func (g *Gateway) PruneSessions() (int, error) { return g.db.PruneSessions() }
-
-// fieldError converts the store's *FieldError into the gateway's, so that
-// webui maps both the same way.
-func fieldError(err error) error {
-	var fe *store.FieldError
-	if errors.As(err, &fe) {
-		return &FieldError{Field: fe.Field, Message: fe.Message}
-	}
-	return err
-}
 
 // dummyHash is a bcrypt hash (at bcrypt.DefaultCost, like real ones) of a
 // password nobody has, so that logins with unknown names cost the same time

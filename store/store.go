@@ -42,7 +42,8 @@ var (
 )
 
 // FieldError is bad input; Field names the offending argument so that the
-// HTTP layer can point at it.
+// HTTP layer can answer 400 pointing at it. It is simgate's one such type:
+// package gateway re-exports it, so an error from either layer maps alike.
 type FieldError struct {
 	Field   string
 	Message string
