@@ -4,31 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/simgate/simgate/modem"
+	"github.com/simgate/simgate/store"
 )
 
 // ErrModemUnavailable is returned for work a modem cannot take now (down,
 // starting, or out of rotation).
 var ErrModemUnavailable = errors.New("modem unavailable")
 
-// modemRecord is what the store keeps about a modem between runs, so the
-// console shows its identity even while it is unplugged.
-type modemRecord struct {
-	Name      string         `json:"name"`
-	Path      string         `json:"path"`
-	Identity  modem.Identity `json:"identity"`
-	FirstSeen time.Time      `json:"first_seen"`
-	LastSeen  time.Time      `json:"last_seen"`
-}
-
-const kvModems = "modems"
-
 // rememberModem stores the identity a modem reported at init.
 func (g *Gateway) rememberModem(name, path string, id modem.Identity) {
-	var rec modemRecord
-	if _, err := g.db.GetJSON(kvModems, name, &rec); err != nil {
+	rec, _, err := g.db.ModemRecord(name)
+	if err != nil {
 		g.log.Warn("read modem record", "modem", name, "error", err)
 	}
 	now := g.now()
@@ -38,8 +26,8 @@ func (g *Gateway) rememberModem(name, path string, id modem.Identity) {
 		}
 		rec.FirstSeen = now
 	}
-	rec.Name, rec.Path, rec.Identity, rec.LastSeen = name, path, id, now
-	if err := g.db.PutJSON(kvModems, name, rec); err != nil {
+	rec.Name, rec.Path, rec.Identity, rec.LastSeen = name, path, store.ModemIdentity(id), now
+	if err := g.db.PutModemRecord(rec); err != nil {
 		g.log.Warn("store modem record", "modem", name, "error", err)
 	}
 }
@@ -47,14 +35,13 @@ func (g *Gateway) rememberModem(name, path string, id modem.Identity) {
 // loadModemRecords fills in the identity of each modem from the last run.
 func (g *Gateway) loadModemRecords(runners []*runner) {
 	for _, r := range runners {
-		var rec modemRecord
-		found, err := g.db.GetJSON(kvModems, r.name, &rec)
+		rec, found, err := g.db.ModemRecord(r.name)
 		if err != nil || !found {
 			continue
 		}
 		r.mu.Lock()
 		if r.status.Identity == (modem.Identity{}) {
-			r.status.Identity = rec.Identity
+			r.status.Identity = modem.Identity(rec.Identity)
 		}
 		r.mu.Unlock()
 	}
@@ -130,8 +117,6 @@ func (g *Gateway) runner(name string) *runner {
 	return nil
 }
 
-const kvPaused = "modem_paused"
-
 // SetModemPaused pauses or resumes sending through a modem. A paused modem
 // stays connected, so texts and delivery reports still arrive; the choice
 // survives restarts.
@@ -140,11 +125,7 @@ func (g *Gateway) SetModemPaused(name string, paused bool) (ModemStatus, error) 
 	if r == nil {
 		return ModemStatus{}, ErrNotFound
 	}
-	if paused {
-		if err := g.db.PutJSON(kvPaused, name, true); err != nil {
-			return ModemStatus{}, err
-		}
-	} else if err := g.db.DeleteJSON(kvPaused, name); err != nil {
+	if err := g.db.SetModemPaused(name, paused); err != nil {
 		return ModemStatus{}, err
 	}
 	r.update(func(s *ModemStatus) { s.Paused = paused })
@@ -156,12 +137,11 @@ func (g *Gateway) SetModemPaused(name string, paused bool) (ModemStatus, error) 
 // loadPaused restores the operator's pause decisions.
 func (g *Gateway) loadPaused(runners []*runner) error {
 	for _, r := range runners {
-		var paused bool
-		found, err := g.db.GetJSON(kvPaused, r.name, &paused)
+		paused, err := g.db.ModemPaused(r.name)
 		if err != nil {
 			return err
 		}
-		if found && paused {
+		if paused {
 			r.mu.Lock()
 			r.status.Paused = true
 			r.mu.Unlock()

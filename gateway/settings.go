@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/simgate/simgate/store"
 )
 
 // Window is a span of local clock time in which marketing texts may go,
@@ -55,10 +58,7 @@ const MinBodyRetention = 30 * 24 * time.Hour
 
 // Disclosure is one version of the consent text shown where numbers are
 // collected. Every opt-in records the version it was given under.
-type Disclosure struct {
-	Version string `json:"version"`
-	Text    string `json:"text"`
-}
+type Disclosure = store.Disclosure
 
 // ReplyTemplates are the box's own texts. Each may use {brand},
 // {frequency} and {support}, filled from the settings when sent.
@@ -109,9 +109,6 @@ type ComplianceSettings struct {
 // errNoBrand is why marketing cannot start on a box without a brand.
 var errNoBrand = errors.New("set the brand name in Settings → Compliance first: every marketing text and reply must name it")
 
-// settingsKey is where the compliance settings live in the store's kv area.
-const settingsNS, settingsKey = "settings", "compliance"
-
 // defaultComplianceSettings is what a new box starts with: the safe rules
 // switched on, and no brand, so that marketing waits for the shop to name
 // itself.
@@ -135,39 +132,33 @@ func (g *Gateway) ComplianceSettings() ComplianceSettings {
 
 func (g *Gateway) loadComplianceSettings() (ComplianceSettings, error) {
 	s := defaultComplianceSettings()
-	if _, err := g.db.GetJSON(settingsNS, settingsKey, &s); err != nil {
-		return defaultComplianceSettings(), err
+	doc, err := g.db.ComplianceSettings()
+	if err != nil || doc == nil {
+		return s, err
+	}
+	if err := json.Unmarshal(doc, &s); err != nil {
+		return defaultComplianceSettings(), fmt.Errorf("gateway: decode compliance settings: %w", err)
 	}
 	return s, nil
 }
 
 // SaveComplianceSettings validates s and stores it; a bad field gives a
 // *FieldError and changes nothing. Every disclosure version ever saved is
-// kept, so a ledger entry's version can always be shown with its text.
+// kept, so a ledger entry's version can always be shown with its text: a
+// version already saved with another text is a *FieldError too. The
+// settings and a new disclosure version are saved together or not at all.
 func (g *Gateway) SaveComplianceSettings(s ComplianceSettings, actor string) error {
 	if err := s.validate(); err != nil {
 		return err
 	}
 	s.UpdatedAt = g.now().UTC()
 	s.UpdatedBy = actor
-	if s.Disclosure.Version != "" {
-		var old Disclosure
-		found, err := g.db.GetJSON(disclosureNS, s.Disclosure.Version, &old)
-		if err != nil {
-			return fmt.Errorf("gateway: read disclosure: %w", err)
-		}
-		if found && old.Text != s.Disclosure.Text {
-			return &FieldError{Field: "disclosure.version", Message: fmt.Sprintf(
-				"version %q was already used for a different text; give the new text a new version", s.Disclosure.Version)}
-		}
-		if !found {
-			if err := g.db.PutJSON(disclosureNS, s.Disclosure.Version, s.Disclosure); err != nil {
-				return fmt.Errorf("gateway: save disclosure: %w", err)
-			}
-		}
+	doc, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("gateway: encode settings: %w", err)
 	}
-	if err := g.db.PutJSON(settingsNS, settingsKey, s); err != nil {
-		return fmt.Errorf("gateway: save settings: %w", err)
+	if err := g.db.SaveComplianceSettings(doc, s.Disclosure); err != nil {
+		return err
 	}
 	g.settingsMu.Lock()
 	g.settings = s.clone()
@@ -176,17 +167,12 @@ func (g *Gateway) SaveComplianceSettings(s ComplianceSettings, actor string) err
 	return nil
 }
 
-// disclosureNS keeps every disclosure version: version → Disclosure.
-const disclosureNS = "disclosures"
-
 // DisclosureVersion returns the text of a saved disclosure version.
 func (g *Gateway) DisclosureVersion(version string) (Disclosure, bool, error) {
-	var d Disclosure
 	if version == "" {
-		return d, false, nil
+		return Disclosure{}, false, nil
 	}
-	found, err := g.db.GetJSON(disclosureNS, version, &d)
-	return d, found, err
+	return g.db.Disclosure(version)
 }
 
 // BodyRetention is how old a message body gets before the purge blanks

@@ -3,8 +3,11 @@ package gateway
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -115,6 +118,35 @@ func TestDummyHashCost(t *testing.T) {
 	cost, err := bcrypt.Cost([]byte(dummyHash))
 	if err != nil || cost != bcrypt.DefaultCost {
 		t.Errorf("dummy hash cost %d, %v; want %d so unknown names take as long", cost, err, bcrypt.DefaultCost)
+	}
+}
+
+// TestMarkInboxReadRace: requests marking the same number at once (two
+// console tabs, a double click) must leave the marker at the highest id any
+// of them marked. A read followed by a separate write lets a request that
+// read an old marker overwrite a higher one written in between.
+func TestMarkInboxReadRace(t *testing.T) {
+	g := newUserGateway(t)
+	const number, workers, marks = "+12015550123", 16, 8
+	var wg sync.WaitGroup
+	highest := make([]uint64, workers)
+	for w := range workers {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 1))
+			for range marks {
+				id := 1 + rng.Uint64N(1000)
+				highest[w] = max(highest[w], id)
+				if err := g.MarkInboxRead(number, id); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	want := slices.Max(highest)
+	if got, err := g.InboxRead(number); err != nil || got != want {
+		t.Errorf("marker after concurrent marks = %d, %v; want the highest marked, %d", got, err, want)
 	}
 }
 
