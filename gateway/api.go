@@ -24,6 +24,8 @@ type (
 	ContactFilter  = store.ContactFilter
 	Consent        = store.Consent
 	ConsentEvent   = store.ConsentEvent
+	ConsentMethod  = store.ConsentMethod
+	ConsentPurpose = store.ConsentPurpose
 	EraseReport    = store.EraseReport
 	SubjectData    = store.SubjectData
 	MarketingState = store.MarketingState

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,29 +26,27 @@ import (
 // again. Decisions are serialised by g.consentMu, so two texts from one
 // number on two SIMs cannot both claim "the one confirmation".
 
-// Consent methods (R-OPTIN-1, R-RECORD).
+// Consent methods (R-OPTIN-1, R-RECORD), stored in the ledger as package
+// store declares them.
 const (
-	MethodWebForm = "web_form"
-	MethodKeyword = "keyword"
-	MethodPOS     = "pos"
-	MethodImport  = "import"
-	MethodAPI     = "api"
-	MethodConsole = "console"
+	MethodWebForm = store.MethodWebForm
+	MethodKeyword = store.MethodKeyword
+	MethodPOS     = store.MethodPOS
+	MethodImport  = store.MethodImport
+	MethodAPI     = store.MethodAPI
+	MethodConsole = store.MethodConsole
 )
 
 // ConsentMethods lists the accepted methods, for forms and errors.
 func ConsentMethods() []string {
-	return []string{MethodWebForm, MethodKeyword, MethodPOS, MethodImport, MethodAPI, MethodConsole}
+	var names []string
+	for _, m := range store.ConsentMethods() {
+		names = append(names, string(m))
+	}
+	return names
 }
 
-func validMethod(m string) bool {
-	for _, v := range ConsentMethods() {
-		if m == v {
-			return true
-		}
-	}
-	return false
-}
+func validMethod(m ConsentMethod) bool { return slices.Contains(store.ConsentMethods(), m) }
 
 // Field length limits: evidence, not essays.
 const (
@@ -62,7 +61,7 @@ type OptInRequest struct {
 	Number string
 	// Method is how consent was given: web_form, keyword, pos, import,
 	// api or console.
-	Method string
+	Method ConsentMethod
 	// Source is where: the page URL, the POS terminal or staff ID, the
 	// keyword, the import file.
 	Source string
@@ -95,7 +94,7 @@ func (r *OptInRequest) validate(g *Gateway) (number string, d Disclosure, err er
 	if err != nil {
 		return "", d, err
 	}
-	r.Method = strings.TrimSpace(r.Method)
+	r.Method = ConsentMethod(strings.TrimSpace(string(r.Method)))
 	if r.Method == "" {
 		return "", d, &FieldError{Field: "method", Message: "is required: how consent was given (" + strings.Join(ConsentMethods(), ", ") + ")"}
 	}
@@ -178,7 +177,7 @@ func (g *Gateway) OptIn(ctx context.Context, r OptInRequest) (ConsentEvent, Cons
 		return ConsentEvent{}, Consent{}, fmt.Errorf("gateway: %w", err)
 	}
 	now := g.now().UTC()
-	ev := store.ConsentEvent{Number: number, At: now, TimeZone: numberTimeZone(number), Purpose: "marketing", Method: r.Method, Source: r.Source,
+	ev := store.ConsentEvent{Number: number, At: now, TimeZone: numberTimeZone(number), Purpose: store.PurposeMarketing, Method: r.Method, Source: r.Source,
 		DisclosureVersion: d.Version, DisclosureText: d.Text, IP: r.IP, UserAgent: r.UserAgent,
 		Terminal: r.Terminal, Actor: r.Actor, Note: r.Note}
 	// The key changes with every change of the number's record, so a retry
@@ -189,7 +188,7 @@ func (g *Gateway) OptIn(ctx context.Context, r OptInRequest) (ConsentEvent, Cons
 	var apply func(c *store.Consent) error
 	switch {
 	case c.Marketing == store.MarketingConfirmed && !optedOut:
-		ev.Type = "opt_in"
+		ev.Type = store.EventOptIn
 		ev.Note = joinNote(ev.Note, "already subscribed: no text sent")
 		cart := r.CartReminders
 		apply = func(c *store.Consent) error {
@@ -200,7 +199,7 @@ func (g *Gateway) OptIn(ctx context.Context, r OptInRequest) (ConsentEvent, Cons
 		if c.Marketing == store.MarketingPending && !replyDue(&c, replyDOI, now) {
 			return ConsentEvent{}, c, nil // one request per 24 h: see doiReplyEvery
 		}
-		ev.Type = "doi_request"
+		ev.Type = store.EventDOIRequest
 		m, err := g.queueReply(number, replyDOI, key, s)
 		if err != nil {
 			return ConsentEvent{}, Consent{}, err
@@ -218,7 +217,7 @@ func (g *Gateway) OptIn(ctx context.Context, r OptInRequest) (ConsentEvent, Cons
 	case optedOut:
 		return ConsentEvent{}, c, ErrOptedOut
 	default:
-		ev.Type = "opt_in"
+		ev.Type = store.EventOptIn
 		m, err := g.queueReply(number, replyOptIn, key, s)
 		if err != nil {
 			return ConsentEvent{}, Consent{}, err
@@ -271,8 +270,8 @@ type OptOutRequest struct {
 	Number string
 	// Purpose: "marketing" stops marketing only; "all" stops every text
 	// except the compliance replies.
-	Purpose string
-	Method  string // console, api, pos, web_form, import
+	Purpose ConsentPurpose
+	Method  ConsentMethod // console, api, pos, web_form, import
 	Source  string
 	Actor   string
 	Note    string
@@ -289,9 +288,9 @@ func (g *Gateway) OptOut(ctx context.Context, r OptOutRequest) (ConsentEvent, Co
 		return ConsentEvent{}, Consent{}, err
 	}
 	if r.Purpose == "" {
-		r.Purpose = "marketing"
+		r.Purpose = store.PurposeMarketing
 	}
-	if r.Purpose != "marketing" && r.Purpose != "all" {
+	if r.Purpose != store.PurposeMarketing && r.Purpose != store.PurposeAll {
 		return ConsentEvent{}, Consent{}, &FieldError{Field: "purpose", Message: `must be "marketing" or "all"`}
 	}
 	if r.Method == "" {
@@ -308,9 +307,9 @@ func (g *Gateway) OptOut(ctx context.Context, r OptOutRequest) (ConsentEvent, Co
 		return ConsentEvent{}, Consent{}, &FieldError{Field: "note", Message: fmt.Sprintf("is longer than %d bytes", maxNoteLen)}
 	}
 	g.consentMu.Lock()
-	ev := store.ConsentEvent{Number: number, At: g.now().UTC(), TimeZone: numberTimeZone(number), Type: "opt_out", Purpose: r.Purpose,
+	ev := store.ConsentEvent{Number: number, At: g.now().UTC(), TimeZone: numberTimeZone(number), Type: store.EventOptOut, Purpose: r.Purpose,
 		Method: r.Method, Source: strings.TrimSpace(r.Source), Actor: r.Actor, Note: r.Note}
-	all := r.Purpose == "all"
+	all := r.Purpose == store.PurposeAll
 	stored, cur, _, err := g.db.AppendConsent(ev, func(c *store.Consent) error {
 		optOut(c, all, false)
 		return nil
@@ -379,13 +378,13 @@ func (g *Gateway) ResolveReview(ctx context.Context, number, decision, actor str
 		InboundID: c.ReviewInboundID}
 	var apply func(c *store.Consent) error
 	if decision == ReviewKeep {
-		ev.Type, ev.Purpose, ev.Note = "review_resolved", "marketing", "kept subscribed: the text was not an opt-out"
+		ev.Type, ev.Purpose, ev.Note = store.EventReviewResolved, store.PurposeMarketing, "kept subscribed: the text was not an opt-out"
 		apply = func(c *store.Consent) error {
 			c.Review, c.ReviewInboundID, c.ReviewText = false, 0, ""
 			return nil
 		}
 	} else {
-		ev.Type, ev.Purpose, ev.Note = "opt_out", "all", "opt-out confirmed from the review queue: "+c.ReviewText
+		ev.Type, ev.Purpose, ev.Note = store.EventOptOut, store.PurposeAll, "opt-out confirmed from the review queue: "+c.ReviewText
 		reply := replyDue(&c, replyStop, now)
 		if reply {
 			m, err := g.queueReply(n, replyStop, fmt.Sprintf("reply:review:%s:%d", n, c.UpdatedAt.UnixNano()), g.ComplianceSettings())

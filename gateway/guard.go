@@ -387,7 +387,7 @@ func (g *Gateway) confirmationPending(c store.Consent) bool {
 	}
 	for i := len(events) - 1; i >= 0; i-- {
 		ev := events[i]
-		if ev.MessageID == 0 || ev.Type == "opt_out" || ev.Type == "doi_request" {
+		if ev.MessageID == 0 || ev.Type == store.EventOptOut || ev.Type == store.EventDOIRequest {
 			continue
 		}
 		m, err := g.db.Get(ev.MessageID)
