@@ -23,6 +23,8 @@ type (
 	ContactFilter  = store.ContactFilter
 	Consent        = store.Consent
 	ConsentEvent   = store.ConsentEvent
+	ConsentMethod  = store.ConsentMethod
+	ConsentPurpose = store.ConsentPurpose
 	EraseReport    = store.EraseReport
 	SubjectData    = store.SubjectData
 	MarketingState = store.MarketingState
@@ -73,8 +75,9 @@ var ErrSuppressed = store.ErrSuppressed
 var ErrConflict = compliance.ErrConflict
 
 // FieldError is bad input from a caller; Field names the offending field so
-// the API can answer 400 with it.
-type FieldError = compliance.FieldError
+// the API can answer 400 with it. It is the store's type, so bad input
+// caught by either layer maps the same way.
+type FieldError = store.FieldError
 
 // SubmitRequest is a request to send one text.
 type SubmitRequest = outbox.SubmitRequest

@@ -13,7 +13,8 @@ type (
 	Evidence      = consent.Evidence
 )
 
-// Consent methods (R-OPTIN-1, R-RECORD).
+// Consent methods (R-OPTIN-1, R-RECORD), stored in the ledger as package
+// store declares them.
 const (
 	MethodWebForm = consent.MethodWebForm
 	MethodKeyword = consent.MethodKeyword

@@ -70,22 +70,63 @@ type Consent struct {
 	UpdatedAt time.Time            `json:"updated_at"`
 }
 
+// The consent ledger's vocabulary. Values are stored as their strings in
+// every ledger entry (and in consent_by_inbound keys): append only, never
+// change one.
+
+// ConsentEventType is what a ledger entry records.
+type ConsentEventType string
+
+const (
+	EventOptIn      ConsentEventType = "opt_in"      // consent given (or repeated)
+	EventDOIRequest ConsentEventType = "doi_request" // double opt-in request sent
+	EventDOIConfirm ConsentEventType = "doi_confirm" // YES to a double opt-in request
+	EventOptOut     ConsentEventType = "opt_out"
+	// EventOptOutReview: a text read like an opt-out without being a
+	// keyword; a person decides (R-STOP-4).
+	EventOptOutReview   ConsentEventType = "opt_out_review"
+	EventReviewResolved ConsentEventType = "review_resolved" // kept subscribed after review
+	EventResubscribe    ConsentEventType = "resubscribe"     // START after a keyword opt-out
+	EventErasure        ConsentEventType = "erasure"         // the number was erased on request
+)
+
+// ConsentPurpose is what a ledger entry is about.
+type ConsentPurpose string
+
+const (
+	PurposeMarketing ConsentPurpose = "marketing"
+	PurposeAll       ConsentPurpose = "all" // every text: opt-outs of everything, erasure
+)
+
+// ConsentMethod is how consent was given or withdrawn (R-OPTIN-1, R-RECORD).
+type ConsentMethod string
+
+const (
+	MethodWebForm ConsentMethod = "web_form"
+	MethodKeyword ConsentMethod = "keyword"
+	MethodPOS     ConsentMethod = "pos"
+	MethodImport  ConsentMethod = "import"
+	MethodAPI     ConsentMethod = "api"
+	MethodConsole ConsentMethod = "console"
+)
+
+// ConsentMethods lists every method, in the order forms and errors name
+// them.
+func ConsentMethods() []ConsentMethod {
+	return []ConsentMethod{MethodWebForm, MethodKeyword, MethodPOS, MethodImport, MethodAPI, MethodConsole}
+}
+
 // ConsentEvent is one entry of the append-only consent ledger: the evidence
 // a business shows when challenged (R-RECORD). Only erasure rewrites an
 // entry, replacing the number and personal fields with the salted hash.
 type ConsentEvent struct {
-	ID       uint64    `json:"id"`
-	Number   string    `json:"number"` // E.164; after erasure "erased:<hash>"
-	At       time.Time `json:"at"`     // UTC
-	TimeZone string    `json:"time_zone,omitempty"`
-	// Type: "opt_in", "doi_request", "doi_confirm", "opt_out",
-	// "opt_out_review" (a text that read like an opt-out), "review_resolved",
-	// "resubscribe" (START), "erasure".
-	Type string `json:"type"`
-	// Purpose: "marketing" or "all" (opt-outs of everything).
-	Purpose string `json:"purpose"`
-	// Method: "web_form", "keyword", "pos", "import", "api", "console".
-	Method string `json:"method,omitempty"`
+	ID       uint64           `json:"id"`
+	Number   string           `json:"number"` // E.164; after erasure "erased:<hash>"
+	At       time.Time        `json:"at"`     // UTC
+	TimeZone string           `json:"time_zone,omitempty"`
+	Type     ConsentEventType `json:"type"`
+	Purpose  ConsentPurpose   `json:"purpose"`
+	Method   ConsentMethod    `json:"method,omitempty"` // none for erasure
 	// Source: the page URL, POS terminal or staff ID, keyword, file name.
 	Source            string `json:"source,omitempty"`
 	DisclosureVersion string `json:"disclosure_version,omitempty"`
@@ -120,12 +161,12 @@ type SubjectData struct {
 
 // Event types that subscribe a number: refused for a suppressed number
 // unless the person came back on their own (see AppendConsent).
-var subscribingTypes = map[string]bool{"opt_in": true, "doi_request": true, "doi_confirm": true, "resubscribe": true}
+var subscribingTypes = map[ConsentEventType]bool{EventOptIn: true, EventDOIRequest: true, EventDOIConfirm: true, EventResubscribe: true}
 
 // Methods by which a person acts on their own behalf: texting a keyword or
 // submitting the join form. Only these may lift a suppression (R-GDPR-2:
 // an import or API call cannot re-subscribe an erased number silently).
-var ownActMethods = map[string]bool{"keyword": true, "web_form": true}
+var ownActMethods = map[ConsentMethod]bool{MethodKeyword: true, MethodWebForm: true}
 
 // AppendConsent appends ev to the consent ledger and changes the number's
 // Consent with apply, in one transaction: the evidence and the state it
@@ -248,7 +289,7 @@ func putEvent(tx *bbolt.Tx, ev *ConsentEvent) error {
 	return tx.Bucket(bucketConsentEvents).Put(u64(ev.ID), raw)
 }
 
-func inboundEventKey(inboundID uint64, typ string) []byte {
+func inboundEventKey(inboundID uint64, typ ConsentEventType) []byte {
 	return append(u64(inboundID), typ...)
 }
 

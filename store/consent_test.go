@@ -118,7 +118,8 @@ func TestAppendConsentIdempotentPerInbound(t *testing.T) {
 // own act (R-GDPR-2).
 func TestSuppressionRules(t *testing.T) {
 	tests := []struct {
-		typ, method  string
+		typ          ConsentEventType
+		method       ConsentMethod
 		wantErr      bool
 		wantLifted   bool
 		wantRecorded bool
@@ -138,7 +139,7 @@ func TestSuppressionRules(t *testing.T) {
 		{"opt_out", "api", false, false, true},
 	}
 	for _, tc := range tests {
-		t.Run(tc.typ+"/"+tc.method, func(t *testing.T) {
+		t.Run(string(tc.typ)+"/"+string(tc.method), func(t *testing.T) {
 			db := openTest(t)
 			const n = "+15550100"
 			suppress(t, db, n)
@@ -322,4 +323,38 @@ func TestAdmitSendCapRace(t *testing.T) {
 	if ids, _ := db.IDsByStatus(StatusSending); len(ids) != slots {
 		t.Errorf("%d messages sending, want %d", len(ids), slots)
 	}
+}
+
+// TestConsentVocabularyOnDisk: the constants are the strings ledgers in
+// the field already hold; changing one would orphan every entry using it.
+func TestConsentVocabularyOnDisk(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{string(EventOptIn), "opt_in"}, {string(EventDOIRequest), "doi_request"}, {string(EventDOIConfirm), "doi_confirm"},
+		{string(EventOptOut), "opt_out"}, {string(EventOptOutReview), "opt_out_review"},
+		{string(EventReviewResolved), "review_resolved"}, {string(EventResubscribe), "resubscribe"},
+		{string(EventErasure), "erasure"},
+		{string(PurposeMarketing), "marketing"}, {string(PurposeAll), "all"},
+		{string(MethodWebForm), "web_form"}, {string(MethodKeyword), "keyword"}, {string(MethodPOS), "pos"},
+		{string(MethodImport), "import"}, {string(MethodAPI), "api"}, {string(MethodConsole), "console"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("constant for %q is %q", tc.want, tc.got)
+		}
+	}
+	db := openTest(t)
+	ev, _, _, err := db.AppendConsent(ConsentEvent{Number: "+15550100", Type: EventOptIn, Purpose: PurposeMarketing,
+		Method: MethodWebForm, InboundID: 9}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.bolt.View(func(tx *bbolt.Tx) error {
+		raw := string(tx.Bucket(bucketConsentEvents).Get(u64(ev.ID)))
+		if !strings.Contains(raw, `"type":"opt_in","purpose":"marketing","method":"web_form"`) {
+			t.Errorf("stored event %s", raw)
+		}
+		if tx.Bucket(bucketConsentByInbound).Get(append(u64(9), "opt_in"...)) == nil {
+			t.Error("consent_by_inbound key is not inbound ID | \"opt_in\"")
+		}
+		return nil
+	})
 }

@@ -558,13 +558,13 @@ func importOptIn(tx *bbolt.Tx, ev ConsentEvent, number string, now time.Time) (b
 	}
 	ev.Number = number
 	if ev.Type == "" {
-		ev.Type = "opt_in"
+		ev.Type = EventOptIn
 	}
 	if ev.Purpose == "" {
-		ev.Purpose = "marketing"
+		ev.Purpose = PurposeMarketing
 	}
 	if ev.Method == "" {
-		ev.Method = "import"
+		ev.Method = MethodImport
 	}
 	if err := appendEvent(tx, &ev, now); err != nil {
 		return false, err

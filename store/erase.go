@@ -60,7 +60,7 @@ func (db *DB) EraseNumber(number string) (EraseReport, error) {
 		if rep.ConsentEvents, err = pseudonymiseLedger(tx, number, pseudonym); err != nil {
 			return fmt.Errorf("consent ledger: %w", err)
 		}
-		if err := appendEvent(tx, &ConsentEvent{Number: pseudonym, Type: "erasure", Purpose: "all"}, now); err != nil {
+		if err := appendEvent(tx, &ConsentEvent{Number: pseudonym, Type: EventErasure, Purpose: PurposeAll}, now); err != nil {
 			return err
 		}
 		if err := rekeyUsage(tx, number, pseudonym); err != nil {

@@ -181,14 +181,14 @@ func TestEraseNumber(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	types := []string{}
+	types := []ConsentEventType{}
 	for _, ev := range evs {
 		types = append(types, ev.Type)
 		if ev.IP != "" || ev.UserAgent != "" || ev.Terminal != "" || ev.Note != "" || strings.Contains(ev.Source, "5550100") {
 			t.Errorf("event not pseudonymised: %+v", ev)
 		}
 	}
-	if !slices.Equal(types, []string{"opt_in", "opt_out_review", "opt_out", "erasure"}) {
+	if !slices.Equal(types, []ConsentEventType{"opt_in", "opt_out_review", "opt_out", "erasure"}) {
 		t.Errorf("ledger %v", types)
 	}
 	if evs[0].DisclosureVersion != "v1" || evs[0].Method != "web_form" || evs[2].Keyword != "STOP" || !evs[3].At.Equal(clk.now()) {

@@ -1,10 +1,15 @@
 package store
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"go.etcd.io/bbolt"
 )
@@ -63,9 +68,31 @@ var (
 	// bucketTokensByID: token ID → sha256(plaintext), for listing and revoking.
 	bucketTokensByID = []byte("tokens_by_id")
 
-	// bucketKV: "bucket/key" → JSON, for the gateway's small records
-	// (modems, MR and concatenation counters).
+	// bucketKV: "namespace/key" → JSON, the gateway's small records up to
+	// version 4. Migration 4 → 5 moves them into the buckets below and
+	// deletes it; the name stays declared for the migrations that use it.
 	bucketKV = []byte("kv")
+
+	// bucketSettings: keyComplianceSettings → the gateway's compliance
+	// settings JSON, as the gateway encodes them (the store reads only the
+	// disclosure they name, which is passed beside them).
+	bucketSettings = []byte("settings")
+	// bucketDisclosures: disclosure version → Disclosure JSON, every
+	// consent text ever saved. A version's text never changes, so a ledger
+	// entry's version always shows the text the person saw.
+	bucketDisclosures = []byte("disclosures")
+	// bucketInboxRead: number → the highest inbound ID from it that the
+	// console marked as read (8 bytes); only ever raised.
+	bucketInboxRead = []byte("inbox_read")
+	// bucketModems: modem name → ModemRecord JSON, the identity a modem
+	// reported at its last start.
+	bucketModems = []byte("modems")
+	// bucketModemsPaused: modem name → empty while an operator has taken
+	// the modem out of sending.
+	bucketModemsPaused = []byte("modems_paused")
+	// bucketUndecodable: ID (8 bytes) → UndecodablePDU JSON, stored PDUs
+	// the driver could not read, kept as raw evidence.
+	bucketUndecodable = []byte("undecodable")
 
 	// bucketSIMUsage: per-SIM sending counters for the fleet's limits:
 	// "c" | sim | 0 | day → parts sent that day (8 bytes);
@@ -110,11 +137,13 @@ var (
 	keySuppressionSalt = []byte("suppression_salt")
 	keyPurgedMessages  = []byte("purged_messages_through")
 	keyPurgedInbound   = []byte("purged_inbound_through")
+
+	keyComplianceSettings = []byte("compliance")
 )
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -153,6 +182,8 @@ var migrations = []func(tx *bbolt.Tx) error{
 	// history (messages_by_to, inbound_by_from, built here for existing
 	// rows) and the queue of inbound texts whose keywords are unhandled.
 	migrateContactsConsent,
+	// 4 → 5: the kv bucket's records move into buckets of their own.
+	migrateKV,
 }
 
 // migrateContactsConsent is schema step 3 → 4. Existing inbound texts are
@@ -212,6 +243,84 @@ func migrateContactsConsent(tx *bbolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// migrateKV is schema step 4 → 5. Every namespace a version 4 binary wrote
+// moves into its own bucket and the kv bucket is deleted. JSON records are
+// copied byte for byte; read markers and pause flags change encoding (JSON
+// number → 8 bytes, JSON true → presence) and undecodable PDUs are keyed by
+// sequence IDs in the order they were kept. A record of any other
+// namespace fails the upgrade and leaves the file at version 4: no simgate
+// ever wrote one, and deleting what this binary cannot read would be worse
+// than refusing to start.
+func migrateKV(tx *bbolt.Tx) error {
+	for _, name := range [][]byte{bucketSettings, bucketDisclosures, bucketInboxRead,
+		bucketModems, bucketModemsPaused, bucketUndecodable} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	kv := tx.Bucket(bucketKV)
+	if kv == nil {
+		return errors.New("bucket kv missing")
+	}
+	// Undecodable PDUs get IDs in the order they were kept; their old keys
+	// ("modem-nanos-index") sort by modem first.
+	type undecodable struct {
+		At  time.Time `json:"at"`
+		raw []byte
+	}
+	var pdus []undecodable
+	err := kv.ForEach(func(k, v []byte) error {
+		namespace, key, _ := strings.Cut(string(k), "/")
+		v = bytes.Clone(v)
+		switch {
+		case namespace == "settings" && key == string(keyComplianceSettings):
+			return tx.Bucket(bucketSettings).Put(keyComplianceSettings, v)
+		case namespace == "disclosures":
+			return tx.Bucket(bucketDisclosures).Put([]byte(key), v)
+		case namespace == "modems":
+			return tx.Bucket(bucketModems).Put([]byte(key), v)
+		case namespace == "inbox_read":
+			var id uint64
+			if err := json.Unmarshal(v, &id); err != nil {
+				return fmt.Errorf("decode kv %s: %w", k, err)
+			}
+			return tx.Bucket(bucketInboxRead).Put([]byte(key), u64(id))
+		case namespace == "modem_paused":
+			var paused bool
+			if err := json.Unmarshal(v, &paused); err != nil {
+				return fmt.Errorf("decode kv %s: %w", k, err)
+			}
+			if !paused {
+				return nil
+			}
+			return tx.Bucket(bucketModemsPaused).Put([]byte(key), []byte{})
+		case namespace == "undecodable":
+			p := undecodable{raw: v}
+			if err := json.Unmarshal(v, &p); err != nil {
+				return fmt.Errorf("decode kv %s: %w", k, err)
+			}
+			pdus = append(pdus, p)
+			return nil
+		}
+		return fmt.Errorf("kv record %q belongs to no known namespace: this simgate cannot tell where it goes", k)
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(pdus, func(a, b undecodable) int { return a.At.Compare(b.At) })
+	b := tx.Bucket(bucketUndecodable)
+	for _, p := range pdus {
+		id, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		if err := b.Put(u64(id), p.raw); err != nil {
+			return err
+		}
+	}
+	return tx.DeleteBucket(bucketKV)
 }
 
 // schemaVersion reads the stored version; a file without a meta bucket is

@@ -1,8 +1,10 @@
 // Package store keeps all of simgate's state in one bbolt file: outbound
 // messages with their indexes (status, due time, idempotency key, pending
 // status reports, recipient), inbound texts and their partial segments,
-// contacts, the consent ledger and suppression list, API tokens and a small
-// key-value area for the gateway's own records.
+// contacts, the consent ledger and suppression list, API tokens, console
+// users, and the gateway's own records: compliance settings and disclosure
+// versions, modem identities and pause flags, console read markers and
+// undecodable PDUs.
 //
 // Every bucket is declared in schema.go. A record and its index entries
 // change in the same transaction, and index entries are derived from the
@@ -42,7 +44,8 @@ var (
 )
 
 // FieldError is bad input; Field names the offending argument so that the
-// HTTP layer can point at it.
+// HTTP layer can answer 400 pointing at it. It is simgate's one such type:
+// package gateway re-exports it, so an error from either layer maps alike.
 type FieldError struct {
 	Field   string
 	Message string

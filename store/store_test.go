@@ -246,10 +246,14 @@ func TestMigrateFromEmpty(t *testing.T) {
 	err = db.bolt.View(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{bucketMeta, bucketMessages, bucketMsgByStatus, bucketMsgDue, bucketMsgIdem,
 			bucketMsgIdemTime, bucketMsgReports, bucketInbound, bucketInboundParts, bucketInboundSeen,
-			bucketInboundSeenTime, bucketTokens, bucketTokensByID, bucketKV} {
+			bucketInboundSeenTime, bucketTokens, bucketTokensByID, bucketSettings, bucketDisclosures,
+			bucketInboxRead, bucketModems, bucketModemsPaused, bucketUndecodable} {
 			if tx.Bucket(b) == nil {
 				missing = append(missing, string(b))
 			}
+		}
+		if tx.Bucket(bucketKV) != nil {
+			t.Error("bucket kv is still there: migration 4 → 5 deletes it")
 		}
 		return nil
 	})
@@ -353,11 +357,17 @@ func TestFixtureV1(t *testing.T) {
 	if in, _, err := db.Inbox(0, 10); err != nil || len(in) != 1 || in[0].Text != "STOP" {
 		t.Errorf("Inbox = %+v, %v; want one STOP", in, err)
 	}
-	var modem struct{ IMEI string }
-	if ok, err := db.GetJSON("modems", "modem-a", &modem); err != nil || !ok || modem.IMEI != "356938035643809" {
-		t.Errorf("GetJSON = %v, %v, %+v", ok, err, modem)
-	}
+	// The kv record moved, byte for byte, into the modems bucket (schema 5).
+	db.bolt.View(func(tx *bbolt.Tx) error {
+		if got := string(tx.Bucket(bucketModems).Get([]byte("modem-a"))); got != fixtureV1Modem {
+			t.Errorf("modem record %q, want the fixture's %q", got, fixtureV1Modem)
+		}
+		return nil
+	})
 }
+
+// fixtureV1Modem is the kv record "modems/modem-a" of the v1 fixture.
+const fixtureV1Modem = `{"IMEI":"356938035643809"}`
 
 func writeFixtureV1(t *testing.T, path string) {
 	db, err := Open(path, WithClock(func() time.Time { return fixtureTime }))
@@ -392,7 +402,10 @@ func writeFixtureV1(t *testing.T, path string) {
 		func([]InboundPart) (Inbound, error) { return Inbound{Text: "STOP"}, nil }); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.PutJSON("modems", "modem-a", map[string]string{"IMEI": "356938035643809"}); err != nil {
+	// Written the way version 1's PutJSON did.
+	if err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketKV).Put([]byte("modems/modem-a"), []byte(fixtureV1Modem))
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -408,47 +421,6 @@ func writeFixtureV1(t *testing.T, path string) {
 	zw.Close()
 	if err := os.WriteFile("testdata/v1.db.gz", buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestKV(t *testing.T) {
-	db := openTest(t)
-	type rec struct {
-		N    int
-		Name string
-	}
-	var got rec
-	if ok, err := db.GetJSON("modems", "a", &got); err != nil || ok {
-		t.Fatalf("GetJSON on empty = %v, %v; want false, nil", ok, err)
-	}
-	if err := db.PutJSON("modems", "a", rec{1, "one"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.PutJSON("modems", "b", rec{2, "two"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.PutJSON("modemsx", "c", rec{3, "three"}); err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := db.GetJSON("modems", "a", &got); err != nil || !ok || got != (rec{1, "one"}) {
-		t.Errorf("GetJSON = %v, %v, %+v", ok, err, got)
-	}
-	keys, err := db.Keys("modems")
-	if err != nil || strings.Join(keys, ",") != "a,b" {
-		t.Errorf("Keys = %v, %v; want a,b", keys, err)
-	}
-	if err := db.DeleteJSON("modems", "a"); err != nil {
-		t.Fatal(err)
-	}
-	if ok, _ := db.GetJSON("modems", "a", &got); ok {
-		t.Error("key still present after DeleteJSON")
-	}
-	var fe *FieldError
-	if err := db.PutJSON("a/b", "c", 1); !errors.As(err, &fe) || fe.Field != "bucket" {
-		t.Errorf("PutJSON with / in bucket: %v, want FieldError for bucket", err)
-	}
-	if err := db.PutJSON("a", "", 1); !errors.As(err, &fe) || fe.Field != "key" {
-		t.Errorf("PutJSON with empty key: %v, want FieldError for key", err)
 	}
 }
 
@@ -531,9 +503,12 @@ func TestNanos(t *testing.T) {
 
 // unpackFixtureV1 writes the real version 1 database (testdata/v1.db.gz)
 // to path.
-func unpackFixtureV1(t *testing.T, path string) {
+func unpackFixtureV1(t *testing.T, path string) { unpackFixture(t, "testdata/v1.db.gz", path) }
+
+// unpackFixture writes the gzipped database fixture to path.
+func unpackFixture(t *testing.T, fixture, path string) {
 	t.Helper()
-	gz, err := os.Open("testdata/v1.db.gz")
+	gz, err := os.Open(fixture)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,16 +41,16 @@ func newConsentJSON(c gateway.Consent) consentJSON {
 
 // optInBody is POST /api/v1/consent.
 type optInBody struct {
-	Number            string `json:"number"`
-	Method            string `json:"method"`
-	Source            string `json:"source"`
-	DisclosureVersion string `json:"disclosure_version"`
-	DoubleOptIn       bool   `json:"double_opt_in"`
-	CartReminders     bool   `json:"cart_reminders"`
-	IP                string `json:"ip"`
-	UserAgent         string `json:"user_agent"`
-	Terminal          string `json:"terminal"`
-	Note              string `json:"note"`
+	Number            string                `json:"number"`
+	Method            gateway.ConsentMethod `json:"method"`
+	Source            string                `json:"source"`
+	DisclosureVersion string                `json:"disclosure_version"`
+	DoubleOptIn       bool                  `json:"double_opt_in"`
+	CartReminders     bool                  `json:"cart_reminders"`
+	IP                string                `json:"ip"`
+	UserAgent         string                `json:"user_agent"`
+	Terminal          string                `json:"terminal"`
+	Note              string                `json:"note"`
 }
 
 // consentAnswer is what the consent API answers after a change. Event is
@@ -95,11 +95,11 @@ func (s *server) apiOptIn(w http.ResponseWriter, r *http.Request) error {
 
 // optOutBody is POST /api/v1/consent/opt-out.
 type optOutBody struct {
-	Number  string `json:"number"`
-	Purpose string `json:"purpose"` // "marketing" (default) or "all"
-	Method  string `json:"method"`  // default "api"
-	Source  string `json:"source"`
-	Note    string `json:"note"`
+	Number  string                 `json:"number"`
+	Purpose gateway.ConsentPurpose `json:"purpose"` // "marketing" (default) or "all"
+	Method  gateway.ConsentMethod  `json:"method"`  // default "api"
+	Source  string                 `json:"source"`
+	Note    string                 `json:"note"`
 }
 
 // apiOptOut answers POST /api/v1/consent/opt-out.

@@ -505,23 +505,13 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request, u user) err
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	plaintext, _, err := s.gw.CreateToken(name)
 	if err != nil {
-		if msg := formError(tokenFieldError(err)); msg != "" {
+		if msg := formError(err); msg != "" {
 			return s.renderSettings(w, r, http.StatusBadRequest, settingsData{TokenName: name}, msg, "")
 		}
 		return err
 	}
 	return s.renderSettings(w, r, http.StatusOK, settingsData{NewToken: plaintext}, "",
 		"Token created. Copy it now: it is shown only this once.")
-}
-
-// tokenFieldError turns the store's *FieldError, which gateway.CreateToken
-// passes through and webui may not import, into the gateway's. Its message
-// has the same "field: message" shape.
-func tokenFieldError(err error) error {
-	if msg, ok := strings.CutPrefix(err.Error(), "name: "); ok {
-		return &gateway.FieldError{Field: "name", Message: msg}
-	}
-	return err
 }
 
 // revokeToken answers POST /settings/tokens/{id}/revoke.

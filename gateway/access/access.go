@@ -61,7 +61,7 @@ func checkPassword(password string) error {
 // ("name" or "password").
 func (a *Accounts) AddUser(name, password string) error {
 	if err := store.ValidUserName(name); err != nil {
-		return fieldError(err)
+		return err
 	}
 	if err := checkPassword(password); err != nil {
 		return err
@@ -70,7 +70,7 @@ func (a *Accounts) AddUser(name, password string) error {
 	if err != nil {
 		return fmt.Errorf("gateway: hash password: %w", err)
 	}
-	return fieldError(a.db.AddUser(store.User{Name: name, PasswordHash: hash}))
+	return a.db.AddUser(store.User{Name: name, PasswordHash: hash})
 }
 
 // SetPassword changes a user's password and ends all their sessions.
@@ -140,16 +140,6 @@ func (a *Accounts) Tokens() ([]store.Token, error) { return a.db.Tokens() }
 
 // RevokeToken deletes a token.
 func (a *Accounts) RevokeToken(id uint64) error { return a.db.RevokeToken(id) }
-
-// fieldError converts the store's *FieldError into the gateway's, so that
-// webui maps both the same way.
-func fieldError(err error) error {
-	var fe *store.FieldError
-	if errors.As(err, &fe) {
-		return &compliance.FieldError{Field: fe.Field, Message: fe.Message}
-	}
-	return err
-}
 
 // dummyHash is a bcrypt hash (at bcrypt.DefaultCost, like real ones) of a
 // password nobody has, so that logins with unknown names cost the same time

@@ -2,7 +2,8 @@ package compliance
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/simgate/simgate/store"
 )
 
 // The two ways every part of the gateway refuses a caller. They live here,
@@ -11,12 +12,7 @@ import (
 
 // FieldError is bad input from a caller; Field names the offending field so
 // the API can answer 400 with it.
-type FieldError struct {
-	Field   string
-	Message string
-}
-
-func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Message) }
+type FieldError = store.FieldError
 
 // ErrConflict is returned when an action does not fit the current state,
 // e.g. resending a delivered message or resolving a review that is not open.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/simgate/simgate/store"
 )
 
 // Window is a span of local clock time in which marketing texts may go,
@@ -55,10 +57,7 @@ const MinBodyRetention = 30 * 24 * time.Hour
 
 // Disclosure is one version of the consent text shown where numbers are
 // collected. Every opt-in records the version it was given under.
-type Disclosure struct {
-	Version string `json:"version"`
-	Text    string `json:"text"`
-}
+type Disclosure = store.Disclosure
 
 // ReplyTemplates are the box's own texts. Each may use {brand},
 // {frequency} and {support}, filled from the settings when sent.

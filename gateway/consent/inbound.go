@@ -63,7 +63,7 @@ func (l *Ledger) applyKeyword(in store.Inbound, number string) error {
 		if ev.InboundID == in.ID {
 			return nil // handled before a crash; only the mark was lost
 		}
-		if ev.Type == "doi_request" {
+		if ev.Type == store.EventDOIRequest {
 			lastDOI = ev
 		}
 	}
@@ -97,7 +97,7 @@ func (l *Ledger) applyKeyword(in store.Inbound, number string) error {
 	case kw == kwStop:
 		// R-STOP-1/2/3: all texts stop, from every SIM (consent is per
 		// number); one confirmation per 24 h.
-		ev.Type, ev.Purpose = "opt_out", "all"
+		ev.Type, ev.Purpose = store.EventOptOut, store.PurposeAll
 		replied := reply(compliance.ReplyStop)
 		apply = func(c *store.Consent) error {
 			optOut(c, true, true)
@@ -113,7 +113,7 @@ func (l *Ledger) applyKeyword(in store.Inbound, number string) error {
 		if !optedOut || !c.OptOutByKeyword {
 			return nil
 		}
-		ev.Type, ev.Purpose = "resubscribe", "marketing"
+		ev.Type, ev.Purpose = store.EventResubscribe, store.PurposeMarketing
 		ev.DisclosureVersion, ev.DisclosureText = s.Disclosure.Version, s.Disclosure.Text
 		replied := reply(compliance.ReplyOptIn)
 		apply = resubscribe(now, replied)
@@ -123,7 +123,7 @@ func (l *Ledger) applyKeyword(in store.Inbound, number string) error {
 		if c.Marketing != store.MarketingPending {
 			return nil
 		}
-		ev.Type, ev.Purpose = "doi_confirm", "marketing"
+		ev.Type, ev.Purpose = store.EventDOIConfirm, store.PurposeMarketing
 		ev.DisclosureVersion, ev.DisclosureText = lastDOI.DisclosureVersion, lastDOI.DisclosureText
 		replied := reply(compliance.ReplyOptIn)
 		apply = resubscribe(now, replied)
@@ -137,7 +137,7 @@ func (l *Ledger) applyKeyword(in store.Inbound, number string) error {
 		if c.Marketing == store.MarketingConfirmed && !optedOut {
 			return nil
 		}
-		ev.Type, ev.Purpose = "opt_in", "marketing"
+		ev.Type, ev.Purpose = store.EventOptIn, store.PurposeMarketing
 		ev.DisclosureVersion, ev.DisclosureText = s.Disclosure.Version, s.Disclosure.Text
 		replied := reply(compliance.ReplyOptIn)
 		apply = resubscribe(now, replied)
@@ -166,7 +166,7 @@ func (l *Ledger) applyKeyword(in store.Inbound, number string) error {
 		if len(text) > maxReviewText {
 			text = text[:maxReviewText]
 		}
-		ev.Type, ev.Purpose, ev.Source, ev.Keyword = "opt_out_review", "marketing", "inbound text", ""
+		ev.Type, ev.Purpose, ev.Source, ev.Keyword = store.EventOptOutReview, store.PurposeMarketing, "inbound text", ""
 		ev.Note = joinNote(ev.Note, fmt.Sprintf("read like an opt-out: %q", text))
 		apply = func(c *store.Consent) error {
 			c.Review, c.ReviewInboundID, c.ReviewText = true, in.ID, text

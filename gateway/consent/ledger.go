@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -88,29 +89,27 @@ func (l *Ledger) number(field, raw string) (string, error) {
 	return contacts.NumberField(field, raw, l.region)
 }
 
-// Consent methods (R-OPTIN-1, R-RECORD).
+// Consent methods (R-OPTIN-1, R-RECORD), stored in the ledger as package
+// store declares them.
 const (
-	MethodWebForm = "web_form"
-	MethodKeyword = "keyword"
-	MethodPOS     = "pos"
-	MethodImport  = "import"
-	MethodAPI     = "api"
-	MethodConsole = "console"
+	MethodWebForm = store.MethodWebForm
+	MethodKeyword = store.MethodKeyword
+	MethodPOS     = store.MethodPOS
+	MethodImport  = store.MethodImport
+	MethodAPI     = store.MethodAPI
+	MethodConsole = store.MethodConsole
 )
 
 // Methods lists the accepted methods, for forms and errors.
 func Methods() []string {
-	return []string{MethodWebForm, MethodKeyword, MethodPOS, MethodImport, MethodAPI, MethodConsole}
+	var names []string
+	for _, m := range store.ConsentMethods() {
+		names = append(names, string(m))
+	}
+	return names
 }
 
-func validMethod(m string) bool {
-	for _, v := range Methods() {
-		if m == v {
-			return true
-		}
-	}
-	return false
-}
+func validMethod(m store.ConsentMethod) bool { return slices.Contains(store.ConsentMethods(), m) }
 
 // Field length limits, in bytes: evidence, not essays.
 const (
@@ -125,7 +124,7 @@ type OptInRequest struct {
 	Number string
 	// Method is how consent was given: web_form, keyword, pos, import,
 	// api or console.
-	Method string
+	Method store.ConsentMethod
 	// Source is where: the page URL, the POS terminal or staff ID, the
 	// keyword, the import file.
 	Source string
@@ -158,7 +157,7 @@ func (r *OptInRequest) validate(l *Ledger) (number string, d compliance.Disclosu
 	if err != nil {
 		return "", d, err
 	}
-	r.Method = strings.TrimSpace(r.Method)
+	r.Method = store.ConsentMethod(strings.TrimSpace(string(r.Method)))
 	if r.Method == "" {
 		return "", d, &compliance.FieldError{Field: "method", Message: "is required: how consent was given (" + strings.Join(Methods(), ", ") + ")"}
 	}
@@ -241,7 +240,7 @@ func (l *Ledger) OptIn(ctx context.Context, r OptInRequest) (store.ConsentEvent,
 		return store.ConsentEvent{}, store.Consent{}, fmt.Errorf("gateway: %w", err)
 	}
 	now := l.now().UTC()
-	ev := store.ConsentEvent{Number: number, At: now, TimeZone: numberTimeZone(number), Purpose: "marketing", Method: r.Method, Source: r.Source,
+	ev := store.ConsentEvent{Number: number, At: now, TimeZone: numberTimeZone(number), Purpose: store.PurposeMarketing, Method: r.Method, Source: r.Source,
 		DisclosureVersion: d.Version, DisclosureText: d.Text, IP: r.IP, UserAgent: r.UserAgent,
 		Terminal: r.Terminal, Actor: r.Actor, Note: r.Note}
 	// The key changes with every change of the number's record, so a retry
@@ -252,7 +251,7 @@ func (l *Ledger) OptIn(ctx context.Context, r OptInRequest) (store.ConsentEvent,
 	var apply func(c *store.Consent) error
 	switch {
 	case c.Marketing == store.MarketingConfirmed && !optedOut:
-		ev.Type = "opt_in"
+		ev.Type = store.EventOptIn
 		ev.Note = joinNote(ev.Note, "already subscribed: no text sent")
 		cart := r.CartReminders
 		apply = func(c *store.Consent) error {
@@ -263,7 +262,7 @@ func (l *Ledger) OptIn(ctx context.Context, r OptInRequest) (store.ConsentEvent,
 		if c.Marketing == store.MarketingPending && !compliance.ReplyDue(&c, compliance.ReplyDOI, now) {
 			return store.ConsentEvent{}, c, nil // one request per 24 h: see compliance.ReplyDue
 		}
-		ev.Type = "doi_request"
+		ev.Type = store.EventDOIRequest
 		m, err := l.queueReply(number, compliance.ReplyDOI, key, s)
 		if err != nil {
 			return store.ConsentEvent{}, store.Consent{}, err
@@ -281,7 +280,7 @@ func (l *Ledger) OptIn(ctx context.Context, r OptInRequest) (store.ConsentEvent,
 	case optedOut:
 		return store.ConsentEvent{}, c, ErrOptedOut
 	default:
-		ev.Type = "opt_in"
+		ev.Type = store.EventOptIn
 		m, err := l.queueReply(number, compliance.ReplyOptIn, key, s)
 		if err != nil {
 			return store.ConsentEvent{}, store.Consent{}, err
@@ -334,8 +333,8 @@ type OptOutRequest struct {
 	Number string
 	// Purpose: "marketing" stops marketing only; "all" stops every text
 	// except the compliance replies.
-	Purpose string
-	Method  string // console, api, pos, web_form, import
+	Purpose store.ConsentPurpose
+	Method  store.ConsentMethod // console, api, pos, web_form, import
 	Source  string
 	Actor   string
 	Note    string
@@ -352,9 +351,9 @@ func (l *Ledger) OptOut(ctx context.Context, r OptOutRequest) (store.ConsentEven
 		return store.ConsentEvent{}, store.Consent{}, err
 	}
 	if r.Purpose == "" {
-		r.Purpose = "marketing"
+		r.Purpose = store.PurposeMarketing
 	}
-	if r.Purpose != "marketing" && r.Purpose != "all" {
+	if r.Purpose != store.PurposeMarketing && r.Purpose != store.PurposeAll {
 		return store.ConsentEvent{}, store.Consent{}, &compliance.FieldError{Field: "purpose", Message: `must be "marketing" or "all"`}
 	}
 	if r.Method == "" {
@@ -371,9 +370,9 @@ func (l *Ledger) OptOut(ctx context.Context, r OptOutRequest) (store.ConsentEven
 		return store.ConsentEvent{}, store.Consent{}, &compliance.FieldError{Field: "note", Message: fmt.Sprintf("is longer than %d bytes", MaxNoteLen)}
 	}
 	l.mu.Lock()
-	ev := store.ConsentEvent{Number: number, At: l.now().UTC(), TimeZone: numberTimeZone(number), Type: "opt_out", Purpose: r.Purpose,
+	ev := store.ConsentEvent{Number: number, At: l.now().UTC(), TimeZone: numberTimeZone(number), Type: store.EventOptOut, Purpose: r.Purpose,
 		Method: r.Method, Source: strings.TrimSpace(r.Source), Actor: r.Actor, Note: r.Note}
-	all := r.Purpose == "all"
+	all := r.Purpose == store.PurposeAll
 	stored, cur, _, err := l.db.AppendConsent(ev, func(c *store.Consent) error {
 		optOut(c, all, false)
 		return nil
@@ -442,13 +441,13 @@ func (l *Ledger) ResolveReview(ctx context.Context, number, decision, actor stri
 		InboundID: c.ReviewInboundID}
 	var apply func(c *store.Consent) error
 	if decision == ReviewKeep {
-		ev.Type, ev.Purpose, ev.Note = "review_resolved", "marketing", "kept subscribed: the text was not an opt-out"
+		ev.Type, ev.Purpose, ev.Note = store.EventReviewResolved, store.PurposeMarketing, "kept subscribed: the text was not an opt-out"
 		apply = func(c *store.Consent) error {
 			c.Review, c.ReviewInboundID, c.ReviewText = false, 0, ""
 			return nil
 		}
 	} else {
-		ev.Type, ev.Purpose, ev.Note = "opt_out", "all", "opt-out confirmed from the review queue: "+c.ReviewText
+		ev.Type, ev.Purpose, ev.Note = store.EventOptOut, store.PurposeAll, "opt-out confirmed from the review queue: "+c.ReviewText
 		reply := compliance.ReplyDue(&c, compliance.ReplyStop, now)
 		if reply {
 			m, err := l.queueReply(n, compliance.ReplyStop, fmt.Sprintf("reply:review:%s:%d", n, c.UpdatedAt.UnixNano()), l.policy.Settings())

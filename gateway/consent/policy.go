@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -8,12 +9,6 @@ import (
 	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/store"
 )
-
-// settingsKey is where the compliance settings live in the store's kv area.
-const settingsNS, settingsKey = "settings", "compliance"
-
-// disclosureNS keeps every disclosure version: version → Disclosure.
-const disclosureNS = "disclosures"
 
 // Policy holds the shop's compliance settings: read once when the gateway
 // starts, replaced whole by Save, persisted in the store with every
@@ -31,8 +26,16 @@ type Policy struct {
 // back to the defaults.
 func LoadPolicy(db *store.DB, clock func() time.Time) (*Policy, error) {
 	s := compliance.Defaults()
-	if _, err := db.GetJSON(settingsNS, settingsKey, &s); err != nil {
-		return nil, err
+	doc, err := db.ComplianceSettings()
+	if err != nil {
+		return nil, fmt.Errorf("gateway: read compliance settings: %w", err)
+	}
+	// A document saved by an older simgate lacks the fields added since:
+	// decoding over the defaults gives those their default values.
+	if doc != nil {
+		if err := json.Unmarshal(doc, &s); err != nil {
+			return nil, fmt.Errorf("gateway: decode compliance settings: %w", err)
+		}
 	}
 	return &Policy{db: db, now: clock, settings: s}, nil
 }
@@ -45,33 +48,23 @@ func (p *Policy) Settings() compliance.Settings {
 	return p.settings.Clone()
 }
 
-// Save validates s and stores it; a bad field gives a *FieldError and
+// Save validates s and stores it; a bad field gives a *store.FieldError and
 // changes nothing. Every disclosure version ever saved is kept, so a ledger
-// entry's version can always be shown with its text.
+// entry's version can always be shown with its text: a version already
+// saved with another text is a *store.FieldError too. The settings and a
+// new disclosure version are saved together or not at all.
 func (p *Policy) Save(s compliance.Settings, actor string) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
 	s.UpdatedAt = p.now().UTC()
 	s.UpdatedBy = actor
-	if s.Disclosure.Version != "" {
-		var old compliance.Disclosure
-		found, err := p.db.GetJSON(disclosureNS, s.Disclosure.Version, &old)
-		if err != nil {
-			return fmt.Errorf("gateway: read disclosure: %w", err)
-		}
-		if found && old.Text != s.Disclosure.Text {
-			return &compliance.FieldError{Field: "disclosure.version", Message: fmt.Sprintf(
-				"version %q was already used for a different text; give the new text a new version", s.Disclosure.Version)}
-		}
-		if !found {
-			if err := p.db.PutJSON(disclosureNS, s.Disclosure.Version, s.Disclosure); err != nil {
-				return fmt.Errorf("gateway: save disclosure: %w", err)
-			}
-		}
+	doc, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("gateway: encode compliance settings: %w", err)
 	}
-	if err := p.db.PutJSON(settingsNS, settingsKey, s); err != nil {
-		return fmt.Errorf("gateway: save settings: %w", err)
+	if err := p.db.SaveComplianceSettings(doc, s.Disclosure); err != nil {
+		return err
 	}
 	p.mu.Lock()
 	p.settings = s.Clone()
@@ -81,10 +74,8 @@ func (p *Policy) Save(s compliance.Settings, actor string) error {
 
 // DisclosureVersion returns the text of a saved disclosure version.
 func (p *Policy) DisclosureVersion(version string) (compliance.Disclosure, bool, error) {
-	var d compliance.Disclosure
 	if version == "" {
-		return d, false, nil
+		return compliance.Disclosure{}, false, nil
 	}
-	found, err := p.db.GetJSON(disclosureNS, version, &d)
-	return d, found, err
+	return p.db.Disclosure(version)
 }

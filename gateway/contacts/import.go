@@ -587,9 +587,9 @@ func (b *Book) importRow(rec []string, in *importInput, opts ImportOptions) (up 
 		up.OptIn = &store.ConsentEvent{
 			Number:            c.Number,
 			TimeZone:          c.TimeZone,
-			Type:              "opt_in",
-			Purpose:           "marketing",
-			Method:            "import",
+			Type:              store.EventOptIn,
+			Purpose:           store.PurposeMarketing,
+			Method:            store.MethodImport,
 			Source:            opts.FileName,
 			DisclosureVersion: in.disclosure.Version,
 			DisclosureText:    in.disclosure.Text,

@@ -42,7 +42,7 @@ func (q *Queue) confirmationPending(c store.Consent) bool {
 	}
 	for i := len(events) - 1; i >= 0; i-- {
 		ev := events[i]
-		if ev.MessageID == 0 || ev.Type == "opt_out" || ev.Type == "doi_request" {
+		if ev.MessageID == 0 || ev.Type == store.EventOptOut || ev.Type == store.EventDOIRequest {
 			continue
 		}
 		m, err := q.db.Get(ev.MessageID)

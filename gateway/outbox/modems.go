@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/modem"
@@ -15,22 +14,10 @@ import (
 // starting, or out of rotation).
 var ErrModemUnavailable = errors.New("modem unavailable")
 
-// modemRecord is what the store keeps about a modem between runs, so the
-// console shows its identity even while it is unplugged.
-type modemRecord struct {
-	Name      string         `json:"name"`
-	Path      string         `json:"path"`
-	Identity  modem.Identity `json:"identity"`
-	FirstSeen time.Time      `json:"first_seen"`
-	LastSeen  time.Time      `json:"last_seen"`
-}
-
-const kvModems = "modems"
-
 // rememberModem stores the identity a modem reported at init.
 func (q *Queue) rememberModem(name, path string, id modem.Identity) {
-	var rec modemRecord
-	if _, err := q.db.GetJSON(kvModems, name, &rec); err != nil {
+	rec, _, err := q.db.ModemRecord(name)
+	if err != nil {
 		q.log.Warn("read modem record", "modem", name, "error", err)
 	}
 	now := q.now()
@@ -40,8 +27,8 @@ func (q *Queue) rememberModem(name, path string, id modem.Identity) {
 		}
 		rec.FirstSeen = now
 	}
-	rec.Name, rec.Path, rec.Identity, rec.LastSeen = name, path, id, now
-	if err := q.db.PutJSON(kvModems, name, rec); err != nil {
+	rec.Name, rec.Path, rec.Identity, rec.LastSeen = name, path, store.ModemIdentity(id), now
+	if err := q.db.PutModemRecord(rec); err != nil {
 		q.log.Warn("store modem record", "modem", name, "error", err)
 	}
 }
@@ -49,14 +36,13 @@ func (q *Queue) rememberModem(name, path string, id modem.Identity) {
 // loadModemRecords fills in the identity of each modem from the last run.
 func (q *Queue) loadModemRecords(runners []*runner) {
 	for _, r := range runners {
-		var rec modemRecord
-		found, err := q.db.GetJSON(kvModems, r.name, &rec)
+		rec, found, err := q.db.ModemRecord(r.name)
 		if err != nil || !found {
 			continue
 		}
 		r.mu.Lock()
 		if r.status.Identity == (modem.Identity{}) {
-			r.status.Identity = rec.Identity
+			r.status.Identity = modem.Identity(rec.Identity)
 		}
 		r.mu.Unlock()
 	}
@@ -129,8 +115,6 @@ func (q *Queue) runner(name string) *runner {
 	return nil
 }
 
-const kvPaused = "modem_paused"
-
 // SetModemPaused pauses or resumes sending through a modem. A paused modem
 // stays connected, so texts and delivery reports still arrive; the choice
 // survives restarts.
@@ -139,11 +123,7 @@ func (q *Queue) SetModemPaused(name string, paused bool) (ModemStatus, error) {
 	if r == nil {
 		return ModemStatus{}, store.ErrNotFound
 	}
-	if paused {
-		if err := q.db.PutJSON(kvPaused, name, true); err != nil {
-			return ModemStatus{}, err
-		}
-	} else if err := q.db.DeleteJSON(kvPaused, name); err != nil {
+	if err := q.db.SetModemPaused(name, paused); err != nil {
 		return ModemStatus{}, err
 	}
 	r.update(func(s *ModemStatus) { s.Paused = paused })
@@ -155,12 +135,11 @@ func (q *Queue) SetModemPaused(name string, paused bool) (ModemStatus, error) {
 // loadPaused restores the operator's pause decisions.
 func (q *Queue) loadPaused(runners []*runner) error {
 	for _, r := range runners {
-		var paused bool
-		found, err := q.db.GetJSON(kvPaused, r.name, &paused)
+		paused, err := q.db.ModemPaused(r.name)
 		if err != nil {
 			return err
 		}
-		if found && paused {
+		if paused {
 			r.mu.Lock()
 			r.status.Paused = true
 			r.mu.Unlock()

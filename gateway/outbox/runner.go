@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/modem"
+	"github.com/simgate/simgate/store"
 )
 
 // Modem states shown in the API and console.
@@ -360,18 +361,11 @@ func (h handler) StatusReport(ctx context.Context, rep modem.StatusReport) error
 // it would fill the storage and stop reception.
 func (h handler) Undecodable(ctx context.Context, index int, pdu string) error {
 	r := h.r
-	at := r.q.now()
-	key := fmt.Sprintf("%s-%d-%d", r.name, at.UnixNano(), index)
-	rec := struct {
-		Modem string    `json:"modem"`
-		Index int       `json:"index"`
-		PDU   string    `json:"pdu"`
-		At    time.Time `json:"at"`
-	}{r.name, index, pdu, at}
-	if err := r.q.db.PutJSON("undecodable", key, rec); err != nil {
+	id, err := r.q.db.KeepUndecodable(store.UndecodablePDU{Modem: r.name, Index: index, PDU: pdu, At: r.q.now()})
+	if err != nil {
 		return err
 	}
-	r.log.Warn("kept an undecodable stored message as raw PDU", "index", index, "key", key)
+	r.log.Warn("kept an undecodable stored message as raw PDU", "index", index, "id", id)
 	return nil
 }
 
