@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
@@ -72,7 +71,7 @@ var ErrSuppressed = store.ErrSuppressed
 
 // ErrConflict is returned when an action does not fit the current state,
 // e.g. resending a delivered message.
-var ErrConflict = compliance.ErrConflict
+var ErrConflict = store.ErrConflict
 
 // FieldError is bad input from a caller; Field names the offending field so
 // the API can answer 400 with it. It is the store's type, so bad input

@@ -16,7 +16,7 @@ func TestPartsDependOneWay(t *testing.T) {
 	allowed := map[string][]string{
 		"live":       nil,
 		"compliance": {"store"},
-		"access":     {"store", "gateway/compliance"},
+		"access":     {"store"},
 		"contacts":   {"store", "gateway/compliance"},
 		"consent":    {"store", "gateway/compliance", "gateway/contacts"},
 		"outbox":     {"store", "modem", "gateway/compliance", "gateway/contacts"},

@@ -41,6 +41,12 @@ var (
 	// ErrSuppressed is returned for a number erased on request: it may not
 	// be stored or subscribed again except by the person's own act.
 	ErrSuppressed = errors.New("number is on the suppression list (erased on request)")
+	// ErrConflict is returned when an action does not fit a record's
+	// current state: resending a delivered message, resolving an opt-out
+	// review that is not open. The store declares it beside its other
+	// refusals because the states are its records': the gateway's parts
+	// check them inside the store's transactions and return it from there.
+	ErrConflict = errors.New("conflict")
 )
 
 // FieldError is bad input; Field names the offending argument so that the

@@ -15,7 +15,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/store"
 )
 
@@ -43,21 +42,21 @@ type Accounts struct {
 // New returns the accounts kept in db.
 func New(db *store.DB) *Accounts { return &Accounts{db: db} }
 
-// checkPassword returns a *FieldError for a password bcrypt cannot take or
+// checkPassword returns a *store.FieldError for a password bcrypt cannot take or
 // that is too short to be safe.
 func checkPassword(password string) error {
 	switch {
 	case !utf8.ValidString(password):
-		return &compliance.FieldError{Field: "password", Message: "must be valid UTF-8"}
+		return &store.FieldError{Field: "password", Message: "must be valid UTF-8"}
 	case utf8.RuneCountInString(password) < MinPasswordLen:
-		return &compliance.FieldError{Field: "password", Message: fmt.Sprintf("must be at least %d characters", MinPasswordLen)}
+		return &store.FieldError{Field: "password", Message: fmt.Sprintf("must be at least %d characters", MinPasswordLen)}
 	case len(password) > maxPasswordBytes:
-		return &compliance.FieldError{Field: "password", Message: fmt.Sprintf("must be at most %d bytes", maxPasswordBytes)}
+		return &store.FieldError{Field: "password", Message: fmt.Sprintf("must be at most %d bytes", maxPasswordBytes)}
 	}
 	return nil
 }
 
-// AddUser creates a console user. Errors about the input are *FieldError
+// AddUser creates a console user. Errors about the input are *store.FieldError
 // ("name" or "password").
 func (a *Accounts) AddUser(name, password string) error {
 	if err := store.ValidUserName(name); err != nil {

@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/store"
 )
 
@@ -26,7 +25,7 @@ func newAccounts(t *testing.T) (*Accounts, *store.DB) {
 func TestUsersAndLogin(t *testing.T) {
 	g, db := newAccounts(t)
 	ctx := context.Background()
-	var fe *compliance.FieldError
+	var fe *store.FieldError
 	for _, tc := range []struct{ name, pw, field string }{
 		{"ana", "short", "password"},
 		{"ana", strings.Repeat("x", 73), "password"},

@@ -140,7 +140,7 @@ func (s Settings) Clone() Settings {
 
 func (w Window) validate(field string) error {
 	if w.Start < 0 || w.Start >= 24*60 || w.End <= w.Start || w.End > 24*60 {
-		return &FieldError{Field: field, Message: fmt.Sprintf(
+		return &store.FieldError{Field: field, Message: fmt.Sprintf(
 			"must be a window of local time with start before end, such as 08:00-21:00 (got %s)", w)}
 	}
 	return nil
@@ -150,24 +150,24 @@ func (w Window) validate(field string) error {
 func ParseWindow(field, text string) (Window, error) {
 	var h1, m1, h2, m2 int
 	if _, err := fmt.Sscanf(text, "%d:%d-%d:%d", &h1, &m1, &h2, &m2); err != nil || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59 || h1 < 0 || h2 < 0 {
-		return Window{}, &FieldError{Field: field, Message: fmt.Sprintf("%q is not a window like 08:00-21:00", text)}
+		return Window{}, &store.FieldError{Field: field, Message: fmt.Sprintf("%q is not a window like 08:00-21:00", text)}
 	}
 	w := Window{Start: h1*60 + m1, End: h2*60 + m2}
 	return w, w.validate(field)
 }
 
 // Validate checks every field of s; the first bad one is returned as a
-// *FieldError naming it.
+// *store.FieldError naming it.
 func (s Settings) Validate() error {
 	if len(s.Brand) > 40 {
-		return &FieldError{Field: "brand", Message: "is longer than 40 characters; it starts every marketing text"}
+		return &store.FieldError{Field: "brand", Message: "is longer than 40 characters; it starts every marketing text"}
 	}
 	if s.Disclosure.Version != "" && len(s.Disclosure.Text) < 40 {
-		return &FieldError{Field: "disclosure.text", Message: "must state the brand, recurring automated marketing texts, frequency, " +
+		return &store.FieldError{Field: "disclosure.text", Message: "must state the brand, recurring automated marketing texts, frequency, " +
 			"\"Msg&data rates may apply\", STOP/HELP and that consent is not a condition of purchase"}
 	}
 	if s.Disclosure.Text != "" && s.Disclosure.Version == "" {
-		return &FieldError{Field: "disclosure.version", Message: "is required with a disclosure text"}
+		return &store.FieldError{Field: "disclosure.version", Message: "is required with a disclosure text"}
 	}
 	if err := s.QuietDefault.validate("quiet_default"); err != nil {
 		return err
@@ -177,20 +177,20 @@ func (s Settings) Validate() error {
 	}
 	for region, w := range s.QuietCountries {
 		if len(region) != 2 || region != strings.ToUpper(region) {
-			return &FieldError{Field: "quiet_countries", Message: fmt.Sprintf("%q is not a two-letter country code such as FR", region)}
+			return &store.FieldError{Field: "quiet_countries", Message: fmt.Sprintf("%q is not a two-letter country code such as FR", region)}
 		}
 		if err := w.validate("quiet_countries." + region); err != nil {
 			return err
 		}
 	}
 	if s.MarketingPer24h < 1 || s.MarketingPer24h > MaxMarketingPer24h {
-		return &FieldError{Field: "marketing_per_24h", Message: fmt.Sprintf("must be 1 to %d (state laws cap marketing at 3 per 24 h)", MaxMarketingPer24h)}
+		return &store.FieldError{Field: "marketing_per_24h", Message: fmt.Sprintf("must be 1 to %d (state laws cap marketing at 3 per 24 h)", MaxMarketingPer24h)}
 	}
 	if s.BodyRetentionDays < 0 || s.BodyRetentionDays != 0 && s.BodyRetention() < MinBodyRetention {
-		return &FieldError{Field: "body_retention_days", Message: fmt.Sprintf("must be 0 (keep) or at least %d days", int(MinBodyRetention.Hours()/24))}
+		return &store.FieldError{Field: "body_retention_days", Message: fmt.Sprintf("must be 0 (keep) or at least %d days", int(MinBodyRetention.Hours()/24))}
 	}
 	if strings.TrimSpace(s.JoinKeyword) == "" || strings.ContainsAny(strings.TrimSpace(s.JoinKeyword), " \t\n") {
-		return &FieldError{Field: "join_keyword", Message: "must be one word such as JOIN"}
+		return &store.FieldError{Field: "join_keyword", Message: "must be one word such as JOIN"}
 	}
 	return validateReplyTemplates(s)
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/simgate/simgate/store"
 )
 
 // The box's own replies are short templates with three placeholders,
@@ -104,7 +106,7 @@ func replyRules(r ReplyTemplates) []struct {
 
 // validateReplyTemplates checks the reply texts against COMPLIANCE.md
 // R-OPTIN-2, R-DOI, R-STOP-3 and R-HELP, after filling the placeholders
-// from s. The first failure is returned as a *FieldError naming the
+// from s. The first failure is returned as a *store.FieldError naming the
 // template and the missing item.
 //
 // The brand, frequency and support contact are required whenever settings
@@ -112,37 +114,37 @@ func replyRules(r ReplyTemplates) []struct {
 // opt-ins wait until the first save.
 func validateReplyTemplates(s Settings) error {
 	if strings.TrimSpace(s.Brand) == "" {
-		return &FieldError{Field: "brand", Message: "is required: every reply and marketing text must name it"}
+		return &store.FieldError{Field: "brand", Message: "is required: every reply and marketing text must name it"}
 	}
 	if strings.TrimSpace(s.Frequency) == "" {
-		return &FieldError{Field: "frequency", Message: `is required, such as "up to 4 msgs/month": the opt-in confirmation and HELP reply must state it`}
+		return &store.FieldError{Field: "frequency", Message: `is required, such as "up to 4 msgs/month": the opt-in confirmation and HELP reply must state it`}
 	}
 	if strings.TrimSpace(s.SupportContact) == "" {
-		return &FieldError{Field: "support_contact", Message: "is required (a phone number, email or web address): the HELP reply must give it"}
+		return &store.FieldError{Field: "support_contact", Message: "is required (a phone number, email or web address): the HELP reply must give it"}
 	}
 	for _, rule := range replyRules(s.Replies) {
 		if strings.TrimSpace(rule.text) == "" {
-			return &FieldError{Field: rule.field, Message: "must not be empty"}
+			return &store.FieldError{Field: rule.field, Message: "must not be empty"}
 		}
 		for _, ph := range placeholder.FindAllString(rule.text, -1) {
 			switch ph {
 			case "{brand}", "{frequency}", "{support}":
 			default:
-				return &FieldError{Field: rule.field, Message: fmt.Sprintf("unknown placeholder %s: use {brand}, {frequency} or {support}", ph)}
+				return &store.FieldError{Field: rule.field, Message: fmt.Sprintf("unknown placeholder %s: use {brand}, {frequency} or {support}", ph)}
 			}
 		}
 		filled := renderReply(rule.text, s)
 		for _, c := range rule.checks {
 			if !c.ok(filled, s) {
-				return &FieldError{Field: rule.field, Message: "must contain " + c.item}
+				return &store.FieldError{Field: rule.field, Message: "must contain " + c.item}
 			}
 		}
 		if rule.noAds {
 			if l := linkPattern.FindString(filled); l != "" {
-				return &FieldError{Field: rule.field, Message: fmt.Sprintf("must not contain a link (found %q): an opt-out confirmation carries no marketing", l)}
+				return &store.FieldError{Field: rule.field, Message: fmt.Sprintf("must not contain a link (found %q): an opt-out confirmation carries no marketing", l)}
 			}
 			if w := marketingWords.FindString(filled); w != "" {
-				return &FieldError{Field: rule.field, Message: fmt.Sprintf("must not contain marketing words (found %q): an opt-out confirmation carries no marketing", w)}
+				return &store.FieldError{Field: rule.field, Message: fmt.Sprintf("must not contain marketing words (found %q): an opt-out confirmation carries no marketing", w)}
 			}
 		}
 	}

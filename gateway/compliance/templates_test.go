@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/simgate/simgate/store"
 )
 
 // lintSettings are settings the linter accepts: the default templates with
@@ -24,7 +26,7 @@ func TestDefaultTemplatesPassLinter(t *testing.T) {
 
 // TestReplyTemplateLinter is the test of R-OPTIN-2 (six items), R-DOI,
 // R-STOP-3 and R-HELP: each template missing each required item, or
-// carrying a forbidden one, is refused with a *FieldError naming the
+// carrying a forbidden one, is refused with a *store.FieldError naming the
 // template and the item.
 func TestReplyTemplateLinter(t *testing.T) {
 	type edit func(s *Settings)
@@ -78,9 +80,9 @@ func TestReplyTemplateLinter(t *testing.T) {
 			s := lintSettings()
 			tc.edit(&s)
 			err := validateReplyTemplates(s)
-			var fe *FieldError
+			var fe *store.FieldError
 			if !errors.As(err, &fe) {
-				t.Fatalf("want a *FieldError, got %v", err)
+				t.Fatalf("want a *store.FieldError, got %v", err)
 			}
 			if fe.Field != tc.field || !strings.Contains(fe.Message, tc.want) {
 				t.Errorf("got %s: %s; want field %s mentioning %q", fe.Field, fe.Message, tc.field, tc.want)

@@ -84,7 +84,7 @@ func New(cfg Config) *Ledger {
 }
 
 // number reads raw as an E.164 number in the box's region, or returns a
-// *FieldError naming field.
+// *store.FieldError naming field.
 func (l *Ledger) number(field, raw string) (string, error) {
 	return contacts.NumberField(field, raw, l.region)
 }
@@ -147,10 +147,10 @@ type OptInRequest struct {
 // ErrOptedOut is returned when a single opt-in would re-subscribe a
 // number that opted out: only the person can undo that, by texting START
 // or the join keyword, or by confirming a double opt-in.
-var ErrOptedOut = fmt.Errorf("%w: the number opted out; it can come back by texting START or the join keyword, or by confirming a double opt-in (double_opt_in: true)", compliance.ErrConflict)
+var ErrOptedOut = fmt.Errorf("%w: the number opted out; it can come back by texting START or the join keyword, or by confirming a double opt-in (double_opt_in: true)", store.ErrConflict)
 
 // errNotOpen is why opt-ins wait on a new box.
-var errNotOpen = fmt.Errorf("%w: %s", compliance.ErrConflict, compliance.ErrNoBrand)
+var errNotOpen = fmt.Errorf("%w: %s", store.ErrConflict, compliance.ErrNoBrand)
 
 func (r *OptInRequest) validate(l *Ledger) (number string, d compliance.Disclosure, err error) {
 	number, err = l.number("number", r.Number)
@@ -159,45 +159,45 @@ func (r *OptInRequest) validate(l *Ledger) (number string, d compliance.Disclosu
 	}
 	r.Method = store.ConsentMethod(strings.TrimSpace(string(r.Method)))
 	if r.Method == "" {
-		return "", d, &compliance.FieldError{Field: "method", Message: "is required: how consent was given (" + strings.Join(Methods(), ", ") + ")"}
+		return "", d, &store.FieldError{Field: "method", Message: "is required: how consent was given (" + strings.Join(Methods(), ", ") + ")"}
 	}
 	if !validMethod(r.Method) {
-		return "", d, &compliance.FieldError{Field: "method", Message: fmt.Sprintf("%q is not one of %s", r.Method, strings.Join(Methods(), ", "))}
+		return "", d, &store.FieldError{Field: "method", Message: fmt.Sprintf("%q is not one of %s", r.Method, strings.Join(Methods(), ", "))}
 	}
 	r.Source = strings.TrimSpace(r.Source)
 	if r.Source == "" {
-		return "", d, &compliance.FieldError{Field: "source", Message: "is required: where consent was given (page URL, POS terminal, keyword, file)"}
+		return "", d, &store.FieldError{Field: "source", Message: "is required: where consent was given (page URL, POS terminal, keyword, file)"}
 	}
 	if len(r.Source) > MaxSourceLen {
-		return "", d, &compliance.FieldError{Field: "source", Message: fmt.Sprintf("is longer than %d bytes", MaxSourceLen)}
+		return "", d, &store.FieldError{Field: "source", Message: fmt.Sprintf("is longer than %d bytes", MaxSourceLen)}
 	}
 	if strings.TrimSpace(r.DisclosureVersion) == "" {
-		return "", d, &compliance.FieldError{Field: "disclosure_version", Message: "is required: the version of the consent text the person saw"}
+		return "", d, &store.FieldError{Field: "disclosure_version", Message: "is required: the version of the consent text the person saw"}
 	}
 	d, found, err := l.policy.DisclosureVersion(strings.TrimSpace(r.DisclosureVersion))
 	if err != nil {
 		return "", d, fmt.Errorf("gateway: read disclosure: %w", err)
 	}
 	if !found {
-		return "", d, &compliance.FieldError{Field: "disclosure_version", Message: fmt.Sprintf("%q is not a saved disclosure version (Settings → Compliance)", r.DisclosureVersion)}
+		return "", d, &store.FieldError{Field: "disclosure_version", Message: fmt.Sprintf("%q is not a saved disclosure version (Settings → Compliance)", r.DisclosureVersion)}
 	}
 	r.IP, r.UserAgent, r.Terminal = strings.TrimSpace(r.IP), strings.TrimSpace(r.UserAgent), strings.TrimSpace(r.Terminal)
 	if r.IP != "" {
 		if _, perr := netip.ParseAddr(r.IP); perr != nil {
-			return "", d, &compliance.FieldError{Field: "ip", Message: fmt.Sprintf("%q is not an IP address", r.IP)}
+			return "", d, &store.FieldError{Field: "ip", Message: fmt.Sprintf("%q is not an IP address", r.IP)}
 		}
 	}
 	switch {
 	case r.Method == MethodWebForm && r.IP == "":
-		return "", d, &compliance.FieldError{Field: "ip", Message: "is required for a web_form opt-in: it is part of the evidence"}
+		return "", d, &store.FieldError{Field: "ip", Message: "is required for a web_form opt-in: it is part of the evidence"}
 	case r.Method == MethodPOS && r.Terminal == "":
-		return "", d, &compliance.FieldError{Field: "terminal", Message: "is required for a pos opt-in: the terminal or staff ID"}
+		return "", d, &store.FieldError{Field: "terminal", Message: "is required for a pos opt-in: the terminal or staff ID"}
 	case len(r.UserAgent) > MaxUALen:
-		return "", d, &compliance.FieldError{Field: "user_agent", Message: fmt.Sprintf("is longer than %d bytes", MaxUALen)}
+		return "", d, &store.FieldError{Field: "user_agent", Message: fmt.Sprintf("is longer than %d bytes", MaxUALen)}
 	case len(r.Terminal) > MaxShortLen:
-		return "", d, &compliance.FieldError{Field: "terminal", Message: fmt.Sprintf("is longer than %d bytes", MaxShortLen)}
+		return "", d, &store.FieldError{Field: "terminal", Message: fmt.Sprintf("is longer than %d bytes", MaxShortLen)}
 	case len(r.Note) > MaxNoteLen:
-		return "", d, &compliance.FieldError{Field: "note", Message: fmt.Sprintf("is longer than %d bytes", MaxNoteLen)}
+		return "", d, &store.FieldError{Field: "note", Message: fmt.Sprintf("is longer than %d bytes", MaxNoteLen)}
 	}
 	return number, d, nil
 }
@@ -354,20 +354,20 @@ func (l *Ledger) OptOut(ctx context.Context, r OptOutRequest) (store.ConsentEven
 		r.Purpose = store.PurposeMarketing
 	}
 	if r.Purpose != store.PurposeMarketing && r.Purpose != store.PurposeAll {
-		return store.ConsentEvent{}, store.Consent{}, &compliance.FieldError{Field: "purpose", Message: `must be "marketing" or "all"`}
+		return store.ConsentEvent{}, store.Consent{}, &store.FieldError{Field: "purpose", Message: `must be "marketing" or "all"`}
 	}
 	if r.Method == "" {
-		return store.ConsentEvent{}, store.Consent{}, &compliance.FieldError{Field: "method", Message: "is required: how the person asked (" + strings.Join(Methods(), ", ") + ")"}
+		return store.ConsentEvent{}, store.Consent{}, &store.FieldError{Field: "method", Message: "is required: how the person asked (" + strings.Join(Methods(), ", ") + ")"}
 	}
 	if !validMethod(r.Method) || r.Method == MethodKeyword {
-		return store.ConsentEvent{}, store.Consent{}, &compliance.FieldError{Field: "method", Message: fmt.Sprintf(
+		return store.ConsentEvent{}, store.Consent{}, &store.FieldError{Field: "method", Message: fmt.Sprintf(
 			"%q is not one of console, api, pos, web_form, import (keyword opt-outs come by text)", r.Method)}
 	}
 	if len(r.Source) > MaxSourceLen {
-		return store.ConsentEvent{}, store.Consent{}, &compliance.FieldError{Field: "source", Message: fmt.Sprintf("is longer than %d bytes", MaxSourceLen)}
+		return store.ConsentEvent{}, store.Consent{}, &store.FieldError{Field: "source", Message: fmt.Sprintf("is longer than %d bytes", MaxSourceLen)}
 	}
 	if len(r.Note) > MaxNoteLen {
-		return store.ConsentEvent{}, store.Consent{}, &compliance.FieldError{Field: "note", Message: fmt.Sprintf("is longer than %d bytes", MaxNoteLen)}
+		return store.ConsentEvent{}, store.Consent{}, &store.FieldError{Field: "note", Message: fmt.Sprintf("is longer than %d bytes", MaxNoteLen)}
 	}
 	l.mu.Lock()
 	ev := store.ConsentEvent{Number: number, At: l.now().UTC(), TimeZone: numberTimeZone(number), Type: store.EventOptOut, Purpose: r.Purpose,
@@ -415,7 +415,7 @@ const (
 
 // ResolveReview ends an opt-out review (R-STOP-4): "opt_out" withdraws all
 // consent and sends the opt-out confirmation (unless one went in the last
-// 24 h); "keep" resumes marketing. compliance.ErrConflict when no review is open.
+// 24 h); "keep" resumes marketing. store.ErrConflict when no review is open.
 func (l *Ledger) ResolveReview(ctx context.Context, number, decision, actor string) (store.ConsentEvent, store.Consent, error) {
 	if err := ctx.Err(); err != nil {
 		return store.ConsentEvent{}, store.Consent{}, err
@@ -425,7 +425,7 @@ func (l *Ledger) ResolveReview(ctx context.Context, number, decision, actor stri
 		return store.ConsentEvent{}, store.Consent{}, err
 	}
 	if decision != ReviewOptOut && decision != ReviewKeep {
-		return store.ConsentEvent{}, store.Consent{}, &compliance.FieldError{Field: "decision", Message: `must be "opt_out" or "keep"`}
+		return store.ConsentEvent{}, store.Consent{}, &store.FieldError{Field: "decision", Message: `must be "opt_out" or "keep"`}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -434,7 +434,7 @@ func (l *Ledger) ResolveReview(ctx context.Context, number, decision, actor stri
 		return store.ConsentEvent{}, store.Consent{}, fmt.Errorf("gateway: %w", err)
 	}
 	if !c.Review {
-		return store.ConsentEvent{}, c, fmt.Errorf("%w: no opt-out review is open for %s", compliance.ErrConflict, n)
+		return store.ConsentEvent{}, c, fmt.Errorf("%w: no opt-out review is open for %s", store.ErrConflict, n)
 	}
 	now := l.now().UTC()
 	ev := store.ConsentEvent{Number: n, At: now, TimeZone: numberTimeZone(n), Method: MethodConsole, Source: "review queue", Actor: actor,

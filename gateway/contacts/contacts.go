@@ -92,17 +92,17 @@ func Normalize(raw, region string) (string, error) {
 }
 
 // NumberField reads raw as an E.164 number in region, or returns a
-// *FieldError naming field.
+// *store.FieldError naming field.
 func NumberField(field, raw, region string) (string, error) {
 	n, err := Normalize(raw, region)
 	if err != nil {
-		return "", &compliance.FieldError{Field: field, Message: err.Error()}
+		return "", &store.FieldError{Field: field, Message: err.Error()}
 	}
 	return n, nil
 }
 
 // number reads raw as an E.164 number in the box's region, or returns a
-// *FieldError naming field.
+// *store.FieldError naming field.
 func (b *Book) number(field, raw string) (string, error) { return NumberField(field, raw, b.region) }
 
 // Contact limits. They keep one record small (a contact is read on every
@@ -261,11 +261,11 @@ func (b *Book) normalizeContact(c *store.Contact) error {
 	}
 
 	if len(c.Attributes) > MaxAttributes {
-		return &compliance.FieldError{Field: "attributes", Message: fmt.Sprintf("has %d keys; at most %d are allowed", len(c.Attributes), MaxAttributes)}
+		return &store.FieldError{Field: "attributes", Message: fmt.Sprintf("has %d keys; at most %d are allowed", len(c.Attributes), MaxAttributes)}
 	}
 	for k, v := range c.Attributes {
 		if !attributeKeyPattern.MatchString(k) {
-			return &compliance.FieldError{Field: "attributes", Message: fmt.Sprintf(
+			return &store.FieldError{Field: "attributes", Message: fmt.Sprintf(
 				"key %q must be 1 to %d characters of a-z, 0-9 and _", k, MaxAttributeKey)}
 		}
 		if err := checkText("attributes."+k, v, MaxAttributeValue); err != nil {
@@ -286,7 +286,7 @@ func (b *Book) normalizeContact(c *store.Contact) error {
 	if c.TimeZone == "" || c.TimeZoneDerived {
 		c.TimeZone, c.TimeZoneDerived = zoneForNumber(c.Number), true
 	} else if c.TimeZone == "Local" || compliance.LoadZone(c.TimeZone) == nil {
-		return &compliance.FieldError{Field: "time_zone", Message: fmt.Sprintf("%q is not an IANA time zone such as Europe/Paris", c.TimeZone)}
+		return &store.FieldError{Field: "time_zone", Message: fmt.Sprintf("%q is not an IANA time zone such as Europe/Paris", c.TimeZone)}
 	}
 
 	lang, err := normalizeLanguage(c.Language)
@@ -306,13 +306,13 @@ func (b *Book) normalizeContact(c *store.Contact) error {
 // than limit characters.
 func checkText(field, s string, limit int) error {
 	if !utf8.ValidString(s) {
-		return &compliance.FieldError{Field: field, Message: "must be valid UTF-8"}
+		return &store.FieldError{Field: field, Message: "must be valid UTF-8"}
 	}
 	if n := utf8.RuneCountInString(s); n > limit {
-		return &compliance.FieldError{Field: field, Message: fmt.Sprintf("is %d characters; at most %d are allowed", n, limit)}
+		return &store.FieldError{Field: field, Message: fmt.Sprintf("is %d characters; at most %d are allowed", n, limit)}
 	}
 	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) {
-		return &compliance.FieldError{Field: field, Message: "must not contain control characters"}
+		return &store.FieldError{Field: field, Message: "must not contain control characters"}
 	}
 	return nil
 }
@@ -327,20 +327,20 @@ func normalizeTags(in []string) ([]string, error) {
 	for _, t := range in {
 		t = strings.ToLower(strings.TrimSpace(t))
 		if t == "" {
-			return nil, &compliance.FieldError{Field: "tags", Message: "must not contain an empty tag"}
+			return nil, &store.FieldError{Field: "tags", Message: "must not contain an empty tag"}
 		}
 		if n := utf8.RuneCountInString(t); n > MaxTagLength {
-			return nil, &compliance.FieldError{Field: "tags", Message: fmt.Sprintf("tag %q is %d characters; at most %d are allowed", t, n, MaxTagLength)}
+			return nil, &store.FieldError{Field: "tags", Message: fmt.Sprintf("tag %q is %d characters; at most %d are allowed", t, n, MaxTagLength)}
 		}
 		if strings.ContainsAny(t, ";|,") || !utf8.ValidString(t) || strings.ContainsFunc(t, unicode.IsControl) {
-			return nil, &compliance.FieldError{Field: "tags", Message: fmt.Sprintf("tag %q must not contain ; | , or control characters", t)}
+			return nil, &store.FieldError{Field: "tags", Message: fmt.Sprintf("tag %q must not contain ; | , or control characters", t)}
 		}
 		out = append(out, t)
 	}
 	slices.Sort(out)
 	out = slices.Compact(out)
 	if len(out) > MaxTags {
-		return nil, &compliance.FieldError{Field: "tags", Message: fmt.Sprintf("has %d tags; at most %d are allowed", len(out), MaxTags)}
+		return nil, &store.FieldError{Field: "tags", Message: fmt.Sprintf("has %d tags; at most %d are allowed", len(out), MaxTags)}
 	}
 	return out, nil
 }
@@ -354,7 +354,7 @@ func normalizeLanguage(s string) (string, error) {
 	}
 	m := languagePattern.FindStringSubmatch(s)
 	if m == nil || len(s) > maxLanguageTagSize {
-		return "", &compliance.FieldError{Field: "language", Message: fmt.Sprintf("%q is not a language tag such as en, fr-CA or es-419", s)}
+		return "", &store.FieldError{Field: "language", Message: fmt.Sprintf("%q is not a language tag such as en, fr-CA or es-419", s)}
 	}
 	out := strings.ToLower(m[1])
 	if m[2] != "" {

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/store"
 )
 
@@ -37,7 +36,7 @@ func newBook(t testing.TB) (*Book, *store.DB) {
 
 func wantField(t *testing.T, err error, field string) {
 	t.Helper()
-	var fe *compliance.FieldError
+	var fe *store.FieldError
 	if !errors.As(err, &fe) {
 		t.Fatalf("got %v, want a FieldError naming %q", err, field)
 	}

@@ -179,7 +179,7 @@ func parseColumn(header, field string) (column, error) {
 	field = strings.TrimSpace(field)
 	if key, ok := strings.CutPrefix(field, "attr:"); ok {
 		if !attributeKeyPattern.MatchString(key) {
-			return column{}, &compliance.FieldError{Field: "columns." + header, Message: fmt.Sprintf(
+			return column{}, &store.FieldError{Field: "columns." + header, Message: fmt.Sprintf(
 				"attribute key %q must be 1 to %d characters of a-z, 0-9 and _", key, MaxAttributeKey)}
 		}
 		return column{kind: colAttr, attr: key}, nil
@@ -189,7 +189,7 @@ func parseColumn(header, field string) (column, error) {
 		"language": colLanguage, "tags": colTags, "consent": colConsent}
 	k, ok := kinds[field]
 	if !ok {
-		return column{}, &compliance.FieldError{Field: "columns." + header, Message: fmt.Sprintf(
+		return column{}, &store.FieldError{Field: "columns." + header, Message: fmt.Sprintf(
 			"%q is not a field; use number, name, first_name, last_name, time_zone, language, tags, consent, attr:<key> or ignore", field)}
 	}
 	return column{kind: k}, nil
@@ -202,7 +202,7 @@ func mapColumns(headers []string, explicit map[string]string) ([]column, map[str
 	var ignored []string
 	for h := range explicit {
 		if !slices.Contains(headers, h) {
-			return nil, nil, nil, &compliance.FieldError{Field: "columns." + h, Message: fmt.Sprintf(
+			return nil, nil, nil, &store.FieldError{Field: "columns." + h, Message: fmt.Sprintf(
 				"the file has no column %q (its header row: %s)", h, strings.Join(headers, ", "))}
 		}
 	}
@@ -230,14 +230,14 @@ func mapColumns(headers []string, explicit map[string]string) ([]column, map[str
 		}
 		canonical := field
 		if prev, dup := seen[canonical]; dup {
-			return nil, nil, nil, &compliance.FieldError{Field: "columns." + h, Message: fmt.Sprintf(
+			return nil, nil, nil, &store.FieldError{Field: "columns." + h, Message: fmt.Sprintf(
 				"both %q and %q map to %s; map one of them to ignore", prev, h, canonical)}
 		}
 		seen[canonical] = h
 		used[h] = canonical
 	}
 	if _, ok := seen["number"]; !ok {
-		return nil, nil, nil, &compliance.FieldError{Field: "columns", Message: fmt.Sprintf(
+		return nil, nil, nil, &store.FieldError{Field: "columns", Message: fmt.Sprintf(
 			"no column holds the phone number (header row: %s); map one to number", strings.Join(headers, ", "))}
 	}
 	return cols, used, ignored, nil
@@ -278,7 +278,7 @@ func (b *Book) removeStaleSpools() {
 // Import starts importing a CSV file of contacts and returns the
 // job at once. The header row is read and the column mapping checked
 // before it returns, so a file without a number column or a consent column
-// without a disclosure version is a *FieldError, not a failed job. The rows
+// without a disclosure version is a *store.FieldError, not a failed job. The rows
 // are then read in a goroutine, streamed (the file is never held whole),
 // validated with the API's rules and written in batches of importBatch.
 //
@@ -326,13 +326,13 @@ func (b *Book) startImport(r io.Reader, opts ImportOptions) (*ImportJob, *import
 	cr.LazyQuotes = true    // spreadsheet exports put stray quotes in names
 	headers, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, nil, &compliance.FieldError{Field: "file", Message: "is empty: it needs a header row naming the columns"}
+		return nil, nil, &store.FieldError{Field: "file", Message: "is empty: it needs a header row naming the columns"}
 	}
 	if err != nil {
-		return nil, nil, &compliance.FieldError{Field: "file", Message: "is not CSV: " + err.Error()}
+		return nil, nil, &store.FieldError{Field: "file", Message: "is not CSV: " + err.Error()}
 	}
 	if len(headers) > maxImportHeaders {
-		return nil, nil, &compliance.FieldError{Field: "file", Message: fmt.Sprintf("has %d columns; at most %d are read", len(headers), maxImportHeaders)}
+		return nil, nil, &store.FieldError{Field: "file", Message: fmt.Sprintf("has %d columns; at most %d are read", len(headers), maxImportHeaders)}
 	}
 	headers = slices.Clone(headers)
 	for i, h := range headers {
@@ -352,7 +352,7 @@ func (b *Book) startImport(r io.Reader, opts ImportOptions) (*ImportJob, *import
 		// An opt-in without the text the person agreed to is no evidence
 		// (R-RECORD): refuse the file rather than record half a consent.
 		if opts.DisclosureVersion == "" {
-			return nil, nil, &compliance.FieldError{Field: "disclosure_version", Message: "is required when the file has a consent column: " +
+			return nil, nil, &store.FieldError{Field: "disclosure_version", Message: "is required when the file has a consent column: " +
 				"name the saved disclosure text the people in the file agreed to"}
 		}
 		d, found, err := b.disclosures.DisclosureVersion(opts.DisclosureVersion)
@@ -360,7 +360,7 @@ func (b *Book) startImport(r io.Reader, opts ImportOptions) (*ImportJob, *import
 			return nil, nil, fmt.Errorf("gateway: import: %w", err)
 		}
 		if !found {
-			return nil, nil, &compliance.FieldError{Field: "disclosure_version", Message: fmt.Sprintf(
+			return nil, nil, &store.FieldError{Field: "disclosure_version", Message: fmt.Sprintf(
 				"%q is not a saved disclosure version (see Settings → Compliance)", opts.DisclosureVersion)}
 		}
 		in.disclosure = d
@@ -576,7 +576,7 @@ func (b *Book) importRow(rec []string, in *importInput, opts ImportOptions) (up 
 		c.Name = strings.TrimSpace(first + " " + last)
 	}
 	if err := b.normalizeContact(&c); err != nil {
-		var fe *compliance.FieldError
+		var fe *store.FieldError
 		if errors.As(err, &fe) {
 			return up, c.Number, fe.Error()
 		}

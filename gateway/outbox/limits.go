@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/store"
 )
 
@@ -173,7 +172,7 @@ func (b *budget) exhaustedBy(limit string) bool {
 func (l Limits) Validate() error {
 	for name, v := range map[string]int{"per_minute": l.PerMinute, "per_day": l.PerDay, "unique_per_day": l.UniquePerDay, "unique_per_month": l.UniquePerMonth} {
 		if v < 0 {
-			return &compliance.FieldError{Field: name, Message: fmt.Sprintf("must not be negative, got %d", v)}
+			return &store.FieldError{Field: name, Message: fmt.Sprintf("must not be negative, got %d", v)}
 		}
 	}
 	return nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -90,14 +89,14 @@ func (q *Queue) USSD(ctx context.Context, modemName, code string) (modem.USSDRep
 // starting with * or # and ending with #.
 func validUSSD(code string) error {
 	if len(code) < 2 || len(code) > 32 {
-		return &compliance.FieldError{Field: "code", Message: "must be 2 to 32 characters, like *100#"}
+		return &store.FieldError{Field: "code", Message: "must be 2 to 32 characters, like *100#"}
 	}
 	if code[0] != '*' && code[0] != '#' || code[len(code)-1] != '#' {
-		return &compliance.FieldError{Field: "code", Message: "must start with * or # and end with #, like *100#"}
+		return &store.FieldError{Field: "code", Message: "must start with * or # and end with #, like *100#"}
 	}
 	for _, c := range code {
 		if (c < '0' || c > '9') && c != '*' && c != '#' {
-			return &compliance.FieldError{Field: "code", Message: fmt.Sprintf("may contain only digits, * and #, not %q", c)}
+			return &store.FieldError{Field: "code", Message: fmt.Sprintf("may contain only digits, * and #, not %q", c)}
 		}
 	}
 	return nil

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/store"
 )
 
@@ -49,7 +48,7 @@ func TestRecoverAfterCrash(t *testing.T) {
 	if _, err := r.Resend(context.Background(), multi.ID); err != nil {
 		t.Errorf("resend failed message: %v", err)
 	}
-	if _, err := r.Resend(context.Background(), multi.ID); !errors.Is(err, compliance.ErrConflict) {
+	if _, err := r.Resend(context.Background(), multi.ID); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("resend of a queued message: got %v, want ErrConflict", err)
 	}
 	m, err := r.Resend(context.Background(), single.ID)

@@ -76,42 +76,42 @@ func (q *Queue) Enqueue(m store.Message) (stored store.Message, existing bool, e
 	return stored, existing, nil
 }
 
-// newMessage turns a request into a queued message, or a *FieldError.
+// newMessage turns a request into a queued message, or a *store.FieldError.
 func (q *Queue) newMessage(r SubmitRequest) (store.Message, error) {
 	to, err := q.number("to", r.To)
 	if err != nil {
 		return store.Message{}, err
 	}
 	if strings.TrimSpace(r.Text) == "" {
-		return store.Message{}, &compliance.FieldError{Field: "text", Message: "must not be empty"}
+		return store.Message{}, &store.FieldError{Field: "text", Message: "must not be empty"}
 	}
 	if !utf8.ValidString(r.Text) {
-		return store.Message{}, &compliance.FieldError{Field: "text", Message: "must be valid UTF-8"}
+		return store.Message{}, &store.FieldError{Field: "text", Message: "must be valid UTF-8"}
 	}
 	plan := modem.PlanText(r.Text)
 	if plan.Parts > q.cfg.MaxParts {
-		return store.Message{}, &compliance.FieldError{Field: "text", Message: fmt.Sprintf(
+		return store.Message{}, &store.FieldError{Field: "text", Message: fmt.Sprintf(
 			"needs %d parts (%s, %d per part); the limit is %d", plan.Parts, plan.Encoding, plan.PerPart, q.cfg.MaxParts)}
 	}
 	if len(r.IdempotencyKey) > maxIdempotencyKey {
-		return store.Message{}, &compliance.FieldError{Field: "idempotency_key", Message: fmt.Sprintf("longer than %d bytes", maxIdempotencyKey)}
+		return store.Message{}, &store.FieldError{Field: "idempotency_key", Message: fmt.Sprintf("longer than %d bytes", maxIdempotencyKey)}
 	}
 	kind := r.Kind
 	if kind == 0 {
 		kind = store.KindTransactional
 	}
 	if kind != store.KindTransactional && kind != store.KindMarketing {
-		return store.Message{}, &compliance.FieldError{Field: "kind", Message: "must be transactional or marketing"}
+		return store.Message{}, &store.FieldError{Field: "kind", Message: "must be transactional or marketing"}
 	}
 	if kind == store.KindMarketing {
 		// R-ID: a marketing text starts with the brand, so the customer
 		// knows who is texting; the guard checks consent when it is due.
 		brand := q.policy.Settings().Brand
 		if brand == "" {
-			return store.Message{}, &compliance.FieldError{Field: "kind", Message: compliance.ErrNoBrand.Error()}
+			return store.Message{}, &store.FieldError{Field: "kind", Message: compliance.ErrNoBrand.Error()}
 		}
 		if !strings.HasPrefix(strings.ToLower(r.Text), strings.ToLower(brand)) {
-			return store.Message{}, &compliance.FieldError{Field: "text", Message: fmt.Sprintf(
+			return store.Message{}, &store.FieldError{Field: "text", Message: fmt.Sprintf(
 				"a marketing text must start with the brand name, as in %q", brand+": ...")}
 		}
 	}
@@ -124,7 +124,7 @@ func (q *Queue) newMessage(r SubmitRequest) (store.Message, error) {
 		}
 		expires = now.Add(validity)
 	} else if !expires.After(now) {
-		return store.Message{}, &compliance.FieldError{Field: "expires_at", Message: "is in the past"}
+		return store.Message{}, &store.FieldError{Field: "expires_at", Message: "is in the past"}
 	}
 	parts := make([]store.Part, plan.Parts)
 	for i := range parts {
@@ -147,7 +147,7 @@ func (q *Queue) newMessage(r SubmitRequest) (store.Message, error) {
 }
 
 // number reads raw as an E.164 number in the box's region, or returns a
-// *FieldError naming field.
+// *store.FieldError naming field.
 func (q *Queue) number(field, raw string) (string, error) {
 	return contacts.NumberField(field, raw, q.cfg.Region)
 }
@@ -172,7 +172,7 @@ func (q *Queue) Resend(ctx context.Context, id uint64) (store.Message, error) {
 		switch m.Status {
 		case store.StatusUnknown, store.StatusFailed, store.StatusExpired:
 		default:
-			return fmt.Errorf("%w: a %s message cannot be resent", compliance.ErrConflict, m.Status)
+			return fmt.Errorf("%w: a %s message cannot be resent", store.ErrConflict, m.Status)
 		}
 		for i := range m.Parts {
 			p := &m.Parts[i]
@@ -204,7 +204,7 @@ func (q *Queue) Drop(ctx context.Context, id uint64) (store.Message, error) {
 		switch m.Status {
 		case store.StatusQueued, store.StatusUnknown:
 		default:
-			return fmt.Errorf("%w: a %s message cannot be dropped", compliance.ErrConflict, m.Status)
+			return fmt.Errorf("%w: a %s message cannot be dropped", store.ErrConflict, m.Status)
 		}
 		m.Error = "dropped by operator"
 		SetStatus(m, now, store.StatusFailed, "dropped by operator")
