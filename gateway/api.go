@@ -18,18 +18,19 @@ type (
 	Token      = store.Token
 	ListFilter = store.ListFilter
 
-	Contact        = store.Contact
-	ContactFilter  = store.ContactFilter
-	Consent        = store.Consent
-	ConsentEvent   = store.ConsentEvent
-	ConsentMethod  = store.ConsentMethod
-	ConsentPurpose = store.ConsentPurpose
-	EraseReport    = store.EraseReport
-	SubjectData    = store.SubjectData
-	MarketingState = store.MarketingState
-	Plan           = modem.Plan
-	Identity       = modem.Identity
-	Health         = modem.Health
+	Contact          = store.Contact
+	ContactFilter    = store.ContactFilter
+	Consent          = store.Consent
+	ConsentEvent     = store.ConsentEvent
+	ConsentEventType = store.ConsentEventType
+	ConsentMethod    = store.ConsentMethod
+	ConsentPurpose   = store.ConsentPurpose
+	EraseReport      = store.EraseReport
+	SubjectData      = store.SubjectData
+	MarketingState   = store.MarketingState
+	Plan             = modem.Plan
+	Identity         = modem.Identity
+	Health           = modem.Health
 )
 
 // Re-exported constants.

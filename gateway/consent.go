@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/simgate/simgate/gateway/consent"
+	"github.com/simgate/simgate/store"
 )
 
 // Consent and its ledger (package consent).
@@ -22,6 +23,22 @@ const (
 	MethodImport  = consent.MethodImport
 	MethodAPI     = consent.MethodAPI
 	MethodConsole = consent.MethodConsole
+)
+
+// What a ledger entry records and what it is about, as package store
+// declares them.
+const (
+	EventOptIn          = store.EventOptIn
+	EventDOIRequest     = store.EventDOIRequest
+	EventDOIConfirm     = store.EventDOIConfirm
+	EventOptOut         = store.EventOptOut
+	EventOptOutReview   = store.EventOptOutReview
+	EventReviewResolved = store.EventReviewResolved
+	EventResubscribe    = store.EventResubscribe
+	EventErasure        = store.EventErasure
+
+	PurposeMarketing = store.PurposeMarketing
+	PurposeAll       = store.PurposeAll
 )
 
 // ConsentMethods lists the accepted methods, for forms and errors.

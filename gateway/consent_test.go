@@ -211,7 +211,7 @@ func TestOptInConfirmationFirst(t *testing.T) {
 	if con.Marketing != store.MarketingConfirmed || !con.CartReminders || con.ConfirmedAt.IsZero() {
 		t.Errorf("consent after opt-in: %+v", con)
 	}
-	if ev.Type != "opt_in" || ev.Method != MethodWebForm || ev.Source != r.Source || ev.DisclosureVersion != "v1" ||
+	if ev.Type != EventOptIn || ev.Method != MethodWebForm || ev.Source != r.Source || ev.DisclosureVersion != "v1" ||
 		ev.DisclosureText != disclosureV1 || ev.IP != r.IP || ev.UserAgent != r.UserAgent || ev.MessageID == 0 ||
 		ev.TimeZone != "America/New_York" {
 		t.Errorf("ledger entry lacks evidence: %+v", ev)
@@ -235,7 +235,7 @@ func TestDoubleOptIn(t *testing.T) {
 	r := webForm(numA)
 	r.DoubleOptIn, r.CartReminders = true, true
 	ev, con := c.optIn(r)
-	if ev.Type != "doi_request" || con.Marketing != store.MarketingPending || !con.CartReminders {
+	if ev.Type != EventDOIRequest || con.Marketing != store.MarketingPending || !con.CartReminders {
 		t.Fatalf("after request: %+v %+v", ev, con)
 	}
 	c.wantReplies(numA, c.reply(compliance.ReplyDOI))
@@ -253,7 +253,7 @@ func TestDoubleOptIn(t *testing.T) {
 	}
 	evs := c.events(numA)
 	last := evs[len(evs)-1]
-	if last.Type != "doi_confirm" || last.InboundID != id || last.DisclosureText != disclosureV1 || last.Keyword != "YES" {
+	if last.Type != EventDOIConfirm || last.InboundID != id || last.DisclosureText != disclosureV1 || last.Keyword != "YES" {
 		t.Errorf("confirmation entry: %+v", last)
 	}
 	c.wantReplies(numA, c.reply(compliance.ReplyDOI), c.reply(compliance.ReplyOptIn))
@@ -288,7 +288,7 @@ func TestStopFamilyOptsOut(t *testing.T) {
 		}
 		evs := c.events(number)
 		last := evs[len(evs)-1]
-		if last.Type != "opt_out" || last.Purpose != "all" || last.InboundID != id || last.Keyword == "" || last.Method != MethodKeyword {
+		if last.Type != EventOptOut || last.Purpose != PurposeAll || last.InboundID != id || last.Keyword == "" || last.Method != MethodKeyword {
 			t.Errorf("%q: ledger entry %+v", tok, last)
 		}
 	}
@@ -331,14 +331,14 @@ func TestStartOnlyAfterKeywordOptOut(t *testing.T) {
 		t.Errorf("after UNSTOP: %+v", con)
 	}
 	evs := c.events(numB)
-	if last := evs[len(evs)-1]; last.Type != "resubscribe" || last.InboundID != id {
+	if last := evs[len(evs)-1]; last.Type != EventResubscribe || last.InboundID != id {
 		t.Errorf("resubscribe entry: %+v", last)
 	}
 	c.wantReplies(numB, c.reply(compliance.ReplyOptIn), c.reply(compliance.ReplyStop), c.reply(compliance.ReplyOptIn))
 
 	// An opt-out taken by phone (console) is not undone by START.
 	c.optIn(webForm(numC))
-	if _, _, err := c.g.OptOut(context.Background(), OptOutRequest{Number: numC, Purpose: "all", Method: MethodConsole, Actor: "ana"}); err != nil {
+	if _, _, err := c.g.OptOut(context.Background(), OptOutRequest{Number: numC, Purpose: PurposeAll, Method: MethodConsole, Actor: "ana"}); err != nil {
 		t.Fatal(err)
 	}
 	c.text(numC, "START")
@@ -375,7 +375,7 @@ func TestJoinKeyword(t *testing.T) {
 		t.Fatalf("after JOIN: %+v", con)
 	}
 	ev := c.events(numA)[0]
-	if ev.Type != "opt_in" || ev.Method != MethodKeyword || ev.Source != "keyword:JOIN" || ev.InboundID != id ||
+	if ev.Type != EventOptIn || ev.Method != MethodKeyword || ev.Source != "keyword:JOIN" || ev.InboundID != id ||
 		ev.DisclosureVersion != "v1" || ev.DisclosureText != disclosureV1 || ev.MessageID == 0 {
 		t.Errorf("JOIN entry: %+v", ev)
 	}
@@ -416,7 +416,7 @@ func TestFuzzyOptOutReview(t *testing.T) {
 		t.Errorf("review record: %+v", con)
 	}
 	evs := c.events(numA)
-	if last := evs[len(evs)-1]; last.Type != "opt_out_review" || last.InboundID != idA {
+	if last := evs[len(evs)-1]; last.Type != EventOptOutReview || last.InboundID != idA {
 		t.Errorf("review entry: %+v", last)
 	}
 	q, err := c.g.ReviewQueue()
@@ -446,7 +446,7 @@ func TestFuzzyOptOutReview(t *testing.T) {
 		t.Errorf("after keep decision: %+v", con)
 	}
 	evs = c.events(numB)
-	if last := evs[len(evs)-1]; last.Type != "review_resolved" || last.Actor != "ana" {
+	if last := evs[len(evs)-1]; last.Type != EventReviewResolved || last.Actor != "ana" {
 		t.Errorf("keep entry: %+v", last)
 	}
 	if _, _, err := c.g.ResolveReview(context.Background(), numB, ReviewKeep, "ana"); !errors.Is(err, ErrConflict) {

@@ -27,7 +27,7 @@ func addInbound(t testing.TB, db *store.DB, from, text string, at time.Time) sto
 // optIn records an API opt-in for number straight in the ledger.
 func optIn(t testing.TB, db *store.DB, number string) {
 	t.Helper()
-	if _, _, _, err := db.AppendConsent(store.ConsentEvent{Number: number, Type: "opt_in", Purpose: "marketing", Method: "api",
+	if _, _, _, err := db.AppendConsent(store.ConsentEvent{Number: number, Type: EventOptIn, Purpose: PurposeMarketing, Method: MethodAPI,
 		Source: "https://shop.example/join", DisclosureVersion: "v1", IP: "192.0.2.7", UserAgent: "Firefox"},
 		func(c *store.Consent) error { c.Marketing = store.MarketingConfirmed; return nil }); err != nil {
 		t.Fatal(err)

@@ -127,7 +127,7 @@ func BenchmarkGuardMarketing(b *testing.B) {
 	tos := make([]string, b.N)
 	for i := range b.N {
 		to := fmt.Sprintf("+1212555%04d", i%10000)
-		if _, _, _, err := db.AppendConsent(store.ConsentEvent{Number: to, Type: "opt_in", Purpose: "marketing", Method: "pos"},
+		if _, _, _, err := db.AppendConsent(store.ConsentEvent{Number: to, Type: EventOptIn, Purpose: PurposeMarketing, Method: MethodPOS},
 			func(c *store.Consent) error { c.Marketing = store.MarketingConfirmed; return nil }); err != nil {
 			b.Fatal(err)
 		}

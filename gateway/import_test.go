@@ -164,7 +164,7 @@ func TestImportConsentColumn(t *testing.T) {
 	g := newContactsGateway(t)
 	saveDisclosure(t, g.Gateway, "v1")
 	// +12015550103 texted STOP before: an import must not subscribe it again.
-	if _, _, _, err := g.db.AppendConsent(store.ConsentEvent{Number: "+12015550103", Type: "opt_out", Purpose: "marketing", Method: "keyword", Keyword: "STOP"},
+	if _, _, _, err := g.db.AppendConsent(store.ConsentEvent{Number: "+12015550103", Type: EventOptOut, Purpose: PurposeMarketing, Method: MethodKeyword, Keyword: "STOP"},
 		func(c *store.Consent) error { c.Marketing = store.MarketingOptedOut; return nil }); err != nil {
 		t.Fatal(err)
 	}
@@ -182,8 +182,8 @@ func TestImportConsentColumn(t *testing.T) {
 		t.Fatalf("consent %v with %d events, want confirmed with 1", cons.Marketing, len(events))
 	}
 	ev := events[0]
-	if ev.Type != "opt_in" || ev.Method != "import" || ev.Source != "pos-export.csv" || ev.DisclosureVersion != "v1" ||
-		ev.DisclosureText != testDisclosure || ev.Actor != "ana" || ev.Purpose != "marketing" {
+	if ev.Type != EventOptIn || ev.Method != MethodImport || ev.Source != "pos-export.csv" || ev.DisclosureVersion != "v1" ||
+		ev.DisclosureText != testDisclosure || ev.Actor != "ana" || ev.Purpose != PurposeMarketing {
 		t.Errorf("ledger event %+v", ev)
 	}
 	for _, n := range []string{"+12015550102", "+12015550105"} {

@@ -33,7 +33,7 @@ func (s *server) reviewPage(w http.ResponseWriter, r *http.Request, u user) erro
 		// The ledger entry of the flagged text has when it came in.
 		if evs, err := s.gw.ConsentEvents(c.Number); err == nil {
 			for _, ev := range evs {
-				if ev.Type == "opt_out_review" && ev.InboundID == c.ReviewInboundID {
+				if ev.Type == gateway.EventOptOutReview && ev.InboundID == c.ReviewInboundID {
 					row.ReceivedAt = ev.At
 				}
 			}
