@@ -21,7 +21,7 @@ import (
 )
 
 // modelNumber is the test's own reading of one number's consent, from the
-// events it generated, per COMPLIANCE.md: the oracle the gateway is held to.
+// events it generated, per docs/compliance.md: the oracle the gateway is held to.
 type modelNumber struct {
 	marketing   store.MarketingState
 	optedOutAll bool

@@ -62,7 +62,7 @@ type Config struct {
 	RetryBase    time.Duration
 	RetryMax     time.Duration
 	// HealthInterval is how often each modem's radio, SIM and storage are
-	// read; DESIGN.md says every 30 s.
+	// read; docs/architecture.md (Health) says every 30 s.
 	HealthInterval time.Duration
 	// ReconnectMin and ReconnectMax bound the jittered backoff between
 	// attempts to reconnect a modem: a second is enough for a USB port to

@@ -10,7 +10,7 @@ type (
 	ReplyTemplates     = compliance.ReplyTemplates
 )
 
-// Default windows (COMPLIANCE.md R-QH).
+// Default windows (docs/compliance.md R-QH).
 var (
 	DefaultQuietWindow  = compliance.DefaultQuietWindow
 	DefaultStrictWindow = compliance.DefaultStrictWindow

@@ -1,7 +1,7 @@
 package modem
 
 // Where each known defect of warthog618/modem v0.4.0, warthog618/sms v0.3.0
-// and go.bug.st/serial v1.8.0 (MODEMS.md §3.1) is neutralised, and the test
+// and go.bug.st/serial v1.8.0 (docs/modems.md §3.1) is neutralised, and the test
 // that pins it:
 //
 //  1. Indications leak into command replies (at.go l.412 `continue` only

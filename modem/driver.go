@@ -57,7 +57,7 @@ type Modem struct {
 
 // Open opens the serial port cfg.Path (115200 8N1 by default, no flow
 // control, no read timeout) and wraps it with New. It never touches the
-// modem control lines: ptys don't implement them (MODEMS.md §3.2).
+// modem control lines: ptys don't implement them (docs/modems.md §3.2).
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Modem, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

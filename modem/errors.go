@@ -60,7 +60,7 @@ var (
 // ErrorClass says what the gateway should do after a failed command.
 type ErrorClass int
 
-// Error classes, per MODEMS.md §2.3.
+// Error classes, per docs/modems.md §2.3.
 const (
 	ClassNone             ErrorClass = iota // err == nil
 	ClassTransient                          // retry later, same or another modem
@@ -89,7 +89,7 @@ func (c ErrorClass) String() string {
 }
 
 // Classify maps an error from this package to what the caller should do,
-// following the table in MODEMS.md §2.3. Unknown codes are ambiguous: they
+// following the table in docs/modems.md §2.3. Unknown codes are ambiguous: they
 // are retried a bounded number of times, never forever.
 func Classify(err error) ErrorClass {
 	if err == nil {

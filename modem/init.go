@@ -9,12 +9,12 @@ import (
 	"time"
 )
 
-// cnmiChoices are tried in order (MODEMS.md §1.2): stored messages with
+// cnmiChoices are tried in order (docs/modems.md §1.2): stored messages with
 // +CMTI and stored reports with +CDSI first; then routed reports (+CDS) for
 // modems without ds=2; then no reports; then mode 1 for old firmware.
 var cnmiChoices = [...]string{"2,1,0,2,0", "2,1,0,1,0", "2,1,0,0,0", "1,1,0,0,0"}
 
-// Init brings the modem into a known state (MODEMS.md §1.2): escape a
+// Init brings the modem into a known state (docs/modems.md §1.2): escape a
 // half-entered PDU, sync with AT, echo off, numeric errors, identity, the
 // vendor's quirks (quirks.go), radio on, SIM ready (entering cfg.PIN if
 // asked), PDU mode, SMSC, SIM storage and stored-message indications. SMS
@@ -224,7 +224,7 @@ func (m *Modem) identify(ctx context.Context) (Identity, error) {
 		}
 		*q.dst = v
 	}
-	// The ICCID query differs per vendor (MODEMS.md §1.2).
+	// The ICCID query differs per vendor (docs/modems.md §1.2).
 	for _, cmd := range []string{"+CCID", "+ICCID", "^ICCID?", "+QCCID"} {
 		info, err := m.query(ctx, cmd)
 		if err != nil {
@@ -380,7 +380,7 @@ func (m *Modem) cpin(ctx context.Context) (string, error) {
 
 // smsSetup selects PDU mode, the SMSC, the storage and the indications.
 // A booting modem refuses them for a while (SIMCom answers ERROR to +CMGF
-// until "SMS Ready", MODEMS.md §2.1): see again.
+// until "SMS Ready", docs/modems.md §2.1): see again.
 func (m *Modem) smsSetup(ctx context.Context, w *bootWait) error {
 	for {
 		_, err := m.do(ctx, "+CMGF=0")

@@ -52,7 +52,7 @@ func (s *simcomBooting) handle(fm *fakeModem, cmd string) bool {
 	return true
 }
 
-// Init waits for "SMS Ready" instead of failing (MODEMS.md §2.1), backing
+// Init waits for "SMS Ready" instead of failing (docs/modems.md §2.1), backing
 // off rather than hammering, and the banner it waited for does not make
 // Serve restore the settings again. Production timings, virtual time.
 func TestInitWaitsForSMSReady(t *testing.T) {

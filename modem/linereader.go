@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// The line filter sits between the port and at.AT (MODEMS.md §3.1, defects
+// The line filter sits between the port and at.AT (docs/modems.md §3.1, defects
 // 1 and 2, and the framing variants of §2.2). It reads raw bytes, cuts them
 // into lines on CR, LF, CRLF and CR CR LF, and decides for every line:
 //
@@ -609,7 +609,7 @@ func allowedPrefixes(id string) []string {
 		return nil
 	case "+CCID", "+ICCID", "^ICCID", "+QCCID":
 		// The ICCID query comes in several dialects and each firmware
-		// answers with its own prefix (MODEMS.md §1.2).
+		// answers with its own prefix (docs/modems.md §1.2).
 		return []string{"+CCID", "+ICCID", "^ICCID", "+QCCID"}
 	case "+CGSN", "+GSN":
 		return []string{"+CGSN", "+GSN"}
@@ -652,7 +652,7 @@ func infoPrefix(s string) (string, bool) {
 }
 
 // urcPrefixes are indications seen in practice (gammu's ignore table,
-// ModemManager's Huawei regexes, SIMCom/Quectel boot URCs; MODEMS.md §1.1,
+// ModemManager's Huawei regexes, SIMCom/Quectel boot URCs; docs/modems.md §1.1,
 // §2.1, §6.4). Every "^XXX" Huawei line counts as one too.
 var urcPrefixes = [...]string{
 	"+CMTI:", "+CDSI:", "+CMT:", "+CDS:", "+CBM:",
@@ -758,7 +758,7 @@ func redact(cmd string) string {
 }
 
 // isBootURC recognises the banners of a modem that just (re)booted and so
-// forgot its +CMGF/+CPMS/+CNMI settings (SIMCom, Quectel; MODEMS.md §2.1).
+// forgot its +CMGF/+CPMS/+CNMI settings (SIMCom, Quectel; docs/modems.md §2.1).
 func isBootURC(s string) bool {
 	switch u := strings.ToUpper(s); u {
 	case "RDY", "SMS READY", "SMS DONE", "+QIND: SMS DONE":

@@ -6,7 +6,7 @@
 //
 // It builds on github.com/warthog618/modem/at for command serialisation and
 // github.com/warthog618/sms for the PDU codec, and neutralises the known
-// defects of those versions (see ../shared/MODEMS.md §3.1 and defects.go).
+// defects of those versions (see docs/modems.md §3.1 and defects.go).
 // It knows nothing about queues, stores or HTTP: the gateway decides what to
 // send and persists what the modem hands it before the modem deletes it.
 package modem
@@ -73,7 +73,7 @@ type StatusReport struct {
 	Status    byte      // TP-ST
 }
 
-// Outcome classifies TP-ST per 3GPP TS 23.040 (MODEMS.md §1.2 table).
+// Outcome classifies TP-ST per 3GPP TS 23.040 (docs/modems.md §1.2 table).
 type Outcome int
 
 const (
@@ -110,11 +110,11 @@ type Config struct {
 	PIN            string        // SIM PIN, entered if +CPIN? says SIM PIN; never logged
 	SMSC           string        // set with +CSCA when the SIM has none
 	CommandTimeout time.Duration // default 10s (ModemManager uses 10s for non-network commands)
-	SubmitTimeout  time.Duration // default 90s: smstools3 60s, ModemManager 300s, MODEMS.md §1.2 says 60-120s
+	SubmitTimeout  time.Duration // default 90s: smstools3 60s, ModemManager 300s, docs/modems.md §1.2 says 60-120s
 	SweepInterval  time.Duration // default 30s: +CMGL=4 sweep, indications get lost
 	PromptTimeout  time.Duration // default 10s: the +CMGS prompt needs no network (ModemManager: 10s)
 	ResyncGrace    time.Duration // default 5s: after a submit timeout, wait this long for a late +CMGS before probing
-	QuietPeriod    time.Duration // default 300ms: silence that ends a drain (gammu 100ms, MODEMS.md §1.2 200-500ms)
+	QuietPeriod    time.Duration // default 300ms: silence that ends a drain (gammu 100ms, docs/modems.md §1.2 200-500ms)
 	RetryDelay     time.Duration // default 1s: base backoff while the SIM is busy (CME 14) or SMS is not ready yet
 	ReadyTimeout   time.Duration // default 30s: how long SMS commands may answer ERROR after a boot (SIMCom until "SMS Ready", SIM7600 >10s)
 	USSDTimeout    time.Duration // default 30s: the +CUSD reply comes from the network, usually in 2-10s

@@ -128,7 +128,7 @@ func countParts(costs []int, units, single, multi int) int {
 
 // fixedCounter is a tpdu.Counter that always returns the same value. It
 // replaces the per-call counters of sms.Encode, which made every
-// concatenation reference 1 (MODEMS.md §3.1, defect 3).
+// concatenation reference 1 (docs/modems.md §3.1, defect 3).
 type fixedCounter int
 
 func (c fixedCounter) Count() int { return int(c) }

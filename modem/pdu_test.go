@@ -195,7 +195,7 @@ func TestEncodeSubmitMatchesPlan(t *testing.T) {
 	}
 }
 
-// Vectors from MODEMS.md §4.1: gammu tests/at-sms/*.dump (real +CMGR
+// Vectors from docs/modems.md §4.1: gammu tests/at-sms/*.dump (real +CMGR
 // captures) and python-gsmmodem test/test_pdu.py.
 func TestParseStoredVectors(t *testing.T) {
 	cet := time.FixedZone("", 3600)

@@ -3,7 +3,7 @@ package modem
 import "strings"
 
 // quirk is what a family of modems needs beyond the standard sequence
-// (MODEMS.md §1.2 "Vendor noise control" and §2.1). Init picks the first
+// (docs/modems.md §1.2 "Vendor noise control" and §2.1). Init picks the first
 // entry of vendorQuirks whose match accepts the identity; add a family by
 // adding an entry.
 type quirk struct {

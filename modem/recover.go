@@ -7,7 +7,7 @@ import (
 )
 
 // Escape is the first rung of the escalation ladder for a modem that
-// stopped answering (MODEMS.md §2.4): ESC and CR cancel a half-entered PDU
+// stopped answering (docs/modems.md §2.4): ESC and CR cancel a half-entered PDU
 // or command, the line is drained until quiet, and AT (then AT+CSQ) must
 // get their own replies. A nil return means the modem is back in step.
 func (m *Modem) Escape(ctx context.Context) error {

@@ -69,7 +69,7 @@ func (m *Modem) housekeeping(ctx context.Context, h Handler) error {
 }
 
 // checkStorage warns when the read storage is full or nearly so: a full
-// SIM stops +CMTI and the network holds messages back (MODEMS.md §2.5).
+// SIM stops +CMTI and the network holds messages back (docs/modems.md §2.5).
 // left is how many messages the last sweep had to leave behind.
 func (m *Modem) checkStorage(ctx context.Context, left int) error {
 	unlock, err := m.lock(ctx)

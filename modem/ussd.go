@@ -223,7 +223,7 @@ func dcsAlphabet(dcs int) ussdAlphabet {
 }
 
 // DecodeUSSD decodes the <str> of a +CUSD reply (without its quotes) as
-// modems actually send it (MODEMS.md §1.2 and §4.1):
+// modems actually send it (docs/modems.md §1.2 and §4.1):
 //
 //   - plain text, already decoded by the modem (most modems);
 //   - GSM 7-bit packed into hex (Huawei, dcs 15, or no dcs at all);

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// The USSD replies of gammu tests/at-ussd (MODEMS.md §4.1), decoded as a
+// The USSD replies of gammu tests/at-ussd (docs/modems.md §4.1), decoded as a
 // Huawei (packed) and as any other modem.
 func TestDecodeUSSDVectors(t *testing.T) {
 	const (

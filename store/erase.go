@@ -17,7 +17,7 @@ import (
 const erasedPrefix = "erased:"
 
 // EraseNumber erases everything stored about number on the person's
-// request (GDPR Art. 17, COMPLIANCE.md R-GDPR-2), in one transaction: the
+// request (GDPR Art. 17, docs/compliance.md R-GDPR-2), in one transaction: the
 // contact, the outbound messages to it with all their index entries, the
 // texts and waiting segments received from it, its Consent and review
 // entry, and its place in the per-SIM recipient counters (re-keyed, so the

@@ -14,7 +14,7 @@ import (
 )
 
 // IdempotencyWindow is how long an idempotency key returns the original
-// message (DESIGN.md: "the same key within 24 h").
+// message (docs/architecture.md: "the same key within 24 h").
 const IdempotencyWindow = 24 * time.Hour
 
 // idemPruneBatch bounds the expired idempotency keys removed per Enqueue.

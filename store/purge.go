@@ -19,7 +19,7 @@ const DefaultPurgeLimit = 1000
 // first), and returns how many it changed; the caller repeats while the
 // count equals limit. Rows are never deleted and the consent ledger is
 // never touched: the record that a text was sent, when, and under which
-// consent outlives its words (COMPLIANCE.md R-RECORD).
+// consent outlives its words (docs/compliance.md R-RECORD).
 //
 // Rows are walked in ID (creation) order from where the last call stopped,
 // and the walk ends at the first row created at or after `before`. Texts

@@ -104,7 +104,7 @@ func reportP99(b *testing.B, lat []time.Duration) {
 
 // BenchmarkIngestHTTP measures durable ingest through the whole HTTP stack:
 // concurrent keep-alive clients POST to a real server on 127.0.0.1; each
-// answer comes after the message is fsync'd. DESIGN.md's budget is
+// answer comes after the message is fsync'd. The budget in docs/architecture.md is
 // ≥ 5,000 msgs/s on a 2-core box.
 //
 //	go test -run '^$' -bench 'BenchmarkIngestHTTP$' -benchtime 20000x ./webui
@@ -141,7 +141,7 @@ func BenchmarkIngestHTTP(b *testing.B) {
 	e.check(b, int(acked.Load()))
 }
 
-// BenchmarkIngestHTTPPaced measures latency at DESIGN.md's steady load of
+// BenchmarkIngestHTTPPaced measures latency at the steady load of docs/architecture.md (Budgets):
 // 500 requests per second (budget: p99 < 50 ms). It is open-loop: request
 // i is sent at start + i × 2 ms whether or not earlier ones have answered,
 // so a slow answer cannot hide by delaying the next request.

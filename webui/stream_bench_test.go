@@ -48,7 +48,7 @@ func (c *reportClock) Handle(_ context.Context, r slog.Record) error {
 // BenchmarkStatusToBrowser measures the time from a status report arriving
 // at the (simulated) modem to the "delivered" event reaching a websocket
 // client: modem driver, gateway matching and commit, hub and socket. One
-// message at a time, so each report is timed alone. DESIGN.md budget:
+// message at a time, so each report is timed alone. Budget in docs/architecture.md:
 // ≤ 200 ms.
 func BenchmarkStatusToBrowser(b *testing.B) {
 	clock := &reportClock{at: map[int64]time.Time{}}

@@ -158,7 +158,7 @@ func listPorts(ctx context.Context, env portsEnv, paths []string, probe bool, ti
 // byIDLinks maps device paths (/dev/ttyUSB2) to the udev by-id symlink that
 // points at them. The by-id name holds vendor, product, serial and
 // interface, so it survives the renumbering a USB reset causes
-// (MODEMS.md §2.4); it is what simgate.toml should name.
+// (docs/modems.md §2.4); it is what simgate.toml should name.
 func byIDLinks(dir string) map[string]string {
 	links := map[string]string{}
 	entries, err := os.ReadDir(dir)
@@ -307,7 +307,7 @@ type atReader struct {
 }
 
 // isFinal reports whether line ends a reply (3GPP TS 27.007 §5.1, plus
-// Huawei's COMMAND NOT SUPPORT, MODEMS.md §2.1).
+// Huawei's COMMAND NOT SUPPORT, docs/modems.md §2.1).
 func isFinal(line string) bool {
 	switch line {
 	case "OK", "ERROR", "NO CARRIER", "COMMAND NOT SUPPORT":
@@ -390,7 +390,7 @@ func writePortTable(w io.Writer, ports []portInfo) {
 // preferred to the ttyUSBn name, so the path stays right across a USB
 // reset. Most modems answer AT on two or three of their ports; interface 02
 // is preferred because it is the AT port of the Quectel EC25 and SIMCom
-// SIM7600 and the one gammu's Huawei fix names (MODEMS.md §2.1, §2.4),
+// SIM7600 and the one gammu's Huawei fix names (docs/modems.md §2.1, §2.4),
 // otherwise the first port in name order. An IMEI that no port reports
 // leaves Path empty, which mergeConfig reports. It is meant for start-up,
 // before the gateway opens any port: a port already held answers "busy".

@@ -27,7 +27,7 @@ import (
 const testProbeTimeout = 300 * time.Millisecond
 
 // pty is a pseudo-terminal pair for tests: the slave is opened here, set
-// raw and kept open, as MODEMS.md §3.2 says a simulator must, so the probe
+// raw and kept open, as docs/modems.md §3.2 says a simulator must, so the probe
 // meets a port like a USB modem's and the master never reads EIO.
 type pty struct {
 	master *os.File
@@ -575,7 +575,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	}
 }
 
-// TestUnitHardening keeps the lines STYLE.md §12 asks for, each with a
+// TestUnitHardening keeps the hardening lines docs/operations.md (Install) relies on, each with a
 // comment above it saying why.
 func TestUnitHardening(t *testing.T) {
 	unit, err := os.ReadFile(filepath.Join("..", "..", "systemd", "simgate.service"))

@@ -9,7 +9,7 @@ import (
 )
 
 // The compliance guard decides, right before a text goes to a modem,
-// whether it may go now (COMPLIANCE.md R-STOP-2, R-DOI, R-QH,
+// whether it may go now (docs/compliance.md R-STOP-2, R-DOI, R-QH,
 // R-MINI-TCPA-FREQ). It runs inside the transaction that marks the first
 // part `sending` (store.AdmitSend), so a STOP committed a millisecond
 // earlier is seen, and two SIMs can never both take the last slot of a

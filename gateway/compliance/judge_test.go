@@ -12,7 +12,7 @@ import (
 )
 
 // marketingValidity is the outbox's default validity of a marketing text
-// (DESIGN.md, "24 h for marketing").
+// (docs/architecture.md, "24 h for marketing").
 const marketingValidity = 24 * time.Hour
 
 func testSettings() Settings {
@@ -31,7 +31,7 @@ func confirmed(number string) store.Consent {
 }
 
 // strictStates are the states whose law allows marketing 08:00-20:00 only
-// (COMPLIANCE.md R-QH), as the phone number geocoder names them.
+// (docs/compliance.md R-QH), as the phone number geocoder names them.
 var strictStates = map[string]string{
 	"Florida": "FL", "Oklahoma": "OK", "Maryland": "MD", "Washington State": "WA", "Connecticut": "CT",
 }

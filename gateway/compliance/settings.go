@@ -34,7 +34,7 @@ func (w *Window) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Default windows (COMPLIANCE.md R-QH): the federal US telephone
+// Default windows (docs/compliance.md R-QH): the federal US telephone
 // solicitation rule allows 08:00-21:00; FL, OK, MD, WA and CT allow only
 // 08:00-20:00.
 var (

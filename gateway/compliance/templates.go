@@ -104,7 +104,7 @@ func replyRules(r ReplyTemplates) []struct {
 	}
 }
 
-// validateReplyTemplates checks the reply texts against COMPLIANCE.md
+// validateReplyTemplates checks the reply texts against docs/compliance.md
 // R-OPTIN-2, R-DOI, R-STOP-3 and R-HELP, after filling the placeholders
 // from s. The first failure is returned as a *store.FieldError naming the
 // template and the missing item.

@@ -12,7 +12,7 @@ import (
 )
 
 // strictAreaCodes are the US area codes of states that allow marketing
-// texts only 08:00-20:00 (COMPLIANCE.md R-QH: FL, OK, MD, WA, CT), with
+// texts only 08:00-20:00 (docs/compliance.md R-QH: FL, OK, MD, WA, CT), with
 // overlays, as assigned by NANPA.
 var strictAreaCodes = map[string]string{
 	// Florida

@@ -26,7 +26,7 @@ func (l *Ledger) HandlePending() {
 }
 
 // HandleInbound acts on the keywords of one complete inbound text
-// (COMPLIANCE.md R-STOP-1 … R-DOI, R-STOP-4) and marks it handled. It is
+// (docs/compliance.md R-STOP-1 … R-DOI, R-STOP-4) and marks it handled. It is
 // idempotent: a text whose ledger entry exists is skipped, the store
 // refuses a second entry for the same (inbound id, type), and every reply's
 // idempotency key is derived from the inbound id.

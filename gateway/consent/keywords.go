@@ -5,7 +5,7 @@ import (
 	"unicode"
 )
 
-// Inbound keywords (COMPLIANCE.md R-STOP-1 … R-HELP). This file is pure:
+// Inbound keywords (docs/compliance.md R-STOP-1 … R-HELP). This file is pure:
 // it reads a text and says what it is; inbound.go acts on the answer.
 
 // keyword is the class of an inbound text.

@@ -15,7 +15,7 @@ import (
 	"github.com/simgate/simgate/store"
 )
 
-// Consent capture and the ledger operations (COMPLIANCE.md R-OPTIN-1,
+// Consent capture and the ledger operations (docs/compliance.md R-OPTIN-1,
 // R-OPTIN-2, R-DOI, R-RECORD). Every change of a number's consent is one
 // store.AppendConsent: the ledger entry and the per-number record commit
 // together.

@@ -21,7 +21,7 @@ type Limits struct {
 
 const (
 	// DefaultPerMinute is the bottom of the 6-10 texts/min a modem sustains
-	// (MODEMS.md §2.5: 3-5 s per submit), so a healthy modem is rarely
+	// (docs/modems.md §2.5: 3-5 s per submit), so a healthy modem is rarely
 	// slowed but a burst is spread out rather than sent back to back.
 	DefaultPerMinute = 6
 	// DefaultPerDay is a busy shop's day on one SIM, about 80 minutes of

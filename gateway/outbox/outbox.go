@@ -31,9 +31,9 @@ const (
 	// DefaultMaxParts caps one message: 10 parts is ~1,530 GSM-7 characters,
 	// far beyond any sensible shop text and a guard against runaway bills.
 	DefaultMaxParts = 10
-	// DefaultTransactionalValidity: DESIGN.md, "72 h otherwise".
+	// DefaultTransactionalValidity: docs/architecture.md, "72 h otherwise".
 	DefaultTransactionalValidity = 72 * time.Hour
-	// DefaultMarketingValidity: DESIGN.md, "24 h for marketing".
+	// DefaultMarketingValidity: docs/architecture.md, "24 h for marketing".
 	DefaultMarketingValidity = 24 * time.Hour
 	// DefaultReportWindow bounds how far apart a submit and its status report
 	// may be for them to match (gammu's DeliveryReportDelay idea). SMSCs retry
@@ -43,12 +43,12 @@ const (
 	// backoff below that spans about an hour before giving up.
 	DefaultMaxAttempts = 8
 	// DefaultRetryBase is the first backoff after a transient error: CMS 41/42
-	// and 512 are "retry in seconds" (MODEMS.md §2.3).
+	// and 512 are "retry in seconds" (docs/modems.md §2.3).
 	DefaultRetryBase = 5 * time.Second
 	// DefaultRetryMax caps the backoff so a long outage still retries often.
 	DefaultRetryMax = 10 * time.Minute
 	// ambiguousRetries: CMS 500 may mean the text went out; retry at most
-	// twice, never forever (MODEMS.md §2.3).
+	// twice, never forever (docs/modems.md §2.3).
 	ambiguousRetries = 2
 )
 
@@ -63,7 +63,7 @@ type Config struct {
 	RetryBase    time.Duration
 	RetryMax     time.Duration
 	// HealthInterval is how often each modem's radio, SIM and storage are
-	// read; DESIGN.md says every 30 s.
+	// read; docs/architecture.md (Health) says every 30 s.
 	HealthInterval time.Duration
 	// ReconnectMin and ReconnectMax bound the jittered backoff between
 	// attempts to reconnect a modem: a second is enough for a USB port to
@@ -297,7 +297,7 @@ func (q *Queue) Run(ctx context.Context) error {
 	return err
 }
 
-// recover applies DESIGN.md's crash rule: a part found in `sending` may have
+// recover applies the crash rule of docs/architecture.md (Durability): a part found in `sending` may have
 // left the modem, so it becomes `unknown` (a person decides to resend or
 // drop); a message whose parts were merely not all started goes back to the
 // queue. Only the status index is read: start-up never scans history.

@@ -136,7 +136,7 @@ func (r *runner) setState(state string, err error) {
 	})
 }
 
-// The escalation ladder (MODEMS.md §2.4), counted in failed sessions in a
+// The escalation ladder (docs/modems.md §2.4), counted in failed sessions in a
 // row: reopen the port (rungs below ladderReset), reboot the module with
 // AT+CFUN=1,1, then declare the modem down and alert, while still trying.
 const (

@@ -12,7 +12,7 @@ import (
 
 // process sends the remaining parts of one message through m. Each part is
 // marked `sending` durably before AT+CMGS and its MR recorded right after,
-// so a crash at any point leaves an honest record (DESIGN.md, Durability).
+// so a crash at any point leaves an honest record (docs/architecture.md, Durability).
 // A non-nil error means the modem session should end.
 func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 	q := r.q
@@ -145,7 +145,7 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 }
 
 // sendFailed records why part i of message id did not go, per the error's
-// class (MODEMS.md §2.3), and says whether the modem session must end.
+// class (docs/modems.md §2.3), and says whether the modem session must end.
 func (r *runner) sendFailed(ctx context.Context, m *modem.Modem, id uint64, i int, sendErr error) error {
 	q := r.q
 	class := modem.Classify(sendErr)

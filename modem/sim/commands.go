@@ -777,7 +777,7 @@ func (s *session) cfunLocked(c command) result {
 		}
 		if m.cfun == 0 && fun == 1 {
 			// Minimum functionality powered the SIM down; powering it up
-			// reads it again (SIM800 RADIO_OFF_ON, MODEMS.md §2.1).
+			// reads it again (SIM800 RADIO_OFF_ON, docs/modems.md §2.1).
 			m.simReady = m.simInserted
 		}
 		m.cfun = fun

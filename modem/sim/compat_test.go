@@ -56,7 +56,7 @@ func TestWarthogATEngine(t *testing.T) {
 		t.Errorf("submissions: %+v", subs)
 	}
 
-	// A late +CMGS desynchronises the library exactly as MODEMS.md §3.1
+	// A late +CMGS desynchronises the library exactly as docs/modems.md §3.1
 	// describes: the timed-out send's reply lands on the next command.
 	m.SetFault(Fault{LateCMGS: 200 * time.Millisecond})
 	_, err = a.SMSCommand(fmt.Sprintf("+CMGS=%d", len(tp)), "00"+strings.ToUpper(hex.EncodeToString(tp)), at.WithTimeout(50*time.Millisecond))

@@ -14,7 +14,7 @@ import (
 	"github.com/warthog618/sms/encoding/gsm7"
 )
 
-// Tests for the modem-fleet profiles and faults (MODEMS.md §2.1, §6.6).
+// Tests for the modem-fleet profiles and faults (docs/modems.md §2.1, §6.6).
 
 func TestProfileSIM800(t *testing.T) {
 	n := newNet(t)

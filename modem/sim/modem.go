@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// defaultStorageSize is within the 20-50 slots SIMs report (MODEMS.md §2.5).
+// defaultStorageSize is within the 20-50 slots SIMs report (docs/modems.md §2.5).
 const defaultStorageSize = 30
 
 // heldLimit bounds what the network keeps for a modem that cannot take
@@ -57,7 +57,7 @@ func DefaultUSSDReplies() map[string]string {
 	return map[string]string{"*100#": "Your balance is $12.34. Valid until 2026-12-31."}
 }
 
-// defaultCNMATimeout is the network's wait for an RP-ACK (MODEMS.md §6.3).
+// defaultCNMATimeout is the network's wait for an RP-ACK (docs/modems.md §6.3).
 const defaultCNMATimeout = 10 * time.Second
 
 // Fault is the set of misbehaviours a modem currently shows. The zero Fault
@@ -95,7 +95,7 @@ type Fault struct {
 	NetworkLossFor time.Duration
 	// SIMRemoved pulls the SIM: +CPIN? gives +CME ERROR: 10, SMS commands
 	// +CMS ERROR: 310. Clearing it puts the SIM back, but the modem only
-	// sees it after AT+CFUN=0 then AT+CFUN=1, or a reboot (MODEMS.md §2.1,
+	// sees it after AT+CFUN=0 then AT+CFUN=1, or a reboot (docs/modems.md §2.1,
 	// SIM800).
 	SIMRemoved bool
 	// StorageFull fills every free slot of SM, SR and the receive memory

@@ -9,7 +9,7 @@
 // messages between simulated modems and lets a test inject inbound messages,
 // report outcomes and faults, directly or through ControlHandler.
 //
-// The behaviour follows the collected facts in MODEMS.md: modems assign TP-MR
+// The behaviour follows the collected facts in docs/modems.md: modems assign TP-MR
 // themselves, +CNMI decides between stored (+CMTI/+CDSI) and routed
 // (+CMT/+CDS) reception, mode 2 buffers URCs while a command runs, full
 // storage makes the network hold messages, a routed message not
@@ -46,7 +46,7 @@ import (
 )
 
 // defaultReportDelay is short so tests run fast; real networks take 1-20 s
-// (MODEMS.md §2.5).
+// (docs/modems.md §2.5).
 const defaultReportDelay = 200 * time.Millisecond
 
 // maxDeliverParts bounds an injected text; concatenation counts parts in

@@ -7,7 +7,7 @@ import (
 )
 
 // Profile is the vendor personality of a simulated modem, kept as plain data
-// so new profiles (MODEMS.md §6.7) can be added, or loaded from a file later,
+// so new profiles (docs/modems.md §6.7) can be added, or loaded from a file later,
 // without touching the AT state machine.
 type Profile struct {
 	Name         string
@@ -74,7 +74,7 @@ type Profile struct {
 	NotReadyCommands []string
 
 	// RadioOffAtBoot makes the modem come up at +CFUN: 0, unregistered and
-	// unable to send until AT+CFUN=1 (ZTE, Qualcomm; MODEMS.md §2.1).
+	// unable to send until AT+CFUN=1 (ZTE, Qualcomm; docs/modems.md §2.1).
 	RadioOffAtBoot bool
 
 	// Unsupported names commands (as parsed: "Z", "+CEREG") the profile
@@ -128,7 +128,7 @@ type Profile struct {
 // USSDEncoding names how a modem encodes USSD strings on the AT interface.
 type USSDEncoding string
 
-// USSD encodings (MODEMS.md §1.2, §4.1).
+// USSD encodings (docs/modems.md §1.2, §4.1).
 const (
 	USSDCharset USSDEncoding = ""        // per +CSCS: text, or UCS-2 hex with "UCS2"
 	USSDPacked7 USSDEncoding = "packed7" // GSM 7-bit packed, as hex (Huawei)
@@ -186,7 +186,7 @@ func builtinProfiles() map[string]Profile {
 			USSDReply:   USSDPacked7,
 		},
 		// SIMCom SIM800L, 2G only: SMS commands fail until "SMS Ready"
-		// (MODEMS.md §2.1), +CCID answers bare digits.
+		// (docs/modems.md §2.1), +CCID answers bare digits.
 		"simcom-sim800": {
 			Name:             "simcom-sim800",
 			Manufacturer:     "SIMCOM_Ltd",

@@ -23,7 +23,7 @@ import (
 // (the way ttyUSB2 comes back as ttyUSB3), behind the same link.
 //
 // The simulator opens the slave side itself, puts it in raw mode and keeps
-// it open (MODEMS.md §3.2): a fresh slave is in cooked mode and would echo
+// it open (docs/modems.md §3.2): a fresh slave is in cooked mode and would echo
 // the simulator's own output back to it, and without an open slave the
 // master reads EIO whenever the client closes. A pty has no modem control
 // lines: clients must not set DTR/RTS (TIOCMSET fails with ENOTTY).

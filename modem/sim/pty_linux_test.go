@@ -64,7 +64,7 @@ func TestServePTY(t *testing.T) {
 	time.Sleep(30 * time.Millisecond) // let noise pile up unread
 
 	// Nothing came back to the modem: its slave is raw, so the line
-	// discipline did not echo the modem's own output (MODEMS.md §3.2).
+	// discipline did not echo the modem's own output (docs/modems.md §3.2).
 	lw.mu.Lock()
 	echoed := strings.Contains(logs.String(), "sim: rx")
 	lw.mu.Unlock()

@@ -29,7 +29,7 @@ func init() {
 	}
 }
 
-// Random USSD answer delay when Config.USSDDelay is 0 (MODEMS.md §6.5 says
+// Random USSD answer delay when Config.USSDDelay is 0 (docs/modems.md §6.5 says
 // 1-5 s on real networks; shorter keeps tests quick).
 const (
 	ussdDelayMin = 100 * time.Millisecond
