@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // compactTxSize bounds one copy transaction: small enough for a Raspberry
@@ -27,7 +28,7 @@ func Compact(path string) (before, after int64, err error) {
 		return 0, 0, fmt.Errorf("store: compact: %w", err)
 	}
 	src, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: DefaultLockTimeout})
-	if errors.Is(err, bbolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return 0, 0, fmt.Errorf("store: compact: %s is in use by a running simgate; stop it first: %w", path, ErrLocked)
 	}
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 var (
@@ -117,7 +118,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 		Timeout: o.lockTimeout,
 		NoSync:  o.noSync,
 	})
-	if errors.Is(err, bbolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: %s is in use by another simgate process (waited %s for its lock): %w",
 			path, o.lockTimeout, ErrLocked)
 	}

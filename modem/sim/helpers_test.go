@@ -316,11 +316,6 @@ func (c *client) serveResult() error {
 	}
 }
 
-// lines splits output into its non-empty lines.
-func lines(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' })
-}
-
 // mark returns the read position, for since.
 func (c *client) mark() int {
 	c.mu.Lock()

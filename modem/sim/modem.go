@@ -194,7 +194,6 @@ type settings struct {
 	verbose bool // ATV1
 	quiet   bool // ATQ1
 	cmee    int
-	cmgf    int
 	csms    int
 	cmms    int
 	cscs    string
