@@ -64,6 +64,30 @@ var layerRules = []layerRule{
 		why: "a part of the gateway declares the interface it needs and gateway.New wires it in; a part that uses the facade turns that around",
 	},
 	{
+		from: module + "/gateway/live", not: []string{module + "/..."},
+		why: "live is the hub every part publishes through: it carries events and knows no records",
+	},
+	{
+		from: module + "/gateway/compliance", direct: true, not: []string{module + "/...", "os", "io", "io/fs", "net/...", "log", "log/slog"}, allow: []string{module + "/store"},
+		why: "compliance is pure policy: it judges the records it is handed and does no I/O, so the judge is tested as a function",
+	},
+	{
+		from: module + "/gateway/access", direct: true, not: []string{module + "/gateway/..."},
+		why: "users, sessions and tokens need only the store",
+	},
+	{
+		from: module + "/gateway/contacts", direct: true, not: []string{module + "/gateway/consent", module + "/gateway/outbox", module + "/gateway/access"},
+		why: "contacts sits below consent and the outbox, which read numbers through it",
+	},
+	{
+		from: module + "/gateway/consent", direct: true, not: []string{module + "/gateway/outbox", module + "/gateway/access"},
+		why: "consent and the outbox meet only through the interfaces New wires (consent.Outbox, outbox.InboundHandler), so neither reaches into the other",
+	},
+	{
+		from: module + "/gateway/outbox", direct: true, not: []string{module + "/gateway/consent", module + "/gateway/access"},
+		why: "consent and the outbox meet only through the interfaces New wires (consent.Outbox, outbox.InboundHandler), so neither reaches into the other",
+	},
+	{
 		from: module + "/webui/...", direct: true,
 		not: []string{module + "/store/...", module + "/modem/...", "go.etcd.io/bbolt/...", "go.bug.st/serial/...", "github.com/warthog618/..."},
 		why: "webui sees only gateway's types: the gateway decides what of the store and the modems the web may touch",
@@ -354,25 +378,35 @@ func TestCheckLayersSynthetic(t *testing.T) {
 // graph shaped like the module and expects layerRules to report it.
 func TestLayerRulesCatchBreaches(t *testing.T) {
 	const (
-		cmd     = module + "/cmd/simgate"
-		webui   = module + "/webui"
-		gateway = module + "/gateway"
-		part    = module + "/gateway/part"
-		store   = module + "/store"
-		modem   = module + "/modem"
-		sim     = module + "/modem/sim"
-		bbolt   = "go.etcd.io/bbolt"
-		serial  = "go.bug.st/serial"
+		cmd        = module + "/cmd/simgate"
+		webui      = module + "/webui"
+		gateway    = module + "/gateway"
+		live       = module + "/gateway/live"
+		compliance = module + "/gateway/compliance"
+		access     = module + "/gateway/access"
+		contacts   = module + "/gateway/contacts"
+		consent    = module + "/gateway/consent"
+		outbox     = module + "/gateway/outbox"
+		store      = module + "/store"
+		modem      = module + "/modem"
+		sim        = module + "/modem/sim"
+		bbolt      = "go.etcd.io/bbolt"
+		serial     = "go.bug.st/serial"
 	)
 	base := func() map[string][]string {
 		return map[string][]string{
-			cmd:     {webui, gateway, store, modem, sim, serial, "net/http"},
-			webui:   {gateway, "net/http", "github.com/gorilla/websocket"},
-			gateway: {part, store, modem},
-			part:    {store, modem},
-			store:   {bbolt},
-			modem:   {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
-			sim:     {"github.com/warthog618/sms", "net/http"},
+			cmd:        {webui, gateway, store, modem, sim, serial, "net/http"},
+			webui:      {gateway, "net/http", "github.com/gorilla/websocket"},
+			gateway:    {live, compliance, access, contacts, consent, outbox, store, modem},
+			live:       {"sync"},
+			compliance: {store, "time"},
+			access:     {store},
+			contacts:   {compliance, store, "os"},
+			consent:    {contacts, compliance, store},
+			outbox:     {contacts, compliance, store, modem},
+			store:      {bbolt},
+			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
+			sim:        {"github.com/warthog618/sms", "net/http"},
 		}
 	}
 	if problems := checkLayers(syntheticGraph(base()), layerRules); len(problems) > 0 {
@@ -391,7 +425,15 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{gateway, bbolt},
 		{gateway, serial},
 		{gateway, sim},
-		{part, gateway},
+		{outbox, gateway},
+		{live, store},
+		{compliance, "os"},
+		{compliance, "log/slog"},
+		{compliance, contacts},
+		{access, compliance},
+		{contacts, consent},
+		{consent, outbox},
+		{outbox, consent},
 		{webui, store},
 		{webui, modem},
 		{webui, bbolt},
