@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 )
 
@@ -41,8 +42,10 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 }
 
 // decodeJSON reads r's body, one JSON object and nothing else, into dst.
-// Unknown fields, wrong types, malformed or trailing data and oversized
-// bodies are refused with an error that names what was wrong; fail maps it.
+// Unknown fields, wrong types, malformed or trailing data, oversized bodies
+// and the ambiguous or altered input strictJSON names are refused with an
+// error that names what was wrong; fail maps it. dst is left alone when
+// strictJSON refuses the body.
 func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -50,7 +53,16 @@ func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) err
 			return errUnsupportedMedia
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.maxBody))
+	// The whole body first (it is at most maxBody): strictJSON must see the
+	// raw bytes before the decoder replaces invalid UTF-8.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err != nil {
+		return decodeError(err)
+	}
+	if err := strictJSON(body, reflect.TypeOf(dst)); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
@@ -58,18 +70,10 @@ func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) err
 	// Exactly one value: `{...}{...}` or `{...} x` is a client bug that
 	// would otherwise pass silently.
 	var extra json.RawMessage
-	switch err := dec.Decode(&extra); {
-	case errors.Is(err, io.EOF):
-		return nil
-	case err == nil:
-		return invalid("", "trailing data after the JSON object")
-	default:
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return err
-		}
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return invalid("", "trailing data after the JSON object")
 	}
+	return nil
 }
 
 // decodeError turns an encoding/json error into one naming the problem.
