@@ -74,6 +74,11 @@ var ErrSuppressed = store.ErrSuppressed
 // e.g. resending a delivered message.
 var ErrConflict = store.ErrConflict
 
+// ErrIdempotencyKeyReused is returned by Submit when the idempotency key was
+// used in the same scope within 24 h for a different text (number, kind or
+// words): a new text needs a new key.
+var ErrIdempotencyKeyReused = store.ErrIdempotencyKeyReused
+
 // FieldError is bad input from a caller; Field names the offending field so
 // the API can answer 400 with it. It is the store's type, so bad input
 // caught by either layer maps the same way.

@@ -48,9 +48,10 @@ var ErrModemUnavailable = outbox.ErrModemUnavailable
 func PlanText(text string) Plan { return modem.PlanText(text) }
 
 // Submit validates a request and commits it to the outbox. It returns only
-// after the message is durable. When the idempotency key was seen within
-// 24 h, the original message is returned with existing = true and nothing
-// new is stored.
+// after the message is durable. When the idempotency key was seen in the
+// request's scope within 24 h, the original message is returned with
+// existing = true and nothing new is stored, or, when that message was a
+// different text, the error is ErrIdempotencyKeyReused.
 func (g *Gateway) Submit(ctx context.Context, r SubmitRequest) (Message, bool, error) {
 	return g.outbox.Submit(ctx, r)
 }

@@ -73,12 +73,13 @@ func dueEntries(m *Message) []indexEntry {
 	return []indexEntry{{key: append(u64(nanos(m.NextAttemptAt)), u64(m.ID)...), value: []byte{}}}
 }
 
-// idemEntries: the idempotency key finds the message and when it was made.
+// idemEntries: the idempotency key, in its scope, finds the message and
+// when it was made.
 func idemEntries(m *Message) []indexEntry {
 	if m.IdempotencyKey == "" {
 		return nil
 	}
-	return []indexEntry{{key: []byte(m.IdempotencyKey), value: append(u64(m.ID), u64(nanos(m.CreatedAt))...)}}
+	return []indexEntry{{key: idemKey(m.IdempotencyScope, m.IdempotencyKey), value: append(u64(m.ID), u64(nanos(m.CreatedAt))...)}}
 }
 
 // idemTimeEntries orders idempotency keys by age so that expired ones can be
@@ -87,7 +88,23 @@ func idemTimeEntries(m *Message) []indexEntry {
 	if m.IdempotencyKey == "" {
 		return nil
 	}
-	return []indexEntry{{key: append(u64(nanos(m.CreatedAt)), u64(m.ID)...), value: []byte(m.IdempotencyKey)}}
+	return []indexEntry{{key: append(u64(nanos(m.CreatedAt)), u64(m.ID)...), value: idemKey(m.IdempotencyScope, m.IdempotencyKey)}}
+}
+
+// idemKey is the messages_idempotency key of key in scope: 0x00 | scope |
+// 0x00 | key. A key of no scope (stored before scopes) is the bare key;
+// clients sent those in an HTTP header or a JSON string, where a leading
+// NUL does not occur in practice (and the API now refuses it), so the two
+// forms do not meet.
+func idemKey(scope, key string) []byte {
+	if scope == "" {
+		return []byte(key)
+	}
+	k := make([]byte, 0, len(scope)+len(key)+2)
+	k = append(k, 0)
+	k = append(k, scope...)
+	k = append(k, 0)
+	return append(k, key...)
 }
 
 // reportEntries: a part the SMSC accepted (it has an MR) and that is still

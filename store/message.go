@@ -114,6 +114,15 @@ type Message struct {
 	// the row and its history stay as the record of what was sent.
 	BodyPurged bool         `json:"body_purged,omitempty"`
 	History    []Transition `json:"history"`
+	// IdempotencyScope is whose IdempotencyKey it is ("token:7", the
+	// gateway's own replies): keys of different scopes never meet. Empty
+	// on messages stored before scopes existed, whose keys were shared.
+	IdempotencyScope string `json:"idempotency_scope,omitempty"`
+	// IdempotencyFingerprint is a hash of what defines the text (number,
+	// kind, words), so that a key sent again with another text is refused
+	// rather than answered with this message. Empty when not compared:
+	// messages stored before fingerprints, the gateway's own replies.
+	IdempotencyFingerprint string `json:"idempotency_fingerprint,omitempty"`
 }
 
 // Part is one SMS-SUBMIT of a message; each has its own MR and status report.

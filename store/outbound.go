@@ -44,10 +44,14 @@ type ListFilter struct {
 // share one commit (group commit): the call returns after the fsync.
 //
 // CreatedAt and UpdatedAt default to now, Status to queued, and an empty
-// History gets the initial transition. If m.IdempotencyKey was used by a
-// message created within IdempotencyWindow, nothing is stored and that
-// message is returned with existed = true; an older use of the key is
-// forgotten and the key now names the new message.
+// History gets the initial transition. If m.IdempotencyKey was used in
+// m.IdempotencyScope by a message created within IdempotencyWindow, nothing
+// is stored and that message is returned with existed = true; an older use
+// of the key is forgotten and the key now names the new message. When both
+// messages carry an IdempotencyFingerprint and the two differ, the key was
+// reused for another text: nothing is stored and the error is
+// ErrIdempotencyKeyReused. A key stored before scopes (none recorded) is
+// found from any scope, as it was before.
 func (db *DB) Enqueue(m Message) (stored Message, existed bool, err error) {
 	err = db.bolt.Batch(func(tx *bbolt.Tx) error {
 		// Batch may run this function more than once (a sibling in the
@@ -68,18 +72,16 @@ func (db *DB) enqueue(tx *bbolt.Tx, m Message) (Message, bool, error) {
 	now := db.now()
 	msgs := tx.Bucket(bucketMessages)
 	if m.IdempotencyKey != "" {
-		if v := tx.Bucket(bucketMsgIdem).Get([]byte(m.IdempotencyKey)); len(v) == 16 {
-			id := binary.BigEndian.Uint64(v[:8])
-			created := fromNanos(binary.BigEndian.Uint64(v[8:]))
-			if now.Sub(created) < IdempotencyWindow {
-				existing, err := getMessage(tx, id)
-				if err == nil {
-					return existing, true, nil
-				}
-				if !errors.Is(err, ErrNotFound) {
-					return Message{}, false, err
-				}
+		existing, found, err := findIdempotent(tx, m.IdempotencyScope, m.IdempotencyKey, now)
+		if err != nil {
+			return Message{}, false, err
+		}
+		if found {
+			if existing.IdempotencyFingerprint != "" && m.IdempotencyFingerprint != "" &&
+				existing.IdempotencyFingerprint != m.IdempotencyFingerprint {
+				return Message{}, false, ErrIdempotencyKeyReused
 			}
+			return existing, true, nil
 		}
 	}
 
@@ -110,6 +112,37 @@ func (db *DB) enqueue(tx *bbolt.Tx, m Message) (Message, bool, error) {
 		return Message{}, false, err
 	}
 	return n, false, nil
+}
+
+// findIdempotent returns the message that key names in scope, if it was
+// made within IdempotencyWindow of now. Keys of no scope (stored before
+// scopes existed, when every caller shared one key space) are also looked
+// up from any scope, as they were found before, so that a retry across an
+// upgrade still finds its message; a day later all of them have expired.
+func findIdempotent(tx *bbolt.Tx, scope, key string, now time.Time) (Message, bool, error) {
+	lookups := [][]byte{idemKey(scope, key)}
+	if scope != "" {
+		lookups = append(lookups, idemKey("", key))
+	}
+	for _, k := range lookups {
+		v := tx.Bucket(bucketMsgIdem).Get(k)
+		if len(v) != 16 {
+			continue
+		}
+		created := fromNanos(binary.BigEndian.Uint64(v[8:]))
+		if now.Sub(created) >= IdempotencyWindow {
+			continue
+		}
+		m, err := getMessage(tx, binary.BigEndian.Uint64(v[:8]))
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Message{}, false, err
+		}
+		return m, true, nil
+	}
+	return Message{}, false, nil
 }
 
 // putMessage writes m and moves its index entries from what old implied

@@ -31,9 +31,11 @@ var (
 	// bucketMsgDue: NextAttemptAt (8-byte unix nanos) | message ID → empty,
 	// only for queued messages. Derived.
 	bucketMsgDue = []byte("messages_due")
-	// bucketMsgIdem: idempotency key → message ID | CreatedAt nanos. Derived.
+	// bucketMsgIdem: 0x00 | scope | 0x00 | idempotency key (or the bare key,
+	// for messages stored before scopes) → message ID | CreatedAt nanos.
+	// Derived (idemKey).
 	bucketMsgIdem = []byte("messages_idempotency")
-	// bucketMsgIdemTime: CreatedAt nanos | message ID → idempotency key, so
+	// bucketMsgIdemTime: CreatedAt nanos | message ID → its bucketMsgIdem key, so
 	// expired keys can be pruned oldest first. Derived.
 	bucketMsgIdemTime = []byte("messages_idempotency_time")
 	// bucketMsgReports: modem | 0x00 | MR (1 byte) | message ID | part seq

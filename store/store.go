@@ -48,6 +48,10 @@ var (
 	// refusals because the states are its records': the gateway's parts
 	// check them inside the store's transactions and return it from there.
 	ErrConflict = errors.New("conflict")
+	// ErrIdempotencyKeyReused is returned by Enqueue when the idempotency
+	// key was used within IdempotencyWindow, in the same scope, for a
+	// request with another fingerprint: a different text, not a retry.
+	ErrIdempotencyKeyReused = errors.New("idempotency key already used for a different request")
 )
 
 // FieldError is bad input; Field names the offending argument so that the

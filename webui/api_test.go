@@ -97,19 +97,19 @@ func TestIdempotency(t *testing.T) {
 			func() *http.Request { return r.req("POST", "/api/v1/messages", body, "Idempotency-Key", "h-1") }},
 		{"field",
 			func() *http.Request {
-				return r.req("POST", "/api/v1/messages", `{"to":"`+to+`","text":"x","idempotency_key":"f-1"}`)
+				return r.req("POST", "/api/v1/messages", `{"to":"`+to+`","text":"order 1 ready","idempotency_key":"f-1"}`)
 			},
 			func() *http.Request {
-				return r.req("POST", "/api/v1/messages", `{"to":"`+to+`","text":"x","idempotency_key":"f-1"}`)
+				return r.req("POST", "/api/v1/messages", `{"to":"`+to+`","text":"order 1 ready","idempotency_key":"f-1"}`)
 			}},
 		{"field then header",
 			func() *http.Request {
-				return r.req("POST", "/api/v1/messages", `{"to":"`+to+`","text":"x","idempotency_key":"m-1"}`)
+				return r.req("POST", "/api/v1/messages", `{"to":"`+to+`","text":"order 1 ready","idempotency_key":"m-1"}`)
 			},
 			func() *http.Request { return r.req("POST", "/api/v1/messages", body, "Idempotency-Key", "m-1") }},
 		{"both equal",
 			func() *http.Request {
-				return r.req("POST", "/api/v1/messages", `{"to":"`+to+`","text":"x","idempotency_key":"b-1"}`, "Idempotency-Key", "b-1")
+				return r.req("POST", "/api/v1/messages", `{"to":"`+to+`","text":"order 1 ready","idempotency_key":"b-1"}`, "Idempotency-Key", "b-1")
 			},
 			func() *http.Request { return r.req("POST", "/api/v1/messages", body, "Idempotency-Key", "b-1") }},
 	} {

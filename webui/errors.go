@@ -21,6 +21,7 @@ const (
 	codeForbidden        = "forbidden"
 	codeSuppressed       = "suppressed"
 	codeTooLarge         = "too_large"
+	codeUnprocessable    = "unprocessable"
 	codeUnsupportedMedia = "unsupported_media_type"
 	codeUnavailable      = "unavailable"
 	codeInternal         = "internal"
@@ -92,6 +93,12 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		e = apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable, Message: err.Error()}
 	case errors.Is(err, gateway.ErrSuppressed):
 		e = apiError{Status: http.StatusConflict, Code: codeSuppressed, Message: err.Error()}
+	case errors.Is(err, gateway.ErrIdempotencyKeyReused):
+		// 422, as the IETF Idempotency-Key draft (§ Error Scenarios) and
+		// Stripe answer a key reused with a different payload.
+		e = apiError{Status: http.StatusUnprocessableEntity, Code: codeUnprocessable, Field: "idempotency_key",
+			Message: "idempotency_key: was used within 24 h for a different text (number, kind or words differ); " +
+				"send the same request to get its message, or a new key for a new text"}
 	case errors.Is(err, gateway.ErrExists), errors.Is(err, gateway.ErrConflict):
 		e = apiError{Status: http.StatusConflict, Code: codeConflict, Message: err.Error()}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

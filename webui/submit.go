@@ -36,7 +36,8 @@ type submitResponse struct {
 // submit queues one text. It answers 202 for a new message, committed to
 // disk before the answer. A replay of an idempotency key answers 200 (the
 // request did not create anything) with the original message in its current
-// state and the header Idempotent-Replayed: true.
+// state and the header Idempotent-Replayed: true; the key sent again with a
+// different text answers 422.
 func (s *server) submit(w http.ResponseWriter, r *http.Request) error {
 	var req submitRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
@@ -69,8 +70,11 @@ func (s *server) submit(w http.ResponseWriter, r *http.Request) error {
 		To:             req.To,
 		Text:           req.Text,
 		IdempotencyKey: key,
-		ExpiresAt:      expires,
-		Kind:           kind,
+		// Each token's keys are its own: another client's "order-7"
+		// neither replays this one's message nor blocks its own.
+		IdempotencyScope: "token:" + strconv.FormatUint(callerToken(r).ID, 10),
+		ExpiresAt:        expires,
+		Kind:             kind,
 	})
 	if err != nil {
 		return err

@@ -2,6 +2,8 @@ package outbox
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -16,19 +18,39 @@ import (
 // maxIdempotencyKey bounds the key a client may send; Stripe uses 255.
 const maxIdempotencyKey = 255
 
+// Idempotency scopes: whose keys they are. The IETF draft on the
+// Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header,
+// Security Considerations) has the server combine the client's key with
+// what it knows of the client, so that one client can neither find nor
+// take another's keys.
+const (
+	// ClientScope holds the keys of a SubmitRequest that names no scope.
+	ClientScope = "client"
+	// ReplyScope holds the keys of the gateway's own replies. They are
+	// derived from their cause ("reply:<inbound id>:stop") and so easy to
+	// guess: in a client's scope, a client could take one and the reply
+	// would never be queued.
+	ReplyScope = "gateway"
+)
+
 // SubmitRequest is a request to send one text.
 type SubmitRequest struct {
 	To             string
 	Text           string
 	IdempotencyKey string
-	ExpiresAt      time.Time  // zero: default validity for the kind
-	Kind           store.Kind // zero: transactional
+	// IdempotencyScope is whose key IdempotencyKey is ("token:7"); the
+	// same key in another scope is another key. Empty: ClientScope.
+	IdempotencyScope string
+	ExpiresAt        time.Time  // zero: default validity for the kind
+	Kind             store.Kind // zero: transactional
 }
 
 // Submit validates a request and commits it to the outbox. It returns only
 // after the message is durable (fsync, shared with concurrent callers). When
-// the idempotency key was seen within 24 h, the original message is returned
-// with existing = true and nothing new is stored.
+// the idempotency key was seen in its scope within 24 h for the same
+// request, the original message is returned with existing = true and
+// nothing new is stored; for a different request (another number, kind or
+// text) the error is store.ErrIdempotencyKeyReused.
 func (q *Queue) Submit(ctx context.Context, r SubmitRequest) (store.Message, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Message{}, false, err
@@ -36,6 +58,13 @@ func (q *Queue) Submit(ctx context.Context, r SubmitRequest) (store.Message, boo
 	m, err := q.newMessage(r)
 	if err != nil {
 		return store.Message{}, false, err
+	}
+	if m.IdempotencyKey != "" {
+		m.IdempotencyScope = r.IdempotencyScope
+		if m.IdempotencyScope == "" {
+			m.IdempotencyScope = ClientScope
+		}
+		m.IdempotencyFingerprint = fingerprint(m)
 	}
 	stored, existing, err := q.Enqueue(m)
 	if err != nil {
@@ -57,7 +86,26 @@ func (q *Queue) NewReply(to, text, key, note string) (store.Message, error) {
 	}
 	m.Kind = store.KindCompliance
 	m.History[0].Note = note
+	if key != "" {
+		// No fingerprint: handling the cause again must find the first
+		// reply even if the reply texts were edited in between.
+		m.IdempotencyScope = ReplyScope
+	}
 	return m, nil
+}
+
+// fingerprint hashes what defines a submitted text: the number as E.164,
+// the kind and the words. expires_at is left out, since clients often
+// compute it afresh for each attempt. Each field is length-prefixed, so
+// no two requests share an input.
+func fingerprint(m store.Message) string {
+	h := sha256.New()
+	for _, f := range []string{m.To, m.Kind.String(), m.Text} {
+		fmt.Fprintf(h, "%d:%s", len(f), f)
+	}
+	// 128 bits tell two requests apart as well as 256 would here: the
+	// fingerprint is compared, never trusted as a secret.
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // Enqueue commits a message made by Submit's validation (or NewReply) to
