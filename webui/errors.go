@@ -17,6 +17,7 @@ const (
 	codeUnauthorized     = "unauthorized"
 	codeNotFound         = "not_found"
 	codeMethodNotAllowed = "method_not_allowed"
+	codeRequestTimeout   = "request_timeout"
 	codeConflict         = "conflict"
 	codeForbidden        = "forbidden"
 	codeSuppressed       = "suppressed"

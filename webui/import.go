@@ -63,8 +63,11 @@ func (s *server) spool(src io.Reader) (spoolFile, int64, error) {
 
 // readImportUpload spools the CSV of an upload and collects its options:
 // a text/csv body (options in the query) or a multipart form with a "file"
-// part (options in the query or other parts).
-func (s *server) readImportUpload(r *http.Request) (spoolFile, gateway.ImportOptions, error) {
+// part (options in the query or other parts). The body is read under a
+// deadline per read (uploadBody): a slow upload goes on as long as data
+// arrives, a stalled one is refused with 408.
+func (s *server) readImportUpload(w http.ResponseWriter, r *http.Request) (spoolFile, gateway.ImportOptions, error) {
+	s.uploadBody(w, r)
 	params := url.Values{}
 	for k, v := range r.URL.Query() {
 		params[k] = v
@@ -95,6 +98,10 @@ func (s *server) readImportUpload(r *http.Request) (spoolFile, gateway.ImportOpt
 				if file.File != nil {
 					_ = file.Close()
 				}
+				var stalled *apiError
+				if errors.As(err, &stalled) {
+					return spoolFile{}, gateway.ImportOptions{}, stalled
+				}
 				return spoolFile{}, gateway.ImportOptions{}, invalid("file", "malformed multipart body: %s", err.Error())
 			}
 			if part.FormName() == "file" && file.File == nil {
@@ -108,6 +115,10 @@ func (s *server) readImportUpload(r *http.Request) (spoolFile, gateway.ImportOpt
 			if err != nil || len(v) > maxImportFormValue {
 				if file.File != nil {
 					_ = file.Close()
+				}
+				var stalled *apiError
+				if errors.As(err, &stalled) {
+					return spoolFile{}, gateway.ImportOptions{}, stalled
 				}
 				return spoolFile{}, gateway.ImportOptions{}, invalid(part.FormName(), "is longer than %d bytes", maxImportFormValue)
 			}
@@ -142,7 +153,7 @@ func (s *server) readImportUpload(r *http.Request) (spoolFile, gateway.ImportOpt
 // importContactsAPI answers POST /api/v1/contacts/import with 202 and the
 // job; its progress is at the Location.
 func (s *server) importContactsAPI(w http.ResponseWriter, r *http.Request) error {
-	file, opts, err := s.readImportUpload(r)
+	file, opts, err := s.readImportUpload(w, r)
 	if err != nil {
 		return err
 	}
@@ -210,7 +221,7 @@ func (s *server) importPage(w http.ResponseWriter, r *http.Request, u user) erro
 
 // importUpload answers POST /contacts/import: start the job and show it.
 func (s *server) importUpload(w http.ResponseWriter, r *http.Request, u user) error {
-	file, opts, err := s.readImportUpload(r)
+	file, opts, err := s.readImportUpload(w, r)
 	if err == nil {
 		opts.Actor = u.Name
 		var job *gateway.ImportJob

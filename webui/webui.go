@@ -46,6 +46,10 @@ type Config struct {
 	// does not answer within twice this is dropped. Zero: 25 s, under the
 	// 30-60 s idle timeouts of common proxies and NATs.
 	PingInterval time.Duration
+	// UploadIdleTimeout is how long a CSV upload may send nothing before it
+	// is refused with 408; it replaces the server's whole-request read
+	// timeout for uploads. Zero: DefaultUploadIdleTimeout.
+	UploadIdleTimeout time.Duration
 }
 
 // server carries the dependencies every handler shares.
@@ -61,6 +65,7 @@ type server struct {
 	limiter      *limiter
 	upgrader     websocket.Upgrader
 	pingInterval time.Duration
+	uploadIdle   time.Duration
 	done         <-chan struct{}
 	now          func() time.Time
 }
@@ -91,9 +96,13 @@ func Handler(cfg Config) http.Handler {
 	if ping <= 0 {
 		ping = 25 * time.Second
 	}
+	uploadIdle := cfg.UploadIdleTimeout
+	if uploadIdle <= 0 {
+		uploadIdle = DefaultUploadIdleTimeout
+	}
 	s := &server{gw: cfg.Gateway, log: log, maxBody: maxBody, mux: http.NewServeMux(),
 		pages: p, assets: a, csrf: http.NewCrossOriginProtection(), limiter: newLimiter(time.Now),
-		pingInterval: ping, done: cfg.Done, now: time.Now}
+		pingInterval: ping, uploadIdle: uploadIdle, done: cfg.Done, now: time.Now}
 	s.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.consoleError(w, r, http.StatusForbidden,
 			"This form was sent from another website, so it was refused. Open the console directly and try again.")

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/nyaruka/phonenumbers"
@@ -30,6 +31,14 @@ const (
 	maxModemName  = 32 // a name shows in URLs, logs and the console's columns
 )
 
+// Bounds of upload_idle_timeout: below a second, a pause of the client's
+// network stack fails an upload; above an hour, a dead client holds its
+// connection for longer than anyone would wait for an import.
+const (
+	minUploadIdle = time.Second
+	maxUploadIdle = time.Hour
+)
+
 // fileConfig is simgate.toml after validation, with relative paths resolved
 // and limits filled in. A field the file leaves out is empty, so a flag
 // default can apply (see mergeConfig).
@@ -37,6 +46,7 @@ const (
 //	data   = "/var/lib/simgate"   # relative paths are taken from the file's directory
 //	listen = "127.0.0.1:8080"
 //	region = "US"
+//	upload_idle_timeout = "30s"
 //	[limits]                      # defaults for every modem
 //	per_day = 300
 //	[[modem]]
@@ -50,7 +60,10 @@ type fileConfig struct {
 	Data   string
 	Listen string
 	Region string
-	Modems []modemEntry
+	// UploadIdleTimeout is how long a CSV upload may send nothing; zero
+	// when the file leaves it out (webui's default applies).
+	UploadIdleTimeout time.Duration
+	Modems            []modemEntry
 }
 
 // modemEntry is one [[modem]] table.
@@ -77,11 +90,14 @@ func (m modemEntry) daemonModem() daemonModem {
 // The raw* types mirror the file. Limits are pointers so an absent key
 // (take the default) differs from 0 (no limit).
 type rawConfig struct {
-	Data   string     `toml:"data"`
-	Listen string     `toml:"listen"`
-	Region string     `toml:"region"`
-	Limits rawLimits  `toml:"limits"`
-	Modem  []rawModem `toml:"modem"`
+	Data   string `toml:"data"`
+	Listen string `toml:"listen"`
+	Region string `toml:"region"`
+	// UploadIdleTimeout is a string for time.ParseDuration: decoded into a
+	// time.Duration, a bare 30 would mean 30 nanoseconds.
+	UploadIdleTimeout string     `toml:"upload_idle_timeout"`
+	Limits            rawLimits  `toml:"limits"`
+	Modem             []rawModem `toml:"modem"`
 }
 
 type rawModem struct {
@@ -234,6 +250,14 @@ func (r rawConfig) validate(dir string) (fileConfig, []error) {
 			bad("region", "%q is not a known region (want an ISO 3166 code such as \"US\", \"GB\" or \"DE\")", r.Region)
 		}
 	}
+	if r.UploadIdleTimeout != "" {
+		d, err := time.ParseDuration(r.UploadIdleTimeout)
+		if err != nil || d < minUploadIdle || d > maxUploadIdle {
+			bad("upload_idle_timeout", "%q is not a duration from %s to %s (e.g. \"30s\" or \"2m\")", r.UploadIdleTimeout, minUploadIdle, maxUploadIdle)
+		} else {
+			cfg.UploadIdleTimeout = d
+		}
+	}
 	base, lerrs := r.Limits.apply("limits", gateway.DefaultLimits())
 	errs = append(errs, lerrs...)
 
@@ -370,6 +394,7 @@ func mergeConfig(file fileConfig, fs *flag.FlagSet, cfg daemonConfig) (daemonCon
 	if !given["region"] && file.Region != "" {
 		cfg.Region = file.Region
 	}
+	cfg.UploadIdleTimeout = file.UploadIdleTimeout // no flag
 	if !given["modem"] {
 		cfg.Modems = nil
 		for _, m := range file.Modems {

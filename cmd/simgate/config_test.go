@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/simgate/simgate/modem"
 )
@@ -29,6 +30,7 @@ func TestLoadConfig(t *testing.T) {
 data = "/var/lib/simgate"
 listen = "127.0.0.1:8080"
 region = "gb"
+upload_idle_timeout = "2m"
 
 [limits]
 per_day = 300
@@ -53,6 +55,8 @@ imei = "861234567890123"
 		Data:   "/var/lib/simgate",
 		Listen: "127.0.0.1:8080",
 		Region: "GB",
+		// A string, read by time.ParseDuration.
+		UploadIdleTimeout: 2 * time.Minute,
 		Modems: []modemEntry{
 			{
 				Name: "shop1", Path: "/dev/serial/by-id/usb-HUAWEI_Mobile-if02-port0", PIN: "1234", SMSC: "+447785016005",
@@ -118,6 +122,10 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"listen port", `listen = "127.0.0.1:http"`, []string{`listen: "127.0.0.1:http" is not host:port`}},
 		{"listen port range", `listen = "127.0.0.1:70000"`, []string{`listen: "127.0.0.1:70000"`}},
 		{"region", `region = "XX"`, []string{`region: "XX" is not a known region`}},
+		{"upload idle not a duration", `upload_idle_timeout = "soon"`, []string{`upload_idle_timeout: "soon" is not a duration from 1s to 1h0m0s`}},
+		{"upload idle too short", `upload_idle_timeout = "10ms"`, []string{`upload_idle_timeout: "10ms"`}},
+		{"upload idle too long", `upload_idle_timeout = "2h"`, []string{`upload_idle_timeout: "2h"`}},
+		{"upload idle as a number", `upload_idle_timeout = 30`, []string{`upload_idle_timeout`, `incompatible types`}},
 		{"names unique", ok + "[[modem]]\nname = \"a\"\npath = \"/dev/ttyUSB3\"\n", []string{`modem names must be unique: modem[2].name "a" is also modem[1]'s`}},
 		{"default name clashes", "[[modem]]\nname = \"modem2\"\npath = \"/dev/ttyUSB2\"\n[[modem]]\npath = \"/dev/ttyUSB3\"\n", []string{`modem[2].name "modem2"`}},
 		{"name characters", "[[modem]]\nname = \"shop 1\"\npath = \"/dev/ttyUSB2\"\n", []string{`modem[1].name: "shop 1" may only hold`}},
@@ -201,7 +209,7 @@ func TestExampleConfig(t *testing.T) {
 
 func TestMergeConfig(t *testing.T) {
 	file := fileConfig{
-		Data: "/var/lib/simgate", Listen: "0.0.0.0:9000", Region: "DE",
+		Data: "/var/lib/simgate", Listen: "0.0.0.0:9000", Region: "DE", UploadIdleTimeout: time.Minute,
 		Modems: []modemEntry{{Name: "shop1", Path: "/dev/ttyUSB2", PIN: "1234"}},
 	}
 	parse := func(args ...string) (*flag.FlagSet, daemonConfig) {
@@ -224,7 +232,7 @@ func TestMergeConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.DataDir != file.Data || got.Listen != file.Listen || got.Region != file.Region {
+	if got.DataDir != file.Data || got.Listen != file.Listen || got.Region != file.Region || got.UploadIdleTimeout != time.Minute {
 		t.Errorf("no flags: got %+v, want the file's values", got)
 	}
 	if want := []daemonModem{{Config: modem.Config{Name: "shop1", Path: "/dev/ttyUSB2", PIN: "1234"}, Limits: file.Modems[0].Limits}}; !reflect.DeepEqual(got.Modems, want) {

@@ -95,6 +95,9 @@ type daemonConfig struct {
 	Listen  string
 	Region  string
 	Modems  []daemonModem
+	// UploadIdleTimeout is how long a CSV upload may send nothing before
+	// it is refused; zero: webui.DefaultUploadIdleTimeout.
+	UploadIdleTimeout time.Duration
 	// TLS, when set, serves HTTPS (tlsConfig).
 	TLS *tls.Config
 	// Ready, if set, is called with the base URL once serving.
@@ -233,7 +236,11 @@ func listenHTTP(ctx context.Context, cfg daemonConfig, gw *gateway.Gateway, log 
 	srv := &http.Server{
 		// Done closes live websocket streams on shutdown: Shutdown does not
 		// close hijacked connections.
-		Handler:           webui.Handler(webui.Config{Gateway: gw, Log: log, Done: ctx.Done()}),
+		// ReadTimeout covers whole requests (JSON bodies, forms); an
+		// upload's body is read under a deadline per read instead
+		// (UploadIdleTimeout), so that a slow one is not cut off.
+		Handler: webui.Handler(webui.Config{Gateway: gw, Log: log, Done: ctx.Done(),
+			UploadIdleTimeout: cfg.UploadIdleTimeout}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
