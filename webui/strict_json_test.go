@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -153,5 +154,17 @@ func TestStrictJSONTypes(t *testing.T) {
 		case tc.field != "-" && (!errors.As(err, &e) || e.Field != tc.field || e.Status != http.StatusBadRequest):
 			t.Errorf("%s: got %v, want a 400 on %q", tc.body, err, tc.field)
 		}
+	}
+}
+
+// TestComposeRefusesNUL: the console's send form is not JSON, but a NUL in
+// its text (%00) must not reach a modem either; the gateway refuses it for
+// every way in, the API included.
+func TestComposeRefusesNUL(t *testing.T) {
+	c := newConsoleRig(t)
+	w := c.post("/compose", url.Values{"to": {to}, "text": {"Hello\x00there"}})
+	wantBody(t, w, http.StatusBadRequest, "The text must not contain NUL characters")
+	if n := countMessages(t, c.rig); n != 0 {
+		t.Fatalf("%d messages stored from a text with a NUL", n)
 	}
 }

@@ -136,6 +136,11 @@ func (q *Queue) newMessage(r SubmitRequest) (store.Message, error) {
 	if !utf8.ValidString(r.Text) {
 		return store.Message{}, &store.FieldError{Field: "text", Message: "must be valid UTF-8"}
 	}
+	if strings.IndexByte(r.Text, 0) >= 0 {
+		// A NUL cuts strings short in the tools texts end up in (terminals,
+		// CSV exports, C libraries) and no one means to send one.
+		return store.Message{}, &store.FieldError{Field: "text", Message: "must not contain NUL characters"}
+	}
 	plan := modem.PlanText(r.Text)
 	if plan.Parts > q.cfg.MaxParts {
 		return store.Message{}, &store.FieldError{Field: "text", Message: fmt.Sprintf(
