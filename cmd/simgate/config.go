@@ -37,6 +37,7 @@ const (
 //	data   = "/var/lib/simgate"   # relative paths are taken from the file's directory
 //	listen = "127.0.0.1:8080"
 //	region = "US"
+//	ussd_allow = ["*N#", "*N*N#"] # USSD codes the console and API may send
 //	[limits]                      # defaults for every modem
 //	per_day = 300
 //	[[modem]]
@@ -50,7 +51,10 @@ type fileConfig struct {
 	Data   string
 	Listen string
 	Region string
-	Modems []modemEntry
+	// USSDAllow is nil when the file leaves ussd_allow out (the default
+	// list applies) and empty when it turns USSD off with [].
+	USSDAllow []string
+	Modems    []modemEntry
 }
 
 // modemEntry is one [[modem]] table.
@@ -77,11 +81,12 @@ func (m modemEntry) daemonModem() daemonModem {
 // The raw* types mirror the file. Limits are pointers so an absent key
 // (take the default) differs from 0 (no limit).
 type rawConfig struct {
-	Data   string     `toml:"data"`
-	Listen string     `toml:"listen"`
-	Region string     `toml:"region"`
-	Limits rawLimits  `toml:"limits"`
-	Modem  []rawModem `toml:"modem"`
+	Data      string     `toml:"data"`
+	Listen    string     `toml:"listen"`
+	Region    string     `toml:"region"`
+	USSDAllow *[]string  `toml:"ussd_allow"`
+	Limits    rawLimits  `toml:"limits"`
+	Modem     []rawModem `toml:"modem"`
 }
 
 type rawModem struct {
@@ -234,6 +239,12 @@ func (r rawConfig) validate(dir string) (fileConfig, []error) {
 			bad("region", "%q is not a known region (want an ISO 3166 code such as \"US\", \"GB\" or \"DE\")", r.Region)
 		}
 	}
+	if r.USSDAllow != nil {
+		cfg.USSDAllow = append([]string{}, *r.USSDAllow...)
+		if err := gateway.CheckUSSDAllow(cfg.USSDAllow); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	base, lerrs := r.Limits.apply("limits", gateway.DefaultLimits())
 	errs = append(errs, lerrs...)
 
@@ -370,6 +381,7 @@ func mergeConfig(file fileConfig, fs *flag.FlagSet, cfg daemonConfig) (daemonCon
 	if !given["region"] && file.Region != "" {
 		cfg.Region = file.Region
 	}
+	cfg.USSDAllow = file.USSDAllow // no flag: the list is the owner's, in the file
 	if !given["modem"] {
 		cfg.Modems = nil
 		for _, m := range file.Modems {

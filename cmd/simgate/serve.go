@@ -94,7 +94,10 @@ type daemonConfig struct {
 	DataDir string
 	Listen  string
 	Region  string
-	Modems  []daemonModem
+	// USSDAllow is the USSD allow-list (gateway.Config.USSDAllow): nil
+	// for the default.
+	USSDAllow []string
+	Modems    []daemonModem
 	// TLS, when set, serves HTTPS (tlsConfig).
 	TLS *tls.Config
 	// Ready, if set, is called with the base URL once serving.
@@ -182,7 +185,7 @@ func openStore(dataDir string) (*store.DB, error) {
 // newGateway makes the gateway over db with the configured modems; none
 // is opened before the gateway runs.
 func newGateway(db *store.DB, cfg daemonConfig, log *slog.Logger) (*gateway.Gateway, error) {
-	gw, err := gateway.New(db, gateway.Config{Region: cfg.Region, Log: log})
+	gw, err := gateway.New(db, gateway.Config{Region: cfg.Region, USSDAllow: cfg.USSDAllow, Log: log})
 	if err != nil {
 		return nil, err
 	}
