@@ -70,7 +70,11 @@ type Config struct {
 	// the log.
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
-	Log          *slog.Logger
+	// USSDAllow lists the USSD codes the API and console may send, as
+	// patterns (N: a group of digits, never a supplementary-service code);
+	// nil means DefaultUSSDAllow and an empty list turns USSD off.
+	USSDAllow []string
+	Log       *slog.Logger
 	// Clock returns the current time; tests substitute it.
 	Clock func() time.Time
 }
@@ -107,6 +111,13 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	var ussdAllow outbox.USSDAllowList
+	if cfg.USSDAllow != nil {
+		var err error
+		if ussdAllow, err = outbox.ParseUSSDAllowList(cfg.USSDAllow); err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+	}
 	policy, err := consent.LoadPolicy(db, cfg.Clock)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: read compliance settings: %w", err)
@@ -120,7 +131,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.outbox = outbox.New(outbox.Config{DB: db, Region: cfg.Region, MaxParts: cfg.MaxParts,
 		ReportWindow: cfg.ReportWindow, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax,
 		HealthInterval: cfg.HealthInterval, ReconnectMin: cfg.ReconnectMin, ReconnectMax: cfg.ReconnectMax,
-		Log: log, Clock: cfg.Clock, Policy: policy, Inbound: keywordRelay{g}, Notify: ev})
+		USSDAllow: ussdAllow, Log: log, Clock: cfg.Clock, Policy: policy, Inbound: keywordRelay{g}, Notify: ev})
 	g.consent = consent.New(consent.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
 		Policy: policy, Outbox: g.outbox, Notify: ev})
 	return g, nil

@@ -85,6 +85,21 @@ func (g *Gateway) RecheckQueued(number string) error { return g.outbox.RecheckQu
 // Modems returns the status of every configured modem.
 func (g *Gateway) Modems() []ModemStatus { return g.outbox.Modems() }
 
+// DefaultUSSDAllow is the USSD allow-list when none is configured: balance
+// and information codes (*100#, *101*1#), never a supplementary-service
+// code such as **21*…# (call forwarding).
+var DefaultUSSDAllow = outbox.DefaultUSSDAllow
+
+// CheckUSSDAllow checks an allow-list's patterns, as the config file is
+// read; errors are *FieldError for "ussd_allow[i]".
+func CheckUSSDAllow(patterns []string) error {
+	_, err := outbox.ParseUSSDAllowList(patterns)
+	return err
+}
+
+// USSDAllow returns the USSD allow-list in force, as written.
+func (g *Gateway) USSDAllow() []string { return g.outbox.USSDAllow() }
+
 // USSD sends a USSD code (a balance check such as *100#) through the named
 // modem and returns the network's reply, after any submit in flight.
 func (g *Gateway) USSD(ctx context.Context, modemName, code string) (USSDReply, error) {

@@ -11,6 +11,9 @@ import (
 type (
 	User    = store.User
 	Session = store.Session
+	// CredentialWatch tells a long-lived connection that the session or
+	// token it was opened with has ended (access.Watch).
+	CredentialWatch = access.Watch
 )
 
 const (
@@ -47,6 +50,19 @@ func (g *Gateway) Login(ctx context.Context, name, password string) (string, Ses
 
 // CheckSession returns the live session for a cookie's id, or ErrNotFound.
 func (g *Gateway) CheckSession(id string) (Session, error) { return g.access.CheckSession(id) }
+
+// WatchSession checks a session like CheckSession and returns a watch that
+// ends when the session does (logout, password change, user deleted). The
+// caller must Stop it.
+func (g *Gateway) WatchSession(id string) (Session, *CredentialWatch, error) {
+	return g.access.WatchSession(id)
+}
+
+// WatchToken checks a token like CheckToken and returns a watch that ends
+// when the token is revoked. The caller must Stop it.
+func (g *Gateway) WatchToken(plaintext string) (Token, *CredentialWatch, error) {
+	return g.access.WatchToken(plaintext)
+}
 
 // Logout ends one session.
 func (g *Gateway) Logout(id string) error { return g.access.Logout(id) }

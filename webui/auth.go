@@ -12,11 +12,13 @@ import (
 	"github.com/simgate/simgate/gateway"
 )
 
-// Login throttling: after loginMaxFailures wrong passwords within
-// loginWindow, from one address or for one user name, further attempts are
-// refused until the window has passed. Per user stops a botnet guessing one
-// account's password; per address stops one machine trying many accounts.
+// Failures are counted over loginWindow; loginMaxFailures is how many a
+// limiter allows per key unless told otherwise (login_guard.go has the
+// login's rules, join.go the sign-up page's).
 const (
+	// loginMaxFailures and loginWindow: five tries in 15 minutes, the
+	// common lockout threshold and well inside NIST SP 800-63B §5.2.2,
+	// which allows at most 100 consecutive failures per account.
 	loginMaxFailures = 5
 	loginWindow      = 15 * time.Minute
 	// limiterMaxKeys bounds the limiter's memory under a flood of
@@ -24,16 +26,20 @@ const (
 	limiterMaxKeys = 10000
 )
 
-// limiter counts recent failures per key ("ip:…", "user:…"), in memory: a
-// restart forgets them, which costs an attacker a restart per 5 guesses.
+// limiter counts recent failures per key, in memory: a restart forgets
+// them, which costs an attacker a restart per few guesses.
 type limiter struct {
 	mu   sync.Mutex
 	now  func() time.Time
+	max  int // failures per key within loginWindow before it is blocked
 	fail map[string][]time.Time
 }
 
-func newLimiter(now func() time.Time) *limiter {
-	return &limiter{now: now, fail: map[string][]time.Time{}}
+func newLimiter(now func() time.Time) *limiter { return newLimiterMax(now, loginMaxFailures) }
+
+// newLimiterMax is a limiter that blocks a key at max failures.
+func newLimiterMax(now func() time.Time, max int) *limiter {
+	return &limiter{now: now, max: max, fail: map[string][]time.Time{}}
 }
 
 // blocked reports whether key has used up its failures, and when the
@@ -42,10 +48,17 @@ func (l *limiter) blocked(key string) (bool, time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	recent := l.recent(key)
-	if len(recent) < loginMaxFailures {
+	if len(recent) < l.max {
 		return false, time.Time{}
 	}
-	return true, recent[len(recent)-loginMaxFailures].Add(loginWindow)
+	return true, recent[len(recent)-l.max].Add(loginWindow)
+}
+
+// count is how many failures of key are within the window (at most max).
+func (l *limiter) count(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.recent(key))
 }
 
 // recent drops failures older than the window; the caller holds mu.
@@ -79,8 +92,8 @@ func (l *limiter) failed(key string) {
 		}
 	}
 	list := append(l.recent(key), l.now())
-	if len(list) > loginMaxFailures {
-		list = list[len(list)-loginMaxFailures:]
+	if len(list) > l.max {
+		list = list[len(list)-l.max:]
 	}
 	l.fail[key] = list
 }
@@ -134,23 +147,31 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusBadRequest, "Enter your user name and password.")
 		return
 	}
-	ipKey, userKey := "ip:"+clientIP(r), "user:"+name
-	for _, k := range []string{ipKey, userKey} {
-		if blocked, until := s.limiter.blocked(k); blocked {
-			wait := time.Until(until).Round(time.Minute)
-			if wait < time.Minute {
-				wait = time.Minute
-			}
-			w.Header().Set("Retry-After", fmt.Sprint(int(time.Until(until).Seconds())+1))
-			again(http.StatusTooManyRequests, fmt.Sprintf(
-				"Too many wrong passwords. For your safety, logging in is paused: try again in %d minutes.", int(wait.Minutes())))
-			return
+	addr := clientIP(r)
+	// One attempt at a time per address: failures are counted before the
+	// next check, and a slowed-down address holds one waiting request.
+	leave, err := s.logins.enter(r.Context(), addr)
+	if errors.Is(err, errLoginBusy) {
+		again(http.StatusTooManyRequests, "Too many logins at once from this connection. Wait a moment and try again.")
+		return
+	}
+	if err != nil {
+		return // the client has gone
+	}
+	defer leave()
+	if ref := s.logins.refusal(addr, name); ref != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(int(ref.wait.Seconds())+1))
+		again(http.StatusTooManyRequests, ref.message())
+		return
+	}
+	if d := s.logins.delay(addr, name); d > 0 {
+		if s.logins.sleep(r.Context(), d) != nil {
+			return // the client has gone
 		}
 	}
 	id, sess, err := s.gw.Login(r.Context(), name, password)
 	if errors.Is(err, gateway.ErrBadLogin) {
-		s.limiter.failed(ipKey)
-		s.limiter.failed(userKey)
+		s.logins.failed(addr, name)
 		again(http.StatusUnauthorized, "Wrong user name or password.")
 		return
 	}
@@ -158,7 +179,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.consoleFail(w, r, err)
 		return
 	}
-	s.limiter.reset(userKey)
+	s.logins.succeeded(addr, name)
 	// Expired sessions are deleted when used; those never used again are
 	// swept here, on the rare event of a login, rather than by a timer.
 	if _, err := s.gw.PruneSessions(); err != nil {

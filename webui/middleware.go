@@ -117,10 +117,9 @@ func callerToken(r *http.Request) gateway.Token {
 
 // authenticate checks "Authorization: Bearer <token>" (RFC 6750 §2.1).
 func (s *server) authenticate(r *http.Request) (gateway.Token, error) {
-	scheme, plaintext, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	plaintext = strings.TrimSpace(plaintext)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || plaintext == "" {
-		return gateway.Token{}, errNoToken
+	plaintext, err := bearerToken(r)
+	if err != nil {
+		return gateway.Token{}, err
 	}
 	tok, err := s.gw.CheckToken(plaintext)
 	if errors.Is(err, gateway.ErrNotFound) {
@@ -130,6 +129,16 @@ func (s *server) authenticate(r *http.Request) (gateway.Token, error) {
 		return gateway.Token{}, err
 	}
 	return tok, nil
+}
+
+// bearerToken is the token of "Authorization: Bearer <token>", or errNoToken.
+func bearerToken(r *http.Request) (string, error) {
+	scheme, plaintext, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	plaintext = strings.TrimSpace(plaintext)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || plaintext == "" {
+		return "", errNoToken
+	}
+	return plaintext, nil
 }
 
 // statusWriter records the status and size of a response for the request

@@ -408,6 +408,9 @@ type modemsData struct {
 	Modems  []modemCard
 	USSD    map[string]*ussdResult      // by modem name, after a USSD post
 	History map[string][]gateway.Health // recent readings by modem name, newest first
+	// USSDAllow is the allow-list in force, shown under the USSD box
+	// ("" when USSD is turned off).
+	USSDAllow string
 }
 
 type ussdResult struct {
@@ -422,7 +425,7 @@ func (s *server) modemsPage(w http.ResponseWriter, r *http.Request, u user) erro
 }
 
 func (s *server) renderModems(w http.ResponseWriter, r *http.Request, status int, ussd map[string]*ussdResult) error {
-	d := modemsData{USSD: ussd, History: map[string][]gateway.Health{}}
+	d := modemsData{USSD: ussd, History: map[string][]gateway.Health{}, USSDAllow: strings.Join(s.gw.USSDAllow(), ", ")}
 	for _, m := range s.gw.Modems() {
 		d.Modems = append(d.Modems, newModemCard(m))
 		if h, err := s.gw.ModemHistory(m.Name); err == nil {

@@ -67,22 +67,57 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errForeignOrigin)
 		return
 	}
-	if _, ok := s.sessionUser(r); !ok {
-		if _, err := s.authenticate(r); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	cred, err := s.streamCredential(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	defer cred.watch.Stop()
 	conn, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // Upgrade has answered the client
 	}
-	s.serveStream(conn)
+	s.serveStream(conn, cred)
 }
 
-// serveStream runs one client until it leaves, falls behind or the server
-// closes.
-func (s *server) serveStream(conn *websocket.Conn) {
+// streamCred is what a stream was opened with: the watch that ends with
+// its session or token, and when a session expires by itself.
+type streamCred struct {
+	watch   *gateway.CredentialWatch
+	expires time.Time // zero for a token, which does not expire
+	ended   string    // the close reason once the watch has ended
+}
+
+// streamCredential authenticates a stream by its session cookie or, failing
+// that, its bearer token, and watches that credential: a stream must not
+// outlive a logout or a revoked token (it carries texts and numbers).
+func (s *server) streamCredential(r *http.Request) (streamCred, error) {
+	if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
+		sess, watch, err := s.gw.WatchSession(c.Value)
+		if err == nil {
+			return streamCred{watch: watch, expires: sess.ExpiresAt, ended: "session ended"}, nil
+		}
+		if !errors.Is(err, gateway.ErrNotFound) {
+			s.log.Error("session check failed", "err", err)
+		}
+	}
+	plaintext, err := bearerToken(r)
+	if err != nil {
+		return streamCred{}, err
+	}
+	_, watch, err := s.gw.WatchToken(plaintext)
+	switch {
+	case errors.Is(err, gateway.ErrNotFound):
+		return streamCred{}, errBadToken
+	case err != nil:
+		return streamCred{}, err
+	}
+	return streamCred{watch: watch, ended: "token revoked"}, nil
+}
+
+// serveStream runs one client until it leaves, falls behind, its
+// credential ends or the server closes.
+func (s *server) serveStream(conn *websocket.Conn, cred streamCred) {
 	defer conn.Close()
 	sub := s.gw.Hub().Subscribe(streamBuffer)
 	defer sub.Close()
@@ -123,14 +158,32 @@ func (s *server) serveStream(conn *websocket.Conn) {
 		return
 	}
 
+	// The end of the credential is a channel the loop selects on, so a
+	// logout closes the stream at once, idle or busy, at no cost per frame.
+	ended := cred.watch.Ended()
+	hangUp := func() {
+		_ = conn.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.ClosePolicyViolation, cred.ended), time.Now().Add(time.Second))
+	}
 	ping := time.NewTicker(s.pingInterval)
 	defer ping.Stop()
 	for {
 		select {
 		case ev := <-sub.C:
+			// An event and the end may be ready together, and select picks
+			// either: after the end not one more frame may go out.
+			select {
+			case <-ended:
+				hangUp()
+				return
+			default:
+			}
 			if s.writeJSONFrame(conn, ev) != nil {
 				return
 			}
+		case <-ended:
+			hangUp()
+			return
 		case <-sub.Done():
 			// Dropped by the hub for falling behind: say so and hang up;
 			// the page reconnects and starts from a fresh snapshot.
@@ -138,6 +191,13 @@ func (s *server) serveStream(conn *websocket.Conn) {
 				websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "too slow"), time.Now().Add(time.Second))
 			return
 		case <-ping.C:
+			// An expiring session has no event; the ping's tick is where
+			// it is noticed, within one interval.
+			if !cred.expires.IsZero() && !s.now().Before(cred.expires) {
+				_ = conn.WriteControl(websocket.CloseMessage,
+					websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "session expired"), time.Now().Add(time.Second))
+				return
+			}
 			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
 				return
 			}

@@ -62,7 +62,8 @@ type server struct {
 	pages        pages
 	assets       *assets
 	csrf         *http.CrossOriginProtection
-	limiter      *limiter
+	limiter      *limiter // the /join page's
+	logins       *loginGuard
 	upgrader     websocket.Upgrader
 	pingInterval time.Duration
 	uploadIdle   time.Duration
@@ -101,7 +102,7 @@ func Handler(cfg Config) http.Handler {
 		uploadIdle = DefaultUploadIdleTimeout
 	}
 	s := &server{gw: cfg.Gateway, log: log, maxBody: maxBody, mux: http.NewServeMux(),
-		pages: p, assets: a, csrf: http.NewCrossOriginProtection(), limiter: newLimiter(time.Now),
+		pages: p, assets: a, csrf: http.NewCrossOriginProtection(), limiter: newLimiter(time.Now), logins: newLoginGuard(time.Now),
 		pingInterval: ping, uploadIdle: uploadIdle, done: cfg.Done, now: time.Now}
 	s.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.consoleError(w, r, http.StatusForbidden,

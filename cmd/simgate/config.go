@@ -47,6 +47,7 @@ const (
 //	listen = "127.0.0.1:8080"
 //	region = "US"
 //	upload_idle_timeout = "30s"
+//	ussd_allow = ["*N#", "*N*N#"] # USSD codes the console and API may send
 //	[limits]                      # defaults for every modem
 //	per_day = 300
 //	[[modem]]
@@ -63,7 +64,10 @@ type fileConfig struct {
 	// UploadIdleTimeout is how long a CSV upload may send nothing; zero
 	// when the file leaves it out (webui's default applies).
 	UploadIdleTimeout time.Duration
-	Modems            []modemEntry
+	// USSDAllow is nil when the file leaves ussd_allow out (the default
+	// list applies) and empty when it turns USSD off with [].
+	USSDAllow []string
+	Modems    []modemEntry
 }
 
 // modemEntry is one [[modem]] table.
@@ -96,6 +100,7 @@ type rawConfig struct {
 	// UploadIdleTimeout is a string for time.ParseDuration: decoded into a
 	// time.Duration, a bare 30 would mean 30 nanoseconds.
 	UploadIdleTimeout string     `toml:"upload_idle_timeout"`
+	USSDAllow         *[]string  `toml:"ussd_allow"`
 	Limits            rawLimits  `toml:"limits"`
 	Modem             []rawModem `toml:"modem"`
 }
@@ -258,6 +263,12 @@ func (r rawConfig) validate(dir string) (fileConfig, []error) {
 			cfg.UploadIdleTimeout = d
 		}
 	}
+	if r.USSDAllow != nil {
+		cfg.USSDAllow = append([]string{}, *r.USSDAllow...)
+		if err := gateway.CheckUSSDAllow(cfg.USSDAllow); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	base, lerrs := r.Limits.apply("limits", gateway.DefaultLimits())
 	errs = append(errs, lerrs...)
 
@@ -395,6 +406,7 @@ func mergeConfig(file fileConfig, fs *flag.FlagSet, cfg daemonConfig) (daemonCon
 		cfg.Region = file.Region
 	}
 	cfg.UploadIdleTimeout = file.UploadIdleTimeout // no flag
+	cfg.USSDAllow = file.USSDAllow                 // no flag: the list is the owner's, in the file
 	if !given["modem"] {
 		cfg.Modems = nil
 		for _, m := range file.Modems {

@@ -83,6 +83,27 @@ func TestLoadConfigEmpty(t *testing.T) {
 	}
 }
 
+// ussd_allow: left out, the gateway's default applies (nil); [] turns USSD
+// off; a list is kept as written.
+func TestLoadConfigUSSDAllow(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want []string
+	}{
+		{"", nil},
+		{`ussd_allow = []`, []string{}},
+		{`ussd_allow = ["*N#", "*#10#", "**21*N#"]`, []string{"*N#", "*#10#", "**21*N#"}},
+	} {
+		got, err := loadConfig(writeConfig(t, tc.text))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.text, err)
+		}
+		if !reflect.DeepEqual(got.USSDAllow, tc.want) || (got.USSDAllow == nil) != (tc.want == nil) {
+			t.Errorf("%s: got %#v, want %#v", tc.text, got.USSDAllow, tc.want)
+		}
+	}
+}
+
 func TestLoadConfigRelativeData(t *testing.T) {
 	path := writeConfig(t, `data = "state"`)
 	got, err := loadConfig(path)
@@ -142,6 +163,9 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"wrong type in modem", ok + "[modem.limits]\nper_minute = \"6\"\n", []string{`per_minute`, `incompatible types`}},
 		{"modem as a table", "[modem]\npath = \"/dev/ttyUSB2\"\n", []string{`modem: write [[modem]]`}},
 		{"syntax", "listen = \n", []string{`line 1`}},
+		{"ussd pattern", `ussd_allow = ["*N#", "*1N#"]`, []string{`ussd_allow[2]`, `"*1N#"`, `whole group`}},
+		{"ussd pattern shape", `ussd_allow = ["100"]`, []string{`ussd_allow[1]`, `start with * or #`}},
+		{"ussd not a list", `ussd_allow = "*N#"`, []string{`ussd_allow`, `incompatible types`}},
 		{"several at once", `listen = "abc"` + "\n" + `region = "XX"` + "\n[[modem]]\n", []string{`listen:`, `region:`, `modem[1].path: required`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -98,6 +98,9 @@ type daemonConfig struct {
 	// UploadIdleTimeout is how long a CSV upload may send nothing before
 	// it is refused; zero: webui.DefaultUploadIdleTimeout.
 	UploadIdleTimeout time.Duration
+	// USSDAllow is the USSD allow-list (gateway.Config.USSDAllow): nil
+	// for the default.
+	USSDAllow []string
 	// TLS, when set, serves HTTPS (tlsConfig).
 	TLS *tls.Config
 	// Ready, if set, is called with the base URL once serving.
@@ -185,7 +188,7 @@ func openStore(dataDir string) (*store.DB, error) {
 // newGateway makes the gateway over db with the configured modems; none
 // is opened before the gateway runs.
 func newGateway(db *store.DB, cfg daemonConfig, log *slog.Logger) (*gateway.Gateway, error) {
-	gw, err := gateway.New(db, gateway.Config{Region: cfg.Region, Log: log})
+	gw, err := gateway.New(db, gateway.Config{Region: cfg.Region, USSDAllow: cfg.USSDAllow, Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,8 @@ var ErrBadLogin = errors.New("wrong user name or password")
 
 // Accounts are the box's console users, their sessions and the API tokens.
 type Accounts struct {
-	db *store.DB
+	db       *store.DB
+	watchers watchers // of open streams, ended with their credential
 }
 
 // New returns the accounts kept in db.
@@ -72,7 +73,8 @@ func (a *Accounts) AddUser(name, password string) error {
 	return a.db.AddUser(store.User{Name: name, PasswordHash: hash})
 }
 
-// SetPassword changes a user's password and ends all their sessions.
+// SetPassword changes a user's password and ends all their sessions,
+// their open streams included.
 func (a *Accounts) SetPassword(name, password string) error {
 	if err := checkPassword(password); err != nil {
 		return err
@@ -81,14 +83,24 @@ func (a *Accounts) SetPassword(name, password string) error {
 	if err != nil {
 		return fmt.Errorf("gateway: hash password: %w", err)
 	}
-	return a.db.SetPassword(name, hash)
+	err = a.db.SetPassword(name, hash)
+	if err == nil {
+		a.watchers.endUser(name)
+	}
+	return err
 }
 
 // Users lists console users (never their password hashes).
 func (a *Accounts) Users() ([]store.User, error) { return a.db.Users() }
 
-// DeleteUser removes a user and ends their sessions.
-func (a *Accounts) DeleteUser(name string) error { return a.db.DeleteUser(name) }
+// DeleteUser removes a user and ends their sessions and open streams.
+func (a *Accounts) DeleteUser(name string) error {
+	err := a.db.DeleteUser(name)
+	if err == nil {
+		a.watchers.endUser(name)
+	}
+	return err
+}
 
 // Login checks a user name and password and starts a session, returning its
 // id for the cookie. A wrong name or password is ErrBadLogin; for an unknown
@@ -115,11 +127,24 @@ func (a *Accounts) Login(ctx context.Context, name, password string) (string, st
 // store.ErrNotFound.
 func (a *Accounts) CheckSession(id string) (store.Session, error) { return a.db.CheckSession(id) }
 
-// Logout ends one session.
-func (a *Accounts) Logout(id string) error { return a.db.DeleteSession(id) }
+// Logout ends one session and the streams opened with it.
+func (a *Accounts) Logout(id string) error {
+	err := a.db.DeleteSession(id)
+	if err == nil {
+		a.watchers.endSession(id)
+	}
+	return err
+}
 
-// LogoutEverywhere ends every session of user and returns how many.
-func (a *Accounts) LogoutEverywhere(user string) (int, error) { return a.db.DeleteUserSessions(user) }
+// LogoutEverywhere ends every session of user, and their streams, and
+// returns how many sessions there were.
+func (a *Accounts) LogoutEverywhere(user string) (int, error) {
+	n, err := a.db.DeleteUserSessions(user)
+	if err == nil {
+		a.watchers.endUser(user)
+	}
+	return n, err
+}
 
 // PruneSessions deletes expired sessions.
 func (a *Accounts) PruneSessions() (int, error) { return a.db.PruneSessions() }
@@ -137,8 +162,14 @@ func (a *Accounts) CheckToken(plaintext string) (store.Token, error) {
 // Tokens lists API tokens (never their plaintext).
 func (a *Accounts) Tokens() ([]store.Token, error) { return a.db.Tokens() }
 
-// RevokeToken deletes a token.
-func (a *Accounts) RevokeToken(id uint64) error { return a.db.RevokeToken(id) }
+// RevokeToken deletes a token and ends the streams opened with it.
+func (a *Accounts) RevokeToken(id uint64) error {
+	err := a.db.RevokeToken(id)
+	if err == nil {
+		a.watchers.endToken(id)
+	}
+	return err
+}
 
 // dummyHash is a bcrypt hash (at bcrypt.DefaultCost, like real ones) of a
 // password nobody has, so that logins with unknown names cost the same time

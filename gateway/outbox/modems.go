@@ -59,9 +59,13 @@ type ussdResult struct {
 
 // USSD sends a USSD code (a balance check such as *100#) through the named
 // modem and returns the network's reply. It is serialised with sending on
-// the same port: it waits for a submit in flight to finish.
+// the same port: it waits for a submit in flight to finish. A code outside
+// the allow-list (Config.USSDAllow) is a *store.FieldError for "code".
 func (q *Queue) USSD(ctx context.Context, modemName, code string) (modem.USSDReply, error) {
 	if err := validUSSD(code); err != nil {
+		return modem.USSDReply{}, err
+	}
+	if err := q.cfg.USSDAllow.Check(code); err != nil {
 		return modem.USSDReply{}, err
 	}
 	r := q.runner(modemName)
@@ -84,6 +88,9 @@ func (q *Queue) USSD(ctx context.Context, modemName, code string) (modem.USSDRep
 		return modem.USSDReply{}, ctx.Err()
 	}
 }
+
+// USSDAllow returns the allow-list in force, as written.
+func (q *Queue) USSDAllow() []string { return q.cfg.USSDAllow.Patterns() }
 
 // validUSSD accepts what a phone's dialler would send: digits, * and #,
 // starting with * or # and ending with #.

@@ -73,6 +73,9 @@ type Config struct {
 	ReconnectMax time.Duration
 	Log          *slog.Logger
 	Clock        func() time.Time
+	// USSDAllow is the codes USSD may send (ussd.go); the zero value is
+	// DefaultUSSDAllow.
+	USSDAllow USSDAllowList
 
 	// Policy gives the compliance settings the guard and Submit apply.
 	Policy Policy
