@@ -70,7 +70,9 @@ type Config struct {
 	// the log.
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
-	Log          *slog.Logger
+	// Signup bounds what the public sign-up page (/join) may cost.
+	Signup SignupLimits
+	Log    *slog.Logger
 	// Clock returns the current time; tests substitute it.
 	Clock func() time.Time
 }
@@ -103,6 +105,9 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	if s := cfg.Signup.Share; s < 0 || s > 100 {
+		return nil, fmt.Errorf("gateway: the sign-up page's share of the SIMs' day must be 1 to 100 percent, got %d", s)
+	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -120,9 +125,10 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.outbox = outbox.New(outbox.Config{DB: db, Region: cfg.Region, MaxParts: cfg.MaxParts,
 		ReportWindow: cfg.ReportWindow, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax,
 		HealthInterval: cfg.HealthInterval, ReconnectMin: cfg.ReconnectMin, ReconnectMax: cfg.ReconnectMax,
-		Log: log, Clock: cfg.Clock, Policy: policy, Inbound: keywordRelay{g}, Notify: ev})
+		SignupShare: cfg.Signup.Share, Log: log, Clock: cfg.Clock, Policy: policy, Inbound: keywordRelay{g}, Notify: ev})
 	g.consent = consent.New(consent.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
-		Policy: policy, Outbox: g.outbox, Notify: ev})
+		Policy: policy, Outbox: g.outbox, Notify: ev,
+		Signup: consent.SignupLimits{PerNumber: cfg.Signup.PerNumber, BusyPerHour: cfg.Signup.BusyPerHour}})
 	return g, nil
 }
 
@@ -147,6 +153,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	// The retention purge of old message bodies runs beside the dispatcher
 	// and stops after it, once the last submit has finished.
 	defer g.consent.StartPurge(ctx)()
+	// Sign-ups answered before a stop are acted on now; new ones as they
+	// come.
+	defer g.consent.StartSignups(ctx)()
 	return g.outbox.Run(ctx)
 }
 

@@ -19,7 +19,7 @@ func TestDueLowPriorityLast(t *testing.T) {
 	db := openTest(t, WithClock(c.now))
 	now := c.now()
 	seed(t, db,
-		Message{To: "a", Priority: PriorityLow, NextAttemptAt: now.Add(-time.Hour)},    // 1
+		Message{To: "a", Priority: PriorityLow, NextAttemptAt: now.Add(-time.Hour)},     // 1
 		Message{To: "b", Priority: PriorityLow, NextAttemptAt: now.Add(-2 * time.Hour)}, // 2
 		Message{To: "c", NextAttemptAt: now.Add(-time.Minute)},                          // 3
 		Message{To: "d", NextAttemptAt: now},                                            // 4

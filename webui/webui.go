@@ -46,6 +46,15 @@ type Config struct {
 	// does not answer within twice this is dropped. Zero: 25 s, under the
 	// 30-60 s idle timeouts of common proxies and NATs.
 	PingInterval time.Duration
+	// PublicURL is the console's address as customers reach it
+	// ("https://texts.example.com"): the consent ledger records sign-ups
+	// on /join as made on PublicURL + "/join". Empty: a fixed name of the
+	// page. It is configuration, because a request's Host header is
+	// whatever the sender wrote.
+	PublicURL string
+	// JoinPerAddressPerDay bounds the sign-ups one address may post on
+	// /join in 24 h; zero means DefaultJoinPerAddressPerDay.
+	JoinPerAddressPerDay int
 }
 
 // server carries the dependencies every handler shares.
@@ -61,6 +70,9 @@ type server struct {
 	limiter      *limiter
 	upgrader     websocket.Upgrader
 	pingInterval time.Duration
+	join         *joinGuard  // per-address limits of /join
+	challenges   *challenges // the proof of work /join asks for when busy
+	joinSource   string      // the ledger's source for /join sign-ups
 	done         <-chan struct{}
 	now          func() time.Time
 }
@@ -91,9 +103,14 @@ func Handler(cfg Config) http.Handler {
 	if ping <= 0 {
 		ping = 25 * time.Second
 	}
+	perAddress := cfg.JoinPerAddressPerDay
+	if perAddress <= 0 {
+		perAddress = DefaultJoinPerAddressPerDay
+	}
 	s := &server{gw: cfg.Gateway, log: log, maxBody: maxBody, mux: http.NewServeMux(),
 		pages: p, assets: a, csrf: http.NewCrossOriginProtection(), limiter: newLimiter(time.Now),
-		pingInterval: ping, done: cfg.Done, now: time.Now}
+		pingInterval: ping, done: cfg.Done, now: time.Now,
+		join: newJoinGuard(perAddress), challenges: newChallenges(), joinSource: joinSourceFor(cfg.PublicURL)}
 	s.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.consoleError(w, r, http.StatusForbidden,
 			"This form was sent from another website, so it was refused. Open the console directly and try again.")
