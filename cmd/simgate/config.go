@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,6 +38,9 @@ const (
 //	data   = "/var/lib/simgate"   # relative paths are taken from the file's directory
 //	listen = "127.0.0.1:8080"
 //	region = "US"
+//	public_url = "https://texts.example.com"   # the console as customers reach it
+//	[join]                        # the public sign-up page's bounds
+//	budget_percent = 10
 //	[limits]                      # defaults for every modem
 //	per_day = 300
 //	[[modem]]
@@ -47,10 +51,19 @@ const (
 //	[modem.limits]                # overrides [limits] for this SIM
 //	per_minute = 4
 type fileConfig struct {
-	Data   string
-	Listen string
-	Region string
-	Modems []modemEntry
+	Data      string
+	Listen    string
+	Region    string
+	PublicURL string
+	Join      joinConfig
+	Modems    []modemEntry
+}
+
+// joinConfig bounds the public sign-up page; zero fields take the
+// defaults of gateway (SignupLimits) and webui.
+type joinConfig struct {
+	Signup           gateway.SignupLimits
+	PerAddressPerDay int
 }
 
 // modemEntry is one [[modem]] table.
@@ -77,11 +90,21 @@ func (m modemEntry) daemonModem() daemonModem {
 // The raw* types mirror the file. Limits are pointers so an absent key
 // (take the default) differs from 0 (no limit).
 type rawConfig struct {
-	Data   string     `toml:"data"`
-	Listen string     `toml:"listen"`
-	Region string     `toml:"region"`
-	Limits rawLimits  `toml:"limits"`
-	Modem  []rawModem `toml:"modem"`
+	Data      string     `toml:"data"`
+	Listen    string     `toml:"listen"`
+	Region    string     `toml:"region"`
+	PublicURL string     `toml:"public_url"`
+	Join      rawJoin    `toml:"join"`
+	Limits    rawLimits  `toml:"limits"`
+	Modem     []rawModem `toml:"modem"`
+}
+
+// rawJoin is the [join] table.
+type rawJoin struct {
+	BudgetPercent     *int `toml:"budget_percent"`
+	PerAddressPerDay  *int `toml:"per_address_per_day"`
+	PerNumberPerMonth *int `toml:"per_number_per_month"`
+	ChallengePerHour  *int `toml:"challenge_per_hour"`
 }
 
 type rawModem struct {
@@ -234,6 +257,14 @@ func (r rawConfig) validate(dir string) (fileConfig, []error) {
 			bad("region", "%q is not a known region (want an ISO 3166 code such as \"US\", \"GB\" or \"DE\")", r.Region)
 		}
 	}
+	if r.PublicURL != "" {
+		if err := checkPublicURL(r.PublicURL); err != nil {
+			bad("public_url", "%q %v", r.PublicURL, err)
+		} else {
+			cfg.PublicURL = strings.TrimRight(r.PublicURL, "/")
+		}
+	}
+	cfg.Join, errs = r.Join.apply(errs)
 	base, lerrs := r.Limits.apply("limits", gateway.DefaultLimits())
 	errs = append(errs, lerrs...)
 
@@ -316,6 +347,41 @@ func (r rawLimits) apply(prefix string, base gateway.Limits) (gateway.Limits, []
 	return base, errs
 }
 
+// apply checks the [join] table's values, adding any problem to errs.
+func (r rawJoin) apply(errs []error) (joinConfig, []error) {
+	var j joinConfig
+	set := func(name string, v *int, lo, hi int, dst *int) {
+		switch {
+		case v == nil:
+		case *v < lo || *v > hi:
+			errs = append(errs, fmt.Errorf("join.%s: %d is not between %d and %d", name, *v, lo, hi))
+		default:
+			*dst = *v
+		}
+	}
+	const many = 1 << 20 // no sensible shop goes near it
+	set("budget_percent", r.BudgetPercent, 1, 100, &j.Signup.Share)
+	set("per_address_per_day", r.PerAddressPerDay, 1, many, &j.PerAddressPerDay)
+	set("per_number_per_month", r.PerNumberPerMonth, 1, many, &j.Signup.PerNumber)
+	set("challenge_per_hour", r.ChallengePerHour, 1, many, &j.Signup.BusyPerHour)
+	return j, errs
+}
+
+// checkPublicURL accepts an absolute http or https URL with no query or
+// fragment: the address of the console that customers reach.
+func checkPublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("is not a URL: %v", err)
+	case u.Scheme != "https" && u.Scheme != "http" || u.Host == "":
+		return errors.New(`is not an address such as "https://texts.example.com"`)
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return errors.New("must not have a query, a fragment or a user name")
+	}
+	return nil
+}
+
 // checkListen accepts host:port with a numeric port; the host may be empty
 // (all interfaces) or a name.
 func checkListen(addr string) error {
@@ -370,6 +436,10 @@ func mergeConfig(file fileConfig, fs *flag.FlagSet, cfg daemonConfig) (daemonCon
 	if !given["region"] && file.Region != "" {
 		cfg.Region = file.Region
 	}
+	if !given["public-url"] && file.PublicURL != "" {
+		cfg.PublicURL = file.PublicURL
+	}
+	cfg.Join = file.Join
 	if !given["modem"] {
 		cfg.Modems = nil
 		for _, m := range file.Modems {
