@@ -126,8 +126,8 @@ func (s *server) joinPost(w http.ResponseWriter, r *http.Request) {
 		s.renderJoin(w, r, http.StatusBadRequest, d, "Tick the box to agree to the texts, then press Sign up.")
 		return
 	}
-	if refusal := s.join.refusal(ip, now); refusal != "" {
-		w.Header().Set("Retry-After", fmt.Sprint(int(joinWindow.Seconds())))
+	if refusal, retry := s.join.refusal(ip, now); refusal != "" {
+		w.Header().Set("Retry-After", fmt.Sprint(int(retry.Seconds())+1))
 		s.renderJoin(w, r, http.StatusTooManyRequests, d, refusal)
 		return
 	}
@@ -218,18 +218,21 @@ func (g *joinGuard) recent(ip string, now time.Time) (day []time.Time, window in
 	return list, window
 }
 
-// refusal is why ip may not sign up now, or "".
-func (g *joinGuard) refusal(ip string, now time.Time) string {
+// refusal is why ip may not sign up now, and how long until it may, or
+// "".
+func (g *joinGuard) refusal(ip string, now time.Time) (string, time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	day, window := g.recent(ip, now)
 	switch {
-	case window >= joinPerWindow:
-		return "Too many sign-ups from this connection. Please try again in 15 minutes."
 	case len(day) >= g.perDay:
-		return fmt.Sprintf("This connection has signed up %d numbers today, the most we take from one connection. Please try again tomorrow.", len(day))
+		return fmt.Sprintf("This connection has signed up %d numbers today, the most we take from one connection. Please try again tomorrow.", len(day)),
+			day[len(day)-g.perDay].Add(24 * time.Hour).Sub(now)
+	case window >= joinPerWindow:
+		return "Too many sign-ups from this connection. Please try again in 15 minutes.",
+			day[len(day)-joinPerWindow].Add(joinWindow).Sub(now)
 	}
-	return ""
+	return "", 0
 }
 
 // challenged reports whether ip's next sign-up needs a proof of work.

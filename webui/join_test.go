@@ -383,10 +383,12 @@ func TestJoinBudgetIsAShareOfTheFleet(t *testing.T) {
 	r := newJoinRig(t, nil, nil)
 	// A SIM that never comes up: the budget is its daily limit's share,
 	// and nothing is sent, so the count of parts stays readable.
-	r.gw.AddModem(gateway.ModemConfig{Name: "away", Path: "/dev/null", Limits: gateway.Limits{PerDay: 100},
+	// 110 parts a day: the share, 11 parts, is not a whole number of
+	// 2-part requests, so the last part is never used.
+	r.gw.AddModem(gateway.ModemConfig{Name: "away", Path: "/dev/null", Limits: gateway.Limits{PerDay: 110},
 		Open: func(context.Context) (*modem.Modem, error) { return nil, errors.New("unplugged") }})
 	r.start()
-	budget := 100 * 10 / 100 // the default share, 10 %, of the fleet's 100 parts a day
+	budget := 110 * 10 / 100 // the default share, 10 %, of the fleet's day
 	parts := func() int {
 		msgs, _, err := r.gw.Messages(gateway.ListFilter{Limit: 500})
 		if err != nil {
@@ -460,6 +462,9 @@ func TestJoinPerAddressDailyLimit(t *testing.T) {
 		t.Errorf("one address signed up %d numbers in a day, want %d", accepted, DefaultJoinPerAddressPerDay)
 	}
 	wantBody(t, last, http.StatusTooManyRequests, "today")
+	if ra := last.Header().Get("Retry-After"); ra == "" || ra == "0" {
+		t.Errorf("Retry-After %q: want when the day's oldest sign-up stops counting", ra)
+	}
 }
 
 // TestJoinChallengeWhenBusy (issue 15, point 1): once sign-ups come fast,

@@ -95,10 +95,10 @@ type signups struct {
 	limits SignupLimits
 	wake   chan struct{} // one slot: "a sign-up is waiting"
 
-	mu      sync.Mutex
-	recent  []time.Time // the latest accepted sign-ups, at most limits.BusyPerHour
-	spent   bool        // a request was refused by today's budget
-	alerted string      // the alert's message while it is raised
+	mu       sync.Mutex
+	recent   []time.Time // the latest accepted sign-ups, at most limits.BusyPerHour
+	spentDay string      // the day today's budget refused a request, as the outbox names days
+	alerted  string      // the alert's message while it is raised
 }
 
 // Signup records a sign-up from the public page and returns once it is
@@ -181,34 +181,35 @@ func (l *Ledger) countSignup(now time.Time) {
 	}
 }
 
+// signupDay names today as the outbox's daily budget does (the box's
+// local day).
+func (l *Ledger) signupDay() string { return l.now().Format("2006-01-02") }
+
 // signupBudgetSpent notes that today's budget refused a request.
 func (l *Ledger) signupBudgetSpent() {
 	l.signups.mu.Lock()
-	l.signups.spent = true
+	l.signups.spentDay = l.signupDay()
 	l.signups.mu.Unlock()
 	l.judgeSignupAlert()
 }
 
 // judgeSignupAlert raises, updates or clears the abuse alert from the
-// page's state now: busy, budget spent (until the day's budget has room
-// again), both or neither.
+// page's state now: busy, budget spent (until the day is over), both or
+// neither.
 func (l *Ledger) judgeSignupAlert() {
 	sg := &l.signups
-	used, limit, err := l.outbox.SignupBudget()
+	_, limit, err := l.outbox.SignupBudget()
 	if err != nil {
 		l.log.Error("read the sign-up budget", "error", err)
 		return
 	}
 	sg.mu.Lock()
 	defer sg.mu.Unlock()
-	if sg.spent && used < limit {
-		sg.spent = false // a new day
-	}
 	var why []string
 	if l.busyLocked(l.now()) {
 		why = append(why, fmt.Sprintf("%d or more sign-ups in the last hour: visitors must pass a browser check before a sign-up counts", sg.limits.BusyPerHour))
 	}
-	if sg.spent {
+	if sg.spentDay == l.signupDay() {
 		why = append(why, fmt.Sprintf("today's budget for its texts (%d parts) is used up: sign-ups by web are paused until midnight; texting the join keyword still works", limit))
 	}
 	msg := ""
