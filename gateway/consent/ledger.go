@@ -60,14 +60,14 @@ type Outbox interface {
 	// Wake tells the dispatcher that something may have become due.
 	Wake()
 	// EnqueueSignup commits a request the sign-up page caused, at low
-	// priority and within today's budget for them (store.ErrBudgetSpent
-	// when it is used up).
-	EnqueueSignup(m store.Message) (stored store.Message, existing bool, err error)
-	// SignupFits reports whether a request of text fits in today's budget.
-	SignupFits(text string) (bool, error)
-	// SignupBudget returns the parts the page's requests used today and
-	// today's allowance.
-	SignupBudget() (used, limit int, err error)
+	// priority and within day's budget for them (store.ErrBudgetSpent when
+	// it is used up). Days are "2006-01-02" in the box's local time.
+	EnqueueSignup(m store.Message, day string) (stored store.Message, existing bool, err error)
+	// SignupFits reports whether a request of text fits in day's budget.
+	SignupFits(day, text string) (bool, error)
+	// SignupBudget returns the parts the page's requests used on day and
+	// the daily allowance.
+	SignupBudget(day string) (used, limit int, err error)
 }
 
 // Notifier is told about consent changes and about conditions of the

@@ -133,12 +133,13 @@ func (l *Ledger) Signup(ctx context.Context, r SignupRequest) error {
 	case len(r.UserAgent) > MaxUALen:
 		return &store.FieldError{Field: "user_agent", Message: fmt.Sprintf("is longer than %d bytes", MaxUALen)}
 	}
-	fits, err := l.outbox.SignupFits(compliance.ReplyText(s, compliance.ReplyDOI))
+	day := l.signupDay()
+	fits, err := l.outbox.SignupFits(day, compliance.ReplyText(s, compliance.ReplyDOI))
 	if err != nil {
 		return err
 	}
 	if !fits {
-		l.signupBudgetSpent()
+		l.signupBudgetSpent(day)
 		return ErrSignupsPaused
 	}
 	now := l.now().UTC()
@@ -185,10 +186,10 @@ func (l *Ledger) countSignup(now time.Time) {
 // local day).
 func (l *Ledger) signupDay() string { return l.now().Format("2006-01-02") }
 
-// signupBudgetSpent notes that today's budget refused a request.
-func (l *Ledger) signupBudgetSpent() {
+// signupBudgetSpent notes that day's budget refused a request.
+func (l *Ledger) signupBudgetSpent(day string) {
 	l.signups.mu.Lock()
-	l.signups.spentDay = l.signupDay()
+	l.signups.spentDay = day
 	l.signups.mu.Unlock()
 	l.judgeSignupAlert()
 }
@@ -198,7 +199,8 @@ func (l *Ledger) signupBudgetSpent() {
 // neither.
 func (l *Ledger) judgeSignupAlert() {
 	sg := &l.signups
-	_, limit, err := l.outbox.SignupBudget()
+	today := l.signupDay()
+	_, limit, err := l.outbox.SignupBudget(today)
 	if err != nil {
 		l.log.Error("read the sign-up budget", "error", err)
 		return
@@ -209,7 +211,7 @@ func (l *Ledger) judgeSignupAlert() {
 	if l.busyLocked(l.now()) {
 		why = append(why, fmt.Sprintf("%d or more sign-ups in the last hour: visitors must pass a browser check before a sign-up counts", sg.limits.BusyPerHour))
 	}
-	if sg.spentDay == l.signupDay() {
+	if sg.spentDay == today {
 		why = append(why, fmt.Sprintf("today's budget for its texts (%d parts) is used up: sign-ups by web are paused until midnight; texting the join keyword still works", limit))
 	}
 	msg := ""
@@ -330,9 +332,10 @@ func (l *Ledger) actOnSignup(su store.Signup) error {
 	if err != nil {
 		return err
 	}
-	stored, existing, err := l.outbox.EnqueueSignup(m)
+	day := l.signupDay()
+	stored, existing, err := l.outbox.EnqueueSignup(m, day)
 	if errors.Is(err, store.ErrBudgetSpent) {
-		l.signupBudgetSpent()
+		l.signupBudgetSpent(day)
 		return nil
 	}
 	if err != nil {

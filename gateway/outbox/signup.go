@@ -42,14 +42,14 @@ func (q *Queue) signupLimit() int {
 	return fleet * q.cfg.SignupShare / 100
 }
 
-func (q *Queue) signupDay() store.DailyBudget {
-	return store.DailyBudget{Name: signupBudget, Day: q.now().Format("2006-01-02"), Limit: q.signupLimit()}
+func (q *Queue) signupDay(day string) store.DailyBudget {
+	return store.DailyBudget{Name: signupBudget, Day: day, Limit: q.signupLimit()}
 }
 
-// SignupBudget returns the parts the sign-up page's requests used today
-// and today's allowance.
-func (q *Queue) SignupBudget() (used, limit int, err error) {
-	b := q.signupDay()
+// SignupBudget returns the parts the sign-up page's requests used on day
+// ("2006-01-02", the box's local day) and the daily allowance.
+func (q *Queue) SignupBudget(day string) (used, limit int, err error) {
+	b := q.signupDay(day)
 	used, err = q.db.BudgetUsed(b.Name, b.Day)
 	if err != nil {
 		return 0, 0, fmt.Errorf("gateway: read the sign-up budget: %w", err)
@@ -57,10 +57,10 @@ func (q *Queue) SignupBudget() (used, limit int, err error) {
 	return used, b.Limit, nil
 }
 
-// SignupFits reports whether a request of text still fits in today's
+// SignupFits reports whether a request of text still fits in day's
 // budget, by the rule EnqueueSignup applies.
-func (q *Queue) SignupFits(text string) (bool, error) {
-	used, limit, err := q.SignupBudget()
+func (q *Queue) SignupFits(day, text string) (bool, error) {
+	used, limit, err := q.SignupBudget(day)
 	if err != nil {
 		return false, err
 	}
@@ -68,12 +68,13 @@ func (q *Queue) SignupFits(text string) (bool, error) {
 }
 
 // EnqueueSignup commits a request caused by the sign-up page (made by
-// NewReply): at low priority, and counted against today's budget in the
-// same transaction. When the budget is spent nothing is stored and the
-// error is ErrSignupBudgetSpent.
-func (q *Queue) EnqueueSignup(m store.Message) (stored store.Message, existing bool, err error) {
+// NewReply): at low priority, and counted against day's budget in the
+// same transaction. The caller names the day, so that a refusal just
+// before midnight is not taken for one of the next day. When the budget
+// is spent nothing is stored and the error is ErrSignupBudgetSpent.
+func (q *Queue) EnqueueSignup(m store.Message, day string) (stored store.Message, existing bool, err error) {
 	m.Priority = store.PriorityLow
-	stored, existing, err = q.db.EnqueueWithin(m, q.signupDay())
+	stored, existing, err = q.db.EnqueueWithin(m, q.signupDay(day))
 	if errors.Is(err, store.ErrBudgetSpent) {
 		return store.Message{}, false, ErrSignupBudgetSpent
 	}
