@@ -235,7 +235,8 @@ func TestDoubleOptIn(t *testing.T) {
 	r := webForm(numA)
 	r.DoubleOptIn, r.CartReminders = true, true
 	ev, con := c.optIn(r)
-	if ev.Type != EventDOIRequest || con.Marketing != store.MarketingPending || !con.CartReminders {
+	// What the request asks for waits for the YES (issue 15, point 3).
+	if ev.Type != EventDOIRequest || con.Marketing != store.MarketingPending || con.CartReminders || !con.PendingCartReminders {
 		t.Fatalf("after request: %+v %+v", ev, con)
 	}
 	c.wantReplies(numA, c.reply(compliance.ReplyDOI))
@@ -248,7 +249,7 @@ func TestDoubleOptIn(t *testing.T) {
 
 	id := c.text(numA, "Yes!")
 	con = c.consent(numA)
-	if con.Marketing != store.MarketingConfirmed || !con.CartReminders {
+	if con.Marketing != store.MarketingConfirmed || !con.CartReminders || con.PendingCartReminders {
 		t.Errorf("after YES: %+v", con)
 	}
 	evs := c.events(numA)

@@ -74,7 +74,9 @@ type Config struct {
 	// patterns (N: a group of digits, never a supplementary-service code);
 	// nil means DefaultUSSDAllow and an empty list turns USSD off.
 	USSDAllow []string
-	Log       *slog.Logger
+	// Signup bounds what the public sign-up page (/join) may cost.
+	Signup SignupLimits
+	Log    *slog.Logger
 	// Clock returns the current time; tests substitute it.
 	Clock func() time.Time
 }
@@ -107,6 +109,9 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	if s := cfg.Signup.Share; s < 0 || s > 100 {
+		return nil, fmt.Errorf("gateway: the sign-up page's share of the SIMs' day must be 1 to 100 percent, got %d", s)
+	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -131,9 +136,10 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.outbox = outbox.New(outbox.Config{DB: db, Region: cfg.Region, MaxParts: cfg.MaxParts,
 		ReportWindow: cfg.ReportWindow, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax,
 		HealthInterval: cfg.HealthInterval, ReconnectMin: cfg.ReconnectMin, ReconnectMax: cfg.ReconnectMax,
-		USSDAllow: ussdAllow, Log: log, Clock: cfg.Clock, Policy: policy, Inbound: keywordRelay{g}, Notify: ev})
+		USSDAllow: ussdAllow, SignupShare: cfg.Signup.Share, Log: log, Clock: cfg.Clock, Policy: policy, Inbound: keywordRelay{g}, Notify: ev})
 	g.consent = consent.New(consent.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
-		Policy: policy, Outbox: g.outbox, Notify: ev})
+		Policy: policy, Outbox: g.outbox, Notify: ev,
+		Signup: consent.SignupLimits{PerNumber: cfg.Signup.PerNumber, BusyPerHour: cfg.Signup.BusyPerHour}})
 	return g, nil
 }
 
@@ -158,6 +164,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	// The retention purge of old message bodies runs beside the dispatcher
 	// and stops after it, once the last submit has finished.
 	defer g.consent.StartPurge(ctx)()
+	// Sign-ups answered before a stop are acted on now; new ones as they
+	// come.
+	defer g.consent.StartSignups(ctx)()
 	return g.outbox.Run(ctx)
 }
 

@@ -59,8 +59,12 @@ type Consent struct {
 	ReviewInboundID uint64 `json:"review_inbound_id,omitempty"`
 	ReviewText      string `json:"review_text,omitempty"`
 	// CartReminders: explicit consent to abandoned-cart texts (R-DOI).
-	CartReminders bool      `json:"cart_reminders,omitempty"`
-	ConfirmedAt   time.Time `json:"confirmed_at,omitempty"`
+	CartReminders bool `json:"cart_reminders,omitempty"`
+	// PendingCartReminders: the latest double opt-in request asked for
+	// cart reminders too; the number's YES turns CartReminders on. Nobody
+	// but the number itself changes what it agreed to.
+	PendingCartReminders bool      `json:"pending_cart_reminders,omitempty"`
+	ConfirmedAt          time.Time `json:"confirmed_at,omitempty"`
 	// RecentMarketing: when marketing texts to this number were handed to a
 	// modem, newest last, only those inside the cap window.
 	RecentMarketing []time.Time `json:"recent_marketing,omitempty"`

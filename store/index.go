@@ -25,6 +25,7 @@ func messageIndexes() []index[Message] {
 	return []index[Message]{
 		{bucketMsgByStatus, statusEntries},
 		{bucketMsgDue, dueEntries},
+		{bucketMsgDueLow, dueLowEntries},
 		{bucketMsgIdem, idemEntries},
 		{bucketMsgIdemTime, idemTimeEntries},
 		{bucketMsgReports, reportEntries},
@@ -65,13 +66,25 @@ func statusKey(s Status, id uint64) []byte {
 	return append([]byte{byte(s)}, u64(id)...)
 }
 
-// dueEntries: only queued messages wait for a due time.
+// dueEntries: only queued messages wait for a due time; those of normal
+// priority here, low priority in dueLowEntries.
 func dueEntries(m *Message) []indexEntry {
-	if m.Status != StatusQueued {
+	if m.Status != StatusQueued || m.Priority != PriorityNormal {
 		return nil
 	}
-	return []indexEntry{{key: append(u64(nanos(m.NextAttemptAt)), u64(m.ID)...), value: []byte{}}}
+	return []indexEntry{{key: dueKey(m), value: []byte{}}}
 }
+
+// dueLowEntries: queued messages of low priority, which Due returns only
+// after every normal one that is due.
+func dueLowEntries(m *Message) []indexEntry {
+	if m.Status != StatusQueued || m.Priority == PriorityNormal {
+		return nil
+	}
+	return []indexEntry{{key: dueKey(m), value: []byte{}}}
+}
+
+func dueKey(m *Message) []byte { return append(u64(nanos(m.NextAttemptAt)), u64(m.ID)...) }
 
 // idemEntries: the idempotency key, in its scope, finds the message and
 // when it was made.

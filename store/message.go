@@ -85,12 +85,25 @@ func ParseKind(name string) (Kind, bool) {
 	return 0, false
 }
 
+// Priority orders due texts for the dispatcher. Stored: append only.
+type Priority uint8
+
+const (
+	// PriorityNormal: every text the shop sends and the box's own replies.
+	PriorityNormal Priority = 0
+	// PriorityLow: texts a stranger caused, the double opt-in requests of
+	// the public sign-up page. They wait while any normal text is due, so
+	// they can never delay the shop's own texts.
+	PriorityLow Priority = 1
+)
+
 // Message is one outbound text and everything known about its journey.
 type Message struct {
 	ID             uint64    `json:"id"`
 	To             string    `json:"to"` // E.164
 	Text           string    `json:"text"`
 	Kind           Kind      `json:"kind"`
+	Priority       Priority  `json:"priority,omitempty"`
 	Encoding       string    `json:"encoding"` // "GSM-7" or "UCS-2"
 	Status         Status    `json:"status"`
 	Parts          []Part    `json:"parts"`

@@ -354,8 +354,9 @@ func seekBefore(c *bbolt.Cursor, target []byte) ([]byte, []byte) {
 	return c.Prev()
 }
 
-// Due returns queued messages whose NextAttemptAt is not after now, earliest
-// first, at most limit (DefaultDueLimit when limit <= 0).
+// Due returns queued messages whose NextAttemptAt is not after now, at
+// most limit (DefaultDueLimit when limit <= 0): those of normal priority
+// first, earliest first, then those of low priority, earliest first.
 func (db *DB) Due(now time.Time, limit int) ([]Message, error) {
 	if limit <= 0 {
 		limit = DefaultDueLimit
@@ -364,19 +365,21 @@ func (db *DB) Due(now time.Time, limit int) ([]Message, error) {
 	var out []Message
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		out = nil
-		c := tx.Bucket(bucketMsgDue).Cursor()
-		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
-			if len(k) != 16 {
-				continue
+		for _, bucket := range [][]byte{bucketMsgDue, bucketMsgDueLow} {
+			c := tx.Bucket(bucket).Cursor()
+			for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+				if len(k) != 16 {
+					continue
+				}
+				if binary.BigEndian.Uint64(k[:8]) > until {
+					break
+				}
+				m, err := getMessage(tx, binary.BigEndian.Uint64(k[8:]))
+				if err != nil {
+					return err
+				}
+				out = append(out, m)
 			}
-			if binary.BigEndian.Uint64(k[:8]) > until {
-				break
-			}
-			m, err := getMessage(tx, binary.BigEndian.Uint64(k[8:]))
-			if err != nil {
-				return err
-			}
-			out = append(out, m)
 		}
 		return nil
 	})
@@ -386,16 +389,22 @@ func (db *DB) Due(now time.Time, limit int) ([]Message, error) {
 	return out, nil
 }
 
-// NextDue returns the earliest NextAttemptAt among queued messages, and
-// false when nothing is queued. A message queued with a zero NextAttemptAt
-// is due at the Unix epoch, that is now.
+// NextDue returns the earliest NextAttemptAt among queued messages of any
+// priority, and false when nothing is queued. A message queued with a zero
+// NextAttemptAt is due at the Unix epoch, that is now.
 func (db *DB) NextDue() (time.Time, bool, error) {
 	var at time.Time
 	var ok bool
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		k, _ := tx.Bucket(bucketMsgDue).Cursor().First()
-		if len(k) == 16 {
-			at, ok = fromNanos(binary.BigEndian.Uint64(k[:8])), true
+		at, ok = time.Time{}, false
+		for _, bucket := range [][]byte{bucketMsgDue, bucketMsgDueLow} {
+			k, _ := tx.Bucket(bucket).Cursor().First()
+			if len(k) != 16 {
+				continue
+			}
+			if t := fromNanos(binary.BigEndian.Uint64(k[:8])); !ok || t.Before(at) {
+				at, ok = t, true
+			}
 		}
 		return nil
 	})

@@ -31,6 +31,9 @@ var (
 	// bucketMsgDue: NextAttemptAt (8-byte unix nanos) | message ID → empty,
 	// only for queued messages. Derived.
 	bucketMsgDue = []byte("messages_due")
+	// bucketMsgDueLow: as bucketMsgDue, for queued messages of low
+	// priority (from version 6). Derived.
+	bucketMsgDueLow = []byte("messages_due_low")
 	// bucketMsgIdem: 0x00 | scope | 0x00 | idempotency key (or the bare key,
 	// for messages stored before scopes) → message ID | CreatedAt nanos.
 	// Derived (idemKey).
@@ -135,6 +138,15 @@ var (
 	// numbers erased on request (R-GDPR-2). Only the salted hash stays.
 	bucketSuppression = []byte("suppression")
 
+	// bucketBudgets: name | 0x00 | day → parts counted against that day's
+	// budget (8 bytes), from version 6. Days are "2006-01-02" in the box's
+	// local time; only the current day of each name is kept.
+	bucketBudgets = []byte("budgets")
+	// bucketSignups: sign-up ID (8 bytes) → Signup JSON, the sign-ups of
+	// the public page that were answered and not yet acted on (from
+	// version 6). A sign-up is deleted once handled.
+	bucketSignups = []byte("signups")
+
 	keyVersion         = []byte("version")
 	keySuppressionSalt = []byte("suppression_salt")
 	keyPurgedMessages  = []byte("purged_messages_through")
@@ -145,7 +157,7 @@ var (
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -186,6 +198,17 @@ var migrations = []func(tx *bbolt.Tx) error{
 	migrateContactsConsent,
 	// 4 → 5: the kv bucket's records move into buckets of their own.
 	migrateKV,
+	// 5 → 6: the public sign-up page's bounds: a due index for texts of
+	// low priority, daily budgets and the sign-ups waiting to be handled.
+	// No message of low priority exists before, so nothing is indexed.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketMsgDueLow, bucketBudgets, bucketSignups} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
 }
 
 // migrateContactsConsent is schema step 3 → 4. Existing inbound texts are

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -217,12 +218,14 @@ func TestJoinClosedUntilSettings(t *testing.T) {
 
 // TestJoinStartsDoubleOptIn: the public page shows the brand, the
 // disclosure and an unticked box; without the tick nothing happens; with
-// it the number is pending and one request text is queued, with the page
-// URL, address and browser on record.
+// it the number is pending and one request text is queued, with the
+// configured page URL, address and browser on record; the cart box waits
+// for the number's YES.
 func TestJoinStartsDoubleOptIn(t *testing.T) {
 	t.Parallel()
-	c := newConsoleRig(t)
+	c := newConsoleRig(t, func(c *Config) { c.PublicURL = "https://texts.rosas.example/" })
 	openForConsent(t, c.rig)
+	runGateway(t, c.gw)
 	c.cookie = nil
 	w := c.get("/join")
 	wantBody(t, w, http.StatusOK, "Rosa's Bakery", disclosureV1, `name="consent"`)
@@ -232,13 +235,13 @@ func TestJoinStartsDoubleOptIn(t *testing.T) {
 	if w.Header().Get("Content-Security-Policy") == "" {
 		t.Error("no CSP on the public page")
 	}
+	if strings.Contains(w.Body.String(), `name="challenge"`) {
+		t.Error("a quiet sign-up page asks for a proof of work")
+	}
 
 	resp := c.joinPost(url.Values{"number": {consentNumber}})
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("without the tick: %d, want 400", resp.StatusCode)
-	}
-	if n := c.count(); n != 0 {
-		t.Fatalf("%d texts queued without the tick", n)
 	}
 	resp = c.joinPost(url.Values{"number": {"12"}, "consent": {"yes"}})
 	if resp.StatusCode != http.StatusBadRequest {
@@ -250,12 +253,17 @@ func TestJoinStartsDoubleOptIn(t *testing.T) {
 		t.Fatalf("sign-up: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	wantBody(t, c.get("/join?sent=1"), http.StatusOK, "reply YES")
-	con, err := c.gw.Consent(consentNumber)
-	if err != nil || con.Marketing != gateway.MarketingPending || !con.CartReminders {
-		t.Fatalf("consent after sign-up: %+v %v", con, err)
+	var con gateway.Consent
+	waitUntil(t, "the sign-up handled", func() bool {
+		var err error
+		con, err = c.gw.Consent(consentNumber)
+		return err == nil && con.Marketing == gateway.MarketingPending
+	})
+	if con.CartReminders || !con.PendingCartReminders {
+		t.Errorf("consent after sign-up: %+v; want cart reminders asked for, not on before the YES", con)
 	}
 	evs, _ := c.gw.ConsentEvents(consentNumber)
-	if len(evs) != 1 || evs[0].Type != "doi_request" || evs[0].Method != "web_form" || evs[0].Source != "http://example.com/join" ||
+	if len(evs) != 1 || evs[0].Type != "doi_request" || evs[0].Method != "web_form" || evs[0].Source != "https://texts.rosas.example/join" ||
 		evs[0].IP != "192.0.2.1" || evs[0].UserAgent != "TestBrowser/1.0" || evs[0].DisclosureText != disclosureV1 {
 		t.Errorf("ledger: %+v", evs)
 	}
@@ -265,28 +273,43 @@ func TestJoinStartsDoubleOptIn(t *testing.T) {
 	}
 }
 
+// TestJoinRefusesCrossOriginAndFloods: a cross-site post is refused; one
+// address signs up two numbers freely, then only with a solved proof of
+// work, and after joinPerWindow in 15 minutes not at all.
 func TestJoinRefusesCrossOriginAndFloods(t *testing.T) {
 	t.Parallel()
 	c := newConsoleRig(t)
 	openForConsent(t, c.rig)
+	c.h.(*server).challenges.bits = 8 // the rule, not the cost, is under test
+	runGateway(t, c.gw)
 	resp := c.joinPost(url.Values{"number": {consentNumber}, "consent": {"yes"}}, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("cross-site post: %d, want 403", resp.StatusCode)
 	}
-	if n := c.count(); n != 0 {
-		t.Fatalf("cross-site post queued %d texts", n)
-	}
-	codes := []int{}
-	for i := 0; i < joinPerWindow+2; i++ {
-		resp := c.joinPost(url.Values{"number": {"+1212555020" + string(rune('0'+i))}, "consent": {"yes"}})
+	var codes, solved []int
+	for i := 0; i < joinPerWindow+1; i++ {
+		form := url.Values{"number": {"+1212555020" + string(rune('0'+i))}, "consent": {"yes"}}
+		resp := c.joinPost(form)
+		if resp.StatusCode == http.StatusTooManyRequests {
+			// The refusal carries a fresh challenge: solved, it counts.
+			ch := challengeIn(t, resp)
+			if ch != "" {
+				form.Set("challenge", ch)
+				form.Set("nonce", solveChallenge(ch, 8))
+				resp = c.joinPost(form)
+				solved = append(solved, i)
+			}
+		}
 		codes = append(codes, resp.StatusCode)
 	}
-	if codes[joinPerWindow-1] != http.StatusSeeOther || codes[joinPerWindow] != http.StatusTooManyRequests {
-		t.Errorf("statuses %v: want %d sign-ups then 429", codes, joinPerWindow)
+	want := []int{303, 303, 303, 303, 303, 429}
+	if !slices.Equal(codes, want) {
+		t.Errorf("statuses %v, want %v", codes, want)
 	}
-	if n := c.count(); n != joinPerWindow {
-		t.Errorf("%d requests queued, want %d", n, joinPerWindow)
+	if !slices.Equal(solved, []int{2, 3, 4}) {
+		t.Errorf("a challenge was asked for sign-ups %v, want from the third (2, 3, 4)", solved)
 	}
+	waitUntil(t, "the five requests queued", func() bool { return c.count() == joinPerWindow })
 }
 
 func TestConsentConsolePagesNeedLoginAndCSRF(t *testing.T) {

@@ -301,6 +301,7 @@ func holdShort(hold string) string {
 		{"opt-out review", "opt-out review"},
 		{"frequency cap", "frequency cap"},
 		{"quiet hours", "quiet hours"},
+		{"all SIMs reached today's limit", "SIM budgets used up"},
 	} {
 		if strings.Contains(hold, r.key) {
 			return r.short

@@ -50,6 +50,15 @@ type Config struct {
 	// is refused with 408; it replaces the server's whole-request read
 	// timeout for uploads. Zero: DefaultUploadIdleTimeout.
 	UploadIdleTimeout time.Duration
+	// PublicURL is the console's address as customers reach it
+	// ("https://texts.example.com"): the consent ledger records sign-ups
+	// on /join as made on PublicURL + "/join". Empty: a fixed name of the
+	// page. It is configuration, because a request's Host header is
+	// whatever the sender wrote.
+	PublicURL string
+	// JoinPerAddressPerDay bounds the sign-ups one address may post on
+	// /join in 24 h; zero means DefaultJoinPerAddressPerDay.
+	JoinPerAddressPerDay int
 }
 
 // server carries the dependencies every handler shares.
@@ -67,6 +76,9 @@ type server struct {
 	upgrader     websocket.Upgrader
 	pingInterval time.Duration
 	uploadIdle   time.Duration
+	join         *joinGuard  // per-address limits of /join
+	challenges   *challenges // the proof of work /join asks for when busy
+	joinSource   string      // the ledger's source for /join sign-ups
 	done         <-chan struct{}
 	now          func() time.Time
 }
@@ -101,9 +113,14 @@ func Handler(cfg Config) http.Handler {
 	if uploadIdle <= 0 {
 		uploadIdle = DefaultUploadIdleTimeout
 	}
+	perAddress := cfg.JoinPerAddressPerDay
+	if perAddress <= 0 {
+		perAddress = DefaultJoinPerAddressPerDay
+	}
 	s := &server{gw: cfg.Gateway, log: log, maxBody: maxBody, mux: http.NewServeMux(),
 		pages: p, assets: a, csrf: http.NewCrossOriginProtection(), limiter: newLimiter(time.Now), logins: newLoginGuard(time.Now),
-		pingInterval: ping, uploadIdle: uploadIdle, done: cfg.Done, now: time.Now}
+		pingInterval: ping, uploadIdle: uploadIdle, done: cfg.Done, now: time.Now,
+		join: newJoinGuard(perAddress), challenges: newChallenges(), joinSource: joinSourceFor(cfg.PublicURL)}
 	s.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.consoleError(w, r, http.StatusForbidden,
 			"This form was sent from another website, so it was refused. Open the console directly and try again.")

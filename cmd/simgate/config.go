@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -48,6 +49,9 @@ const (
 //	region = "US"
 //	upload_idle_timeout = "30s"
 //	ussd_allow = ["*N#", "*N*N#"] # USSD codes the console and API may send
+//	public_url = "https://texts.example.com"   # the console as customers reach it
+//	[join]                        # the public sign-up page's bounds
+//	budget_percent = 10
 //	[limits]                      # defaults for every modem
 //	per_day = 300
 //	[[modem]]
@@ -67,7 +71,16 @@ type fileConfig struct {
 	// USSDAllow is nil when the file leaves ussd_allow out (the default
 	// list applies) and empty when it turns USSD off with [].
 	USSDAllow []string
+	PublicURL string
+	Join      joinConfig
 	Modems    []modemEntry
+}
+
+// joinConfig bounds the public sign-up page; zero fields take the
+// defaults of gateway (SignupLimits) and webui.
+type joinConfig struct {
+	Signup           gateway.SignupLimits
+	PerAddressPerDay int
 }
 
 // modemEntry is one [[modem]] table.
@@ -101,8 +114,18 @@ type rawConfig struct {
 	// time.Duration, a bare 30 would mean 30 nanoseconds.
 	UploadIdleTimeout string     `toml:"upload_idle_timeout"`
 	USSDAllow         *[]string  `toml:"ussd_allow"`
+	PublicURL         string     `toml:"public_url"`
+	Join              rawJoin    `toml:"join"`
 	Limits            rawLimits  `toml:"limits"`
 	Modem             []rawModem `toml:"modem"`
+}
+
+// rawJoin is the [join] table.
+type rawJoin struct {
+	BudgetPercent     *int `toml:"budget_percent"`
+	PerAddressPerDay  *int `toml:"per_address_per_day"`
+	PerNumberPerMonth *int `toml:"per_number_per_month"`
+	ChallengePerHour  *int `toml:"challenge_per_hour"`
 }
 
 type rawModem struct {
@@ -269,6 +292,14 @@ func (r rawConfig) validate(dir string) (fileConfig, []error) {
 			errs = append(errs, err)
 		}
 	}
+	if r.PublicURL != "" {
+		if err := checkPublicURL(r.PublicURL); err != nil {
+			bad("public_url", "%q %v", r.PublicURL, err)
+		} else {
+			cfg.PublicURL = strings.TrimRight(r.PublicURL, "/")
+		}
+	}
+	cfg.Join, errs = r.Join.apply(errs)
 	base, lerrs := r.Limits.apply("limits", gateway.DefaultLimits())
 	errs = append(errs, lerrs...)
 
@@ -351,6 +382,41 @@ func (r rawLimits) apply(prefix string, base gateway.Limits) (gateway.Limits, []
 	return base, errs
 }
 
+// apply checks the [join] table's values, adding any problem to errs.
+func (r rawJoin) apply(errs []error) (joinConfig, []error) {
+	var j joinConfig
+	set := func(name string, v *int, lo, hi int, dst *int) {
+		switch {
+		case v == nil:
+		case *v < lo || *v > hi:
+			errs = append(errs, fmt.Errorf("join.%s: %d is not between %d and %d", name, *v, lo, hi))
+		default:
+			*dst = *v
+		}
+	}
+	const many = 1 << 20 // no sensible shop goes near it
+	set("budget_percent", r.BudgetPercent, 1, 100, &j.Signup.Share)
+	set("per_address_per_day", r.PerAddressPerDay, 1, many, &j.PerAddressPerDay)
+	set("per_number_per_month", r.PerNumberPerMonth, 1, many, &j.Signup.PerNumber)
+	set("challenge_per_hour", r.ChallengePerHour, 1, many, &j.Signup.BusyPerHour)
+	return j, errs
+}
+
+// checkPublicURL accepts an absolute http or https URL with no query or
+// fragment: the address of the console that customers reach.
+func checkPublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("is not a URL: %v", err)
+	case u.Scheme != "https" && u.Scheme != "http" || u.Host == "":
+		return errors.New(`is not an address such as "https://texts.example.com"`)
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return errors.New("must not have a query, a fragment or a user name")
+	}
+	return nil
+}
+
 // checkListen accepts host:port with a numeric port; the host may be empty
 // (all interfaces) or a name.
 func checkListen(addr string) error {
@@ -407,6 +473,10 @@ func mergeConfig(file fileConfig, fs *flag.FlagSet, cfg daemonConfig) (daemonCon
 	}
 	cfg.UploadIdleTimeout = file.UploadIdleTimeout // no flag
 	cfg.USSDAllow = file.USSDAllow                 // no flag: the list is the owner's, in the file
+	if !given["public-url"] && file.PublicURL != "" {
+		cfg.PublicURL = file.PublicURL
+	}
+	cfg.Join = file.Join
 	if !given["modem"] {
 		cfg.Modems = nil
 		for _, m := range file.Modems {

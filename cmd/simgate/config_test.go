@@ -73,6 +73,34 @@ imei = "861234567890123"
 	}
 }
 
+// TestLoadConfigJoin: the public URL and the sign-up page's bounds reach
+// the gateway's and the web's configuration; left out, they are zero so
+// the defaults there apply.
+func TestLoadConfigJoin(t *testing.T) {
+	got, err := loadConfig(writeConfig(t, `
+public_url = "https://texts.rosas.example/"
+[join]
+budget_percent = 5
+per_address_per_day = 8
+per_number_per_month = 2
+challenge_per_hour = 12
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := joinConfig{Signup: gateway.SignupLimits{Share: 5, PerNumber: 2, BusyPerHour: 12}, PerAddressPerDay: 8}
+	if got.PublicURL != "https://texts.rosas.example" || got.Join != want {
+		t.Errorf("got %q %+v, want the URL without its slash and %+v", got.PublicURL, got.Join, want)
+	}
+	partial, err := loadConfig(writeConfig(t, "[join]\nbudget_percent = 20\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (joinConfig{Signup: gateway.SignupLimits{Share: 20}}); partial.Join != want {
+		t.Errorf("got %+v, want %+v", partial.Join, want)
+	}
+}
+
 func TestLoadConfigEmpty(t *testing.T) {
 	got, err := loadConfig(writeConfig(t, "# nothing yet\n"))
 	if err != nil {
@@ -166,6 +194,12 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"ussd pattern", `ussd_allow = ["*N#", "*1N#"]`, []string{`ussd_allow[2]`, `"*1N#"`, `whole group`}},
 		{"ussd pattern shape", `ussd_allow = ["100"]`, []string{`ussd_allow[1]`, `start with * or #`}},
 		{"ussd not a list", `ussd_allow = "*N#"`, []string{`ussd_allow`, `incompatible types`}},
+		{"public_url not absolute", `public_url = "texts.example.com"`, []string{`public_url: "texts.example.com" is not an address`}},
+		{"public_url query", `public_url = "https://texts.example.com/?a=1"`, []string{`public_url:`, `query`}},
+		{"join budget zero", "[join]\nbudget_percent = 0\n", []string{`join.budget_percent: 0 is not between 1 and 100`}},
+		{"join budget over", "[join]\nbudget_percent = 101\n", []string{`join.budget_percent: 101`}},
+		{"join per address", "[join]\nper_address_per_day = 0\n", []string{`join.per_address_per_day: 0`}},
+		{"join unknown", "[join]\nper_hour = 5\n", []string{`join.per_hour: unknown key`}},
 		{"several at once", `listen = "abc"` + "\n" + `region = "XX"` + "\n[[modem]]\n", []string{`listen:`, `region:`, `modem[1].path: required`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -94,13 +94,17 @@ type daemonConfig struct {
 	DataDir string
 	Listen  string
 	Region  string
-	Modems  []daemonModem
 	// UploadIdleTimeout is how long a CSV upload may send nothing before
 	// it is refused; zero: webui.DefaultUploadIdleTimeout.
 	UploadIdleTimeout time.Duration
 	// USSDAllow is the USSD allow-list (gateway.Config.USSDAllow): nil
 	// for the default.
 	USSDAllow []string
+	// PublicURL is the console as customers reach it; /join sign-ups are
+	// recorded as made there.
+	PublicURL string
+	Join      joinConfig // the public sign-up page's bounds
+	Modems    []daemonModem
 	// TLS, when set, serves HTTPS (tlsConfig).
 	TLS *tls.Config
 	// Ready, if set, is called with the base URL once serving.
@@ -115,6 +119,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	fs.StringVar(&cfg.DataDir, "data", "", "data directory (created if missing; holds simgate.db)")
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "HTTP listen address")
 	fs.StringVar(&cfg.Region, "region", gateway.DefaultRegion, "default region for numbers without a country code (ISO 3166, e.g. US, GB, DE)")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "the console's address as customers reach it (https://...); the consent ledger records /join sign-ups as made there")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate file (PEM), with --tls-key")
 	tlsKey := fs.String("tls-key", "", "private key file (PEM) for --tls-cert")
 	tlsSelf := fs.Bool("tls-self-signed", false, "serve HTTPS with a self-signed certificate made on first start (kept in DATA/tls)")
@@ -142,6 +147,12 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	}
 	if len(cfg.Modems) == 0 {
 		log.Warn("no modem configured: messages will be queued but not sent")
+	}
+	if cfg.PublicURL != "" {
+		if err := checkPublicURL(cfg.PublicURL); err != nil {
+			return fmt.Errorf("--public-url %q %v", cfg.PublicURL, err)
+		}
+		cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	}
 	var err error
 	if cfg.TLS, err = tlsConfig(*tlsCert, *tlsKey, *tlsSelf, cfg.DataDir, tlsHosts); err != nil {
@@ -188,7 +199,7 @@ func openStore(dataDir string) (*store.DB, error) {
 // newGateway makes the gateway over db with the configured modems; none
 // is opened before the gateway runs.
 func newGateway(db *store.DB, cfg daemonConfig, log *slog.Logger) (*gateway.Gateway, error) {
-	gw, err := gateway.New(db, gateway.Config{Region: cfg.Region, USSDAllow: cfg.USSDAllow, Log: log})
+	gw, err := gateway.New(db, gateway.Config{Region: cfg.Region, USSDAllow: cfg.USSDAllow, Signup: cfg.Join.Signup, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +254,8 @@ func listenHTTP(ctx context.Context, cfg daemonConfig, gw *gateway.Gateway, log 
 		// upload's body is read under a deadline per read instead
 		// (UploadIdleTimeout), so that a slow one is not cut off.
 		Handler: webui.Handler(webui.Config{Gateway: gw, Log: log, Done: ctx.Done(),
-			UploadIdleTimeout: cfg.UploadIdleTimeout}),
+			UploadIdleTimeout: cfg.UploadIdleTimeout,
+			PublicURL:         cfg.PublicURL, JoinPerAddressPerDay: cfg.Join.PerAddressPerDay}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,

@@ -118,15 +118,32 @@ func (l *Ledger) applyKeyword(in store.Inbound, number string) error {
 		replied := reply(compliance.ReplyOptIn)
 		apply = resubscribe(now, replied)
 	case kw == kwYes:
-		// R-DOI: YES confirms a pending double opt-in; from anyone else it
-		// is an ordinary text.
-		if c.Marketing != store.MarketingPending {
+		// R-DOI: YES confirms a pending double opt-in, with what the
+		// request asked for; from a subscribed number it confirms the cart
+		// reminders a request asked about; from anyone else it is an
+		// ordinary text.
+		preference := c.Marketing == store.MarketingConfirmed && !optedOut && c.PendingCartReminders
+		if c.Marketing != store.MarketingPending && !preference {
 			return nil
 		}
 		ev.Type, ev.Purpose = store.EventDOIConfirm, store.PurposeMarketing
 		ev.DisclosureVersion, ev.DisclosureText = lastDOI.DisclosureVersion, lastDOI.DisclosureText
+		if preference {
+			// Subscribed already: the opt-in confirmation went long ago.
+			ev.Note = joinNote(ev.Note, "confirmed cart reminders")
+			apply = func(c *store.Consent) error {
+				c.CartReminders, c.PendingCartReminders = true, false
+				return nil
+			}
+			break
+		}
 		replied := reply(compliance.ReplyOptIn)
-		apply = resubscribe(now, replied)
+		confirmed := resubscribe(now, replied)
+		apply = func(c *store.Consent) error {
+			c.CartReminders = c.CartReminders || c.PendingCartReminders
+			c.PendingCartReminders = false
+			return confirmed(c)
+		}
 	case kw == kwJoin:
 		// The text itself is the affirmative act: confirmed at once under
 		// the disclosure currently advertised with the keyword.

@@ -43,6 +43,8 @@ type Config struct {
 	Outbox Outbox
 	// Notify hears about every change of a number's consent.
 	Notify Notifier
+	// Signup bounds the public sign-up page (zero fields: the defaults).
+	Signup SignupLimits
 }
 
 // Outbox is what the ledger needs from the outbox.
@@ -57,11 +59,25 @@ type Outbox interface {
 	RecheckQueued(number string) error
 	// Wake tells the dispatcher that something may have become due.
 	Wake()
+	// EnqueueSignup commits a request the sign-up page caused, at low
+	// priority and within day's budget for them (store.ErrBudgetSpent when
+	// it is used up). Days are "2006-01-02" in the box's local time.
+	EnqueueSignup(m store.Message, day string) (stored store.Message, existing bool, err error)
+	// SignupFits reports whether a request of text fits in day's budget.
+	SignupFits(day, text string) (bool, error)
+	// SignupBudget returns the parts the page's requests used on day and
+	// the daily allowance.
+	SignupBudget(day string) (used, limit int, err error)
 }
 
-// Notifier is told about consent changes. It must not block.
+// Notifier is told about consent changes and about conditions of the
+// sign-up page a person should look at. It must not block.
 type Notifier interface {
 	ConsentChanged(store.Consent)
+	// RaiseAlert records a condition (the same kind and modem once);
+	// ClearAlert ends it.
+	RaiseAlert(kind, modemName, message string)
+	ClearAlert(kind, modemName string)
 }
 
 // Ledger is the consent record of every number and what changes it.
@@ -76,11 +92,14 @@ type Ledger struct {
 	notify Notifier
 
 	mu sync.Mutex // serialises consent decisions and their replies
+
+	signups signups // the public sign-up page (signup.go)
 }
 
 // New returns the ledger kept in cfg.DB.
 func New(cfg Config) *Ledger {
-	return &Ledger{db: cfg.DB, region: cfg.Region, log: cfg.Log, now: cfg.Clock, policy: cfg.Policy, outbox: cfg.Outbox, notify: cfg.Notify}
+	return &Ledger{db: cfg.DB, region: cfg.Region, log: cfg.Log, now: cfg.Clock, policy: cfg.Policy, outbox: cfg.Outbox, notify: cfg.Notify,
+		signups: signups{limits: cfg.Signup.withDefaults(), wake: make(chan struct{}, 1)}}
 }
 
 // number reads raw as an E.164 number in the box's region, or returns a
@@ -135,7 +154,8 @@ type OptInRequest struct {
 	// its YES reply confirms (R-DOI). Otherwise it is confirmed at once and
 	// the confirmation text is its first message (R-OPTIN-2).
 	DoubleOptIn bool
-	// CartReminders is explicit consent to abandoned-cart texts (R-DOI).
+	// CartReminders is explicit consent to abandoned-cart texts (R-DOI);
+	// with DoubleOptIn it takes effect at the number's YES.
 	CartReminders bool
 	IP            string // web_form: the browser's address (required)
 	UserAgent     string // web_form
@@ -203,12 +223,15 @@ func (r *OptInRequest) validate(l *Ledger) (number string, d compliance.Disclosu
 }
 
 // OptIn records consent to marketing texts. With DoubleOptIn the number
-// becomes pending and one request text is queued (none if one went in the
-// last 24 h: then the returned event has ID 0); otherwise it is confirmed
-// and the opt-in confirmation is queued as its first text. A number that
-// is already subscribed gets an evidence entry and no text. A number that
-// opted out is refused unless DoubleOptIn (ErrOptedOut); a number erased on
-// request is refused for api, import, pos and console (store.ErrSuppressed).
+// becomes pending and one request text is queued, and nothing else
+// changes until its YES; no request goes if one went in the last 24 h, or
+// to a number already subscribed unless it is asked to confirm cart
+// reminders it does not have (then the returned event has ID 0).
+// Otherwise it is confirmed and the opt-in confirmation is queued as its
+// first text; a number already subscribed gets an evidence entry and no
+// text. A number that opted out is refused unless DoubleOptIn
+// (ErrOptedOut); a number erased on request is refused for api, import,
+// pos and console (store.ErrSuppressed).
 func (l *Ledger) OptIn(ctx context.Context, r OptInRequest) (store.ConsentEvent, store.Consent, error) {
 	if err := ctx.Err(); err != nil {
 		return store.ConsentEvent{}, store.Consent{}, err
@@ -250,31 +273,28 @@ func (l *Ledger) OptIn(ctx context.Context, r OptInRequest) (store.ConsentEvent,
 
 	var apply func(c *store.Consent) error
 	switch {
+	case r.DoubleOptIn:
+		// Nothing the request asks for counts before the number's YES: a
+		// stranger who types a subscribed number in changes nothing.
+		if !doiWanted(&c, r.CartReminders) || !compliance.ReplyDue(&c, compliance.ReplyDOI, now) {
+			return store.ConsentEvent{}, c, nil // nothing new to confirm, or one request per 24 h (compliance.ReplyDue)
+		}
+		ev.Type = store.EventDOIRequest
+		if c.Marketing == store.MarketingConfirmed && !optedOut {
+			ev.Note = joinNote(ev.Note, "subscribed already: asks the number to confirm cart reminders")
+		}
+		m, err := l.queueReply(number, compliance.ReplyDOI, key, s)
+		if err != nil {
+			return store.ConsentEvent{}, store.Consent{}, err
+		}
+		ev.MessageID = m.ID
+		apply = applyDOIRequest(r.CartReminders, now)
 	case c.Marketing == store.MarketingConfirmed && !optedOut:
 		ev.Type = store.EventOptIn
 		ev.Note = joinNote(ev.Note, "already subscribed: no text sent")
 		cart := r.CartReminders
 		apply = func(c *store.Consent) error {
 			c.CartReminders = c.CartReminders || cart
-			return nil
-		}
-	case r.DoubleOptIn:
-		if c.Marketing == store.MarketingPending && !compliance.ReplyDue(&c, compliance.ReplyDOI, now) {
-			return store.ConsentEvent{}, c, nil // one request per 24 h: see compliance.ReplyDue
-		}
-		ev.Type = store.EventDOIRequest
-		m, err := l.queueReply(number, compliance.ReplyDOI, key, s)
-		if err != nil {
-			return store.ConsentEvent{}, store.Consent{}, err
-		}
-		ev.MessageID = m.ID
-		cart := r.CartReminders
-		apply = func(c *store.Consent) error {
-			if c.Marketing != store.MarketingConfirmed || c.OptedOutAll {
-				c.Marketing = store.MarketingPending
-			}
-			c.CartReminders = cart
-			compliance.NoteReply(c, compliance.ReplyDOI, now)
 			return nil
 		}
 	case optedOut:
@@ -394,6 +414,7 @@ func optOut(c *store.Consent, all, byKeyword bool) {
 	}
 	c.OptOutByKeyword = byKeyword
 	c.Review, c.ReviewInboundID, c.ReviewText = false, 0, ""
+	c.PendingCartReminders = false // a request before the opt-out no longer stands
 }
 
 // afterOptOut publishes the change and judges the number's queued texts

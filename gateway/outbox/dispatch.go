@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/simgate/simgate/store"
@@ -100,6 +101,7 @@ func (q *Queue) assign(runners []*runner, inflight map[uint64]*runner, busy map[
 			}
 			r := q.route(m, runners, busy, now)
 			if r == nil {
+				q.noteBudgetHold(m, runners, now)
 				continue
 			}
 			if !q.Precheck(m) {
@@ -131,6 +133,17 @@ func (q *Queue) assign(runners []*runner, inflight map[uint64]*runner, busy map[
 	return min(wait, maxIdleWait)
 }
 
+// queuedParts is how many of m's parts are still to be sent.
+func queuedParts(m store.Message) int {
+	n := 0
+	for _, p := range m.Parts {
+		if p.Status == store.StatusQueued {
+			n++
+		}
+	}
+	return n
+}
+
 // route picks the modem for m, or nil when none can take it now:
 //  1. the modem that sent its earlier parts (the phone reassembles a long
 //     text by sender), waited for while it is up;
@@ -140,12 +153,7 @@ func (q *Queue) assign(runners []*runner, inflight map[uint64]*runner, busy map[
 //
 // A SIM whose limits stop this text is skipped and never blocks the others.
 func (q *Queue) route(m store.Message, runners []*runner, busy map[*runner]bool, now time.Time) *runner {
-	parts := 0
-	for _, p := range m.Parts {
-		if p.Status == store.StatusQueued {
-			parts++
-		}
-	}
+	parts := queuedParts(m)
 	canTake := func(r *runner) bool {
 		return !busy[r] && r.available() && r.blocked(now, m.To, parts) == ""
 	}
@@ -197,4 +205,33 @@ func (q *Queue) Modems() []ModemStatus {
 		out[i] = r.snapshot()
 	}
 	return out
+}
+
+// noteBudgetHold writes on a due text that no SIM took why it waits, when
+// the reason is that every SIM has used its budget: otherwise the shop's
+// text would sit in the queue with nothing to say why. The message is
+// written only when the reason changes, so a backlog costs one write per
+// text per day, not one per turn of the dispatcher. Its due time stays: a
+// SIM resumed or a limit raised at a restart takes it at once.
+func (q *Queue) noteBudgetHold(m store.Message, runners []*runner, now time.Time) {
+	hold := budgetHold(runners, now, m.To, queuedParts(m))
+	if hold == "" || hold == m.Hold {
+		return
+	}
+	updated, err := q.db.Update(m.ID, func(m *store.Message) error {
+		if m.Status != store.StatusQueued || m.Hold == hold {
+			return errSkip
+		}
+		m.Hold = hold
+		SetStatus(m, now, store.StatusQueued, "held: "+hold)
+		return nil
+	})
+	if errors.Is(err, errSkip) {
+		return
+	}
+	if err != nil {
+		q.log.Error("note why a text waits", "id", m.ID, "error", err)
+		return
+	}
+	q.notify.MessageChanged(updated)
 }

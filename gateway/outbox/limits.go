@@ -177,3 +177,42 @@ func (l Limits) Validate() error {
 	}
 	return nil
 }
+
+// budgetLimits are the limits that hold a SIM until its day or month
+// starts again, as opposed to per_minute, which only spaces texts out.
+var budgetLimits = map[string]bool{"per_day": true, "unique_per_day": true, "unique_per_month": true}
+
+// freeAt is when the limit that blocks this SIM lets it send again: the
+// next local midnight for the daily limits, the first of next month for
+// unique_per_month.
+func freeAt(limit string, now time.Time) time.Time {
+	y, m, d := now.Date()
+	if limit == "unique_per_month" {
+		return time.Date(y, m+1, 1, 0, 0, 0, 0, now.Location())
+	}
+	return time.Date(y, m, d+1, 0, 0, 0, 0, now.Location())
+}
+
+// budgetHold is the hold reason for a text to recipient of parts parts
+// when every available SIM is stopped by a daily or monthly limit, or ""
+// when at least one could send it now or soon (or none is available:
+// then modems, not budgets, are why it waits).
+func budgetHold(runners []*runner, now time.Time, recipient string, parts int) string {
+	var next time.Time
+	for _, r := range runners {
+		if !r.available() {
+			continue
+		}
+		limit := r.blocked(now, recipient, parts)
+		if !budgetLimits[limit] {
+			return ""
+		}
+		if at := freeAt(limit, now); next.IsZero() || at.Before(next) {
+			next = at
+		}
+	}
+	if next.IsZero() {
+		return ""
+	}
+	return "all SIMs reached today's limit; next send at " + next.Format("2006-01-02 15:04 MST")
+}

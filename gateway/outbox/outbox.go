@@ -50,6 +50,12 @@ const (
 	// ambiguousRetries: CMS 500 may mean the text went out; retry at most
 	// twice, never forever (docs/modems.md §2.3).
 	ambiguousRetries = 2
+	// DefaultSignupShare is the percent of the fleet's daily parts that
+	// requests caused by the public sign-up page may use. A request is two
+	// parts, so 10 % of a two-SIM fleet's 1,000 parts is 50 sign-ups a
+	// day: more than a shop's poster or QR code brings (issue 15 saw an
+	// attack post 420), while 90 % of every SIM's day stays the shop's.
+	DefaultSignupShare = 10
 )
 
 // Config tunes a Queue. Zero durations and counts take the defaults above;
@@ -71,8 +77,12 @@ type Config struct {
 	// the log.
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
-	Log          *slog.Logger
-	Clock        func() time.Time
+	// SignupShare is the percent of the fleet's daily parts (the sum of
+	// each SIM's per_day limit) that requests from the public sign-up page
+	// may use a day, 1 to 100; zero takes DefaultSignupShare.
+	SignupShare int
+	Log         *slog.Logger
+	Clock       func() time.Time
 	// USSDAllow is the codes USSD may send (ussd.go); the zero value is
 	// DefaultUSSDAllow.
 	USSDAllow USSDAllowList
@@ -162,6 +172,9 @@ func New(cfg Config) *Queue {
 	}
 	if cfg.ReconnectMin <= 0 {
 		cfg.ReconnectMin = time.Second
+	}
+	if cfg.SignupShare <= 0 {
+		cfg.SignupShare = DefaultSignupShare
 	}
 	if cfg.ReconnectMax < cfg.ReconnectMin {
 		cfg.ReconnectMax = max(time.Minute, cfg.ReconnectMin)
