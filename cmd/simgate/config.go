@@ -15,6 +15,7 @@ import (
 
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/modem"
+	"github.com/simgate/simgate/store"
 )
 
 // Limits come from gateway (Limits, DefaultLimits): an absent key takes
@@ -50,8 +51,15 @@ type fileConfig struct {
 	Data   string
 	Listen string
 	Region string
-	Modems []modemEntry
+	// StartCheckMiB bounds the check of simgate.db at start; nil when the
+	// file leaves it out.
+	StartCheckMiB *int64
+	Modems        []modemEntry
 }
+
+// defaultStartCheckMiB is store.DefaultStartCheckBytes (where the number
+// comes from) in the unit of start_check_mib.
+const defaultStartCheckMiB = store.DefaultStartCheckBytes >> 20
 
 // modemEntry is one [[modem]] table.
 type modemEntry struct {
@@ -77,11 +85,13 @@ func (m modemEntry) daemonModem() daemonModem {
 // The raw* types mirror the file. Limits are pointers so an absent key
 // (take the default) differs from 0 (no limit).
 type rawConfig struct {
-	Data   string     `toml:"data"`
-	Listen string     `toml:"listen"`
-	Region string     `toml:"region"`
-	Limits rawLimits  `toml:"limits"`
-	Modem  []rawModem `toml:"modem"`
+	Data   string `toml:"data"`
+	Listen string `toml:"listen"`
+	Region string `toml:"region"`
+	// StartCheckMiB is start_check_mib (fileConfig.StartCheckMiB).
+	StartCheckMiB *int64     `toml:"start_check_mib"`
+	Limits        rawLimits  `toml:"limits"`
+	Modem         []rawModem `toml:"modem"`
 }
 
 type rawModem struct {
@@ -234,6 +244,13 @@ func (r rawConfig) validate(dir string) (fileConfig, []error) {
 			bad("region", "%q is not a known region (want an ISO 3166 code such as \"US\", \"GB\" or \"DE\")", r.Region)
 		}
 	}
+	if r.StartCheckMiB != nil {
+		if *r.StartCheckMiB < 0 {
+			bad("start_check_mib", "%d is negative (0 checks only the headers and the compliance records at start)", *r.StartCheckMiB)
+		} else {
+			cfg.StartCheckMiB = r.StartCheckMiB
+		}
+	}
 	base, lerrs := r.Limits.apply("limits", gateway.DefaultLimits())
 	errs = append(errs, lerrs...)
 
@@ -369,6 +386,9 @@ func mergeConfig(file fileConfig, fs *flag.FlagSet, cfg daemonConfig) (daemonCon
 	}
 	if !given["region"] && file.Region != "" {
 		cfg.Region = file.Region
+	}
+	if !given["start-check-mib"] && file.StartCheckMiB != nil {
+		cfg.StartCheckBytes = *file.StartCheckMiB << 20
 	}
 	if !given["modem"] {
 		cfg.Modems = nil
