@@ -123,6 +123,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 		Log: log, Clock: cfg.Clock, Policy: policy, Inbound: keywordRelay{g}, Notify: ev})
 	g.consent = consent.New(consent.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
 		Policy: policy, Outbox: g.outbox, Notify: ev})
+	g.watchStore()
 	return g, nil
 }
 
