@@ -272,8 +272,9 @@ func (db *DB) Writable() error {
 
 // OnHealthChange sets fn to be called, with what Writable would return,
 // each time the file is found damaged, the disk found full, or room found
-// again. fn is called in the goroutine that noticed and must not block;
-// one watcher at a time (the last one set).
+// again. fn is called in the goroutine that noticed, possibly inside a
+// write transaction (a group commit's), so it must not block or use the
+// database; one watcher at a time (the last one set).
 func (db *DB) OnHealthChange(fn func(problem error)) {
 	db.bolt.health.mu.Lock()
 	db.bolt.health.onChange = fn

@@ -130,7 +130,7 @@ func verify(path string, fullBytes int64, lockTimeout time.Duration) (rep CheckR
 		})
 	})
 	if err != nil {
-		return rep, headerProblem(&rep, err)
+		return rep, headerProblem(&rep, err, lockTimeout)
 	}
 	if rep.InUse > rep.Size {
 		rep.problem("the file is truncated: its header says %d bytes are in use, but it has only %d", rep.InUse, rep.Size)
@@ -158,7 +158,7 @@ func verify(path string, fullBytes int64, lockTimeout time.Duration) (rep CheckR
 		})
 	})
 	if err != nil {
-		return rep, headerProblem(&rep, err)
+		return rep, headerProblem(&rep, err, lockTimeout)
 	}
 	return rep, nil
 }
@@ -166,10 +166,10 @@ func verify(path string, fullBytes int64, lockTimeout time.Duration) (rep CheckR
 // headerProblem sorts an error from opening the file: a lock is the
 // caller's problem, anything bbolt says about the file's contents is
 // damage.
-func headerProblem(rep *CheckReport, err error) error {
+func headerProblem(rep *CheckReport, err error, lockTimeout time.Duration) error {
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
-		return fmt.Errorf("store: %s is in use by another simgate process (stop it first): %w", rep.Path, ErrLocked)
+		return fmt.Errorf("store: %s is in use by another simgate process (waited %s for its lock): %w", rep.Path, lockTimeout, ErrLocked)
 	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum):
 		rep.problem("both headers (bbolt's meta pages) are invalid: %v; this is not a simgate database, or its first pages are overwritten", err)
 	case errors.Is(err, bolterrors.ErrVersionMismatch):

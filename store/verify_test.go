@@ -216,3 +216,27 @@ func TestVerifyLocked(t *testing.T) {
 		t.Errorf("Verify of an open file: %v, want ErrLocked", err)
 	}
 }
+
+// Compact refuses a damaged file and leaves it as it was: bbolt's copy
+// would panic on it, or drop what it cannot read without a word.
+func TestCompactRefusesDamage(t *testing.T) {
+	path := seedFile(t)
+	damagePageHolding(t, path, "contact-marker-0500")
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Compact(path); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "compact refuses") {
+		t.Fatalf("Compact of a damaged file: %v, want ErrDamaged", err)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Error("Compact changed the damaged file")
+	}
+	if _, err := os.Stat(path + ".compact"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a copy was left behind: %v", err)
+	}
+}
