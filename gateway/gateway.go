@@ -140,6 +140,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.consent = consent.New(consent.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
 		Policy: policy, Outbox: g.outbox, Notify: ev,
 		Signup: consent.SignupLimits{PerNumber: cfg.Signup.PerNumber, BusyPerHour: cfg.Signup.BusyPerHour}})
+	g.watchStore()
 	return g, nil
 }
 

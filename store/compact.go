@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -22,10 +23,21 @@ const compactTxSize = 64 << 20
 // running simgate holds its lock and Compact fails with ErrLocked.
 // A crash half way leaves the original untouched (the copy is renamed over
 // it only when complete and synced).
+//
+// A damaged file is refused (an error wrapping ErrDamaged): bbolt's copy
+// would panic on the damage, or copy what it can read and make the damage
+// look like records that never were.
 func Compact(path string) (before, after int64, err error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: compact: %w", err)
+	}
+	rep, err := Verify(path, math.MaxInt64)
+	if err != nil {
+		return 0, 0, err // missing, or locked by a running simgate (ErrLocked)
+	}
+	if err := rep.Err(); err != nil {
+		return 0, 0, fmt.Errorf("%w; compact refuses to copy a damaged file: restore it from a backup", err)
 	}
 	src, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: DefaultLockTimeout})
 	if errors.Is(err, bolterrors.ErrTimeout) {

@@ -71,7 +71,7 @@ const DefaultLockTimeout = time.Second
 
 // DB is an open simgate database. It is safe for concurrent use.
 type DB struct {
-	bolt *bbolt.DB
+	bolt boltDB // every transaction guarded (guard.go)
 	path string
 	now  func() time.Time
 }
@@ -80,6 +80,8 @@ type options struct {
 	noSync      bool
 	now         func() time.Time
 	lockTimeout time.Duration
+	init        bool
+	startCheck  int64
 }
 
 // Option adjusts Open.
@@ -97,12 +99,26 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // opener (DefaultLockTimeout).
 func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
 
+// WithInit lets Open make a new database in a file that exists but is
+// empty (0 bytes), which it otherwise refuses with ErrEmptyFile. A missing
+// file is always created. It never touches a file that holds data.
+func WithInit() Option { return func(o *options) { o.init = true } }
+
+// WithStartCheck sets the size up to which Open checks every page of the
+// file (DefaultStartCheckBytes; see Verify). Zero or less checks only what
+// Verify checks in a large file.
+func WithStartCheck(maxBytes int64) Option { return func(o *options) { o.startCheck = maxBytes } }
+
 // Open opens or creates (mode 0600) the database at path and brings its
 // schema up to date. The directory must exist. A file held open by another
 // process fails after the lock timeout with an error wrapping ErrLocked; a
 // file from a newer simgate with one wrapping ErrNewerSchema.
+//
+// An existing file is checked first (Verify, bounded by WithStartCheck):
+// a damaged one is refused with an error wrapping ErrDamaged, and a 0-byte
+// one with ErrEmptyFile unless WithInit is given.
 func Open(path string, opts ...Option) (*DB, error) {
-	o := options{now: time.Now, lockTimeout: DefaultLockTimeout}
+	o := options{now: time.Now, lockTimeout: DefaultLockTimeout, startCheck: DefaultStartCheckBytes}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -118,7 +134,22 @@ func Open(path string, opts ...Option) (*DB, error) {
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("store: open %s: %s is not a directory", path, dir)
 	}
-	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{
+	switch st, err := os.Stat(path); {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	case err != nil: // a new file
+	case st.Size() == 0 && !o.init:
+		return nil, fmt.Errorf("store: %s is empty (0 bytes): %w", path, ErrEmptyFile)
+	case st.Size() > 0:
+		rep, err := verify(path, o.startCheck, o.lockTimeout)
+		if err != nil {
+			return nil, err
+		}
+		if err := rep.Err(); err != nil {
+			return nil, err
+		}
+	}
+	bdb, err := guardedOpen(path, &bbolt.Options{
 		Timeout: o.lockTimeout,
 		NoSync:  o.noSync,
 	})
@@ -134,11 +165,12 @@ func Open(path string, opts ...Option) (*DB, error) {
 	// clients at ~100 msgs/s each. An fsync here takes about 1 ms, so 2 ms
 	// still fills batches under load while a lone request waits little.
 	bdb.MaxBatchDelay = batchDelay
-	if err := bdb.Update(func(tx *bbolt.Tx) error { return migrate(tx, migrations) }); err != nil {
+	db := &DB{bolt: boltDB{DB: bdb, health: &health{path: path, now: o.now}}, path: path, now: o.now}
+	if err := db.bolt.Update(func(tx *bbolt.Tx) error { return migrate(tx, migrations) }); err != nil {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	return &DB{bolt: bdb, path: path, now: o.now}, nil
+	return db, nil
 }
 
 // batchDelay is how long group commit waits for more writers (see Open).

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -232,6 +233,15 @@ func (s *server) consoleFail(w http.ResponseWriter, r *http.Request, err error) 
 		s.consoleError(w, r, http.StatusNotFound, "We could not find that. It may have been removed.")
 	case errors.Is(err, gateway.ErrConflict):
 		s.consoleError(w, r, http.StatusConflict, "That cannot be done any more: "+err.Error())
+	case errors.Is(err, gateway.ErrWritesStopped):
+		s.consoleError(w, r, http.StatusServiceUnavailable, "Nothing can be saved: the gateway's database file was found damaged, so it has stopped writing to it. See the alert on the overview page.")
+	case errors.Is(err, gateway.ErrDamaged):
+		s.log.LogAttrs(r.Context(), slog.LevelError, "console request met a damaged database file",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		s.consoleError(w, r, http.StatusInternalServerError, "This page met a damaged part of the gateway's database file. It has stopped writing to it; see the alert on the overview page.")
+	case errors.Is(err, gateway.ErrDiskFull):
+		w.Header().Set("Retry-After", strconv.Itoa(diskFullRetryAfter))
+		s.consoleError(w, r, http.StatusServiceUnavailable, "Nothing was saved: the gateway's disk is full. Free some space on it, then try again.")
 	default:
 		s.log.LogAttrs(r.Context(), slog.LevelError, "console request failed",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/simgate/simgate/gateway"
 )
@@ -26,7 +27,15 @@ const (
 	codeUnsupportedMedia = "unsupported_media_type"
 	codeUnavailable      = "unavailable"
 	codeInternal         = "internal"
+	codeStoreDamaged     = "store_damaged" // the database file is damaged: writes are stopped
+	codeDiskFull         = "disk_full"     // the disk is full: retry after Retry-After
 )
+
+// diskFullRetryAfter is the Retry-After, in seconds, of a write refused
+// for a full disk: room comes back when a person frees some, which takes
+// minutes; a client retrying every half minute sends its text soon after
+// without hammering a box that is already struggling.
+const diskFullRetryAfter = 30
 
 // apiError is an error the HTTP layer itself decided on (bad JSON, a bad
 // query parameter, a missing token). Field names the offending input, if any.
@@ -86,6 +95,19 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &tooLarge):
 		e = apiError{Status: http.StatusRequestEntityTooLarge, Code: codeTooLarge,
 			Message: fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit)}
+	case errors.Is(err, gateway.ErrWritesStopped):
+		// The alert and the log already say why, once; not every refusal.
+		e = apiError{Status: http.StatusServiceUnavailable, Code: codeStoreDamaged,
+			Message: "writes are stopped: the gateway's database file was found damaged, so nothing new is stored until it is checked and restored (see the gateway's alerts)"}
+	case errors.Is(err, gateway.ErrDamaged):
+		s.log.LogAttrs(r.Context(), slog.LevelError, "http request met a damaged database file",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		e = apiError{Status: http.StatusInternalServerError, Code: codeStoreDamaged,
+			Message: "the gateway's database file is damaged: this request read a damaged part of it. Writes are stopped until the file is checked and restored (see the gateway's alerts)"}
+	case errors.Is(err, gateway.ErrDiskFull):
+		w.Header().Set("Retry-After", strconv.Itoa(diskFullRetryAfter))
+		e = apiError{Status: http.StatusServiceUnavailable, Code: codeDiskFull,
+			Message: "the gateway's disk is full: nothing was stored; retry later"}
 	case errors.Is(err, gateway.ErrNotFound):
 		// The store's wording names internals ("store: get 7: ..."); the
 		// path already says what was looked for.

@@ -25,6 +25,9 @@ func runCompact(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.New("--data is required")
 	}
 	before, after, err := store.Compact(filepath.Join(*data, dbFile))
+	if errors.Is(err, store.ErrDamaged) {
+		return &dataError{fmt.Errorf("%w (docs/operations.md, \"Damaged data file\")", err)}
+	}
 	if err != nil {
 		return err
 	}

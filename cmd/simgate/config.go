@@ -17,6 +17,7 @@ import (
 
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/modem"
+	"github.com/simgate/simgate/store"
 )
 
 // Limits come from gateway (Limits, DefaultLimits): an absent key takes
@@ -73,7 +74,10 @@ type fileConfig struct {
 	USSDAllow []string
 	PublicURL string
 	Join      joinConfig
-	Modems    []modemEntry
+	// StartCheckMiB bounds the check of simgate.db at start; nil when the
+	// file leaves it out.
+	StartCheckMiB *int64
+	Modems        []modemEntry
 }
 
 // joinConfig bounds the public sign-up page; zero fields take the
@@ -82,6 +86,10 @@ type joinConfig struct {
 	Signup           gateway.SignupLimits
 	PerAddressPerDay int
 }
+
+// defaultStartCheckMiB is store.DefaultStartCheckBytes (where the number
+// comes from) in the unit of start_check_mib.
+const defaultStartCheckMiB = store.DefaultStartCheckBytes >> 20
 
 // modemEntry is one [[modem]] table.
 type modemEntry struct {
@@ -116,6 +124,8 @@ type rawConfig struct {
 	USSDAllow         *[]string  `toml:"ussd_allow"`
 	PublicURL         string     `toml:"public_url"`
 	Join              rawJoin    `toml:"join"`
+	// StartCheckMiB is start_check_mib (fileConfig.StartCheckMiB).
+	StartCheckMiB *int64 `toml:"start_check_mib"`
 	Limits            rawLimits  `toml:"limits"`
 	Modem             []rawModem `toml:"modem"`
 }
@@ -300,6 +310,13 @@ func (r rawConfig) validate(dir string) (fileConfig, []error) {
 		}
 	}
 	cfg.Join, errs = r.Join.apply(errs)
+	if r.StartCheckMiB != nil {
+		if *r.StartCheckMiB < 0 {
+			bad("start_check_mib", "%d is negative (0 checks only the headers and the compliance records at start)", *r.StartCheckMiB)
+		} else {
+			cfg.StartCheckMiB = r.StartCheckMiB
+		}
+	}
 	base, lerrs := r.Limits.apply("limits", gateway.DefaultLimits())
 	errs = append(errs, lerrs...)
 
@@ -477,6 +494,9 @@ func mergeConfig(file fileConfig, fs *flag.FlagSet, cfg daemonConfig) (daemonCon
 		cfg.PublicURL = file.PublicURL
 	}
 	cfg.Join = file.Join
+	if !given["start-check-mib"] && file.StartCheckMiB != nil {
+		cfg.StartCheckBytes = *file.StartCheckMiB << 20
+	}
 	if !given["modem"] {
 		cfg.Modems = nil
 		for _, m := range file.Modems {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/modem"
+	"github.com/simgate/simgate/store"
 )
 
 // writeConfig writes text to simgate.toml in a fresh directory.
@@ -187,6 +188,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"smsc long", ok + "smsc = \"+1234567890123456\"\n", []string{`modem[1].smsc:`}},
 		{"negative limit", ok + "[modem.limits]\nper_day = -1\n", []string{`modem[1].limits.per_day: -1 is negative`}},
 		{"negative default limit", "[limits]\nunique_per_month = -3\n", []string{`limits.unique_per_month: -3 is negative`}},
+		{"negative start check", "start_check_mib = -1\n", []string{`start_check_mib: -1 is negative`}},
 		{"wrong type", `listen = 8080`, []string{`listen`, `incompatible types`}},
 		{"wrong type in modem", ok + "[modem.limits]\nper_minute = \"6\"\n", []string{`per_minute`, `incompatible types`}},
 		{"modem as a table", "[modem]\npath = \"/dev/ttyUSB2\"\n", []string{`modem: write [[modem]]`}},
@@ -316,5 +318,34 @@ func TestMergeConfig(t *testing.T) {
 	got, err = mergeConfig(fileConfig{Modems: []modemEntry{{Name: "m", IMEI: "861234567890123"}}}, fs, flags)
 	if err != nil || len(got.Modems) != 1 || got.Modems[0].IMEI != "861234567890123" || got.Modems[0].Path != "" {
 		t.Errorf("unresolved IMEI: got %+v, %v; want the modem kept with its IMEI", got.Modems, err)
+	}
+}
+
+// start_check_mib in the file sets the start-up check's bound unless
+// --start-check-mib is given.
+func TestStartCheckConfig(t *testing.T) {
+	file, err := loadConfig(writeConfig(t, "start_check_mib = 512\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parse := func(args ...string) (*flag.FlagSet, daemonConfig) {
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		mib := fs.Int64("start-check-mib", defaultStartCheckMiB, "")
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return fs, daemonConfig{StartCheckBytes: *mib << 20}
+	}
+	fs, flags := parse()
+	if got, err := mergeConfig(file, fs, flags); err != nil || got.StartCheckBytes != 512<<20 {
+		t.Errorf("from the file: %d, %v; want 512 MiB", got.StartCheckBytes, err)
+	}
+	fs, flags = parse("--start-check-mib", "0")
+	if got, err := mergeConfig(file, fs, flags); err != nil || got.StartCheckBytes != 0 {
+		t.Errorf("flag over the file: %d, %v; want 0", got.StartCheckBytes, err)
+	}
+	fs, flags = parse()
+	if got, err := mergeConfig(fileConfig{}, fs, flags); err != nil || got.StartCheckBytes != store.DefaultStartCheckBytes {
+		t.Errorf("neither: %d, %v; want the default", got.StartCheckBytes, err)
 	}
 }

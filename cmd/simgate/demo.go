@@ -90,6 +90,11 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer, log *slog.Log
 		Listen:  *listen,
 		Region:  "US",
 		Modems:  modems,
+		// The demo's directory is its own and disposable (the modem links
+		// are made in it before the store opens): it may always start
+		// fresh.
+		Init:            true,
+		StartCheckBytes: store.DefaultStartCheckBytes,
 		Ready: func(db *store.DB, gw *gateway.Gateway, url string) error {
 			addr := strings.TrimPrefix(url, "http://")
 			if err := setUpDemoShop(gw); err != nil {

@@ -10,6 +10,7 @@
 //	simgate ports     list serial ports and which answer as modems
 //	simgate user add --data DIR --name NAME  (console login)
 //	simgate compact   --data DIR  (service stopped: rewrites the database)
+//	simgate check     --data DIR  (service stopped: reads and checks every page)
 package main
 
 import (
@@ -27,7 +28,7 @@ import (
 const usage = `simgate: a self-hosted SMS gateway
 
 Usage:
-  simgate serve    --data DIR [--listen 127.0.0.1:8080] --modem PATH[,name=NAME] ... [--region US]
+  simgate serve    --data DIR [--listen 127.0.0.1:8080] --modem PATH[,name=NAME] ... [--region US] [--init]
   simgate serve    --config /etc/simgate/simgate.toml
   simgate ports    [--probe=false] [--timeout 1s] [PATH...]
   simgate demo     [--data DIR] [--listen 127.0.0.1:8080]
@@ -35,6 +36,7 @@ Usage:
   simgate token create --data DIR --name NAME
   simgate user add --data DIR --name NAME    (password from stdin or a prompt)
   simgate compact --data DIR                 (service stopped: rewrites the file, dropping erased data)
+  simgate check   --data DIR                 (service stopped: reads every page; exit status 65 on damage)
 
 Run "simgate COMMAND -h" for the flags of one command.
 `
@@ -51,11 +53,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "simgate:", err)
 		os.Exit(78) // EX_CONFIG: systemd's RestartPreventExitStatus stops a restart loop
 	}
+	var de *dataError
+	if errors.As(err, &de) {
+		fmt.Fprintln(os.Stderr, "simgate:", err)
+		os.Exit(exitDataErr)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "simgate:", err)
 		os.Exit(1)
 	}
 }
+
+// exitDataErr is EX_DATAERR (sysexits.h): simgate.db is damaged, empty or
+// missing. simgate.service's RestartPreventExitStatus= lists it, since a
+// restart cannot mend the file.
+const exitDataErr = 65
 
 // run dispatches to a subcommand; it is main without the process exit, so
 // tests can call it.
@@ -100,6 +112,9 @@ var subcommands = map[string]subcommand{
 	},
 	"compact": func(ctx context.Context, args []string, stdout io.Writer, _ *slog.Logger) error {
 		return runCompact(ctx, args, stdout)
+	},
+	"check": func(ctx context.Context, args []string, stdout io.Writer, _ *slog.Logger) error {
+		return runCheck(ctx, args, stdout)
 	},
 }
 

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -105,6 +106,13 @@ type daemonConfig struct {
 	PublicURL string
 	Join      joinConfig // the public sign-up page's bounds
 	Modems    []daemonModem
+	// Init lets the store start a new, empty database where the data
+	// directory holds other files but no simgate.db, or an empty one
+	// (openStore); a new, empty data directory needs no Init.
+	Init bool
+	// StartCheckBytes bounds the check of simgate.db at start
+	// (store.WithStartCheck).
+	StartCheckBytes int64
 	// TLS, when set, serves HTTPS (tlsConfig).
 	TLS *tls.Config
 	// Ready, if set, is called with the base URL once serving.
@@ -123,6 +131,8 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate file (PEM), with --tls-key")
 	tlsKey := fs.String("tls-key", "", "private key file (PEM) for --tls-cert")
 	tlsSelf := fs.Bool("tls-self-signed", false, "serve HTTPS with a self-signed certificate made on first start (kept in DATA/tls)")
+	initDB := fs.Bool("init", false, "start a new, empty database even though the data directory holds files but no simgate.db, or a 0-byte one (never replaces a database with data in it)")
+	startCheck := fs.Int64("start-check-mib", defaultStartCheckMiB, "check every page of simgate.db at start when it is at most this many MiB; a larger file gets a shorter check (simgate check does the whole file)")
 	var tlsHosts stringList
 	fs.Var(&tlsHosts, "tls-host", "extra host name or IP address for the self-signed certificate; repeatable")
 	fs.Var(&modems, "modem", "modem serial port PATH[,name=NAME][,pin=PIN][,smsc=+NUMBER][,imei=IMEI][,per_minute=N][,per_day=N][,unique_per_day=N][,unique_per_month=N]; repeat for each modem")
@@ -130,6 +140,8 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 		return err
 	}
 	cfg.Modems = modems
+	cfg.Init = *initDB
+	cfg.StartCheckBytes = *startCheck << 20
 	if *cfgPath != "" {
 		file, err := loadConfig(*cfgPath)
 		if err != nil {
@@ -145,6 +157,9 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	if cfg.DataDir == "" {
 		return errors.New("--data is required (or data = \"...\" in the config file)")
 	}
+	if cfg.StartCheckBytes < 0 {
+		return &configError{fmt.Errorf("start_check_mib: %d is negative (0 checks only the headers and the compliance records)", cfg.StartCheckBytes>>20)}
+	}
 	if len(cfg.Modems) == 0 {
 		log.Warn("no modem configured: messages will be queued but not sent")
 	}
@@ -154,7 +169,12 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 		}
 		cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	}
-	var err error
+	// Decided before anything (the TLS certificate) is written into it.
+	fresh, err := dataDirIsNew(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	cfg.Init = cfg.Init || fresh
 	if cfg.TLS, err = tlsConfig(*tlsCert, *tlsKey, *tlsSelf, cfg.DataDir, tlsHosts); err != nil {
 		return err
 	}
@@ -169,7 +189,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 // shuts both down in reverse order when ctx is done: the listener stops
 // first, then the gateway finishes the submit in flight.
 func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
-	db, err := openStore(cfg.DataDir)
+	db, err := openStore(cfg.DataDir, cfg.Init, cfg.StartCheckBytes)
 	if err != nil {
 		return err
 	}
@@ -188,13 +208,88 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
 }
 
 // openStore opens (creating them if need be) the data directory and the
-// database in it.
-func openStore(dataDir string) (*store.DB, error) {
+// database in it, which the store checks first (store.Open). startCheck
+// bounds that check (store.WithStartCheck).
+//
+// A database is only ever started fresh in a new data directory, or with
+// init: a directory that holds files but no simgate.db, or a simgate.db of
+// 0 bytes, has lost its database, and starting an empty one there would
+// forget every STOP and consent the shop had. Such a refusal, and a
+// damaged file, are *dataError.
+func openStore(dataDir string, init bool, startCheck int64) (*store.DB, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	return store.Open(filepath.Join(dataDir, dbFile))
+	path := filepath.Join(dataDir, dbFile)
+	if !init {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			others, err := dataDirEntries(dataDir)
+			if err != nil {
+				return nil, fmt.Errorf("data directory: %w", err)
+			}
+			if len(others) > 0 {
+				return nil, &dataError{fmt.Errorf("data directory %s holds %s but no %s: the database was moved or lost, and starting an empty one would forget every opt-out and consent\n%s",
+					dataDir, strings.Join(others, ", "), dbFile, lostDatabaseHelp)}
+			}
+		}
+	}
+	opts := []store.Option{store.WithStartCheck(startCheck)}
+	if init {
+		opts = append(opts, store.WithInit())
+	}
+	db, err := store.Open(path, opts...)
+	switch {
+	case errors.Is(err, store.ErrEmptyFile):
+		return nil, &dataError{fmt.Errorf("%w\n%s", err, lostDatabaseHelp)}
+	case errors.Is(err, store.ErrDamaged):
+		return nil, &dataError{fmt.Errorf("%w\n%s", err, damagedDatabaseHelp)}
+	}
+	return db, err
 }
+
+const (
+	lostDatabaseHelp = `  If this is a new installation, start once with --init to begin an empty database.
+  Otherwise restore simgate.db from a backup (docs/operations.md, "Restore from a backup").`
+	damagedDatabaseHelp = `  simgate will not run on it: run "simgate check --data DIR" for the full report,
+  then restore simgate.db from a backup (docs/operations.md, "Damaged data file").`
+)
+
+// dataDirIsNew reports whether dir does not exist yet or holds nothing
+// (lost+found, on a file system of its own, does not count): a database
+// may be started fresh there.
+func dataDirIsNew(dir string) (bool, error) {
+	others, err := dataDirEntries(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("data directory: %w", err)
+	}
+	return len(others) == 0, nil
+}
+
+// dataDirEntries names what dir holds, lost+found aside.
+func dataDirEntries(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.Name() != "lost+found" {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// dataError marks an error as the data file's fault (damaged, empty, or
+// missing from a used data directory), so main exits with EX_DATAERR (65),
+// which simgate.service does not restart on: a restart cannot mend it.
+type dataError struct{ err error }
+
+func (e *dataError) Error() string { return e.err.Error() }
+func (e *dataError) Unwrap() error { return e.err }
 
 // newGateway makes the gateway over db with the configured modems; none
 // is opened before the gateway runs.

@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/simgate/simgate/store"
 )
@@ -31,11 +29,9 @@ func runToken(ctx context.Context, args []string, stdout io.Writer) error {
 	if *name == "" {
 		return errors.New("--name is required")
 	}
-	// Creating the directory lets a token be made before the first start.
-	if err := os.MkdirAll(*data, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	db, err := store.Open(filepath.Join(*data, dbFile))
+	// Creating the directory (openStore) lets a token be made before the
+	// first start.
+	db, err := openStore(*data, false, store.DefaultStartCheckBytes)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -46,10 +45,9 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*data, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	db, err := store.Open(filepath.Join(*data, dbFile))
+	// Creating the directory (openStore) lets the first user be made
+	// before the first start.
+	db, err := openStore(*data, false, store.DefaultStartCheckBytes)
 	if err != nil {
 		return err
 	}

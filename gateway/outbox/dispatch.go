@@ -71,9 +71,25 @@ func (q *Queue) dispatch(ctx context.Context, runners []*runner) error {
 	}
 }
 
-// assign gives due messages to idle, available runners and returns how
-// long to sleep before the next due message.
+// assign writes the MRs kept in memory (keptmr.go), then gives due
+// messages to idle, available runners if the store takes writes, and
+// returns how long to sleep before the next turn.
 func (q *Queue) assign(runners []*runner, inflight map[uint64]*runner, busy map[*runner]bool) time.Duration {
+	q.writeKeptMRs()
+	if err := q.db.Writable(); err != nil {
+		// Not written means not sent: a text whose sending cannot be
+		// recorded must not start. Writable measures the disk again on
+		// every call, so this turn is also how room is noticed.
+		return keptMRRetry
+	}
+	if q.keptMRs() > 0 {
+		return min(q.assignDue(runners, inflight, busy), keptMRRetry)
+	}
+	return q.assignDue(runners, inflight, busy)
+}
+
+// assignDue is assign once the store takes writes.
+func (q *Queue) assignDue(runners []*runner, inflight map[uint64]*runner, busy map[*runner]bool) time.Duration {
 	idle := 0
 	for _, r := range runners {
 		if !busy[r] && r.available() {

@@ -141,6 +141,9 @@ type Queue struct {
 	reportMu  sync.Mutex
 	unmatched map[string]time.Time // status reports waiting for their part's MR (reports.go)
 
+	keptMu sync.Mutex
+	kept   []keptMR // MRs the disk could not take yet, oldest first (keptmr.go)
+
 	wake     chan struct{}  // one slot: "the due index changed"
 	lastLoop atomic.Int64   // unix nanos of the dispatcher's last turn, for Healthy
 	done     chan jobResult // runners report finished jobs

@@ -167,7 +167,9 @@ func (q *Queue) unmatchedReport(modemName string, rep modem.StatusReport, now ti
 		}
 	}
 	first, seen := q.unmatched[key]
-	if !seen {
+	if !seen || q.hasKeptMR(modemName, rep.MR) {
+		// While an MR of this modem waits in memory for the disk, the
+		// report may be its: the patience starts once it is written.
 		q.unmatched[key] = now
 		first = now
 	}

@@ -122,16 +122,19 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 			at := q.now()
 			usage := store.UsageDelta{SIM: r.name, Recipient: msg.To, At: at, Parts: 1}
 			msg, err = q.db.UpdateWithUsage(id, usage, func(m *store.Message) error {
-				p := &m.Parts[i]
-				p.Status, p.MR, p.SentAt = store.StatusSent, mr, at
-				if allParts(m, store.StatusSent) {
-					SetStatus(m, at, store.StatusSent, fmt.Sprintf("accepted by the network via %s", r.name))
-				}
+				markSent(m, i, mr, at, r.name)
 				return nil
 			})
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				// The part left but its MR is not on disk. Kept in memory
+				// and written when the disk allows, its status report
+				// still matches; a restart before that finds the part in
+				// `sending` and makes it unknown, which is true.
+				q.keepMR(keptMR{id: id, part: i, mr: mr, at: at, modem: r.name, to: msg.To})
+				r.recordSend(at, msg.To, 1)
+				r.update(func(s *ModemStatus) { s.Sent++ })
+			}
 			if err != nil {
-				// The part left but its MR is not on disk: after a restart the
-				// part is found in `sending` and becomes unknown, which is true.
 				return r.persistFailed("persist MR", id, err)
 			}
 			r.recordSend(at, msg.To, 1)
