@@ -2,61 +2,8 @@ package gateway
 
 import (
 	"github.com/simgate/simgate/gateway/compliance"
-	"github.com/simgate/simgate/gateway/outbox"
-	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
-
-// Types the HTTP layer uses, re-exported so that webui never imports store
-// or modem directly (dependencies point one way: webui → gateway).
-type (
-	Message    = store.Message
-	Part       = store.Part
-	Transition = store.Transition
-	Inbound    = store.Inbound
-	Status     = store.Status
-	Kind       = store.Kind
-	Token      = store.Token
-	ListFilter = store.ListFilter
-
-	Contact        = store.Contact
-	ContactFilter  = store.ContactFilter
-	Consent        = store.Consent
-	ConsentEvent   = store.ConsentEvent
-	EraseReport    = store.EraseReport
-	SubjectData    = store.SubjectData
-	MarketingState = store.MarketingState
-	Plan           = modem.Plan
-	Identity       = modem.Identity
-	Health         = modem.Health
-)
-
-// Re-exported constants.
-const (
-	StatusQueued     = store.StatusQueued
-	StatusSending    = store.StatusSending
-	StatusSent       = store.StatusSent
-	StatusDelivered  = store.StatusDelivered
-	StatusFailed     = store.StatusFailed
-	StatusUnknown    = store.StatusUnknown
-	StatusSuppressed = store.StatusSuppressed
-	StatusExpired    = store.StatusExpired
-
-	KindTransactional = store.KindTransactional
-	KindMarketing     = store.KindMarketing
-	KindCompliance    = store.KindCompliance
-
-	MarketingNone      = store.MarketingNone
-	MarketingPending   = store.MarketingPending
-	MarketingConfirmed = store.MarketingConfirmed
-	MarketingOptedOut  = store.MarketingOptedOut
-)
-
-// ParseStatus maps an API status name to a Status.
-func ParseStatus(name string) (Status, bool) { return store.ParseStatus(name) }
-
-// ParseKind maps an API kind name ("transactional", "marketing") to a Kind.
-func ParseKind(name string) (Kind, bool) { return store.ParseKind(name) }
 
 // ErrNotFound is returned for an unknown message, inbound text, token or modem.
 var ErrNotFound = store.ErrNotFound
@@ -75,9 +22,3 @@ var ErrConflict = compliance.ErrConflict
 // FieldError is bad input from a caller; Field names the offending field so
 // the API can answer 400 with it.
 type FieldError = compliance.FieldError
-
-// SubmitRequest is a request to send one text.
-type SubmitRequest = outbox.SubmitRequest
-
-// ModemStatus is what the API and console show about one configured modem.
-type ModemStatus = outbox.ModemStatus

@@ -126,7 +126,7 @@ func (c *consentGW) wantReplies(number string, texts ...string) {
 
 func (c *consentGW) reply(kind string) string { return compliance.ReplyText(c.s, kind) }
 
-func (c *consentGW) optIn(r OptInRequest) (store.ConsentEvent, store.Consent) {
+func (c *consentGW) optIn(r OptInRequest) (ConsentEvent, Consent) {
 	c.t.Helper()
 	ev, con, err := c.g.OptIn(context.Background(), r)
 	if err != nil {
@@ -208,7 +208,7 @@ func TestOptInConfirmationFirst(t *testing.T) {
 	r := webForm(numA)
 	r.CartReminders = true
 	ev, con := c.optIn(r)
-	if con.Marketing != store.MarketingConfirmed || !con.CartReminders || con.ConfirmedAt.IsZero() {
+	if con.Marketing != MarketingConfirmed || !con.CartReminders || con.ConfirmedAt.IsZero() {
 		t.Errorf("consent after opt-in: %+v", con)
 	}
 	if ev.Type != "opt_in" || ev.Method != MethodWebForm || ev.Source != r.Source || ev.DisclosureVersion != "v1" ||
@@ -235,7 +235,7 @@ func TestDoubleOptIn(t *testing.T) {
 	r := webForm(numA)
 	r.DoubleOptIn, r.CartReminders = true, true
 	ev, con := c.optIn(r)
-	if ev.Type != "doi_request" || con.Marketing != store.MarketingPending || !con.CartReminders {
+	if ev.Type != "doi_request" || con.Marketing != MarketingPending || !con.CartReminders {
 		t.Fatalf("after request: %+v %+v", ev, con)
 	}
 	c.wantReplies(numA, c.reply(compliance.ReplyDOI))
@@ -247,8 +247,7 @@ func TestDoubleOptIn(t *testing.T) {
 	c.wantReplies(numA, c.reply(compliance.ReplyDOI))
 
 	id := c.text(numA, "Yes!")
-	con = c.consent(numA)
-	if con.Marketing != store.MarketingConfirmed || !con.CartReminders {
+	if con := c.consent(numA); con.Marketing != store.MarketingConfirmed || !con.CartReminders {
 		t.Errorf("after YES: %+v", con)
 	}
 	evs := c.events(numA)
@@ -520,7 +519,7 @@ func TestConsentEvidence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Number != numA || len(ev.Events) != 2 || ev.Disclosures["v1"].Text != disclosureV1 || ev.Consent.Marketing != store.MarketingOptedOut {
+	if ev.Number != numA || len(ev.Events) != 2 || ev.Disclosures["v1"].Text != disclosureV1 || ev.Consent.Marketing != MarketingOptedOut {
 		t.Errorf("evidence: %+v", ev)
 	}
 }
