@@ -62,8 +62,6 @@ type events struct {
 	now    func() time.Time
 }
 
-// The views are made here, once per event, not once per subscriber.
-
 func (e *events) MessageChanged(m store.Message) {
 	e.hub.Publish(Event{Type: "message", At: e.now(), Message: ptr(messageView(m))})
 }
