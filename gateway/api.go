@@ -1,64 +1,17 @@
 package gateway
 
 import (
-	"github.com/simgate/simgate/gateway/outbox"
-	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
 
-// Types the HTTP layer uses, re-exported so that webui never imports store
-// or modem directly (dependencies point one way: webui → gateway).
+// The consent ledger's persisted vocabulary: string types whose values are
+// what the store writes (store/consent.go keeps the one list), so webui
+// names a method or an event type without importing store.
 type (
-	Message    = store.Message
-	Part       = store.Part
-	Transition = store.Transition
-	Inbound    = store.Inbound
-	Status     = store.Status
-	Kind       = store.Kind
-	Token      = store.Token
-	ListFilter = store.ListFilter
-
-	Contact          = store.Contact
-	ContactFilter    = store.ContactFilter
-	Consent          = store.Consent
-	ConsentEvent     = store.ConsentEvent
 	ConsentEventType = store.ConsentEventType
 	ConsentMethod    = store.ConsentMethod
 	ConsentPurpose   = store.ConsentPurpose
-	EraseReport      = store.EraseReport
-	SubjectData      = store.SubjectData
-	MarketingState   = store.MarketingState
-	Plan             = modem.Plan
-	Identity         = modem.Identity
-	Health           = modem.Health
 )
-
-// Re-exported constants.
-const (
-	StatusQueued     = store.StatusQueued
-	StatusSending    = store.StatusSending
-	StatusSent       = store.StatusSent
-	StatusDelivered  = store.StatusDelivered
-	StatusFailed     = store.StatusFailed
-	StatusUnknown    = store.StatusUnknown
-	StatusSuppressed = store.StatusSuppressed
-	StatusExpired    = store.StatusExpired
-
-	KindTransactional = store.KindTransactional
-	KindMarketing     = store.KindMarketing
-	KindCompliance    = store.KindCompliance
-
-	MarketingNone      = store.MarketingNone
-	MarketingPending   = store.MarketingPending
-	MarketingConfirmed = store.MarketingConfirmed
-	MarketingOptedOut  = store.MarketingOptedOut
-)
-
-// ParseStatus maps an API status name to a Status.
-func ParseStatus(name string) (Status, bool) { return store.ParseStatus(name) }
-
-// ParseKind maps an API kind name ("transactional", "marketing") to a Kind.
-func ParseKind(name string) (Kind, bool) { return store.ParseKind(name) }
 
 // ErrNotFound is returned for an unknown message, inbound text, token or modem.
 var ErrNotFound = store.ErrNotFound
@@ -83,9 +36,3 @@ var ErrIdempotencyKeyReused = store.ErrIdempotencyKeyReused
 // the API can answer 400 with it. It is the store's type, so bad input
 // caught by either layer maps the same way.
 type FieldError = store.FieldError
-
-// SubmitRequest is a request to send one text.
-type SubmitRequest = outbox.SubmitRequest
-
-// ModemStatus is what the API and console show about one configured modem.
-type ModemStatus = outbox.ModemStatus

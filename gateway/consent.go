@@ -11,7 +11,6 @@ import (
 type (
 	OptInRequest  = consent.OptInRequest
 	OptOutRequest = consent.OptOutRequest
-	Evidence      = consent.Evidence
 )
 
 // Consent methods (R-OPTIN-1, R-RECORD), stored in the ledger as package
@@ -57,48 +56,58 @@ var ErrOptedOut = consent.ErrOptedOut
 // OptIn records consent to marketing texts and queues the text it calls
 // for (the confirmation, or the double opt-in request).
 func (g *Gateway) OptIn(ctx context.Context, r OptInRequest) (ConsentEvent, Consent, error) {
-	return g.consent.OptIn(ctx, r)
+	return consentChange(g.consent.OptIn(ctx, r))
 }
 
 // OptOut records an opt-out asked for outside a keyword and holds back the
 // number's queued texts at once (R-STOP-2).
 func (g *Gateway) OptOut(ctx context.Context, r OptOutRequest) (ConsentEvent, Consent, error) {
-	return g.consent.OptOut(ctx, r)
+	return consentChange(g.consent.OptOut(ctx, r))
 }
 
 // ResolveReview ends an opt-out review (R-STOP-4) with "opt_out" or
 // "keep"; ErrConflict when no review is open.
 func (g *Gateway) ResolveReview(ctx context.Context, number, decision, actor string) (ConsentEvent, Consent, error) {
-	return g.consent.ResolveReview(ctx, number, decision, actor)
+	return consentChange(g.consent.ResolveReview(ctx, number, decision, actor))
 }
 
 // Consent returns a number's compliance record (the zero record when the
 // number is unknown).
-func (g *Gateway) Consent(number string) (Consent, error) { return g.consent.Consent(number) }
+func (g *Gateway) Consent(number string) (Consent, error) {
+	return view(consentView)(g.consent.Consent(number))
+}
 
 // ConsentEvents returns a number's ledger, oldest first.
 func (g *Gateway) ConsentEvents(number string) ([]ConsentEvent, error) {
-	return g.consent.Events(number)
+	return viewList(consentEventView)(g.consent.Events(number))
 }
 
 // ReviewQueue lists the numbers whose texts read like an opt-out and wait
 // for a person's decision.
-func (g *Gateway) ReviewQueue() ([]Consent, error) { return g.consent.ReviewQueue() }
+func (g *Gateway) ReviewQueue() ([]Consent, error) {
+	return viewList(consentView)(g.consent.ReviewQueue())
+}
 
 // ConsentEvidence gathers what a business shows when its consent to text a
 // number is challenged (R-RECORD).
-func (g *Gateway) ConsentEvidence(number string) (Evidence, error) { return g.consent.Evidence(number) }
+func (g *Gateway) ConsentEvidence(number string) (Evidence, error) {
+	return view(evidenceView)(g.consent.Evidence(number))
+}
 
 // ExportSubject gathers everything stored about a contact's number (GDPR
 // Art. 15 and 20, R-GDPR-1).
 func (g *Gateway) ExportSubject(ctx context.Context, id uint64) (SubjectData, error) {
-	return g.consent.ExportSubject(ctx, id)
+	d, err := g.consent.ExportSubject(ctx, id)
+	if err != nil {
+		return SubjectData{}, err
+	}
+	return subjectView(d, g.cfg.Clock()), nil
 }
 
 // EraseContact erases a person on request (GDPR Art. 17, R-GDPR-2); the
 // number stays on the suppression list.
 func (g *Gateway) EraseContact(ctx context.Context, id uint64, actor string) (EraseReport, error) {
-	return g.consent.EraseContact(ctx, id, actor)
+	return view(eraseReportView)(g.consent.EraseContact(ctx, id, actor))
 }
 
 // PurgeBodies blanks the text of messages older than the body retention

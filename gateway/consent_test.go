@@ -126,7 +126,7 @@ func (c *consentGW) wantReplies(number string, texts ...string) {
 
 func (c *consentGW) reply(kind string) string { return compliance.ReplyText(c.s, kind) }
 
-func (c *consentGW) optIn(r OptInRequest) (store.ConsentEvent, store.Consent) {
+func (c *consentGW) optIn(r OptInRequest) (ConsentEvent, Consent) {
 	c.t.Helper()
 	ev, con, err := c.g.OptIn(context.Background(), r)
 	if err != nil {
@@ -208,7 +208,7 @@ func TestOptInConfirmationFirst(t *testing.T) {
 	r := webForm(numA)
 	r.CartReminders = true
 	ev, con := c.optIn(r)
-	if con.Marketing != store.MarketingConfirmed || !con.CartReminders || con.ConfirmedAt.IsZero() {
+	if con.Marketing != MarketingConfirmed || !con.CartReminders || con.ConfirmedAt.IsZero() {
 		t.Errorf("consent after opt-in: %+v", con)
 	}
 	if ev.Type != EventOptIn || ev.Method != MethodWebForm || ev.Source != r.Source || ev.DisclosureVersion != "v1" ||
@@ -236,7 +236,7 @@ func TestDoubleOptIn(t *testing.T) {
 	r.DoubleOptIn, r.CartReminders = true, true
 	ev, con := c.optIn(r)
 	// What the request asks for waits for the YES (issue 15, point 3).
-	if ev.Type != EventDOIRequest || con.Marketing != store.MarketingPending || con.CartReminders || !con.PendingCartReminders {
+	if ev.Type != EventDOIRequest || con.Marketing != MarketingPending || con.CartReminders || !con.PendingCartReminders {
 		t.Fatalf("after request: %+v %+v", ev, con)
 	}
 	c.wantReplies(numA, c.reply(compliance.ReplyDOI))
@@ -248,8 +248,7 @@ func TestDoubleOptIn(t *testing.T) {
 	c.wantReplies(numA, c.reply(compliance.ReplyDOI))
 
 	id := c.text(numA, "Yes!")
-	con = c.consent(numA)
-	if con.Marketing != store.MarketingConfirmed || !con.CartReminders || con.PendingCartReminders {
+	if con := c.consent(numA); con.Marketing != store.MarketingConfirmed || !con.CartReminders || con.PendingCartReminders {
 		t.Errorf("after YES: %+v", con)
 	}
 	evs := c.events(numA)
@@ -521,7 +520,7 @@ func TestConsentEvidence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Number != numA || len(ev.Events) != 2 || ev.Disclosures["v1"].Text != disclosureV1 || ev.Consent.Marketing != store.MarketingOptedOut {
+	if ev.Number != numA || len(ev.Events) != 2 || ev.Disclosures["v1"].Text != disclosureV1 || ev.Consent.Marketing != MarketingOptedOut {
 		t.Errorf("evidence: %+v", ev)
 	}
 }

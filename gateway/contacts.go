@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/store"
 )
 
 // Contacts and their CSV import and export (package contacts).
@@ -41,12 +42,12 @@ const (
 // records consent. ErrExists when the number already has a contact;
 // ErrSuppressed when the number was erased on request.
 func (g *Gateway) CreateContact(ctx context.Context, c Contact) (Contact, error) {
-	return g.contacts.Create(ctx, c)
+	return view(contactView)(g.contacts.Create(ctx, contactRecord(c)))
 }
 
 // UpdateContact applies p to contact id after validating the result.
 func (g *Gateway) UpdateContact(ctx context.Context, id uint64, p ContactPatch) (Contact, error) {
-	return g.contacts.Update(ctx, id, p)
+	return view(contactView)(g.contacts.Update(ctx, id, p))
 }
 
 // DeleteContact removes the contact only: its consent ledger and messages
@@ -56,27 +57,31 @@ func (g *Gateway) DeleteContact(ctx context.Context, id uint64) error {
 }
 
 // Contact returns one contact.
-func (g *Gateway) Contact(id uint64) (Contact, error) { return g.contacts.Get(id) }
+func (g *Gateway) Contact(id uint64) (Contact, error) { return view(contactView)(g.contacts.Get(id)) }
 
 // Contacts lists contacts oldest first with the next cursor (0 at the end).
-func (g *Gateway) Contacts(f ContactFilter) ([]Contact, uint64, error) { return g.contacts.List(f) }
+func (g *Gateway) Contacts(f ContactFilter) ([]Contact, uint64, error) {
+	return viewPage(contactView)(g.contacts.List(store.ContactFilter(f)))
+}
 
 // CountContacts reports how many contacts there are.
 func (g *Gateway) CountContacts() (int, error) { return g.contacts.Count() }
 
 // ContactByNumber finds the contact of a number written in any format the
 // box's region reads.
-func (g *Gateway) ContactByNumber(raw string) (Contact, error) { return g.contacts.ByNumber(raw) }
+func (g *Gateway) ContactByNumber(raw string) (Contact, error) {
+	return view(contactView)(g.contacts.ByNumber(raw))
+}
 
 // ContactMessages lists the texts sent to a number, newest first, with
 // the cursor of the next page (0 at the end).
 func (g *Gateway) ContactMessages(number string, before uint64, limit int) ([]Message, uint64, error) {
-	return g.contacts.Messages(number, before, limit)
+	return viewPage(messageView)(g.contacts.Messages(number, before, limit))
 }
 
 // ContactInbound lists the texts received from a number, newest first.
 func (g *Gateway) ContactInbound(number string, before uint64, limit int) ([]Inbound, uint64, error) {
-	return g.contacts.Inbound(number, before, limit)
+	return viewPage(inboundView)(g.contacts.Inbound(number, before, limit))
 }
 
 // ExportContacts writes every contact as CSV, oldest first, with its

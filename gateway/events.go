@@ -10,7 +10,9 @@ import (
 )
 
 // Event is one live change: a message's state, an inbound text or a modem's
-// health. Exactly one of the pointers is set, matching Type.
+// health. Exactly one of the pointers is set, matching Type. It carries
+// the same views the calls return, so a page reads an event as it reads
+// the REST API.
 type Event struct {
 	Type    string       `json:"type"` // "message", "inbound", "modem", "alert", "alert_cleared", "consent"
 	At      time.Time    `json:"at"`
@@ -61,19 +63,19 @@ type events struct {
 }
 
 func (e *events) MessageChanged(m store.Message) {
-	e.hub.Publish(Event{Type: "message", At: e.now(), Message: &m})
+	e.hub.Publish(Event{Type: "message", At: e.now(), Message: ptr(messageView(m))})
 }
 
 func (e *events) InboundReceived(in store.Inbound) {
-	e.hub.Publish(Event{Type: "inbound", At: e.now(), Inbound: &in})
+	e.hub.Publish(Event{Type: "inbound", At: e.now(), Inbound: ptr(inboundView(in))})
 }
 
 func (e *events) ModemChanged(st outbox.ModemStatus) {
-	e.hub.Publish(Event{Type: "modem", At: e.now(), Modem: &st})
+	e.hub.Publish(Event{Type: "modem", At: e.now(), Modem: ptr(modemStatusView(st))})
 }
 
 func (e *events) ConsentChanged(c store.Consent) {
-	e.hub.Publish(Event{Type: "consent", At: e.now(), Consent: &c})
+	e.hub.Publish(Event{Type: "consent", At: e.now(), Consent: ptr(consentView(c))})
 }
 
 func (e *events) ImportProgress(j ImportJob) {

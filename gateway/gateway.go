@@ -20,8 +20,9 @@
 //   - live: the event hub and the active alerts.
 //
 // This package wires them (New), starts and stops them in order (Run) and
-// offers their operations under one name; its types are mostly aliases of
-// theirs.
+// offers their operations under one name. What it returns are its own views
+// (views.go), converted from the parts' store records at this boundary, so
+// that nothing above it depends on how records are stored.
 package gateway
 
 import (

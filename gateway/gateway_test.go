@@ -34,7 +34,7 @@ func TestSubmitValidation(t *testing.T) {
 		{"bad utf8", SubmitRequest{To: customer, Text: "\xff\xfe"}, "text"},
 		{"expired", SubmitRequest{To: customer, Text: "hi", ExpiresAt: time.Now().Add(-time.Minute)}, "expires_at"},
 		{"huge key", SubmitRequest{To: customer, Text: "hi", IdempotencyKey: strings.Repeat("k", 256)}, "idempotency_key"},
-		{"bad kind", SubmitRequest{To: customer, Text: "hi", Kind: 9}, "kind"},
+		{"bad kind", SubmitRequest{To: customer, Text: "hi", Kind: "bulk"}, "kind"},
 		// R-ID: no marketing before the shop has named itself.
 		{"marketing before a brand", SubmitRequest{To: customer, Text: "Rosa's Bakery: 20% off", Kind: KindMarketing}, "kind"},
 	}
@@ -181,7 +181,7 @@ func TestInboundReassembled(t *testing.T) {
 	if err := r.net.Deliver(customer, simA, long); err != nil {
 		t.Fatal(err)
 	}
-	var inbox []store.Inbound
+	var inbox []Inbound
 	r.waitFor("two inbound texts", func() bool {
 		var err error
 		inbox, _, err = r.g.Inbox(0, 10)
@@ -190,7 +190,7 @@ func TestInboundReassembled(t *testing.T) {
 		}
 		return len(inbox) == 2
 	})
-	texts := map[string]store.Inbound{}
+	texts := map[string]Inbound{}
 	for _, in := range inbox {
 		texts[in.Text] = in
 	}

@@ -60,7 +60,7 @@ func TestExportAndEraseSubject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Contact == nil || d.Contact.Name != "Ana Lima" || len(d.Events) != 1 || len(d.Messages) != 1 || len(d.Inbound) != 1 ||
+	if d.Profile == nil || d.Profile.Name != "Ana Lima" || len(d.ConsentEvents) != 1 || len(d.Messages) != 1 || len(d.Inbound) != 1 ||
 		d.Consent.Marketing != MarketingConfirmed || d.Messages[0].ID != sent.ID || d.Inbound[0].Text != "Thanks! Ana" {
 		t.Fatalf("export %+v", d)
 	}
@@ -89,7 +89,7 @@ func TestExportAndEraseSubject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rest.Contact != nil || len(rest.Events) != 0 || len(rest.Messages) != 0 || len(rest.Inbound) != 0 || rest.Consent.Marketing != MarketingNone {
+	if rest.Contact != nil || len(rest.Events) != 0 || len(rest.Messages) != 0 || len(rest.Inbound) != 0 || rest.Consent.Marketing != store.MarketingNone {
 		t.Errorf("left after erasure: %+v", rest)
 	}
 	inbox, _, err := g.Inbox(0, 100)

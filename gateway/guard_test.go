@@ -131,7 +131,7 @@ func BenchmarkGuardMarketing(b *testing.B) {
 			func(c *store.Consent) error { c.Marketing = store.MarketingConfirmed; return nil }); err != nil {
 			b.Fatal(err)
 		}
-		m, _, err := g.Submit(context.Background(), SubmitRequest{To: to, Kind: store.KindMarketing, Text: fmt.Sprintf("Rosa's Bakery: offer %d", i)})
+		m, _, err := g.Submit(context.Background(), SubmitRequest{To: to, Kind: KindMarketing, Text: fmt.Sprintf("Rosa's Bakery: offer %d", i)})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -17,8 +17,6 @@ type (
 	Limits = outbox.Limits
 	// Budget is what a SIM has used and may still use.
 	Budget = outbox.Budget
-	// USSDReply is the network's answer to a USSD code such as *100#.
-	USSDReply = modem.USSDReply
 )
 
 // Default SIM limits (see package outbox for where each comes from).
@@ -45,7 +43,7 @@ const (
 var ErrModemUnavailable = outbox.ErrModemUnavailable
 
 // PlanText reports how text will be encoded and into how many parts.
-func PlanText(text string) Plan { return modem.PlanText(text) }
+func PlanText(text string) Plan { return Plan(modem.PlanText(text)) }
 
 // Submit validates a request and commits it to the outbox. It returns only
 // after the message is durable. When the idempotency key was seen in the
@@ -53,37 +51,52 @@ func PlanText(text string) Plan { return modem.PlanText(text) }
 // existing = true and nothing new is stored, or, when that message was a
 // different text, the error is ErrIdempotencyKeyReused.
 func (g *Gateway) Submit(ctx context.Context, r SubmitRequest) (Message, bool, error) {
-	return g.outbox.Submit(ctx, r)
+	req, err := submitRequest(r)
+	if err != nil {
+		return Message{}, false, err
+	}
+	m, existing, err := g.outbox.Submit(ctx, req)
+	if err != nil {
+		return Message{}, false, err
+	}
+	return messageView(m), existing, nil
 }
 
 // Message returns one outbound message.
-func (g *Gateway) Message(id uint64) (Message, error) { return g.outbox.Message(id) }
+func (g *Gateway) Message(id uint64) (Message, error) { return view(messageView)(g.outbox.Message(id)) }
 
 // Messages lists outbound messages, newest first.
-func (g *Gateway) Messages(f ListFilter) ([]Message, uint64, error) { return g.outbox.Messages(f) }
+func (g *Gateway) Messages(f ListFilter) ([]Message, uint64, error) {
+	sf, err := listFilter(f)
+	if err != nil {
+		return nil, 0, err
+	}
+	return viewPage(messageView)(g.outbox.Messages(sf))
+}
 
 // Inbox lists received texts, newest first.
 func (g *Gateway) Inbox(before uint64, limit int) ([]Inbound, uint64, error) {
-	return g.outbox.Inbox(before, limit)
+	return viewPage(inboundView)(g.outbox.Inbox(before, limit))
 }
 
 // Resend puts an unknown, failed or expired message back in the queue; for
 // an unknown one this is a person accepting a possible duplicate.
 func (g *Gateway) Resend(ctx context.Context, id uint64) (Message, error) {
-	return g.outbox.Resend(ctx, id)
+	return view(messageView)(g.outbox.Resend(ctx, id))
 }
 
 // Drop ends a queued or unknown message without sending it (again).
 func (g *Gateway) Drop(ctx context.Context, id uint64) (Message, error) {
-	return g.outbox.Drop(ctx, id)
+	return view(messageView)(g.outbox.Drop(ctx, id))
 }
 
 // RecheckQueued judges every queued text to number again at once (after a
 // STOP or an opt-out review), not when each falls due.
 func (g *Gateway) RecheckQueued(number string) error { return g.outbox.RecheckQueued(number) }
 
-// Modems returns the status of every configured modem.
-func (g *Gateway) Modems() []ModemStatus { return g.outbox.Modems() }
+// Modems returns the status of every configured modem (an empty list, not
+// nil, when there is none).
+func (g *Gateway) Modems() []ModemStatus { return mapViews(g.outbox.Modems(), modemStatusView) }
 
 // DefaultUSSDAllow is the USSD allow-list when none is configured: balance
 // and information codes (*100#, *101*1#), never a supplementary-service
@@ -103,14 +116,16 @@ func (g *Gateway) USSDAllow() []string { return g.outbox.USSDAllow() }
 // USSD sends a USSD code (a balance check such as *100#) through the named
 // modem and returns the network's reply, after any submit in flight.
 func (g *Gateway) USSD(ctx context.Context, modemName, code string) (USSDReply, error) {
-	return g.outbox.USSD(ctx, modemName, code)
+	return view(ussdReplyView)(g.outbox.USSD(ctx, modemName, code))
 }
 
 // SetModemPaused pauses or resumes sending through a modem; a paused modem
 // still receives texts and reports, and the choice survives restarts.
 func (g *Gateway) SetModemPaused(name string, paused bool) (ModemStatus, error) {
-	return g.outbox.SetModemPaused(name, paused)
+	return view(modemStatusView)(g.outbox.SetModemPaused(name, paused))
 }
 
 // ModemHistory returns a modem's recent health readings, oldest first.
-func (g *Gateway) ModemHistory(name string) ([]Health, error) { return g.outbox.ModemHistory(name) }
+func (g *Gateway) ModemHistory(name string) ([]Health, error) {
+	return viewList(healthView)(g.outbox.ModemHistory(name))
+}

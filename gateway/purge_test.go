@@ -33,13 +33,13 @@ func TestPurgeBodies(t *testing.T) {
 		}
 		return m.ID
 	}
-	handled := func(text string) Inbound {
+	handled := func(text string) uint64 {
 		t.Helper()
 		in := addInbound(t, g.db, number, text, g.clock.now())
 		if err := g.db.MarkInboundHandled(in.ID); err != nil {
 			t.Fatal(err)
 		}
-		return in
+		return in.ID
 	}
 	old := []uint64{finished("Your order is ready"), finished("Your parcel left")}
 	queued, _, err := g.Submit(ctx, SubmitRequest{To: number, Text: "Still waiting"})
@@ -97,11 +97,11 @@ func TestPurgeBodies(t *testing.T) {
 	}
 	for _, in := range ins {
 		switch in.ID {
-		case oldIn.ID:
+		case oldIn:
 			if in.Text != "" || !in.BodyPurged {
 				t.Errorf("old inbound after purge: %+v", in)
 			}
-		case youngIn.ID:
+		case youngIn:
 			if in.Text != "young reply" {
 				t.Errorf("young inbound after purge: %+v", in)
 			}

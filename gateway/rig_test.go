@@ -175,7 +175,11 @@ func (r *rig) submit(to, text string) store.Message {
 	if err != nil {
 		r.t.Fatalf("submit %q: %v", text, err)
 	}
-	return m
+	rec, err := r.db.Get(m.ID)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return rec
 }
 
 func testModemConfig() modem.Config {

@@ -33,14 +33,13 @@ func TestDoubleOptInPreferenceWaitsForYes(t *testing.T) {
 	if ev.Type != EventDOIRequest || ev.MessageID == 0 {
 		t.Fatalf("the request for cart reminders: %+v", ev)
 	}
-	if con.Marketing != store.MarketingConfirmed || con.CartReminders || !con.PendingCartReminders {
+	if con.Marketing != MarketingConfirmed || con.CartReminders || !con.PendingCartReminders {
 		t.Errorf("before YES: %+v; want still subscribed, cart reminders off until the number confirms", con)
 	}
 	c.wantReplies(numA, c.reply(compliance.ReplyOptIn), c.reply(compliance.ReplyDOI))
 
 	c.text(numA, "YES")
-	con = c.consent(numA)
-	if !con.CartReminders || con.PendingCartReminders || con.Marketing != store.MarketingConfirmed {
+	if con := c.consent(numA); !con.CartReminders || con.PendingCartReminders || con.Marketing != store.MarketingConfirmed {
 		t.Errorf("after YES: %+v", con)
 	}
 	evs := c.events(numA)

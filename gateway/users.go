@@ -4,17 +4,12 @@ import (
 	"context"
 
 	"github.com/simgate/simgate/gateway/access"
-	"github.com/simgate/simgate/store"
 )
 
 // Console users, their sessions and API tokens (package access).
-type (
-	User    = store.User
-	Session = store.Session
-	// CredentialWatch tells a long-lived connection that the session or
-	// token it was opened with has ended (access.Watch).
-	CredentialWatch = access.Watch
-)
+// CredentialWatch tells a long-lived connection that the session or token
+// it was opened with has ended (access.Watch).
+type CredentialWatch = access.Watch
 
 const (
 	// MinPasswordLen is the shortest password accepted, in characters.
@@ -37,7 +32,7 @@ func (g *Gateway) SetPassword(name, password string) error {
 }
 
 // Users lists console users (never their password hashes).
-func (g *Gateway) Users() ([]User, error) { return g.access.Users() }
+func (g *Gateway) Users() ([]User, error) { return viewList(userView)(g.access.Users()) }
 
 // DeleteUser removes a user and ends their sessions.
 func (g *Gateway) DeleteUser(name string) error { return g.access.DeleteUser(name) }
@@ -45,23 +40,28 @@ func (g *Gateway) DeleteUser(name string) error { return g.access.DeleteUser(nam
 // Login checks a user name and password and starts a session, returning its
 // id for the cookie; a wrong name or password is ErrBadLogin.
 func (g *Gateway) Login(ctx context.Context, name, password string) (string, Session, error) {
-	return g.access.Login(ctx, name, password)
+	id, s, err := g.access.Login(ctx, name, password)
+	return id, sessionView(s), err
 }
 
 // CheckSession returns the live session for a cookie's id, or ErrNotFound.
-func (g *Gateway) CheckSession(id string) (Session, error) { return g.access.CheckSession(id) }
+func (g *Gateway) CheckSession(id string) (Session, error) {
+	return view(sessionView)(g.access.CheckSession(id))
+}
 
 // WatchSession checks a session like CheckSession and returns a watch that
 // ends when the session does (logout, password change, user deleted). The
 // caller must Stop it.
 func (g *Gateway) WatchSession(id string) (Session, *CredentialWatch, error) {
-	return g.access.WatchSession(id)
+	s, w, err := g.access.WatchSession(id)
+	return sessionView(s), w, err
 }
 
 // WatchToken checks a token like CheckToken and returns a watch that ends
 // when the token is revoked. The caller must Stop it.
 func (g *Gateway) WatchToken(plaintext string) (Token, *CredentialWatch, error) {
-	return g.access.WatchToken(plaintext)
+	t, w, err := g.access.WatchToken(plaintext)
+	return tokenView(t), w, err
 }
 
 // Logout ends one session.
@@ -74,13 +74,18 @@ func (g *Gateway) LogoutEverywhere(user string) (int, error) { return g.access.L
 func (g *Gateway) PruneSessions() (int, error) { return g.access.PruneSessions() }
 
 // CreateToken makes a new API token; the plaintext is shown once.
-func (g *Gateway) CreateToken(name string) (string, Token, error) { return g.access.CreateToken(name) }
+func (g *Gateway) CreateToken(name string) (string, Token, error) {
+	plaintext, t, err := g.access.CreateToken(name)
+	return plaintext, tokenView(t), err
+}
 
 // CheckToken returns the token for plaintext, or ErrNotFound.
-func (g *Gateway) CheckToken(plaintext string) (Token, error) { return g.access.CheckToken(plaintext) }
+func (g *Gateway) CheckToken(plaintext string) (Token, error) {
+	return view(tokenView)(g.access.CheckToken(plaintext))
+}
 
 // Tokens lists API tokens (never their plaintext).
-func (g *Gateway) Tokens() ([]Token, error) { return g.access.Tokens() }
+func (g *Gateway) Tokens() ([]Token, error) { return viewList(tokenView)(g.access.Tokens()) }
 
 // RevokeToken deletes a token.
 func (g *Gateway) RevokeToken(id uint64) error { return g.access.RevokeToken(id) }

@@ -15,7 +15,7 @@ func (s *server) resend(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, newMessageView(m))
+	return writeJSON(w, http.StatusOK, m)
 }
 
 // drop answers POST /api/v1/messages/{id}/drop: a queued or unknown message
@@ -29,5 +29,5 @@ func (s *server) drop(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, newMessageView(m))
+	return writeJSON(w, http.StatusOK, m)
 }

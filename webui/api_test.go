@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/simgate/simgate/gateway"
 )
 
 func itoa(id uint64) string { return strconv.FormatUint(id, 10) }
@@ -174,7 +176,7 @@ func TestGetMessage(t *testing.T) {
 			t.Errorf("member %q missing in %s", k, w.Body)
 		}
 	}
-	var m messageView
+	var m gateway.Message
 	decodeBody(t, w, &m)
 	if m.ID != sub.ID || m.Status != "queued" || m.To != to || m.Encoding != "UCS-2" || !strings.HasPrefix(m.Text, "Fête 🎉") {
 		t.Errorf("got %+v", m)
@@ -288,9 +290,9 @@ func TestResendDrop(t *testing.T) {
 			t.Fatalf("%s: got %d, want %d; %s", action, w.Code, status, w.Body)
 		}
 		if status == 200 {
-			var m messageView
+			var m gateway.Message
 			decodeBody(t, w, &m)
-			if m.Status != wantStatus {
+			if string(m.Status) != wantStatus {
 				t.Errorf("%s: status %q, want %q", action, m.Status, wantStatus)
 			}
 		} else if e := apiErr(t, w); e.Code != "conflict" {
@@ -310,8 +312,8 @@ func TestResendDrop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Error != "dropped by operator" {
-		t.Errorf("error: got %q", m.Error)
+	if m.Error == nil || *m.Error != "dropped by operator" {
+		t.Errorf("error: got %v", m.Error)
 	}
 }
 
@@ -404,7 +406,7 @@ func TestTextRoundTrip(t *testing.T) {
 	if !strings.Contains(w.Body.String(), `"<b>50% off</b> & \"quotes\"`) {
 		t.Errorf("text escaped for HTML: %s", w.Body)
 	}
-	var m messageView
+	var m gateway.Message
 	decodeBody(t, w, &m)
 	if m.Text != text {
 		t.Errorf("text: got %q, want %q", m.Text, text)

@@ -28,17 +28,6 @@ func (s *server) consentRoutes() {
 	m.Handle("POST /settings/compliance", s.form(s.saveCompliance))
 }
 
-// consentJSON is a number's consent as the API shows it: the marketing
-// state by name ("confirmed"), not by its stored number.
-type consentJSON struct {
-	gateway.Consent
-	Marketing string `json:"marketing"`
-}
-
-func newConsentJSON(c gateway.Consent) consentJSON {
-	return consentJSON{Consent: c, Marketing: c.Marketing.String()}
-}
-
 // optInBody is POST /api/v1/consent.
 type optInBody struct {
 	Number            string                `json:"number"`
@@ -58,11 +47,11 @@ type optInBody struct {
 // in the last 24 h).
 type consentAnswer struct {
 	Event   *gateway.ConsentEvent `json:"event,omitempty"`
-	Consent consentJSON           `json:"consent"`
+	Consent gateway.Consent       `json:"consent"`
 }
 
 func answer(ev gateway.ConsentEvent, c gateway.Consent) consentAnswer {
-	a := consentAnswer{Consent: newConsentJSON(c)}
+	a := consentAnswer{Consent: c}
 	if ev.ID != 0 {
 		a.Event = &ev
 	}
@@ -126,20 +115,7 @@ func (s *server) apiConsent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, evidenceJSON(ev))
-}
-
-// evidenceOut is the evidence with the consent state by name.
-type evidenceOut struct {
-	gateway.Evidence
-	Consent consentJSON `json:"consent"`
-}
-
-func evidenceJSON(ev gateway.Evidence) evidenceOut {
-	if ev.Events == nil {
-		ev.Events = []gateway.ConsentEvent{}
-	}
-	return evidenceOut{Evidence: ev, Consent: newConsentJSON(ev.Consent)}
+	return writeJSON(w, http.StatusOK, ev)
 }
 
 // apiReviewQueue answers GET /api/v1/consent/review.
@@ -148,13 +124,9 @@ func (s *server) apiReviewQueue(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]consentJSON, 0, len(q))
-	for _, c := range q {
-		out = append(out, newConsentJSON(c))
-	}
 	return writeJSON(w, http.StatusOK, struct {
-		Review []consentJSON `json:"review"`
-	}{out})
+		Review []gateway.Consent `json:"review"`
+	}{q})
 }
 
 // apiResolveReview answers POST /api/v1/consent/review/{number}

@@ -79,7 +79,7 @@ func (s *server) evidencePage(w http.ResponseWriter, r *http.Request, u user) er
 	}
 	if asJSON {
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="consent-%s.json"`, strings.TrimPrefix(ev.Number, "+")))
-		return writeJSON(w, http.StatusOK, evidenceJSON(ev))
+		return writeJSON(w, http.StatusOK, ev)
 	}
 	return s.render(w, r, http.StatusOK, "evidence", view{Title: "Consent of " + ev.Number, Nav: "review", Data: ev})
 }

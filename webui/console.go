@@ -291,7 +291,7 @@ func templateFuncs(a *assets) template.FuncMap {
 	return template.FuncMap{
 		"asset":       a.url,
 		"statusLabel": statusLabel,
-		"statusClass": func(s gateway.Status) string { return s.String() },
+		"statusClass": func(s gateway.Status) string { return string(s) },
 		"when": func(t time.Time) string {
 			if t.IsZero() {
 				return "—"
@@ -348,4 +348,4 @@ func labelFor(name string) string {
 	return name
 }
 
-func statusLabel(s gateway.Status) string { return labelFor(s.String()) }
+func statusLabel(s gateway.Status) string { return labelFor(string(s)) }

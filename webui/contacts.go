@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/simgate/simgate/gateway"
 )
@@ -46,34 +45,6 @@ func (s *server) contactRoutes() {
 	m.Handle("POST /contacts/{id}/erase", s.form(s.eraseContactForm))
 }
 
-// contactView is how the API shows a contact.
-type contactView struct {
-	ID              uint64            `json:"id"`
-	Number          string            `json:"number"`
-	Name            string            `json:"name"`
-	Attributes      map[string]string `json:"attributes"`
-	Tags            []string          `json:"tags"`
-	TimeZone        string            `json:"time_zone"`
-	TimeZoneDerived bool              `json:"time_zone_derived"` // guessed from the number
-	Language        string            `json:"language"`
-	Source          string            `json:"source"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
-}
-
-func newContactView(c gateway.Contact) contactView {
-	v := contactView{ID: c.ID, Number: c.Number, Name: c.Name, Attributes: c.Attributes, Tags: c.Tags,
-		TimeZone: c.TimeZone, TimeZoneDerived: c.TimeZoneDerived, Language: c.Language, Source: c.Source,
-		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
-	if v.Attributes == nil {
-		v.Attributes = map[string]string{}
-	}
-	if v.Tags == nil {
-		v.Tags = []string{}
-	}
-	return v
-}
-
 // contactRequest is the body of POST /api/v1/contacts.
 type contactRequest struct {
 	Number     string            `json:"number"`
@@ -109,7 +80,7 @@ func (s *server) createContact(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/contacts/"+strconv.FormatUint(c.ID, 10))
-	return writeJSON(w, http.StatusCreated, newContactView(c))
+	return writeJSON(w, http.StatusCreated, c)
 }
 
 // getContact answers GET /api/v1/contacts/{id}.
@@ -122,7 +93,7 @@ func (s *server) getContact(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, newContactView(c))
+	return writeJSON(w, http.StatusOK, c)
 }
 
 // patchContact answers PATCH /api/v1/contacts/{id}.
@@ -140,7 +111,7 @@ func (s *server) patchContact(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, newContactView(c))
+	return writeJSON(w, http.StatusOK, c)
 }
 
 // deleteContact answers DELETE /api/v1/contacts/{id} with 204. The
@@ -159,8 +130,8 @@ func (s *server) deleteContact(w http.ResponseWriter, r *http.Request) error {
 
 // contactList is a page of contacts, oldest first.
 type contactList struct {
-	Contacts   []contactView `json:"contacts"`
-	NextCursor *string       `json:"next_cursor"` // pass as ?after=
+	Contacts   []gateway.Contact `json:"contacts"`
+	NextCursor *string           `json:"next_cursor"` // pass as ?after=
 }
 
 // listContacts answers GET /api/v1/contacts?q=&tag=&after=&limit=.
@@ -173,11 +144,7 @@ func (s *server) listContacts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := contactList{Contacts: make([]contactView, len(rows)), NextCursor: cursorString(next)}
-	for i, c := range rows {
-		out.Contacts[i] = newContactView(c)
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeJSON(w, http.StatusOK, contactList{Contacts: rows, NextCursor: cursorString(next)})
 }
 
 func parseContactFilter(r *http.Request) (gateway.ContactFilter, error) {
@@ -215,52 +182,22 @@ func (s *server) contactSub(w http.ResponseWriter, r *http.Request) error {
 	return s.subjectExportAPI(w, r)
 }
 
-// subjectView is everything stored about one person (GDPR Art. 15/20).
-type subjectView struct {
-	ExportedAt    time.Time              `json:"exported_at"`
-	Profile       *contactView           `json:"profile"`
-	Consent       consentJSON            `json:"consent"`
-	ConsentEvents []gateway.ConsentEvent `json:"consent_events"`
-	Messages      []messageView          `json:"messages"`
-	Inbound       []inboundView          `json:"inbound"`
-}
-
-func (s *server) subjectData(r *http.Request) (subjectView, gateway.Contact, error) {
+// subjectData is everything stored about the person of the path's {id}.
+func (s *server) subjectData(r *http.Request) (gateway.SubjectData, error) {
 	id, err := pathID(r, "contact")
 	if err != nil {
-		return subjectView{}, gateway.Contact{}, err
+		return gateway.SubjectData{}, err
 	}
-	d, err := s.gw.ExportSubject(r.Context(), id)
-	if err != nil {
-		return subjectView{}, gateway.Contact{}, err
-	}
-	v := subjectView{ExportedAt: s.now().UTC(), Consent: newConsentJSON(d.Consent),
-		ConsentEvents: d.Events, Messages: make([]messageView, len(d.Messages)), Inbound: make([]inboundView, len(d.Inbound))}
-	if v.ConsentEvents == nil {
-		v.ConsentEvents = []gateway.ConsentEvent{}
-	}
-	var c gateway.Contact
-	if d.Contact != nil {
-		c = *d.Contact
-		cv := newContactView(c)
-		v.Profile = &cv
-	}
-	for i, m := range d.Messages {
-		v.Messages[i] = newMessageView(m)
-	}
-	for i, in := range d.Inbound {
-		v.Inbound[i] = newInboundView(in)
-	}
-	return v, c, nil
+	return s.gw.ExportSubject(r.Context(), id)
 }
 
 // subjectExportAPI answers GET /api/v1/contacts/{id}/export (R-GDPR-1).
 func (s *server) subjectExportAPI(w http.ResponseWriter, r *http.Request) error {
-	v, _, err := s.subjectData(r)
+	d, err := s.subjectData(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, v)
+	return writeJSON(w, http.StatusOK, d)
 }
 
 // eraseContactAPI answers POST /api/v1/contacts/{id}/erase (R-GDPR-2).

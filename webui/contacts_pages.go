@@ -305,15 +305,19 @@ func (s *server) saveContactForm(w http.ResponseWriter, r *http.Request, u user)
 // subjectDownload answers GET /contacts/{id}/export: the person's data as
 // a JSON file (R-GDPR-1), the same document as the API's.
 func (s *server) subjectDownload(w http.ResponseWriter, r *http.Request, u user) error {
-	v, c, err := s.subjectData(r)
+	d, err := s.subjectData(r)
 	if err != nil {
 		return err
 	}
-	body, err := encodeJSON(v)
+	body, err := encodeJSON(d)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="contact-%d.json"`, c.ID))
+	var id uint64
+	if d.Profile != nil {
+		id = d.Profile.ID
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="contact-%d.json"`, id))
 	writeRaw(w, http.StatusOK, body)
 	return nil
 }

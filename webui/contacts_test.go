@@ -15,13 +15,13 @@ import (
 
 // createContactAPI posts a contact and returns it, failing unless the
 // answer is want.
-func (r *rig) createContactAPI(body string, want int) contactView {
+func (r *rig) createContactAPI(body string, want int) gateway.Contact {
 	r.t.Helper()
 	w := r.do("POST", "/api/v1/contacts", body)
 	if w.Code != want {
 		r.t.Fatalf("POST contact %s: %d, want %d: %s", body, w.Code, want, w.Body)
 	}
-	var c contactView
+	var c gateway.Contact
 	if want == http.StatusCreated {
 		decodeBody(r.t, w, &c)
 	}
@@ -71,7 +71,7 @@ func TestContactAPICrud(t *testing.T) {
 	}
 	path := fmt.Sprintf("/api/v1/contacts/%d", c.ID)
 	w = r.do("PATCH", path, `{"name":"Ana Lima"}`)
-	var got contactView
+	var got gateway.Contact
 	decodeBody(t, w, &got)
 	if w.Code != http.StatusOK || got.Name != "Ana Lima" || got.Tags[0] != "vip" || got.Attributes["email"] != "ana@example.com" || got.Language != "en-US" {
 		t.Errorf("PATCH name: %d %+v; the other fields must stay", w.Code, got)
@@ -183,7 +183,7 @@ func TestSubjectExportAndEraseAPI(t *testing.T) {
 			t.Errorf("export lacks %q: %s", k, w.Body)
 		}
 	}
-	var v subjectView
+	var v gateway.SubjectData
 	decodeBody(t, w, &v)
 	if v.Profile == nil || v.Profile.Name != "Ana" || len(v.Messages) != 1 || v.Messages[0].Text != "Your order is ready" || v.Consent.Marketing != "none" {
 		t.Errorf("export %s", w.Body)

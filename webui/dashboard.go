@@ -76,7 +76,7 @@ func startOfDay(t time.Time) time.Time {
 // todayCounts computes the totals shown on the dashboard and sent in the
 // websocket snapshot.
 func (s *server) todayCounts(now time.Time) (counts, error) {
-	msgs, _, err := s.recentMessages(startOfDay(now), 0)
+	msgs, _, err := s.recentMessages(startOfDay(now), "")
 	if err != nil {
 		return counts{}, err
 	}
@@ -270,7 +270,7 @@ type dashboardData struct {
 // dashboard answers GET /.
 func (s *server) dashboard(w http.ResponseWriter, r *http.Request, u user) error {
 	now := s.now()
-	msgs, capped, err := s.recentMessages(startOfDay(now).AddDate(0, 0, -29), 0)
+	msgs, capped, err := s.recentMessages(startOfDay(now).AddDate(0, 0, -29), "")
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 package webui
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -214,6 +216,61 @@ func TestStream(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// TestStreamMessageIsTheRESTView: a message event carries the message
+// exactly as GET /api/v1/messages/{id} answers it (status names, nulls for
+// unknown values), so a page reads both the same way.
+func TestStreamMessageIsTheRESTView(t *testing.T) {
+	t.Parallel()
+	l := newLiveRig(t)
+	c, _, err := l.dial(l.srv.URL, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	readFrame(t, c) // snapshot
+	// Two UCS-2 parts: ucs2_chars, a reference and a modem per part.
+	sub := l.submit(`{"to":"`+liveCustomer+`","text":"`+strings.Repeat("Fête 🎉 ", 12)+`"}`, http.StatusAccepted)
+	var event json.RawMessage
+	for event == nil {
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, data, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("read frame: %v", err)
+		}
+		var f struct {
+			Type    string          `json:"type"`
+			Message json.RawMessage `json:"message"`
+		}
+		if err := json.Unmarshal(data, &f); err != nil {
+			t.Fatalf("frame %s: %v", data, err)
+		}
+		var m struct {
+			ID     uint64 `json:"id"`
+			Status any    `json:"status"`
+		}
+		if f.Type != "message" {
+			continue
+		}
+		if err := json.Unmarshal(f.Message, &m); err != nil {
+			t.Fatalf("message %s: %v", f.Message, err)
+		}
+		if _, ok := m.Status.(string); !ok {
+			t.Fatalf("event status %v is not a name: %s", m.Status, f.Message)
+		}
+		// Delivered is final: nothing changes the message after this event.
+		if m.ID == sub.ID && m.Status == "delivered" {
+			event = f.Message
+		}
+	}
+	w := l.do("GET", "/api/v1/messages/"+itoa(sub.ID), "")
+	if w.Code != http.StatusOK {
+		t.Fatalf("GET: %d %s", w.Code, w.Body)
+	}
+	if rest := bytes.TrimSpace(w.Body.Bytes()); !bytes.Equal(event, rest) {
+		t.Errorf("event message differs from the REST answer:\nevent %s\nREST  %s", event, rest)
 	}
 }
 

@@ -371,7 +371,7 @@ func (s *server) renderThread(w http.ResponseWriter, r *http.Request, status int
 			newest = max(newest, m.ID)
 		}
 	}
-	out, _, err := s.recentMessages(time.Time{}, 0)
+	out, _, err := s.recentMessages(time.Time{}, "")
 	if err != nil {
 		return err
 	}

@@ -28,15 +28,15 @@ func TestRenderEveryTemplate(t *testing.T) {
 	}
 	msgs := []gateway.Message{
 		{ID: 2, To: "+12015550123", Text: "<script>alert(1)</script>", Status: gateway.StatusDelivered, CreatedAt: now.Add(-time.Hour), Modem: "sim1",
-			Encoding: "GSM-7", Parts: []gateway.Part{{Seq: 1, MR: 3, Modem: "sim1", Status: gateway.StatusDelivered, SentAt: now}},
+			Encoding: "GSM-7", Parts: []gateway.Part{{Seq: 1, MR: ptr(3), Modem: ptr("sim1"), Status: gateway.StatusDelivered, SentAt: &now}},
 			History: []gateway.Transition{{At: now, Status: gateway.StatusQueued, Note: "accepted"}, {At: now, Status: gateway.StatusDelivered}}},
-		{ID: 1, To: "+12015550124", Text: "x", Status: gateway.StatusUnknown, CreatedAt: now.Add(-30 * time.Hour), Error: "timeout",
-			Parts: []gateway.Part{{Seq: 1, MR: -1, Status: gateway.StatusUnknown, Error: "timeout"}}},
+		{ID: 1, To: "+12015550124", Text: "x", Status: gateway.StatusUnknown, CreatedAt: now.Add(-30 * time.Hour), Error: ptr("timeout"),
+			Parts: []gateway.Part{{Seq: 1, Status: gateway.StatusUnknown, Error: ptr("timeout")}}},
 		{ID: 3, To: "+12015550125", Text: "Rosa's: 20% off", Kind: gateway.KindMarketing, Status: gateway.StatusQueued, CreatedAt: now,
-			Hold: "quiet hours: 22:10 in America/New_York; marketing allowed 08:00-21:00 local (US federal rule)", NextAttemptAt: now.Add(10 * time.Hour),
-			Parts: []gateway.Part{{Seq: 1, MR: -1, Status: gateway.StatusQueued}}},
+			Hold: ptr("quiet hours: 22:10 in America/New_York; marketing allowed 08:00-21:00 local (US federal rule)"), NextAttemptAt: now.Add(10 * time.Hour),
+			Parts: []gateway.Part{{Seq: 1, Status: gateway.StatusQueued}}},
 		{ID: 4, To: "+12015550126", Text: "Rosa's: 20% off", Kind: gateway.KindMarketing, Status: gateway.StatusSuppressed, CreatedAt: now,
-			Error: "no marketing consent on record for this number", Parts: []gateway.Part{{Seq: 1, MR: -1, Status: gateway.StatusQueued}}},
+			Error: ptr("no marketing consent on record for this number"), Parts: []gateway.Part{{Seq: 1, Status: gateway.StatusQueued}}},
 	}
 	fixtures := map[string]view{
 		"login": {Title: "Log in", Error: "Wrong user name or password.", Data: loginData{Name: "ana", Next: "/inbox"}},
@@ -110,3 +110,6 @@ func TestRenderEveryTemplate(t *testing.T) {
 		t.Errorf("partial output on error: %d %q", w.Code, w.Body)
 	}
 }
+
+// ptr is the address of a copy of v, for the views' optional fields.
+func ptr[T any](v T) *T { return &v }

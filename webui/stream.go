@@ -140,9 +140,6 @@ func (s *server) serveStream(conn *websocket.Conn, cred streamCred) {
 	}()
 
 	snap := snapshot{Type: "snapshot", At: s.now(), Modems: s.gw.Modems(), Alerts: s.gw.Alerts(), Labels: map[string]string{}}
-	if snap.Modems == nil {
-		snap.Modems = []gateway.ModemStatus{}
-	}
 	if snap.Alerts == nil {
 		snap.Alerts = []gateway.Alert{}
 	}

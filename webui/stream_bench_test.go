@@ -71,10 +71,10 @@ func BenchmarkStatusToBrowser(b *testing.B) {
 			if f.Type == "message" && f.Message.ID == m.ID && f.Message.Status == gateway.StatusDelivered {
 				got := time.Now()
 				clock.mu.Lock()
-				at, ok := clock.at[int64(f.Message.Parts[0].MR)]
+				at, ok := clock.at[int64(*f.Message.Parts[0].MR)]
 				clock.mu.Unlock()
 				if !ok {
-					b.Fatalf("no report time for MR %d", f.Message.Parts[0].MR)
+					b.Fatalf("no report time for MR %d", *f.Message.Parts[0].MR)
 				}
 				lat = append(lat, got.Sub(at))
 				break

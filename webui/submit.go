@@ -90,11 +90,11 @@ func (s *server) submit(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, status, submitResponse{
 		ID:        m.ID,
-		Status:    m.Status.String(),
+		Status:    string(m.Status),
 		To:        m.To,
 		Encoding:  m.Encoding,
 		Parts:     len(m.Parts),
-		UCS2Chars: ucs2Chars(m),
-		Kind:      m.Kind.String(),
+		UCS2Chars: m.UCS2Chars,
+		Kind:      string(m.Kind),
 	})
 }

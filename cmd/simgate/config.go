@@ -120,14 +120,14 @@ type rawConfig struct {
 	Region string `toml:"region"`
 	// UploadIdleTimeout is a string for time.ParseDuration: decoded into a
 	// time.Duration, a bare 30 would mean 30 nanoseconds.
-	UploadIdleTimeout string     `toml:"upload_idle_timeout"`
-	USSDAllow         *[]string  `toml:"ussd_allow"`
-	PublicURL         string     `toml:"public_url"`
-	Join              rawJoin    `toml:"join"`
+	UploadIdleTimeout string    `toml:"upload_idle_timeout"`
+	USSDAllow         *[]string `toml:"ussd_allow"`
+	PublicURL         string    `toml:"public_url"`
+	Join              rawJoin   `toml:"join"`
 	// StartCheckMiB is start_check_mib (fileConfig.StartCheckMiB).
-	StartCheckMiB *int64 `toml:"start_check_mib"`
-	Limits            rawLimits  `toml:"limits"`
-	Modem             []rawModem `toml:"modem"`
+	StartCheckMiB *int64     `toml:"start_check_mib"`
+	Limits        rawLimits  `toml:"limits"`
+	Modem         []rawModem `toml:"modem"`
 }
 
 // rawJoin is the [join] table.

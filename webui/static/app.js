@@ -20,12 +20,14 @@
     el.className = "status " + status;
   }
 
+  // m is the message as GET /api/v1/messages/{id} answers it.
   function onMessage(m) {
-    all('[data-msg-id="' + m.id + '"] [data-status]').forEach(function (el) { setStatus(el, statusName(m.status)); });
+    all('[data-msg-id="' + m.id + '"] [data-status]').forEach(function (el) { setStatus(el, m.status); });
     var detail = $('#message[data-msg-id="' + m.id + '"]');
     if (!detail) return;
+    // The message's modem is its first part's: later parts follow it.
     var mod = $('[data-field="modem"]', detail);
-    if (mod && m.modem) mod.textContent = m.modem;
+    if (mod && m.parts.length && m.parts[0].modem) mod.textContent = m.parts[0].modem;
     var tl = $("#timeline");
     if (tl && m.history) {
       tl.textContent = "";
@@ -34,18 +36,13 @@
         var t = document.createElement("time");
         t.dateTime = h.at; t.textContent = fmtTime(h.at);
         var s = document.createElement("span");
-        setStatus(s, statusName(h.status));
+        setStatus(s, h.status);
         li.appendChild(t); li.appendChild(document.createTextNode(" ")); li.appendChild(s);
         if (h.note) li.appendChild(document.createTextNode(" — " + h.note));
         tl.appendChild(li);
       });
     }
   }
-
-  // Events carry the store's numeric status; the snapshot's labels are
-  // keyed by name, in the store's order (1 = queued ...).
-  var statusOrder = ["", "queued", "sending", "sent", "delivered", "failed", "unknown", "suppressed", "expired"];
-  function statusName(s) { return typeof s === "number" ? (statusOrder[s] || String(s)) : s; }
 
   function onInbound(m) {
     var list = $("#conversations");
