@@ -66,6 +66,7 @@ type options struct {
 	noSync      bool
 	now         func() time.Time
 	lockTimeout time.Duration
+	soloCommit  bool
 }
 
 // Option adjusts Open.
@@ -82,6 +83,14 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // WithLockTimeout changes how long Open waits for a lock held by another
 // opener (DefaultLockTimeout).
 func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
+
+// WithoutGroupCommit makes every batched write commit at once, on its own,
+// instead of waiting batchDelay for other writers. It exists for tests
+// under testing/synctest: there that wait is a fake-clock timer, and the
+// fake clock stands still while any goroutine waits for a mutex, so a
+// writer holding a lock across a batched write (the consent ledger does,
+// by design) would never be woken while another goroutine wants the lock.
+func WithoutGroupCommit() Option { return func(o *options) { o.soloCommit = true } }
 
 // Open opens or creates (mode 0600) the database at path and brings its
 // schema up to date. The directory must exist. A file held open by another
@@ -120,6 +129,9 @@ func Open(path string, opts ...Option) (*DB, error) {
 	// clients at ~100 msgs/s each. An fsync here takes about 1 ms, so 2 ms
 	// still fills batches under load while a lone request waits little.
 	bdb.MaxBatchDelay = batchDelay
+	if o.soloCommit {
+		bdb.MaxBatchSize = 1 // a full batch commits at once, without the timer
+	}
 	if err := bdb.Update(func(tx *bbolt.Tx) error { return migrate(tx, migrations) }); err != nil {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
