@@ -48,19 +48,9 @@ func BenchmarkDispatchZeroLatency(b *testing.B) {
 	start := time.Now()
 	r.start()
 	for _, id := range ids {
-		for {
-			m, err := r.db.Get(id)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if m.Status == store.StatusSent || m.Status == store.StatusDelivered {
-				break
-			}
-			if m.Status.Final() || m.Status == store.StatusUnknown {
-				b.Fatalf("message %d ended %s: %s", id, m.Status, m.Error)
-			}
-			time.Sleep(time.Millisecond)
-		}
+		pollUntil(b, fmt.Sprintf("message %d to be sent", id), time.Millisecond, time.Minute, func() bool {
+			return sentOrFailed(b, r, id, store.StatusSent, store.StatusDelivered)
+		})
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
@@ -112,7 +102,7 @@ func BenchmarkFleetUtilization(b *testing.B) {
 	// Let every modem finish init before the clock starts: start-up is not
 	// dispatch.
 	r.start()
-	r.waitFor("all modems up", func() bool {
+	pollUntil(b, "all modems up", 5*time.Millisecond, time.Minute, func() bool {
 		for _, st := range r.g.Modems() {
 			if st.State != StateUp {
 				return false
@@ -123,19 +113,11 @@ func BenchmarkFleetUtilization(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for _, id := range ids {
-		for {
-			m, err := r.db.Get(id)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if m.Status == store.StatusSent {
-				break
-			}
-			if m.Status.Final() || m.Status == store.StatusUnknown {
-				b.Fatalf("message %d ended %s: %s", id, m.Status, m.Error)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		// The texts go out in order, a few at a time, so none should wait
+		// much longer than one submit; the limit only catches a hang.
+		pollUntil(b, fmt.Sprintf("message %d to be sent", id), 5*time.Millisecond, time.Minute+10*latency, func() bool {
+			return sentOrFailed(b, r, id, store.StatusSent)
+		})
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
@@ -143,4 +125,22 @@ func BenchmarkFleetUtilization(b *testing.B) {
 	achieved := float64(b.N) / elapsed.Seconds()
 	b.ReportMetric(achieved, "parts/s")
 	b.ReportMetric(100*achieved/capacity, "utilization-%")
+}
+
+// sentOrFailed reports whether message id has reached one of want, and
+// fails the benchmark if it ended any other way.
+func sentOrFailed(b *testing.B, r *rig, id uint64, want ...store.Status) bool {
+	m, err := r.db.Get(id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, w := range want {
+		if m.Status == w {
+			return true
+		}
+	}
+	if m.Status.Final() || m.Status == store.StatusUnknown {
+		b.Fatalf("message %d ended %s: %s", id, m.Status, m.Error)
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/simgate/simgate/gateway/compliance"
@@ -549,25 +550,27 @@ func TestConsentLiveEvent(t *testing.T) {
 // TestPendingInboundHandledAtStart: a STOP stored before a crash, but not
 // yet applied, is applied when the gateway starts, before anything is sent.
 func TestPendingInboundHandledAtStart(t *testing.T) {
-	r := newRig(t, rigOptions{modems: []sim.Config{{Number: simA}}})
-	if err := r.g.SaveComplianceSettings(lintSettings(), "test"); err != nil {
-		t.Fatal(err)
-	}
-	// What handleInbound stores, without the keyword handling after it.
-	_, complete, err := r.db.AddInboundPart(store.InboundPart{Modem: "sim1", From: customer, Seq: 1, Total: 1, TPDU: []byte{1}},
-		func([]store.InboundPart) (store.Inbound, error) {
-			return store.Inbound{Modem: "sim1", From: customer, Text: "Stop", Parts: 1}, nil
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, rigOptions{modems: []sim.Config{{Number: simA}}})
+		if err := r.g.SaveComplianceSettings(lintSettings(), "test"); err != nil {
+			t.Fatal(err)
+		}
+		// What handleInbound stores, without the keyword handling after it.
+		_, complete, err := r.db.AddInboundPart(store.InboundPart{Modem: "sim1", From: customer, Seq: 1, Total: 1, TPDU: []byte{1}},
+			func([]store.InboundPart) (store.Inbound, error) {
+				return store.Inbound{Modem: "sim1", From: customer, Text: "Stop", Parts: 1}, nil
+			})
+		if err != nil || !complete {
+			t.Fatalf("store inbound: %v %v", complete, err)
+		}
+		r.start()
+		// The consent change commits before the text is marked handled, so
+		// wait for both: checking the pending list right after the first raced.
+		r.waitFor("the stored STOP to be applied and marked handled", func() bool {
+			c, err := r.db.Consent(customer)
+			pending, err2 := r.db.PendingInbound()
+			return err == nil && err2 == nil && c.OptedOutAll && len(pending) == 0
 		})
-	if err != nil || !complete {
-		t.Fatalf("store inbound: %v %v", complete, err)
-	}
-	r.start()
-	// The consent change commits before the text is marked handled, so
-	// wait for both: checking the pending list right after the first raced.
-	r.waitFor("the stored STOP to be applied and marked handled", func() bool {
-		c, err := r.db.Consent(customer)
-		pending, err2 := r.db.PendingInbound()
-		return err == nil && err2 == nil && c.OptedOutAll && len(pending) == 0
 	})
 }
 
@@ -575,42 +578,44 @@ func TestPendingInboundHandledAtStart(t *testing.T) {
 // out and exactly one confirmation reaches the modem, however many STOPs
 // follow, on any SIM.
 func TestStopBySimulator(t *testing.T) {
-	r := newRig(t, rigOptions{modems: []sim.Config{{Number: simA}, {Number: simB}}})
-	if err := r.g.SaveComplianceSettings(lintSettings(), "test"); err != nil {
-		t.Fatal(err)
-	}
-	r.start()
-	// Three different texts: the same PDU twice on one modem is a
-	// duplicate the store drops.
-	for i, to := range []string{simA, simB, simA} {
-		if err := r.net.Deliver(customer, to, []string{"STOP", "Stop", "stop."}[i]); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, rigOptions{modems: []sim.Config{{Number: simA}, {Number: simB}}})
+		if err := r.g.SaveComplianceSettings(lintSettings(), "test"); err != nil {
 			t.Fatal(err)
 		}
-	}
-	r.waitFor("three STOPs handled", func() bool {
-		p, err := r.db.PendingInbound()
-		in, _, err2 := r.g.Inbox(0, 10)
-		return err == nil && err2 == nil && len(in) == 3 && len(p) == 0
-	})
-	c, err := r.db.Consent(customer)
-	if err != nil || !c.OptedOutAll || c.Marketing != store.MarketingOptedOut {
-		t.Fatalf("consent after STOP: %+v %v", c, err)
-	}
-	var confirmations []store.Message
-	r.waitFor("the confirmation to be sent", func() bool {
-		all, _, err := r.db.List(store.ListFilter{Limit: 50})
-		if err != nil {
-			t.Fatal(err)
-		}
-		confirmations = nil
-		for _, m := range all {
-			if m.To == customer && m.Kind == store.KindCompliance {
-				confirmations = append(confirmations, m)
+		r.start()
+		// Three different texts: the same PDU twice on one modem is a
+		// duplicate the store drops.
+		for i, to := range []string{simA, simB, simA} {
+			if err := r.net.Deliver(customer, to, []string{"STOP", "Stop", "stop."}[i]); err != nil {
+				t.Fatal(err)
 			}
 		}
-		return len(confirmations) == 1 && confirmations[0].Status != store.StatusQueued && confirmations[0].Status != store.StatusSending
+		r.waitFor("three STOPs handled", func() bool {
+			p, err := r.db.PendingInbound()
+			in, _, err2 := r.g.Inbox(0, 10)
+			return err == nil && err2 == nil && len(in) == 3 && len(p) == 0
+		})
+		c, err := r.db.Consent(customer)
+		if err != nil || !c.OptedOutAll || c.Marketing != store.MarketingOptedOut {
+			t.Fatalf("consent after STOP: %+v %v", c, err)
+		}
+		var confirmations []store.Message
+		r.waitFor("the confirmation to be sent", func() bool {
+			all, _, err := r.db.List(store.ListFilter{Limit: 50})
+			if err != nil {
+				t.Fatal(err)
+			}
+			confirmations = nil
+			for _, m := range all {
+				if m.To == customer && m.Kind == store.KindCompliance {
+					confirmations = append(confirmations, m)
+				}
+			}
+			return len(confirmations) == 1 && confirmations[0].Status != store.StatusQueued && confirmations[0].Status != store.StatusSending
+		})
+		if st := confirmations[0].Status; st != store.StatusSent && st != store.StatusDelivered {
+			t.Errorf("confirmation %s, want sent", st)
+		}
 	})
-	if st := confirmations[0].Status; st != store.StatusSent && st != store.StatusDelivered {
-		t.Errorf("confirmation %s, want sent", st)
-	}
 }

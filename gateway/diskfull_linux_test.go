@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/simgate/simgate/modem"
@@ -119,64 +120,66 @@ func (g *gatedLine) Read(p []byte) (int, error) {
 // disk_full alert is up.
 func TestDiskFullKeepsMR(t *testing.T) {
 	dir := mountTmpfs(t, "8m")
-	mc := testModemConfig()
-	mc.SubmitTimeout = time.Minute // the gate holds +CMGS while the disk fills
-	mc.Name = "sim1"
-	r := newRig(t, rigOptions{dir: dir})
-	sm, err := r.net.AddModem(sim.Config{Number: "+15550000001"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gate := &gatedLine{once: &sync.Once{}, reached: make(chan struct{}), release: make(chan struct{})}
-	open := func(ctx context.Context) (*modem.Modem, error) {
-		line := *gate
-		line.ReadWriteCloser = sm.Connect(context.WithoutCancel(ctx))
-		line.tail = nil
-		return modem.New(&line, mc, testLog()), nil
-	}
-	if err := r.g.AddModem(ModemConfig{Name: "sim1", Path: "pipe", Open: open}); err != nil {
-		t.Fatal(err)
-	}
-	r.start()
-	msg := r.submit("+12015550123", "Your order is ready")
+	synctest.Test(t, func(t *testing.T) {
+		mc := testModemConfig()
+		mc.SubmitTimeout = time.Minute // the gate holds +CMGS while the disk fills
+		mc.Name = "sim1"
+		r := newRig(t, rigOptions{dir: dir})
+		sm, err := r.net.AddModem(sim.Config{Number: "+15550000001"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gate := &gatedLine{once: &sync.Once{}, reached: make(chan struct{}), release: make(chan struct{})}
+		open := func(ctx context.Context) (*modem.Modem, error) {
+			line := *gate
+			line.ReadWriteCloser = sm.Connect(context.WithoutCancel(ctx))
+			line.tail = nil
+			return modem.New(&line, mc, testLog()), nil
+		}
+		if err := r.g.AddModem(ModemConfig{Name: "sim1", Path: "pipe", Open: open}); err != nil {
+			t.Fatal(err)
+		}
+		r.start()
+		msg := r.submit("+12015550123", "Your order is ready")
 
-	select {
-	case <-gate.reached:
-	case <-time.After(time.Minute):
-		t.Fatal("the modem never answered +CMGS")
-	}
-	filler := fillDisk(t, dir)
-	exhaustFreePages(t, r.db)
-	close(gate.release)
+		select {
+		case <-gate.reached:
+		case <-time.After(time.Minute):
+			t.Fatal("the modem never answered +CMGS")
+		}
+		filler := fillDisk(t, dir)
+		exhaustFreePages(t, r.db)
+		close(gate.release)
 
-	// The runner could not write the MR: its session ends, as any failed
-	// write on the send path ends it.
-	r.waitFor("the MR write to fail", func() bool {
-		return strings.Contains(r.g.Modems()[0].LastError, "persist MR")
+		// The runner could not write the MR: its session ends, as any failed
+		// write on the send path ends it.
+		r.waitFor("the MR write to fail", func() bool {
+			return strings.Contains(r.g.Modems()[0].LastError, "persist MR")
+		})
+		m, err := r.db.Get(msg.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Status != store.StatusSending || m.Parts[0].MR != -1 {
+			t.Fatalf("on disk while the disk is full: %s, MR %d; want sending without an MR", m.Status, m.Parts[0].MR)
+		}
+		if err := r.g.Writable(); !errors.Is(err, ErrDiskFull) {
+			t.Errorf("Writable on a full disk: %v, want ErrDiskFull", err)
+		}
+		if !hasAlert(r.g, AlertDiskFull, "") {
+			t.Errorf("alerts %+v, want %s", r.g.Alerts(), AlertDiskFull)
+		}
+
+		if err := os.Remove(filler); err != nil {
+			t.Fatal(err)
+		}
+		m = r.waitStatus(msg.ID, store.StatusDelivered)
+		if m.Parts[0].MR < 0 || m.Parts[0].Status != store.StatusDelivered {
+			t.Errorf("after room was made: part %+v, want its MR written and its report matched", m.Parts[0])
+		}
+		r.waitFor("the disk_full alert to clear", func() bool { return !hasAlert(r.g, AlertDiskFull, "") })
+		if subs := r.net.Submissions(); len(subs) != 1 {
+			t.Errorf("the network saw %d submissions, want the one text once", len(subs))
+		}
 	})
-	m, err := r.db.Get(msg.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Status != store.StatusSending || m.Parts[0].MR != -1 {
-		t.Fatalf("on disk while the disk is full: %s, MR %d; want sending without an MR", m.Status, m.Parts[0].MR)
-	}
-	if err := r.g.Writable(); !errors.Is(err, ErrDiskFull) {
-		t.Errorf("Writable on a full disk: %v, want ErrDiskFull", err)
-	}
-	if !hasAlert(r.g, AlertDiskFull, "") {
-		t.Errorf("alerts %+v, want %s", r.g.Alerts(), AlertDiskFull)
-	}
-
-	if err := os.Remove(filler); err != nil {
-		t.Fatal(err)
-	}
-	m = r.waitStatus(msg.ID, store.StatusDelivered)
-	if m.Parts[0].MR < 0 || m.Parts[0].Status != store.StatusDelivered {
-		t.Errorf("after room was made: part %+v, want its MR written and its report matched", m.Parts[0])
-	}
-	r.waitFor("the disk_full alert to clear", func() bool { return !hasAlert(r.g, AlertDiskFull, "") })
-	if subs := r.net.Submissions(); len(subs) != 1 {
-		t.Errorf("the network saw %d submissions, want the one text once", len(subs))
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/simgate/simgate/modem/sim"
@@ -115,18 +116,20 @@ func TestExportAndEraseSubject(t *testing.T) {
 // does not cost the modem its session (the record the send path wanted to
 // update is gone, which is the point), and the next text goes out.
 func TestEraseWhileSending(t *testing.T) {
-	r := newRig(t, rigOptions{modems: []sim.Config{{Number: simA, SubmitLatency: 400 * time.Millisecond}}})
-	r.start()
-	r.waitFor("the modem to come up", func() bool { return r.g.Modems()[0].State == StateUp })
-	since := r.g.Modems()[0].Since
-	m := r.submit(customer, "Your order is ready")
-	r.waitStatus(m.ID, store.StatusSending)
-	if _, err := r.db.EraseNumber(customer); err != nil {
-		t.Fatal(err)
-	}
-	next := r.submit("+12015550188", "Your table is ready")
-	r.waitStatus(next.ID, store.StatusSent)
-	if st := r.g.Modems()[0]; st.State != StateUp || !st.Since.Equal(since) {
-		t.Fatalf("modem went through a reconnect after the erasure: %+v", st)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, rigOptions{modems: []sim.Config{{Number: simA, SubmitLatency: 400 * time.Millisecond}}})
+		r.start()
+		r.waitFor("the modem to come up", func() bool { return r.g.Modems()[0].State == StateUp })
+		since := r.g.Modems()[0].Since
+		m := r.submit(customer, "Your order is ready")
+		r.waitStatus(m.ID, store.StatusSending)
+		if _, err := r.db.EraseNumber(customer); err != nil {
+			t.Fatal(err)
+		}
+		next := r.submit("+12015550188", "Your table is ready")
+		r.waitStatus(next.ID, store.StatusSent)
+		if st := r.g.Modems()[0]; st.State != StateUp || !st.Since.Equal(since) {
+			t.Fatalf("modem went through a reconnect after the erasure: %+v", st)
+		}
+	})
 }

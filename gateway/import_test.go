@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/simgate/simgate/store"
@@ -347,37 +348,39 @@ func BenchmarkImportContacts(b *testing.B) {
 // gateway is created, and one written after that - an import that began
 // as soon as the console served - survives Run starting up.
 func TestStaleSpools(t *testing.T) {
-	dir := t.TempDir()
-	stale := filepath.Join(dir, "import-stale.csv.tmp")
-	db, err := store.Open(filepath.Join(dir, "simgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if matched, _ := filepath.Match(ImportSpoolPattern, filepath.Base(stale)); !matched {
-		t.Fatalf("test file %s does not match the spool pattern %s", stale, ImportSpoolPattern)
-	}
-	if err := os.WriteFile(stale, []byte("number\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	g, err := New(db, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("stale spool still there after New: %v", err)
-	}
-	live, err := g.ImportSpool()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer live.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	if err := g.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(live.Name()); err != nil {
-		t.Fatalf("a spool being written was removed when Run started: %v", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		stale := filepath.Join(dir, "import-stale.csv.tmp")
+		db, err := store.Open(filepath.Join(dir, "simgate.db"), store.WithoutGroupCommit())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if matched, _ := filepath.Match(ImportSpoolPattern, filepath.Base(stale)); !matched {
+			t.Fatalf("test file %s does not match the spool pattern %s", stale, ImportSpoolPattern)
+		}
+		if err := os.WriteFile(stale, []byte("number\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		g, err := New(db, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("stale spool still there after New: %v", err)
+		}
+		live, err := g.ImportSpool()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer live.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		if err := g.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(live.Name()); err != nil {
+			t.Fatalf("a spool being written was removed when Run started: %v", err)
+		}
+	})
 }

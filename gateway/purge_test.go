@@ -4,7 +4,10 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/simgate/simgate/store"
 )
 
 func setRetention(t testing.TB, g *Gateway, days int) {
@@ -122,38 +125,51 @@ func TestPurgeBodies(t *testing.T) {
 	}
 }
 
-// TestRunPurgesAtStart checks the purge loop is wired into Run.
+// TestRunPurgesAtStart checks the purge loop is wired into Run: it purges
+// as Run starts, and again every hour while it runs.
 func TestRunPurgesAtStart(t *testing.T) {
-	g := newContactsGateway(t)
-	m, _, err := g.Submit(context.Background(), SubmitRequest{To: "+12015550101", Text: "old text"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := g.Drop(context.Background(), m.ID); err != nil {
-		t.Fatal(err)
-	}
-	g.clock.add(31 * 24 * time.Hour)
-	setRetention(t, g.Gateway, 30)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	deadline := time.After(30 * time.Second)
-	for {
-		got, err := g.Message(m.ID)
-		if err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		g := newContactsGateway(t, store.WithoutGroupCommit())
+		dropped := func(text string) uint64 {
+			t.Helper()
+			m, _, err := g.Submit(context.Background(), SubmitRequest{To: "+12015550101", Text: text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := g.Drop(context.Background(), m.ID); err != nil {
+				t.Fatal(err)
+			}
+			return m.ID
 		}
-		if got.BodyPurged {
-			return
+		purged := func(id uint64) bool {
+			t.Helper()
+			m, err := g.Message(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m.BodyPurged
 		}
-		select {
-		case <-deadline:
-			t.Fatal("Run did not purge the old body")
-		case <-time.After(10 * time.Millisecond):
+		old := dropped("old text")
+		g.clock.add(31 * 24 * time.Hour)
+		setRetention(t, g.Gateway, 30)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- g.Run(ctx) }()
+		defer func() {
+			cancel()
+			<-done
+		}()
+		// The first purge comes before the loop's first wait, so it is
+		// over once everything in the bubble waits.
+		synctest.Wait()
+		if !purged(old) {
+			t.Fatal("Run did not purge the old body at start")
 		}
-	}
+		later := dropped("later text")
+		g.clock.add(31 * 24 * time.Hour)
+		elapse(time.Hour) // the purge interval: time passing is the point
+		if !purged(later) {
+			t.Fatal("the running purge did not blank a body that grew old an hour later")
+		}
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/simgate/simgate/modem"
@@ -16,7 +17,10 @@ import (
 	"github.com/simgate/simgate/store"
 )
 
-// rig is a gateway over a real bbolt file and simulated modems.
+// rig is a gateway over a real bbolt file and simulated modems. A test
+// that runs it (start) builds it inside a synctest bubble: the simulator is
+// wired over io.Pipe, so time, timeouts and backoff are the bubble's fake
+// clock, and waitFor checks the state whenever the bubble is idle.
 type rig struct {
 	t   testing.TB
 	db  *store.DB
@@ -47,9 +51,14 @@ type rigOptions struct {
 	limitsFor map[int]Limits // per modem index, overriding limits
 }
 
-func newRig(t *testing.T, o rigOptions) *rig { return newRigTB(t, o) }
+// newRig builds a rig for a test. Group commit is off: in a bubble its
+// wait is a fake-clock timer, which a goroutine queued on a mutex would
+// stop from ever firing (see store.WithoutGroupCommit).
+func newRig(t *testing.T, o rigOptions) *rig { return newRigTB(t, o, store.WithoutGroupCommit()) }
 
-func newRigTB(t testing.TB, o rigOptions) *rig {
+// newRigTB builds a rig over a store opened with storeOpts; benchmarks
+// call it with none, to measure the store as shipped.
+func newRigTB(t testing.TB, o rigOptions, storeOpts ...store.Option) *rig {
 	t.Helper()
 	if o.dir == "" {
 		o.dir = t.TempDir()
@@ -66,7 +75,7 @@ func newRigTB(t testing.TB, o rigOptions) *rig {
 	if o.modemCfg.SweepInterval == 0 {
 		o.modemCfg.SweepInterval = 500 * time.Millisecond
 	}
-	db, err := store.Open(filepath.Join(o.dir, "simgate.db"))
+	db, err := store.Open(filepath.Join(o.dir, "simgate.db"), storeOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,21 +146,64 @@ func (r *rig) stop() {
 	r.cancel = nil
 }
 
-// waitFor polls cond until it holds or the (generous) deadline passes. The
-// deadline is a hang guard, not a speed assertion.
+// waitStep is how far the bubble's clock moves between two checks of a
+// waited-for condition: fine enough that no state the tests wait for
+// (a send in flight lasts hundreds of milliseconds) passes unseen.
+const waitStep = 10 * time.Millisecond
+
+// waitFor waits, inside the test's synctest bubble, until cond holds.
 func (r *rig) waitFor(what string, cond func() bool) {
 	r.t.Helper()
 	r.waitForLong(what, 30*time.Second, cond)
 }
 
+// waitForLong is waitFor with its own limit. cond is checked only when
+// every other goroutine in the bubble is blocked, so it never sees a step
+// half done; while it does not hold, the bubble's clock moves on by
+// waitStep, which fires the timers due in it (health checks, retries,
+// report delays) at no wall-time cost. The limit is bubble time: it turns
+// a hang into a failure and bounds the speed of nothing.
 func (r *rig) waitForLong(what string, limit time.Duration, cond func() bool) {
 	r.t.Helper()
 	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("timed out waiting for %s", what)
+	for {
+		synctest.Wait()
+		if cond() {
+			return
 		}
-		time.Sleep(10 * time.Millisecond)
+		if !time.Now().Before(deadline) {
+			r.t.Fatalf("timed out waiting for %s (%v of bubble time)", what, limit)
+		}
+		// Only advances the fake clock; synctest.Wait above is what
+		// synchronises.
+		time.Sleep(waitStep)
+	}
+}
+
+// elapse lets d of bubble time pass and returns once the bubble is idle
+// again, so everything due within d has happened. It is for tests where
+// time passing is the point (a validity running out, a text that must
+// keep waiting), never to wait for something to happen: that is waitFor.
+func elapse(d time.Duration) {
+	time.Sleep(d)
+	synctest.Wait()
+}
+
+// pollUntil checks cond every interval of real time until it holds. It is
+// for code outside a bubble (the benchmarks, which measure real time);
+// limit is a hang guard, not a speed assertion.
+func pollUntil(tb testing.TB, what string, every, limit time.Duration, cond func() bool) {
+	tb.Helper()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			tb.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }
 

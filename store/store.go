@@ -82,6 +82,7 @@ type options struct {
 	lockTimeout time.Duration
 	init        bool
 	startCheck  int64
+	soloCommit  bool
 }
 
 // Option adjusts Open.
@@ -108,6 +109,14 @@ func WithInit() Option { return func(o *options) { o.init = true } }
 // file (DefaultStartCheckBytes; see Verify). Zero or less checks only what
 // Verify checks in a large file.
 func WithStartCheck(maxBytes int64) Option { return func(o *options) { o.startCheck = maxBytes } }
+
+// WithoutGroupCommit makes every batched write commit at once, on its own,
+// instead of waiting batchDelay for other writers. It exists for tests
+// under testing/synctest: there that wait is a fake-clock timer, and the
+// fake clock stands still while any goroutine waits for a mutex, so a
+// writer holding a lock across a batched write (the consent ledger does,
+// by design) would never be woken while another goroutine wants the lock.
+func WithoutGroupCommit() Option { return func(o *options) { o.soloCommit = true } }
 
 // Open opens or creates (mode 0600) the database at path and brings its
 // schema up to date. The directory must exist. A file held open by another
@@ -165,6 +174,9 @@ func Open(path string, opts ...Option) (*DB, error) {
 	// clients at ~100 msgs/s each. An fsync here takes about 1 ms, so 2 ms
 	// still fills batches under load while a lone request waits little.
 	bdb.MaxBatchDelay = batchDelay
+	if o.soloCommit {
+		bdb.MaxBatchSize = 1 // a full batch commits at once, without the timer
+	}
 	db := &DB{bolt: boltDB{DB: bdb, health: &health{path: path, now: o.now}}, path: path, now: o.now}
 	if err := db.bolt.Update(func(tx *bbolt.Tx) error { return migrate(tx, migrations) }); err != nil {
 		_ = bdb.Close()

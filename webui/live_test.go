@@ -118,15 +118,21 @@ func newConsoleRigTB(t testing.TB, opts ...rigOption) *consoleRig {
 	return &consoleRig{rig: r, cookie: &http.Cookie{Name: cookieName, Value: id}}
 }
 
-// waitFor polls cond; the limit is a hang guard, not a speed assertion.
+// waitFor checks cond every 10 ms until it holds. The rig serves real
+// HTTP and websockets, so it cannot run in a synctest bubble: this is real
+// time, and the limit is a hang guard, not a speed assertion.
 func (l *liveRig) waitFor(what string, cond func() bool) {
 	l.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
 			l.t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

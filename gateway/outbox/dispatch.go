@@ -138,9 +138,11 @@ func (q *Queue) assignDue(runners []*runner, inflight map[uint64]*runner, busy m
 		return maxIdleWait
 	}
 	wait := next.Sub(now)
-	if wait < 0 {
+	if wait <= 0 {
 		// Something is due but no modem can take it: wait for a runner
 		// to finish or a modem to come up (both wake us), or re-check soon.
+		// Due this very instant counts too: a zero wait would re-check at
+		// once, for as long as the clock reads the same.
 		wait = maxIdleWait
 		if idle > 0 {
 			wait = time.Second
