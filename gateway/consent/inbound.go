@@ -3,6 +3,7 @@ package consent
 import (
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/gateway/contacts"
@@ -43,8 +44,22 @@ func (l *Ledger) HandleInbound(in store.Inbound) error {
 	return l.db.MarkInboundHandled(in.ID)
 }
 
-// maxReviewText bounds the text kept on the review record.
+// maxReviewText bounds the text kept on the review record, in bytes.
 const maxReviewText = 500
+
+// cutText returns the longest prefix of s of at most n bytes that ends
+// between two characters: cutting a multi-byte character in half would
+// store a broken one (JSON turns it into U+FFFD) and quote it in the
+// ledger's note.
+func cutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
 
 func (l *Ledger) applyKeyword(in store.Inbound, number string) error {
 	s := l.policy.Settings()
@@ -162,10 +177,7 @@ func (l *Ledger) applyKeyword(in store.Inbound, number string) error {
 		if c.OptedOutAll {
 			return nil // nothing left to pause
 		}
-		text := in.Text
-		if len(text) > maxReviewText {
-			text = text[:maxReviewText]
-		}
+		text := cutText(in.Text, maxReviewText)
 		ev.Type, ev.Purpose, ev.Source, ev.Keyword = store.EventOptOutReview, store.PurposeMarketing, "inbound text", ""
 		ev.Note = joinNote(ev.Note, fmt.Sprintf("read like an opt-out: %q", text))
 		apply = func(c *store.Consent) error {
