@@ -431,8 +431,9 @@ func (b *Book) Export(ctx context.Context, w io.Writer) error {
 
 // csvSafe defuses spreadsheet formulas (CSV injection, OWASP): a cell a
 // customer typed that starts with = + - @ is prefixed with an apostrophe,
-// which spreadsheets show as text. Phone numbers are written by simgate and
-// need no such care.
+// which spreadsheets show as text. The export's phone numbers are written
+// by simgate and need no such care; an import's rejected rows are the
+// uploaded file's own cells, so all of them go through it.
 func csvSafe(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s

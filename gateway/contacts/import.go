@@ -650,19 +650,28 @@ func (b *Book) Wait(ctx context.Context, id string) (ImportJob, error) {
 
 // WriteRejectedCSV writes a job's rejected rows as CSV: row, number and
 // reason, then the row's own columns, so the file can be fixed and
-// imported again with the same mapping.
+// imported again with the same mapping. Every cell that came from the
+// upload goes through csvSafe, as in the export: the download is opened in
+// a spreadsheet, and a cell of the file may be a formula. The number
+// reads back unchanged (a leading apostrophe is not part of a number).
 func (b *Book) WriteRejectedCSV(w io.Writer, id string) error {
 	j, err := b.Job(id)
 	if err != nil {
 		return err
 	}
 	cw := csv.NewWriter(w)
-	header := append([]string{"row", "number", "reason"}, j.headers...)
+	header := []string{"row", "number", "reason"}
+	for _, h := range j.headers {
+		header = append(header, csvSafe(h))
+	}
 	if err := cw.Write(header); err != nil {
 		return err
 	}
 	for _, rej := range j.Report.Rejected {
-		rec := append([]string{fmt.Sprint(rej.Row), rej.Number, rej.Reason}, rej.Fields...)
+		rec := []string{fmt.Sprint(rej.Row), csvSafe(rej.Number), csvSafe(rej.Reason)}
+		for _, f := range rej.Fields {
+			rec = append(rec, csvSafe(f))
+		}
 		if err := cw.Write(rec); err != nil {
 			return err
 		}
