@@ -390,118 +390,159 @@ type pendingRow struct {
 
 // runImport reads every row and reports the outcome in job.
 func (b *Book) runImport(job *ImportJob, in *importInput, opts ImportOptions) {
-	var (
-		report    = ImportReport{Rejected: []ImportRejection{}}
-		seen      = map[string]int{} // number → first row holding it
-		batch     = make([]store.ContactUpsert, 0, importBatch)
-		batchRows = make([]pendingRow, 0, importBatch)
-		rows      int
-		lastPub   = time.Now()
-		failure   error
-	)
-	reject := func(row int, number, reason string, fields []string) {
-		if len(report.Rejected) >= maxKeptRejections {
-			report.RejectedTruncated = true
-			return
-		}
-		report.Rejected = append(report.Rejected, ImportRejection{Row: row, Number: number, Reason: reason, Fields: slices.Clone(fields)})
+	im := &importer{
+		b: b, job: job, in: in, opts: opts,
+		report:    ImportReport{Rejected: []ImportRejection{}},
+		seen:      map[string]int{},
+		batch:     make([]store.ContactUpsert, 0, importBatch),
+		batchRows: make([]pendingRow, 0, importBatch),
+		lastPub:   time.Now(),
 	}
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	im.finish(im.readAll())
+}
+
+// importer is one running import: its job, its input, the rows waiting
+// for the next batch and the counts so far.
+type importer struct {
+	b    *Book
+	job  *ImportJob
+	in   *importInput
+	opts ImportOptions
+
+	report    ImportReport
+	seen      map[string]int // number → first row holding it
+	batch     []store.ContactUpsert
+	batchRows []pendingRow // batch's rows, index for index
+	rows      int          // records read, blank ones included
+	lastPub   time.Time
+}
+
+// readAll reads the rows to the end of the file and writes them; the
+// first error stops it.
+func (im *importer) readAll() error {
+	for {
+		rec, line, err := im.next()
+		if errors.Is(err, io.EOF) {
+			return im.flush()
 		}
-		results, err := b.db.UpsertContacts(batch)
 		if err != nil {
-			return fmt.Errorf("write rows %d to %d: %w", batchRows[0].row, batchRows[len(batchRows)-1].row, err)
+			return err
 		}
-		for i, res := range results {
-			switch res.Outcome {
-			case store.UpsertCreated:
-				report.Imported++
-			case store.UpsertUpdated:
-				report.Updated++
-			case store.UpsertSuppressed:
-				report.Suppressed++
-				reject(batchRows[i].row, batch[i].Contact.Number, "suppressed: erased on request", batchRows[i].fields)
-			}
-			if res.ConsentKept {
-				report.ConsentKept++
+		if !isBlankRecord(rec) {
+			if err := im.add(rec, line); err != nil {
+				return err
 			}
 		}
-		batch, batchRows = batch[:0], batchRows[:0]
+		if im.rows%256 == 0 {
+			im.publish(false)
+		}
+	}
+}
+
+// next reads one record and the line it starts on (quoted fields may span
+// lines).
+func (im *importer) next() ([]string, int, error) {
+	rec, err := im.in.csv.Read()
+	var parseErr *csv.ParseError
+	if errors.As(err, &parseErr) && parseErr.Err != csv.ErrFieldCount {
+		// A broken quote can swallow the rest of the file; stop with
+		// the line rather than guess where the next row starts.
+		return nil, 0, fmt.Errorf("line %d: %w", parseErr.Line, parseErr.Err)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	im.rows++
+	line, _ := im.in.csv.FieldPos(0)
+	return rec, line, nil
+}
+
+// add validates one record: a row to write joins the batch (written when
+// full), any other is rejected.
+func (im *importer) add(rec []string, line int) error {
+	up, number, reason := im.b.importRow(rec, im.in, im.opts)
+	switch {
+	case reason != "":
+		im.report.Invalid++
+		im.reject(line, number, reason, rec)
+	case im.seen[number] != 0:
+		// Rejected, not merged: two rows for one person usually mean
+		// one of them is wrong, and a person should pick which.
+		im.report.Invalid++
+		im.reject(line, number, fmt.Sprintf("duplicate of row %d", im.seen[number]), rec)
+	default:
+		im.seen[number] = line
+		im.batch = append(im.batch, up)
+		im.batchRows = append(im.batchRows, pendingRow{row: line, fields: slices.Clone(rec)})
+		if len(im.batch) == importBatch {
+			return im.flush()
+		}
+	}
+	return nil
+}
+
+// reject keeps a refused row for the report, up to maxKeptRejections.
+func (im *importer) reject(row int, number, reason string, fields []string) {
+	if len(im.report.Rejected) >= maxKeptRejections {
+		im.report.RejectedTruncated = true
+		return
+	}
+	im.report.Rejected = append(im.report.Rejected, ImportRejection{Row: row, Number: number, Reason: reason, Fields: slices.Clone(fields)})
+}
+
+// flush writes the batch in one transaction and counts what happened to
+// each row.
+func (im *importer) flush() error {
+	if len(im.batch) == 0 {
 		return nil
 	}
-	publish := func(force bool) {
-		if !force && time.Since(lastPub) < importProgressEvery {
-			return
-		}
-		lastPub = time.Now()
-		b.imports.update(job, func(j *ImportJob) {
-			j.RowsRead = rows
-			j.BytesRead = in.counter.n.Load()
-			j.Report.Imported, j.Report.Updated = report.Imported, report.Updated
-			j.Report.Invalid, j.Report.Suppressed, j.Report.ConsentKept = report.Invalid, report.Suppressed, report.ConsentKept
-		})
-		b.notify.ImportProgress(b.imports.snapshot(job, false))
+	results, err := im.b.db.UpsertContacts(im.batch)
+	if err != nil {
+		return fmt.Errorf("write rows %d to %d: %w", im.batchRows[0].row, im.batchRows[len(im.batchRows)-1].row, err)
 	}
+	for i, res := range results {
+		switch res.Outcome {
+		case store.UpsertCreated:
+			im.report.Imported++
+		case store.UpsertUpdated:
+			im.report.Updated++
+		case store.UpsertSuppressed:
+			im.report.Suppressed++
+			im.reject(im.batchRows[i].row, im.batch[i].Contact.Number, "suppressed: erased on request", im.batchRows[i].fields)
+		}
+		if res.ConsentKept {
+			im.report.ConsentKept++
+		}
+	}
+	im.batch, im.batchRows = im.batch[:0], im.batchRows[:0]
+	return nil
+}
 
-	for {
-		rec, err := in.csv.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		var parseErr *csv.ParseError
-		if errors.As(err, &parseErr) && parseErr.Err != csv.ErrFieldCount {
-			// A broken quote can swallow the rest of the file; stop with
-			// the line rather than guess where the next row starts.
-			failure = fmt.Errorf("line %d: %w", parseErr.Line, parseErr.Err)
-			break
-		}
-		if err != nil {
-			failure = err
-			break
-		}
-		rows++
-		line, _ := in.csv.FieldPos(0) // the line the row starts on: quoted fields may span lines
-		if isBlankRecord(rec) {
-			continue
-		}
-		up, number, reason := b.importRow(rec, in, opts)
-		switch {
-		case reason != "":
-			report.Invalid++
-			reject(line, number, reason, rec)
-		case seen[number] != 0:
-			// Rejected, not merged: two rows for one person usually mean
-			// one of them is wrong, and a person should pick which.
-			report.Invalid++
-			reject(line, number, fmt.Sprintf("duplicate of row %d", seen[number]), rec)
-		default:
-			seen[number] = line
-			batch = append(batch, up)
-			batchRows = append(batchRows, pendingRow{row: line, fields: slices.Clone(rec)})
-			if len(batch) == importBatch {
-				if failure = flush(); failure != nil {
-					break
-				}
-			}
-		}
-		if failure != nil {
-			break
-		}
-		if rows%256 == 0 {
-			publish(false)
-		}
+// publish sends a progress event, at most every importProgressEvery
+// unless forced.
+func (im *importer) publish(force bool) {
+	if !force && time.Since(im.lastPub) < importProgressEvery {
+		return
 	}
-	if failure == nil {
-		failure = flush()
-	}
+	im.lastPub = time.Now()
+	im.b.imports.update(im.job, func(j *ImportJob) {
+		j.RowsRead = im.rows
+		j.BytesRead = im.in.counter.n.Load()
+		j.Report.Imported, j.Report.Updated = im.report.Imported, im.report.Updated
+		j.Report.Invalid, j.Report.Suppressed, j.Report.ConsentKept = im.report.Invalid, im.report.Suppressed, im.report.ConsentKept
+	})
+	im.b.notify.ImportProgress(im.b.imports.snapshot(im.job, false))
+}
+
+// finish records how the job ended, logs it and tells the last progress.
+func (im *importer) finish(failure error) {
+	report := im.report
 	sort.SliceStable(report.Rejected, func(a, b int) bool { return report.Rejected[a].Row < report.Rejected[b].Row })
-	b.imports.update(job, func(j *ImportJob) {
-		j.RowsRead = rows
-		j.BytesRead = in.counter.n.Load()
+	im.b.imports.update(im.job, func(j *ImportJob) {
+		j.RowsRead = im.rows
+		j.BytesRead = im.in.counter.n.Load()
 		j.Report = report
-		j.FinishedAt = b.now().UTC()
+		j.FinishedAt = im.b.now().UTC()
 		j.State = ImportDone
 		if failure != nil {
 			j.State = ImportFailed
@@ -509,13 +550,13 @@ func (b *Book) runImport(job *ImportJob, in *importInput, opts ImportOptions) {
 		}
 	})
 	if failure != nil {
-		b.log.Error("contact import failed", "job", job.ID, "rows", rows, "error", failure)
+		im.b.log.Error("contact import failed", "job", im.job.ID, "rows", im.rows, "error", failure)
 	} else {
-		b.log.Info("contacts imported", "job", job.ID, "rows", rows, "created", report.Imported,
-			"updated", report.Updated, "invalid", report.Invalid, "suppressed", report.Suppressed, "by", opts.Actor)
+		im.b.log.Info("contacts imported", "job", im.job.ID, "rows", im.rows, "created", report.Imported,
+			"updated", report.Updated, "invalid", report.Invalid, "suppressed", report.Suppressed, "by", im.opts.Actor)
 	}
-	publish(true)
-	close(job.done)
+	im.publish(true)
+	close(im.job.done)
 }
 
 func isBlankRecord(rec []string) bool {
