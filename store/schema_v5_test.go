@@ -95,8 +95,8 @@ func TestFixtureV4(t *testing.T) {
 		}
 		return nil
 	})
-	if v := readVersionOf(t, db); v != 5 {
-		t.Errorf("version %d after upgrade, want 5", v)
+	if v := readVersionOf(t, db); v != SchemaVersion {
+		t.Errorf("version %d after upgrade, want %d", v, SchemaVersion)
 	}
 
 	// The moved records go on from where they were.
