@@ -61,15 +61,20 @@ type Book struct {
 	now         func() time.Time
 	notify      Notifier
 	disclosures Disclosures
-	imports     importJobs // recent contact imports (import.go)
+	imports     importJobs // the contact imports running (importjobs.go)
 }
 
 // New returns the contacts kept in cfg.DB. Upload spools left by a crash
-// are removed here, before any import can be running.
-func New(cfg Config) *Book {
+// are removed, and import jobs it left running are marked interrupted,
+// here: before any import can be running.
+func New(cfg Config) (*Book, error) {
 	b := &Book{db: cfg.DB, region: cfg.Region, log: cfg.Log, now: cfg.Clock, notify: cfg.Notify, disclosures: cfg.Disclosures}
+	b.imports.init()
 	b.removeStaleSpools()
-	return b
+	if err := b.interruptLeftovers(); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // Normalize returns raw as E.164, reading national numbers in region.

@@ -1,6 +1,7 @@
 package contacts
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -29,10 +30,10 @@ func validRows(first, n int) string {
 }
 
 // TestImportStopsAtTheFirstFailedWrite: when a batch cannot be written the
-// job fails there, naming the rows, and reads no further; it does not go
-// on reading (and failing to write) the rest of the file. The write
-// failure is real: the store is closed under the import after its first
-// two batches.
+// job fails there, naming the rows, counts the batches written before and
+// reads no further; it does not go on reading (and failing to write) the
+// rest of the file. The write failure is real: the store is closed under
+// the import after its first two batches.
 func TestImportStopsAtTheFirstFailedWrite(t *testing.T) {
 	b, db := newBook(t)
 	pr, pw := io.Pipe()
@@ -56,11 +57,16 @@ func TestImportStopsAtTheFirstFailedWrite(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	const more = 5 * importBatch
+	rest := validRows(2*importBatch, 5*importBatch)
+	written := make(chan error, 1)
 	go func() {
 		// Fails with io.ErrClosedPipe once the import stopped reading.
-		_, _ = io.WriteString(pw, validRows(2*importBatch, more))
+		n, err := io.WriteString(pw, rest)
+		if err == nil {
+			err = fmt.Errorf("the import read all %d bytes", n)
+		}
 		pw.Close()
+		written <- err
 	}()
 	done, err := b.Wait(t.Context(), job.ID)
 	if err != nil {
@@ -69,7 +75,10 @@ func TestImportStopsAtTheFirstFailedWrite(t *testing.T) {
 	if done.State != ImportFailed || !strings.Contains(done.Error, fmt.Sprintf("write rows %d to %d", 2*importBatch+2, 3*importBatch+1)) {
 		t.Fatalf("job %s (%q), want failed writing the third batch", done.State, done.Error)
 	}
-	if done.RowsRead != 3*importBatch {
-		t.Errorf("%d rows read, want %d: the import went on past the batch it could not write", done.RowsRead, 3*importBatch)
+	if done.RowsRead != 2*importBatch || done.Report.Imported != 2*importBatch {
+		t.Errorf("job counts %d rows read, %d imported; want the %d of the batches written", done.RowsRead, done.Report.Imported, 2*importBatch)
+	}
+	if err := <-written; !errors.Is(err, io.ErrClosedPipe) {
+		t.Errorf("the rest of the file: %v, want the import to stop reading (io.ErrClosedPipe)", err)
 	}
 }
