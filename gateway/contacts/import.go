@@ -351,9 +351,10 @@ func (b *Book) Import(ctx context.Context, r io.Reader, opts ImportOptions) (*Im
 	snap := b.imports.snapshot(im.run)
 	go func() {
 		defer b.imports.release()
+		defer cancel(nil) // the job is over: release its context
 		defer closeInput()
 		defer stopClosing()
-		im.finish(im.readAll())
+		im.finish(im.work())
 	}()
 	return &snap, nil
 }
@@ -368,15 +369,16 @@ type importInput struct {
 	hasConsent bool
 }
 
-// startImport reads the header, checks the mapping and stores the job's
-// record.
+// startImport reads the header, checks the mapping and makes the job's
+// record; the job stores it (importer.work), so that the request starting
+// an import does not wait for a write.
 func (b *Book) startImport(ctx context.Context, r io.Reader, opts ImportOptions) (*importer, error) {
 	limit := &lineLimit{r: r, line: 1, rowLine: 1}
 	cr := csv.NewReader(bufio.NewReaderSize(limit, importReadBuffer))
 	cr.ReuseRecord = true   // one allocation per file, not per row
 	cr.FieldsPerRecord = -1 // short rows are the row's problem, not the file's
 	cr.LazyQuotes = true    // spreadsheet exports put stray quotes in names
-	headers, err := readHeader(cr)
+	headers, err := readHeader(cr, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -407,11 +409,11 @@ func (b *Book) startImport(ctx context.Context, r io.Reader, opts ImportOptions)
 		}
 		in.disclosure = d
 	}
-	in.limit.startRow(rowAfter(cr, headers))
 	id := make([]byte, 8)
 	_, _ = rand.Read(id)
-	rec, err := b.db.CreateImportJob(store.ImportJob{
+	rec := store.ImportJob{
 		ID:             hex.EncodeToString(id),
+		State:          ImportRunning,
 		FileName:       opts.FileName,
 		Actor:          opts.Actor,
 		Columns:        used,
@@ -420,16 +422,13 @@ func (b *Book) startImport(ctx context.Context, r io.Reader, opts ImportOptions)
 		StartedAt:      b.now().UTC(),
 		BytesRead:      cr.InputOffset(),
 		TotalBytes:     opts.TotalBytes,
-	}, keptImportJobs)
-	if err != nil {
-		return nil, fmt.Errorf("gateway: import: %w", err)
 	}
 	return &importer{b: b, ctx: ctx, opts: opts, in: in, rec: rec, lastPub: time.Now()}, nil
 }
 
 // readHeader reads the header row: the column names, trimmed, without
 // Excel's byte order mark.
-func readHeader(cr *csv.Reader) ([]string, error) {
+func readHeader(cr *csv.Reader, limit *lineLimit) ([]string, error) {
 	headers, err := cr.Read()
 	var tooLong *lineTooLongError
 	switch {
@@ -445,6 +444,7 @@ func readHeader(cr *csv.Reader) ([]string, error) {
 	if len(headers) > maxImportHeaders {
 		return nil, &store.FieldError{Field: "file", Message: fmt.Sprintf("has %d columns; at most %d are read", len(headers), maxImportHeaders)}
 	}
+	limit.startRow(rowAfter(cr, headers))
 	headers = slices.Clone(headers)
 	for i, h := range headers {
 		headers[i] = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) // Excel's byte order mark

@@ -37,6 +37,16 @@ type importer struct {
 	lastPub             time.Time
 }
 
+// work stores the job's record, then reads the file.
+func (im *importer) work() error {
+	rec, err := im.b.db.CreateImportJob(im.rec, keptImportJobs)
+	if err != nil {
+		return fmt.Errorf("record the job: %w", err)
+	}
+	im.rec = rec
+	return im.readAll()
+}
+
 // readAll reads the rows to the end of the file and writes them; the
 // first error, or the end of the job's context, stops it.
 func (im *importer) readAll() error {

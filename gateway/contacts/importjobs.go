@@ -74,7 +74,6 @@ func (s *importJobs) end(r *runningImport, persisted bool) {
 	}
 	s.mu.Unlock()
 	close(r.done)
-	r.cancel(nil) // releases the context; the job is over
 }
 
 func (s *importJobs) find(id string) *runningImport {
@@ -207,15 +206,29 @@ func (b *Book) Jobs() []ImportJob {
 	if err != nil {
 		b.log.Error("list import jobs", "error", err)
 	}
-	out := make([]ImportJob, 0, len(recs))
+	stored := make(map[string]bool, len(recs))
 	for _, rec := range recs {
-		if r := b.imports.find(rec.ID); r != nil {
-			out = append(out, b.imports.snapshot(r))
-			continue
-		}
-		out = append(out, jobFromRecord(rec))
+		stored[rec.ID] = true
 	}
-	return out
+	b.imports.mu.Lock()
+	out := make([]ImportJob, 0, len(recs))
+	var fresh []ImportJob
+	for _, rec := range recs {
+		if r := b.imports.running[rec.ID]; r != nil {
+			out = append(out, copyJob(r.job))
+		} else {
+			out = append(out, jobFromRecord(rec))
+		}
+	}
+	// A job just started is in memory only until its record is written.
+	for id, r := range b.imports.running {
+		if !stored[id] {
+			fresh = append(fresh, copyJob(r.job))
+		}
+	}
+	b.imports.mu.Unlock()
+	slices.SortFunc(fresh, func(a, b ImportJob) int { return b.StartedAt.Compare(a.StartedAt) })
+	return append(fresh, out...)
 }
 
 // Wait blocks until the job ends or ctx is done, then returns it.
