@@ -33,9 +33,11 @@ const ImportSpoolPattern = contacts.ImportSpoolPattern
 
 // Import job states.
 const (
-	ImportRunning = contacts.ImportRunning
-	ImportDone    = contacts.ImportDone
-	ImportFailed  = contacts.ImportFailed
+	ImportRunning     = contacts.ImportRunning
+	ImportDone        = contacts.ImportDone
+	ImportFailed      = contacts.ImportFailed
+	ImportCancelled   = contacts.ImportCancelled   // stopped by CancelImport
+	ImportInterrupted = contacts.ImportInterrupted // the gateway stopped (or crashed) while it ran
 )
 
 // CreateContact validates c and stores it as a new contact; it never
@@ -101,13 +103,22 @@ func (g *Gateway) ImportContacts(ctx context.Context, r io.Reader, opts ImportOp
 	return g.contacts.Import(ctx, r, opts)
 }
 
-// ImportJob returns a snapshot of an import job; ErrNotFound when it is
-// unknown or no longer among the last few.
+// ImportJob returns an import job with its rejected rows; ErrNotFound when
+// it is unknown or no longer among the last few. Jobs are kept in the
+// store: a job's report outlives a restart.
 func (g *Gateway) ImportJob(id string) (ImportJob, error) { return g.contacts.Job(id) }
 
 // ImportJobs lists the recent jobs, newest first, without their rejected
 // rows.
 func (g *Gateway) ImportJobs() []ImportJob { return g.contacts.Jobs() }
+
+// CancelImport stops a running import; the rows it wrote stay. It waits
+// until the job recorded its end or ctx is done and returns the job then
+// (still running if ctx ended first). ErrNotFound for an unknown job,
+// ErrConflict for one that has ended. actor is logged.
+func (g *Gateway) CancelImport(ctx context.Context, id, actor string) (ImportJob, error) {
+	return g.contacts.Cancel(ctx, id, actor)
+}
 
 // WaitImport blocks until the job ends or ctx is done, then returns it.
 func (g *Gateway) WaitImport(ctx context.Context, id string) (ImportJob, error) {

@@ -132,8 +132,10 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g := &Gateway{db: db, cfg: cfg, events: ev, access: access.New(db), policy: policy}
 	// Before any HTTP handler can start an import: a spool found now was
 	// left by a crash, never one being written.
-	g.contacts = contacts.New(contacts.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
-		Notify: ev, Disclosures: policy})
+	if g.contacts, err = contacts.New(contacts.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
+		Notify: ev, Disclosures: policy}); err != nil {
+		return nil, err
+	}
 	g.outbox = outbox.New(outbox.Config{DB: db, Region: cfg.Region, MaxParts: cfg.MaxParts,
 		ReportWindow: cfg.ReportWindow, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax,
 		HealthInterval: cfg.HealthInterval, ReconnectMin: cfg.ReconnectMin, ReconnectMax: cfg.ReconnectMax,
@@ -157,8 +159,13 @@ func (k keywordRelay) HandleInbound(in store.Inbound) error { return k.g.consent
 func (g *Gateway) AddModem(mc ModemConfig) error { return g.outbox.AddModem(mc) }
 
 // Run recovers from any crash, then dispatches until ctx is done. On return
-// every modem is closed and the submit that was in flight has finished.
+// every modem is closed, the submit that was in flight has finished and
+// every contact import has stopped: imports run beside Run (the console may
+// start one before Run does), and Run's end interrupts them and waits
+// until each has recorded how far it got, so the store is never closed
+// under one. Imports asked for after Run returned are refused.
 func (g *Gateway) Run(ctx context.Context) error {
+	defer g.contacts.StopImports()
 	if err := g.outbox.Prepare(); err != nil { // the crash rule; each SIM's usage and pause
 		return err
 	}

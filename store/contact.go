@@ -56,6 +56,9 @@ const (
 	UpsertCreated    UpsertOutcome = 1
 	UpsertUpdated    UpsertOutcome = 2
 	UpsertSuppressed UpsertOutcome = 3 // the number was erased on request: not stored
+	// UpsertDuplicate is WriteImportBatch's only: an earlier row of the
+	// same import holds the number, so this one was not stored.
+	UpsertDuplicate UpsertOutcome = 4
 )
 
 // UpsertResult is what happened to one row, in the order given.
@@ -453,6 +456,33 @@ func (db *DB) CountContacts() (int, error) {
 // A row that fails validation fails the whole batch with a FieldError
 // naming the row ("rows[3].number"); the caller validates rows first.
 func (db *DB) UpsertContacts(rows []ContactUpsert) ([]UpsertResult, error) {
+	prepared, err := prepareUpserts(rows)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]UpsertResult, len(rows))
+	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+		salt, err := suppressionSalt(tx)
+		if err != nil {
+			return err
+		}
+		now := db.now()
+		for i, row := range rows {
+			if results[i], err = upsertContact(tx, salt, row, prepared[i], now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: upsert contacts: %w", err)
+	}
+	return results, nil
+}
+
+// prepareUpserts checks and normalises the contacts of rows, before any
+// transaction.
+func prepareUpserts(rows []ContactUpsert) ([]Contact, error) {
 	prepared := make([]Contact, len(rows))
 	for i, r := range rows {
 		c := r.Contact
@@ -466,54 +496,42 @@ func (db *DB) UpsertContacts(rows []ContactUpsert) ([]UpsertResult, error) {
 		}
 		prepared[i] = c
 	}
-	results := make([]UpsertResult, len(rows))
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
-		salt, err := suppressionSalt(tx)
-		if err != nil {
-			return err
-		}
-		now := db.now()
-		suppression := tx.Bucket(bucketSuppression)
-		for i, row := range rows {
-			c := prepared[i]
-			if suppression.Get([]byte(suppressionHash(salt, c.Number))) != nil {
-				results[i] = UpsertResult{Outcome: UpsertSuppressed, Contact: c, ConsentKept: row.OptIn != nil}
-				continue
-			}
-			res := UpsertResult{Outcome: UpsertCreated}
-			if id := contactIDByNumber(tx, c.Number); id != 0 {
-				old, err := getContact(tx, id)
-				if err != nil {
-					return err
-				}
-				merged := mergeContact(old, c)
-				merged.UpdatedAt = now
-				if err := putContact(tx, &old, &merged); err != nil {
-					return err
-				}
-				res = UpsertResult{Outcome: UpsertUpdated, Contact: merged}
-			} else {
-				c.CreatedAt, c.UpdatedAt = now, now
-				if err := insertContact(tx, &c, now); err != nil {
-					return err
-				}
-				res.Contact = c
-			}
-			if row.OptIn != nil {
-				kept, err := importOptIn(tx, *row.OptIn, c.Number, now)
-				if err != nil {
-					return err
-				}
-				res.ConsentKept = kept
-			}
-			results[i] = res
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: upsert contacts: %w", err)
+	return prepared, nil
+}
+
+// upsertContact writes one import row inside tx; c is row's contact as
+// prepareUpserts left it.
+func upsertContact(tx *bbolt.Tx, salt []byte, row ContactUpsert, c Contact, now time.Time) (UpsertResult, error) {
+	if tx.Bucket(bucketSuppression).Get([]byte(suppressionHash(salt, c.Number))) != nil {
+		return UpsertResult{Outcome: UpsertSuppressed, Contact: c, ConsentKept: row.OptIn != nil}, nil
 	}
-	return results, nil
+	res := UpsertResult{Outcome: UpsertCreated}
+	if id := contactIDByNumber(tx, c.Number); id != 0 {
+		old, err := getContact(tx, id)
+		if err != nil {
+			return res, err
+		}
+		merged := mergeContact(old, c)
+		merged.UpdatedAt = now
+		if err := putContact(tx, &old, &merged); err != nil {
+			return res, err
+		}
+		res = UpsertResult{Outcome: UpsertUpdated, Contact: merged}
+	} else {
+		c.CreatedAt, c.UpdatedAt = now, now
+		if err := insertContact(tx, &c, now); err != nil {
+			return res, err
+		}
+		res.Contact = c
+	}
+	if row.OptIn != nil {
+		kept, err := importOptIn(tx, *row.OptIn, c.Number, now)
+		if err != nil {
+			return res, err
+		}
+		res.ConsentKept = kept
+	}
+	return res, nil
 }
 
 // mergeContact applies an import row to the stored contact old.

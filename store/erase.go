@@ -20,8 +20,9 @@ const erasedPrefix = "erased:"
 // request (GDPR Art. 17, docs/compliance.md R-GDPR-2), in one transaction: the
 // contact, the outbound messages to it with all their index entries, the
 // texts and waiting segments received from it, its Consent and review
-// entry, and its place in the per-SIM recipient counters (re-keyed, so the
-// counts stay right). The consent ledger is kept as evidence but
+// entry, its place in the per-SIM recipient counters (re-keyed, so the
+// counts stay right) and the rejected rows of contact imports that name
+// it. The consent ledger is kept as evidence but
 // pseudonymised: Number becomes "erased:<hash>" and the personal fields
 // (IP, user agent, terminal, note, and any field quoting the number) are
 // cleared. An "erasure" event is appended and the salted hash goes on the
@@ -65,6 +66,9 @@ func (db *DB) EraseNumber(number string) (EraseReport, error) {
 		}
 		if err := rekeyUsage(tx, number, pseudonym); err != nil {
 			return fmt.Errorf("sim usage: %w", err)
+		}
+		if err := eraseImportRows(tx, number); err != nil {
+			return fmt.Errorf("import reports: %w", err)
 		}
 		entry, err := json.Marshal(struct {
 			At time.Time `json:"at"`

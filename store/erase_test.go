@@ -77,21 +77,27 @@ func seedSubject(t *testing.T, db *DB, clk *clock, number, sim string) {
 	}
 }
 
-// findInFile lists every bucket key or value that contains any of needles.
+// findInFile lists every bucket key or value that contains any of needles,
+// in nested buckets too.
 func findInFile(t *testing.T, db *DB, needles ...string) []string {
 	t.Helper()
 	var hits []string
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		return tx.ForEach(func(name []byte, b *bbolt.Bucket) error {
-			return b.ForEach(func(k, v []byte) error {
-				for _, n := range needles {
-					if bytes.Contains(k, []byte(n)) || bytes.Contains(v, []byte(n)) {
-						hits = append(hits, string(name)+": "+strings.ToValidUTF8(string(k), "?")+" = "+strings.ToValidUTF8(string(v), "?"))
-					}
+	var walk func(name string, b *bbolt.Bucket) error
+	walk = func(name string, b *bbolt.Bucket) error {
+		return b.ForEach(func(k, v []byte) error {
+			for _, n := range needles {
+				if bytes.Contains(k, []byte(n)) || bytes.Contains(v, []byte(n)) {
+					hits = append(hits, name+": "+strings.ToValidUTF8(string(k), "?")+" = "+strings.ToValidUTF8(string(v), "?"))
 				}
-				return nil
-			})
+			}
+			if nested := b.Bucket(k); v == nil && nested != nil {
+				return walk(name+"/"+strings.ToValidUTF8(string(k), "?"), nested)
+			}
+			return nil
 		})
+	}
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bbolt.Bucket) error { return walk(string(name), b) })
 	})
 	if err != nil {
 		t.Fatal(err)

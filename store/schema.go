@@ -146,6 +146,20 @@ var (
 	// the public page that were answered and not yet acted on (from
 	// version 6). A sign-up is deleted once handled.
 	bucketSignups = []byte("signups")
+	// bucketImportJobs: import job ID → ImportJob JSON, the record of a
+	// CSV contact import, written with every batch of its rows (from
+	// version 7). The oldest finished jobs are pruned when a new one starts.
+	bucketImportJobs = []byte("import_jobs")
+	// bucketImportRejected: import job ID → a bucket of row (8 bytes, the
+	// line the row starts on) → ImportRejection JSON, the rows of the job
+	// that were not stored, as many as the gateway keeps. Written in the
+	// batch that reads them; deleted with the job.
+	bucketImportRejected = []byte("import_rejected")
+	// bucketImportSeen: import job ID → a bucket of E.164 number → the row
+	// (8 bytes) that gave it to the job first, while the job runs, so a
+	// number twice in one file is found without holding the file's
+	// numbers in memory. Dropped when the job ends.
+	bucketImportSeen = []byte("import_seen")
 
 	keyVersion         = []byte("version")
 	keySuppressionSalt = []byte("suppression_salt")
@@ -157,7 +171,7 @@ var (
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -203,6 +217,16 @@ var migrations = []func(tx *bbolt.Tx) error{
 	// No message of low priority exists before, so nothing is indexed.
 	func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bucketMsgDueLow, bucketBudgets, bucketSignups} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
+	// 6 → 7: contact import jobs, their rejected rows and the numbers a
+	// running job has seen, which lived in memory before.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketImportJobs, bucketImportRejected, bucketImportSeen} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

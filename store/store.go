@@ -1,8 +1,8 @@
 // Package store keeps all of simgate's state in one bbolt file: outbound
 // messages with their indexes (status, due time, idempotency key, pending
 // status reports, recipient), inbound texts and their partial segments,
-// contacts, the consent ledger and suppression list, API tokens, console
-// users, and the gateway's own records: compliance settings and disclosure
+// contacts and their CSV import jobs, the consent ledger and suppression
+// list, API tokens, console users, and the gateway's own records: compliance settings and disclosure
 // versions, modem identities and pause flags, console read markers and
 // undecodable PDUs.
 //

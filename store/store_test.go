@@ -247,7 +247,8 @@ func TestMigrateFromEmpty(t *testing.T) {
 		for _, b := range [][]byte{bucketMeta, bucketMessages, bucketMsgByStatus, bucketMsgDue, bucketMsgIdem,
 			bucketMsgIdemTime, bucketMsgReports, bucketInbound, bucketInboundParts, bucketInboundSeen,
 			bucketInboundSeenTime, bucketTokens, bucketTokensByID, bucketSettings, bucketDisclosures,
-			bucketInboxRead, bucketModems, bucketModemsPaused, bucketUndecodable} {
+			bucketInboxRead, bucketModems, bucketModemsPaused, bucketUndecodable,
+			bucketImportJobs, bucketImportRejected, bucketImportSeen} {
 			if tx.Bucket(b) == nil {
 				missing = append(missing, string(b))
 			}

@@ -24,6 +24,7 @@ func (s *server) contactRoutes() {
 	m.Handle("GET /api/v1/contacts/export", s.api(s.exportContactsCSV))
 	m.Handle("POST /api/v1/contacts/import", s.api(s.importContactsAPI))
 	m.Handle("GET /api/v1/contacts/import/{job}/rejected.csv", s.api(s.importRejectedAPI))
+	m.Handle("POST /api/v1/contacts/import/{job}/cancel", s.api(s.cancelImportAPI))
 	m.Handle("GET /api/v1/contacts/{id}", s.api(s.getContact))
 	m.Handle("PATCH /api/v1/contacts/{id}", s.api(s.patchContact))
 	m.Handle("DELETE /api/v1/contacts/{id}", s.api(s.deleteContact))
@@ -38,6 +39,7 @@ func (s *server) contactRoutes() {
 	m.Handle("POST /contacts/import", s.form(s.importUpload))
 	m.Handle("GET /contacts/import/rejected.csv", s.console(s.importRejectedPage))
 	m.Handle("GET /contacts/import/status", s.console(s.importStatusJSON)) // for app.js, which has no token
+	m.Handle("POST /contacts/import/cancel", s.form(s.cancelImportForm))
 	m.Handle("GET /contacts/{id}", s.console(s.contactPage))
 	m.Handle("POST /contacts/{id}", s.form(s.saveContactForm))
 	m.Handle("GET /contacts/{id}/export", s.console(s.subjectDownload))

@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/simgate/simgate/gateway"
 )
@@ -175,6 +177,29 @@ func (s *server) importJobAPI(w http.ResponseWriter, r *http.Request, id string)
 	return writeJSON(w, http.StatusOK, job)
 }
 
+// cancelImportWait bounds how long a cancel request waits for the job to
+// record its end: a job stops at its next row, so this is only reached
+// when the store is very slow, and the answer is then 202.
+const cancelImportWait = 5 * time.Second
+
+// cancelImportAPI answers POST /api/v1/contacts/import/{job}/cancel: 200
+// with the job once it stopped, 202 with it while it is still stopping,
+// 404 for an unknown job and 409 for one that has ended.
+func (s *server) cancelImportAPI(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), cancelImportWait)
+	defer cancel()
+	job, err := s.gw.CancelImport(ctx, r.PathValue("job"), "token:"+callerToken(r).Name)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if job.State == gateway.ImportRunning {
+		status = http.StatusAccepted
+		w.Header().Set("Location", "/api/v1/contacts/import/"+job.ID)
+	}
+	return writeJSON(w, status, job)
+}
+
 // importRejectedAPI answers GET /api/v1/contacts/import/{job}/rejected.csv.
 func (s *server) importRejectedAPI(w http.ResponseWriter, r *http.Request) error {
 	return s.writeRejected(w, r.PathValue("job"))
@@ -204,7 +229,7 @@ func (s *server) importPage(w http.ResponseWriter, r *http.Request, u user) erro
 	if id := r.URL.Query().Get("job"); id != "" {
 		job, err := s.gw.ImportJob(id)
 		if errors.Is(err, gateway.ErrNotFound) {
-			v.Error = "That import is no longer in the list (the gateway keeps the last 10 and forgets them on restart)."
+			v.Error = importGone
 			d.Jobs = s.gw.ImportJobs()
 			return s.render(w, r, http.StatusNotFound, "import", v)
 		}
@@ -217,6 +242,42 @@ func (s *server) importPage(w http.ResponseWriter, r *http.Request, u user) erro
 	}
 	d.Jobs = s.gw.ImportJobs()
 	return s.render(w, r, http.StatusOK, "import", v)
+}
+
+// importGone explains a job id the gateway does not know.
+const importGone = "That import is no longer in the list (the gateway keeps the last 10)."
+
+// cancelImportForm answers POST /contacts/import/cancel (form field job):
+// stop the import and show its page again, cancelled. An unknown job is
+// 404 and one that has ended 409, each on the import page.
+func (s *server) cancelImportForm(w http.ResponseWriter, r *http.Request, u user) error {
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+	id := r.PostFormValue("job")
+	ctx, cancel := context.WithTimeout(r.Context(), cancelImportWait)
+	defer cancel()
+	_, err := s.gw.CancelImport(ctx, id, u.Name)
+	if err == nil {
+		seeOther(w, r, "/contacts/import?job="+url.QueryEscape(id))
+		return nil
+	}
+	d := importPageData{Disclosure: s.gw.ComplianceSettings().Disclosure.Version}
+	v := view{Title: "Import contacts", Nav: "contacts", Data: &d}
+	switch {
+	case errors.Is(err, gateway.ErrNotFound):
+		v.Error = importGone
+		d.Jobs = s.gw.ImportJobs()
+		return s.render(w, r, http.StatusNotFound, "import", v)
+	case errors.Is(err, gateway.ErrConflict):
+		job, jerr := s.gw.ImportJob(id)
+		if jerr != nil {
+			return jerr
+		}
+		d.Job = &job
+		v.Title = "Import of " + job.FileName
+		v.Error = "This import had already ended; nothing was cancelled."
+		return s.render(w, r, http.StatusConflict, "import", v)
+	}
+	return err
 }
 
 // importUpload answers POST /contacts/import: start the job and show it.

@@ -61,15 +61,20 @@ type Book struct {
 	now         func() time.Time
 	notify      Notifier
 	disclosures Disclosures
-	imports     importJobs // recent contact imports (import.go)
+	imports     importJobs // the contact imports running (importjobs.go)
 }
 
 // New returns the contacts kept in cfg.DB. Upload spools left by a crash
-// are removed here, before any import can be running.
-func New(cfg Config) *Book {
+// are removed, and import jobs it left running are marked interrupted,
+// here: before any import can be running.
+func New(cfg Config) (*Book, error) {
 	b := &Book{db: cfg.DB, region: cfg.Region, log: cfg.Log, now: cfg.Clock, notify: cfg.Notify, disclosures: cfg.Disclosures}
+	b.imports.init()
 	b.removeStaleSpools()
-	return b
+	if err := b.interruptLeftovers(); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // Normalize returns raw as E.164, reading national numbers in region.
@@ -431,8 +436,9 @@ func (b *Book) Export(ctx context.Context, w io.Writer) error {
 
 // csvSafe defuses spreadsheet formulas (CSV injection, OWASP): a cell a
 // customer typed that starts with = + - @ is prefixed with an apostrophe,
-// which spreadsheets show as text. Phone numbers are written by simgate and
-// need no such care.
+// which spreadsheets show as text. The export's phone numbers are written
+// by simgate and need no such care; an import's rejected rows are the
+// uploaded file's own cells, so all of them go through it.
 func csvSafe(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s

@@ -30,7 +30,10 @@ func newBook(t testing.TB) (*Book, *store.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	b := New(Config{DB: db, Region: "US", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: time.Now, Notify: discardProgress{}})
+	b, err := New(Config{DB: db, Region: "US", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: time.Now, Notify: discardProgress{}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return b, db
 }
 

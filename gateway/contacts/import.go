@@ -1,6 +1,8 @@
 package contacts
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/csv"
@@ -12,10 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/simgate/simgate/gateway/compliance"
@@ -24,22 +24,46 @@ import (
 
 // Import tuning.
 const (
-	// importBatch rows go to the store in one transaction: one fsync per
+	// importBatch records are written in one transaction: one fsync per
 	// thousand rows keeps a 100k-row file well above 10,000 rows/s on an SD
 	// card while a crash loses at most the batch being written (the rows
 	// are upserts, so the file can simply be imported again).
 	importBatch = 1000
+	// importBatchBytes also ends a batch: a thousand rows of 64 KiB would
+	// hold 64 MB until written. With it a job holds a few MB whatever its
+	// rows look like.
+	importBatchBytes = 1 << 20
 	// importProgressEvery bounds the live progress events to ten a second:
 	// enough for a smooth bar, few enough for a Raspberry Pi's websocket.
 	importProgressEvery = 100 * time.Millisecond
-	// keptImportJobs: jobs live in memory only; the last few are enough to
-	// look at the report after the page was reloaded.
+	// keptImportJobs: the store keeps the last ten jobs, so a report can
+	// be looked at after a reload or a restart; older finished jobs are
+	// pruned, with their rejected rows, when a new one starts.
 	keptImportJobs = 10
-	// maxKeptRejections bounds the memory of one job's report; the counts
-	// stay exact beyond it.
-	maxKeptRejections = 10_000
+	// maxKeptRejections and maxKeptRejectedBytes bound the rejected rows
+	// one job keeps in the store, the first ones in file order; the counts
+	// stay exact beyond them. Ten thousand rows of 64 KiB would be 640 MB
+	// on an SD card: 16 MB is far more than anyone reads.
+	maxKeptRejections    = 10_000
+	maxKeptRejectedBytes = 16 << 20
+	// maxRejectionText bounds the number and the reason a rejected row
+	// shows in the report (the reason quotes the refused value); the row's
+	// own cells are kept whole for the download.
+	maxRejectionText = 200
 	// maxImportHeaders guards against a "header" that is really a blob.
 	maxImportHeaders = 200
+	// maxHeaderName bounds one column name: a header is echoed in the
+	// job's column list and in error messages.
+	maxHeaderName = 256
+	// maxImportLine bounds a line of the file, and a row that spans lines
+	// (a quoted field with line breaks). A contact row is a few hundred
+	// bytes; 64 KiB leaves room for long notes while a file that is not
+	// CSV (no line breaks, or a quote that never closes) is refused after
+	// 64 KiB instead of being read whole into memory.
+	maxImportLine = 64 << 10
+	// importReadBuffer is the CSV reader's buffer; a row is known to be
+	// too long at most this far past maxImportLine.
+	importReadBuffer = 64 << 10
 	// ImportSpoolPattern names upload spool files in the data directory;
 	// leftovers of a crash are removed at start.
 	ImportSpoolPattern = "import-*.csv.tmp"
@@ -47,9 +71,14 @@ const (
 
 // Import job states.
 const (
-	ImportRunning = "running"
-	ImportDone    = "done"
-	ImportFailed  = "failed"
+	ImportRunning = store.ImportRunning
+	ImportDone    = store.ImportDone
+	ImportFailed  = store.ImportFailed
+	// ImportCancelled: stopped by Cancel.
+	ImportCancelled = store.ImportCancelled
+	// ImportInterrupted: the gateway stopped (or crashed) while the job
+	// ran.
+	ImportInterrupted = store.ImportInterrupted
 )
 
 // ImportOptions say how to read a CSV file of contacts.
@@ -76,7 +105,7 @@ type ImportRejection struct {
 	Row    int      `json:"row"` // line number in the file, the header being 1
 	Number string   `json:"number,omitempty"`
 	Reason string   `json:"reason"`
-	Fields []string `json:"-"` // the row as read, for the rejected-rows download
+	Fields []string `json:"-"` // the row as read; only in the rejected-rows download
 }
 
 // ImportReport counts what happened to the rows.
@@ -86,16 +115,20 @@ type ImportReport struct {
 	Invalid     int `json:"invalid"`      // rows refused (bad field, duplicate in the file)
 	Suppressed  int `json:"suppressed"`   // numbers erased on request: nothing stored (R-GDPR-2)
 	ConsentKept int `json:"consent_kept"` // opt-ins ignored because the number had opted out
-	// Rejected lists every row not stored, invalid and suppressed alike,
-	// in file order; at most maxKeptRejections of them.
+	// Rejected lists the rows not stored, invalid and suppressed alike,
+	// in file order: the first maxKeptRejections of them, within
+	// maxKeptRejectedBytes.
 	Rejected          []ImportRejection `json:"rejected"`
 	RejectedTruncated bool              `json:"rejected_truncated,omitempty"`
 }
 
 // ImportJob is the state of one import, as the API and the console show it.
+// A job that stopped early (failed, cancelled, interrupted) counts the
+// rows of the batches written before it stopped: those stay (the rows are
+// upserts), the ones read after were neither written nor counted.
 type ImportJob struct {
 	ID             string            `json:"id"`
-	State          string            `json:"state"` // running, done, failed
+	State          string            `json:"state"` // running, done, failed, cancelled, interrupted
 	FileName       string            `json:"file_name,omitempty"`
 	Columns        map[string]string `json:"columns"`                   // header → field, as used
 	IgnoredColumns []string          `json:"ignored_columns,omitempty"` // headers that mapped to nothing
@@ -106,15 +139,14 @@ type ImportJob struct {
 	TotalBytes     int64             `json:"total_bytes,omitempty"`
 	Error          string            `json:"error,omitempty"`
 	Report         ImportReport      `json:"report"`
-
-	headers []string
-	done    chan struct{}
 }
 
-// Percent is how far the job got by bytes read, or -1 when the size is
-// unknown.
+// Percent is how far the job got by bytes read, or -1 when the size of a
+// running job is unknown. A finished or failed job is at 100; a cancelled
+// or interrupted one where it stopped, when the size is known.
 func (j ImportJob) Percent() int {
-	if j.State != ImportRunning {
+	stoppedEarly := j.State == ImportCancelled || j.State == ImportInterrupted
+	if j.State != ImportRunning && !(stoppedEarly && j.TotalBytes > 0) {
 		return 100
 	}
 	if j.TotalBytes <= 0 {
@@ -123,13 +155,19 @@ func (j ImportJob) Percent() int {
 	return int(min(100, j.BytesRead*100/j.TotalBytes))
 }
 
-// Headers are the file's column names, for the rejected-rows download.
-func (j ImportJob) Headers() []string { return slices.Clone(j.headers) }
-
-// importJobs keeps the recent jobs in memory.
-type importJobs struct {
-	mu   sync.Mutex
-	jobs []*ImportJob // oldest first, at most keptImportJobs
+// jobFromRecord is how a stored job shows, without its rejected rows.
+func jobFromRecord(r store.ImportJob) ImportJob {
+	columns := maps.Clone(r.Columns)
+	if columns == nil {
+		columns = map[string]string{}
+	}
+	return ImportJob{
+		ID: r.ID, State: r.State, FileName: r.FileName, Columns: columns, IgnoredColumns: slices.Clone(r.IgnoredColumns),
+		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, RowsRead: r.RowsRead, BytesRead: r.BytesRead,
+		TotalBytes: r.TotalBytes, Error: r.Error,
+		Report: ImportReport{Imported: r.Imported, Updated: r.Updated, Invalid: r.Invalid, Suppressed: r.Suppressed,
+			ConsentKept: r.ConsentKept, RejectedTruncated: r.RejectedTruncated},
+	}
 }
 
 // field kinds a column can map to.
@@ -243,18 +281,6 @@ func mapColumns(headers []string, explicit map[string]string) ([]column, map[str
 	return cols, used, ignored, nil
 }
 
-// countingReader counts the bytes read, for the progress bar.
-type countingReader struct {
-	r io.Reader
-	n atomic.Int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
 // ImportSpool creates a temporary file in the data directory for an upload
 // to be streamed into before it is imported: the HTTP request can then end
 // while the import runs, and a 100k-row file never sits in memory. The
@@ -275,74 +301,92 @@ func (b *Book) removeStaleSpools() {
 	}
 }
 
-// Import starts importing a CSV file of contacts and returns the
-// job at once. The header row is read and the column mapping checked
-// before it returns, so a file without a number column or a consent column
-// without a disclosure version is a *store.FieldError, not a failed job. The rows
+// Import starts importing a CSV file of contacts and returns the job at
+// once. The header row is read and the column mapping checked before it
+// returns, so a file without a number column or a consent column without a
+// disclosure version is a *store.FieldError, not a failed job. The rows
 // are then read in a goroutine, streamed (the file is never held whole),
-// validated with the API's rules and written in batches of importBatch.
+// validated with the API's rules and written in batches of importBatch,
+// each with the job's record (store.WriteImportBatch).
 //
-// Import owns r: when r is an io.Closer it is closed when the job
-// ends (or on an error here).
+// ctx bounds the start only: the job runs until the end of the file, until
+// Cancel, or until StopImports. Imports may start before the gateway's Run
+// (the console serves while Run starts up); Run's StopImports ends them all
+// the same way. Once StopImports was called, Import refuses with an error
+// wrapping context.Canceled.
+//
+// Import owns r: when r is an io.Closer it is closed when the job ends (or
+// on an error here), and also when the job is cancelled, so that a read
+// blocked on a slow upload ends.
 func (b *Book) Import(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportJob, error) {
-	closeInput := func() {
+	closeInput := sync.OnceFunc(func() {
 		if c, ok := r.(io.Closer); ok {
 			_ = c.Close()
 		}
-	}
+	})
 	if err := ctx.Err(); err != nil {
 		closeInput()
 		return nil, err
 	}
-	job, rows, err := b.startImport(r, opts)
+	jobCtx, cancel, err := b.imports.reserve()
 	if err != nil {
 		closeInput()
 		return nil, err
 	}
-	b.imports.add(job)
-	snap := b.imports.snapshot(job, false)
+	stopClosing := context.AfterFunc(jobCtx, closeInput)
+	im, err := b.startImport(jobCtx, r, opts)
+	if err != nil {
+		// Stopped while the header was read: that, not the read error
+		// the closed input caused, is why.
+		if cause := context.Cause(jobCtx); cause != nil {
+			err = fmt.Errorf("gateway: import refused: %w: %w", cause, context.Canceled)
+		}
+		stopClosing()
+		cancel(nil)
+		b.imports.release()
+		closeInput()
+		return nil, err
+	}
+	im.run = b.imports.add(im.rec, cancel)
+	snap := b.imports.snapshot(im.run)
 	go func() {
+		defer b.imports.release()
+		defer cancel(nil) // the job is over: release its context
 		defer closeInput()
-		b.runImport(job, rows, opts)
+		defer stopClosing()
+		im.finish(im.work())
 	}()
 	return &snap, nil
 }
 
-// importInput is a started import: the CSV reader past the header, its
-// byte counter and the column mapping.
+// importInput is a started import: the CSV reader past the header, the
+// limit on its lines and the column mapping.
 type importInput struct {
 	csv        *csv.Reader
-	counter    *countingReader
+	limit      *lineLimit
 	cols       []column
 	disclosure compliance.Disclosure
 	hasConsent bool
 }
 
-func (b *Book) startImport(r io.Reader, opts ImportOptions) (*ImportJob, *importInput, error) {
-	counter := &countingReader{r: r}
-	cr := csv.NewReader(counter)
+// startImport reads the header, checks the mapping and makes the job's
+// record; the job stores it (importer.work), so that the request starting
+// an import does not wait for a write.
+func (b *Book) startImport(ctx context.Context, r io.Reader, opts ImportOptions) (*importer, error) {
+	limit := &lineLimit{r: r, line: 1, rowLine: 1}
+	cr := csv.NewReader(bufio.NewReaderSize(limit, importReadBuffer))
 	cr.ReuseRecord = true   // one allocation per file, not per row
 	cr.FieldsPerRecord = -1 // short rows are the row's problem, not the file's
 	cr.LazyQuotes = true    // spreadsheet exports put stray quotes in names
-	headers, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, nil, &store.FieldError{Field: "file", Message: "is empty: it needs a header row naming the columns"}
-	}
+	headers, err := readHeader(cr, limit)
 	if err != nil {
-		return nil, nil, &store.FieldError{Field: "file", Message: "is not CSV: " + err.Error()}
-	}
-	if len(headers) > maxImportHeaders {
-		return nil, nil, &store.FieldError{Field: "file", Message: fmt.Sprintf("has %d columns; at most %d are read", len(headers), maxImportHeaders)}
-	}
-	headers = slices.Clone(headers)
-	for i, h := range headers {
-		headers[i] = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) // Excel's byte order mark
+		return nil, err
 	}
 	cols, used, ignored, err := mapColumns(headers, opts.Columns)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	in := &importInput{csv: cr, counter: counter, cols: cols}
+	in := &importInput{csv: cr, limit: limit, cols: cols}
 	for _, c := range cols {
 		if c.kind == colConsent {
 			in.hasConsent = true
@@ -352,170 +396,128 @@ func (b *Book) startImport(r io.Reader, opts ImportOptions) (*ImportJob, *import
 		// An opt-in without the text the person agreed to is no evidence
 		// (R-RECORD): refuse the file rather than record half a consent.
 		if opts.DisclosureVersion == "" {
-			return nil, nil, &store.FieldError{Field: "disclosure_version", Message: "is required when the file has a consent column: " +
+			return nil, &store.FieldError{Field: "disclosure_version", Message: "is required when the file has a consent column: " +
 				"name the saved disclosure text the people in the file agreed to"}
 		}
 		d, found, err := b.disclosures.DisclosureVersion(opts.DisclosureVersion)
 		if err != nil {
-			return nil, nil, fmt.Errorf("gateway: import: %w", err)
+			return nil, fmt.Errorf("gateway: import: %w", err)
 		}
 		if !found {
-			return nil, nil, &store.FieldError{Field: "disclosure_version", Message: fmt.Sprintf(
+			return nil, &store.FieldError{Field: "disclosure_version", Message: fmt.Sprintf(
 				"%q is not a saved disclosure version (see Settings → Compliance)", opts.DisclosureVersion)}
 		}
 		in.disclosure = d
 	}
 	id := make([]byte, 8)
 	_, _ = rand.Read(id)
-	job := &ImportJob{
+	rec := store.ImportJob{
 		ID:             hex.EncodeToString(id),
 		State:          ImportRunning,
 		FileName:       opts.FileName,
+		Actor:          opts.Actor,
 		Columns:        used,
 		IgnoredColumns: ignored,
+		Headers:        headers,
 		StartedAt:      b.now().UTC(),
+		BytesRead:      cr.InputOffset(),
 		TotalBytes:     opts.TotalBytes,
-		Report:         ImportReport{Rejected: []ImportRejection{}},
-		headers:        headers,
-		done:           make(chan struct{}),
 	}
-	return job, in, nil
+	return &importer{b: b, ctx: ctx, opts: opts, in: in, rec: rec, lastPub: time.Now()}, nil
 }
 
-// pendingRow is a valid row waiting for its batch.
-type pendingRow struct {
-	row    int
-	fields []string // kept only until the batch is written, for a suppressed row's report
+// readHeader reads the header row: the column names, trimmed, without
+// Excel's byte order mark.
+func readHeader(cr *csv.Reader, limit *lineLimit) ([]string, error) {
+	headers, err := cr.Read()
+	var tooLong *lineTooLongError
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, &store.FieldError{Field: "file", Message: "is empty: it needs a header row naming the columns"}
+	case errors.As(err, &tooLong):
+		// Never echoed: a "header" this long is rarely a header at all.
+		return nil, &store.FieldError{Field: "file", Message: fmt.Sprintf(
+			"has a header row longer than %d KiB: is it a CSV file whose first line names the columns?", maxImportLine>>10)}
+	case err != nil:
+		return nil, &store.FieldError{Field: "file", Message: "is not CSV: " + err.Error()}
+	}
+	if len(headers) > maxImportHeaders {
+		return nil, &store.FieldError{Field: "file", Message: fmt.Sprintf("has %d columns; at most %d are read", len(headers), maxImportHeaders)}
+	}
+	limit.startRow(rowAfter(cr, headers))
+	headers = slices.Clone(headers)
+	for i, h := range headers {
+		headers[i] = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) // Excel's byte order mark
+		if len(headers[i]) > maxHeaderName {
+			return nil, &store.FieldError{Field: "file", Message: fmt.Sprintf(
+				"column %d of the header row is named with more than %d bytes", i+1, maxHeaderName)}
+		}
+	}
+	return headers, nil
 }
 
-// runImport reads every row and reports the outcome in job.
-func (b *Book) runImport(job *ImportJob, in *importInput, opts ImportOptions) {
-	var (
-		report    = ImportReport{Rejected: []ImportRejection{}}
-		seen      = map[string]int{} // number → first row holding it
-		batch     = make([]store.ContactUpsert, 0, importBatch)
-		batchRows = make([]pendingRow, 0, importBatch)
-		rows      int
-		lastPub   = time.Now()
-		failure   error
-	)
-	reject := func(row int, number, reason string, fields []string) {
-		if len(report.Rejected) >= maxKeptRejections {
-			report.RejectedTruncated = true
-			return
-		}
-		report.Rejected = append(report.Rejected, ImportRejection{Row: row, Number: number, Reason: reason, Fields: slices.Clone(fields)})
-	}
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		results, err := b.db.UpsertContacts(batch)
-		if err != nil {
-			return fmt.Errorf("write rows %d to %d: %w", batchRows[0].row, batchRows[len(batchRows)-1].row, err)
-		}
-		for i, res := range results {
-			switch res.Outcome {
-			case store.UpsertCreated:
-				report.Imported++
-			case store.UpsertUpdated:
-				report.Updated++
-			case store.UpsertSuppressed:
-				report.Suppressed++
-				reject(batchRows[i].row, batch[i].Contact.Number, "suppressed: erased on request", batchRows[i].fields)
-			}
-			if res.ConsentKept {
-				report.ConsentKept++
-			}
-		}
-		batch, batchRows = batch[:0], batchRows[:0]
-		return nil
-	}
-	publish := func(force bool) {
-		if !force && time.Since(lastPub) < importProgressEvery {
-			return
-		}
-		lastPub = time.Now()
-		b.imports.update(job, func(j *ImportJob) {
-			j.RowsRead = rows
-			j.BytesRead = in.counter.n.Load()
-			j.Report.Imported, j.Report.Updated = report.Imported, report.Updated
-			j.Report.Invalid, j.Report.Suppressed, j.Report.ConsentKept = report.Invalid, report.Suppressed, report.ConsentKept
-		})
-		b.notify.ImportProgress(b.imports.snapshot(job, false))
-	}
+// rowAfter is the line after the record cr just read, where the next row
+// starts unless blank lines come first.
+func rowAfter(cr *csv.Reader, rec []string) int {
+	last := len(rec) - 1
+	line, _ := cr.FieldPos(last)
+	return line + strings.Count(rec[last], "\n") + 1
+}
 
-	for {
-		rec, err := in.csv.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		var parseErr *csv.ParseError
-		if errors.As(err, &parseErr) && parseErr.Err != csv.ErrFieldCount {
-			// A broken quote can swallow the rest of the file; stop with
-			// the line rather than guess where the next row starts.
-			failure = fmt.Errorf("line %d: %w", parseErr.Line, parseErr.Err)
-			break
-		}
-		if err != nil {
-			failure = err
-			break
-		}
-		rows++
-		line, _ := in.csv.FieldPos(0) // the line the row starts on: quoted fields may span lines
-		if isBlankRecord(rec) {
-			continue
-		}
-		up, number, reason := b.importRow(rec, in, opts)
-		switch {
-		case reason != "":
-			report.Invalid++
-			reject(line, number, reason, rec)
-		case seen[number] != 0:
-			// Rejected, not merged: two rows for one person usually mean
-			// one of them is wrong, and a person should pick which.
-			report.Invalid++
-			reject(line, number, fmt.Sprintf("duplicate of row %d", seen[number]), rec)
-		default:
-			seen[number] = line
-			batch = append(batch, up)
-			batchRows = append(batchRows, pendingRow{row: line, fields: slices.Clone(rec)})
-			if len(batch) == importBatch {
-				if failure = flush(); failure != nil {
-					break
-				}
-			}
-		}
-		if failure != nil {
-			break
-		}
-		if rows%256 == 0 {
-			publish(false)
-		}
+// lineLimit stops reading an import when a line is longer than
+// maxImportLine, or a row of several lines (a quoted field with line
+// breaks, or a quote that never closes) grows past it. It sits below the
+// CSV reader's buffer, so the row limit is checked with that buffer's
+// slack; the line limit is exact.
+type lineLimit struct {
+	r        io.Reader
+	line     int   // the line being read, from 1
+	lineLen  int   // its bytes so far, line break excluded
+	rowLine  int   // the line the row being read starts on
+	rowBytes int64 // bytes read since that row began
+}
+
+// lineTooLongError names where the input broke the limit.
+type lineTooLongError struct {
+	line int
+	row  bool // a row of several lines, not one line
+}
+
+func (e *lineTooLongError) Error() string {
+	if e.row {
+		return fmt.Sprintf("line %d: the row starting there is longer than %d KiB (a quoted field without its closing quote?)",
+			e.line, maxImportLine>>10)
 	}
-	if failure == nil {
-		failure = flush()
-	}
-	sort.SliceStable(report.Rejected, func(a, b int) bool { return report.Rejected[a].Row < report.Rejected[b].Row })
-	b.imports.update(job, func(j *ImportJob) {
-		j.RowsRead = rows
-		j.BytesRead = in.counter.n.Load()
-		j.Report = report
-		j.FinishedAt = b.now().UTC()
-		j.State = ImportDone
-		if failure != nil {
-			j.State = ImportFailed
-			j.Error = failure.Error()
+	return fmt.Sprintf("line %d is longer than %d KiB", e.line, maxImportLine>>10)
+}
+
+// startRow notes that the next row starts on line (as far as the CSV
+// reader has read: blank lines before it are skipped by the reader).
+func (l *lineLimit) startRow(line int) {
+	l.rowLine, l.rowBytes = line, 0
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for rest := p[:n]; ; {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			l.lineLen += len(rest)
+			break
 		}
-	})
-	if failure != nil {
-		b.log.Error("contact import failed", "job", job.ID, "rows", rows, "error", failure)
-	} else {
-		b.log.Info("contacts imported", "job", job.ID, "rows", rows, "created", report.Imported,
-			"updated", report.Updated, "invalid", report.Invalid, "suppressed", report.Suppressed, "by", opts.Actor)
+		if l.lineLen+i > maxImportLine {
+			return 0, &lineTooLongError{line: l.line}
+		}
+		l.line, l.lineLen, rest = l.line+1, 0, rest[i+1:]
 	}
-	publish(true)
-	close(job.done)
+	if l.lineLen > maxImportLine {
+		return 0, &lineTooLongError{line: l.line}
+	}
+	l.rowBytes += int64(n)
+	if l.rowBytes > maxImportLine+importReadBuffer {
+		return 0, &lineTooLongError{line: l.rowLine, row: true}
+	}
+	return n, err
 }
 
 func isBlankRecord(rec []string) bool {
@@ -609,110 +611,4 @@ func parseConsentCell(v string) (yes, ok bool) {
 		return false, true
 	}
 	return false, false
-}
-
-// Job returns a snapshot of an import job; store.ErrNotFound when it is
-// unknown or no longer among the last keptImportJobs.
-func (b *Book) Job(id string) (ImportJob, error) {
-	j := b.imports.find(id)
-	if j == nil {
-		return ImportJob{}, fmt.Errorf("import job %q: %w", id, store.ErrNotFound)
-	}
-	return b.imports.snapshot(j, true), nil
-}
-
-// Jobs lists the recent jobs, newest first, without their rejected
-// rows.
-func (b *Book) Jobs() []ImportJob {
-	b.imports.mu.Lock()
-	jobs := slices.Clone(b.imports.jobs)
-	b.imports.mu.Unlock()
-	out := make([]ImportJob, 0, len(jobs))
-	for i := len(jobs) - 1; i >= 0; i-- {
-		out = append(out, b.imports.snapshot(jobs[i], false))
-	}
-	return out
-}
-
-// Wait blocks until the job ends or ctx is done, then returns it.
-func (b *Book) Wait(ctx context.Context, id string) (ImportJob, error) {
-	j := b.imports.find(id)
-	if j == nil {
-		return ImportJob{}, fmt.Errorf("import job %q: %w", id, store.ErrNotFound)
-	}
-	select {
-	case <-j.done:
-	case <-ctx.Done():
-		return ImportJob{}, ctx.Err()
-	}
-	return b.imports.snapshot(j, true), nil
-}
-
-// WriteRejectedCSV writes a job's rejected rows as CSV: row, number and
-// reason, then the row's own columns, so the file can be fixed and
-// imported again with the same mapping.
-func (b *Book) WriteRejectedCSV(w io.Writer, id string) error {
-	j, err := b.Job(id)
-	if err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w)
-	header := append([]string{"row", "number", "reason"}, j.headers...)
-	if err := cw.Write(header); err != nil {
-		return err
-	}
-	for _, rej := range j.Report.Rejected {
-		rec := append([]string{fmt.Sprint(rej.Row), rej.Number, rej.Reason}, rej.Fields...)
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-func (s *importJobs) add(j *ImportJob) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.jobs = append(s.jobs, j)
-	if len(s.jobs) > keptImportJobs {
-		// A running job leaves the list but finishes; its report is then
-		// only in the log.
-		s.jobs = slices.Delete(s.jobs, 0, len(s.jobs)-keptImportJobs)
-	}
-}
-
-func (s *importJobs) find(id string) *ImportJob {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, j := range s.jobs {
-		if j.ID == id {
-			return j
-		}
-	}
-	return nil
-}
-
-func (s *importJobs) update(j *ImportJob, fn func(*ImportJob)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	fn(j)
-}
-
-// snapshot copies a job under the lock; withRejected includes the
-// rejected rows (large), which progress events leave out.
-func (s *importJobs) snapshot(j *ImportJob, withRejected bool) ImportJob {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := *j
-	c.Columns = maps.Clone(j.Columns)
-	c.IgnoredColumns = slices.Clone(j.IgnoredColumns)
-	if withRejected {
-		// The slice only grows by append in runImport's own copy and is
-		// replaced whole at the end, so sharing its backing array is safe.
-		c.Report.Rejected = j.Report.Rejected
-	} else {
-		c.Report.Rejected = nil
-	}
-	return c
 }

@@ -139,11 +139,15 @@
   }
 
   // Contact import job page: progress bar and counters follow the job's
-  // "import" events; when it ends the page reloads to show the report.
+  // "import" events; when it ends the state says how (cancelled, ...) and
+  // the page reloads to show the report.
+  var importStates = { done: "Finished", cancelled: "Cancelled", interrupted: "Interrupted", failed: "Stopped" };
   function onImport(j) {
     var card = $('#import-job[data-import-id="' + cssEscape(j.id) + '"]');
     if (!card) return;
     if (j.state !== "running") {
+      var st = $('[data-field="state"]', card);
+      if (st) st.textContent = importStates[j.state] || j.state;
       if (card.dataset.state === "running") location.reload();
       return;
     }
