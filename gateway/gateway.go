@@ -40,6 +40,7 @@ import (
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/outbox"
+	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
 
@@ -120,7 +121,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	var ussdAllow outbox.USSDAllowList
+	var ussdAllow modem.USSDAllowList
 	if cfg.USSDAllow != nil {
 		var err error
 		if ussdAllow, err = outbox.ParseUSSDAllowList(cfg.USSDAllow); err != nil {

@@ -104,7 +104,7 @@ func (g *Gateway) Modems() []ModemStatus { return mapViews(g.outbox.Modems(), vi
 // DefaultUSSDAllow is the USSD allow-list when none is configured: balance
 // and information codes (*100#, *101*1#), never a supplementary-service
 // code such as **21*…# (call forwarding).
-var DefaultUSSDAllow = outbox.DefaultUSSDAllow
+var DefaultUSSDAllow = modem.DefaultUSSDAllow
 
 // CheckUSSDAllow checks an allow-list's patterns, as the config file is
 // read; errors are *FieldError for "ussd_allow[i]".
