@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/simgate/simgate/gateway/consent"
+	"github.com/simgate/simgate/gateway/view"
 	"github.com/simgate/simgate/store"
 )
 
@@ -56,42 +57,42 @@ var ErrOptedOut = consent.ErrOptedOut
 // OptIn records consent to marketing texts and queues the text it calls
 // for (the confirmation, or the double opt-in request).
 func (g *Gateway) OptIn(ctx context.Context, r OptInRequest) (ConsentEvent, Consent, error) {
-	return consentChange(g.consent.OptIn(ctx, r))
+	return view.FromConsentChange(g.consent.OptIn(ctx, r))
 }
 
 // OptOut records an opt-out asked for outside a keyword and holds back the
 // number's queued texts at once (R-STOP-2).
 func (g *Gateway) OptOut(ctx context.Context, r OptOutRequest) (ConsentEvent, Consent, error) {
-	return consentChange(g.consent.OptOut(ctx, r))
+	return view.FromConsentChange(g.consent.OptOut(ctx, r))
 }
 
 // ResolveReview ends an opt-out review (R-STOP-4) with "opt_out" or
 // "keep"; ErrConflict when no review is open.
 func (g *Gateway) ResolveReview(ctx context.Context, number, decision, actor string) (ConsentEvent, Consent, error) {
-	return consentChange(g.consent.ResolveReview(ctx, number, decision, actor))
+	return view.FromConsentChange(g.consent.ResolveReview(ctx, number, decision, actor))
 }
 
 // Consent returns a number's compliance record (the zero record when the
 // number is unknown).
 func (g *Gateway) Consent(number string) (Consent, error) {
-	return view(consentView)(g.consent.Consent(number))
+	return asView(view.FromConsent)(g.consent.Consent(number))
 }
 
 // ConsentEvents returns a number's ledger, oldest first.
 func (g *Gateway) ConsentEvents(number string) ([]ConsentEvent, error) {
-	return viewList(consentEventView)(g.consent.Events(number))
+	return asViews(view.FromConsentEvent)(g.consent.Events(number))
 }
 
 // ReviewQueue lists the numbers whose texts read like an opt-out and wait
 // for a person's decision.
 func (g *Gateway) ReviewQueue() ([]Consent, error) {
-	return viewList(consentView)(g.consent.ReviewQueue())
+	return asViews(view.FromConsent)(g.consent.ReviewQueue())
 }
 
 // ConsentEvidence gathers what a business shows when its consent to text a
 // number is challenged (R-RECORD).
 func (g *Gateway) ConsentEvidence(number string) (Evidence, error) {
-	return view(evidenceView)(g.consent.Evidence(number))
+	return asView(view.FromEvidence)(g.consent.Evidence(number))
 }
 
 // ExportSubject gathers everything stored about a contact's number (GDPR
@@ -101,13 +102,13 @@ func (g *Gateway) ExportSubject(ctx context.Context, id uint64) (SubjectData, er
 	if err != nil {
 		return SubjectData{}, err
 	}
-	return subjectView(d, g.cfg.Clock()), nil
+	return view.FromSubject(d, g.cfg.Clock()), nil
 }
 
 // EraseContact erases a person on request (GDPR Art. 17, R-GDPR-2); the
 // number stays on the suppression list.
 func (g *Gateway) EraseContact(ctx context.Context, id uint64, actor string) (EraseReport, error) {
-	return view(eraseReportView)(g.consent.EraseContact(ctx, id, actor))
+	return asView(view.FromEraseReport)(g.consent.EraseContact(ctx, id, actor))
 }
 
 // PurgeBodies blanks the text of messages older than the body retention

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/view"
 	"github.com/simgate/simgate/store"
 )
 
@@ -44,12 +45,12 @@ const (
 // records consent. ErrExists when the number already has a contact;
 // ErrSuppressed when the number was erased on request.
 func (g *Gateway) CreateContact(ctx context.Context, c Contact) (Contact, error) {
-	return view(contactView)(g.contacts.Create(ctx, contactRecord(c)))
+	return asView(view.FromContact)(g.contacts.Create(ctx, view.ContactRecord(c)))
 }
 
 // UpdateContact applies p to contact id after validating the result.
 func (g *Gateway) UpdateContact(ctx context.Context, id uint64, p ContactPatch) (Contact, error) {
-	return view(contactView)(g.contacts.Update(ctx, id, p))
+	return asView(view.FromContact)(g.contacts.Update(ctx, id, p))
 }
 
 // DeleteContact removes the contact only: its consent ledger and messages
@@ -59,11 +60,13 @@ func (g *Gateway) DeleteContact(ctx context.Context, id uint64) error {
 }
 
 // Contact returns one contact.
-func (g *Gateway) Contact(id uint64) (Contact, error) { return view(contactView)(g.contacts.Get(id)) }
+func (g *Gateway) Contact(id uint64) (Contact, error) {
+	return asView(view.FromContact)(g.contacts.Get(id))
+}
 
 // Contacts lists contacts oldest first with the next cursor (0 at the end).
 func (g *Gateway) Contacts(f ContactFilter) ([]Contact, uint64, error) {
-	return viewPage(contactView)(g.contacts.List(store.ContactFilter(f)))
+	return asViewPage(view.FromContact)(g.contacts.List(store.ContactFilter(f)))
 }
 
 // CountContacts reports how many contacts there are.
@@ -72,18 +75,18 @@ func (g *Gateway) CountContacts() (int, error) { return g.contacts.Count() }
 // ContactByNumber finds the contact of a number written in any format the
 // box's region reads.
 func (g *Gateway) ContactByNumber(raw string) (Contact, error) {
-	return view(contactView)(g.contacts.ByNumber(raw))
+	return asView(view.FromContact)(g.contacts.ByNumber(raw))
 }
 
 // ContactMessages lists the texts sent to a number, newest first, with
 // the cursor of the next page (0 at the end).
 func (g *Gateway) ContactMessages(number string, before uint64, limit int) ([]Message, uint64, error) {
-	return viewPage(messageView)(g.contacts.Messages(number, before, limit))
+	return asViewPage(view.FromMessage)(g.contacts.Messages(number, before, limit))
 }
 
 // ContactInbound lists the texts received from a number, newest first.
 func (g *Gateway) ContactInbound(number string, before uint64, limit int) ([]Inbound, uint64, error) {
-	return viewPage(inboundView)(g.contacts.Inbound(number, before, limit))
+	return asViewPage(view.FromInbound)(g.contacts.Inbound(number, before, limit))
 }
 
 // ExportContacts writes every contact as CSV, oldest first, with its

@@ -6,23 +6,9 @@ import (
 
 	"github.com/simgate/simgate/gateway/live"
 	"github.com/simgate/simgate/gateway/outbox"
+	"github.com/simgate/simgate/gateway/view"
 	"github.com/simgate/simgate/store"
 )
-
-// Event is one live change: a message's state, an inbound text or a modem's
-// health. Exactly one of the pointers is set, matching Type. It carries
-// the same views the calls return, so a page reads an event as it reads
-// the REST API.
-type Event struct {
-	Type    string       `json:"type"` // "message", "inbound", "modem", "alert", "alert_cleared", "consent"
-	At      time.Time    `json:"at"`
-	Message *Message     `json:"message,omitempty"`
-	Inbound *Inbound     `json:"inbound,omitempty"`
-	Modem   *ModemStatus `json:"modem,omitempty"`
-	Alert   *Alert       `json:"alert,omitempty"`
-	Import  *ImportJob   `json:"import,omitempty"`  // progress of a contact import (Type "import")
-	Consent *Consent     `json:"consent,omitempty"` // a number's consent changed (Type "consent")
-}
 
 // Hub fans events out to subscribers. Publishing never blocks: a subscriber
 // whose buffer is full is dropped (its Done channel closes) so that one slow
@@ -63,19 +49,19 @@ type events struct {
 }
 
 func (e *events) MessageChanged(m store.Message) {
-	e.hub.Publish(Event{Type: "message", At: e.now(), Message: ptr(messageView(m))})
+	e.hub.Publish(Event{Type: "message", At: e.now(), Message: ptr(view.FromMessage(m))})
 }
 
 func (e *events) InboundReceived(in store.Inbound) {
-	e.hub.Publish(Event{Type: "inbound", At: e.now(), Inbound: ptr(inboundView(in))})
+	e.hub.Publish(Event{Type: "inbound", At: e.now(), Inbound: ptr(view.FromInbound(in))})
 }
 
 func (e *events) ModemChanged(st outbox.ModemStatus) {
-	e.hub.Publish(Event{Type: "modem", At: e.now(), Modem: ptr(modemStatusView(st))})
+	e.hub.Publish(Event{Type: "modem", At: e.now(), Modem: ptr(view.FromModemStatus(st))})
 }
 
 func (e *events) ConsentChanged(c store.Consent) {
-	e.hub.Publish(Event{Type: "consent", At: e.now(), Consent: ptr(consentView(c))})
+	e.hub.Publish(Event{Type: "consent", At: e.now(), Consent: ptr(view.FromConsent(c))})
 }
 
 func (e *events) ImportProgress(j ImportJob) {

@@ -17,12 +17,15 @@
 //   - compliance: pure policy (settings validation, the judge, time zones,
 //     reply wording);
 //   - access: console users, sessions and API tokens;
-//   - live: the event hub and the active alerts.
+//   - live: the event hub and the active alerts;
+//   - view: the shapes the API, the console and the websocket show, and
+//     their conversions from records.
 //
 // This package wires them (New), starts and stops them in order (Run) and
-// offers their operations under one name. What it returns are its own views
-// (views.go), converted from the parts' store records at this boundary, so
-// that nothing above it depends on how records are stored.
+// offers their operations under one name. What it returns are views
+// (package view, under this package's names in views.go), converted from
+// the parts' store records at this boundary, so that nothing above it
+// depends on how records are stored.
 package gateway
 
 import (
@@ -37,6 +40,7 @@ import (
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/outbox"
+	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
 
@@ -117,7 +121,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	var ussdAllow outbox.USSDAllowList
+	var ussdAllow modem.USSDAllowList
 	if cfg.USSDAllow != nil {
 		var err error
 		if ussdAllow, err = outbox.ParseUSSDAllowList(cfg.USSDAllow); err != nil {

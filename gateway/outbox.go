@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/simgate/simgate/gateway/outbox"
+	"github.com/simgate/simgate/gateway/view"
 	"github.com/simgate/simgate/modem"
 )
 
@@ -51,7 +52,7 @@ func PlanText(text string) Plan { return Plan(modem.PlanText(text)) }
 // existing = true and nothing new is stored, or, when that message was a
 // different text, the error is ErrIdempotencyKeyReused.
 func (g *Gateway) Submit(ctx context.Context, r SubmitRequest) (Message, bool, error) {
-	req, err := submitRequest(r)
+	req, err := view.SubmitRecord(r)
 	if err != nil {
 		return Message{}, false, err
 	}
@@ -59,35 +60,37 @@ func (g *Gateway) Submit(ctx context.Context, r SubmitRequest) (Message, bool, e
 	if err != nil {
 		return Message{}, false, err
 	}
-	return messageView(m), existing, nil
+	return view.FromMessage(m), existing, nil
 }
 
 // Message returns one outbound message.
-func (g *Gateway) Message(id uint64) (Message, error) { return view(messageView)(g.outbox.Message(id)) }
+func (g *Gateway) Message(id uint64) (Message, error) {
+	return asView(view.FromMessage)(g.outbox.Message(id))
+}
 
 // Messages lists outbound messages, newest first.
 func (g *Gateway) Messages(f ListFilter) ([]Message, uint64, error) {
-	sf, err := listFilter(f)
+	sf, err := view.ListFilterRecord(f)
 	if err != nil {
 		return nil, 0, err
 	}
-	return viewPage(messageView)(g.outbox.Messages(sf))
+	return asViewPage(view.FromMessage)(g.outbox.Messages(sf))
 }
 
 // Inbox lists received texts, newest first.
 func (g *Gateway) Inbox(before uint64, limit int) ([]Inbound, uint64, error) {
-	return viewPage(inboundView)(g.outbox.Inbox(before, limit))
+	return asViewPage(view.FromInbound)(g.outbox.Inbox(before, limit))
 }
 
 // Resend puts an unknown, failed or expired message back in the queue; for
 // an unknown one this is a person accepting a possible duplicate.
 func (g *Gateway) Resend(ctx context.Context, id uint64) (Message, error) {
-	return view(messageView)(g.outbox.Resend(ctx, id))
+	return asView(view.FromMessage)(g.outbox.Resend(ctx, id))
 }
 
 // Drop ends a queued or unknown message without sending it (again).
 func (g *Gateway) Drop(ctx context.Context, id uint64) (Message, error) {
-	return view(messageView)(g.outbox.Drop(ctx, id))
+	return asView(view.FromMessage)(g.outbox.Drop(ctx, id))
 }
 
 // RecheckQueued judges every queued text to number again at once (after a
@@ -96,12 +99,12 @@ func (g *Gateway) RecheckQueued(number string) error { return g.outbox.RecheckQu
 
 // Modems returns the status of every configured modem (an empty list, not
 // nil, when there is none).
-func (g *Gateway) Modems() []ModemStatus { return mapViews(g.outbox.Modems(), modemStatusView) }
+func (g *Gateway) Modems() []ModemStatus { return mapViews(g.outbox.Modems(), view.FromModemStatus) }
 
 // DefaultUSSDAllow is the USSD allow-list when none is configured: balance
 // and information codes (*100#, *101*1#), never a supplementary-service
 // code such as **21*…# (call forwarding).
-var DefaultUSSDAllow = outbox.DefaultUSSDAllow
+var DefaultUSSDAllow = modem.DefaultUSSDAllow
 
 // CheckUSSDAllow checks an allow-list's patterns, as the config file is
 // read; errors are *FieldError for "ussd_allow[i]".
@@ -116,16 +119,16 @@ func (g *Gateway) USSDAllow() []string { return g.outbox.USSDAllow() }
 // USSD sends a USSD code (a balance check such as *100#) through the named
 // modem and returns the network's reply, after any submit in flight.
 func (g *Gateway) USSD(ctx context.Context, modemName, code string) (USSDReply, error) {
-	return view(ussdReplyView)(g.outbox.USSD(ctx, modemName, code))
+	return asView(view.FromUSSDReply)(g.outbox.USSD(ctx, modemName, code))
 }
 
 // SetModemPaused pauses or resumes sending through a modem; a paused modem
 // still receives texts and reports, and the choice survives restarts.
 func (g *Gateway) SetModemPaused(name string, paused bool) (ModemStatus, error) {
-	return view(modemStatusView)(g.outbox.SetModemPaused(name, paused))
+	return asView(view.FromModemStatus)(g.outbox.SetModemPaused(name, paused))
 }
 
 // ModemHistory returns a modem's recent health readings, oldest first.
 func (g *Gateway) ModemHistory(name string) ([]Health, error) {
-	return viewList(healthView)(g.outbox.ModemHistory(name))
+	return asViews(view.FromHealth)(g.outbox.ModemHistory(name))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/simgate/simgate/gateway/access"
+	"github.com/simgate/simgate/gateway/view"
 )
 
 // Console users, their sessions and API tokens (package access).
@@ -32,7 +33,7 @@ func (g *Gateway) SetPassword(name, password string) error {
 }
 
 // Users lists console users (never their password hashes).
-func (g *Gateway) Users() ([]User, error) { return viewList(userView)(g.access.Users()) }
+func (g *Gateway) Users() ([]User, error) { return asViews(view.FromUser)(g.access.Users()) }
 
 // DeleteUser removes a user and ends their sessions.
 func (g *Gateway) DeleteUser(name string) error { return g.access.DeleteUser(name) }
@@ -41,12 +42,12 @@ func (g *Gateway) DeleteUser(name string) error { return g.access.DeleteUser(nam
 // id for the cookie; a wrong name or password is ErrBadLogin.
 func (g *Gateway) Login(ctx context.Context, name, password string) (string, Session, error) {
 	id, s, err := g.access.Login(ctx, name, password)
-	return id, sessionView(s), err
+	return id, view.FromSession(s), err
 }
 
 // CheckSession returns the live session for a cookie's id, or ErrNotFound.
 func (g *Gateway) CheckSession(id string) (Session, error) {
-	return view(sessionView)(g.access.CheckSession(id))
+	return asView(view.FromSession)(g.access.CheckSession(id))
 }
 
 // WatchSession checks a session like CheckSession and returns a watch that
@@ -54,14 +55,14 @@ func (g *Gateway) CheckSession(id string) (Session, error) {
 // caller must Stop it.
 func (g *Gateway) WatchSession(id string) (Session, *CredentialWatch, error) {
 	s, w, err := g.access.WatchSession(id)
-	return sessionView(s), w, err
+	return view.FromSession(s), w, err
 }
 
 // WatchToken checks a token like CheckToken and returns a watch that ends
 // when the token is revoked. The caller must Stop it.
 func (g *Gateway) WatchToken(plaintext string) (Token, *CredentialWatch, error) {
 	t, w, err := g.access.WatchToken(plaintext)
-	return tokenView(t), w, err
+	return view.FromToken(t), w, err
 }
 
 // Logout ends one session.
@@ -76,16 +77,16 @@ func (g *Gateway) PruneSessions() (int, error) { return g.access.PruneSessions()
 // CreateToken makes a new API token; the plaintext is shown once.
 func (g *Gateway) CreateToken(name string) (string, Token, error) {
 	plaintext, t, err := g.access.CreateToken(name)
-	return plaintext, tokenView(t), err
+	return plaintext, view.FromToken(t), err
 }
 
 // CheckToken returns the token for plaintext, or ErrNotFound.
 func (g *Gateway) CheckToken(plaintext string) (Token, error) {
-	return view(tokenView)(g.access.CheckToken(plaintext))
+	return asView(view.FromToken)(g.access.CheckToken(plaintext))
 }
 
 // Tokens lists API tokens (never their plaintext).
-func (g *Gateway) Tokens() ([]Token, error) { return viewList(tokenView)(g.access.Tokens()) }
+func (g *Gateway) Tokens() ([]Token, error) { return asViews(view.FromToken)(g.access.Tokens()) }
 
 // RevokeToken deletes a token.
 func (g *Gateway) RevokeToken(id uint64) error { return g.access.RevokeToken(id) }

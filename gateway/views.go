@@ -1,307 +1,110 @@
 package gateway
 
 import (
-	"time"
-
-	"github.com/simgate/simgate/store"
+	"github.com/simgate/simgate/gateway/view"
 )
 
-// The facade's own types, the shapes webui, cmd and the API see, so the wire
-// format stays put when storage changes. The parts work on store records;
-// convert.go turns those into these. Enums stored as numbers are names here.
-
-// Status is the state of an outbound message or of one of its parts, by
-// its API name.
-type Status string
+// The shapes webui, cmd and the API see are package view's; these names
+// keep them the facade's, so callers import gateway alone.
+type (
+	Status         = view.Status
+	Kind           = view.Kind
+	MarketingState = view.MarketingState
+	Message        = view.Message
+	Part           = view.Part
+	Transition     = view.Transition
+	ListFilter     = view.ListFilter
+	Inbound        = view.Inbound
+	Contact        = view.Contact
+	ContactFilter  = view.ContactFilter
+	Consent        = view.Consent
+	ConsentEvent   = view.ConsentEvent
+	Evidence       = view.Evidence
+	SubjectData    = view.SubjectData
+	EraseReport    = view.EraseReport
+	ModemStatus    = view.ModemStatus
+	Identity       = view.Identity
+	Health         = view.Health
+	Plan           = view.Plan
+	USSDReply      = view.USSDReply
+	Token          = view.Token
+	User           = view.User
+	Session        = view.Session
+	SubmitRequest  = view.SubmitRequest
+	Event          = view.Event
+)
 
 // Message states.
 const (
-	StatusQueued     Status = "queued"
-	StatusSending    Status = "sending"
-	StatusSent       Status = "sent"
-	StatusDelivered  Status = "delivered"
-	StatusFailed     Status = "failed"
-	StatusUnknown    Status = "unknown" // may or may not have gone out: a person decides
-	StatusSuppressed Status = "suppressed"
-	StatusExpired    Status = "expired"
+	StatusQueued     = view.StatusQueued
+	StatusSending    = view.StatusSending
+	StatusSent       = view.StatusSent
+	StatusDelivered  = view.StatusDelivered
+	StatusFailed     = view.StatusFailed
+	StatusUnknown    = view.StatusUnknown // may or may not have gone out: a person decides
+	StatusSuppressed = view.StatusSuppressed
+	StatusExpired    = view.StatusExpired
 )
-
-// ParseStatus checks an API status name.
-func ParseStatus(name string) (Status, bool) {
-	_, ok := store.ParseStatus(name)
-	return Status(name), ok
-}
-
-// Kind separates transactional texts from marketing, by its API name.
-type Kind string
 
 // Message kinds.
 const (
-	KindTransactional Kind = "transactional"
-	KindMarketing     Kind = "marketing"
-	KindCompliance    Kind = "compliance" // the box's own replies about consent
+	KindTransactional = view.KindTransactional
+	KindMarketing     = view.KindMarketing
+	KindCompliance    = view.KindCompliance // the box's own replies about consent
 )
-
-// ParseKind checks an API kind name ("transactional", "marketing", ...).
-func ParseKind(name string) (Kind, bool) {
-	_, ok := store.ParseKind(name)
-	return Kind(name), ok
-}
-
-// MarketingState is a number's standing for marketing texts, by its API
-// name.
-type MarketingState string
 
 // Marketing states.
 const (
-	MarketingNone      MarketingState = "none"
-	MarketingPending   MarketingState = "pending" // double opt-in requested, no YES yet
-	MarketingConfirmed MarketingState = "confirmed"
-	MarketingOptedOut  MarketingState = "opted_out"
+	MarketingNone      = view.MarketingNone
+	MarketingPending   = view.MarketingPending // double opt-in requested, no YES yet
+	MarketingConfirmed = view.MarketingConfirmed
+	MarketingOptedOut  = view.MarketingOptedOut
 )
 
-// Message is an outbound text as the API shows it. Unknown values are null
-// rather than zero ("mr": null, not -1). Fields without a JSON name are for
-// the console's pages.
-type Message struct {
-	ID        uint64     `json:"id"`
-	Status    Status     `json:"status"`
-	Kind      Kind       `json:"kind"`
-	To        string     `json:"to"`
-	Text      string     `json:"text"`
-	Encoding  string     `json:"encoding"`
-	UCS2Chars []string   `json:"ucs2_chars,omitempty"` // what forced UCS-2, for the caller to fix its text
-	Parts     []Part     `json:"parts"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
-	ExpiresAt *time.Time `json:"expires_at"`
-	Error     *string    `json:"error"`
-	// Hold says why a queued text waits (quiet hours, frequency cap, an
-	// opt-out review).
-	Hold    *string      `json:"hold"`
-	History []Transition `json:"history"`
+// ParseStatus checks an API status name.
+func ParseStatus(name string) (Status, bool) { return view.ParseStatus(name) }
 
-	Modem         string    `json:"-"` // the modem of the first part; later parts follow it
-	NextAttemptAt time.Time `json:"-"` // when a queued text is tried next
-	BodyPurged    bool      `json:"-"` // the retention purge blanked Text
+// ParseKind checks an API kind name ("transactional", "marketing", ...).
+func ParseKind(name string) (Kind, bool) { return view.ParseKind(name) }
+
+// asView adapts a record conversion to a call's (record, error) result.
+func asView[R, V any](conv func(R) V) func(R, error) (V, error) {
+	return func(r R, err error) (V, error) {
+		if err != nil {
+			var zero V
+			return zero, err
+		}
+		return conv(r), nil
+	}
 }
 
-// Part is one SMS of a message.
-type Part struct {
-	Seq    int        `json:"seq"`
-	MR     *int       `json:"mr"` // the network's reference, once it accepted the part
-	Modem  *string    `json:"modem"`
-	Status Status     `json:"status"`
-	SentAt *time.Time `json:"sent_at"`
-	DoneAt *time.Time `json:"done_at"`
-	Error  *string    `json:"error"`
+// asViews is asView for a list; the list is never nil.
+func asViews[R, V any](conv func(R) V) func([]R, error) ([]V, error) {
+	return func(rs []R, err error) ([]V, error) {
+		if err != nil {
+			return nil, err
+		}
+		return mapViews(rs, conv), nil
+	}
 }
 
-// Transition is one step of a message's history.
-type Transition struct {
-	At     time.Time `json:"at"`
-	Status Status    `json:"status"`
-	Note   string    `json:"note,omitempty"`
+// asViewPage is asView for a page of a list and its cursor.
+func asViewPage[R, V any](conv func(R) V) func([]R, uint64, error) ([]V, uint64, error) {
+	return func(rs []R, next uint64, err error) ([]V, uint64, error) {
+		if err != nil {
+			return nil, 0, err
+		}
+		return mapViews(rs, conv), next, nil
+	}
 }
 
-// ListFilter selects a page of messages, newest first.
-type ListFilter struct {
-	Status Status // "" = any
-	Before uint64 // cursor: only IDs < Before; 0 = from the newest
-	Limit  int
+func mapViews[R, V any](rs []R, conv func(R) V) []V {
+	out := make([]V, len(rs))
+	for i, r := range rs {
+		out[i] = conv(r)
+	}
+	return out
 }
 
-// Inbound is one received text.
-type Inbound struct {
-	ID         uint64    `json:"id"`
-	Modem      string    `json:"modem"`
-	From       string    `json:"from"`
-	Text       string    `json:"text"`
-	SentAt     time.Time `json:"sent_at"`
-	ReceivedAt time.Time `json:"received_at"`
-	Parts      int       `json:"parts"`
-
-	BodyPurged bool `json:"-"` // the retention purge blanked Text
-}
-
-// Contact is one person in the address book. Attributes and Tags are never
-// nil in what the gateway returns.
-type Contact struct {
-	ID              uint64            `json:"id"`
-	Number          string            `json:"number"`
-	Name            string            `json:"name"`
-	Attributes      map[string]string `json:"attributes"`
-	Tags            []string          `json:"tags"`
-	TimeZone        string            `json:"time_zone"`
-	TimeZoneDerived bool              `json:"time_zone_derived"` // guessed from the number
-	Language        string            `json:"language"`
-	Source          string            `json:"source"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
-}
-
-// ContactFilter selects a page of contacts, oldest first.
-type ContactFilter struct {
-	Query string // case-insensitive substring of number or name; "" = any
-	Tag   string // "" = any
-	After uint64 // cursor: only IDs > After
-	Limit int
-}
-
-// Consent is a number's compliance record. The field order is the order
-// the API has always sent them in, marketing last.
-type Consent struct {
-	Number          string `json:"number"`
-	OptedOutAll     bool   `json:"opted_out_all,omitempty"`
-	OptOutByKeyword bool   `json:"opt_out_by_keyword,omitempty"` // START may undo it
-	Review          bool   `json:"review,omitempty"`             // an opt-out review is open
-	ReviewInboundID uint64 `json:"review_inbound_id,omitempty"`
-	ReviewText      string `json:"review_text,omitempty"`
-	CartReminders   bool   `json:"cart_reminders,omitempty"`
-	// PendingCartReminders: the open double opt-in request asked for cart
-	// reminders; they start only with the number's YES.
-	PendingCartReminders bool                 `json:"pending_cart_reminders,omitempty"`
-	ConfirmedAt          time.Time            `json:"confirmed_at"`
-	RecentMarketing      []time.Time          `json:"recent_marketing,omitempty"` // inside the frequency cap's window
-	LastReply            map[string]time.Time `json:"last_reply,omitempty"`       // automatic reply kind → when last sent
-	UpdatedAt            time.Time            `json:"updated_at"`
-	Marketing            MarketingState       `json:"marketing"`
-}
-
-// ConsentEvent is one entry of a number's consent ledger.
-type ConsentEvent struct {
-	ID                uint64           `json:"id"`
-	Number            string           `json:"number"` // after erasure "erased:<hash>"
-	At                time.Time        `json:"at"`
-	TimeZone          string           `json:"time_zone,omitempty"`
-	Type              ConsentEventType `json:"type"`
-	Purpose           ConsentPurpose   `json:"purpose"`
-	Method            ConsentMethod    `json:"method,omitempty"`
-	Source            string           `json:"source,omitempty"`
-	DisclosureVersion string           `json:"disclosure_version,omitempty"`
-	DisclosureText    string           `json:"disclosure_text,omitempty"`
-	IP                string           `json:"ip,omitempty"`
-	UserAgent         string           `json:"user_agent,omitempty"`
-	Terminal          string           `json:"terminal,omitempty"`
-	Keyword           string           `json:"keyword,omitempty"`
-	InboundID         uint64           `json:"inbound_id,omitempty"` // the text that caused it
-	MessageID         uint64           `json:"message_id,omitempty"` // the confirmation or request sent
-	Actor             string           `json:"actor,omitempty"`
-	Note              string           `json:"note,omitempty"`
-}
-
-// Evidence is what a business shows when its consent to text a number is
-// challenged (R-RECORD): the record, every ledger entry and the full text
-// of every disclosure they refer to. Consent comes last on the wire.
-type Evidence struct {
-	Number      string                `json:"number"`
-	Events      []ConsentEvent        `json:"events"`
-	Disclosures map[string]Disclosure `json:"disclosures,omitempty"`
-	ExportedAt  time.Time             `json:"exported_at"`
-	Consent     Consent               `json:"consent"`
-}
-
-// SubjectData is everything stored about one person (GDPR Art. 15/20).
-type SubjectData struct {
-	ExportedAt    time.Time      `json:"exported_at"`
-	Profile       *Contact       `json:"profile"`
-	Consent       Consent        `json:"consent"`
-	ConsentEvents []ConsentEvent `json:"consent_events"`
-	Messages      []Message      `json:"messages"`
-	Inbound       []Inbound      `json:"inbound"`
-}
-
-// EraseReport says what an erasure removed.
-type EraseReport struct {
-	Hash          string `json:"hash"` // what stays in the suppression list
-	Contact       bool   `json:"contact"`
-	Messages      int    `json:"messages"`
-	Inbound       int    `json:"inbound"`
-	ConsentEvents int    `json:"consent_events"` // pseudonymised, kept as evidence
-}
-
-// ModemStatus is what the API and console show about one configured modem.
-type ModemStatus struct {
-	Name      string    `json:"name"`
-	Path      string    `json:"path"`
-	State     string    `json:"state"` // StateStarting, StateUp, StateDegraded or StateDown
-	Identity  Identity  `json:"identity"`
-	Health    Health    `json:"health"`
-	LastError string    `json:"last_error,omitempty"`
-	Since     time.Time `json:"since"` // when State last changed
-	Sent      int       `json:"sent"`  // parts accepted by the SMSC since start
-	Budget    *Budget   `json:"budget,omitempty"`
-	Paused    bool      `json:"paused"` // a person took the SIM out of sending
-}
-
-// Identity is what a modem and its SIM say they are.
-type Identity struct {
-	Manufacturer string `json:"manufacturer"`
-	Model        string `json:"model"`
-	Revision     string `json:"revision"`
-	IMEI         string `json:"imei"`
-	IMSI         string `json:"imsi"`
-	ICCID        string `json:"iccid"`
-}
-
-// Health is one reading of a modem's radio, SIM and storage.
-type Health struct {
-	At            time.Time `json:"at"`
-	SignalDBm     int       `json:"signal_dbm"` // 0 when unknown
-	SignalRSSI    int       `json:"signal_rssi"`
-	Registration  string    `json:"registration"` // home, roaming, searching, denied, ...
-	Operator      string    `json:"operator"`
-	SIM           string    `json:"sim"` // READY, SIM PIN, NOT INSERTED, ...
-	StorageUsed   int       `json:"storage_used"`
-	StorageTotal  int       `json:"storage_total"`
-	ReceptionMode string    `json:"reception_mode"`
-}
-
-// Plan is how a text will be encoded and into how many parts.
-type Plan struct {
-	Encoding  string   `json:"encoding"` // "GSM-7" or "UCS-2"
-	Parts     int      `json:"parts"`
-	Units     int      `json:"units"`      // septets (GSM-7) or UTF-16 code units (UCS-2)
-	PerPart   int      `json:"per_part"`   // 160/153 (GSM-7) or 70/67 (UCS-2)
-	UCS2Chars []string `json:"ucs2_chars"` // what forced UCS-2, in order of appearance
-}
-
-// USSDReply is the network's answer to a USSD code such as *100#.
-type USSDReply struct {
-	Status int    `json:"status"` // 0 done, 2 ended by the network, 4 not supported, ...
-	Text   string `json:"text"`
-	DCS    int    `json:"dcs"` // -1 when the modem gave none
-}
-
-// Token is an API token, never its plaintext.
-type Token struct {
-	ID        uint64    `json:"id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-	LastUsed  time.Time `json:"last_used"`
-}
-
-// User is a console user, never the password hash.
-type User struct {
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// Session is a console login.
-type Session struct {
-	User      string    `json:"user"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
-// SubmitRequest is a request to send one text.
-type SubmitRequest struct {
-	To             string
-	Text           string
-	IdempotencyKey string
-	// IdempotencyScope is whose key IdempotencyKey is ("token:7"), so two
-	// clients cannot collide; "" is the scope of direct callers.
-	IdempotencyScope string
-	ExpiresAt        time.Time // zero: the kind's default validity
-	Kind             Kind      // "": transactional
-}
+// ptr is the address of a copy of v.
+func ptr[T any](v T) *T { return &v }

@@ -72,6 +72,16 @@ var layerRules = []layerRule{
 		why: "compliance is pure policy: it judges the records it is handed and does no I/O, so the judge is tested as a function",
 	},
 	{
+		from: module + "/gateway/view", direct: true, not: []string{module + "/...", "os", "io", "io/fs", "net/...", "log", "log/slog"},
+		allow: []string{module + "/store", module + "/modem", module + "/gateway/outbox", module + "/gateway/consent",
+			module + "/gateway/contacts", module + "/gateway/compliance", module + "/gateway/live"},
+		why: "view is shapes and their conversions, no I/O: it reads the records and the parts' result types it converts, and calls no part",
+	},
+	{
+		from: module + "/gateway/...", unless: []string{module + "/gateway", module + "/gateway/view"}, not: []string{module + "/gateway/view"},
+		why: "the parts work on records; only the facade turns them into views where they leave the gateway",
+	},
+	{
 		from: module + "/gateway/access", direct: true, not: []string{module + "/gateway/..."},
 		why: "users, sessions and tokens need only the store",
 	},
@@ -387,6 +397,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		contacts   = module + "/gateway/contacts"
 		consent    = module + "/gateway/consent"
 		outbox     = module + "/gateway/outbox"
+		view       = module + "/gateway/view"
 		store      = module + "/store"
 		modem      = module + "/modem"
 		sim        = module + "/modem/sim"
@@ -397,13 +408,14 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		return map[string][]string{
 			cmd:        {webui, gateway, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, "net/http", "github.com/gorilla/websocket"},
-			gateway:    {live, compliance, access, contacts, consent, outbox, store, modem},
+			gateway:    {live, compliance, access, contacts, consent, outbox, view, store, modem},
 			live:       {"sync"},
 			compliance: {store, "time"},
 			access:     {store},
 			contacts:   {compliance, store, "os"},
 			consent:    {contacts, compliance, store},
 			outbox:     {contacts, compliance, store, modem},
+			view:       {live, compliance, contacts, consent, outbox, store, modem, "time"},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
 			sim:        {"github.com/warthog618/sms", "net/http"},
@@ -434,6 +446,12 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{contacts, consent},
 		{consent, outbox},
 		{outbox, consent},
+		{outbox, view},
+		{consent, view},
+		{view, gateway},
+		{view, access},
+		{view, "os"},
+		{view, "log/slog"},
 		{webui, store},
 		{webui, modem},
 		{webui, bbolt},

@@ -28,12 +28,14 @@ type keptMR struct {
 }
 
 // markSent records part i of m as accepted by the network with mr at at,
-// and the message as sent once every part is. process and the retry of a
-// kept MR write the same thing.
+// and the message as sent once every part is past `sending`. process and
+// the retry of a kept MR write the same thing.
 func markSent(m *store.Message, i, mr int, at time.Time, modemName string) {
 	p := &m.Parts[i]
 	p.Status, p.MR, p.SentAt = store.StatusSent, mr, at
-	if allParts(m, store.StatusSent) {
+	if allPartsAccepted(m) {
+		// Part i is still waiting for its report, so the message is sent;
+		// that report settles it from every part's state (settleMessage).
 		SetStatus(m, at, store.StatusSent, fmt.Sprintf("accepted by the network via %s", modemName))
 	}
 }

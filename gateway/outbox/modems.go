@@ -62,10 +62,7 @@ type ussdResult struct {
 // the same port: it waits for a submit in flight to finish. A code outside
 // the allow-list (Config.USSDAllow) is a *store.FieldError for "code".
 func (q *Queue) USSD(ctx context.Context, modemName, code string) (modem.USSDReply, error) {
-	if err := validUSSD(code); err != nil {
-		return modem.USSDReply{}, err
-	}
-	if err := q.cfg.USSDAllow.Check(code); err != nil {
+	if err := checkUSSD(q.cfg.USSDAllow, code); err != nil {
 		return modem.USSDReply{}, err
 	}
 	r := q.runner(modemName)
@@ -91,23 +88,6 @@ func (q *Queue) USSD(ctx context.Context, modemName, code string) (modem.USSDRep
 
 // USSDAllow returns the allow-list in force, as written.
 func (q *Queue) USSDAllow() []string { return q.cfg.USSDAllow.Patterns() }
-
-// validUSSD accepts what a phone's dialler would send: digits, * and #,
-// starting with * or # and ending with #.
-func validUSSD(code string) error {
-	if len(code) < 2 || len(code) > 32 {
-		return &store.FieldError{Field: "code", Message: "must be 2 to 32 characters, like *100#"}
-	}
-	if code[0] != '*' && code[0] != '#' || code[len(code)-1] != '#' {
-		return &store.FieldError{Field: "code", Message: "must start with * or # and end with #, like *100#"}
-	}
-	for _, c := range code {
-		if (c < '0' || c > '9') && c != '*' && c != '#' {
-			return &store.FieldError{Field: "code", Message: fmt.Sprintf("may contain only digits, * and #, not %q", c)}
-		}
-	}
-	return nil
-}
 
 // runner finds a modem's runner by name.
 func (q *Queue) runner(name string) *runner {

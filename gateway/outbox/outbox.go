@@ -83,9 +83,9 @@ type Config struct {
 	SignupShare int
 	Log         *slog.Logger
 	Clock       func() time.Time
-	// USSDAllow is the codes USSD may send (ussd.go); the zero value is
-	// DefaultUSSDAllow.
-	USSDAllow USSDAllowList
+	// USSDAllow is the codes USSD may send (modem/ussdallow.go); the zero
+	// value is modem.DefaultUSSDAllow.
+	USSDAllow modem.USSDAllowList
 
 	// Policy gives the compliance settings the guard and Submit apply.
 	Policy Policy

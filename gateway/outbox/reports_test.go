@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +113,75 @@ func TestSameNumber(t *testing.T) {
 		if got := sameNumber(c.a, c.b); got != c.want {
 			t.Errorf("sameNumber(%s, %s) = %v, want %v", c.a, c.b, got, c.want)
 		}
+	}
+}
+
+// A two-part text whose first part's final report arrives before the
+// network accepted the second part still settles: once both parts are past
+// `sending` the message is sent, and the second report settles it from
+// both parts' states. (Before, a failed first report left it `sending` for
+// good: the second acceptance did not mark it sent, and settleMessage
+// ignored every later report.)
+func TestReportBeforeLaterPartIsAccepted(t *testing.T) {
+	const (
+		delivered = 0x00 // TP-ST: received by the recipient
+		failed    = 0x41 // TP-ST: permanent error, incompatible destination
+	)
+	for _, c := range []struct {
+		name          string
+		first, second byte
+		want          store.Status
+		wantErr       string
+	}{
+		{"failed then delivered", failed, delivered, store.StatusFailed, "1 of 2 parts not delivered"},
+		{"failed then failed", failed, failed, store.StatusFailed, "2 of 2 parts not delivered"},
+		{"delivered then failed", delivered, failed, store.StatusFailed, "1 of 2 parts not delivered"},
+		{"delivered then delivered", delivered, delivered, store.StatusDelivered, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			now := time.Now()
+			r := newTestQueue(t, func() time.Time { return now })
+			m := r.seedSending(customer, strings.Repeat("two parts ", 20), "sim1")
+			if len(m.Parts) != 2 {
+				t.Fatalf("seeded %d parts, want 2", len(m.Parts))
+			}
+			accept := func(part, mr int) store.Message {
+				t.Helper()
+				got, err := r.db.Update(m.ID, func(m *store.Message) error {
+					m.Parts[part].Status, m.Parts[part].Modem = store.StatusSending, "sim1"
+					markSent(m, part, mr, now, "sim1")
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got
+			}
+			report := func(mr int, st byte) store.Message {
+				t.Helper()
+				if err := r.handleReport("sim1", modem.StatusReport{MR: mr, Recipient: customer, SCTS: now, Status: st}); err != nil {
+					t.Fatal(err)
+				}
+				got, err := r.db.Get(m.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got
+			}
+
+			if got := accept(0, 1); got.Status != store.StatusSending {
+				t.Fatalf("after part 1 is accepted: %s, want sending (part 2 has not gone)", got.Status)
+			}
+			if got := report(1, c.first); got.Status != store.StatusSending {
+				t.Fatalf("after part 1's report: %s, want sending (part 2 has not gone)", got.Status)
+			}
+			if got := accept(1, 2); got.Status != store.StatusSent {
+				t.Fatalf("after part 2 is accepted: %s, parts %s/%s; want sent", got.Status, got.Parts[0].Status, got.Parts[1].Status)
+			}
+			got := report(2, c.second)
+			if got.Status != c.want || got.Error != c.wantErr {
+				t.Errorf("after both reports: %s %q, want %s %q", got.Status, got.Error, c.want, c.wantErr)
+			}
+		})
 	}
 }

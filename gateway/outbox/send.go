@@ -215,12 +215,13 @@ func (r *runner) sendFailed(ctx context.Context, m *modem.Modem, id uint64, i in
 	return sessionErr
 }
 
-// allParts reports whether every part of m has status s or a later success.
-func allParts(m *store.Message, s store.Status) bool {
+// allPartsAccepted reports whether the network accepted every part of m:
+// each is sent, or already has its final report (delivered or failed),
+// which can come before a later part is accepted.
+func allPartsAccepted(m *store.Message) bool {
 	for _, p := range m.Parts {
-		switch {
-		case p.Status == s:
-		case s == store.StatusSent && p.Status == store.StatusDelivered:
+		switch p.Status {
+		case store.StatusSent, store.StatusDelivered, store.StatusFailed:
 		default:
 			return false
 		}

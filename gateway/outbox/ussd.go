@@ -1,169 +1,41 @@
 package outbox
 
 import (
+	"errors"
 	"fmt"
-	"strings"
 
+	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
 
-// The USSD allow-list. A USSD box is there to read a SIM's balance or
-// data bundle, but the same string a phone dials can also be a
-// supplementary-service request (3GPP TS 22.030, formerly GSM 02.30):
-// **21*number# forwards every call of the shop's number to someone else,
-// *33*pin# bars calls. A stolen API token must not be able to do that, so
-// codes are checked against a list of patterns the owner sets in the
-// config file (never through the API, which is what it guards against).
-//
-// A pattern is written like a code: digits, * and #, plus N, which stands
-// for one group of digits. N never stands for a supplementary-service code
-// (below) in the place where a phone reads one, the first group: *N# lets
-// *100# through but not *21#. A pattern that names such a code literally
-// (**21*N#) allows it, for an owner who really wants that.
+// The USSD allow-list's rules are modem's (modem/ussdallow.go): which codes
+// are supplementary-service requests is protocol knowledge. The outbox
+// holds the owner's list, checks every code against it before a runner
+// dials it, and answers in the API's terms.
 
-// DefaultUSSDAllow is the allow-list when none is configured: the forms
-// balance and information codes take (*100#, *101*1#). A code starting
-// with ** # or *# is a registration, deactivation or interrogation of a
-// supplementary service (TS 22.030 §6.5.2) and matches neither.
-var DefaultUSSDAllow = []string{"*N#", "*N*N#"}
-
-// serviceCodes are the service codes a phone reads as something other than
-// USSD, with what they do, for the refusal's message: 3GPP TS 22.030 Annex
-// B (supplementary services), §6.5.4 (barring password) and §6.6 (PIN,
-// PUK, IMEI).
-var serviceCodes = map[string]string{
-	"21": "call forwarding", "67": "call forwarding", "61": "call forwarding", "62": "call forwarding",
-	"002": "call forwarding", "004": "call forwarding",
-	"33": "call barring", "331": "call barring", "332": "call barring", "35": "call barring",
-	"351": "call barring", "330": "call barring", "333": "call barring", "353": "call barring",
-	"03": "the call barring password",
-	"30": "caller ID", "31": "caller ID", "76": "caller ID", "77": "caller ID", "300": "caller ID",
-	"43":  "call waiting",
-	"360": "user-to-user signalling", "361": "user-to-user signalling", "362": "user-to-user signalling",
-	"363": "user-to-user signalling",
-	"96":  "call transfer", "37": "completion of calls", "214": "follow-me", "66": "call deflection",
-	"75": "call priority", "750": "call priority", "751": "call priority", "752": "call priority",
-	"753": "call priority", "754": "call priority",
-	"591": "multiple subscriber profiles", "592": "multiple subscriber profiles",
-	"593": "multiple subscriber profiles", "594": "multiple subscriber profiles",
-	"88": "multicall",
-	"04": "the SIM PIN", "042": "the SIM PIN", "05": "the SIM PIN", "052": "the SIM PIN",
-	"06": "the IMEI",
-}
-
-// USSDAllowList is a parsed allow-list. Its zero value is
-// DefaultUSSDAllow; an empty list from ParseUSSDAllowList allows nothing.
-type USSDAllowList struct {
-	set      bool
-	patterns []ussdPattern
-	text     []string
-}
-
-// ussdPattern is a pattern cut into tokens: runs of * and #, and groups
-// ("N" or digits).
-type ussdPattern []string
+// ussdWhere tells the person refused where the list can change: the config
+// file, never the API, which is what the list guards against.
+const ussdWhere = "; the owner can change ussd_allow in simgate.toml"
 
 // ParseUSSDAllowList checks patterns. Errors are *store.FieldError for
 // "ussd_allow[i]", i counted from 1.
-func ParseUSSDAllowList(patterns []string) (USSDAllowList, error) {
-	l := USSDAllowList{set: true, text: append([]string{}, patterns...)}
-	for i, p := range patterns {
-		field := fmt.Sprintf("ussd_allow[%d]", i+1)
-		if err := validUSSD(strings.ReplaceAll(p, "N", "0")); err != nil {
-			fe := err.(*store.FieldError)
-			return USSDAllowList{}, &store.FieldError{Field: field, Message: fmt.Sprintf("%q %s (N stands for digits)", p, fe.Message)}
-		}
-		toks := tokenizeUSSD(p)
-		for _, t := range toks {
-			if strings.Contains(t, "N") && t != "N" {
-				return USSDAllowList{}, &store.FieldError{Field: field, Message: fmt.Sprintf(
-					"%q: N stands for a whole group of digits, so write it alone between * or # (like *N#)", p)}
-			}
-		}
-		l.patterns = append(l.patterns, toks)
+func ParseUSSDAllowList(patterns []string) (modem.USSDAllowList, error) {
+	l, err := modem.ParseUSSDAllowList(patterns)
+	var pe *modem.USSDPatternError
+	if errors.As(err, &pe) {
+		return l, &store.FieldError{Field: fmt.Sprintf("ussd_allow[%d]", pe.Index+1), Message: pe.Message}
 	}
-	return l, nil
+	return l, err
 }
 
-// defaultUSSDAllowList is DefaultUSSDAllow parsed.
-var defaultUSSDAllowList = func() USSDAllowList {
-	l, err := ParseUSSDAllowList(DefaultUSSDAllow)
-	if err != nil {
-		panic(err)
+// checkUSSD returns nil when code is a USSD string the allow-list lets
+// through, and otherwise a *store.FieldError for "code" saying why.
+func checkUSSD(allow modem.USSDAllowList, code string) error {
+	if err := modem.CheckUSSDCode(code); err != nil {
+		return &store.FieldError{Field: "code", Message: err.Error()}
 	}
-	return l
-}()
-
-func (l USSDAllowList) effective() USSDAllowList {
-	if !l.set {
-		return defaultUSSDAllowList
+	if err := allow.Check(code); err != nil {
+		return &store.FieldError{Field: "code", Message: err.Error() + ussdWhere}
 	}
-	return l
+	return nil
 }
-
-// Patterns returns the list as written.
-func (l USSDAllowList) Patterns() []string {
-	return append([]string{}, l.effective().text...)
-}
-
-// Check returns nil when code, already a valid USSD string, matches a
-// pattern, and otherwise a *store.FieldError for "code" saying why.
-func (l USSDAllowList) Check(code string) error {
-	l = l.effective()
-	toks := tokenizeUSSD(code)
-	for _, p := range l.patterns {
-		if p.matches(toks) {
-			return nil
-		}
-	}
-	allowed := "none (USSD is turned off)"
-	if len(l.text) > 0 {
-		allowed = strings.Join(l.text, ", ") + " (N: any digits)"
-	}
-	const where = "; the owner can change ussd_allow in simgate.toml"
-	if len(toks) > 1 {
-		if what, ok := serviceCodes[toks[1]]; ok {
-			return &store.FieldError{Field: "code", Message: fmt.Sprintf(
-				"%s is a network service code (%s: %s), not a balance or information code: refused so that nobody can change the SIM's calls or security from here. Allowed: %s%s",
-				code, toks[1], what, allowed, where)}
-		}
-	}
-	return &store.FieldError{Field: "code", Message: fmt.Sprintf(
-		"%s is not among the allowed USSD codes: %s%s", code, allowed, where)}
-}
-
-// matches reports whether a code's tokens fit the pattern.
-func (p ussdPattern) matches(code []string) bool {
-	if len(p) != len(code) {
-		return false
-	}
-	for i, t := range p {
-		switch {
-		case t == "N":
-			// Group 1 is where a phone reads a service code.
-			if i == 1 && serviceCodes[code[i]] != "" {
-				return false
-			}
-		case t != code[i]:
-			return false
-		}
-	}
-	return true
-}
-
-// tokenizeUSSD cuts s into alternating runs of * and # and of other
-// characters; a valid code starts with a run of * and #, so group i sits
-// at index 2i-1.
-func tokenizeUSSD(s string) []string {
-	var toks []string
-	start := 0
-	for i := 1; i <= len(s); i++ {
-		if i == len(s) || isUSSDSep(s[i]) != isUSSDSep(s[start]) {
-			toks = append(toks, s[start:i])
-			start = i
-		}
-	}
-	return toks
-}
-
-func isUSSDSep(c byte) bool { return c == '*' || c == '#' }

@@ -1,4 +1,4 @@
-package gateway
+package view
 
 import (
 	"testing"
@@ -6,8 +6,8 @@ import (
 	"github.com/simgate/simgate/store"
 )
 
-// TestViewNamesAreTheStoreNames: every status, kind and marketing state the
-// facade names is one the store converts to, so a constant webui compares
+// TestViewNamesAreTheStoreNames: every status, kind and marketing state view
+// names is one the store converts to, so a constant webui compares
 // with can match a converted record.
 func TestViewNamesAreTheStoreNames(t *testing.T) {
 	for _, st := range []Status{StatusQueued, StatusSending, StatusSent, StatusDelivered, StatusFailed,
@@ -23,7 +23,7 @@ func TestViewNamesAreTheStoreNames(t *testing.T) {
 	}
 	for rec, want := range map[store.MarketingState]MarketingState{store.MarketingNone: MarketingNone,
 		store.MarketingPending: MarketingPending, store.MarketingConfirmed: MarketingConfirmed, store.MarketingOptedOut: MarketingOptedOut} {
-		if got := consentView(store.Consent{Marketing: rec}).Marketing; got != want {
+		if got := FromConsent(store.Consent{Marketing: rec}).Marketing; got != want {
 			t.Errorf("marketing state %d: got %q, want %q", rec, got, want)
 		}
 	}

@@ -1,4 +1,4 @@
-package gateway
+package view
 
 import (
 	"time"
@@ -9,40 +9,10 @@ import (
 	"github.com/simgate/simgate/store"
 )
 
-// Conversions from the parts' records to the facade's views (views.go).
-// Views are made once where a record leaves the facade: a call's result or
-// a published event, never per subscriber.
-
-// view adapts a record conversion to a call's (record, error) result.
-func view[R, V any](conv func(R) V) func(R, error) (V, error) {
-	return func(r R, err error) (V, error) {
-		if err != nil {
-			var zero V
-			return zero, err
-		}
-		return conv(r), nil
-	}
-}
-
-// viewList is view for a list; the list is never nil.
-func viewList[R, V any](conv func(R) V) func([]R, error) ([]V, error) {
-	return func(rs []R, err error) ([]V, error) {
-		if err != nil {
-			return nil, err
-		}
-		return mapViews(rs, conv), nil
-	}
-}
-
-// viewPage is view for a page of a list and its cursor.
-func viewPage[R, V any](conv func(R) V) func([]R, uint64, error) ([]V, uint64, error) {
-	return func(rs []R, next uint64, err error) ([]V, uint64, error) {
-		if err != nil {
-			return nil, 0, err
-		}
-		return mapViews(rs, conv), next, nil
-	}
-}
+// Conversions from the parts' records to the views (view.go), and from the
+// facade's requests to the parts'. The facade makes a view once where a
+// record leaves it: a call's result or a published event, never per
+// subscriber.
 
 func mapViews[R, V any](rs []R, conv func(R) V) []V {
 	out := make([]V, len(rs))
@@ -51,9 +21,6 @@ func mapViews[R, V any](rs []R, conv func(R) V) []V {
 	}
 	return out
 }
-
-// ptr is the address of a copy of v.
-func ptr[T any](v T) *T { return &v }
 
 // optTime is null for an unknown (zero) time.
 func optTime(t time.Time) *time.Time {
@@ -72,7 +39,8 @@ func optString(s string) *string {
 	return &s
 }
 
-func messageView(m store.Message) Message {
+// FromMessage is the view of a stored message.
+func FromMessage(m store.Message) Message {
 	v := Message{ID: m.ID, Status: Status(m.Status.String()), Kind: Kind(m.Kind.String()), To: m.To, Text: m.Text,
 		Encoding: m.Encoding, Parts: make([]Part, len(m.Parts)), CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
 		ExpiresAt: optTime(m.ExpiresAt), Error: optString(m.Error), Hold: optString(m.Hold),
@@ -93,31 +61,33 @@ func messageView(m store.Message) Message {
 	return v
 }
 
-func inboundView(in store.Inbound) Inbound {
+// FromInbound is the view of a received text.
+func FromInbound(in store.Inbound) Inbound {
 	return Inbound{ID: in.ID, Modem: in.Modem, From: in.From, Text: in.Text, SentAt: in.SentAt.UTC(),
 		ReceivedAt: in.ReceivedAt.UTC(), Parts: in.Parts, BodyPurged: in.BodyPurged}
 }
 
-// listFilter is f for the store; an unknown status is a *FieldError.
-func listFilter(f ListFilter) (store.ListFilter, error) {
+// ListFilterRecord is f for the store; an unknown status is a *FieldError.
+func ListFilterRecord(f ListFilter) (store.ListFilter, error) {
 	st, ok := store.ParseStatus(string(f.Status))
 	if f.Status != "" && !ok {
-		return store.ListFilter{}, &FieldError{Field: "status", Message: "is not a message status"}
+		return store.ListFilter{}, &store.FieldError{Field: "status", Message: "is not a message status"}
 	}
 	return store.ListFilter{Status: st, Before: f.Before, Limit: f.Limit}, nil
 }
 
-// submitRequest is r for the outbox; an unknown kind is a *FieldError.
-func submitRequest(r SubmitRequest) (outbox.SubmitRequest, error) {
+// SubmitRecord is r for the outbox; an unknown kind is a *FieldError.
+func SubmitRecord(r SubmitRequest) (outbox.SubmitRequest, error) {
 	k, ok := store.ParseKind(string(r.Kind))
 	if r.Kind != "" && !ok {
-		return outbox.SubmitRequest{}, &FieldError{Field: "kind", Message: "must be transactional or marketing"}
+		return outbox.SubmitRequest{}, &store.FieldError{Field: "kind", Message: "must be transactional or marketing"}
 	}
 	return outbox.SubmitRequest{To: r.To, Text: r.Text, IdempotencyKey: r.IdempotencyKey,
 		IdempotencyScope: r.IdempotencyScope, ExpiresAt: r.ExpiresAt, Kind: k}, nil
 }
 
-func contactView(c store.Contact) Contact {
+// FromContact is the view of a contact; Attributes and Tags are never nil.
+func FromContact(c store.Contact) Contact {
 	v := Contact{ID: c.ID, Number: c.Number, Name: c.Name, Attributes: c.Attributes, Tags: c.Tags,
 		TimeZone: c.TimeZone, TimeZoneDerived: c.TimeZoneDerived, Language: c.Language, Source: c.Source,
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
@@ -130,13 +100,14 @@ func contactView(c store.Contact) Contact {
 	return v
 }
 
-// contactRecord is the record a new contact starts from.
-func contactRecord(c Contact) store.Contact {
+// ContactRecord is the record a new contact starts from.
+func ContactRecord(c Contact) store.Contact {
 	return store.Contact{Number: c.Number, Name: c.Name, Attributes: c.Attributes, Tags: c.Tags,
 		TimeZone: c.TimeZone, Language: c.Language, Source: c.Source}
 }
 
-func consentView(c store.Consent) Consent {
+// FromConsent is the view of a number's consent record.
+func FromConsent(c store.Consent) Consent {
 	return Consent{Number: c.Number, OptedOutAll: c.OptedOutAll, OptOutByKeyword: c.OptOutByKeyword, Review: c.Review,
 		ReviewInboundID: c.ReviewInboundID, ReviewText: c.ReviewText, CartReminders: c.CartReminders,
 		PendingCartReminders: c.PendingCartReminders,
@@ -144,42 +115,58 @@ func consentView(c store.Consent) Consent {
 		Marketing: MarketingState(c.Marketing.String())}
 }
 
-func consentEventView(e store.ConsentEvent) ConsentEvent {
+// FromConsentEvent is the view of one consent ledger entry.
+func FromConsentEvent(e store.ConsentEvent) ConsentEvent {
 	return ConsentEvent{ID: e.ID, Number: e.Number, At: e.At, TimeZone: e.TimeZone, Type: e.Type,
 		Purpose: e.Purpose, Method: e.Method, Source: e.Source, DisclosureVersion: e.DisclosureVersion,
 		DisclosureText: e.DisclosureText, IP: e.IP, UserAgent: e.UserAgent, Terminal: e.Terminal, Keyword: e.Keyword,
 		InboundID: e.InboundID, MessageID: e.MessageID, Actor: e.Actor, Note: e.Note}
 }
 
-// consentChange is the views of what a consent call recorded. The record
-// comes with some errors too (the current one, with ErrOptedOut).
-func consentChange(ev store.ConsentEvent, c store.Consent, err error) (ConsentEvent, Consent, error) {
-	return consentEventView(ev), consentView(c), err
+// FromConsentChange is the views of what a consent call recorded. The record
+// comes with some errors too (the current one, with consent.ErrOptedOut).
+func FromConsentChange(ev store.ConsentEvent, c store.Consent, err error) (ConsentEvent, Consent, error) {
+	return FromConsentEvent(ev), FromConsent(c), err
 }
 
-func evidenceView(e consent.Evidence) Evidence {
-	return Evidence{Number: e.Number, Events: mapViews(e.Events, consentEventView), Disclosures: e.Disclosures,
-		ExportedAt: e.ExportedAt, Consent: consentView(e.Consent)}
+// FromEvidence is the view of a number's consent evidence.
+func FromEvidence(e consent.Evidence) Evidence {
+	return Evidence{Number: e.Number, Events: mapViews(e.Events, FromConsentEvent), Disclosures: e.Disclosures,
+		ExportedAt: e.ExportedAt, Consent: FromConsent(e.Consent)}
 }
 
-func subjectView(d store.SubjectData, at time.Time) SubjectData {
-	v := SubjectData{ExportedAt: at.UTC(), Consent: consentView(d.Consent), ConsentEvents: mapViews(d.Events, consentEventView),
-		Messages: mapViews(d.Messages, messageView), Inbound: mapViews(d.Inbound, inboundView)}
+// FromSubject is the view of everything stored about one person, exported
+// at at.
+func FromSubject(d store.SubjectData, at time.Time) SubjectData {
+	v := SubjectData{ExportedAt: at.UTC(), Consent: FromConsent(d.Consent), ConsentEvents: mapViews(d.Events, FromConsentEvent),
+		Messages: mapViews(d.Messages, FromMessage), Inbound: mapViews(d.Inbound, FromInbound)}
 	if d.Contact != nil {
-		c := contactView(*d.Contact)
+		c := FromContact(*d.Contact)
 		v.Profile = &c
 	}
 	return v
 }
 
-func modemStatusView(st outbox.ModemStatus) ModemStatus {
+// FromModemStatus is the view of one modem's status.
+func FromModemStatus(st outbox.ModemStatus) ModemStatus {
 	return ModemStatus{Name: st.Name, Path: st.Path, State: st.State, Identity: Identity(st.Identity),
 		Health: Health(st.Health), LastError: st.LastError, Since: st.Since, Sent: st.Sent, Budget: st.Budget, Paused: st.Paused}
 }
 
-func healthView(h modem.Health) Health                { return Health(h) }
-func ussdReplyView(r modem.USSDReply) USSDReply       { return USSDReply(r) }
-func eraseReportView(r store.EraseReport) EraseReport { return EraseReport(r) }
-func tokenView(t store.Token) Token                   { return Token(t) }
-func sessionView(s store.Session) Session             { return Session(s) }
-func userView(u store.User) User                      { return User{Name: u.Name, CreatedAt: u.CreatedAt} }
+// FromHealth is the view of one health reading.
+func FromHealth(h modem.Health) Health { return Health(h) }
+
+// FromUSSDReply is the view of the network's USSD answer.
+func FromUSSDReply(r modem.USSDReply) USSDReply { return USSDReply(r) }
+
+// FromEraseReport is the view of what an erasure removed.
+func FromEraseReport(r store.EraseReport) EraseReport { return EraseReport(r) }
+
+// FromToken is the view of an API token, without its hash.
+func FromToken(t store.Token) Token { return Token(t) }
+
+// FromSession is the view of a console session.
+func FromSession(s store.Session) Session { return Session(s) }
+
+// FromUser is the view of a console user, without the password hash.
+func FromUser(u store.User) User { return User{Name: u.Name, CreatedAt: u.CreatedAt} }
