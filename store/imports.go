@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Import job states. A job is running until it ends one of the other ways;
@@ -111,7 +112,7 @@ func putImportJob(tx *bbolt.Tx, j *ImportJob) error {
 // deleteNested removes the bucket named id inside parent, if there is one.
 func deleteNested(tx *bbolt.Tx, parent []byte, id string) error {
 	err := tx.Bucket(parent).DeleteBucket([]byte(id))
-	if errors.Is(err, bbolt.ErrBucketNotFound) {
+	if errors.Is(err, bolterrors.ErrBucketNotFound) {
 		return nil
 	}
 	return err
