@@ -58,6 +58,10 @@ func (db *DB) EraseNumber(number string) (EraseReport, error) {
 		if err := tx.Bucket(bucketConsentReview).Delete([]byte(number)); err != nil {
 			return err
 		}
+		// The console's read marker is keyed by the number: personal data.
+		if err := tx.Bucket(bucketInboxRead).Delete([]byte(number)); err != nil {
+			return err
+		}
 		if rep.ConsentEvents, err = pseudonymiseLedger(tx, number, pseudonym); err != nil {
 			return fmt.Errorf("consent ledger: %w", err)
 		}
