@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -18,52 +16,8 @@ import (
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/sim"
 	"github.com/simgate/simgate/store"
+	"github.com/simgate/simgate/store/storetest"
 )
-
-// mountTmpfs mounts a tmpfs of the given size ("8m") on a fresh directory
-// for the test: a real file system that really runs out of space. It needs
-// root (CI runs as root) and skips otherwise. RLIMIT_FSIZE would not need
-// root, but it fails writes with EFBIG, which is not what a full disk says.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs to fill needs root")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0700"); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file into dir until the file system has no room left
-// and returns its path: removing it gives the room back.
-func fillDisk(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 64<<10)
-	for n := len(chunk); n >= 4096; n /= 2 {
-		for {
-			if _, err := f.Write(chunk[:n]); err != nil {
-				if !errors.Is(err, syscall.ENOSPC) {
-					t.Fatalf("filling the disk: %v", err)
-				}
-				break
-			}
-		}
-	}
-	return path
-}
 
 // exhaustFreePages makes small writes that each add a record until two in
 // a row fail for lack of space. On a full disk bbolt still writes into the
@@ -119,7 +73,7 @@ func (g *gatedLine) Read(p []byte) (int, error) {
 // ends delivered; meanwhile the gateway says it is not writable and the
 // disk_full alert is up.
 func TestDiskFullKeepsMR(t *testing.T) {
-	dir := mountTmpfs(t, "8m")
+	dir := storetest.MountTmpfs(t, "8m")
 	synctest.Test(t, func(t *testing.T) {
 		mc := testModemConfig()
 		mc.SubmitTimeout = time.Minute // the gate holds +CMGS while the disk fills
@@ -147,7 +101,7 @@ func TestDiskFullKeepsMR(t *testing.T) {
 		case <-time.After(time.Minute):
 			t.Fatal("the modem never answered +CMGS")
 		}
-		filler := fillDisk(t, dir)
+		filler := storetest.FillDisk(t, dir)
 		exhaustFreePages(t, r.db)
 		close(gate.release)
 

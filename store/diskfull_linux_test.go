@@ -5,65 +5,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
+
+	"github.com/simgate/simgate/store/storetest"
 )
-
-// mountTmpfs mounts a tmpfs of the given size ("4m") on a fresh directory
-// for the test: a real file system that really runs out of space. It needs
-// root (CI runs as root) and skips otherwise. RLIMIT_FSIZE would not need
-// root, but it fails writes with EFBIG (and SIGXFSZ), which is not what a
-// full disk says.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs to fill needs root")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0700"); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file into dir until the file system has no room left,
-// and returns its path: removing it gives the room back.
-func fillDisk(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("filling the disk: %v", err)
-			}
-			break
-		}
-	}
-	// What is left is smaller than a chunk; take it a page at a time.
-	for {
-		if _, err := f.Write(chunk[:4096]); err != nil {
-			break
-		}
-	}
-	return path
-}
 
 // A write that fails for lack of space says so (ErrDiskFull), marks the
 // disk full for Writable and the watcher, and leaves the file intact: once
 // room is made, the mark clears and writes succeed.
 func TestDiskFull(t *testing.T) {
-	dir := mountTmpfs(t, "4m")
+	dir := storetest.MountTmpfs(t, "4m")
 	db, err := Open(filepath.Join(dir, "simgate.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +22,7 @@ func TestDiskFull(t *testing.T) {
 	defer db.Close()
 	var seen problems
 	db.OnHealthChange(seen.record)
-	filler := fillDisk(t, dir)
+	filler := storetest.FillDisk(t, dir)
 
 	var writeErr error
 	stored := 0

@@ -1,74 +1,28 @@
 package webui
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/store/storetest"
 )
-
-// mountTmpfs mounts a tmpfs of the given size ("4m") on a fresh directory
-// for the test: a real file system that really runs out of space. It needs
-// root (CI runs as root) and skips otherwise. RLIMIT_FSIZE would not need
-// root, but it fails writes with EFBIG, which is not what a full disk says.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs to fill needs root")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0700"); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file into dir until the file system has no room left
-// and returns its path: removing it gives the room back.
-func fillDisk(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 64<<10)
-	for n := len(chunk); n >= 4096; n /= 2 {
-		for {
-			if _, err := f.Write(chunk[:n]); err != nil {
-				if !errors.Is(err, syscall.ENOSPC) {
-					t.Fatalf("filling the disk: %v", err)
-				}
-				break
-			}
-		}
-	}
-	return path
-}
 
 // On a full disk the client used to get 500 "internal" and /healthz said
 // ok. Now the write is answered 503 with Retry-After and a code saying the
 // disk is full, /healthz is 503 while it lasts, an alert is raised, and all
 // of it clears once there is room again.
 func TestDiskFullAnswers503(t *testing.T) {
-	dir := mountTmpfs(t, "4m")
+	dir := storetest.MountTmpfs(t, "4m")
 	r := newRigAt(t, filepath.Join(dir, "simgate.db"))
 	srv := httptest.NewServer(r.h)
 	defer srv.Close()
-	filler := fillDisk(t, dir)
+	filler := storetest.FillDisk(t, dir)
 
 	var code int
 	var hdr http.Header
