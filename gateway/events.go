@@ -48,24 +48,37 @@ type events struct {
 	now    func() time.Time
 }
 
+// publish puts an event of typ, filled in by fill, on the hub. With nobody
+// subscribed it builds nothing: the parts report every change on the send
+// path, and a box with no console open should not convert views for no
+// one (a page that opens later starts from a snapshot anyway).
+func (e *events) publish(typ string, fill func(*Event)) {
+	if e.hub.Subscribers() == 0 {
+		return
+	}
+	ev := Event{Type: typ, At: e.now()}
+	fill(&ev)
+	e.hub.Publish(ev)
+}
+
 func (e *events) MessageChanged(m store.Message) {
-	e.hub.Publish(Event{Type: "message", At: e.now(), Message: ptr(view.FromMessage(m))})
+	e.publish("message", func(ev *Event) { ev.Message = ptr(view.FromMessage(m)) })
 }
 
 func (e *events) InboundReceived(in store.Inbound) {
-	e.hub.Publish(Event{Type: "inbound", At: e.now(), Inbound: ptr(view.FromInbound(in))})
+	e.publish("inbound", func(ev *Event) { ev.Inbound = ptr(view.FromInbound(in)) })
 }
 
 func (e *events) ModemChanged(st outbox.ModemStatus) {
-	e.hub.Publish(Event{Type: "modem", At: e.now(), Modem: ptr(view.FromModemStatus(st))})
+	e.publish("modem", func(ev *Event) { ev.Modem = ptr(view.FromModemStatus(st)) })
 }
 
 func (e *events) ConsentChanged(c store.Consent) {
-	e.hub.Publish(Event{Type: "consent", At: e.now(), Consent: ptr(view.FromConsent(c))})
+	e.publish("consent", func(ev *Event) { ev.Consent = ptr(view.FromConsent(c)) })
 }
 
 func (e *events) ImportProgress(j ImportJob) {
-	e.hub.Publish(Event{Type: "import", At: e.now(), Import: &j})
+	e.publish("import", func(ev *Event) { ev.Import = &j })
 }
 
 // RaiseAlert records and publishes an alert, logging it once.
