@@ -13,8 +13,8 @@ import (
 )
 
 // Failures are counted over loginWindow; loginMaxFailures is how many a
-// limiter allows per key unless told otherwise (login_guard.go has the
-// login's rules, join.go the sign-up page's).
+// limiter allows per key for one address and name (login_guard.go has the
+// login's rules).
 const (
 	// loginMaxFailures and loginWindow: five tries in 15 minutes, the
 	// common lockout threshold and well inside NIST SP 800-63B §5.2.2,
@@ -34,8 +34,6 @@ type limiter struct {
 	max  int // failures per key within loginWindow before it is blocked
 	fail map[string][]time.Time
 }
-
-func newLimiter(now func() time.Time) *limiter { return newLimiterMax(now, loginMaxFailures) }
 
 // newLimiterMax is a limiter that blocks a key at max failures.
 func newLimiterMax(now func() time.Time, max int) *limiter {

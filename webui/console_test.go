@@ -245,7 +245,7 @@ func TestLoginThrottled(t *testing.T) {
 
 func TestLimiterBounded(t *testing.T) {
 	t.Parallel()
-	l := newLimiter(time.Now)
+	l := newLimiterMax(time.Now, loginMaxFailures)
 	for i := 0; i < limiterMaxKeys+50; i++ {
 		l.failed(fmt.Sprintf("ip:%d", i))
 	}

@@ -85,7 +85,6 @@ func newJoinRig(t *testing.T, gwCfg func(*gateway.Config), cfg func(*Config)) *j
 	h := Handler(c)
 	s := h.(*server)
 	s.now = clock.now
-	s.limiter.now = clock.now
 	r := &joinRig{rig: &rig{t: t, db: db, gw: gw, h: h, token: tok}, clock: clock}
 	openForConsent(t, r.rig)
 	return r

@@ -71,7 +71,6 @@ type server struct {
 	pages        pages
 	assets       *assets
 	csrf         *http.CrossOriginProtection
-	limiter      *limiter // the /join page's
 	logins       *loginGuard
 	upgrader     websocket.Upgrader
 	pingInterval time.Duration
@@ -118,7 +117,7 @@ func Handler(cfg Config) http.Handler {
 		perAddress = DefaultJoinPerAddressPerDay
 	}
 	s := &server{gw: cfg.Gateway, log: log, maxBody: maxBody, mux: http.NewServeMux(),
-		pages: p, assets: a, csrf: http.NewCrossOriginProtection(), limiter: newLimiter(time.Now), logins: newLoginGuard(time.Now),
+		pages: p, assets: a, csrf: http.NewCrossOriginProtection(), logins: newLoginGuard(time.Now),
 		pingInterval: ping, uploadIdle: uploadIdle, done: cfg.Done, now: time.Now,
 		join: newJoinGuard(perAddress), challenges: newChallenges(), joinSource: joinSourceFor(cfg.PublicURL)}
 	s.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
