@@ -27,6 +27,10 @@ type modelNumber struct {
 	optedOutAll bool
 	byKeyword   bool
 	review      bool
+	// lastDOI is when the last double opt-in request went: a second
+	// request within 24 h changes nothing (compliance.ReplyDue), so a
+	// web-form sign-up after a STOP in that day leaves the number opted out.
+	lastDOI time.Time
 }
 
 func (m *modelNumber) allowsMarketing() bool {
@@ -270,8 +274,8 @@ func TestCompliancePropertyRandomEvents(t *testing.T) {
 				IP: "192.0.2.7", UserAgent: "test", DisclosureVersion: "v1", DoubleOptIn: true}); err != nil {
 				t.Fatalf("double opt-in for %s: %v", number, err)
 			}
-			if n.marketing != store.MarketingConfirmed || n.optedOutAll {
-				n.marketing = store.MarketingPending
+			if (n.marketing != store.MarketingConfirmed || n.optedOutAll) && !clock.now().Before(n.lastDOI.Add(24*time.Hour)) {
+				n.marketing, n.lastDOI = store.MarketingPending, clock.now()
 			}
 		case p < 14:
 			inbound(number, []string{"YES", "y", " Yes "}[rng.IntN(3)])
