@@ -147,4 +147,3 @@ func allMessages(t *testing.T, db *store.DB) map[uint64]store.Message {
 		before = next
 	}
 }
-
