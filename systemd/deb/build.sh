@@ -71,7 +71,7 @@ Version: $VERSION
 Architecture: $arch
 Maintainer: simgate maintainers <simgate@users.noreply.github.com>
 Installed-Size: $size
-Depends: adduser, init-system-helpers (>= 1.52), systemd
+Depends: adduser, init-system-helpers (>= 1.52)
 Section: comm
 Priority: optional
 Homepage: https://github.com/simgate/simgate
