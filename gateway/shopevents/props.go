@@ -148,7 +148,10 @@ func normalizeProps(typ string, props map[string]any, field string, p *problems)
 			}
 		}
 	case TypeOrderPlaced:
-		out.OrderID = idProp("order_id", true)
+		// A completed checkout is an order whose number the checkout does
+		// not know yet: one of the two ids is enough.
+		_, hasCheckout := props["checkout_id"]
+		out.OrderID = idProp("order_id", !hasCheckout)
 		out.CheckoutID = idProp("checkout_id", false)
 	case TypeProductViewed:
 		idProp("product_id", false)
