@@ -19,7 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-		"strings"
+	"strings"
 	"sync"
 	"time"
 	"unicode"
