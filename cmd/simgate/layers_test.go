@@ -98,6 +98,10 @@ var layerRules = []layerRule{
 		why: "consent and the outbox meet only through the interfaces New wires (consent.Outbox, outbox.InboundHandler), so neither reaches into the other",
 	},
 	{
+		from: module + "/gateway/shopevents", direct: true, not: []string{module + "/gateway/consent", module + "/gateway/outbox", module + "/gateway/access"},
+		why: "shop events reach the consent ledger only through the ConsentRecorder New wires, and send no text: texts go through the outbox from the flows",
+	},
+	{
 		from: module + "/webui/...", direct: true,
 		not: []string{module + "/store/...", module + "/modem/...", "go.etcd.io/bbolt/...", "go.bug.st/serial/...", "github.com/warthog618/..."},
 		why: "webui sees only gateway's types: the gateway decides what of the store and the modems the web may touch",
