@@ -48,6 +48,10 @@ const (
 // MaxEventBatch is how many events one POST /api/v1/events may carry.
 const MaxEventBatch = shopevents.MaxBatch
 
+// FormatMoney writes an amount in minor units as a decimal of its
+// currency ("199.00", "1500" for yen).
+func FormatMoney(minor int64, currency string) string { return shopevents.FormatMoney(minor, currency) }
+
 // IngestEvents stores the events of an API request body (one event object
 // or an array of them); a batch with a bad event stores nothing and
 // returns an *EventBatchError.
