@@ -154,7 +154,7 @@ type contactData struct {
 	Inbound    []gateway.Inbound
 	Events     []gateway.ConsentEvent
 	ShopEvents []gateway.ShopEvent // the timeline of what the shop reported, newest first
-	Confirm    bool // the erase confirmation
+	Confirm    bool                // the erase confirmation
 	DerivedTZ  string
 	FieldError string // the field the error is about, to mark it
 }
