@@ -33,6 +33,14 @@ const (
 	maxModemName  = 32 // a name shows in URLs, logs and the console's columns
 )
 
+// Bounds of event_max_body_kib: below 64 KiB, one Shopify order with its
+// customer and addresses may not fit; above 16 MiB, a flood of posts holds
+// that much memory each before a signature is even checked.
+const (
+	minEventBodyKiB = 64
+	maxEventBodyKiB = 16 << 10
+)
+
 // Bounds of upload_idle_timeout: below a second, a pause of the client's
 // network stack fails an upload; above an hour, a dead client holds its
 // connection for longer than anyone would wait for an import.
@@ -51,6 +59,7 @@ const (
 //	upload_idle_timeout = "30s"
 //	ussd_allow = ["*N#", "*N*N#"] # USSD codes the console and API may send
 //	public_url = "https://texts.example.com"   # the console as customers reach it
+//	event_max_body_kib = 512      # cap of an event batch or a shop's webhook body
 //	[join]                        # the public sign-up page's bounds
 //	budget_percent = 10
 //	[limits]                      # defaults for every modem
@@ -77,7 +86,10 @@ type fileConfig struct {
 	// StartCheckMiB bounds the check of simgate.db at start; nil when the
 	// file leaves it out.
 	StartCheckMiB *int64
-	Modems        []modemEntry
+	// EventMaxBodyKiB caps the body of an event batch or a shop's webhook;
+	// zero when the file leaves it out (webui's default applies).
+	EventMaxBodyKiB int64
+	Modems          []modemEntry
 }
 
 // joinConfig bounds the public sign-up page; zero fields take the
@@ -125,9 +137,11 @@ type rawConfig struct {
 	PublicURL         string    `toml:"public_url"`
 	Join              rawJoin   `toml:"join"`
 	// StartCheckMiB is start_check_mib (fileConfig.StartCheckMiB).
-	StartCheckMiB *int64     `toml:"start_check_mib"`
-	Limits        rawLimits  `toml:"limits"`
-	Modem         []rawModem `toml:"modem"`
+	StartCheckMiB *int64 `toml:"start_check_mib"`
+	// EventMaxBodyKiB is event_max_body_kib (fileConfig.EventMaxBodyKiB).
+	EventMaxBodyKiB *int64     `toml:"event_max_body_kib"`
+	Limits          rawLimits  `toml:"limits"`
+	Modem           []rawModem `toml:"modem"`
 }
 
 // rawJoin is the [join] table.
@@ -310,6 +324,13 @@ func (r rawConfig) validate(dir string) (fileConfig, []error) {
 		}
 	}
 	cfg.Join, errs = r.Join.apply(errs)
+	if r.EventMaxBodyKiB != nil {
+		if k := *r.EventMaxBodyKiB; k < minEventBodyKiB || k > maxEventBodyKiB {
+			bad("event_max_body_kib", "%d must be %d to %d (KiB)", k, minEventBodyKiB, maxEventBodyKiB)
+		} else {
+			cfg.EventMaxBodyKiB = k
+		}
+	}
 	if r.StartCheckMiB != nil {
 		if *r.StartCheckMiB < 0 {
 			bad("start_check_mib", "%d is negative (0 checks only the headers and the compliance records at start)", *r.StartCheckMiB)
@@ -494,6 +515,7 @@ func mergeConfig(file fileConfig, fs *flag.FlagSet, cfg daemonConfig) (daemonCon
 		cfg.PublicURL = file.PublicURL
 	}
 	cfg.Join = file.Join
+	cfg.EventMaxBodyBytes = file.EventMaxBodyKiB << 10 // no flag
 	if !given["start-check-mib"] && file.StartCheckMiB != nil {
 		cfg.StartCheckBytes = *file.StartCheckMiB << 20
 	}
