@@ -18,7 +18,9 @@ import (
 func (s *server) eventRoutes() {
 	m := s.mux
 	m.Handle("POST /api/v1/events", s.api(s.ingestEvents))
+	m.Handle("GET /api/v1/events", s.api(s.listEvents))
 	m.Handle("GET /api/v1/settings/integrations", s.api(s.getIntegrations))
+	m.Handle("PUT /api/v1/settings/integrations", s.api(s.putIntegrations))
 
 	m.Handle("POST /hooks/shopify", s.public(s.shopifyHook))
 	m.Handle("POST /hooks/woocommerce", s.public(s.wooHook))
@@ -172,6 +174,49 @@ func (s *server) wooHook(w http.ResponseWriter, r *http.Request) error {
 // masked, never in full.
 func (s *server) getIntegrations(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, s.gw.IntegrationSettings())
+}
+
+// integrationsRequest is the body of PUT /api/v1/settings/integrations:
+// a field left out keeps its value, an empty secret removes it.
+type integrationsRequest struct {
+	ShopifySecret      *string `json:"shopify_secret"`
+	WooCommerceSecret  *string `json:"woocommerce_secret"`
+	EventRetentionDays *int    `json:"event_retention_days"`
+}
+
+// putIntegrations answers PUT /api/v1/settings/integrations with the
+// settings as saved, secrets masked.
+func (s *server) putIntegrations(w http.ResponseWriter, r *http.Request) error {
+	var req integrationsRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	saved, err := s.gw.SaveIntegrationSettings(gateway.IntegrationPatch{ShopifySecret: req.ShopifySecret,
+		WooCommerceSecret: req.WooCommerceSecret, RetentionDays: req.EventRetentionDays}, "api:"+callerToken(r).Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, saved)
+}
+
+// listEvents answers GET /api/v1/events?phone=...: the number's events,
+// oldest first.
+func (s *server) listEvents(w http.ResponseWriter, r *http.Request) error {
+	raw := r.URL.Query().Get("phone")
+	if strings.TrimSpace(raw) == "" {
+		return invalid("phone", "is required: whose events to list")
+	}
+	c, err := s.gw.ContactByNumber(raw)
+	if err != nil {
+		return err
+	}
+	evs, err := s.gw.ContactEvents(c.Number)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Events []gateway.ShopEvent `json:"events"`
+	}{evs})
 }
 
 // integrationsData is what Settings → Integrations shows.

@@ -264,6 +264,23 @@ func TestIntegrationsPage(t *testing.T) {
 	if !s.ShopifySecretSet || s.ShopifySecretMasked != "••••••••cdef" || s.EventRetentionDays != 90 || strings.Contains(w.Body.String(), "0123456789") {
 		t.Errorf("API settings %s", w.Body)
 	}
+	w = c.do("PUT", "/api/v1/settings/integrations", `{"woocommerce_secret":"wc_secret_from_api","event_retention_days":30}`)
+	decodeBody(t, w, &s)
+	if w.Code != http.StatusOK || !s.WooCommerceSecretSet || !s.ShopifySecretSet || s.EventRetentionDays != 30 || strings.Contains(w.Body.String(), "wc_secret_from_api") {
+		t.Errorf("PUT settings: %d %s", w.Code, w.Body)
+	}
+	if w := c.do("PUT", "/api/v1/settings/integrations", `{"shopify_secret":"x"}`); w.Code != http.StatusBadRequest || apiErr(t, w).Field != "shopify_secret" {
+		t.Errorf("PUT a short secret: %d %s", w.Code, w.Body)
+	}
+	w = c.do("GET", "/api/v1/events?phone=%2B12015550199", "")
+	var list struct{ Events []gateway.ShopEvent }
+	decodeBody(t, w, &list)
+	if w.Code != http.StatusOK || len(list.Events) != 1 || list.Events[0].Type != "test" {
+		t.Errorf("GET events: %d %s", w.Code, w.Body)
+	}
+	if w := c.do("GET", "/api/v1/events?phone=%2B12015550100", ""); w.Code != http.StatusNotFound {
+		t.Errorf("GET events of an unknown number: %d", w.Code)
+	}
 	// Without a session, the page is not shown.
 	c.cookie = nil
 	if w := c.get("/settings/integrations"); w.Code != http.StatusSeeOther {
