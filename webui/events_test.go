@@ -305,3 +305,18 @@ func TestContactTimelineShowsEvents(t *testing.T) {
 	}
 	wantBody(t, c.get(fmt.Sprintf("/contacts/%d", contact.ID)), http.StatusOK, "<code>order_placed</code>", "order 1001", "199.00 USD")
 }
+
+// integrationFixtures fill every branch of the integrations page for
+// TestRenderEveryTemplate.
+func integrationFixtures(now time.Time) map[string]view {
+	return map[string]view{
+		"integrations": {Title: "Integrations", Error: "shopify_secret must be 8 to 256 characters.", Notice: "Saved.", Data: integrationsData{
+			ShopifyURL: "https://texts.example.com/hooks/shopify", WooURL: "https://texts.example.com/hooks/woocommerce",
+			EventsURL: "https://texts.example.com/api/v1/events", PublicURLSet: false,
+			Settings: gateway.IntegrationSettings{ShopifySecretSet: true, ShopifySecretMasked: "••••••••cdef", EventRetentionDays: 365},
+			Deliveries: []gateway.HookDelivery{{ID: 2, At: now, Source: "shopify", Topic: "orders/create", Status: 401, Outcome: "refused: bad signature"},
+				{ID: 1, At: now, Source: "api", Topic: "<script>alert(1)</script>", Status: 200, Outcome: "stored 1"}},
+			TestNumber: "+12015550199", TestEvent: &gateway.ShopEvent{Seq: 3, Type: "test", Number: "+12015550199", ReceivedAt: now},
+			RetentionInput: "365"}},
+	}
+}
