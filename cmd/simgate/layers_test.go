@@ -401,6 +401,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		contacts   = module + "/gateway/contacts"
 		consent    = module + "/gateway/consent"
 		outbox     = module + "/gateway/outbox"
+		shopevents = module + "/gateway/shopevents"
 		view       = module + "/gateway/view"
 		store      = module + "/store"
 		modem      = module + "/modem"
@@ -412,13 +413,14 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		return map[string][]string{
 			cmd:        {webui, gateway, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, "net/http", "github.com/gorilla/websocket"},
-			gateway:    {live, compliance, access, contacts, consent, outbox, view, store, modem},
+			gateway:    {live, compliance, access, contacts, consent, outbox, shopevents, view, store, modem},
 			live:       {"sync"},
 			compliance: {store, "time"},
 			access:     {store},
 			contacts:   {compliance, store, "os"},
 			consent:    {contacts, compliance, store},
 			outbox:     {contacts, compliance, store, modem},
+			shopevents: {contacts, compliance, store, "crypto/hmac"},
 			view:       {live, compliance, contacts, consent, outbox, store, modem, "time"},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
@@ -452,6 +454,11 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{outbox, consent},
 		{outbox, view},
 		{consent, view},
+		{shopevents, consent},
+		{shopevents, outbox},
+		{shopevents, gateway},
+		{shopevents, view},
+		{shopevents, "net/http"},
 		{view, gateway},
 		{view, access},
 		{view, "os"},
