@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/access"
+	"github.com/simgate/simgate/gateway/backups"
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/outbox"
@@ -84,7 +85,10 @@ type Config struct {
 	USSDAllow []string
 	// Signup bounds what the public sign-up page (/join) may cost.
 	Signup SignupLimits
-	Log    *slog.Logger
+	// Backups says where and when the nightly backups go; an empty Dir
+	// turns them off.
+	Backups backups.Config
+	Log     *slog.Logger
 	// Clock returns the current time; tests substitute it.
 	Clock func() time.Time
 }
@@ -102,6 +106,7 @@ type Gateway struct {
 	consent  *consent.Ledger
 	outbox   *outbox.Queue
 	shop     *shopevents.Service
+	backups  *backups.Nightly // nil: nightly backups off
 }
 
 // New creates a Gateway over an open store.
@@ -155,6 +160,9 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 		Notify: ev, Consent: checkoutConsent{g}}); err != nil {
 		return nil, err
 	}
+	if cfg.Backups.Dir != "" {
+		g.backups = backups.New(cfg.Backups, db, ev, log, cfg.Clock)
+	}
 	g.watchStore()
 	return g, nil
 }
@@ -190,6 +198,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 	// Sign-ups answered before a stop are acted on now; new ones as they
 	// come.
 	defer g.consent.StartSignups(ctx)()
+	if g.backups != nil {
+		bctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); g.backups.Run(bctx) }()
+		defer func() { stop(); <-done }()
+	}
 	return g.outbox.Run(ctx)
 }
 
