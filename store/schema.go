@@ -178,6 +178,11 @@ var (
 	// (an order for the checkout a reminder is about). Kept after the
 	// event's retention: a text must not come back to life.
 	bucketExits = []byte("exits")
+	// bucketHookLog: delivery ID (8 bytes, from NextSequence) →
+	// HookDelivery JSON, the newest HookLogSize deliveries of the shop's
+	// webhooks and event batches with their outcome (from version 9), for
+	// Settings → Integrations. Older entries are deleted as new ones come.
+	bucketHookLog = []byte("hook_log")
 	// bucketMsgByExit: exit key | 0x00 | message ID → empty, for queued
 	// messages with an exit key (Message.ExitKey). Derived.
 	bucketMsgByExit = []byte("messages_by_exit")
@@ -188,11 +193,14 @@ var (
 	keyPurgedInbound   = []byte("purged_inbound_through")
 
 	keyComplianceSettings = []byte("compliance")
+	// keyIntegrationSettings: the shop integrations' settings JSON (webhook
+	// secrets, event retention), as package shopevents encodes them.
+	keyIntegrationSettings = []byte("integrations")
 )
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 8
+const SchemaVersion = 9
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -263,6 +271,12 @@ var migrations = []func(tx *bbolt.Tx) error{
 			}
 		}
 		return nil
+	},
+	// 8 → 9: the log of the shop's webhook deliveries (Settings →
+	// Integrations).
+	func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketHookLog)
+		return err
 	},
 }
 

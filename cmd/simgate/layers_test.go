@@ -102,6 +102,10 @@ var layerRules = []layerRule{
 		why: "consent and the outbox meet only through the interfaces New wires (consent.Outbox, outbox.InboundHandler), so neither reaches into the other",
 	},
 	{
+		from: module + "/gateway/shopevents", direct: true, not: []string{module + "/gateway/consent", module + "/gateway/outbox", module + "/gateway/access"},
+		why: "shop events reach the consent ledger only through the ConsentRecorder New wires, and send no text: texts go through the outbox from the flows",
+	},
+	{
 		from: module + "/webui/...", direct: true,
 		not: []string{module + "/store/...", module + "/modem/...", "go.etcd.io/bbolt/...", "go.bug.st/serial/...", "github.com/warthog618/..."},
 		why: "webui sees only gateway's types: the gateway decides what of the store and the modems the web may touch",
@@ -402,6 +406,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		contacts   = module + "/gateway/contacts"
 		consent    = module + "/gateway/consent"
 		outbox     = module + "/gateway/outbox"
+		shopevents = module + "/gateway/shopevents"
 		view       = module + "/gateway/view"
 		store      = module + "/store"
 		modem      = module + "/modem"
@@ -413,7 +418,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		return map[string][]string{
 			cmd:        {webui, gateway, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, "net/http", "github.com/gorilla/websocket"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, view, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, view, store, modem},
 			backups:    {"os", "time"},
 			live:       {"sync"},
 			compliance: {store, "time"},
@@ -421,6 +426,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			contacts:   {compliance, store, "os"},
 			consent:    {contacts, compliance, store},
 			outbox:     {contacts, compliance, store, modem},
+			shopevents: {contacts, compliance, store, "crypto/hmac"},
 			view:       {live, compliance, contacts, consent, outbox, store, modem, "time"},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
@@ -455,6 +461,11 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{outbox, consent},
 		{outbox, view},
 		{consent, view},
+		{shopevents, consent},
+		{shopevents, outbox},
+		{shopevents, gateway},
+		{shopevents, view},
+		{shopevents, "net/http"},
 		{view, gateway},
 		{view, access},
 		{view, "os"},

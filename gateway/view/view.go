@@ -210,6 +210,9 @@ type SubjectData struct {
 	ConsentEvents []ConsentEvent `json:"consent_events"`
 	Messages      []Message      `json:"messages"`
 	Inbound       []Inbound      `json:"inbound"`
+	// ShopEvents: what the shop told the box about the person (checkouts,
+	// orders, products viewed), oldest first.
+	ShopEvents []ShopEvent `json:"shop_events"`
 }
 
 // EraseReport says what an erasure removed.
