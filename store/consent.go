@@ -152,6 +152,7 @@ type EraseReport struct {
 	Messages      int    `json:"messages"`
 	Inbound       int    `json:"inbound"`
 	ConsentEvents int    `json:"consent_events"` // pseudonymised, kept as evidence
+	Links         int    `json:"links"`          // short links to the number, deleted with their clicks
 }
 
 // SubjectData is everything stored about one number (GDPR Art. 15/20).

@@ -71,6 +71,9 @@ func (db *DB) EraseNumber(number string) (EraseReport, error) {
 		if err := rekeyUsage(tx, number, pseudonym); err != nil {
 			return fmt.Errorf("sim usage: %w", err)
 		}
+		if rep.Links, err = eraseLinks(tx, number); err != nil {
+			return fmt.Errorf("short links: %w", err)
+		}
 		if err := eraseImportRows(tx, number); err != nil {
 			return fmt.Errorf("import reports: %w", err)
 		}
