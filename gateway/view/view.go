@@ -219,6 +219,7 @@ type EraseReport struct {
 	Messages      int    `json:"messages"`
 	Inbound       int    `json:"inbound"`
 	ConsentEvents int    `json:"consent_events"` // pseudonymised, kept as evidence
+	Links         int    `json:"links"`          // short links to the number, deleted with their clicks
 }
 
 // ModemStatus is what the API and console show about one configured modem.
