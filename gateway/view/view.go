@@ -219,6 +219,7 @@ type EraseReport struct {
 	Messages      int    `json:"messages"`
 	Inbound       int    `json:"inbound"`
 	ConsentEvents int    `json:"consent_events"` // pseudonymised, kept as evidence
+	ShopEvents    int    `json:"shop_events"`    // deleted
 	Links         int    `json:"links"`          // short links to the number, deleted with their clicks
 }
 
