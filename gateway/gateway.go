@@ -39,6 +39,7 @@ import (
 	"github.com/simgate/simgate/gateway/access"
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/links"
 	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
@@ -81,6 +82,10 @@ type Config struct {
 	USSDAllow []string
 	// Signup bounds what the public sign-up page (/join) may cost.
 	Signup SignupLimits
+	// PublicURL is the box's address as customers reach it
+	// ("https://texts.shop.example"): short links are PublicURL/l/<code>.
+	// Empty: texts with links to shorten are refused.
+	PublicURL string
 	Log    *slog.Logger
 	// Clock returns the current time; tests substitute it.
 	Clock func() time.Time
@@ -98,6 +103,7 @@ type Gateway struct {
 	policy   *consent.Policy
 	consent  *consent.Ledger
 	outbox   *outbox.Queue
+	links    *links.Service
 }
 
 // New creates a Gateway over an open store.
@@ -147,8 +153,21 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.consent = consent.New(consent.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
 		Policy: policy, Outbox: g.outbox, Notify: ev,
 		Signup: consent.SignupLimits{PerNumber: cfg.Signup.PerNumber, BusyPerHour: cfg.Signup.BusyPerHour}})
+	g.links = links.New(links.Config{DB: db, BaseURL: cfg.PublicURL, Clock: cfg.Clock, Log: log})
 	g.watchStore()
 	return g, nil
+}
+
+// startLinks flushes the clicks of short links until ctx is done or the
+// returned func is called, which waits for the last flush.
+func (g *Gateway) startLinks(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.links.Run(ctx)
+	}()
+	return func() { cancel(); <-done }
 }
 
 // keywordRelay hands each complete inbound text from the outbox to the
@@ -180,6 +199,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	// Sign-ups answered before a stop are acted on now; new ones as they
 	// come.
 	defer g.consent.StartSignups(ctx)()
+	// Clicks on short links are flushed in batches beside the dispatcher;
+	// the last batch is written when Run ends.
+	defer g.startLinks(ctx)()
 	return g.outbox.Run(ctx)
 }
 

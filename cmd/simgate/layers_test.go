@@ -98,6 +98,15 @@ var layerRules = []layerRule{
 		why: "consent and the outbox meet only through the interfaces New wires (consent.Outbox, outbox.InboundHandler), so neither reaches into the other",
 	},
 	{
+		from: module + "/gateway/msgtemplate", direct: true, not: []string{module + "/...", "os", "io/fs", "net/...", "log/slog"},
+		allow: []string{module + "/store", module + "/modem", module + "/gateway/compliance"},
+		why: "templates are pure text work: they render the values they are handed, count parts with modem and take the R-ID rules from compliance; the facade reads the contacts for them",
+	},
+	{
+		from: module + "/gateway/links", direct: true, not: []string{module + "/gateway/..."}, allow: []string{module + "/gateway/msgtemplate"},
+		why: "short links need the store and the marks msgtemplate leaves on the URLs it prints; they send nothing, so no outbox",
+	},
+	{
 		from: module + "/webui/...", direct: true,
 		not: []string{module + "/store/...", module + "/modem/...", "go.etcd.io/bbolt/...", "go.bug.st/serial/...", "github.com/warthog618/..."},
 		why: "webui sees only gateway's types: the gateway decides what of the store and the modems the web may touch",

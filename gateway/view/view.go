@@ -308,3 +308,24 @@ type SubmitRequest struct {
 	ExpiresAt        time.Time // zero: the kind's default validity
 	Kind             Kind      // "": transactional
 }
+
+// Template is a saved message template as the API and console show it.
+type Template struct {
+	ID        uint64    `json:"id"`
+	Name      string    `json:"name"`
+	Kind      Kind      `json:"kind"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// LinkStats sums the short links of an origin: clicks by people, links
+// clicked at least once, the numbers that clicked, and the fetches of
+// preview robots and HEAD requests, which are not clicks.
+type LinkStats struct {
+	Links        int `json:"links"`
+	Clicks       int `json:"clicks"`
+	UniqueClicks int `json:"unique_clicks"`
+	Numbers      int `json:"numbers"`
+	Previews     int `json:"previews"`
+}
