@@ -86,7 +86,7 @@ type Config struct {
 	// ("https://texts.shop.example"): short links are PublicURL/l/<code>.
 	// Empty: texts with links to shorten are refused.
 	PublicURL string
-	Log    *slog.Logger
+	Log       *slog.Logger
 	// Clock returns the current time; tests substitute it.
 	Clock func() time.Time
 }
