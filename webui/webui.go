@@ -138,5 +138,7 @@ func Handler(cfg Config) http.Handler {
 	s.consoleRoutes()
 	s.contactRoutes()
 	s.consentRoutes()
+	s.linkRoutes()
+	s.templateRoutes()
 	return s
 }
