@@ -109,7 +109,7 @@ type daemonConfig struct {
 	// faces the internet.
 	PublicListen string
 	Join         joinConfig // the public sign-up page's bounds
-	Modems    []daemonModem
+	Modems       []daemonModem
 	// Init lets the store start a new, empty database where the data
 	// directory holds other files but no simgate.db, or an empty one
 	// (openStore); a new, empty data directory needs no Init.
