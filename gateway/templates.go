@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/simgate/simgate/gateway/msgtemplate"
 	"github.com/simgate/simgate/gateway/view"
@@ -14,10 +15,31 @@ import (
 type (
 	Template        = view.Template
 	LinkStats       = view.LinkStats
-	TemplateProblem = msgtemplate.Problem
-	TemplatePreview = msgtemplate.PreviewResult
-	Rendering       = msgtemplate.Rendering
+	TemplateProblem   = view.TemplateProblem
+	TemplatePreview   = view.TemplatePreview
+	TemplateRendering = view.TemplateRendering
 )
+
+func problemsView(ps msgtemplate.Problems) []TemplateProblem {
+	out := make([]TemplateProblem, len(ps))
+	for i, p := range ps {
+		out[i] = TemplateProblem(p)
+	}
+	return out
+}
+
+func renderingView(r msgtemplate.Rendering) TemplateRendering {
+	return TemplateRendering{Number: r.Number, Text: r.Text, Plan: Plan(r.Plan)}
+}
+
+func previewView(p msgtemplate.PreviewResult) TemplatePreview {
+	v := TemplatePreview{Sample: renderingView(p.Sample), Rendered: p.Rendered, Failed: p.Failed, FirstFailure: p.FirstFailure}
+	if p.Longest != nil {
+		l := renderingView(*p.Longest)
+		v.Longest = &l
+	}
+	return v
+}
 
 // TemplateInput is a template to save: ID 0 creates one.
 type TemplateInput struct {
@@ -34,7 +56,13 @@ type TemplateProblemsError struct {
 }
 
 func (e *TemplateProblemsError) Error() string {
-	return msgtemplate.Problems(e.Problems).Errors().Error()
+	var msgs []string
+	for _, p := range e.Problems {
+		if !p.Notice {
+			msgs = append(msgs, p.Field+": "+p.Message)
+		}
+	}
+	return strings.Join(msgs, "; ")
 }
 
 // templateKind reads a template's kind; empty is transactional.
@@ -75,7 +103,7 @@ func (g *Gateway) LintTemplate(body string, kind Kind) ([]TemplateProblem, error
 	if err != nil {
 		return nil, err
 	}
-	return msgtemplate.Lint(body, msgtemplate.LintInput{Kind: k, Settings: g.policy.Settings(), Audience: g.db.EachContact}), nil
+	return problemsView(msgtemplate.Lint(body, msgtemplate.LintInput{Kind: k, Settings: g.policy.Settings(), Audience: g.db.EachContact})), nil
 }
 
 // SaveTemplate lints the template and stores it when no problem is an
@@ -91,8 +119,10 @@ func (g *Gateway) SaveTemplate(in TemplateInput) (Template, []TemplateProblem, e
 	if err != nil {
 		return Template{}, nil, err
 	}
-	if len(msgtemplate.Problems(problems).Errors()) > 0 {
-		return Template{}, problems, &TemplateProblemsError{Problems: problems}
+	for _, p := range problems {
+		if !p.Notice {
+			return Template{}, problems, &TemplateProblemsError{Problems: problems}
+		}
 	}
 	t, err := g.db.SaveTemplate(store.Template{ID: in.ID, Name: in.Name, Kind: kind, Body: in.Body})
 	if err != nil {
@@ -152,8 +182,12 @@ func (g *Gateway) PreviewTemplate(r PreviewRequest) (TemplatePreview, error) {
 		}
 		event = msgtemplate.EventVars(evs[0])
 	}
-	return t.Preview(msgtemplate.PreviewInput{Contact: sample, Event: event, Audience: g.db.EachContact,
+	p, err := t.Preview(msgtemplate.PreviewInput{Contact: sample, Event: event, Audience: g.db.EachContact,
 		Finish: func(s string) (string, error) { return g.links.PreviewText(s, kind) }})
+	if err != nil {
+		return TemplatePreview{}, err
+	}
+	return previewView(p), nil
 }
 
 // FollowLink answers a request for a short link: the URL the code was

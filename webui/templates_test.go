@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/gateway/compliance"
@@ -117,5 +118,20 @@ func TestTemplatesConsole(t *testing.T) {
 	}
 	if w := c.page(http.MethodPost, "/templates/new", url.Values{"name": {"x"}}, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"); w.Code != http.StatusForbidden {
 		t.Errorf("cross-site post: %d", w.Code)
+	}
+}
+
+// templateFixtures fill every branch of the Templates pages for
+// TestRenderEveryTemplate.
+func templateFixtures(now time.Time) map[string]view {
+	ucs := gateway.TemplateRendering{Number: "+12125550101", Text: "Hi Zoë <b>", Plan: gateway.PlanText("Hi Zoë <b>")}
+	return map[string]view{
+		"templates": {Title: "Templates", Notice: "The template is saved.", Data: templatesData{Templates: []gateway.Template{
+			{ID: 1, Name: "<cart>", Kind: gateway.KindMarketing, Body: "Rosa's: {{ .first_name }}", UpdatedAt: now}}}},
+		"template": {Title: "Template: cart", Error: "Not saved", Data: templateEditData{ID: 1, Name: "cart", Kind: "marketing",
+			Body: "Hi {{ .first_name }}", Number: "+12125550100", EventSeq: "3",
+			Problems: []gateway.TemplateProblem{{Field: "body", Variable: ".first_name", Contacts: 2, Message: "2 of 4 contacts have no .first_name"},
+				{Field: "body", Notice: true, Message: "has no opt-out line"}},
+			Preview: &gateway.TemplatePreview{Sample: ucs, Longest: &ucs, Rendered: 3, Failed: 1, FirstFailure: "+12125550102: no value"}}},
 	}
 }

@@ -329,3 +329,30 @@ type LinkStats struct {
 	Numbers      int `json:"numbers"`
 	Previews     int `json:"previews"`
 }
+
+// TemplateProblem is one thing the template linter found, naming the
+// field and, for a variable, the variable.
+type TemplateProblem struct {
+	Field    string `json:"field"`
+	Variable string `json:"variable,omitempty"`
+	Contacts int    `json:"contacts,omitempty"` // how many contacts it affects
+	Message  string `json:"message"`
+	Notice   bool   `json:"notice,omitempty"` // the box fixes it itself; saving is not refused
+}
+
+// TemplateRendering is one render of a template and what it costs.
+type TemplateRendering struct {
+	Number string `json:"number,omitempty"`
+	Text   string `json:"text"`
+	Plan
+}
+
+// TemplatePreview is a template's render for a sample contact and the
+// longest render across the audience.
+type TemplatePreview struct {
+	Sample       TemplateRendering  `json:"sample"`
+	Longest      *TemplateRendering `json:"longest,omitempty"`
+	Rendered     int                `json:"rendered"`
+	Failed       int                `json:"failed"`
+	FirstFailure string             `json:"first_failure,omitempty"`
+}
