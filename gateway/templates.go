@@ -13,8 +13,8 @@ import (
 // Template shapes: a saved template, one problem the linter found and a
 // preview of a template's renders.
 type (
-	Template        = view.Template
-	LinkStats       = view.LinkStats
+	Template          = view.Template
+	LinkStats         = view.LinkStats
 	TemplateProblem   = view.TemplateProblem
 	TemplatePreview   = view.TemplatePreview
 	TemplateRendering = view.TemplateRendering
