@@ -166,6 +166,9 @@ type SubjectData struct {
 	// ShopEvents: what the shop told the box about the number (checkouts,
 	// orders, products viewed), oldest first.
 	ShopEvents []ShopEvent `json:"shop_events"`
+	// Links: the short links in the texts to the number, with their
+	// click counters.
+	Links []Link `json:"links"`
 }
 
 // Event types that subscribe a number: refused for a suppressed number

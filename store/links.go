@@ -379,6 +379,21 @@ func (db *DB) LinkStatsOf(originPrefix string) (LinkStats, error) {
 	return st, err
 }
 
+// linksOf returns number's links (Subject).
+func linksOf(tx *bbolt.Tx, number string) ([]Link, error) {
+	prefix := []byte(number + "\x00")
+	var out []Link
+	c := tx.Bucket(bucketLinksByNumber).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		l, err := getLink(tx, string(k[len(prefix):]))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
 // eraseLinks deletes number's links, their clicks and their index entries
 // (EraseNumber): a link records who got which text.
 func eraseLinks(tx *bbolt.Tx, number string) (int, error) {

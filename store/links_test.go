@@ -160,6 +160,10 @@ func TestEraseNumberDeletesLinks(t *testing.T) {
 	if err := db.RecordClicks([]Click{{Code: "AAAAAAA", Agent: "browser"}}); err != nil {
 		t.Fatal(err)
 	}
+	sub, err := db.Subject("+15550100")
+	if err != nil || len(sub.Links) != 1 || sub.Links[0].URL != "https://a.example/1" || sub.Links[0].Clicks != 1 {
+		t.Errorf("subject links %+v, %v; want the one clicked link", sub.Links, err)
+	}
 	rep, err := db.EraseNumber("+15550100")
 	if err != nil {
 		t.Fatal(err)

@@ -139,7 +139,10 @@ func FromEvidence(e consent.Evidence) Evidence {
 // at at.
 func FromSubject(d store.SubjectData, at time.Time) SubjectData {
 	v := SubjectData{ExportedAt: at.UTC(), Consent: FromConsent(d.Consent), ConsentEvents: mapViews(d.Events, FromConsentEvent),
-		Messages: mapViews(d.Messages, FromMessage), Inbound: mapViews(d.Inbound, FromInbound)}
+		Messages: mapViews(d.Messages, FromMessage), Inbound: mapViews(d.Inbound, FromInbound),
+		Links: mapViews(d.Links, func(l store.Link) SubjectLink {
+			return SubjectLink{URL: l.URL, Origin: l.Origin, CreatedAt: l.CreatedAt, Clicks: l.Clicks, FirstClickAt: l.FirstClickAt, LastClickAt: l.LastClickAt}
+		})}
 	if d.Contact != nil {
 		c := FromContact(*d.Contact)
 		v.Profile = &c

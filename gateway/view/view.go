@@ -210,6 +210,19 @@ type SubjectData struct {
 	ConsentEvents []ConsentEvent `json:"consent_events"`
 	Messages      []Message      `json:"messages"`
 	Inbound       []Inbound      `json:"inbound"`
+	// Links are the short links in the texts to the person and how often
+	// they were clicked.
+	Links []SubjectLink `json:"links"`
+}
+
+// SubjectLink is a short link in a person's data export.
+type SubjectLink struct {
+	URL          string    `json:"url"`
+	Origin       string    `json:"origin,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	Clicks       int       `json:"clicks"`
+	FirstClickAt time.Time `json:"first_click_at,omitzero"`
+	LastClickAt  time.Time `json:"last_click_at,omitzero"`
 }
 
 // EraseReport says what an erasure removed.
