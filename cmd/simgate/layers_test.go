@@ -407,6 +407,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		consent    = module + "/gateway/consent"
 		outbox     = module + "/gateway/outbox"
 		view       = module + "/gateway/view"
+		tmpl       = module + "/gateway/msgtemplate"
+		links      = module + "/gateway/links"
 		store      = module + "/store"
 		modem      = module + "/modem"
 		sim        = module + "/modem/sim"
@@ -417,7 +419,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		return map[string][]string{
 			cmd:        {webui, gateway, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, "net/http", "github.com/gorilla/websocket"},
-			gateway:    {live, compliance, access, contacts, consent, outbox, view, store, modem},
+			gateway:    {live, compliance, access, contacts, consent, outbox, view, tmpl, links, store, modem},
 			live:       {"sync"},
 			compliance: {store, "time"},
 			access:     {store},
@@ -425,6 +427,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			consent:    {contacts, compliance, store},
 			outbox:     {contacts, compliance, store, modem},
 			view:       {live, compliance, contacts, consent, outbox, store, modem, "time"},
+			tmpl:       {compliance, store, modem, "text/template"},
+			links:      {tmpl, store, "crypto/rand"},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
 			sim:        {"github.com/warthog618/sms", "net/http"},
@@ -461,6 +465,12 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{view, access},
 		{view, "os"},
 		{view, "log/slog"},
+		{tmpl, contacts},
+		{tmpl, "os"},
+		{tmpl, outbox},
+		{links, outbox},
+		{links, consent},
+		{links, "net/http"},
 		{webui, store},
 		{webui, modem},
 		{webui, bbolt},
