@@ -19,6 +19,9 @@ var previewAgents = []string{
 	"redditbot", "Pinterestbot", "Embedly", "Iframely", "vkShare", "Viber", "Snapchat", "Mastodon",
 }
 
+// maxAgent is how much of a User-Agent Classify reads.
+const maxAgent = 512
+
 // botWord catches the many other crawlers that say what they are.
 var botWord = regexp.MustCompile(`(?i)\b(bot|crawler|spider|preview|fetcher)\b|bot/`)
 
@@ -31,6 +34,11 @@ func Classify(userAgent string, head bool) (agent string, preview bool) {
 		return "head", true
 	}
 	ua := strings.TrimSpace(userAgent)
+	if len(ua) > maxAgent {
+		// Every fetcher names itself near the start; a longer header is
+		// junk, and scanning it whole would let a request buy CPU.
+		ua = ua[:maxAgent]
+	}
 	if ua == "" {
 		return "none", true
 	}

@@ -172,6 +172,8 @@ func TestClassify(t *testing.T) {
 		{"", false, "none", true},
 		{"Mozilla/5.0 (Linux; Android 13; Cubot KingKong) Chrome/120 Mobile Safari/537.36", false, "browser", false},
 		{"Go-http-client/1.1", false, "browser", false},
+		{"Mozilla/5.0 " + strings.Repeat("x", 600) + " Twitterbot/1.0", false, "browser", false}, // past what is read
+		{"Twitterbot/1.0 " + strings.Repeat("x", 600), false, "Twitterbot", true},
 	} {
 		agent, preview := Classify(tc.ua, tc.head)
 		if agent != tc.agent || preview != tc.preview {
