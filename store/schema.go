@@ -203,11 +203,9 @@ var (
 	// not clicks.
 	bucketLinkPreviews = []byte("link_previews")
 	// bucketTemplates: template ID (8 bytes) → Template JSON, the saved
-	// message templates (from version 9).
+	// message templates (from version 9). Names are unique; a shop keeps
+	// tens of templates, so a save reads them all rather than keep an index.
 	bucketTemplates = []byte("templates")
-	// bucketTemplatesByName: lower-cased name → template ID (8 bytes),
-	// keeping names unique. Written with the template.
-	bucketTemplatesByName = []byte("templates_by_name")
 
 	keyVersion         = []byte("version")
 	keySuppressionSalt = []byte("suppression_salt")
@@ -294,7 +292,7 @@ var migrations = []func(tx *bbolt.Tx) error{
 	// 8 → 9: message templates, short links and their clicks.
 	func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bucketLinks, bucketLinksByKey, bucketLinksByOrigin, bucketLinksByNumber,
-			bucketLinkClicks, bucketLinkPreviews, bucketTemplates, bucketTemplatesByName} {
+			bucketLinkClicks, bucketLinkPreviews, bucketTemplates} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

@@ -47,8 +47,6 @@ func (t *Template) validate() error {
 	return nil
 }
 
-func templateNameKey(name string) []byte { return []byte(strings.ToLower(strings.TrimSpace(name))) }
-
 // SaveTemplate creates t (ID 0) or replaces the template with its ID. A
 // name another template has is a *FieldError on "name".
 func (db *DB) SaveTemplate(t Template) (Template, error) {
@@ -57,36 +55,40 @@ func (db *DB) SaveTemplate(t Template) (Template, error) {
 	}
 	err := db.bolt.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketTemplates)
-		byName := tx.Bucket(bucketTemplatesByName)
 		now := db.now().UTC()
+		if t.ID != 0 {
+			old, err := getRecord[Template](tx, bucketTemplates, t.ID, "template")
+			if err != nil {
+				return err
+			}
+			t.CreatedAt = old.CreatedAt
+		}
+		err := b.ForEach(func(k, v []byte) error {
+			var other Template
+			if err := json.Unmarshal(v, &other); err != nil {
+				return fmt.Errorf("store: decode template %x: %w", k, err)
+			}
+			if other.ID != t.ID && strings.EqualFold(other.Name, t.Name) {
+				return &FieldError{Field: "name", Message: fmt.Sprintf("%q is taken by another template", t.Name)}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		if t.ID == 0 {
 			id, err := b.NextSequence()
 			if err != nil {
 				return err
 			}
 			t.ID, t.CreatedAt = id, now
-		} else {
-			old, err := getRecord[Template](tx, bucketTemplates, t.ID, "template")
-			if err != nil {
-				return err
-			}
-			t.CreatedAt = old.CreatedAt
-			if err := byName.Delete(templateNameKey(old.Name)); err != nil {
-				return err
-			}
-		}
-		if v := byName.Get(templateNameKey(t.Name)); v != nil {
-			return &FieldError{Field: "name", Message: fmt.Sprintf("%q is taken by another template: %v", t.Name, ErrExists)}
 		}
 		t.UpdatedAt = now
 		raw, err := json.Marshal(t)
 		if err != nil {
 			return err
 		}
-		if err := b.Put(u64(t.ID), raw); err != nil {
-			return err
-		}
-		return byName.Put(templateNameKey(t.Name), u64(t.ID))
+		return b.Put(u64(t.ID), raw)
 	})
 	if err != nil {
 		return Template{}, err
@@ -126,11 +128,7 @@ func (db *DB) ListTemplates() ([]Template, error) {
 // ErrNotFound.
 func (db *DB) DeleteTemplate(id uint64) error {
 	return db.bolt.Update(func(tx *bbolt.Tx) error {
-		t, err := getRecord[Template](tx, bucketTemplates, id, "template")
-		if err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketTemplatesByName).Delete(templateNameKey(t.Name)); err != nil {
+		if _, err := getRecord[Template](tx, bucketTemplates, id, "template"); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketTemplates).Delete(u64(id))
