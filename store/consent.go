@@ -157,6 +157,7 @@ type EraseReport struct {
 	Inbound       int    `json:"inbound"`
 	ConsentEvents int    `json:"consent_events"` // pseudonymised, kept as evidence
 	ShopEvents    int    `json:"shop_events"`    // deleted
+	Links         int    `json:"links"`          // short links to the number, deleted with their clicks
 }
 
 // SubjectData is everything stored about one number (GDPR Art. 15/20).
@@ -169,6 +170,9 @@ type SubjectData struct {
 	// ShopEvents: what the shop told the box about the number (checkouts,
 	// orders, products viewed), oldest first.
 	ShopEvents []ShopEvent `json:"shop_events"`
+	// Links: the short links in the texts to the number, with their
+	// click counters.
+	Links []Link `json:"links"`
 }
 
 // Event types that subscribe a number: refused for a suppressed number

@@ -74,6 +74,9 @@ func (db *DB) EraseNumber(number string) (EraseReport, error) {
 		if err := rekeyUsage(tx, number, pseudonym); err != nil {
 			return fmt.Errorf("sim usage: %w", err)
 		}
+		if rep.Links, err = eraseLinks(tx, number); err != nil {
+			return fmt.Errorf("short links: %w", err)
+		}
 		if err := eraseImportRows(tx, number); err != nil {
 			return fmt.Errorf("import reports: %w", err)
 		}
@@ -266,6 +269,9 @@ func (db *DB) Subject(number string) (SubjectData, error) {
 			return err
 		}
 		if s.ShopEvents, err = shopEventsOf(tx, number, "", time.Time{}); err != nil {
+			return err
+		}
+		if s.Links, err = linksOf(tx, number); err != nil {
 			return err
 		}
 		return nil

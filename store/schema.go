@@ -187,6 +187,31 @@ var (
 	// messages with an exit key (Message.ExitKey). Derived.
 	bucketMsgByExit = []byte("messages_by_exit")
 
+	// bucketLinks: short link code → Link JSON, from version 10. A code's
+	// URL never changes; RecordClicks updates its counters.
+	bucketLinks = []byte("links")
+	// bucketLinksByKey: message key | 0x00 | URL → code, so a message made
+	// again (a retry) gets the same codes. Written with the link.
+	bucketLinksByKey = []byte("links_by_key")
+	// bucketLinksByOrigin: origin | 0x00 | number | 0x00 | code → empty,
+	// for clicks per flow or step and "did this number click that text".
+	// Written with the link.
+	bucketLinksByOrigin = []byte("links_by_origin")
+	// bucketLinksByNumber: number | 0x00 | code → empty, for erasure.
+	// Written with the link.
+	bucketLinksByNumber = []byte("links_by_number")
+	// bucketLinkClicks: code | 0x00 | sequence (8 bytes) → Click JSON, the
+	// clicks of people, in the order stored.
+	bucketLinkClicks = []byte("link_clicks")
+	// bucketLinkPreviews: as bucketLinkClicks, for the fetches of
+	// link-preview robots and HEAD requests, kept apart because they are
+	// not clicks.
+	bucketLinkPreviews = []byte("link_previews")
+	// bucketTemplates: template ID (8 bytes) → Template JSON, the saved
+	// message templates (from version 10). Names are unique; a shop keeps
+	// tens of templates, so a save reads them all rather than keep an index.
+	bucketTemplates = []byte("templates")
+
 	keyVersion         = []byte("version")
 	keySuppressionSalt = []byte("suppression_salt")
 	keyPurgedMessages  = []byte("purged_messages_through")
@@ -200,7 +225,7 @@ var (
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 9
+const SchemaVersion = 10
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -277,6 +302,16 @@ var migrations = []func(tx *bbolt.Tx) error{
 	func(tx *bbolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketHookLog)
 		return err
+	},
+	// 9 → 10: message templates, short links and their clicks.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketLinks, bucketLinksByKey, bucketLinksByOrigin, bucketLinksByNumber,
+			bucketLinkClicks, bucketLinkPreviews, bucketTemplates} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
 	},
 }
 

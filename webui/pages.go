@@ -236,6 +236,10 @@ func doneNotice(key string) string {
 		return "The user can log in now."
 	case "replied":
 		return "Your reply is in the queue."
+	case "template-saved":
+		return "The template is saved."
+	case "template-deleted":
+		return "The template is deleted."
 	}
 	return ""
 }

@@ -106,6 +106,15 @@ var layerRules = []layerRule{
 		why: "shop events reach the consent ledger only through the ConsentRecorder New wires, and send no text: texts go through the outbox from the flows",
 	},
 	{
+		from: module + "/gateway/msgtemplate", direct: true, not: []string{module + "/...", "os", "io/fs", "net/...", "log/slog"},
+		allow: []string{module + "/store", module + "/modem", module + "/gateway/compliance"},
+		why:   "templates are pure text work: they render the values they are handed, count parts with modem and take the R-ID rules from compliance; the facade reads the contacts for them",
+	},
+	{
+		from: module + "/gateway/links", direct: true, not: []string{module + "/gateway/..."}, allow: []string{module + "/gateway/msgtemplate"},
+		why: "short links need the store and the marks msgtemplate leaves on the URLs it prints; they send nothing, so no outbox",
+	},
+	{
 		from: module + "/webui/...", direct: true,
 		not: []string{module + "/store/...", module + "/modem/...", "go.etcd.io/bbolt/...", "go.bug.st/serial/...", "github.com/warthog618/..."},
 		why: "webui sees only gateway's types: the gateway decides what of the store and the modems the web may touch",
@@ -408,6 +417,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		outbox     = module + "/gateway/outbox"
 		shopevents = module + "/gateway/shopevents"
 		view       = module + "/gateway/view"
+		tmpl       = module + "/gateway/msgtemplate"
+		links      = module + "/gateway/links"
 		store      = module + "/store"
 		modem      = module + "/modem"
 		sim        = module + "/modem/sim"
@@ -418,7 +429,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		return map[string][]string{
 			cmd:        {webui, gateway, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, "net/http", "github.com/gorilla/websocket"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, view, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, view, tmpl, links, store, modem},
 			backups:    {"os", "time"},
 			live:       {"sync"},
 			compliance: {store, "time"},
@@ -428,6 +439,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			outbox:     {contacts, compliance, store, modem},
 			shopevents: {contacts, compliance, store, "crypto/hmac"},
 			view:       {live, compliance, contacts, consent, outbox, store, modem, "time"},
+			tmpl:       {compliance, store, modem, "text/template"},
+			links:      {tmpl, store, "crypto/rand"},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
 			sim:        {"github.com/warthog618/sms", "net/http"},
@@ -470,6 +483,12 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{view, access},
 		{view, "os"},
 		{view, "log/slog"},
+		{tmpl, contacts},
+		{tmpl, "os"},
+		{tmpl, outbox},
+		{links, outbox},
+		{links, consent},
+		{links, "net/http"},
 		{webui, store},
 		{webui, modem},
 		{webui, bbolt},
