@@ -155,6 +155,9 @@ func putMessage(tx *bbolt.Tx, old, m *Message) error {
 	if err := tx.Bucket(bucketMessages).Put(u64(m.ID), raw); err != nil {
 		return err
 	}
+	if err := countChange(tx, old, m); err != nil {
+		return err
+	}
 	return reindex(tx, messageIndexes(), old, m)
 }
 
@@ -420,24 +423,6 @@ func (db *DB) IDsByStatus(s Status) ([]uint64, error) {
 		return nil
 	})
 	return ids, err
-}
-
-// CountByStatus counts messages per status from the status index.
-func (db *DB) CountByStatus() (map[Status]int, error) {
-	counts := map[Status]int{}
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		clear(counts)
-		return tx.Bucket(bucketMsgByStatus).ForEach(func(k, _ []byte) error {
-			if len(k) == 9 {
-				counts[Status(k[0])]++
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return counts, nil
 }
 
 // FindReport finds the part a status report is about. It walks the parts

@@ -161,6 +161,12 @@ var (
 	// numbers in memory. Dropped when the job ends.
 	bucketImportSeen = []byte("import_seen")
 
+	// bucketCounters: counter key → 8-byte count, the totals of messages
+	// and received texts per status, kind, modem, hour and day (from
+	// version 8; counters.go lists the keys). Derived: moved in the
+	// transaction that changes a record, rebuilt by the migration.
+	bucketCounters = []byte("counters")
+
 	keyVersion         = []byte("version")
 	keySuppressionSalt = []byte("suppression_salt")
 	keyPurgedMessages  = []byte("purged_messages_through")
@@ -171,7 +177,7 @@ var (
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 7
+const SchemaVersion = 8
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -233,6 +239,9 @@ var migrations = []func(tx *bbolt.Tx) error{
 		}
 		return nil
 	},
+	// 7 → 8: counters of messages and received texts, so that pages count
+	// without reading records (counters.go), built from the records.
+	migrateCounters,
 }
 
 // migrateContactsConsent is schema step 3 → 4. Existing inbound texts are
