@@ -458,3 +458,40 @@ func (db *DB) InboundTotal() (int, error) {
 	})
 	return n, err
 }
+
+// ReviewCount is how many numbers wait in the opt-out review queue; it
+// counts keys and decodes nothing.
+func (db *DB) ReviewCount() (int, error) {
+	var n int
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		n = 0
+		c := tx.Bucket(bucketConsentReview).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// InboundCountFrom counts the texts received from number, all of them and
+// those with an ID above after (the unread ones, for a read marker), from
+// the keys of inbound_by_from: no text is decoded.
+func (db *DB) InboundCountFrom(number string, after uint64) (total, newer int, err error) {
+	prefix := numberPrefix(number)
+	err = db.bolt.View(func(tx *bbolt.Tx) error {
+		total, newer = 0, 0
+		c := tx.Bucket(bucketInboundByFrom).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if len(k) != len(prefix)+8 {
+				continue
+			}
+			total++
+			if binary.BigEndian.Uint64(k[len(prefix):]) > after {
+				newer++
+			}
+		}
+		return nil
+	})
+	return total, newer, err
+}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -549,4 +550,37 @@ func TestCountsJSON(t *testing.T) {
 	wantBody(t, w, http.StatusOK, `"delivered":1`, `"failed":1`, `"inbound":3`, `"unknown":1`)
 	c.cookie = nil
 	wantRedirect(t, c.get("/console/counts"), "/login")
+}
+
+// TestCountsBeyondTheOldScan: the tile "Waiting to send" counts every
+// queued text, also past the 5,000 the overview used to read (it said
+// 5000 when 200,900 waited), and the texts queued on earlier days.
+func TestCountsBeyondTheOldScan(t *testing.T) {
+	t.Parallel()
+	r := newRigStore(t, []store.Option{store.WithNoSync()})
+	if err := r.gw.AddUser(testUser, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	c := &consoleRig{rig: r}
+	c.cookie = sessionCookie(t, c.post("/login", url.Values{"name": {testUser}, "password": {testPassword}}))
+	const queued = 5200
+	yesterday := time.Now().AddDate(0, 0, -1)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := g; i < queued; i += 8 {
+				m := store.Message{To: "+12015550123", Text: "x", Encoding: "GSM-7", Parts: []store.Part{{Seq: 1, MR: -1, Status: store.StatusQueued}}}
+				if i%2 == 0 {
+					m.CreatedAt = yesterday
+				}
+				if _, _, err := c.db.Enqueue(m); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	wantBody(t, c.get("/console/counts"), http.StatusOK, fmt.Sprintf(`"queued":%d`, queued))
+	wantBody(t, c.get("/"), http.StatusOK, fmt.Sprintf(`data-count="queued">%d<`, queued))
 }
