@@ -169,6 +169,11 @@ func TestCountersFollowRandomOperations(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
+		func() { // reports that never came
+			if _, _, err := db.ExpireReports(clk.now().Add(-2*time.Hour), "no report", 5); err != nil {
+				t.Fatal(err)
+			}
+		},
 		func() { // time passes: hours and days turn
 			clk.advance(time.Duration(rng.IntN(5*3600)) * time.Second)
 		},
@@ -289,7 +294,11 @@ func TestCountersMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i%3 == 0 {
-			if _, err := db.Update(m.ID, func(m *Message) error { m.Status, m.Modem = StatusSent, "m1"; return nil }); err != nil {
+			if _, err := db.Update(m.ID, func(m *Message) error {
+				m.Status, m.Modem = StatusSent, "m1"
+				m.Parts[0].Status, m.Parts[0].MR, m.Parts[0].SentAt = StatusSent, i, time.Now()
+				return nil
+			}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -300,6 +309,9 @@ func TestCountersMigration(t *testing.T) {
 	// Back to what a version 7 binary left: no counters bucket.
 	err = db.bolt.Update(func(tx *bbolt.Tx) error {
 		if err := tx.DeleteBucket(bucketCounters); err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket(bucketMsgReportsTime); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketMeta).Put(keyVersion, u64(SchemaVersion-1))
@@ -325,4 +337,15 @@ func TestCountersMigration(t *testing.T) {
 		t.Errorf("inbound total %d (%v), want 1", n, err)
 	}
 	checkCounters(t, db, "after the migration")
+	// The parts waiting for a report were put in time order: all ten
+	// leave the report index once their window is over.
+	msgs, walked, err := db.ExpireReports(time.Now().Add(time.Hour), "no report", 100)
+	if err != nil || len(msgs) != 10 || walked != 10 {
+		t.Errorf("ExpireReports after the migration = %d messages, %d entries, %v; want 10", len(msgs), walked, err)
+	}
+	for mr := range 30 {
+		if _, _, ok, err := db.FindReport("m1", mr, time.Time{}, func(Message, int, time.Time) bool { return true }); ok || err != nil {
+			t.Errorf("MR %d still found after its report expired (%v)", mr, err)
+		}
+	}
 }

@@ -426,11 +426,13 @@ func (db *DB) IDsByStatus(s Status) ([]uint64, error) {
 }
 
 // FindReport finds the part a status report is about. It walks the parts
-// sent through modem with message reference mr that still wait for a
-// report, newest SentAt first, and returns the first for which match is
-// true. match runs outside any transaction and may use the DB; the gateway
-// checks the recipient and the time window there, because MRs wrap at 256.
-func (db *DB) FindReport(modem string, mr int, match func(m Message, seq int, sentAt time.Time) bool) (id uint64, seq int, ok bool, err error) {
+// sent through modem with message reference mr at or after since that
+// still wait for a report, newest SentAt first, and returns the first for
+// which match is true. Parts sent before since are passed over on their
+// index entry, before any message is read. match runs outside any
+// transaction and may use the DB; the gateway checks the recipient there,
+// because MRs wrap at 256.
+func (db *DB) FindReport(modem string, mr int, since time.Time, match func(m Message, seq int, sentAt time.Time) bool) (id uint64, seq int, ok bool, err error) {
 	if mr < 0 || mr > 255 {
 		return 0, 0, false, nil
 	}
@@ -441,11 +443,12 @@ func (db *DB) FindReport(modem string, mr int, match func(m Message, seq int, se
 	}
 	var cands []candidate
 	prefix := reportPrefix(modem, mr)
+	oldest := nanos(since)
 	err = db.bolt.View(func(tx *bbolt.Tx) error {
 		cands = nil
 		c := tx.Bucket(bucketMsgReports).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if len(k) != len(prefix)+9 || len(v) != 8 {
+			if len(k) != len(prefix)+9 || len(v) != 8 || binary.BigEndian.Uint64(v) < oldest {
 				continue
 			}
 			cands = append(cands, candidate{
@@ -478,4 +481,94 @@ func (db *DB) FindReport(modem string, mr int, match func(m Message, seq int, se
 		}
 	}
 	return 0, 0, false, nil
+}
+
+// ExpireReports gives up waiting for the status reports of parts sent
+// before `before`, at most limit parts per call, oldest first, and returns
+// the messages it changed and how many index entries it took (the caller
+// repeats while that equals limit). Each such part stays `sent`, gets NoReport and the error note,
+// and leaves the report index; its message records the note once.
+func (db *DB) ExpireReports(before time.Time, note string, limit int) ([]Message, int, error) {
+	if limit <= 0 {
+		limit = DefaultPurgeLimit
+	}
+	// A look first: a sweep that finds nothing must not cost a commit.
+	var any bool
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		k, _ := tx.Bucket(bucketMsgReportsTime).Cursor().First()
+		any = len(k) == 17 && binary.BigEndian.Uint64(k[:8]) < nanos(before)
+		return nil
+	})
+	if err != nil || !any {
+		return nil, 0, err
+	}
+	var out []Message
+	var walked int
+	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+		out, walked = nil, 0
+		type due struct {
+			id  uint64
+			seq int
+		}
+		var list []due
+		var keys [][]byte
+		cutoff := nanos(before)
+		c := tx.Bucket(bucketMsgReportsTime).Cursor()
+		for k, _ := c.First(); k != nil && len(list) < limit; k, _ = c.Next() {
+			if len(k) != 17 {
+				continue
+			}
+			if binary.BigEndian.Uint64(k[:8]) >= cutoff {
+				break
+			}
+			list = append(list, due{binary.BigEndian.Uint64(k[8:16]), int(k[16])})
+			keys = append(keys, bytes.Clone(k))
+		}
+		// Written after the walk: a cursor must not see its bucket change.
+		byID := map[uint64][]int{}
+		var order []uint64
+		for _, d := range list {
+			if _, ok := byID[d.id]; !ok {
+				order = append(order, d.id)
+			}
+			byID[d.id] = append(byID[d.id], d.seq)
+		}
+		for _, id := range order {
+			m, err := db.update(tx, id, func(m *Message) error {
+				for _, seq := range byID[id] {
+					if seq < 1 || seq > len(m.Parts) || !awaitsReport(m.Parts[seq-1]) {
+						continue
+					}
+					p := &m.Parts[seq-1]
+					p.NoReport, p.Error = true, note
+				}
+				m.History = append(m.History, Transition{At: db.now(), Status: m.Status, Note: note})
+				return nil
+			})
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		// The update moved each entry out of the index. One whose message
+		// is gone, or whose part no longer waits, cannot be; if it were,
+		// it must not stay first and stall every later sweep.
+		byTime := tx.Bucket(bucketMsgReportsTime)
+		for _, k := range keys {
+			if byTime.Get(k) != nil {
+				if err := byTime.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+		walked = len(keys)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: expire reports: %w", err)
+	}
+	return out, walked, nil
 }

@@ -45,6 +45,11 @@ var (
 	// (1 byte) → part SentAt nanos, for every part waiting for its status
 	// report. Derived.
 	bucketMsgReports = []byte("messages_reports")
+	// bucketMsgReportsTime: part SentAt nanos | message ID | part seq (1
+	// byte) → empty, the parts of bucketMsgReports in the order they were
+	// sent, so that those past the report window are found oldest first
+	// (from version 8). Derived.
+	bucketMsgReportsTime = []byte("messages_reports_time")
 
 	// bucketMsgByTo: recipient | 0x00 | message ID → empty, for a number's
 	// history and its erasure. Derived.
@@ -240,8 +245,15 @@ var migrations = []func(tx *bbolt.Tx) error{
 		return nil
 	},
 	// 7 → 8: counters of messages and received texts, so that pages count
-	// without reading records (counters.go), built from the records.
-	migrateCounters,
+	// without reading records (counters.go), built from the records; the
+	// time order of the parts waiting for a status report, built from
+	// their index.
+	func(tx *bbolt.Tx) error {
+		if err := migrateCounters(tx); err != nil {
+			return err
+		}
+		return migrateReportsTime(tx)
+	},
 }
 
 // migrateContactsConsent is schema step 3 → 4. Existing inbound texts are
@@ -379,6 +391,21 @@ func migrateKV(tx *bbolt.Tx) error {
 		}
 	}
 	return tx.DeleteBucket(bucketKV)
+}
+
+// migrateReportsTime builds messages_reports_time from messages_reports,
+// whose keys end with message ID | part seq and whose values are SentAt.
+func migrateReportsTime(tx *bbolt.Tx) error {
+	byTime, err := tx.CreateBucketIfNotExists(bucketMsgReportsTime)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketMsgReportsTime, err)
+	}
+	return tx.Bucket(bucketMsgReports).ForEach(func(k, v []byte) error {
+		if len(k) < 9 || len(v) != 8 {
+			return nil
+		}
+		return byTime.Put(append(bytes.Clone(v), k[len(k)-9:]...), []byte{})
+	})
 }
 
 // schemaVersion reads the stored version; a file without a meta bucket is
