@@ -98,6 +98,7 @@ func (b boltDB) guard(fn func(*bbolt.Tx) error) func(*bbolt.Tx) error {
 		}
 		defer b.health.recoverPanic(&err)
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		setFill(tx)
 		return fn(tx)
 	}
 }

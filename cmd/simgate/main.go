@@ -11,6 +11,7 @@
 //	simgate user add --data DIR --name NAME  (console login)
 //	simgate compact   --data DIR  (service stopped: rewrites the database)
 //	simgate check     --data DIR  (service stopped: reads and checks every page)
+//	simgate stats     --data DIR [--recount]  (file size and fill, message counts)
 package main
 
 import (
@@ -37,6 +38,7 @@ Usage:
   simgate user add --data DIR --name NAME    (password from stdin or a prompt)
   simgate compact --data DIR                 (service stopped: rewrites the file, dropping erased data)
   simgate check   --data DIR                 (service stopped: reads every page; exit status 65 on damage)
+  simgate stats   --data DIR [--recount]     (service stopped: file size and fill, message counts)
 
 Run "simgate COMMAND -h" for the flags of one command.
 `
@@ -115,6 +117,9 @@ var subcommands = map[string]subcommand{
 	},
 	"check": func(ctx context.Context, args []string, stdout io.Writer, _ *slog.Logger) error {
 		return runCheck(ctx, args, stdout)
+	},
+	"stats": func(ctx context.Context, args []string, stdout io.Writer, _ *slog.Logger) error {
+		return runStats(ctx, args, stdout)
 	},
 }
 
