@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/simgate/simgate/gateway/access"
@@ -98,6 +99,9 @@ type Gateway struct {
 	policy   *consent.Policy
 	consent  *consent.Ledger
 	outbox   *outbox.Queue
+
+	fileMu    sync.Mutex
+	fileStats DataFile // the last DataFile answer, kept dataFileMaxAge
 }
 
 // New creates a Gateway over an open store.

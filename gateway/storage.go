@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/simgate/simgate/store"
 )
@@ -55,4 +57,43 @@ func (g *Gateway) storeHealthChanged(problem error) {
 	default:
 		g.events.ClearAlert(AlertDiskFull, "")
 	}
+}
+
+// DataFile is how the data file's space is used, for the settings page.
+type DataFile struct {
+	At        time.Time // when it was measured
+	Bytes     int64     // the file's size
+	DataBytes int64     // bytes of pages holding data
+	FreeBytes int64     // bytes of free pages, reused before the file grows
+	Fill      float64   // share of the allocated pages' bytes that hold data
+	Messages  int       // outbound messages stored
+}
+
+// dataFileMaxAge is how long DataFile answers from its last measurement:
+// measuring reads every page of the file (a few hundred milliseconds for
+// a year of a busy shop), which a page load must not repeat.
+const dataFileMaxAge = 10 * time.Minute
+
+// DataFile measures the data file, at most once per dataFileMaxAge.
+func (g *Gateway) DataFile() (DataFile, error) {
+	g.fileMu.Lock()
+	defer g.fileMu.Unlock()
+	now := g.cfg.Clock()
+	if !g.fileStats.At.IsZero() && now.Sub(g.fileStats.At) < dataFileMaxAge {
+		return g.fileStats, nil
+	}
+	st, err := g.db.FileStats()
+	if err != nil {
+		return DataFile{}, fmt.Errorf("gateway: %w", err)
+	}
+	counts, err := g.db.CountByStatus()
+	if err != nil {
+		return DataFile{}, fmt.Errorf("gateway: %w", err)
+	}
+	d := DataFile{At: now, Bytes: st.FileBytes, DataBytes: st.Used, FreeBytes: st.FreeBytes, Fill: st.Fill()}
+	for _, n := range counts {
+		d.Messages += n
+	}
+	g.fileStats = d
+	return d, nil
 }

@@ -506,7 +506,7 @@ func TestModemsPageWithoutModems(t *testing.T) {
 func TestSettings(t *testing.T) {
 	t.Parallel()
 	c := newConsoleRig(t)
-	wantBody(t, c.get("/settings"), http.StatusOK, "API tokens", "test", testUser, "<strong>US</strong>")
+	wantBody(t, c.get("/settings"), http.StatusOK, "API tokens", "test", testUser, "<strong>US</strong>", `id="data-file"`, "of its pages filled")
 	w := c.post("/settings/tokens", url.Values{"name": {"Website"}})
 	wantBody(t, w, http.StatusOK, "shown only this once", `id="new-token">sg_`)
 	tok := regexp.MustCompile(`sg_[a-z2-7]+`).FindString(w.Body.String())

@@ -491,6 +491,7 @@ type settingsData struct {
 	NewToken  string // shown once, right after creating it
 	TokenName string
 	UserName  string
+	File      gateway.DataFile
 }
 
 // settingsPage answers GET /settings.
@@ -507,6 +508,9 @@ func (s *server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 		return err
 	}
 	d.Region = s.gw.Region()
+	if d.File, err = s.gw.DataFile(); err != nil {
+		return err
+	}
 	return s.render(w, r, status, "settings", view{Title: "Settings", Nav: "settings", Error: errMsg, Notice: notice, Data: d})
 }
 
