@@ -213,13 +213,18 @@ func (db *DB) Get(id uint64) (Message, error) {
 // gets a private copy; if it returns an error nothing is written and that
 // error is returned as is. UpdatedAt is set; transitions are the caller's
 // to append. Index entries follow the new record.
+//
+// The commit is shared (groupcommit.go) with the writes that arrive while
+// another commit runs: the `sending` marks and MRs of several modems go
+// in one fdatasync, and a lone write commits at once. So fn may run more
+// than once and must only change m.
 func (db *DB) Update(id uint64, fn func(m *Message) error) (Message, error) {
-	return db.updateVia(db.bolt.Update, id, fn, nil)
+	return db.updateVia(db.bolt.Batch, id, fn, nil)
 }
 
-// UpdateBatch is Update through a shared commit, for status reports and
-// other updates that many goroutines make at once and that no AT command
-// waits on. fn may run more than once and must only change m.
+// UpdateBatch is Update; the name stays for the callers that said so
+// before every update shared its commit (status reports and other updates
+// that many goroutines make at once).
 func (db *DB) UpdateBatch(id uint64, fn func(m *Message) error) (Message, error) {
 	return db.updateVia(db.bolt.Batch, id, fn, nil)
 }
