@@ -397,6 +397,39 @@ func (db *DB) Due(now time.Time, limit int) ([]Message, error) {
 	return out, nil
 }
 
+// DueIDs returns the IDs of queued messages whose NextAttemptAt is not
+// after now, in the order Due returns them, at most limit
+// (DefaultDueLimit when limit <= 0). It reads only the due indexes' keys:
+// the dispatcher decodes a message only when it means to hand it out,
+// not the ones it passes over (in flight, or waiting for their modem).
+func (db *DB) DueIDs(now time.Time, limit int) ([]uint64, error) {
+	if limit <= 0 {
+		limit = DefaultDueLimit
+	}
+	until := nanos(now)
+	var out []uint64
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		out = nil
+		for _, bucket := range [][]byte{bucketMsgDue, bucketMsgDueLow} {
+			c := tx.Bucket(bucket).Cursor()
+			for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+				if len(k) != 16 {
+					continue
+				}
+				if binary.BigEndian.Uint64(k[:8]) > until {
+					break
+				}
+				out = append(out, binary.BigEndian.Uint64(k[8:]))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NextDue returns the earliest NextAttemptAt among queued messages of any
 // priority, and false when nothing is queued. A message queued with a zero
 // NextAttemptAt is due at the Unix epoch, that is now.
