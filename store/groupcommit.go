@@ -28,7 +28,7 @@ type groupCommit struct {
 	pending []*groupCall
 	size    int // most calls per commit: maxGroup, or 1 without group commit
 
-	commits atomic.Uint64 // transactions committed, for benchmarks
+	commits atomic.Uint64 // write transactions committed (shared or not), for benchmarks
 	calls   atomic.Uint64 // writes they carried
 }
 
@@ -122,15 +122,15 @@ func (b boltDB) commitTx(fn func(*bbolt.Tx) error) (err error) {
 	return b.DB.Update(fn)
 }
 
-// CommitStats is how many write transactions the store committed through
-// its shared commits, and how many writes they carried.
+// CommitStats is how many write transactions the store committed, and how
+// many writes (Update and Batch calls) they carried.
 type CommitStats struct {
 	Commits uint64
 	Writes  uint64
 }
 
-// CommitStats reports the shared commits so far (for benchmarks: an
-// fdatasync or two each).
+// CommitStats reports the commits so far (for benchmarks: bbolt
+// fdatasyncs twice per commit, after the pages and after the meta page).
 func (db *DB) CommitStats() CommitStats {
 	return CommitStats{Commits: db.bolt.group.commits.Load(), Writes: db.bolt.group.calls.Load()}
 }

@@ -72,7 +72,12 @@ func (b boltDB) Update(fn func(*bbolt.Tx) error) (err error) {
 	defer b.health.afterWrite(&err)
 	defer b.health.recoverPanic(&err)
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	return b.DB.Update(b.guard(fn))
+	if err := b.DB.Update(b.guard(fn)); err != nil {
+		return err
+	}
+	b.group.commits.Add(1)
+	b.group.calls.Add(1)
+	return nil
 }
 
 // Batch is Update through a shared commit (groupcommit.go), guarded:
