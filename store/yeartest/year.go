@@ -19,10 +19,10 @@ type Year struct {
 	End      time.Time     // the box's "now": the history ends here
 	Span     time.Duration // how far back it starts; a year when zero
 	Texts    int           // outbound texts, spread evenly over the span
-	NoReport float64   // share of texts whose status report never came
-	Contacts int       // contacts, each with an opt-in in the consent ledger
-	Inbound  int       // received texts, replies from contacts
-	Modems   []string  // SIM names the texts went through
+	NoReport float64       // share of texts whose status report never came
+	Contacts int           // contacts, each with an opt-in in the consent ledger
+	Inbound  int           // received texts, replies from contacts
+	Modems   []string      // SIM names the texts went through
 	// ReportWindow is the gateway's: unreported parts older than it have
 	// left the report index (as the running box's sweep leaves them);
 	// zero leaves every one waiting, as a box before the sweep had them.
