@@ -76,7 +76,10 @@ func BenchmarkYearOfShop(b *testing.B) {
 		b.Run("submit/"+age, func(b *testing.B) { benchAgedSubmit(b, openAged(b, files[age])) })
 	}
 	for _, age := range ages {
-		b.Run("dispatch/"+age, func(b *testing.B) { benchAgedDispatch(b, files[age]) })
+		b.Run("dispatch/"+age, func(b *testing.B) { benchAgedDispatch(b, files[age], 1) })
+	}
+	for _, age := range ages {
+		b.Run("dispatch-4-modems/"+age, func(b *testing.B) { benchAgedDispatch(b, files[age], 4) })
 	}
 	for _, age := range ages {
 		b.Run("startup/"+age, func(b *testing.B) {
@@ -247,20 +250,26 @@ func benchAgedSubmit(b *testing.B, e *agedEnv) {
 	reportWrites(b, e.db, b.N, before, io0)
 }
 
-// benchAgedDispatch: b.N single-part texts queued, then sent by one
-// simulated modem that answers at once; the cost per part is the
-// gateway's own (store, driver, dispatcher), reports off.
-func benchAgedDispatch(b *testing.B, src string) {
+// benchAgedDispatch: b.N single-part texts queued, then sent by n
+// simulated modems that answer at once, limits off; the cost per part is
+// the gateway's own (store, driver, dispatcher), reports off. With several
+// modems their `sending` marks and MRs share commits.
+func benchAgedDispatch(b *testing.B, src string, n int) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	network := sim.NewNetwork(sim.NetworkConfig{ReportDelay: time.Hour, Log: quiet})
-	sm, err := network.AddModem(sim.Config{Number: "+12015550100"})
-	if err != nil {
-		b.Fatal(err)
+	var modems []gateway.ModemConfig
+	for i := range n {
+		sm, err := network.AddModem(sim.Config{Number: fmt.Sprintf("+1201555%04d", 100+i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg := modem.Config{Name: fmt.Sprintf("sim%d", i+1), Path: fmt.Sprintf("pipe:sim%d", i+1),
+			SubmitTimeout: 5 * time.Second, CommandTimeout: 2 * time.Second, SweepInterval: time.Second}
+		modems = append(modems, gateway.ModemConfig{Name: cfg.Name, Path: cfg.Path, Open: func(ctx context.Context) (*modem.Modem, error) {
+			return modem.New(sm.Connect(context.WithoutCancel(ctx)), cfg, quiet), nil
+		}})
 	}
-	cfg := modem.Config{Name: "sim1", Path: "pipe:sim1", SubmitTimeout: 5 * time.Second, CommandTimeout: 2 * time.Second, SweepInterval: time.Second}
-	e := openAged(b, src, gateway.ModemConfig{Name: "sim1", Path: cfg.Path, Open: func(ctx context.Context) (*modem.Modem, error) {
-		return modem.New(sm.Connect(context.WithoutCancel(ctx)), cfg, quiet), nil
-	}})
+	e := openAged(b, src, modems...)
 	ids := make([]uint64, b.N)
 	var wg sync.WaitGroup
 	for w := range 16 {
