@@ -100,8 +100,9 @@ type Gateway struct {
 	consent  *consent.Ledger
 	outbox   *outbox.Queue
 
-	fileMu    sync.Mutex
-	fileStats DataFile // the last DataFile answer, kept dataFileMaxAge
+	fileMu        sync.Mutex
+	fileStats     DataFile // the last page measurement (At, DataBytes, Fill)
+	fileMeasuring bool     // a measurement runs in the background
 }
 
 // New creates a Gateway over an open store.

@@ -102,3 +102,14 @@ func (db *DB) FileStats() (FileStats, error) {
 	slices.SortFunc(out.Buckets, func(a, b BucketStats) int { return int(b.Alloc - a.Alloc) })
 	return out, nil
 }
+
+// FileSize returns the file's size and the bytes of its free pages, from
+// what bbolt knows without reading any page.
+func (db *DB) FileSize() (size, free int64) {
+	st := db.bolt.Stats()
+	free = int64(st.FreePageN+st.PendingPageN) * int64(db.bolt.Info().PageSize)
+	if fi, err := os.Stat(db.path); err == nil {
+		size = fi.Size()
+	}
+	return size, free
+}

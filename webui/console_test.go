@@ -506,7 +506,20 @@ func TestModemsPageWithoutModems(t *testing.T) {
 func TestSettings(t *testing.T) {
 	t.Parallel()
 	c := newConsoleRig(t)
-	wantBody(t, c.get("/settings"), http.StatusOK, "API tokens", "test", testUser, "<strong>US</strong>", `id="data-file"`, "of its pages filled")
+	wantBody(t, c.get("/settings"), http.StatusOK, "API tokens", "test", testUser, "<strong>US</strong>", `id="data-file"`, "free for reuse")
+	// The first load starts measuring the file's pages in the background;
+	// a later one shows the result.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if d, err := c.gw.DataFile(); err != nil {
+			t.Fatal(err)
+		} else if !d.At.IsZero() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the data file was never measured")
+		}
+	}
+	wantBody(t, c.get("/settings"), http.StatusOK, "of its pages filled")
 	w := c.post("/settings/tokens", url.Values{"name": {"Website"}})
 	wantBody(t, w, http.StatusOK, "shown only this once", `id="new-token">sg_`)
 	tok := regexp.MustCompile(`sg_[a-z2-7]+`).FindString(w.Body.String())
