@@ -166,15 +166,11 @@ func (q *Queue) assignDue(runners []*runner, inflight map[uint64]*runner, busy m
 		// once, for as long as the clock reads the same.
 		wait = maxIdleWait
 		if !retry.IsZero() {
-			wait = max(retry.Sub(now), minRetryWait)
+			wait = retry.Sub(now) // after now: nextChance takes no past moment
 		}
 	}
 	return min(wait, maxIdleWait)
 }
-
-// minRetryWait keeps a retry that the clock already reached (a SIM's next
-// send time equal to now) from turning the dispatcher without a pause.
-const minRetryWait = time.Millisecond
 
 // nextChance is the earliest time an idle, available SIM could take m, as
 // far as limits and the wait for a long text's own SIM say: zero when no
@@ -183,7 +179,9 @@ const minRetryWait = time.Millisecond
 func (q *Queue) nextChance(m store.Message, runners []*runner, busy map[*runner]bool, now time.Time) time.Time {
 	var at time.Time
 	earliest := func(t time.Time) {
-		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+		// A moment already past explains nothing: what holds the text now
+		// is a busy or absent modem, which wakes the dispatcher itself.
+		if t.After(now) && (at.IsZero() || t.Before(at)) {
 			at = t
 		}
 	}
