@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/simgate/simgate/gateway/access"
@@ -113,6 +114,10 @@ type Gateway struct {
 	shop     *shopevents.Service
 	backups  *backups.Nightly // nil: nightly backups off
 	links    *links.Service
+
+	fileMu        sync.Mutex
+	fileStats     DataFile // the last page measurement (At, DataBytes, Fill)
+	fileMeasuring bool     // a measurement runs in the background
 }
 
 // New creates a Gateway over an open store.

@@ -473,10 +473,11 @@ func (db *DB) IsSuppressed(number string) (bool, error) {
 // before is therefore always seen, and two SIMs cannot both take the last
 // slot of a frequency cap. A queued text whose exit key was marked
 // (Message.ExitKey) is withdrawn here without calling fn.
+// The commit is shared (groupcommit.go): fn may run more than once.
 func (db *DB) AdmitSend(id uint64, fn func(m *Message, c *Consent, suppressed bool) error) (Message, Consent, error) {
 	var outM Message
 	var outC Consent
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.bolt.Batch(func(tx *bbolt.Tx) error {
 		var c Consent
 		var before []byte
 		m, err := db.update(tx, id, func(m *Message) error {

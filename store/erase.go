@@ -128,6 +128,9 @@ func eraseMessages(tx *bbolt.Tx, number string) (int, error) {
 		if err := reindex(tx, messageIndexes(), &m, nil); err != nil {
 			return n, err
 		}
+		if err := countChange(tx, &m, nil); err != nil {
+			return n, err
+		}
 		n++
 	}
 	return n, nil
@@ -139,8 +142,15 @@ func eraseInbound(tx *bbolt.Tx, number string) (int, error) {
 	n := 0
 	byFrom := tx.Bucket(bucketInboundByFrom)
 	for _, id := range idsUnder(byFrom, numberPrefix(number)) {
-		if tx.Bucket(bucketInbound).Get(u64(id)) != nil {
+		in, err := getInbound(tx, id)
+		switch {
+		case err == nil:
 			n++
+			if err := countInbound(tx, &in, -1); err != nil {
+				return n, err
+			}
+		case !errors.Is(err, ErrNotFound):
+			return n, err
 		}
 		for _, del := range []struct {
 			b   *bbolt.Bucket

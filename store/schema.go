@@ -45,6 +45,11 @@ var (
 	// (1 byte) → part SentAt nanos, for every part waiting for its status
 	// report. Derived.
 	bucketMsgReports = []byte("messages_reports")
+	// bucketMsgReportsTime: part SentAt nanos | message ID | part seq (1
+	// byte) → empty, the parts of bucketMsgReports in the order they were
+	// sent, so that those past the report window are found oldest first
+	// (from version 11). Derived.
+	bucketMsgReportsTime = []byte("messages_reports_time")
 
 	// bucketMsgByTo: recipient | 0x00 | message ID → empty, for a number's
 	// history and its erasure. Derived.
@@ -212,6 +217,12 @@ var (
 	// tens of templates, so a save reads them all rather than keep an index.
 	bucketTemplates = []byte("templates")
 
+	// bucketCounters: counter key → 8-byte count, the totals of messages
+	// and received texts per status, kind, modem, hour and day (from
+	// version 11; counters.go lists the keys). Derived: moved in the
+	// transaction that changes a record, rebuilt by the migration.
+	bucketCounters = []byte("counters")
+
 	keyVersion         = []byte("version")
 	keySuppressionSalt = []byte("suppression_salt")
 	keyPurgedMessages  = []byte("purged_messages_through")
@@ -225,7 +236,7 @@ var (
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 10
+const SchemaVersion = 11
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -312,6 +323,16 @@ var migrations = []func(tx *bbolt.Tx) error{
 			}
 		}
 		return nil
+	},
+	// 10 → 11: counters of messages and received texts, so that pages count
+	// without reading records (counters.go), built from the records; the
+	// time order of the parts waiting for a status report, built from
+	// their index.
+	func(tx *bbolt.Tx) error {
+		if err := migrateCounters(tx); err != nil {
+			return err
+		}
+		return migrateReportsTime(tx)
 	},
 }
 
@@ -450,6 +471,21 @@ func migrateKV(tx *bbolt.Tx) error {
 		}
 	}
 	return tx.DeleteBucket(bucketKV)
+}
+
+// migrateReportsTime builds messages_reports_time from messages_reports,
+// whose keys end with message ID | part seq and whose values are SentAt.
+func migrateReportsTime(tx *bbolt.Tx) error {
+	byTime, err := tx.CreateBucketIfNotExists(bucketMsgReportsTime)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketMsgReportsTime, err)
+	}
+	return tx.Bucket(bucketMsgReports).ForEach(func(k, v []byte) error {
+		if len(k) < 9 || len(v) != 8 {
+			return nil
+		}
+		return byTime.Put(append(bytes.Clone(v), k[len(k)-9:]...), []byte{})
+	})
 }
 
 // schemaVersion reads the stored version; a file without a meta bucket is
