@@ -156,6 +156,10 @@ type view struct {
 	Notice string // a success message ("Sent", "Token revoked")
 	Error  string // what went wrong with the form, in plain words
 	Data   any
+	// People names customers (set by render for logged-in pages).
+	People *people
+	// Badges are the menu's counts (set by render for logged-in pages).
+	Badges navBadges
 }
 
 // pageFunc is a console handler: it renders a page or redirects, and
@@ -215,6 +219,12 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	if v.User == "" {
 		v.User = currentUser(r).Name
+	}
+	if v.People == nil {
+		v.People = newPeople(s.gw)
+	}
+	if v.User != "" {
+		v.Badges = s.navBadges()
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
@@ -298,8 +308,16 @@ func templateFuncs(a *assets) template.FuncMap {
 			}
 			return t.Local().Format(timeFormat)
 		},
-		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"holdShort": holdShort,
+		"iso":          func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"holdShort":    holdShort,
+		"keywordLabel": keywordLabel,
+		"explain":      explain,
+		"deref": func(p *string) string {
+			if p == nil {
+				return ""
+			}
+			return *p
+		},
 	}
 }
 
@@ -318,6 +336,24 @@ func holdShort(hold string) string {
 		}
 	}
 	return hold
+}
+
+// keywordLabel says what the gateway did with a keyword text, so nobody
+// thinks it waits for an answer.
+func keywordLabel(kw string) string {
+	switch kw {
+	case "stop":
+		return "STOP: opted out, answered automatically"
+	case "start":
+		return "START: texts resumed, answered automatically"
+	case "help":
+		return "HELP: answered automatically"
+	case "yes":
+		return "YES: sign-up confirmed"
+	case "join":
+		return "JOIN: sign-up handled automatically"
+	}
+	return kw
 }
 
 // consoleStatuses lists every status the console shows, for the live script.
