@@ -2,6 +2,7 @@ package webui
 
 import (
 	"fmt"
+	"strconv"
 	"net/http"
 	"time"
 
@@ -15,15 +16,23 @@ import (
 // gateway would lift that limit.
 const scanLimit = 5000
 
-// counts are today's totals, by what a shop owner cares about.
+// counts are today's totals, by what a shop owner cares about. The texts
+// created today fall into exactly one of Queued, Sent, Delivered, Failed,
+// Expired, Suppressed and Undecided, which add up to Total: the tiles
+// agree with each other.
 type counts struct {
-	Queued    int `json:"queued"`
-	Sent      int `json:"sent"`
-	Delivered int `json:"delivered"`
-	Failed    int `json:"failed"`
-	Inbound   int `json:"inbound"`
-	Unknown   int `json:"unknown"` // waiting for a person's decision, any day
-	Review    int `json:"review"`  // replies that read like an opt-out, waiting for a decision
+	Total      int `json:"total"`
+	Queued     int `json:"queued"` // waiting to send (being sent, or held: see Held)
+	Held       int `json:"held"`   // of Queued, those held back on purpose (quiet hours, a cap, ...)
+	Sent       int `json:"sent"`   // went out, delivery not yet confirmed
+	Delivered  int `json:"delivered"`
+	Failed     int `json:"failed"`
+	Expired    int `json:"expired"`
+	Suppressed int `json:"suppressed"` // refused by the compliance rules: never sent
+	Undecided  int `json:"undecided"`  // may or may not have gone out
+	Inbound    int `json:"inbound"`
+	Unknown    int `json:"unknown"` // waiting for a person's decision, any day
+	Review     int `json:"review"`  // replies that read like an opt-out, waiting for a decision
 }
 
 // recentMessages returns the newest messages created at or after since, at
@@ -82,7 +91,7 @@ func (s *server) todayCounts(now time.Time) (counts, error) {
 	}
 	var c counts
 	for _, m := range msgs {
-		tally(&c, m.Status)
+		tally(&c, m)
 	}
 	in, err := s.recentInbound(scanLimit)
 	if err != nil {
@@ -106,17 +115,63 @@ func (s *server) todayCounts(now time.Time) (counts, error) {
 	return c, nil
 }
 
-func tally(c *counts, st gateway.Status) {
-	switch st {
+func tally(c *counts, m gateway.Message) {
+	c.Total++
+	switch m.Status {
 	case gateway.StatusQueued, gateway.StatusSending:
 		c.Queued++
+		if m.Hold != nil {
+			c.Held++
+		}
 	case gateway.StatusSent:
 		c.Sent++
 	case gateway.StatusDelivered:
 		c.Delivered++
-	case gateway.StatusFailed, gateway.StatusExpired:
+	case gateway.StatusFailed:
 		c.Failed++
+	case gateway.StatusExpired:
+		c.Expired++
+	case gateway.StatusSuppressed:
+		c.Suppressed++
+	case gateway.StatusUnknown:
+		c.Undecided++
 	}
+}
+
+// tile is one of the overview's totals, linking to the texts it counts.
+type tile struct {
+	Key   string // the counts field, for data-count
+	Label string
+	N     int
+	Href  string
+	Note  string // a second line ("3 held back on purpose")
+}
+
+// tiles lays out today's counts; rare states show only when they happen.
+func (c counts) tiles(today string) []tile {
+	list := func(state string) string { return "/messages?state=" + state + "&from=" + today }
+	ts := []tile{
+		{Key: "total", Label: "Texts today", N: c.Total, Href: "/messages?from=" + today},
+		{Key: "queued", Label: "Waiting to send", N: c.Queued, Href: list("queued")},
+		{Key: "sent", Label: "Sent, not yet confirmed", N: c.Sent, Href: list("sent")},
+		{Key: "delivered", Label: "Delivered", N: c.Delivered, Href: list("delivered")},
+		{Key: "failed", Label: "Failed", N: c.Failed, Href: list("failed")},
+		{Key: "expired", Label: "Expired", N: c.Expired, Href: list("expired")},
+		{Key: "suppressed", Label: "Not sent: no consent", N: c.Suppressed, Href: list("suppressed")},
+		{Key: "undecided", Label: "Needs your decision", N: c.Undecided, Href: list("unknown")},
+		{Key: "inbound", Label: "Received", N: c.Inbound, Href: "/inbox"},
+	}
+	if c.Held > 0 {
+		ts[1].Note = strconv.Itoa(c.Held) + " held back on purpose"
+	}
+	out := ts[:0]
+	for _, t := range ts {
+		if t.N == 0 && (t.Key == "expired" || t.Key == "undecided") {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // chart is a stacked bar chart drawn as SVG by the template: coordinates
@@ -205,22 +260,48 @@ type modemCard struct {
 	gateway.ModemStatus
 	Bars       int    // 0-4
 	StateLabel string // plain words for State
+	StateSays  string // what the state means, with the next step
 	BudgetText string
+	// Stale: the health reading is not current (the modem is not
+	// answering), so signal, network and SIM are shown as the last
+	// reading, with its time, not as the present.
+	Stale bool
+	// CanSend: the dispatcher may hand it texts now.
+	CanSend bool
+	// Problem explains LastError ("" Says when there is none).
+	Problem problem
 }
 
 func newModemCard(m gateway.ModemStatus) modemCard {
-	c := modemCard{ModemStatus: m, Bars: signalBars(m.Health.SignalDBm), StateLabel: stateLabel(m.State)}
+	c := modemCard{ModemStatus: m, StateLabel: stateLabel(m.State)}
+	c.Stale = (m.State != "up" && m.State != "degraded") || m.Health.At.IsZero()
+	if !c.Stale {
+		c.Bars = signalBars(m.Health.SignalDBm)
+	}
+	if m.State == "starting" && m.Identity.IMEI != "" {
+		c.StateLabel = "Reconnecting" // it was working: this is not a first start
+	}
+	st := m.State
 	if m.Paused {
 		c.StateLabel += ", paused: sends nothing"
+		st = "paused"
 	}
+	c.StateSays = explainState(st, m.Name).Text()
+	if m.LastError != "" {
+		c.Problem = explain(m.LastError, m.Name)
+	}
+	c.CanSend = m.State == "up" && !m.Paused
 	if b := m.Budget; b != nil {
+		// The budget counts SMS parts (what the operator bills), not texts:
+		// say so, since the overview's tiles count texts.
 		if b.Limits.PerDay > 0 {
-			c.BudgetText = fmt.Sprintf("%d of %d texts today", b.PartsToday, b.Limits.PerDay)
+			c.BudgetText = fmt.Sprintf("%d of %d SMS today (a long text counts as several)", b.PartsToday, b.Limits.PerDay)
 		} else {
-			c.BudgetText = fmt.Sprintf("%d texts today (no daily limit)", b.PartsToday)
+			c.BudgetText = fmt.Sprintf("%d SMS today, no daily limit (a long text counts as several)", b.PartsToday)
 		}
 		if b.Exhausted != "" {
-			c.BudgetText += ", paused: " + b.Exhausted + " limit reached"
+			c.BudgetText += "; paused: " + b.Exhausted + " limit reached"
+			c.CanSend = false
 		}
 	}
 	return c
@@ -258,13 +339,99 @@ func stateLabel(state string) string {
 	return state
 }
 
+// noModemAlert is the overview's alert when no modem can send: how many
+// texts wait, and why each modem cannot take them. "" when one can.
+func noModemAlert(cards []modemCard, waiting int) (string, []string) {
+	var why []string
+	for _, c := range cards {
+		if c.CanSend {
+			return "", nil
+		}
+		switch {
+		case c.Paused:
+			why = append(why, c.Name+": paused by a person. Resume it on the Modems page.")
+		case c.Budget != nil && c.Budget.Exhausted != "":
+			why = append(why, c.Name+": its "+c.Budget.Exhausted+" limit is used up. It sends again when the limit resets.")
+		case c.Problem.Says != "":
+			why = append(why, c.Name+": "+c.Problem.Text())
+		default:
+			why = append(why, c.Name+": "+c.StateSays)
+		}
+	}
+	head := "No modem can send right now"
+	switch {
+	case len(cards) == 0:
+		head = "No modem is configured, so no text can be sent"
+	case waiting == 1:
+		head += ": 1 text is waiting."
+	case waiting > 1:
+		head += fmt.Sprintf(": %d texts are waiting.", waiting)
+	default:
+		head += "."
+	}
+	return head, why
+}
+
 type dashboardData struct {
 	Modems []modemCard
 	Today  counts
+	Tiles  []tile
 	Alerts []gateway.Alert
-	Hourly chart
-	Daily  chart
-	Capped bool
+	// NoModem is the alert when no modem can send ("" when one can), and
+	// NoModemWhy each modem's reason.
+	NoModem    string
+	NoModemWhy []string
+	// Trouble lists modems that cannot send while others can.
+	Trouble   []modemCard
+	Checklist []checkItem // the first-run steps; nil once all are done
+	Hourly    chart
+	Daily     chart
+	Capped    bool
+}
+
+// checkItem is one step of the first-run checklist.
+type checkItem struct {
+	Done bool
+	Text string
+	Href string
+	Do   string // the link's words
+}
+
+// checklist is the first-run list: what a new box needs before it is of
+// use to a shop. nil once every step is done.
+func (s *server) checklist(cards []modemCard, anyText bool) []checkItem {
+	cs := s.gw.ComplianceSettings()
+	tokens, _ := s.gw.Tokens()
+	modemOK := false
+	for _, c := range cards {
+		modemOK = modemOK || c.State == "up"
+	}
+	items := []checkItem{
+		{cs.Brand != "" && cs.Disclosure.Text != "", "Name your shop and write the consent text customers agree to", "/settings/compliance", "Open compliance settings"},
+		{modemOK, "Get a modem working", "/modems", "See the modems"},
+		{len(tokens) > 0, "Create a token for your website or shop system", "/settings#tokens", "Create a token"},
+		{anyText, "Send a first test text (to your own phone)", "/compose", "Send a text"},
+	}
+	for _, it := range items {
+		if !it.Done {
+			return items
+		}
+	}
+	return nil
+}
+
+// waitingTexts counts the texts waiting to be sent, whatever the day
+// (at most 1,000: beyond that the exact figure matters less than the alert).
+func (s *server) waitingTexts() (int, error) {
+	n := 0
+	for _, st := range []gateway.Status{gateway.StatusQueued, gateway.StatusSending} {
+		page, _, err := s.gw.Messages(gateway.ListFilter{Status: st, Limit: 1000})
+		if err != nil {
+			return 0, err
+		}
+		n += len(page)
+	}
+	return n, nil
 }
 
 // dashboard answers GET /.
@@ -278,10 +445,31 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request, u user) error
 	if err != nil {
 		return err
 	}
-	d := dashboardData{Today: today, Alerts: s.gw.Alerts(), Capped: capped}
+	d := dashboardData{Today: today, Tiles: today.tiles(now.Local().Format("2006-01-02")), Alerts: s.gw.Alerts(), Capped: capped}
 	for _, m := range s.gw.Modems() {
 		d.Modems = append(d.Modems, newModemCard(m))
 	}
+	waiting, err := s.waitingTexts()
+	if err != nil {
+		return err
+	}
+	d.NoModem, d.NoModemWhy = noModemAlert(d.Modems, waiting)
+	if d.NoModem == "" {
+		for _, c := range d.Modems {
+			if !c.CanSend && !c.Paused && (c.State != "starting" || c.Identity.IMEI != "") {
+				d.Trouble = append(d.Trouble, c)
+			}
+		}
+	}
+	anyText := len(msgs) > 0
+	if !anyText {
+		older, _, err := s.gw.Messages(gateway.ListFilter{Limit: 1})
+		if err != nil {
+			return err
+		}
+		anyText = len(older) > 0
+	}
+	d.Checklist = s.checklist(d.Modems, anyText)
 	hourEnd := now.Truncate(time.Hour).Add(time.Hour)
 	d.Hourly = buildChart("Last 24 hours", msgs, hourEnd, time.Hour, 24,
 		func(t time.Time) string { return t.Local().Format("15:00") }, 6)

@@ -107,6 +107,9 @@ type messageFilter struct {
 	Before uint64
 }
 
+// Active reports whether any filter is set (the filters stay unfolded).
+func (f messageFilter) Active() bool { return f.State != "" || f.scanning() }
+
 func (f messageFilter) scanning() bool {
 	return f.Number != "" || f.Modem != "" || f.From != "" || f.To != "" || f.Q != ""
 }
@@ -252,6 +255,57 @@ type messageData struct {
 	M         gateway.Message
 	CanResend bool
 	CanDrop   bool
+	// Suppressed: the compliance guard refused the text. The page then
+	// shows why and what to do, not a modem, parts or a deadline.
+	Suppressed bool
+	// NeedsConsent: it was refused for want of marketing consent, which
+	// the owner can record on the contact page (ContactID, 0 when the
+	// number is not a contact yet).
+	NeedsConsent bool
+	ContactID    uint64
+	// Pending: the text may still go out, so its deadline matters.
+	Pending bool
+	Length  string // "1 text", "4 texts (special characters)"
+	KindSay string // the kind in plain words
+}
+
+// lengthWords says how many texts a message costs, and why more than the
+// owner might think: UCS-2 (special characters) fits 70 characters a text.
+func lengthWords(encoding string, parts int) string {
+	n := "1 text"
+	if parts != 1 {
+		n = strconv.Itoa(parts) + " texts"
+	}
+	if encoding == "UCS-2" {
+		n += " (special characters)"
+	}
+	return n
+}
+
+// kindWords names a message's kind for the owner.
+func kindWords(k gateway.Kind) string {
+	switch k {
+	case gateway.KindMarketing:
+		return "Marketing: needs the customer's consent; waits for quiet hours and the frequency cap"
+	case gateway.KindCompliance:
+		return "An automatic answer about consent (to STOP, HELP or a sign-up)"
+	}
+	return "Order or service text"
+}
+
+// newMessageData is what the message page shows about m (all but the
+// contact, which needs a look-up).
+func newMessageData(m gateway.Message) messageData {
+	d := messageData{M: m,
+		CanResend:  m.Status == gateway.StatusUnknown || m.Status == gateway.StatusFailed || m.Status == gateway.StatusExpired,
+		CanDrop:    m.Status == gateway.StatusQueued || m.Status == gateway.StatusUnknown,
+		Suppressed: m.Status == gateway.StatusSuppressed,
+		Pending:    m.Status == gateway.StatusQueued || m.Status == gateway.StatusSending,
+		Length:     lengthWords(m.Encoding, len(m.Parts)),
+		KindSay:    kindWords(m.Kind),
+	}
+	d.NeedsConsent = d.Suppressed && m.Error != nil && strings.Contains(*m.Error, "no marketing consent")
+	return d
 }
 
 // messagePage answers GET /messages/{id}.
@@ -264,10 +318,12 @@ func (s *server) messagePage(w http.ResponseWriter, r *http.Request, u user) err
 	if err != nil {
 		return err
 	}
-	d := messageData{M: m,
-		CanResend: m.Status == gateway.StatusUnknown || m.Status == gateway.StatusFailed || m.Status == gateway.StatusExpired,
-		CanDrop:   m.Status == gateway.StatusQueued || m.Status == gateway.StatusUnknown}
-	return s.render(w, r, http.StatusOK, "message", view{Title: fmt.Sprintf("Text to %s", m.To), Nav: "messages",
+	d := newMessageData(m)
+	if c, err := s.gw.ContactByNumber(m.To); err == nil {
+		d.ContactID = c.ID
+	}
+	p := newPeople(s.gw)
+	return s.render(w, r, http.StatusOK, "message", view{Title: "Text to " + p.Label(m.To), Nav: "messages", People: p,
 		Notice: doneNotice(r.URL.Query().Get("done")), Data: d})
 }
 
@@ -298,59 +354,32 @@ func (s *server) messageAction(resend bool) pageFunc {
 	}
 }
 
-// conversation is one number's exchange with the shop.
-type conversation struct {
-	Number string
-	Last   gateway.Inbound
-	Count  int
-	Unread int
-}
-
 // inboxPage answers GET /inbox: conversations by number, newest first,
 // from a bounded scan of the newest scanLimit received texts.
 func (s *server) inboxPage(w http.ResponseWriter, r *http.Request, u user) error {
-	in, err := s.recentInbound(scanLimit)
+	list, err := s.conversations()
 	if err != nil {
 		return err
-	}
-	byNumber := map[string]*conversation{}
-	var list []*conversation
-	for _, m := range in { // newest first
-		c := byNumber[m.From]
-		if c == nil {
-			c = &conversation{Number: m.From, Last: m}
-			byNumber[m.From] = c
-			list = append(list, c)
-		}
-		c.Count++
-	}
-	for _, c := range list {
-		read, err := s.gw.InboxRead(c.Number)
-		if err != nil {
-			return err
-		}
-		for _, m := range in {
-			if m.From == c.Number && m.ID > read {
-				c.Unread++
-			}
-		}
 	}
 	return s.render(w, r, http.StatusOK, "inbox", view{Title: "Inbox", Nav: "inbox", Data: list})
 }
 
 // bubble is one text in a conversation, either way.
 type bubble struct {
-	At     time.Time
-	Text   string
-	Out    bool
-	ID     uint64
-	Status gateway.Status
+	At      time.Time
+	Text    string
+	Out     bool
+	ID      uint64
+	Status  gateway.Status
+	Keyword string // a received keyword the gateway answered by itself
 }
 
 type threadData struct {
-	Number  string
-	Bubbles []bubble
-	Reply   string
+	Number    string
+	ContactID uint64 // 0: not in the contacts
+	Review    bool   // an opt-out review is open for the number
+	Bubbles   []bubble
+	Reply     string
 }
 
 // threadPage answers GET /inbox/{number} and marks it read.
@@ -367,7 +396,7 @@ func (s *server) renderThread(w http.ResponseWriter, r *http.Request, status int
 	var newest uint64
 	for _, m := range in {
 		if m.From == number {
-			d.Bubbles = append(d.Bubbles, bubble{At: m.ReceivedAt, Text: m.Text, ID: m.ID})
+			d.Bubbles = append(d.Bubbles, bubble{At: m.ReceivedAt, Text: m.Text, ID: m.ID, Keyword: s.gw.InboundKeyword(m.Text)})
 			newest = max(newest, m.ID)
 		}
 	}
@@ -380,13 +409,20 @@ func (s *server) renderThread(w http.ResponseWriter, r *http.Request, status int
 			d.Bubbles = append(d.Bubbles, bubble{At: m.CreatedAt, Text: m.Text, Out: true, ID: m.ID, Status: m.Status})
 		}
 	}
+	if c, err := s.gw.ContactByNumber(number); err == nil {
+		d.ContactID = c.ID
+	}
+	if c, err := s.gw.Consent(number); err == nil {
+		d.Review = c.Review
+	}
 	slices.SortStableFunc(d.Bubbles, func(a, b bubble) int { return a.At.Compare(b.At) })
 	if newest > 0 {
 		if err := s.gw.MarkInboxRead(number, newest); err != nil {
 			return err
 		}
 	}
-	return s.render(w, r, status, "thread", view{Title: number, Nav: "inbox", Error: errMsg, Notice: notice, Data: d})
+	p := newPeople(s.gw)
+	return s.render(w, r, status, "thread", view{Title: p.Label(number), People: p, Nav: "inbox", Error: errMsg, Notice: notice, Data: d})
 }
 
 // reply answers POST /inbox/{number}/reply.
