@@ -2,8 +2,8 @@ package webui
 
 import (
 	"fmt"
-	"strconv"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/simgate/simgate/gateway"
