@@ -239,6 +239,10 @@ func doneNotice(key string) string {
 		return "The user can log in now."
 	case "replied":
 		return "Your reply is in the queue."
+	case "password":
+		return "Your password is changed. Your other devices need to log in again."
+	case "removed":
+		return "The user was removed and logged out everywhere."
 	}
 	return ""
 }
@@ -520,6 +524,9 @@ type settingsData struct {
 	NewToken  string // shown once, right after creating it
 	TokenName string
 	UserName  string
+	Me        string // the logged-in user, who may not remove themselves
+	// PasswordError is shown next to the change-password form.
+	PasswordError string
 }
 
 // settingsPage answers GET /settings.
@@ -536,6 +543,7 @@ func (s *server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 		return err
 	}
 	d.Region = s.gw.Region()
+	d.Me = currentUser(r).Name
 	if d.Backups, err = s.gw.Backups(); err != nil {
 		// The page still helps without the list; the log says why.
 		s.log.Warn("list backups", "error", err)
