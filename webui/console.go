@@ -308,10 +308,11 @@ func templateFuncs(a *assets) template.FuncMap {
 			}
 			return t.Local().Format(timeFormat)
 		},
-		"iso":          func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"holdShort":    holdShort,
-		"keywordLabel": keywordLabel,
-		"explain":      explain,
+		"iso":           func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"holdShort":     holdShort,
+		"keywordLabel":  keywordLabel,
+		"explain":       explain,
+		"encodingWords": encodingWords,
 		"deref": func(p *string) string {
 			if p == nil {
 				return ""

@@ -43,20 +43,50 @@ var gsmEquivalents = strings.NewReplacer(
 type composeData struct {
 	To   string
 	Text string
+	Kind string // "transactional" or "marketing"
 	Plan gateway.Plan
 	// Fixable reports whether "use GSM equivalents" would change the text.
 	Fixable bool
+	// FieldErrors are shown at their field: "to", "text", "kind".
+	FieldErrors map[string]string
+	// Contacts feed the To field's picker (the first composeContacts).
+	Contacts []gateway.Contact
+	Brand    string // marketing texts start with it
 }
 
+// composeContacts bounds the picker: enough for a shop's regulars, and the
+// field still takes any number typed.
+const composeContacts = 500
+
 func newComposeData(to, text string) composeData {
-	return composeData{To: to, Text: text, Plan: gateway.PlanText(text), Fixable: gsmEquivalents.Replace(text) != text}
+	return composeData{To: to, Text: text, Kind: "transactional", Plan: gateway.PlanText(text), Fixable: gsmEquivalents.Replace(text) != text}
+}
+
+// encodingWords is what the counter says about the encoding.
+func encodingWords(enc string) string {
+	if enc == "UCS-2" {
+		return "special characters"
+	}
+	return "plain characters"
+}
+
+func (s *server) renderCompose(w http.ResponseWriter, r *http.Request, status int, d composeData, errMsg, notice string) error {
+	if cs, _, err := s.gw.Contacts(gateway.ContactFilter{Limit: composeContacts}); err == nil {
+		d.Contacts = cs
+	}
+	d.Brand = s.gw.ComplianceSettings().Brand
+	return s.render(w, r, status, "compose", view{Title: "Send a text", Nav: "compose", Error: errMsg, Notice: notice, Data: d})
 }
 
 // composePage answers GET /compose.
 func (s *server) composePage(w http.ResponseWriter, r *http.Request, u user) error {
 	q := r.URL.Query()
-	return s.render(w, r, http.StatusOK, "compose", view{Title: "Send a text", Nav: "compose",
-		Data: newComposeData(q.Get("to"), q.Get("text"))})
+	return s.renderCompose(w, r, http.StatusOK, newComposeData(q.Get("to"), q.Get("text")), "", "")
+}
+
+// numberHint is how to fix a phone number the gateway could not read.
+func (s *server) numberHint() string {
+	return "Add the country code, e.g. +1 201 555 0123 (numbers without one are read as " + s.gw.Region() + " numbers)."
 }
 
 // compose answers POST /compose: send, or (action=gsm) replace the
@@ -64,14 +94,30 @@ func (s *server) composePage(w http.ResponseWriter, r *http.Request, u user) err
 func (s *server) compose(w http.ResponseWriter, r *http.Request, u user) error {
 	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 	to, text := strings.TrimSpace(r.PostFormValue("to")), r.PostFormValue("text")
-	if r.PostFormValue("action") == "gsm" {
-		return s.render(w, r, http.StatusOK, "compose", view{Title: "Send a text", Nav: "compose",
-			Notice: "Replaced special characters with plain ones.", Data: newComposeData(to, gsmEquivalents.Replace(text))})
+	kind := gateway.KindTransactional
+	if r.PostFormValue("kind") == "marketing" {
+		kind = gateway.KindMarketing
 	}
-	m, _, err := s.gw.Submit(r.Context(), gateway.SubmitRequest{To: to, Text: text})
+	if r.PostFormValue("action") == "gsm" {
+		d := newComposeData(to, gsmEquivalents.Replace(text))
+		d.Kind = string(kind)
+		return s.renderCompose(w, r, http.StatusOK, d, "", "Replaced special characters with plain ones.")
+	}
+	m, _, err := s.gw.Submit(r.Context(), gateway.SubmitRequest{To: to, Text: text, Kind: kind})
 	if msg := formError(err); msg != "" {
-		return s.render(w, r, http.StatusBadRequest, "compose", view{Title: "Send a text", Nav: "compose",
-			Error: msg, Data: newComposeData(to, text)})
+		d := newComposeData(to, text)
+		d.Kind = string(kind)
+		var fe *gateway.FieldError
+		errors.As(err, &fe)
+		field := fe.Field
+		if field != "to" && field != "text" {
+			field = "kind"
+		}
+		if field == "to" {
+			msg += " " + s.numberHint()
+		}
+		d.FieldErrors = map[string]string{field: msg}
+		return s.renderCompose(w, r, http.StatusBadRequest, d, "Nothing was sent: see the field marked below.", "")
 	}
 	if err != nil {
 		return err
@@ -90,10 +136,13 @@ func (s *server) plan(w http.ResponseWriter, r *http.Request, u user) error {
 		s.fail(w, r, err)
 		return nil
 	}
+	p := gateway.PlanText(in.Text)
 	return writeJSON(w, http.StatusOK, struct {
 		gateway.Plan
 		Fixable bool `json:"fixable"`
-	}{gateway.PlanText(in.Text), gsmEquivalents.Replace(in.Text) != in.Text})
+		// Words is what the counter says instead of the encoding's name.
+		Words string `json:"words"`
+	}{p, gsmEquivalents.Replace(in.Text) != in.Text, encodingWords(p.Encoding)})
 }
 
 // messageFilter is the messages page's query.

@@ -166,7 +166,9 @@
           if (!p || mine !== seq) return;
           $("#c-chars").textContent = p.units;
           $("#c-parts").textContent = p.parts;
-          $("#c-enc").textContent = p.encoding;
+          var enc = $("#c-enc");
+          enc.textContent = p.words;
+          enc.dataset.encoding = p.encoding;
           var warn = $("#ucs2"), chars = $("#ucs2-chars");
           chars.textContent = "";
           (p.ucs2_chars || []).forEach(function (c) {
