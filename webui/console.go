@@ -313,6 +313,7 @@ func templateFuncs(a *assets) template.FuncMap {
 		"keywordLabel":  keywordLabel,
 		"explain":       explain,
 		"encodingWords": encodingWords,
+		"consentLine":   consentLine,
 		"deref": func(p *string) string {
 			if p == nil {
 				return ""

@@ -45,6 +45,7 @@ func (s *server) contactRoutes() {
 	m.Handle("GET /contacts/{id}/export", s.console(s.subjectDownload))
 	m.Handle("GET /contacts/{id}/erase", s.console(s.eraseConfirmPage))
 	m.Handle("POST /contacts/{id}/erase", s.form(s.eraseContactForm))
+	m.Handle("POST /contacts/{id}/opt-in", s.form(s.recordOptIn))
 }
 
 // contactRequest is the body of POST /api/v1/contacts.
