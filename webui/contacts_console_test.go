@@ -307,7 +307,7 @@ func TestContactTemplatesEveryBranch(t *testing.T) {
 		want []string
 	}{
 		{"contacts", f["contacts"], []string{"&lt;b&gt;Ana&lt;/b&gt;", "Marketing: yes", "Next page", `href="/contacts?tag=vip"`}},
-		{"contact", f["contact"], []string{"text removed after the retention period", "Agreed to marketing texts in an imported list (shop.csv)",  "Download data (JSON)", `aria-invalid="true"`}},
+		{"contact", f["contact"], []string{"text removed after the retention period", "Agreed to marketing texts in an imported list (shop.csv)", "Download data (JSON)", `aria-invalid="true"`}},
 		{"contact", view{Title: "Erase", Data: &confirm}, []string{"Yes, erase everything", "cannot be undone"}},
 		{"contact", view{Title: "New", Data: &contactData{}}, []string{`action="/contacts/new"`}},
 		{"import", f["import"], []string{"Finished", "Download rejected rows", "first 10,000", "Not imported: City, Zip"}},
