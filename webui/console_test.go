@@ -1,10 +1,13 @@
 package webui
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -549,4 +552,33 @@ func TestCountsJSON(t *testing.T) {
 	wantBody(t, w, http.StatusOK, `"delivered":1`, `"failed":1`, `"inbound":3`, `"unknown":1`)
 	c.cookie = nil
 	wantRedirect(t, c.get("/console/counts"), "/login")
+}
+
+// Assets go gzipped to browsers that accept it (issue 13 point 18), the
+// same bytes once unpacked; others get them as they are.
+func TestStaticFilesGzip(t *testing.T) {
+	t.Parallel()
+	c := newConsoleRig(t)
+	for _, name := range []string{"app.js", "app.css", "join.js"} {
+		u := c.h.(*server).assets.urls[name]
+		plain := c.get(u)
+		if plain.Header().Get("Content-Encoding") != "" || plain.Header().Get("Vary") != "Accept-Encoding" {
+			t.Errorf("%s without Accept-Encoding: %v", name, plain.Header())
+		}
+		z := c.page(http.MethodGet, u, nil, "Accept-Encoding", "br, gzip;q=0.8")
+		if z.Header().Get("Content-Encoding") != "gzip" || z.Body.Len() >= plain.Body.Len() {
+			t.Fatalf("%s: %v, %d bytes gzipped of %d", name, z.Header(), z.Body.Len(), plain.Body.Len())
+		}
+		zr, err := gzip.NewReader(z.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(got, plain.Body.Bytes()) {
+			t.Errorf("%s: gzipped body differs once unpacked (%v)", name, err)
+		}
+		if w := c.page(http.MethodGet, u, nil, "Accept-Encoding", "gzip;q=0"); w.Header().Get("Content-Encoding") != "" {
+			t.Errorf("%s: gzip sent to a client that refused it", name)
+		}
+	}
 }
