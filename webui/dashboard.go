@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/simgate/simgate/gateway"
@@ -157,7 +158,7 @@ func (c counts) tiles(today string) []tile {
 		{Key: "delivered", Label: "Delivered", N: c.Delivered, Href: list("delivered")},
 		{Key: "failed", Label: "Failed", N: c.Failed, Href: list("failed")},
 		{Key: "expired", Label: "Expired", N: c.Expired, Href: list("expired")},
-		{Key: "suppressed", Label: "Not sent: no consent", N: c.Suppressed, Href: list("suppressed")},
+		{Key: "suppressed", Label: "Not sent (consent rules)", N: c.Suppressed, Href: list("suppressed")},
 		{Key: "undecided", Label: "Needs your decision", N: c.Undecided, Href: list("unknown")},
 		{Key: "inbound", Label: "Received", N: c.Inbound, Href: "/inbox"},
 	}
@@ -174,15 +175,20 @@ func (c counts) tiles(today string) []tile {
 	return out
 }
 
-// chart is a stacked bar chart drawn as SVG by the template: coordinates
-// are computed here so the template only places rectangles.
+// chart is a stacked bar chart: the bars are SVG rectangles stretched to
+// the width of the page; the axes' labels are HTML text beside it, so they
+// keep their size on a phone (an SVG scaled to 375 px shrinks its text to
+// nothing). Coordinates are computed here so the template only places them.
 type chart struct {
-	Title  string
-	Width  int
-	Height int
-	Bars   []chartBar
-	Max    int
-	Labels []chartLabel
+	Title   string
+	Caption string // the scale and the time zone, in words
+	Bars    []chartBar
+	Max     int      // the top of the y-axis
+	YTicks  []string // top to bottom: Max, half, 0
+	XLabels []string // one per bar; "" where there is none
+	// Received is the received texts per slot as an SVG polyline over the
+	// bars ("" when none came in).
+	Received string
 }
 
 type chartBar struct {
@@ -196,17 +202,27 @@ type chartSegment struct {
 	Y, H  float64
 }
 
-type chartLabel struct {
-	X    float64
-	Text string
+const chartW, chartH = 600, 160
+
+// niceCeil rounds a chart's highest value up to 2, 4, 6, 8 or 10 times a
+// power of ten, so the y-axis ticks (top, half, 0) are whole numbers that
+// read well (0, 4, 8 rather than 0, 3.5, 7).
+func niceCeil(v int) int {
+	for p := 1; ; p *= 10 {
+		for _, m := range []int{2, 4, 6, 8, 10} {
+			if m*p >= v {
+				return m * p
+			}
+		}
+	}
 }
 
-const chartW, chartH, chartPad = 600, 160, 14
-
-// buildChart buckets messages by creation time into n slots of size step
-// ending at end.
-func buildChart(title string, msgs []gateway.Message, end time.Time, step time.Duration, n int, label func(time.Time) string, every int) chart {
-	type slot struct{ delivered, sent, failed int }
+// buildChart buckets messages by creation time, and received texts by
+// arrival, into n slots of size step ending at end. label names a slot;
+// every n-th slot is labelled on the axis, and the last one is "now" (the
+// slot still filling).
+func buildChart(title string, msgs []gateway.Message, in []gateway.Inbound, end time.Time, step time.Duration, n int, label func(time.Time) string, every int, nowLabel string) chart {
+	type slot struct{ delivered, sent, failed, suppressed, received int }
 	slots := make([]slot, n)
 	start := end.Add(-time.Duration(n) * step)
 	for _, m := range msgs {
@@ -221,15 +237,29 @@ func buildChart(title string, msgs []gateway.Message, end time.Time, step time.D
 			slots[i].sent++
 		case gateway.StatusFailed, gateway.StatusExpired:
 			slots[i].failed++
+		case gateway.StatusSuppressed:
+			slots[i].suppressed++
 		}
 	}
-	maxv := 1
-	for _, sl := range slots {
-		maxv = max(maxv, sl.delivered+sl.sent+sl.failed)
+	for _, m := range in {
+		if m.ReceivedAt.Before(start) || !m.ReceivedAt.Before(end) {
+			continue
+		}
+		slots[int(m.ReceivedAt.Sub(start)/step)].received++
 	}
-	// 24 units of margin each side keep the first and last labels whole.
-	c := chart{Title: title, Width: chartW + 48, Height: chartH + chartPad, Max: maxv}
+	top := 0
+	for _, sl := range slots {
+		top = max(top, sl.delivered+sl.sent+sl.failed+sl.suppressed, sl.received)
+	}
+	maxv := niceCeil(top)
+	zone := end.Add(-time.Nanosecond).Format("MST")
+	if name := end.Location().String(); name != "Local" && name != "UTC" {
+		zone = name
+	}
+	c := chart{Title: title, Max: maxv, YTicks: []string{strconv.Itoa(maxv), strconv.Itoa(maxv / 2), "0"},
+		Caption: fmt.Sprintf("%s, times in %s. Highest: %d.", title, zone, top)}
 	w := float64(chartW) / float64(n)
+	var line []string
 	for i, sl := range slots {
 		x := float64(i) * w
 		b := chartBar{X: x + 1, W: max(w-2, 1)}
@@ -237,20 +267,36 @@ func buildChart(title string, msgs []gateway.Message, end time.Time, step time.D
 		for _, seg := range []struct {
 			class string
 			v     int
-		}{{"delivered", sl.delivered}, {"sent", sl.sent}, {"failed", sl.failed}} {
+		}{{"delivered", sl.delivered}, {"sent", sl.sent}, {"failed", sl.failed}, {"suppressed", sl.suppressed}} {
 			if seg.v == 0 {
 				continue
 			}
-			h := float64(seg.v) / float64(maxv) * (chartH - 4)
+			h := float64(seg.v) / float64(maxv) * chartH
 			y -= h
 			b.Segments = append(b.Segments, chartSegment{Class: seg.class, Y: y, H: h})
 		}
 		t := start.Add(time.Duration(i) * step)
-		b.Label = fmt.Sprintf("%s: %d delivered, %d sent, %d failed", label(t), sl.delivered, sl.sent, sl.failed)
-		c.Bars = append(c.Bars, b)
-		if i%every == 0 {
-			c.Labels = append(c.Labels, chartLabel{X: x + w/2, Text: label(t)})
+		name := label(t)
+		if i == n-1 {
+			name = nowLabel
 		}
+		b.Label = fmt.Sprintf("%s: %d delivered, %d sent, %d failed, %d not sent (consent), %d received",
+			name, sl.delivered, sl.sent, sl.failed, sl.suppressed, sl.received)
+		c.Bars = append(c.Bars, b)
+		xl := ""
+		if i == n-1 {
+			xl = nowLabel
+		} else if i%every == 0 && n-1-i >= every/2 {
+			xl = label(t) // not so close to "now" that the two labels touch
+		}
+		c.XLabels = append(c.XLabels, xl)
+		line = append(line, fmt.Sprintf("%.1f,%.1f", x+w/2, chartH-float64(sl.received)/float64(maxv)*chartH))
+		if sl.received > 0 {
+			c.Received = "on"
+		}
+	}
+	if c.Received != "" {
+		c.Received = strings.Join(line, " ")
 	}
 	return c
 }
@@ -372,11 +418,21 @@ func noModemAlert(cards []modemCard, waiting int) (string, []string) {
 	return head, why
 }
 
+// alertView is a gateway alert on the overview; a modem's alert is told
+// through the problems table (Problem), others in their own words.
+type alertView struct {
+	gateway.Alert
+	Problem problem
+}
+
+// modemAlertKinds are the alerts about one modem's ability to send.
+var modemAlertKinds = map[string]bool{"modem_down": true, "sim_out_of_rotation": true, "wrong_modem": true}
+
 type dashboardData struct {
 	Modems []modemCard
 	Today  counts
 	Tiles  []tile
-	Alerts []gateway.Alert
+	Alerts []alertView
 	// NoModem is the alert when no modem can send ("" when one can), and
 	// NoModemWhy each modem's reason.
 	NoModem    string
@@ -445,7 +501,7 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request, u user) error
 	if err != nil {
 		return err
 	}
-	d := dashboardData{Today: today, Tiles: today.tiles(now.Local().Format("2006-01-02")), Alerts: s.gw.Alerts(), Capped: capped}
+	d := dashboardData{Today: today, Tiles: today.tiles(now.Local().Format("2006-01-02")), Capped: capped}
 	for _, m := range s.gw.Modems() {
 		d.Modems = append(d.Modems, newModemCard(m))
 	}
@@ -461,6 +517,25 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request, u user) error
 			}
 		}
 	}
+	// A modem's own alert says again what the no-modem alert or its
+	// trouble line already says: it shows only when neither does.
+	covered := map[string]bool{}
+	for _, c := range d.Trouble {
+		covered[c.Name] = true
+	}
+	for _, c := range d.Modems {
+		covered[c.Name] = covered[c.Name] || d.NoModem != ""
+	}
+	for _, al := range s.gw.Alerts() {
+		v := alertView{Alert: al}
+		if modemAlertKinds[al.Kind] {
+			if covered[al.Modem] {
+				continue
+			}
+			v.Problem = explain(al.Message, al.Modem)
+		}
+		d.Alerts = append(d.Alerts, v)
+	}
 	anyText := len(msgs) > 0
 	if !anyText {
 		older, _, err := s.gw.Messages(gateway.ListFilter{Limit: 1})
@@ -471,11 +546,15 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request, u user) error
 	}
 	d.Checklist = s.checklist(d.Modems, anyText)
 	hourEnd := now.Truncate(time.Hour).Add(time.Hour)
-	d.Hourly = buildChart("Last 24 hours", msgs, hourEnd, time.Hour, 24,
-		func(t time.Time) string { return t.Local().Format("15:00") }, 6)
+	in, err := s.recentInbound(scanLimit)
+	if err != nil {
+		return err
+	}
+	d.Hourly = buildChart("Last 24 hours", msgs, in, hourEnd, time.Hour, 24,
+		func(t time.Time) string { return t.Local().Format("15:00") }, 6, "now")
 	dayEnd := startOfDay(now).AddDate(0, 0, 1)
-	d.Daily = buildChart("Last 30 days", msgs, dayEnd, 24*time.Hour, 30,
-		func(t time.Time) string { return t.Local().Format("2 Jan") }, 7)
+	d.Daily = buildChart("Last 30 days", msgs, in, dayEnd, 24*time.Hour, 30,
+		func(t time.Time) string { return t.Local().Format("2 Jan") }, 7, "today")
 	return s.render(w, r, http.StatusOK, "dashboard", view{Title: "Overview", Nav: "dashboard", Data: d})
 }
 

@@ -42,9 +42,10 @@ func TestRenderEveryTemplate(t *testing.T) {
 		"login": {Title: "Log in", Error: "Wrong user name or password.", Data: loginData{Name: "ana", Next: "/inbox"}},
 		"error": {Title: "Not Found", Error: "There is no such page."},
 		"dashboard": {Title: "Overview", Data: dashboardData{Modems: modems, Today: counts{Queued: 1, Sent: 2, Delivered: 3, Failed: 4, Inbound: 5, Unknown: 6, Review: 2},
-			Alerts: []gateway.Alert{{Key: "modem_down/sim2", Modem: "sim2", Message: "sim2 is not answering", Since: now}},
-			Hourly: buildChart("Last 24 hours", msgs, now, time.Hour, 24, func(t time.Time) string { return t.Format("15:00") }, 6),
-			Daily:  buildChart("Last 30 days", msgs, now, 24*time.Hour, 30, func(t time.Time) string { return t.Format("2 Jan") }, 7),
+			Alerts: []alertView{{Alert: gateway.Alert{Key: "backup/", Kind: "backup", Message: "sim2 is not answering", Since: now}},
+				{Alert: gateway.Alert{Key: "modem_down/sim2", Kind: "modem_down", Modem: "sim2", Message: "modem sim2 is not answering (4 attempts, including a reboot): modem hung"}, Problem: explain("modem hung", "sim2")}},
+			Hourly: buildChart("Last 24 hours", msgs, []gateway.Inbound{{ReceivedAt: now.Add(-time.Minute)}}, now, time.Hour, 24, func(t time.Time) string { return t.Format("15:00") }, 6, "now"),
+			Daily:  buildChart("Last 30 days", msgs, nil, now, 24*time.Hour, 30, func(t time.Time) string { return t.Format("2 Jan") }, 7, "today"),
 			Capped: true}},
 		"compose":  {Title: "Send a text", Error: "The phone number is required.", Data: newComposeData("+1", "\u201chi\u201d")},
 		"messages": {Title: "Messages", Data: &messagesData{Rows: msgs, Review: true, Scanned: true, Older: "/messages?before=1", States: []stateOption{{"", "Any"}}}},
@@ -64,7 +65,7 @@ func TestRenderEveryTemplate(t *testing.T) {
 		}
 	}
 	want := map[string][]string{
-		"dashboard": {"sim2 is not answering", "12 of 200 SMS today", "Not working", "bars b4", "<rect class=\"delivered\"", "newest 5,000"},
+		"dashboard": {"sim2 is not answering", "The modem sim2 stopped answering. The gateway restarts it", "12 of 200 SMS today", "Not working", "bars b4", "<rect class=\"delivered\"", "newest 5,000"},
 		"messages":  {"&lt;script&gt;", "Needs your decision", "Send again", "Older messages", "held: quiet hours", "no marketing consent on record"},
 		"message":   {"accepted", "Delivered", "Network reference", "1 text<"},
 		"modems":    {"490154203237518", "Balance $5", "8901"},

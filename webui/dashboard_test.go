@@ -1,0 +1,52 @@
+package webui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/simgate/simgate/gateway"
+)
+
+func TestNiceCeil(t *testing.T) {
+	for v, want := range map[int]int{0: 2, 1: 2, 2: 2, 3: 4, 7: 8, 9: 10, 11: 20, 43: 60, 100: 100, 101: 200, 4999: 6000} {
+		if got := niceCeil(v); got != want {
+			t.Errorf("niceCeil(%d) = %d, want %d", v, got, want)
+		}
+	}
+}
+
+// The chart counts every series in its slot, labels the current slot and
+// says the time zone (issue 13 point 16).
+func TestBuildChart(t *testing.T) {
+	loc := time.FixedZone("CET", 3600)
+	end := time.Date(2025, 3, 14, 16, 0, 0, 0, loc)
+	at := end.Add(-30 * time.Minute)
+	msgs := []gateway.Message{
+		{CreatedAt: at, Status: gateway.StatusDelivered}, {CreatedAt: at, Status: gateway.StatusFailed},
+		{CreatedAt: at, Status: gateway.StatusSuppressed}, {CreatedAt: at.Add(-2 * time.Hour), Status: gateway.StatusSent},
+		{CreatedAt: end.Add(-25 * time.Hour), Status: gateway.StatusDelivered}, // outside
+	}
+	in := []gateway.Inbound{{ReceivedAt: at}, {ReceivedAt: at}, {ReceivedAt: at}, {ReceivedAt: at}, {ReceivedAt: at}}
+	c := buildChart("Last 24 hours", msgs, in, end, time.Hour, 24, func(t time.Time) string { return t.In(loc).Format("15:00") }, 6, "now")
+	if len(c.Bars) != 24 || len(c.XLabels) != 24 || c.XLabels[23] != "now" || c.XLabels[0] != "16:00" {
+		t.Fatalf("bars %d, labels %q", len(c.Bars), c.XLabels)
+	}
+	if want := "now: 1 delivered, 0 sent, 1 failed, 1 not sent (consent), 5 received"; c.Bars[23].Label != want {
+		t.Errorf("last bar %q, want %q", c.Bars[23].Label, want)
+	}
+	if len(c.Bars[23].Segments) != 3 || !strings.Contains(c.Bars[21].Label, "1 sent") {
+		t.Errorf("segments %+v, bar 21 %q", c.Bars[23].Segments, c.Bars[21].Label)
+	}
+	if c.Max != 6 || strings.Join(c.YTicks, ",") != "6,3,0" || !strings.Contains(c.Caption, "times in CET") || !strings.Contains(c.Caption, "Highest: 5") {
+		t.Errorf("max %d ticks %v caption %q", c.Max, c.YTicks, c.Caption)
+	}
+	if c.Received == "" || strings.Count(c.Received, ",") != 24 {
+		t.Errorf("received line %q", c.Received)
+	}
+	for i, l := range c.XLabels[21:23] {
+		if l != "" {
+			t.Errorf("label %q at %d crowds \"now\"", l, 21+i)
+		}
+	}
+}
