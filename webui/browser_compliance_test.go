@@ -266,8 +266,8 @@ func TestBrowserCompliance(t *testing.T) {
 		t.Fatal(err)
 	}
 	do(t, ctx, "contact after opt-in", chromedp.Navigate(contactURL), chromedp.WaitVisible(chromedp.CSS("#consent-timeline")))
-	if tl := eval[string](t, ctx, `document.querySelector("#consent-timeline li").textContent`); !strings.Contains(tl, "opt_in") ||
-		!strings.Contains(tl, "by api") || !strings.Contains(tl, "till receipt") || !strings.Contains(tl, "disclosure v1") {
+	if tl := eval[string](t, ctx, `document.querySelector("#consent-timeline li").textContent`); !strings.Contains(tl, "Agreed to marketing texts") ||
+		!strings.Contains(tl, "through your website or shop system") || !strings.Contains(tl, "till receipt") || !strings.Contains(tl, "consent text v1") {
 		t.Errorf("timeline after the opt-in: %q", tl)
 	}
 	if c := eval[string](t, ctx, `document.querySelector("main section.card dl dd").textContent`); c != "Marketing: yes" {

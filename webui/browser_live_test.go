@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,6 +157,24 @@ func notReloaded(t *testing.T, ctx context.Context, what string) {
 	}
 }
 
+// shot saves a screenshot of the whole page as dir/name.png when
+// SIMGATE_SCREENSHOTS names a directory (for a person reviewing the
+// console); otherwise it does nothing.
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("SIMGATE_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func waitLive(t *testing.T, ctx context.Context) {
 	t.Helper()
 	waitJS(t, ctx, "websocket", `document.body.dataset.live === "1"`)
@@ -208,6 +228,7 @@ func TestBrowserLiveEqualsReload(t *testing.T) {
 	if got := eval[string](t, ctx, `document.querySelector("#parts tbody td[data-label=State]").textContent`); got != "Delivered" {
 		t.Errorf("the parts table says %q after delivery", got)
 	}
+	shot(t, ctx, "message-delivered-1280")
 
 	// 4. The messages list shows a new text without a reload.
 	do(t, ctx, "messages", chromedp.Navigate(base+"/messages"), chromedp.WaitVisible(chromedp.CSS("#messages-live")))
@@ -295,6 +316,7 @@ func TestBrowserLiveEqualsReload(t *testing.T) {
 	waitJS(t, ctx, "missed text counted", `document.querySelector('[data-count="inbound"]').textContent === "`+incr(t, received)+`"`)
 	sameAsReload(t, ctx, "overview after the connection came back")
 	notReloaded(t, ctx, "overview")
+	shot(t, ctx, "overview-healthy-1280")
 
 	// 2. Both SIMs pulled: the modems are not shown with a current signal,
 	// and the overview says no modem can send, how many texts wait and why.
@@ -320,6 +342,7 @@ func TestBrowserLiveEqualsReload(t *testing.T) {
 	if !strings.Contains(eval[string](t, ctx, `document.querySelector('[data-modem="sim1"] details code').textContent`), "+CMS ERROR: 310") {
 		t.Error("the technical detail is not behind the details toggle")
 	}
+	shot(t, ctx, "overview-sims-out-1280")
 
 	// The same at 375 px: the menu folds behind its button.
 	do(t, ctx, "phone", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile), chromedp.Navigate(base+"/"),
@@ -327,7 +350,10 @@ func TestBrowserLiveEqualsReload(t *testing.T) {
 	if eval[bool](t, ctx, `getComputedStyle(document.getElementById("menu")).display !== "none"`) {
 		t.Error("the menu is unfolded on a phone")
 	}
+	shot(t, ctx, "overview-sims-out-375")
 	do(t, ctx, "open the menu", chromedp.Click(chromedp.CSS("#menu-toggle")))
 	waitJS(t, ctx, "menu open", `getComputedStyle(document.getElementById("menu")).display !== "none" && document.getElementById("menu-toggle").getAttribute("aria-expanded") === "true"`)
+	do(t, ctx, "inbox on a phone", chromedp.Navigate(base+"/inbox"), chromedp.WaitVisible(chromedp.CSS("#conversations")))
+	shot(t, ctx, "inbox-375")
 	wantNoSideScroll(t, ctx, base, 375, "/", "/messages", "/messages/"+id, "/inbox", "/inbox/"+liveCustomer, "/modems", "/settings", "/compose", "/contacts")
 }

@@ -103,7 +103,7 @@ var stateAdvice = map[string]advice{
 	"up":       {"Working: it sends and receives texts.", ""},
 	"starting": {"Connecting to the modem.", "Wait a minute; if it stays like this, the card shows why."},
 	"degraded": {"Connected, but it cannot send right now.", "See the problem below; the gateway keeps trying."},
-	"down":     {"Not answering.", "The gateway keeps trying to reconnect; see the problem below."},
+	"down":     {"Not working right now.", "The gateway keeps trying; the problem below says what to check."},
 	"paused":   {"Paused by a person: it sends nothing.", "Resume it on the Modems page when you want it to send again."},
 }
 
