@@ -132,6 +132,7 @@ func TestBrowserAxe(t *testing.T) {
 		}
 	}
 	browserSession(t, ctx, l)
+	csvPath := importFile(t)
 	pages = []string{"/", "/compose", "/messages", "/messages/" + strconv.FormatUint(m.ID, 10),
 		"/messages/" + strconv.FormatUint(refused.ID, 10), "/messages?state=unknown", "/inbox", "/inbox/" + liveCustomer,
 		"/contacts", "/contacts/" + strconv.FormatUint(c.ID, 10), "/contacts/new", "/contacts/import", "/consent/review",
@@ -146,5 +147,10 @@ func TestBrowserAxe(t *testing.T) {
 			}
 			axeScan(t, ctx, axe, p+" at "+strconv.FormatInt(width, 10)+" px")
 		}
+		// The import preview, which only an upload opens.
+		do(t, ctx, "import preview", chromedp.Navigate(base+"/contacts/import"), chromedp.WaitVisible(chromedp.CSS("#import-form")),
+			chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{csvPath}, chromedp.NodeReady),
+			chromedp.Click(chromedp.CSS(`#import-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS("#import-preview")))
+		axeScan(t, ctx, axe, "import preview at "+strconv.FormatInt(width, 10)+" px")
 	}
 }

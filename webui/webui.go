@@ -75,9 +75,10 @@ type server struct {
 	upgrader     websocket.Upgrader
 	pingInterval time.Duration
 	uploadIdle   time.Duration
-	join         *joinGuard  // per-address limits of /join
-	challenges   *challenges // the proof of work /join asks for when busy
-	joinSource   string      // the ledger's source for /join sign-ups
+	join         *joinGuard     // per-address limits of /join
+	challenges   *challenges    // the proof of work /join asks for when busy
+	joinSource   string         // the ledger's source for /join sign-ups
+	pending      pendingImports // console uploads waiting for their import to be confirmed
 	done         <-chan struct{}
 	now          func() time.Time
 }
