@@ -323,7 +323,8 @@ func TestBrowserLiveEqualsReload(t *testing.T) {
 	for _, sm := range l.net.Modems() {
 		sm.SetFault(sim.Fault{SIMRemoved: true})
 	}
-	if _, _, err := l.gw.Submit(context.Background(), gatewaySubmit(liveCustomer, "Your parcel is on its way")); err != nil {
+	parcel, _, err := l.gw.Submit(context.Background(), gatewaySubmit(liveCustomer, "Your parcel is on its way"))
+	if err != nil {
 		t.Fatal(err)
 	}
 	waitJS(t, ctx, "no modem can send", `(function(){var a = document.getElementById("no-modem");
@@ -343,6 +344,13 @@ func TestBrowserLiveEqualsReload(t *testing.T) {
 		t.Error("the technical detail is not behind the details toggle")
 	}
 	shot(t, ctx, "overview-sims-out-1280")
+	// The waiting text says why it waits.
+	do(t, ctx, "waiting text", chromedp.Navigate(base+"/messages/"+strconv.FormatUint(parcel.ID, 10)), chromedp.WaitVisible(chromedp.CSS("#message")))
+	waitLive(t, ctx)
+	if got := eval[string](t, ctx, `(document.querySelector('[data-field="no-modem"]') || {}).textContent || ""`); !strings.Contains(got, "No modem can send right now") {
+		t.Errorf("a waiting text does not say why it waits: %q", got)
+	}
+	sameAsReload(t, ctx, "a text waiting for a modem")
 
 	// The same at 375 px: the menu folds behind its button.
 	do(t, ctx, "phone", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile), chromedp.Navigate(base+"/"),

@@ -352,6 +352,7 @@ func templateFuncs(a *assets) template.FuncMap {
 		"explain":       explain,
 		"encodingWords": encodingWords,
 		"consentLine":   consentLine,
+		"fieldWords":    fieldWords,
 		"deref": func(p *string) string {
 			if p == nil {
 				return ""

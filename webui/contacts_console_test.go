@@ -276,7 +276,7 @@ func TestContactConsoleImport(t *testing.T) {
 	wantBody(t, c.get("/contacts/import"), http.StatusOK, `enctype="multipart/form-data"`, "Column with the phone number")
 	id := consoleImport(t, c, "Handy,Name\n+12015550101,Ana\nbad,Bo\n+12015550101,Ana again\n", "number_column", "Handy")
 	w := c.get("/contacts/import?job=" + id)
-	wantBody(t, w, http.StatusOK, "Finished", "Download rejected rows", "duplicate of row 2", "number: is not a phone number", "Handy → number")
+	wantBody(t, w, http.StatusOK, "Finished", "Download rejected rows", "duplicate of row 2", "number: is not a phone number", "Handy → Phone number")
 	if strings.Contains(w.Body.String(), `<progress id="import-progress" max="100">`) {
 		t.Error("a finished job shows an indeterminate progress bar")
 	}
@@ -347,7 +347,7 @@ func TestContactTemplatesEveryBranch(t *testing.T) {
 		{"contact", f["contact"], []string{"text removed after the retention period", "Agreed to marketing texts in an imported list (shop.csv)", "Download data (JSON)", `aria-invalid="true"`}},
 		{"contact", view{Title: "Erase", Data: &confirm}, []string{"Yes, erase everything", "cannot be undone"}},
 		{"contact", view{Title: "New", Data: &contactData{}}, []string{`action="/contacts/new"`}},
-		{"import", f["import"], []string{"Finished", "Download rejected rows", "first 10,000", "Not imported: City, Zip"}},
+		{"import", f["import"], []string{"Finished", "Download rejected rows", "first 10,000", "Not imported: City, Zip", "Mobile → Phone number"}},
 		{"import", view{Title: "Import", Data: &importPageData{Job: &running}}, []string{"Importing", `value="50"`, "Refresh"}},
 		{"import", view{Title: "Import", Data: &importPageData{Jobs: imp.Jobs, Disclosure: "v1"}}, []string{"Recent imports", `value="v1"`, "multipart/form-data"}},
 	} {

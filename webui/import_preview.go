@@ -122,6 +122,20 @@ type importPreviewData struct {
 	HasConsent bool
 }
 
+// fieldWords names what an import column filled, for the job page:
+// "attr:email" → "Email (other details)".
+func fieldWords(field string) string {
+	for _, c := range importFieldChoices {
+		if c.Value == field && c.Value != "" {
+			return c.Label
+		}
+	}
+	if key, ok := strings.CutPrefix(field, "attr:"); ok {
+		return "Other detail “" + key + "”"
+	}
+	return field
+}
+
 // choiceOf maps a gateway field to the preview's menu value.
 func choiceOf(field string) string {
 	if strings.HasPrefix(field, "attr:") && field != "attr:email" {

@@ -318,6 +318,9 @@ type messageData struct {
 	ContactID    uint64
 	// Pending: the text may still go out, so its deadline matters.
 	Pending bool
+	// NoModem says why a waiting text is not being sent when no modem can
+	// send ("" when one can).
+	NoModem string
 	Length  string // "1 text", "4 texts (special characters)"
 	KindSay string // the kind in plain words
 }
@@ -374,6 +377,15 @@ func (s *server) messagePage(w http.ResponseWriter, r *http.Request, u user) err
 	d := newMessageData(m)
 	if c, err := s.gw.ContactByNumber(m.To); err == nil {
 		d.ContactID = c.ID
+	}
+	if d.Pending && m.Hold == nil {
+		var cards []modemCard
+		for _, st := range s.gw.Modems() {
+			cards = append(cards, newModemCard(st))
+		}
+		if head, _ := noModemAlert(cards, 0); head != "" {
+			d.NoModem = head
+		}
 	}
 	p := newPeople(s.gw)
 	return s.render(w, r, http.StatusOK, "message", view{Title: "Text to " + p.Label(m.To), Nav: "messages", People: p,
