@@ -28,7 +28,7 @@
 
   function refresh() {
     timer = null; refreshing = true; lastRefresh = Date.now();
-    fetch(location.href, { credentials: "same-origin", headers: { "X-Simgate-Live": "1" } })
+    fetch(location.href, { credentials: "same-origin" })
       .then(function (r) { return r.ok && !r.redirected ? r.text() : null; })
       .then(function (html) { if (html) swapRegions(html); })
       .catch(function () {})
