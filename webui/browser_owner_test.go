@@ -109,5 +109,13 @@ func TestBrowserOwnerForms(t *testing.T) {
 	if d := eval[string](t, ctx, `getComputedStyle(document.querySelector("#tokens table.reflow tbody tr")).display`); d != "block" {
 		t.Errorf("the tokens table does not reflow on a phone (row display %q)", d)
 	}
+	do(t, ctx, "messages on a phone", chromedp.Navigate(base+"/messages"), chromedp.WaitVisible(chromedp.CSS("#messages-live")))
+	if eval[bool](t, ctx, `document.querySelector("details.fold").open`) {
+		t.Error("the messages filters are not folded on a phone")
+	}
+	do(t, ctx, "filtered messages on a phone", chromedp.Navigate(base+"/messages?state=queued"), chromedp.WaitVisible(chromedp.CSS("#messages-live")))
+	if !eval[bool](t, ctx, `document.querySelector("details.fold").open`) {
+		t.Error("filters in use are folded away")
+	}
 	wantNoSideScroll(t, ctx, base, 375, "/settings", "/contacts", "/contacts/"+strconv.FormatUint(ana.ID, 10), "/settings/compliance")
 }

@@ -50,3 +50,51 @@ func TestBuildChart(t *testing.T) {
 		}
 	}
 }
+
+// A modem that is not answering shows no signal bars and no "SIM ready":
+// its last reading is marked as such, with its time (issue 13 point 2).
+func TestModemCardStaleReading(t *testing.T) {
+	at := time.Date(2025, 3, 14, 15, 4, 5, 0, time.UTC)
+	healthy := gateway.Health{At: at, SignalDBm: -73, Registration: "home", Operator: "SimNet", SIM: "READY"}
+	for _, c := range []struct {
+		st        gateway.ModemStatus
+		stale     bool
+		label     string
+		canSend   bool
+		troubleIs string
+	}{
+		{gateway.ModemStatus{Name: "sim1", State: "up", Health: healthy}, false, "Working", true, ""},
+		{gateway.ModemStatus{Name: "sim1", State: "starting", Health: healthy, Identity: gateway.Identity{IMEI: "1"},
+			LastError: "modem hung: no answer to AT after an escape: modem: command timed out"}, true, "Reconnecting", false, "The modem sim1 stopped answering."},
+		{gateway.ModemStatus{Name: "sim2", State: "down", Health: healthy, LastError: "SIM taken out of rotation: AT+CMGS=14: +CMS ERROR: 310"},
+			true, "Not working", false, "The SIM card is missing or not seated. Check the SIM in sim2."},
+		{gateway.ModemStatus{Name: "sim1", State: "up", Paused: true, Health: healthy}, false, "Working, paused: sends nothing", false, ""},
+	} {
+		card := newModemCard(c.st)
+		if card.Stale != c.stale || card.StateLabel != c.label || card.CanSend != c.canSend {
+			t.Errorf("%s %s: stale %v label %q canSend %v", c.st.Name, c.st.State, card.Stale, card.StateLabel, card.CanSend)
+		}
+		if c.stale && card.Bars != 0 {
+			t.Errorf("%s %s: %d bars from a reading that is not current", c.st.Name, c.st.State, card.Bars)
+		}
+		if !strings.HasPrefix(card.Problem.Text(), c.troubleIs) {
+			t.Errorf("%s: problem %q", c.st.Name, card.Problem.Text())
+		}
+	}
+	r := newRig(t)
+	s := r.h.(*server)
+	cards := []modemCard{newModemCard(gateway.ModemStatus{Name: "sim2", State: "down", Health: healthy, LastError: "+CMS ERROR: 310"})}
+	head, why := noModemAlert(cards, 3)
+	if head != "No modem can send right now: 3 texts are waiting." || len(why) != 1 || !strings.Contains(why[0], "Check the SIM in sim2") {
+		t.Errorf("no-modem alert %q %q", head, why)
+	}
+	var buf strings.Builder
+	if err := s.pages["dashboard"].ExecuteTemplate(&buf, "modemcard", cards[0]); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.Contains(out, `class="bars`) || strings.Contains(out, "SIM</dt>") || !strings.Contains(out, "No current reading") ||
+		!strings.Contains(out, "Last reading at") {
+		t.Errorf("stale card:\n%s", out)
+	}
+}
