@@ -56,7 +56,7 @@ type composeData struct {
 
 // composeContacts bounds the picker: enough for a shop's regulars, and the
 // field still takes any number typed.
-const composeContacts = 500
+const composeContacts = 200
 
 func newComposeData(to, text string) composeData {
 	return composeData{To: to, Text: text, Kind: "transactional", Plan: gateway.PlanText(text), Fixable: gsmEquivalents.Replace(text) != text}
