@@ -81,7 +81,12 @@ func axeScan(t *testing.T, ctx context.Context, axe, where string) {
 	}
 }
 
-func TestBrowserAxe(t *testing.T) {
+// One test per width: each has its own browser, whose session is bounded
+// by newBrowser's hang guard.
+func TestBrowserAxeDesktop(t *testing.T) { browserAxe(t, 1280) }
+func TestBrowserAxePhone(t *testing.T)   { browserAxe(t, 375) }
+
+func browserAxe(t *testing.T, width int64) {
 	if testing.Short() {
 		t.Skip("starts chromium: skipped under -short")
 	}
@@ -123,34 +128,29 @@ func TestBrowserAxe(t *testing.T) {
 	})
 
 	// Logged out first: the login page and the public sign-up page.
-	pages := []string{"/login", "/join"}
-	for _, width := range []int64{1280, 375} {
-		do(t, ctx, "viewport", chromedp.EmulateViewport(width, 900))
-		for _, p := range pages {
-			do(t, ctx, p, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS("main")))
-			axeScan(t, ctx, axe, p+" at "+strconv.FormatInt(width, 10)+" px")
-		}
+	do(t, ctx, "viewport", chromedp.EmulateViewport(width, 900))
+	at := " at " + strconv.FormatInt(width, 10) + " px"
+	for _, p := range []string{"/login", "/join"} {
+		do(t, ctx, p, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS("main")))
+		axeScan(t, ctx, axe, p+at)
 	}
 	browserSession(t, ctx, l)
 	csvPath := importFile(t)
-	pages = []string{"/", "/compose", "/messages", "/messages/" + strconv.FormatUint(m.ID, 10),
+	pages := []string{"/", "/compose", "/messages", "/messages/" + strconv.FormatUint(m.ID, 10),
 		"/messages/" + strconv.FormatUint(refused.ID, 10), "/messages?state=unknown", "/inbox", "/inbox/" + liveCustomer,
 		"/contacts", "/contacts/" + strconv.FormatUint(c.ID, 10), "/contacts/new", "/contacts/import", "/consent/review",
 		"/consent/" + liveCustomer, "/modems", "/settings", "/settings/compliance"}
-	for _, width := range []int64{1280, 375} {
-		do(t, ctx, "viewport", chromedp.EmulateViewport(width, 900))
-		for _, p := range pages {
-			do(t, ctx, p, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS("main")))
-			// Live pages first settle: axe must see what a person sees.
-			if p == "/" || strings.HasPrefix(p, "/messages") || strings.HasPrefix(p, "/inbox") || p == "/modems" {
-				waitJS(t, ctx, "websocket", `document.body.dataset.live === "1"`)
-			}
-			axeScan(t, ctx, axe, p+" at "+strconv.FormatInt(width, 10)+" px")
+	for _, p := range pages {
+		do(t, ctx, p, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS("main")))
+		// Live pages first settle: axe must see what a person sees.
+		if p == "/" || strings.HasPrefix(p, "/messages") || strings.HasPrefix(p, "/inbox") || p == "/modems" {
+			waitJS(t, ctx, "websocket", `document.body.dataset.live === "1"`)
 		}
-		// The import preview, which only an upload opens.
-		do(t, ctx, "import preview", chromedp.Navigate(base+"/contacts/import"), chromedp.WaitVisible(chromedp.CSS("#import-form")),
-			chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{csvPath}, chromedp.NodeReady),
-			chromedp.Click(chromedp.CSS(`#import-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS("#import-preview")))
-		axeScan(t, ctx, axe, "import preview at "+strconv.FormatInt(width, 10)+" px")
+		axeScan(t, ctx, axe, p+at)
 	}
+	// The import preview, which only an upload opens.
+	do(t, ctx, "import preview", chromedp.Navigate(base+"/contacts/import"), chromedp.WaitVisible(chromedp.CSS("#import-form")),
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{csvPath}, chromedp.NodeReady),
+		chromedp.Click(chromedp.CSS(`#import-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS("#import-preview")))
+	axeScan(t, ctx, axe, "import preview"+at)
 }
