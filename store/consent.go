@@ -152,6 +152,7 @@ type EraseReport struct {
 	Messages      int    `json:"messages"`
 	Inbound       int    `json:"inbound"`
 	ConsentEvents int    `json:"consent_events"` // pseudonymised, kept as evidence
+	FlowEntries   int    `json:"flow_entries"`   // automated flows' entries, deleted
 }
 
 // SubjectData is everything stored about one number (GDPR Art. 15/20).

@@ -74,6 +74,9 @@ func (db *DB) EraseNumber(number string) (EraseReport, error) {
 		if err := eraseImportRows(tx, number); err != nil {
 			return fmt.Errorf("import reports: %w", err)
 		}
+		if rep.FlowEntries, err = eraseFlowEntries(tx, number); err != nil {
+			return fmt.Errorf("flow entries: %w", err)
+		}
 		entry, err := json.Marshal(struct {
 			At time.Time `json:"at"`
 		}{now.UTC()})
