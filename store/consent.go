@@ -152,6 +152,7 @@ type EraseReport struct {
 	Messages      int    `json:"messages"`
 	Inbound       int    `json:"inbound"`
 	ConsentEvents int    `json:"consent_events"` // pseudonymised, kept as evidence
+	ShopEvents    int    `json:"shop_events"`    // deleted
 	FlowEntries   int    `json:"flow_entries"`   // automated flows' entries, deleted
 }
 
@@ -162,6 +163,9 @@ type SubjectData struct {
 	Events   []ConsentEvent `json:"consent_events"`
 	Messages []Message      `json:"messages"`
 	Inbound  []Inbound      `json:"inbound"`
+	// ShopEvents: what the shop told the box about the number (checkouts,
+	// orders, products viewed), oldest first.
+	ShopEvents []ShopEvent `json:"shop_events"`
 }
 
 // Event types that subscribe a number: refused for a suppressed number
@@ -460,7 +464,8 @@ func (db *DB) IsSuppressed(number string) (bool, error) {
 // request. fn runs inside the write transaction and must not use the DB;
 // its error is returned as is and nothing is written. A STOP committed
 // before is therefore always seen, and two SIMs cannot both take the last
-// slot of a frequency cap.
+// slot of a frequency cap. A queued text whose exit key was marked
+// (Message.ExitKey) is withdrawn here without calling fn.
 func (db *DB) AdmitSend(id uint64, fn func(m *Message, c *Consent, suppressed bool) error) (Message, Consent, error) {
 	var outM Message
 	var outC Consent
@@ -478,6 +483,17 @@ func (db *DB) AdmitSend(id uint64, fn func(m *Message, c *Consent, suppressed bo
 			suppressed, _, err := isSuppressed(tx, m.To)
 			if err != nil {
 				return err
+			}
+			// An exit marked before this transaction wins over the send:
+			// the order that lands a millisecond before AT+CMGS stops it.
+			// A text with a part out already is past recall.
+			mark, ended, err := exitedInTx(tx, m)
+			if err != nil {
+				return err
+			}
+			if ended && m.Status == StatusQueued {
+				withdraw(m, mark, db.now())
+				return nil
 			}
 			return fn(m, &c, suppressed)
 		})

@@ -52,6 +52,9 @@ func (db *DB) EraseNumber(number string) (EraseReport, error) {
 		if rep.Inbound, err = eraseInbound(tx, number); err != nil {
 			return fmt.Errorf("inbound: %w", err)
 		}
+		if rep.ShopEvents, err = eraseEvents(tx, number); err != nil {
+			return fmt.Errorf("shop events: %w", err)
+		}
 		if err := tx.Bucket(bucketConsent).Delete([]byte(number)); err != nil {
 			return err
 		}
@@ -263,6 +266,9 @@ func (db *DB) Subject(number string) (SubjectData, error) {
 			return err
 		}
 		if s.Inbound, err = recordsUnder(tx, bucketInboundByFrom, numberPrefix(number), getInbound); err != nil {
+			return err
+		}
+		if s.ShopEvents, err = shopEventsOf(tx, number, "", time.Time{}); err != nil {
 			return err
 		}
 		return nil

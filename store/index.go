@@ -30,7 +30,19 @@ func messageIndexes() []index[Message] {
 		{bucketMsgIdemTime, idemTimeEntries},
 		{bucketMsgReports, reportEntries},
 		{bucketMsgByTo, toEntries},
+		{bucketMsgByExit, exitEntries},
 	}
+}
+
+// exitEntries: a queued text with an exit key is found by that key, so an
+// order withdraws its checkout's reminders without a scan. Once a text
+// leaves the queue nothing can recall it.
+func exitEntries(m *Message) []indexEntry {
+	if m.ExitKey == "" || m.Status != StatusQueued {
+		return nil
+	}
+	k := append(append([]byte(m.ExitKey), 0), u64(m.ID)...)
+	return []indexEntry{{key: k, value: []byte{}}}
 }
 
 // toEntries: every message is listed under its recipient, so a number's

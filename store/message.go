@@ -136,6 +136,16 @@ type Message struct {
 	// rather than answered with this message. Empty when not compared:
 	// messages stored before fingerprints, the gateway's own replies.
 	IdempotencyFingerprint string `json:"idempotency_fingerprint,omitempty"`
+	// ExitKey ends the text before it goes: once an event marks the key
+	// (an order placed for the checkout a reminder is about, "checkout:
+	// shopify:123"), the text is withdrawn if still queued, and refused at
+	// the guard's commit point if the mark lands while it is being handed
+	// out. Empty: nothing ends it.
+	ExitKey string `json:"exit_key,omitempty"`
+	// Origin names what made the text ("flow:3:entry:77:step:2",
+	// "campaign:5:variant:b"), for its page and for attribution. Empty:
+	// sent by a client or a person.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Part is one SMS-SUBMIT of a message; each has its own MR and status report.

@@ -161,8 +161,29 @@ var (
 	// numbers in memory. Dropped when the job ends.
 	bucketImportSeen = []byte("import_seen")
 
+	// bucketEvents: Seq (8 bytes) → ShopEvent JSON, the shop's events in
+	// the order the box stored them: an append-only log that consumers
+	// read with cursors of their own (from version 8).
+	bucketEvents = []byte("events")
+	// bucketEventIDs: source | 0x00 | the sender's id → Seq, so an event
+	// delivered twice is stored once. Written with the event.
+	bucketEventIDs = []byte("events_ids")
+	// bucketEventsByNumber: number | 0x00 | type | 0x00 | occurred nanos |
+	// Seq → empty: a contact's timeline and "did this contact order since".
+	bucketEventsByNumber = []byte("events_by_number")
+	// bucketEventsByType: type | 0x00 | occurred nanos | Seq → empty, for
+	// questions about every contact ("who ordered in the last 90 days").
+	bucketEventsByType = []byte("events_by_type")
+	// bucketExits: exit key → ExitMark JSON: the key was ended by an event
+	// (an order for the checkout a reminder is about). Kept after the
+	// event's retention: a text must not come back to life.
+	bucketExits = []byte("exits")
+	// bucketMsgByExit: exit key | 0x00 | message ID → empty, for queued
+	// messages with an exit key (Message.ExitKey). Derived.
+	bucketMsgByExit = []byte("messages_by_exit")
+
 	// bucketFlows: flow ID (8 bytes) → Flow JSON, the head record of an
-	// automated flow (from version 8).
+	// automated flow (from version 9).
 	bucketFlows = []byte("flows")
 	// bucketFlowVersions: flow ID | version (8 bytes each) → FlowVersion
 	// JSON; a version never changes once written.
@@ -204,7 +225,7 @@ var (
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 8
+const SchemaVersion = 9
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -266,7 +287,17 @@ var migrations = []func(tx *bbolt.Tx) error{
 		}
 		return nil
 	},
-	// 7 → 8: automated flows, their versions, entries, due index and
+	// 7 → 8: the shop's event log with its indexes, exit marks, and the
+	// index of queued texts by exit key (no message had one before).
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketEvents, bucketEventIDs, bucketEventsByNumber, bucketEventsByType, bucketExits, bucketMsgByExit} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
+	// 8 → 9: automated flows, their versions, entries, due index and
 	// counters. The engine's cursors live in meta.
 	func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bucketFlows, bucketFlowVersions, bucketFlowCounters, bucketFlowEntries,

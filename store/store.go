@@ -22,6 +22,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -74,6 +75,8 @@ type DB struct {
 	bolt boltDB // every transaction guarded (guard.go)
 	path string
 	now  func() time.Time
+	// onWithdrawn hears of texts withdrawn by an event (OnWithdrawn).
+	onWithdrawn atomic.Pointer[func([]Message)]
 }
 
 type options struct {

@@ -43,6 +43,10 @@ type SubmitRequest struct {
 	IdempotencyScope string
 	ExpiresAt        time.Time  // zero: default validity for the kind
 	Kind             store.Kind // zero: transactional
+	// ExitKey and Origin are set by the box's own senders (flows,
+	// campaigns), never by a client: see store.Message.
+	ExitKey string
+	Origin  string
 }
 
 // Submit validates a request and commits it to the outbox. It returns only
@@ -146,6 +150,9 @@ func (q *Queue) newMessage(r SubmitRequest) (store.Message, error) {
 		return store.Message{}, &store.FieldError{Field: "text", Message: fmt.Sprintf(
 			"needs %d parts (%s, %d per part); the limit is %d", plan.Parts, plan.Encoding, plan.PerPart, q.cfg.MaxParts)}
 	}
+	if len(r.ExitKey) > store.MaxExitKeyLen || strings.IndexByte(r.ExitKey, 0) >= 0 {
+		return store.Message{}, &store.FieldError{Field: "exit_key", Message: fmt.Sprintf("must be at most %d bytes without NUL", store.MaxExitKeyLen)}
+	}
 	if len(r.IdempotencyKey) > maxIdempotencyKey {
 		return store.Message{}, &store.FieldError{Field: "idempotency_key", Message: fmt.Sprintf("longer than %d bytes", maxIdempotencyKey)}
 	}
@@ -195,6 +202,8 @@ func (q *Queue) newMessage(r SubmitRequest) (store.Message, error) {
 		ExpiresAt:      expires,
 		NextAttemptAt:  now,
 		IdempotencyKey: r.IdempotencyKey,
+		ExitKey:        r.ExitKey,
+		Origin:         r.Origin,
 		History:        []store.Transition{{At: now, Status: store.StatusQueued, Note: "accepted"}},
 	}, nil
 }

@@ -219,6 +219,7 @@ type EraseReport struct {
 	Messages      int    `json:"messages"`
 	Inbound       int    `json:"inbound"`
 	ConsentEvents int    `json:"consent_events"` // pseudonymised, kept as evidence
+	ShopEvents    int    `json:"shop_events"`    // deleted
 	FlowEntries   int    `json:"flow_entries"`   // automated flows' entries, deleted
 }
 
