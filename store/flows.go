@@ -161,8 +161,13 @@ func (e *FlowEntry) Record(step int) *FlowStepRecord {
 // checkout (ExitKey) and of its contact that exit on any order, and is
 // attributed to at most one entry that sent a text lately.
 type FlowOrder struct {
-	Number   string
-	ExitKey  string // "checkout:<source>:<id>", "" when the order names no checkout
+	Number string
+	// ExitKeys are the keys the order ends (ShopEvent.Ends):
+	// "checkout:<source>:<id>".
+	ExitKeys []string
+	// Seq is the order's place in the event log: entries that the same
+	// or a later event started are not ended by it.
+	Seq      uint64
 	OrderID  string
 	Total    int64
 	Currency string
@@ -816,8 +821,13 @@ func applyFlowOrder(tx *bbolt.Tx, o FlowOrder, now time.Time) ([]FlowEntry, erro
 		}
 	}
 	reason := "order " + o.OrderID + " placed"
-	if o.ExitKey != "" {
-		for _, id := range idsUnder(tx.Bucket(bucketFlowByExit), numberPrefix(o.ExitKey)) {
+	for _, key := range o.ExitKeys {
+		for _, id := range idsUnder(tx.Bucket(bucketFlowByExit), numberPrefix(key)) {
+			if e, err := getFlowEntry(tx, id); err != nil {
+				return nil, err
+			} else if o.Seq != 0 && e.EventSeq >= o.Seq {
+				continue
+			}
 			e, changed, err := endFlowEntry(tx, id, now, reason)
 			if err != nil {
 				return nil, err
@@ -835,6 +845,9 @@ func applyFlowOrder(tx *bbolt.Tx, o FlowOrder, now time.Time) ([]FlowEntry, erro
 			e, err := getFlowEntry(tx, id)
 			if err != nil {
 				return nil, err
+			}
+			if o.Seq != 0 && e.EventSeq >= o.Seq {
+				continue // this order (or a later event) started it
 			}
 			if e.ExitOnOrder && e.State.Active() {
 				ne, changed, err := endFlowEntry(tx, id, now, reason)
@@ -887,4 +900,56 @@ func eraseFlowEntries(tx *bbolt.Tx, number string) (int, error) {
 		}
 	}
 	return len(ids), nil
+}
+
+// MessageByKey finds the text sent to number under an idempotency key of
+// scope, however long ago: through the idempotency index while the key is
+// in it (24 h), then among the number's texts. The flow engine asks it
+// after a restart, to learn whether a send it had begun reached the
+// outbox.
+func (db *DB) MessageByKey(scope, key, number string) (Message, bool, error) {
+	var out Message
+	var found bool
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		m, ok, err := findIdempotent(tx, scope, key, db.now())
+		if err != nil {
+			return err
+		}
+		if ok && m.To == number {
+			out, found = m, true
+			return nil
+		}
+		for _, id := range idsUnder(tx.Bucket(bucketMsgByTo), numberPrefix(number)) {
+			m, err := getMessage(tx, id)
+			if err != nil {
+				return err
+			}
+			if m.IdempotencyKey == key && m.IdempotencyScope == scope {
+				out, found = m, true
+				return nil
+			}
+		}
+		return nil
+	})
+	return out, found, err
+}
+
+// ConsentEventsAfter returns up to max entries of the consent ledger with
+// ID > id, in order: the flow engine reads opt-ins and opt-outs from it
+// with a cursor, as it reads the shop's events.
+func (db *DB) ConsentEventsAfter(id uint64, max int) ([]ConsentEvent, error) {
+	var out []ConsentEvent
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		out = nil
+		c := tx.Bucket(bucketConsentEvents).Cursor()
+		for k, v := c.Seek(u64(id + 1)); k != nil && len(out) < max; k, v = c.Next() {
+			var ev ConsentEvent
+			if err := json.Unmarshal(v, &ev); err != nil {
+				return fmt.Errorf("store: decode consent event %x: %w", k, err)
+			}
+			out = append(out, ev)
+		}
+		return nil
+	})
+	return out, err
 }

@@ -171,7 +171,7 @@ func TestFlowOrderExitsAndAttributes(t *testing.T) {
 		}
 	}
 	res, err := db.CommitFlowBatch(FlowBatch{EventCursor: 42, Orders: []FlowOrder{{
-		Number: "+12015550123", ExitKey: "checkout:shopify:1", OrderID: "1001", Total: 4999, Currency: "USD", At: now, Window: 7 * 24 * time.Hour,
+		Number: "+12015550123", ExitKeys: []string{"checkout:shopify:1"}, Seq: 99, OrderID: "1001", Total: 4999, Currency: "USD", At: now, Window: 7 * 24 * time.Hour,
 	}}})
 	if err != nil {
 		t.Fatal(err)

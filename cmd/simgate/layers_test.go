@@ -98,6 +98,13 @@ var layerRules = []layerRule{
 		why: "consent and the outbox meet only through the interfaces New wires (consent.Outbox, outbox.InboundHandler), so neither reaches into the other",
 	},
 	{
+		from: module + "/gateway/flows", direct: true,
+		not:   []string{module + "/gateway/..."},
+		allow: []string{module + "/gateway/outbox", module + "/gateway/compliance"},
+		why: "flows sends only through the outbox (its request type) and asks the compliance judge for a test's forecast; " +
+			"templates, links and the consent ledger reach it through the interfaces gateway.New wires",
+	},
+	{
 		from: module + "/webui/...", direct: true,
 		not: []string{module + "/store/...", module + "/modem/...", "go.etcd.io/bbolt/...", "go.bug.st/serial/...", "github.com/warthog618/..."},
 		why: "webui sees only gateway's types: the gateway decides what of the store and the modems the web may touch",
