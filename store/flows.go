@@ -538,10 +538,12 @@ func (db *DB) GetFlowEntry(id uint64) (FlowEntry, error) {
 }
 
 // UpdateFlowEntry changes entry id with fn and commits. An entry erased
-// meanwhile answers ErrNotFound and is not written again.
+// meanwhile answers ErrNotFound and is not written again. Concurrent
+// calls share a commit (the engine runs due entries side by side), so fn
+// may run more than once and must only change e.
 func (db *DB) UpdateFlowEntry(id uint64, fn func(e *FlowEntry) error) (FlowEntry, error) {
 	var out FlowEntry
-	err := db.bolt.Update(func(tx *bbolt.Tx) (err error) {
+	err := db.bolt.Batch(func(tx *bbolt.Tx) (err error) {
 		out, err = updateFlowEntry(tx, id, db.now(), fn)
 		return err
 	})

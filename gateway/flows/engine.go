@@ -33,6 +33,8 @@ const (
 	// retryAfter is when an entry whose step failed for a passing reason
 	// (the disk, a template service) is tried again.
 	retryAfter = time.Minute
+	// workers is how many due entries run at once.
+	workers = 8
 )
 
 // Sender queues a text; *outbox.Queue is one.
@@ -268,12 +270,28 @@ func (e *Engine) Tick(ctx context.Context) (busy bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	// Entries are independent, so a few run side by side and share the
+	// store's commits: with one at a time every step would wait for its own
+	// fsync.
+	work := make(chan store.FlowEntry)
+	var wg sync.WaitGroup
+	for range min(workers, len(due)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for en := range work {
+				e.runEntry(ctx, en)
+			}
+		}()
+	}
 	for _, en := range due {
 		if ctx.Err() != nil {
-			return false, nil
+			break
 		}
-		e.runEntry(ctx, en)
+		work <- en
 	}
+	close(work)
+	wg.Wait()
 	return busy || len(due) == pageSize, nil
 }
 
@@ -446,7 +464,10 @@ func (e errEnd) Error() string { return e.reason }
 func endWith(format string, args ...any) error { return errEnd{fmt.Sprintf(format, args...)} }
 
 // runEntry advances one due entry as far as it goes now: through
-// conditions and sends, to the next wait or its end.
+// conditions and sends, to the next wait or its end. It works on a copy
+// and writes when it must: before a text is handed to the outbox (the
+// submitting mark), and where it stops. A sent text therefore costs three
+// commits (the mark, the outbox's, the entry's next state).
 func (e *Engine) runEntry(ctx context.Context, en store.FlowEntry) {
 	f, err := e.db.GetFlow(en.Flow)
 	if err != nil {
@@ -471,72 +492,171 @@ func (e *Engine) runEntry(ctx context.Context, en store.FlowEntry) {
 		e.finish(en.ID, store.EntryExited, "its flow version can no longer be read: "+err.Error())
 		return
 	}
+	// A send found marked submitting was interrupted (a crash, a stop):
+	// only then can its text already be in the outbox.
+	var interrupted *store.FlowStepRecord
+	if r := en.Record(en.Step); r != nil && r.State == store.StepSubmitting {
+		interrupted = r
+	}
+	saved := en
+	err = e.walk(ctx, def, &en, &saved, interrupted != nil)
+	var end errEnd
+	switch {
+	case errors.As(err, &end):
+		en.State, en.Reason = store.EntryExited, end.reason
+		if _, err := e.save(saved, en); err != nil && !errors.Is(err, store.ErrNotFound) {
+			e.log.Error("flows: end entry", "entry", en.ID, "err", err)
+		}
+	case errors.Is(err, store.ErrNotFound):
+		// Erased meanwhile.
+	case err != nil:
+		e.log.Error("flows: run step", "entry", en.ID, "step", en.Step, "err", err)
+		e.retryLater(en.ID)
+	}
+}
+
+// walk runs en's steps in memory from its current one until it waits or
+// ends, writing through save where it must; saved is the entry as last
+// written. recover says the current step is a send interrupted after its
+// submitting mark.
+func (e *Engine) walk(ctx context.Context, def *Definition, en, saved *store.FlowEntry, recover bool) error {
 	for {
-		if en.Step >= len(def.Steps) {
-			e.finish(en.ID, store.EntryDone, "all steps done")
-			return
+		if ctx.Err() != nil {
+			return e.commit(saved, en)
 		}
-		var next store.FlowEntry
-		var wait bool
-		next, wait, err = e.step(ctx, def, en)
-		var end errEnd
+		i := en.Step
+		if i >= len(def.Steps) {
+			en.State, en.Reason = store.EntryDone, "all steps done"
+			return e.commit(saved, en)
+		}
+		s := def.Steps[i]
+		now := e.now()
 		switch {
-		case errors.As(err, &end):
-			e.finish(en.ID, store.EntryExited, end.reason)
-			return
-		case errors.Is(err, store.ErrNotFound):
-			return // erased meanwhile
-		case err != nil:
-			e.log.Error("flows: run step", "entry", en.ID, "step", en.Step, "err", err)
-			e.retryLater(en.ID)
-			return
-		}
-		en = next
-		if wait {
-			return
+		case s.Wait != nil:
+			if en.StepDue.IsZero() {
+				en.StepDue = e.waitEnd(s.Wait, *en, now)
+			}
+			if en.StepDue.After(now) {
+				en.DueAt = en.StepDue
+				return e.commit(saved, en)
+			}
+			en.Steps = append(en.Steps, store.FlowStepRecord{Step: i, Kind: "wait", At: now, State: store.StepWaited})
+			en.Step, en.StepDue = i+1, time.Time{}
+		case s.Condition != nil:
+			ok, why, err := e.holds(def, s.Condition, en)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return endWith("steps[%d] condition %s did not hold: %s", i, s.Condition.Kind, why)
+			}
+			en.Steps = append(en.Steps, store.FlowStepRecord{Step: i, Kind: "condition", At: now, State: store.StepPassed, Note: why})
+			en.Step++
+		case s.Send != nil:
+			if err := e.send(ctx, def, en, saved, i, s.Send, recover); err != nil {
+				return err
+			}
+			recover = false
+		default:
+			return endWith("steps[%d] is empty", i)
 		}
 	}
 }
 
-// step runs the entry's current step and returns the entry as stored
-// after it; wait reports that the entry now waits.
-func (e *Engine) step(ctx context.Context, def *Definition, en store.FlowEntry) (store.FlowEntry, bool, error) {
-	i := en.Step
-	s := def.Steps[i]
-	now := e.now()
-	switch {
-	case s.Wait != nil:
-		if en.StepDue.IsZero() {
-			due := e.waitEnd(s.Wait, en, now)
-			if due.After(now) {
-				out, err := e.db.UpdateFlowEntry(en.ID, func(x *store.FlowEntry) error {
-					x.StepDue, x.DueAt = due, due
-					return nil
-				})
-				return out, true, err
-			}
-		} else if en.StepDue.After(now) {
-			// Woken early (a resume): keep waiting.
-			out, err := e.db.UpdateFlowEntry(en.ID, func(x *store.FlowEntry) error { x.DueAt = x.StepDue; return nil })
-			return out, true, err
+// errMoved: the stored entry is not where this run found it.
+var errMoved = errors.New("flows: the entry changed meanwhile")
+
+// save writes en over the stored entry, which must still be as saved
+// left it (same step and state); it returns the entry as stored.
+func (e *Engine) save(saved, en store.FlowEntry) (store.FlowEntry, error) {
+	return e.db.UpdateFlowEntry(en.ID, func(x *store.FlowEntry) error {
+		if x.Step != saved.Step || x.State != saved.State || len(x.Steps) != len(saved.Steps) {
+			return errMoved
 		}
-		out, err := e.advance(en.ID, store.FlowStepRecord{Step: i, Kind: "wait", At: now, State: store.StepWaited})
-		return out, false, err
-	case s.Condition != nil:
-		ok, why, err := e.holds(def, s.Condition, &en)
-		if err != nil {
-			return en, false, err
-		}
-		if !ok {
-			return en, false, endWith("steps[%d] condition %s did not hold: %s", i, s.Condition.Kind, why)
-		}
-		out, err := e.advance(en.ID, store.FlowStepRecord{Step: i, Kind: "condition", At: now, State: store.StepPassed, Note: why})
-		return out, false, err
-	case s.Send != nil:
-		out, err := e.send(ctx, def, en, i, s.Send)
-		return out, false, err
+		x.Step, x.StepDue, x.DueAt, x.State, x.Reason = en.Step, en.StepDue, en.DueAt, en.State, en.Reason
+		x.Steps, x.LastSentAt = en.Steps, en.LastSentAt
+		return nil
+	})
+}
+
+// commit saves en and makes it the saved state.
+func (e *Engine) commit(saved, en *store.FlowEntry) error {
+	out, err := e.save(*saved, *en)
+	if err != nil {
+		return err
 	}
-	return en, false, endWith("steps[%d] is empty", i)
+	*saved, *en = out, out
+	return nil
+}
+
+// eventsSince counts the contact's events of typ that came after the
+// entry's trigger: later in the log than the trigger event, or, for an
+// entry not started by an event, that occurred after it entered.
+func (e *Engine) eventsSince(en *store.FlowEntry, typ string) (int, error) {
+	since := en.EnteredAt
+	if ev := triggerEvent(en); ev != nil && ev.OccurredAt.Before(since) {
+		since = ev.OccurredAt
+	}
+	evs, err := e.db.EventsOf(en.Number, typ, since)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, ev := range evs {
+		if en.EventSeq != 0 && ev.Seq <= en.EventSeq {
+			continue
+		}
+		if en.EventSeq == 0 && ev.ReceivedAt.Before(en.EnteredAt) {
+			continue
+		}
+		n++
+	}
+	return n, nil
+}
+
+// send runs a send step on en. It writes the step as submitting (with
+// the text) before handing it to the outbox; after, the record says
+// submitted and the entry moves on in memory. Found submitting at the
+// next run (recover: a crash in between), it looks the text up by its key
+// and submits only if the outbox never stored it.
+func (e *Engine) send(ctx context.Context, def *Definition, en, saved *store.FlowEntry, i int, s *Send, recover bool) error {
+	key := Key(en.Flow, en.ID, i)
+	origin := Origin(en.Flow, en.ID, i)
+	var m store.Message
+	found := false
+	if recover {
+		var err error
+		if m, found, err = e.db.MessageByKey(IdempotencyScope, key, en.Number); err != nil {
+			return err
+		}
+	} else {
+		text, err := e.compose(def, *en, s, key, origin)
+		if err != nil {
+			return err
+		}
+		en.Steps = append(en.Steps, store.FlowStepRecord{Step: i, Kind: "send", At: e.now(), State: store.StepSubmitting, Key: key, Note: text})
+		if err := e.commit(saved, en); err != nil {
+			return err
+		}
+	}
+	rec := en.Record(i)
+	if !found {
+		var err error
+		m, _, err = e.cfg.Sender.Submit(ctx, outbox.SubmitRequest{To: en.Number, Text: rec.Note, Kind: s.kind(),
+			IdempotencyKey: key, IdempotencyScope: IdempotencyScope, ExitKey: en.ExitKey, Origin: origin})
+		var fe *store.FieldError
+		if errors.As(err, &fe) {
+			return endWith("steps[%d] send: the outbox refused the text: %v", i, err)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	rec.State, rec.MessageID = store.StepSubmitted, m.ID
+	applyOutcome(rec, m)
+	en.LastSentAt = m.CreatedAt
+	en.Step++
+	return nil
 }
 
 // waitEnd is when a wait step that starts now ends. The first step's wait
@@ -561,19 +681,6 @@ func (e *Engine) zoneOf(number string) *time.Location {
 		}
 	}
 	return e.cfg.Zone
-}
-
-// advance records a finished step and moves to the next.
-func (e *Engine) advance(id uint64, rec store.FlowStepRecord) (store.FlowEntry, error) {
-	return e.db.UpdateFlowEntry(id, func(x *store.FlowEntry) error {
-		if x.Step != rec.Step || !x.State.Active() {
-			return fmt.Errorf("flows: entry %d moved on meanwhile", id)
-		}
-		x.Steps = append(x.Steps, rec)
-		x.Step++
-		x.StepDue = time.Time{}
-		return nil
-	})
 }
 
 // holds evaluates a condition for the entry; why says what was found.
@@ -651,98 +758,6 @@ func (e *Engine) holds(def *Definition, c *Condition, en *store.FlowEntry) (bool
 		return !clicked, fmt.Sprintf("clicked: %v", clicked), nil
 	}
 	return false, "unknown condition", nil
-}
-
-// eventsSince counts the contact's events of typ that came after the
-// entry's trigger: later in the log than the trigger event, or, for an
-// entry not started by an event, that occurred after it entered.
-func (e *Engine) eventsSince(en *store.FlowEntry, typ string) (int, error) {
-	since := en.EnteredAt
-	if ev := triggerEvent(en); ev != nil && ev.OccurredAt.Before(since) {
-		since = ev.OccurredAt
-	}
-	evs, err := e.db.EventsOf(en.Number, typ, since)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, ev := range evs {
-		if en.EventSeq != 0 && ev.Seq <= en.EventSeq {
-			continue
-		}
-		if en.EventSeq == 0 && ev.ReceivedAt.Before(en.EnteredAt) {
-			continue
-		}
-		n++
-	}
-	return n, nil
-}
-
-// send runs a send step. It marks the step submitting (with the text)
-// before handing it to the outbox and submitted after; found submitting
-// at the next run (a crash in between), it looks the text up by its key
-// and submits only if the outbox never stored it.
-func (e *Engine) send(ctx context.Context, def *Definition, en store.FlowEntry, i int, s *Send) (store.FlowEntry, error) {
-	key := Key(en.Flow, en.ID, i)
-	origin := Origin(en.Flow, en.ID, i)
-	rec := en.Record(i)
-	if rec == nil {
-		text, err := e.compose(def, en, s, key, origin)
-		if err != nil {
-			return en, err
-		}
-		en, err = e.db.UpdateFlowEntry(en.ID, func(x *store.FlowEntry) error {
-			if x.Step != i || !x.State.Active() {
-				return fmt.Errorf("flows: entry %d moved on meanwhile", x.ID)
-			}
-			x.Steps = append(x.Steps, store.FlowStepRecord{Step: i, Kind: "send", At: e.now(), State: store.StepSubmitting, Key: key, Note: text})
-			return nil
-		})
-		if err != nil {
-			return en, err
-		}
-		rec = en.Record(i)
-	}
-	if rec.State != store.StepSubmitting {
-		// Submitted before a crash that came before the step moved on.
-		return e.moveOn(en.ID, i)
-	}
-	m, found, err := e.db.MessageByKey(IdempotencyScope, key, en.Number)
-	if err != nil {
-		return en, err
-	}
-	if !found {
-		m, _, err = e.cfg.Sender.Submit(ctx, outbox.SubmitRequest{To: en.Number, Text: rec.Note, Kind: s.kind(),
-			IdempotencyKey: key, IdempotencyScope: IdempotencyScope, ExitKey: en.ExitKey, Origin: origin})
-		var fe *store.FieldError
-		if errors.As(err, &fe) {
-			return en, endWith("steps[%d] send: the outbox refused the text: %v", i, err)
-		}
-		if err != nil {
-			return en, err
-		}
-	}
-	return e.db.UpdateFlowEntry(en.ID, func(x *store.FlowEntry) error {
-		r := x.Record(i)
-		if r == nil || x.Step != i {
-			return fmt.Errorf("flows: entry %d moved on meanwhile", x.ID)
-		}
-		r.State, r.MessageID = store.StepSubmitted, m.ID
-		applyOutcome(r, m)
-		x.LastSentAt = m.CreatedAt
-		x.Step++
-		return nil
-	})
-}
-
-// moveOn passes a send step already submitted.
-func (e *Engine) moveOn(id uint64, i int) (store.FlowEntry, error) {
-	return e.db.UpdateFlowEntry(id, func(x *store.FlowEntry) error {
-		if x.Step == i {
-			x.Step++
-		}
-		return nil
-	})
 }
 
 // compose checks what forbids the text and renders it. An errEnd ends the

@@ -117,7 +117,7 @@ func (s *shortener) Shorten(text, number, origin, key string) (string, error) {
 }
 
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	clk    *clock
 	db     *store.DB
 	queue  *outbox.Queue
@@ -127,7 +127,7 @@ type rig struct {
 	seq    int
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	// 14:00 in New York: inside the quiet-hours window.
 	clk := &clock{t: time.Date(2026, 3, 10, 18, 0, 0, 0, time.UTC)}
