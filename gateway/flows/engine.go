@@ -35,6 +35,9 @@ const (
 	retryAfter = time.Minute
 	// workers is how many due entries run at once.
 	workers = 8
+	// maxSleep bounds the scheduler's sleep: new events wake it at once,
+	// and this is the net under a wake-up that never came.
+	maxSleep = time.Minute
 )
 
 // Sender queues a text; *outbox.Queue is one.
@@ -219,11 +222,11 @@ func (e *Engine) Run(ctx context.Context) error {
 		if busy && err == nil {
 			continue
 		}
-		wait := time.Hour
+		wait := maxSleep
 		if err != nil {
 			wait = retryAfter
 		} else if next, ok := e.nextWake(); ok {
-			wait = max(next.Sub(e.now()), 0)
+			wait = min(max(next.Sub(e.now()), 0), maxSleep)
 		}
 		timer.Reset(wait)
 		select {

@@ -13,6 +13,7 @@ package flows
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -325,7 +326,12 @@ func (d *Definition) Validate(parse func(src string, kind store.Kind) error) err
 			}
 			if parse != nil {
 				if err := parse(s.Send.Template, s.Send.kind()); err != nil {
-					return fieldErr(f+".send.template", "%v", err)
+					msg := err.Error()
+					var fe *store.FieldError
+					if errors.As(err, &fe) {
+						msg = fe.Message // the template's own field is this one
+					}
+					return fieldErr(f+".send.template", "%s", msg)
 				}
 			}
 		}
