@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/access"
+	"github.com/simgate/simgate/gateway/backups"
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/outbox"
@@ -81,7 +82,10 @@ type Config struct {
 	USSDAllow []string
 	// Signup bounds what the public sign-up page (/join) may cost.
 	Signup SignupLimits
-	Log    *slog.Logger
+	// Backups says where and when the nightly backups go; an empty Dir
+	// turns them off.
+	Backups backups.Config
+	Log     *slog.Logger
 	// Clock returns the current time; tests substitute it.
 	Clock func() time.Time
 }
@@ -98,6 +102,7 @@ type Gateway struct {
 	policy   *consent.Policy
 	consent  *consent.Ledger
 	outbox   *outbox.Queue
+	backups  *backups.Nightly // nil: nightly backups off
 }
 
 // New creates a Gateway over an open store.
@@ -147,6 +152,9 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.consent = consent.New(consent.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
 		Policy: policy, Outbox: g.outbox, Notify: ev,
 		Signup: consent.SignupLimits{PerNumber: cfg.Signup.PerNumber, BusyPerHour: cfg.Signup.BusyPerHour}})
+	if cfg.Backups.Dir != "" {
+		g.backups = backups.New(cfg.Backups, db, ev, log, cfg.Clock)
+	}
 	g.watchStore()
 	return g, nil
 }
@@ -180,6 +188,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 	// Sign-ups answered before a stop are acted on now; new ones as they
 	// come.
 	defer g.consent.StartSignups(ctx)()
+	if g.backups != nil {
+		bctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); g.backups.Run(bctx) }()
+		defer func() { stop(); <-done }()
+	}
 	return g.outbox.Run(ctx)
 }
 

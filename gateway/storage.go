@@ -2,7 +2,11 @@ package gateway
 
 import (
 	"errors"
+	"io"
+	"slices"
+	"time"
 
+	"github.com/simgate/simgate/gateway/backups"
 	"github.com/simgate/simgate/store"
 )
 
@@ -55,4 +59,31 @@ func (g *Gateway) storeHealthChanged(problem error) {
 	default:
 		g.events.ClearAlert(AlertDiskFull, "")
 	}
+}
+
+// Backup writes a consistent snapshot of the whole database to w while
+// sending goes on (a read transaction), and returns the bytes written. The
+// result is a database file that `simgate restore` accepts.
+func (g *Gateway) Backup(w io.Writer) (int64, error) { return g.db.Backup(w) }
+
+// BackupsStatus is what the settings page says about the nightly backups.
+type BackupsStatus struct {
+	On     bool
+	Dir    string
+	Keep   int
+	At     string   // local time of day, "03:30"
+	Latest []string // the backups in Dir, newest first
+}
+
+// Backups reports the nightly backups' settings and the files in their
+// directory.
+func (g *Gateway) Backups() (BackupsStatus, error) {
+	if g.backups == nil {
+		return BackupsStatus{}, nil
+	}
+	cfg := g.backups.Config()
+	names, err := backups.List(cfg.Dir)
+	slices.Reverse(names)
+	at := time.Time{}.Add(cfg.At).Format("15:04")
+	return BackupsStatus{On: true, Dir: cfg.Dir, Keep: cfg.Keep, At: at, Latest: names}, err
 }

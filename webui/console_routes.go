@@ -32,6 +32,7 @@ func (s *server) consoleRoutes() {
 	m.Handle("POST /modems/{name}/pause", s.form(s.pauseModem(true)))
 	m.Handle("POST /modems/{name}/resume", s.form(s.pauseModem(false)))
 	m.Handle("GET /settings", s.console(s.settingsPage))
+	m.Handle("GET /api/v1/backup", s.console(s.backupDownload))
 	m.Handle("POST /settings/tokens", s.form(s.createToken))
 	m.Handle("POST /settings/tokens/{id}/revoke", s.form(s.revokeToken))
 	m.Handle("POST /settings/users", s.form(s.addUser))

@@ -480,6 +480,7 @@ type settingsData struct {
 	Tokens    []gateway.Token
 	Users     []gateway.User
 	Region    string
+	Backups   gateway.BackupsStatus
 	NewToken  string // shown once, right after creating it
 	TokenName string
 	UserName  string
@@ -499,6 +500,10 @@ func (s *server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 		return err
 	}
 	d.Region = s.gw.Region()
+	if d.Backups, err = s.gw.Backups(); err != nil {
+		// The page still helps without the list; the log says why.
+		s.log.Warn("list backups", "error", err)
+	}
 	return s.render(w, r, status, "settings", view{Title: "Settings", Nav: "settings", Error: errMsg, Notice: notice, Data: d})
 }
 

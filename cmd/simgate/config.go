@@ -16,6 +16,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/backups"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -74,6 +75,7 @@ type fileConfig struct {
 	USSDAllow []string
 	PublicURL string
 	Join      joinConfig
+	Backup    backupConfig
 	// StartCheckMiB bounds the check of simgate.db at start; nil when the
 	// file leaves it out.
 	StartCheckMiB *int64
@@ -86,6 +88,18 @@ type joinConfig struct {
 	Signup           gateway.SignupLimits
 	PerAddressPerDay int
 }
+
+// backupConfig is the [backup] table: nightly copies of simgate.db.
+// Dir "" means DATA/backups; Keep 0 turns them off.
+type backupConfig struct {
+	Dir  string
+	Keep int
+	At   time.Duration // from local midnight
+}
+
+// defaultBackupConfig: on unless the file says keep = 0, since a shop
+// that never thought of backups is the one that needs them.
+var defaultBackupConfig = backupConfig{Keep: backups.DefaultKeep, At: backups.DefaultAt}
 
 // defaultStartCheckMiB is store.DefaultStartCheckBytes (where the number
 // comes from) in the unit of start_check_mib.
@@ -124,10 +138,47 @@ type rawConfig struct {
 	USSDAllow         *[]string `toml:"ussd_allow"`
 	PublicURL         string    `toml:"public_url"`
 	Join              rawJoin   `toml:"join"`
+	Backup            rawBackup `toml:"backup"`
 	// StartCheckMiB is start_check_mib (fileConfig.StartCheckMiB).
 	StartCheckMiB *int64     `toml:"start_check_mib"`
 	Limits        rawLimits  `toml:"limits"`
 	Modem         []rawModem `toml:"modem"`
+}
+
+// rawBackup is the [backup] table.
+type rawBackup struct {
+	Dir  string `toml:"dir"`
+	Keep *int   `toml:"keep"`
+	At   string `toml:"at"`
+}
+
+// apply checks the [backup] table, relative paths taken from dir (the
+// file's directory), adding any problem to errs.
+func (r rawBackup) apply(dir string, errs []error) (backupConfig, []error) {
+	b := defaultBackupConfig
+	if r.Dir != "" {
+		b.Dir = r.Dir
+		if !filepath.IsAbs(b.Dir) {
+			b.Dir = filepath.Join(dir, b.Dir)
+		}
+		b.Dir = filepath.Clean(b.Dir)
+	}
+	if r.Keep != nil {
+		if *r.Keep < 0 || *r.Keep > 1000 {
+			errs = append(errs, fmt.Errorf("backup.keep: %d is not between 0 (off) and 1000", *r.Keep))
+		} else {
+			b.Keep = *r.Keep
+		}
+	}
+	if r.At != "" {
+		t, err := time.Parse("15:04", r.At)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("backup.at: %q is not a time of day like \"03:30\"", r.At))
+		} else {
+			b.At = time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
+		}
+	}
+	return b, errs
 }
 
 // rawJoin is the [join] table.
@@ -310,6 +361,7 @@ func (r rawConfig) validate(dir string) (fileConfig, []error) {
 		}
 	}
 	cfg.Join, errs = r.Join.apply(errs)
+	cfg.Backup, errs = r.Backup.apply(dir, errs)
 	if r.StartCheckMiB != nil {
 		if *r.StartCheckMiB < 0 {
 			bad("start_check_mib", "%d is negative (0 checks only the headers and the compliance records at start)", *r.StartCheckMiB)
@@ -494,6 +546,7 @@ func mergeConfig(file fileConfig, fs *flag.FlagSet, cfg daemonConfig) (daemonCon
 		cfg.PublicURL = file.PublicURL
 	}
 	cfg.Join = file.Join
+	cfg.Backup = file.Backup
 	if !given["start-check-mib"] && file.StartCheckMiB != nil {
 		cfg.StartCheckBytes = *file.StartCheckMiB << 20
 	}

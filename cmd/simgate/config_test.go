@@ -58,6 +58,7 @@ imei = "861234567890123"
 		Region: "GB",
 		// A string, read by time.ParseDuration.
 		UploadIdleTimeout: 2 * time.Minute,
+		Backup:            defaultBackupConfig,
 		Modems: []modemEntry{
 			{
 				Name: "shop1", Path: "/dev/serial/by-id/usb-HUAWEI_Mobile-if02-port0", PIN: "1234", SMSC: "+447785016005",
@@ -107,8 +108,29 @@ func TestLoadConfigEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, fileConfig{}) {
-		t.Errorf("got %+v, want the zero config (flag defaults apply)", got)
+	// Nightly backups are on by default: the one table that is not zero.
+	if !reflect.DeepEqual(got, fileConfig{Backup: defaultBackupConfig}) {
+		t.Errorf("got %+v, want the zero config (flag defaults apply) with default backups", got)
+	}
+}
+
+func TestLoadConfigBackup(t *testing.T) {
+	got, err := loadConfig(writeConfig(t, "[backup]\ndir = \"copies\"\nkeep = 3\nat = \"22:15\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Backup.Keep != 3 || got.Backup.At != 22*time.Hour+15*time.Minute || filepath.Base(got.Backup.Dir) != "copies" || !filepath.IsAbs(got.Backup.Dir) {
+		t.Errorf("backup config %+v", got.Backup)
+	}
+	off, err := loadConfig(writeConfig(t, "[backup]\nkeep = 0\n"))
+	if err != nil || off.Backup.Keep != 0 {
+		t.Errorf("keep = 0: %+v, %v", off.Backup, err)
+	}
+	for _, bad := range []string{"keep = -1", "keep = 5000", `at = "25:00"`, `at = "3am"`} {
+		_, err := loadConfig(writeConfig(t, "[backup]\n"+bad+"\n"))
+		if err == nil || !strings.Contains(err.Error(), "backup.") {
+			t.Errorf("[backup] %s: err %v, want one naming backup.*", bad, err)
+		}
 	}
 }
 

@@ -82,6 +82,10 @@ var layerRules = []layerRule{
 		why: "the parts work on records; only the facade turns them into views where they leave the gateway",
 	},
 	{
+		from: module + "/gateway/backups", direct: true, not: []string{module + "/..."},
+		why: "nightly backups reach the store through one interface (Snapshotter), so they work on anything that can write a snapshot",
+	},
+	{
 		from: module + "/gateway/access", direct: true, not: []string{module + "/gateway/..."},
 		why: "users, sessions and tokens need only the store",
 	},
@@ -401,6 +405,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		live       = module + "/gateway/live"
 		compliance = module + "/gateway/compliance"
 		access     = module + "/gateway/access"
+		backups    = module + "/gateway/backups"
 		contacts   = module + "/gateway/contacts"
 		consent    = module + "/gateway/consent"
 		outbox     = module + "/gateway/outbox"
@@ -415,7 +420,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		return map[string][]string{
 			cmd:        {webui, gateway, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, "net/http", "github.com/gorilla/websocket"},
-			gateway:    {live, compliance, access, contacts, consent, outbox, view, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, view, store, modem},
+			backups:    {"os", "time"},
 			live:       {"sync"},
 			compliance: {store, "time"},
 			access:     {store},
@@ -433,6 +439,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 	}
 	for _, breach := range []struct{ from, to string }{
 		{store, modem},
+		{backups, store},
 		{store, "net/http"},
 		{store, serial},
 		{modem, store},

@@ -11,6 +11,8 @@
 //	simgate user add --data DIR --name NAME  (console login)
 //	simgate compact   --data DIR  (service stopped: rewrites the database)
 //	simgate check     --data DIR  (service stopped: reads and checks every page)
+//	simgate backup    --data DIR --to FILE  (while running, through the control socket)
+//	simgate restore   FILE --data DIR  (service stopped)
 package main
 
 import (
@@ -37,6 +39,8 @@ Usage:
   simgate user add --data DIR --name NAME    (password from stdin or a prompt)
   simgate compact --data DIR                 (service stopped: rewrites the file, dropping erased data)
   simgate check   --data DIR                 (service stopped: reads every page; exit status 65 on damage)
+  simgate backup  --data DIR --to FILE       (a consistent copy, also while the service runs)
+  simgate restore FILE --data DIR            (service stopped: checks FILE, keeps the old file aside)
 
 Run "simgate COMMAND -h" for the flags of one command.
 `
@@ -115,6 +119,12 @@ var subcommands = map[string]subcommand{
 	},
 	"check": func(ctx context.Context, args []string, stdout io.Writer, _ *slog.Logger) error {
 		return runCheck(ctx, args, stdout)
+	},
+	"backup": func(ctx context.Context, args []string, stdout io.Writer, _ *slog.Logger) error {
+		return runBackup(ctx, args, stdout)
+	},
+	"restore": func(ctx context.Context, args []string, stdout io.Writer, _ *slog.Logger) error {
+		return runRestore(ctx, args, stdout)
 	},
 }
 

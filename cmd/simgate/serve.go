@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/backups"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 	"github.com/simgate/simgate/webui"
@@ -105,6 +106,7 @@ type daemonConfig struct {
 	// recorded as made there.
 	PublicURL string
 	Join      joinConfig // the public sign-up page's bounds
+	Backup    backupConfig
 	Modems    []daemonModem
 	// Init lets the store start a new, empty database where the data
 	// directory holds other files but no simgate.db, or an empty one
@@ -121,7 +123,7 @@ type daemonConfig struct {
 
 func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	var cfg daemonConfig
+	cfg := daemonConfig{Backup: defaultBackupConfig}
 	var modems modemFlag
 	cfgPath := fs.String("config", "", "TOML config file (see systemd/simgate.toml); flags given as well override it")
 	fs.StringVar(&cfg.DataDir, "data", "", "data directory (created if missing; holds simgate.db)")
@@ -203,6 +205,12 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	stopControl, err := listenControl(ctx, cfg.DataDir, gw, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopControl()
 	d := &daemon{cfg: cfg, log: log, db: db, gw: gw, ln: ln, srv: srv}
 	return d.run(ctx)
 }
@@ -294,7 +302,14 @@ func (e *dataError) Unwrap() error { return e.err }
 // newGateway makes the gateway over db with the configured modems; none
 // is opened before the gateway runs.
 func newGateway(db *store.DB, cfg daemonConfig, log *slog.Logger) (*gateway.Gateway, error) {
-	gw, err := gateway.New(db, gateway.Config{Region: cfg.Region, USSDAllow: cfg.USSDAllow, Signup: cfg.Join.Signup, Log: log})
+	gcfg := gateway.Config{Region: cfg.Region, USSDAllow: cfg.USSDAllow, Signup: cfg.Join.Signup, Log: log}
+	if cfg.Backup.Keep > 0 {
+		gcfg.Backups = backups.Config{Dir: cfg.Backup.Dir, Keep: cfg.Backup.Keep, At: cfg.Backup.At}
+		if gcfg.Backups.Dir == "" {
+			gcfg.Backups.Dir = filepath.Join(cfg.DataDir, "backups")
+		}
+	}
+	gw, err := gateway.New(db, gcfg)
 	if err != nil {
 		return nil, err
 	}
