@@ -165,7 +165,8 @@ type SubjectData struct {
 	Inbound  []Inbound      `json:"inbound"`
 	// ShopEvents: what the shop told the box about the number (checkouts,
 	// orders, products viewed), oldest first.
-	ShopEvents []ShopEvent `json:"shop_events"`
+	ShopEvents  []ShopEvent `json:"shop_events"`
+	FlowEntries []FlowEntry `json:"flow_entries"` // automated flows the number is or was in
 }
 
 // Event types that subscribe a number: refused for a suppressed number

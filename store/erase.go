@@ -271,6 +271,9 @@ func (db *DB) Subject(number string) (SubjectData, error) {
 		if s.ShopEvents, err = shopEventsOf(tx, number, "", time.Time{}); err != nil {
 			return err
 		}
+		if s.FlowEntries, err = recordsUnder(tx, bucketFlowByNumber, numberPrefix(number), getFlowEntry); err != nil {
+			return err
+		}
 		return nil
 	})
 	if err != nil {

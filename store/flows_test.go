@@ -221,6 +221,10 @@ func TestFlowNumberExitAndErase(t *testing.T) {
 	if len(res.Ended) != 1 || res.Ended[0].Reason != "opted out" {
 		t.Fatalf("ended %+v", res.Ended)
 	}
+	subj, err := db.Subject("+12015550124")
+	if err != nil || len(subj.FlowEntries) != 1 || subj.FlowEntries[0].ID != es[1].ID {
+		t.Fatalf("subject data: %d flow entries, %v", len(subj.FlowEntries), err)
+	}
 	rep, err := db.EraseNumber("+12015550124")
 	if err != nil {
 		t.Fatal(err)

@@ -139,7 +139,8 @@ func FromEvidence(e consent.Evidence) Evidence {
 // at at.
 func FromSubject(d store.SubjectData, at time.Time) SubjectData {
 	v := SubjectData{ExportedAt: at.UTC(), Consent: FromConsent(d.Consent), ConsentEvents: mapViews(d.Events, FromConsentEvent),
-		Messages: mapViews(d.Messages, FromMessage), Inbound: mapViews(d.Inbound, FromInbound)}
+		Messages: mapViews(d.Messages, FromMessage), Inbound: mapViews(d.Inbound, FromInbound),
+		FlowEntries: mapViews(d.FlowEntries, FromFlowEntry)}
 	if d.Contact != nil {
 		c := FromContact(*d.Contact)
 		v.Profile = &c

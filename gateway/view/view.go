@@ -210,6 +210,7 @@ type SubjectData struct {
 	ConsentEvents []ConsentEvent `json:"consent_events"`
 	Messages      []Message      `json:"messages"`
 	Inbound       []Inbound      `json:"inbound"`
+	FlowEntries   []FlowEntry    `json:"flow_entries"`
 }
 
 // EraseReport says what an erasure removed.
