@@ -955,3 +955,50 @@ func (db *DB) ConsentEventsAfter(id uint64, max int) ([]ConsentEvent, error) {
 	})
 	return out, err
 }
+
+// PruneFlowEntries deletes up to max entries that ended (done or exited)
+// before cutoff, oldest first, with their index entries and the key that
+// kept them from entering twice; the flows' counters keep what they did.
+// It reads entries in the order they entered and stops at the first that
+// entered after cutoff, so a pass costs the old entries, not all of them.
+func (db *DB) PruneFlowEntries(cutoff time.Time, max int) (int, error) {
+	n := 0
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		n = 0
+		var drop []FlowEntry
+		c := tx.Bucket(bucketFlowEntries).Cursor()
+		for k, v := c.First(); k != nil && len(drop) < max; k, v = c.Next() {
+			var e FlowEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("store: decode flow entry %x: %w", k, err)
+			}
+			if !e.EnteredAt.Before(cutoff) {
+				break
+			}
+			if !e.State.Active() && e.UpdatedAt.Before(cutoff) {
+				drop = append(drop, e)
+			}
+		}
+		for i := range drop {
+			e := &drop[i]
+			if err := tx.Bucket(bucketFlowEntries).Delete(u64(e.ID)); err != nil {
+				return err
+			}
+			if err := reindex(tx, flowEntryIndexes(), e, nil); err != nil {
+				return err
+			}
+			onceKey := append(u64(e.Flow), e.Key...)
+			if v := tx.Bucket(bucketFlowOnce).Get(onceKey); len(v) == 16 && binary.BigEndian.Uint64(v[:8]) == e.ID {
+				if err := tx.Bucket(bucketFlowOnce).Delete(onceKey); err != nil {
+					return err
+				}
+			}
+		}
+		n = len(drop)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: prune flow entries: %w", err)
+	}
+	return n, nil
+}

@@ -254,3 +254,36 @@ func TestFlowNumberExitAndErase(t *testing.T) {
 		t.Error("the once key of the erased entry was kept")
 	}
 }
+
+func TestPruneFlowEntries(t *testing.T) {
+	clk := newClock()
+	db := openTest(t, WithClock(clk.now))
+	f := newTestFlow(t, db)
+	es := enter(t, db,
+		FlowEntry{Flow: f.ID, Number: "+12015550123", Key: "a"},
+		FlowEntry{Flow: f.ID, Number: "+12015550124", Key: "b"},
+	)
+	if _, err := db.UpdateFlowEntry(es[0].ID, func(e *FlowEntry) error { e.State = EntryDone; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(200 * 24 * time.Hour)
+	late := enter(t, db, FlowEntry{Flow: f.ID, Number: "+12015550125", Key: "c"})[0]
+	if _, err := db.UpdateFlowEntry(late.ID, func(e *FlowEntry) error { e.State = EntryDone; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.PruneFlowEntries(clk.now().Add(-180*24*time.Hour), 100)
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v; want the one old finished entry", n, err)
+	}
+	if _, err := db.GetFlowEntry(es[0].ID); !errors.Is(err, ErrNotFound) {
+		t.Error("the old finished entry is still there")
+	}
+	for _, id := range []uint64{es[1].ID, late.ID} {
+		if _, err := db.GetFlowEntry(id); err != nil {
+			t.Errorf("entry %d: %v (an active or recent entry was pruned)", id, err)
+		}
+	}
+	if c, _ := db.GetFlowCounters(f.ID); c.Entered != 3 || c.Waiting != 1 {
+		t.Errorf("counters %+v: pruning changes no totals", c)
+	}
+}

@@ -35,6 +35,10 @@ const (
 	retryAfter = time.Minute
 	// workers is how many due entries run at once.
 	workers = 8
+	// EntryRetention is how long an entry that ended is kept (for the
+	// console and the GDPR export) before the daily pass deletes it; the
+	// counters keep what it did. Half a year covers any attribution window.
+	EntryRetention = 180 * 24 * time.Hour
 	// maxSleep bounds the scheduler's sleep: new events wake it at once,
 	// and this is the net under a wake-up that never came.
 	maxSleep = time.Minute
@@ -60,7 +64,7 @@ type Renderer interface {
 // Shortener replaces the links of a rendered text by short links that
 // record clicks under origin; key is the idempotency key of the text.
 type Shortener interface {
-	Shorten(rendered, number, origin, key string) (string, error)
+	Shorten(rendered string, kind store.Kind, number, origin, key string) (string, error)
 }
 
 // Clicks answers whether the text of origin sent to number was clicked.
@@ -796,7 +800,7 @@ func (e *Engine) compose(def *Definition, en store.FlowEntry, s *Send, key, orig
 		return "", endWith("steps[%d] send: the template did not render: %v", en.Step, err)
 	}
 	if e.cfg.Shortener != nil && origin != "" {
-		if text, err = e.cfg.Shortener.Shorten(text, en.Number, origin, key); err != nil {
+		if text, err = e.cfg.Shortener.Shorten(text, s.kind(), en.Number, origin, key); err != nil {
 			return "", err
 		}
 	} else {
@@ -972,6 +976,15 @@ func (e *Engine) runDates() error {
 			return err
 		}
 	}
-	_, err = e.db.CommitFlowBatch(b)
-	return err
+	if _, err = e.db.CommitFlowBatch(b); err != nil {
+		return err
+	}
+	// Once a day, too, the entries that ended long ago go, a page per
+	// transaction.
+	for {
+		n, err := e.db.PruneFlowEntries(e.now().Add(-EntryRetention), pageSize)
+		if err != nil || n < pageSize {
+			return err
+		}
+	}
 }
