@@ -5,6 +5,7 @@
 #   make test-short  the inner loop: skips the end-to-end and browser tests
 #   make fuzz        every FuzzXxx for FUZZTIME each (make fuzz FUZZTIME=1m)
 #   make bench       the README's benchmarks, one after another
+#   make deb         Debian packages for amd64, arm64 and armhf in dist/
 #
 # staticcheck is a tool of the module (go.mod's tool line): `go tool
 # staticcheck` builds the pinned version from the module cache, so it needs
@@ -13,7 +14,7 @@
 GO       ?= go
 FUZZTIME ?= 10s
 
-.PHONY: all check fmt vet staticcheck test test-short fuzz bench
+.PHONY: all check fmt vet staticcheck test test-short fuzz bench deb
 
 all: check test
 
@@ -61,3 +62,8 @@ bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkListContactsSearch$$' ./store
 	$(GO) test -run '^$$' -bench 'BenchmarkSendPart$$' ./modem
 	$(GO) test -run '^$$' -bench 'BenchmarkSubmit$$' ./modem/sim
+
+# The packages a shop's box installs with `apt install ./simgate_*.deb`
+# (systemd/deb/build.sh says what is in them; VERSION=1.2.3 names one).
+deb:
+	systemd/deb/build.sh dist

@@ -65,6 +65,13 @@ func (e *events) MessageChanged(m store.Message) {
 	e.publish("message", func(ev *Event) { ev.Message = ptr(view.FromMessage(m)) })
 }
 
+// EventsAppended is told by the shop's events after each durable append;
+// the console hears the newest Seq. Consumers of the log read it with
+// their own cursor, so nothing depends on this call arriving.
+func (e *events) EventsAppended(lastSeq uint64) {
+	e.publish("shop_events", func(ev *Event) { ev.EventSeq = lastSeq })
+}
+
 func (e *events) InboundReceived(in store.Inbound) {
 	e.publish("inbound", func(ev *Event) { ev.Inbound = ptr(view.FromInbound(in)) })
 }

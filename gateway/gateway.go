@@ -17,6 +17,8 @@
 //   - compliance: pure policy (settings validation, the judge, time zones,
 //     reply wording);
 //   - access: console users, sessions and API tokens;
+//   - shopevents: the shop's events (API batches, Shopify and WooCommerce
+//     webhooks), the integration settings and the events' retention;
 //   - live: the event hub and the active alerts;
 //   - view: the shapes the API, the console and the websocket show, and
 //     their conversions from records.
@@ -41,6 +43,7 @@ import (
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/outbox"
+	"github.com/simgate/simgate/gateway/shopevents"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -102,6 +105,7 @@ type Gateway struct {
 	policy   *consent.Policy
 	consent  *consent.Ledger
 	outbox   *outbox.Queue
+	shop     *shopevents.Service
 	backups  *backups.Nightly // nil: nightly backups off
 }
 
@@ -152,6 +156,10 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.consent = consent.New(consent.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
 		Policy: policy, Outbox: g.outbox, Notify: ev,
 		Signup: consent.SignupLimits{PerNumber: cfg.Signup.PerNumber, BusyPerHour: cfg.Signup.BusyPerHour}})
+	if g.shop, err = shopevents.New(shopevents.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
+		Notify: ev, Consent: checkoutConsent{g}}); err != nil {
+		return nil, err
+	}
 	if cfg.Backups.Dir != "" {
 		g.backups = backups.New(cfg.Backups, db, ev, log, cfg.Clock)
 	}
@@ -185,6 +193,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	// The retention purge of old message bodies runs beside the dispatcher
 	// and stops after it, once the last submit has finished.
 	defer g.consent.StartPurge(ctx)()
+	// Shop events older than their retention go the same way.
+	defer g.shop.StartPurge(ctx)()
 	// Sign-ups answered before a stop are acted on now; new ones as they
 	// come.
 	defer g.consent.StartSignups(ctx)()

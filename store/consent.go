@@ -112,12 +112,16 @@ const (
 	MethodImport  ConsentMethod = "import"
 	MethodAPI     ConsentMethod = "api"
 	MethodConsole ConsentMethod = "console"
+	// MethodCheckout: the customer ticked the shop's own consent box at
+	// its checkout, and the shop's platform told the box (a Shopify
+	// customer's sms_marketing_consent).
+	MethodCheckout ConsentMethod = "checkout"
 )
 
 // ConsentMethods lists every method, in the order forms and errors name
 // them.
 func ConsentMethods() []ConsentMethod {
-	return []ConsentMethod{MethodWebForm, MethodKeyword, MethodPOS, MethodImport, MethodAPI, MethodConsole}
+	return []ConsentMethod{MethodWebForm, MethodKeyword, MethodPOS, MethodImport, MethodAPI, MethodConsole, MethodCheckout}
 }
 
 // ConsentEvent is one entry of the append-only consent ledger: the evidence

@@ -178,12 +178,17 @@ var (
 	// (an order for the checkout a reminder is about). Kept after the
 	// event's retention: a text must not come back to life.
 	bucketExits = []byte("exits")
+	// bucketHookLog: delivery ID (8 bytes, from NextSequence) →
+	// HookDelivery JSON, the newest HookLogSize deliveries of the shop's
+	// webhooks and event batches with their outcome (from version 9), for
+	// Settings → Integrations. Older entries are deleted as new ones come.
+	bucketHookLog = []byte("hook_log")
 	// bucketMsgByExit: exit key | 0x00 | message ID → empty, for queued
 	// messages with an exit key (Message.ExitKey). Derived.
 	bucketMsgByExit = []byte("messages_by_exit")
 
 	// bucketFlows: flow ID (8 bytes) → Flow JSON, the head record of an
-	// automated flow (from version 9).
+	// automated flow (from version 10).
 	bucketFlows = []byte("flows")
 	// bucketFlowVersions: flow ID | version (8 bytes each) → FlowVersion
 	// JSON; a version never changes once written.
@@ -221,11 +226,14 @@ var (
 	keyPurgedInbound   = []byte("purged_inbound_through")
 
 	keyComplianceSettings = []byte("compliance")
+	// keyIntegrationSettings: the shop integrations' settings JSON (webhook
+	// secrets, event retention), as package shopevents encodes them.
+	keyIntegrationSettings = []byte("integrations")
 )
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 9
+const SchemaVersion = 10
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -297,7 +305,13 @@ var migrations = []func(tx *bbolt.Tx) error{
 		}
 		return nil
 	},
-	// 8 → 9: automated flows, their versions, entries, due index and
+	// 8 → 9: the log of the shop's webhook deliveries (Settings →
+	// Integrations).
+	func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketHookLog)
+		return err
+	},
+	// 9 → 10: automated flows, their versions, entries, due index and
 	// counters. The engine's cursors live in meta.
 	func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bucketFlows, bucketFlowVersions, bucketFlowCounters, bucketFlowEntries,

@@ -299,6 +299,7 @@ func templateFuncs(a *assets) template.FuncMap {
 			return t.Local().Format(timeFormat)
 		},
 		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"money":     gateway.FormatMoney,
 		"holdShort": holdShort,
 	}
 }

@@ -153,7 +153,8 @@ type contactData struct {
 	Messages   []gateway.Message
 	Inbound    []gateway.Inbound
 	Events     []gateway.ConsentEvent
-	Confirm    bool // the erase confirmation
+	ShopEvents []gateway.ShopEvent // the timeline of what the shop reported, newest first
+	Confirm    bool                // the erase confirmation
 	DerivedTZ  string
 	FieldError string // the field the error is about, to mark it
 }
@@ -227,6 +228,15 @@ func (s *server) loadContactData(c gateway.Contact) (*contactData, error) {
 	}
 	if d.Inbound, _, err = s.gw.ContactInbound(c.Number, 0, 20); err != nil {
 		return nil, err
+	}
+	evs, err := s.gw.ContactEvents(c.Number)
+	if err != nil {
+		return nil, err
+	}
+	// Newest first, and the last 50: a loyal customer's years of views
+	// are for the export, not for one page.
+	for i := len(evs) - 1; i >= 0 && len(d.ShopEvents) < 50; i-- {
+		d.ShopEvents = append(d.ShopEvents, evs[i])
 	}
 	return d, nil
 }

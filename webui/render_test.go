@@ -58,6 +58,7 @@ func TestRenderEveryTemplate(t *testing.T) {
 	}
 	maps.Copy(fixtures, contactFixtures(now, msgs)) // contacts_console_test.go
 	maps.Copy(fixtures, consentFixtures(now))       // consent_test.go
+	maps.Copy(fixtures, integrationFixtures(now))   // events_test.go
 	for name := range s.pages {
 		if _, ok := fixtures[name]; !ok {
 			t.Errorf("template %s has no fixture", name)
@@ -70,6 +71,9 @@ func TestRenderEveryTemplate(t *testing.T) {
 		"modems":    {"490154203237518", "Balance $5", "8901"},
 		"settings":  {"sg_abc", "Website"},
 		"compose":   {"UCS-2", "<mark>\u201c</mark>"},
+		"contact":   {"order 1001", "199.00 USD"},
+		"integrations": {"https://texts.example.com/hooks/shopify", "set: ••••••••cdef", "not set: WooCommerce webhooks are refused",
+			"bad signature", `id="test-event"`},
 	}
 	for name, v := range fixtures {
 		w := httptest.NewRecorder()

@@ -56,6 +56,9 @@ type Config struct {
 	// page. It is configuration, because a request's Host header is
 	// whatever the sender wrote.
 	PublicURL string
+	// EventMaxBodyBytes bounds the body of an event batch and of a shop's
+	// webhook; zero means DefaultEventMaxBodyBytes.
+	EventMaxBodyBytes int64
 	// JoinPerAddressPerDay bounds the sign-ups one address may post on
 	// /join in 24 h; zero means DefaultJoinPerAddressPerDay.
 	JoinPerAddressPerDay int
@@ -78,6 +81,8 @@ type server struct {
 	join         *joinGuard  // per-address limits of /join
 	challenges   *challenges // the proof of work /join asks for when busy
 	joinSource   string      // the ledger's source for /join sign-ups
+	publicURL    string      // the box as the internet reaches it (the webhook URLs shown)
+	eventMaxBody int64
 	done         <-chan struct{}
 	now          func() time.Time
 }
@@ -116,7 +121,11 @@ func Handler(cfg Config) http.Handler {
 	if perAddress <= 0 {
 		perAddress = DefaultJoinPerAddressPerDay
 	}
-	s := &server{gw: cfg.Gateway, log: log, maxBody: maxBody, mux: http.NewServeMux(),
+	eventMax := cfg.EventMaxBodyBytes
+	if eventMax <= 0 {
+		eventMax = DefaultEventMaxBodyBytes
+	}
+	s := &server{gw: cfg.Gateway, publicURL: cfg.PublicURL, eventMaxBody: eventMax, log: log, maxBody: maxBody, mux: http.NewServeMux(),
 		pages: p, assets: a, csrf: http.NewCrossOriginProtection(), logins: newLoginGuard(time.Now),
 		pingInterval: ping, uploadIdle: uploadIdle, done: cfg.Done, now: time.Now,
 		join: newJoinGuard(perAddress), challenges: newChallenges(), joinSource: joinSourceFor(cfg.PublicURL)}
@@ -138,5 +147,6 @@ func Handler(cfg Config) http.Handler {
 	s.consoleRoutes()
 	s.contactRoutes()
 	s.consentRoutes()
+	s.eventRoutes()
 	return s
 }

@@ -34,6 +34,14 @@ const (
 	maxModemName  = 32 // a name shows in URLs, logs and the console's columns
 )
 
+// Bounds of event_max_body_kib: below 64 KiB, one Shopify order with its
+// customer and addresses may not fit; above 16 MiB, a flood of posts holds
+// that much memory each before a signature is even checked.
+const (
+	minEventBodyKiB = 64
+	maxEventBodyKiB = 16 << 10
+)
+
 // Bounds of upload_idle_timeout: below a second, a pause of the client's
 // network stack fails an upload; above an hour, a dead client holds its
 // connection for longer than anyone would wait for an import.
@@ -52,6 +60,7 @@ const (
 //	upload_idle_timeout = "30s"
 //	ussd_allow = ["*N#", "*N*N#"] # USSD codes the console and API may send
 //	public_url = "https://texts.example.com"   # the console as customers reach it
+//	event_max_body_kib = 512      # cap of an event batch or a shop's webhook body
 //	[join]                        # the public sign-up page's bounds
 //	budget_percent = 10
 //	[limits]                      # defaults for every modem
@@ -79,7 +88,10 @@ type fileConfig struct {
 	// StartCheckMiB bounds the check of simgate.db at start; nil when the
 	// file leaves it out.
 	StartCheckMiB *int64
-	Modems        []modemEntry
+	// EventMaxBodyKiB caps the body of an event batch or a shop's webhook;
+	// zero when the file leaves it out (webui's default applies).
+	EventMaxBodyKiB int64
+	Modems          []modemEntry
 }
 
 // joinConfig bounds the public sign-up page; zero fields take the
@@ -140,9 +152,11 @@ type rawConfig struct {
 	Join              rawJoin   `toml:"join"`
 	Backup            rawBackup `toml:"backup"`
 	// StartCheckMiB is start_check_mib (fileConfig.StartCheckMiB).
-	StartCheckMiB *int64     `toml:"start_check_mib"`
-	Limits        rawLimits  `toml:"limits"`
-	Modem         []rawModem `toml:"modem"`
+	StartCheckMiB *int64 `toml:"start_check_mib"`
+	// EventMaxBodyKiB is event_max_body_kib (fileConfig.EventMaxBodyKiB).
+	EventMaxBodyKiB *int64     `toml:"event_max_body_kib"`
+	Limits          rawLimits  `toml:"limits"`
+	Modem           []rawModem `toml:"modem"`
 }
 
 // rawBackup is the [backup] table.
@@ -361,6 +375,13 @@ func (r rawConfig) validate(dir string) (fileConfig, []error) {
 		}
 	}
 	cfg.Join, errs = r.Join.apply(errs)
+	if r.EventMaxBodyKiB != nil {
+		if k := *r.EventMaxBodyKiB; k < minEventBodyKiB || k > maxEventBodyKiB {
+			bad("event_max_body_kib", "%d must be %d to %d (KiB)", k, minEventBodyKiB, maxEventBodyKiB)
+		} else {
+			cfg.EventMaxBodyKiB = k
+		}
+	}
 	cfg.Backup, errs = r.Backup.apply(dir, errs)
 	if r.StartCheckMiB != nil {
 		if *r.StartCheckMiB < 0 {
@@ -546,6 +567,7 @@ func mergeConfig(file fileConfig, fs *flag.FlagSet, cfg daemonConfig) (daemonCon
 		cfg.PublicURL = file.PublicURL
 	}
 	cfg.Join = file.Join
+	cfg.EventMaxBodyBytes = file.EventMaxBodyKiB << 10 // no flag
 	cfg.Backup = file.Backup
 	if !given["start-check-mib"] && file.StartCheckMiB != nil {
 		cfg.StartCheckBytes = *file.StartCheckMiB << 20

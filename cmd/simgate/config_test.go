@@ -371,3 +371,18 @@ func TestStartCheckConfig(t *testing.T) {
 		t.Errorf("neither: %d, %v; want the default", got.StartCheckBytes, err)
 	}
 }
+
+func TestLoadConfigEventMaxBody(t *testing.T) {
+	got, err := loadConfig(writeConfig(t, "event_max_body_kib = 1024\n"))
+	if err != nil || got.EventMaxBodyKiB != 1024 {
+		t.Fatalf("got %d, %v; want 1024", got.EventMaxBodyKiB, err)
+	}
+	if none, err := loadConfig(writeConfig(t, "region = \"US\"\n")); err != nil || none.EventMaxBodyKiB != 0 {
+		t.Errorf("left out: %d, %v; want 0 (the default applies)", none.EventMaxBodyKiB, err)
+	}
+	for _, bad := range []string{"event_max_body_kib = 1\n", "event_max_body_kib = 99999999\n"} {
+		if _, err := loadConfig(writeConfig(t, bad)); err == nil || !strings.Contains(err.Error(), "event_max_body_kib") {
+			t.Errorf("%q: %v, want an error naming event_max_body_kib", bad, err)
+		}
+	}
+}

@@ -102,6 +102,10 @@ var layerRules = []layerRule{
 		why: "consent and the outbox meet only through the interfaces New wires (consent.Outbox, outbox.InboundHandler), so neither reaches into the other",
 	},
 	{
+		from: module + "/gateway/shopevents", direct: true, not: []string{module + "/gateway/consent", module + "/gateway/outbox", module + "/gateway/access"},
+		why: "shop events reach the consent ledger only through the ConsentRecorder New wires, and send no text: texts go through the outbox from the flows",
+	},
+	{
 		from: module + "/gateway/flows", direct: true,
 		not:   []string{module + "/gateway/..."},
 		allow: []string{module + "/gateway/outbox", module + "/gateway/compliance"},
@@ -409,6 +413,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		contacts   = module + "/gateway/contacts"
 		consent    = module + "/gateway/consent"
 		outbox     = module + "/gateway/outbox"
+		shopevents = module + "/gateway/shopevents"
 		view       = module + "/gateway/view"
 		store      = module + "/store"
 		modem      = module + "/modem"
@@ -420,7 +425,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		return map[string][]string{
 			cmd:        {webui, gateway, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, "net/http", "github.com/gorilla/websocket"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, view, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, view, store, modem},
 			backups:    {"os", "time"},
 			live:       {"sync"},
 			compliance: {store, "time"},
@@ -428,6 +433,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			contacts:   {compliance, store, "os"},
 			consent:    {contacts, compliance, store},
 			outbox:     {contacts, compliance, store, modem},
+			shopevents: {contacts, compliance, store, "crypto/hmac"},
 			view:       {live, compliance, contacts, consent, outbox, store, modem, "time"},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
@@ -462,6 +468,11 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{outbox, consent},
 		{outbox, view},
 		{consent, view},
+		{shopevents, consent},
+		{shopevents, outbox},
+		{shopevents, gateway},
+		{shopevents, view},
+		{shopevents, "net/http"},
 		{view, gateway},
 		{view, access},
 		{view, "os"},

@@ -41,6 +41,7 @@ Usage:
   simgate check   --data DIR                 (service stopped: reads every page; exit status 65 on damage)
   simgate backup  --data DIR --to FILE       (a consistent copy, also while the service runs)
   simgate restore FILE --data DIR            (service stopped: checks FILE, keeps the old file aside)
+  simgate version
 
 Run "simgate COMMAND -h" for the flags of one command.
 `
@@ -125,6 +126,9 @@ var subcommands = map[string]subcommand{
 	},
 	"restore": func(ctx context.Context, args []string, stdout io.Writer, _ *slog.Logger) error {
 		return runRestore(ctx, args, stdout)
+	},
+	"version": func(_ context.Context, _ []string, stdout io.Writer, _ *slog.Logger) error {
+		return runVersion(stdout)
 	},
 }
 

@@ -115,6 +115,9 @@ type daemonConfig struct {
 	// StartCheckBytes bounds the check of simgate.db at start
 	// (store.WithStartCheck).
 	StartCheckBytes int64
+	// EventMaxBodyBytes caps an event batch or a shop's webhook body;
+	// zero: webui's default.
+	EventMaxBodyBytes int64
 	// TLS, when set, serves HTTPS (tlsConfig).
 	TLS *tls.Config
 	// Ready, if set, is called with the base URL once serving.
@@ -365,7 +368,8 @@ func listenHTTP(ctx context.Context, cfg daemonConfig, gw *gateway.Gateway, log 
 		// (UploadIdleTimeout), so that a slow one is not cut off.
 		Handler: webui.Handler(webui.Config{Gateway: gw, Log: log, Done: ctx.Done(),
 			UploadIdleTimeout: cfg.UploadIdleTimeout,
-			PublicURL:         cfg.PublicURL, JoinPerAddressPerDay: cfg.Join.PerAddressPerDay}),
+			PublicURL:         cfg.PublicURL, JoinPerAddressPerDay: cfg.Join.PerAddressPerDay,
+			EventMaxBodyBytes: cfg.EventMaxBodyBytes}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,

@@ -140,6 +140,7 @@ func FromEvidence(e consent.Evidence) Evidence {
 func FromSubject(d store.SubjectData, at time.Time) SubjectData {
 	v := SubjectData{ExportedAt: at.UTC(), Consent: FromConsent(d.Consent), ConsentEvents: mapViews(d.Events, FromConsentEvent),
 		Messages: mapViews(d.Messages, FromMessage), Inbound: mapViews(d.Inbound, FromInbound),
+		ShopEvents:  mapViews(d.ShopEvents, FromShopEvent),
 		FlowEntries: mapViews(d.FlowEntries, FromFlowEntry)}
 	if d.Contact != nil {
 		c := FromContact(*d.Contact)

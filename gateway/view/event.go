@@ -20,4 +20,6 @@ type Event struct {
 	Alert   *live.Alert         `json:"alert,omitempty"`
 	Import  *contacts.ImportJob `json:"import,omitempty"`  // progress of a contact import (Type "import")
 	Consent *Consent            `json:"consent,omitempty"` // a number's consent changed (Type "consent")
+	// EventSeq is the newest event of the shop's log (Type "shop_events").
+	EventSeq uint64 `json:"event_seq,omitempty"`
 }

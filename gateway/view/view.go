@@ -210,7 +210,10 @@ type SubjectData struct {
 	ConsentEvents []ConsentEvent `json:"consent_events"`
 	Messages      []Message      `json:"messages"`
 	Inbound       []Inbound      `json:"inbound"`
-	FlowEntries   []FlowEntry    `json:"flow_entries"`
+	// ShopEvents: what the shop told the box about the person (checkouts,
+	// orders, products viewed), oldest first.
+	ShopEvents  []ShopEvent `json:"shop_events"`
+	FlowEntries []FlowEntry `json:"flow_entries"`
 }
 
 // EraseReport says what an erasure removed.
