@@ -202,10 +202,13 @@ func appendShopEvent(tx *bbolt.Tx, db *DB, ev ShopEvent, now time.Time) (ShopEve
 
 // exitReason says in a shop owner's words why an event ended texts.
 func exitReason(ev *ShopEvent) string {
-	if ev.OrderID != "" {
+	switch {
+	case ev.OrderID != "":
 		return "the customer placed order " + ev.OrderID
+	case ev.CheckoutID != "":
+		return "the customer completed checkout " + ev.CheckoutID
 	}
-	return fmt.Sprintf("a %s event (%s %s) arrived", ev.Type, ev.Source, ev.ID)
+	return fmt.Sprintf("the shop sent event %s (%s, from %s)", ev.ID, ev.Type, ev.Source)
 }
 
 // markExit records mark (the first mark of a key stays) and withdraws every

@@ -248,3 +248,18 @@ func TestEventRetentionAndErasure(t *testing.T) {
 		}
 	}
 }
+
+func TestExitReasonReadsAsASentence(t *testing.T) {
+	for _, c := range []struct {
+		ev   ShopEvent
+		want string
+	}{
+		{ShopEvent{OrderID: "1001", CheckoutID: "9"}, "the customer placed order 1001"},
+		{ShopEvent{CheckoutID: "9", Type: "order_placed"}, "the customer completed checkout 9"},
+		{ShopEvent{ID: "e7", Type: "refund", Source: "api"}, "the shop sent event e7 (refund, from api)"},
+	} {
+		if got := exitReason(&c.ev); got != c.want {
+			t.Errorf("exitReason(%+v) = %q, want %q", c.ev, got, c.want)
+		}
+	}
+}
