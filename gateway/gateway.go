@@ -42,6 +42,7 @@ import (
 	"github.com/simgate/simgate/gateway/backups"
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/gateway/shopevents"
 	"github.com/simgate/simgate/modem"
@@ -107,6 +108,7 @@ type Gateway struct {
 	outbox   *outbox.Queue
 	shop     *shopevents.Service
 	backups  *backups.Nightly // nil: nightly backups off
+	flows    *flows.Engine
 }
 
 // New creates a Gateway over an open store.
@@ -163,8 +165,30 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	if cfg.Backups.Dir != "" {
 		g.backups = backups.New(cfg.Backups, db, ev, log, cfg.Clock)
 	}
+	g.flows = flows.New(flows.Config{DB: db, Sender: g.outbox, Renderer: flowRenderer{}, Shortener: nil,
+		Policy: policy, Log: log, Clock: cfg.Clock})
+	ev.flows = g.flows
+	// A text withdrawn because its checkout's order landed changes on the
+	// console and in its flow entry like any other.
+	db.OnWithdrawn(func(ms []store.Message) {
+		for _, m := range ms {
+			ev.MessageChanged(m)
+		}
+	})
 	g.watchStore()
 	return g, nil
+}
+
+// startFlows runs the flow engine until ctx is done or the returned stop
+// is called, which waits for it.
+func (g *Gateway) startFlows(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = g.flows.Run(ctx)
+	}()
+	return func() { cancel(); <-done }
 }
 
 // keywordRelay hands each complete inbound text from the outbox to the
@@ -204,6 +228,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 		go func() { defer close(done); g.backups.Run(bctx) }()
 		defer func() { stop(); <-done }()
 	}
+	// Flows run beside the dispatcher and stop before it returns, so no
+	// flow hands the outbox a text after Run.
+	defer g.startFlows(ctx)()
 	return g.outbox.Run(ctx)
 }
 

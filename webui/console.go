@@ -301,6 +301,16 @@ func templateFuncs(a *assets) template.FuncMap {
 		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"money":     gateway.FormatMoney,
 		"holdShort": holdShort,
+		// cents writes an amount in minor units as units with two
+		// decimals (the flows' revenue; the currency is shown beside).
+		"cents": func(v int64) string {
+			sign := ""
+			if v < 0 {
+				sign, v = "-", -v
+			}
+			return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
+		},
+		"list": func(items ...string) []string { return items },
 	}
 }
 

@@ -74,7 +74,7 @@ var layerRules = []layerRule{
 	{
 		from: module + "/gateway/view", direct: true, not: []string{module + "/...", "os", "io", "io/fs", "net/...", "log", "log/slog"},
 		allow: []string{module + "/store", module + "/modem", module + "/gateway/outbox", module + "/gateway/consent",
-			module + "/gateway/contacts", module + "/gateway/compliance", module + "/gateway/live"},
+			module + "/gateway/contacts", module + "/gateway/compliance", module + "/gateway/live", module + "/gateway/flows"},
 		why: "view is shapes and their conversions, no I/O: it reads the records and the parts' result types it converts, and calls no part",
 	},
 	{
@@ -414,6 +414,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		consent    = module + "/gateway/consent"
 		outbox     = module + "/gateway/outbox"
 		shopevents = module + "/gateway/shopevents"
+		flows      = module + "/gateway/flows"
 		view       = module + "/gateway/view"
 		store      = module + "/store"
 		modem      = module + "/modem"
@@ -425,7 +426,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		return map[string][]string{
 			cmd:        {webui, gateway, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, "net/http", "github.com/gorilla/websocket"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, view, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, view, store, modem},
 			backups:    {"os", "time"},
 			live:       {"sync"},
 			compliance: {store, "time"},
@@ -434,7 +435,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			consent:    {contacts, compliance, store},
 			outbox:     {contacts, compliance, store, modem},
 			shopevents: {contacts, compliance, store, "crypto/hmac"},
-			view:       {live, compliance, contacts, consent, outbox, store, modem, "time"},
+			flows:      {outbox, compliance, store, "time"},
+			view:       {live, compliance, contacts, consent, outbox, flows, store, modem, "time"},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
 			sim:        {"github.com/warthog618/sms", "net/http"},
@@ -473,6 +475,10 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{shopevents, gateway},
 		{shopevents, view},
 		{shopevents, "net/http"},
+		{flows, consent},
+		{flows, contacts},
+		{flows, gateway},
+		{flows, view},
 		{view, gateway},
 		{view, access},
 		{view, "os"},
