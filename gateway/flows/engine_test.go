@@ -105,7 +105,7 @@ type shortener struct {
 	origins []string
 }
 
-func (s *shortener) Shorten(text, number, origin, key string) (string, error) {
+func (s *shortener) Shorten(text string, kind store.Kind, number, origin, key string) (string, error) {
 	s.mu.Lock()
 	s.origins = append(s.origins, origin)
 	s.mu.Unlock()
