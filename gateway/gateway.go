@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/simgate/simgate/gateway/access"
@@ -43,6 +44,7 @@ import (
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/flows"
+	"github.com/simgate/simgate/gateway/links"
 	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/gateway/shopevents"
 	"github.com/simgate/simgate/modem"
@@ -89,7 +91,11 @@ type Config struct {
 	// Backups says where and when the nightly backups go; an empty Dir
 	// turns them off.
 	Backups backups.Config
-	Log     *slog.Logger
+	// PublicURL is the box's address as customers reach it
+	// ("https://texts.shop.example"): short links are PublicURL/l/<code>.
+	// Empty: texts with links to shorten are refused.
+	PublicURL string
+	Log       *slog.Logger
 	// Clock returns the current time; tests substitute it.
 	Clock func() time.Time
 }
@@ -109,6 +115,11 @@ type Gateway struct {
 	shop     *shopevents.Service
 	backups  *backups.Nightly // nil: nightly backups off
 	flows    *flows.Engine
+	links    *links.Service
+
+	fileMu        sync.Mutex
+	fileStats     DataFile // the last page measurement (At, DataBytes, Fill)
+	fileMeasuring bool     // a measurement runs in the background
 }
 
 // New creates a Gateway over an open store.
@@ -165,7 +176,8 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	if cfg.Backups.Dir != "" {
 		g.backups = backups.New(cfg.Backups, db, ev, log, cfg.Clock)
 	}
-	g.flows = flows.New(flows.Config{DB: db, Sender: g.outbox, Renderer: flowRenderer{}, Shortener: nil,
+	g.links = links.New(links.Config{DB: db, BaseURL: cfg.PublicURL, Clock: cfg.Clock, Log: log})
+	g.flows = flows.New(flows.Config{DB: db, Sender: g.outbox, Renderer: &flowTemplates{}, Shortener: flowLinks{g.links}, Clicks: g.links,
 		Policy: policy, Log: log, Clock: cfg.Clock})
 	ev.flows = g.flows
 	// A text withdrawn because its checkout's order landed changes on the
@@ -187,6 +199,18 @@ func (g *Gateway) startFlows(ctx context.Context) (stop func()) {
 	go func() {
 		defer close(done)
 		_ = g.flows.Run(ctx)
+	}()
+	return func() { cancel(); <-done }
+}
+
+// startLinks flushes the clicks of short links until ctx is done or the
+// returned func is called, which waits for the last flush.
+func (g *Gateway) startLinks(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.links.Run(ctx)
 	}()
 	return func() { cancel(); <-done }
 }
@@ -228,6 +252,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 		go func() { defer close(done); g.backups.Run(bctx) }()
 		defer func() { stop(); <-done }()
 	}
+	// Clicks on short links are flushed in batches beside the dispatcher;
+	// the last batch is written when Run ends.
+	defer g.startLinks(ctx)()
 	// Flows run beside the dispatcher and stop before it returns, so no
 	// flow hands the outbox a text after Run.
 	defer g.startFlows(ctx)()

@@ -157,6 +157,7 @@ type EraseReport struct {
 	Inbound       int    `json:"inbound"`
 	ConsentEvents int    `json:"consent_events"` // pseudonymised, kept as evidence
 	ShopEvents    int    `json:"shop_events"`    // deleted
+	Links         int    `json:"links"`          // short links to the number, deleted with their clicks
 	FlowEntries   int    `json:"flow_entries"`   // automated flows' entries, deleted
 }
 
@@ -171,6 +172,9 @@ type SubjectData struct {
 	// orders, products viewed), oldest first.
 	ShopEvents  []ShopEvent `json:"shop_events"`
 	FlowEntries []FlowEntry `json:"flow_entries"` // automated flows the number is or was in
+	// Links: the short links in the texts to the number, with their
+	// click counters.
+	Links []Link `json:"links"`
 }
 
 // Event types that subscribe a number: refused for a suppressed number
@@ -471,10 +475,11 @@ func (db *DB) IsSuppressed(number string) (bool, error) {
 // before is therefore always seen, and two SIMs cannot both take the last
 // slot of a frequency cap. A queued text whose exit key was marked
 // (Message.ExitKey) is withdrawn here without calling fn.
+// The commit is shared (groupcommit.go): fn may run more than once.
 func (db *DB) AdmitSend(id uint64, fn func(m *Message, c *Consent, suppressed bool) error) (Message, Consent, error) {
 	var outM Message
 	var outC Consent
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.bolt.Batch(func(tx *bbolt.Tx) error {
 		var c Consent
 		var before []byte
 		m, err := db.update(tx, id, func(m *Message) error {

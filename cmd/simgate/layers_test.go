@@ -106,6 +106,15 @@ var layerRules = []layerRule{
 		why: "shop events reach the consent ledger only through the ConsentRecorder New wires, and send no text: texts go through the outbox from the flows",
 	},
 	{
+		from: module + "/gateway/msgtemplate", direct: true, not: []string{module + "/...", "os", "io/fs", "net/...", "log/slog"},
+		allow: []string{module + "/store", module + "/modem", module + "/gateway/compliance"},
+		why:   "templates are pure text work: they render the values they are handed, count parts with modem and take the R-ID rules from compliance; the facade reads the contacts for them",
+	},
+	{
+		from: module + "/gateway/links", direct: true, not: []string{module + "/gateway/..."}, allow: []string{module + "/gateway/msgtemplate"},
+		why: "short links need the store and the marks msgtemplate leaves on the URLs it prints; they send nothing, so no outbox",
+	},
+	{
 		from: module + "/gateway/flows", direct: true,
 		not:   []string{module + "/gateway/..."},
 		allow: []string{module + "/gateway/outbox", module + "/gateway/compliance"},
@@ -416,6 +425,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		shopevents = module + "/gateway/shopevents"
 		flows      = module + "/gateway/flows"
 		view       = module + "/gateway/view"
+		tmpl       = module + "/gateway/msgtemplate"
+		links      = module + "/gateway/links"
 		store      = module + "/store"
 		modem      = module + "/modem"
 		sim        = module + "/modem/sim"
@@ -426,7 +437,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		return map[string][]string{
 			cmd:        {webui, gateway, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, "net/http", "github.com/gorilla/websocket"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, view, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, view, tmpl, links, store, modem},
 			backups:    {"os", "time"},
 			live:       {"sync"},
 			compliance: {store, "time"},
@@ -437,6 +448,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			shopevents: {contacts, compliance, store, "crypto/hmac"},
 			flows:      {outbox, compliance, store, "time"},
 			view:       {live, compliance, contacts, consent, outbox, flows, store, modem, "time"},
+			tmpl:       {compliance, store, modem, "text/template"},
+			links:      {tmpl, store, "crypto/rand"},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
 			sim:        {"github.com/warthog618/sms", "net/http"},
@@ -483,6 +496,12 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{view, access},
 		{view, "os"},
 		{view, "log/slog"},
+		{tmpl, contacts},
+		{tmpl, "os"},
+		{tmpl, outbox},
+		{links, outbox},
+		{links, consent},
+		{links, "net/http"},
 		{webui, store},
 		{webui, modem},
 		{webui, bbolt},
