@@ -1,9 +1,12 @@
 package gateway
 
 import (
+	"errors"
+	"fmt"
 	"maps"
 	"sync"
 
+	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/links"
 	"github.com/simgate/simgate/gateway/msgtemplate"
 	"github.com/simgate/simgate/store"
@@ -70,7 +73,11 @@ func (t *flowTemplates) Plain(rendered string) string { return msgtemplate.Plain
 type flowLinks struct{ links *links.Service }
 
 func (f flowLinks) Shorten(rendered string, kind store.Kind, number, origin, key string) (string, error) {
-	return f.links.Shorten(rendered, links.Owner{Number: number, Origin: origin, MessageKey: key, Kind: kind})
+	text, err := f.links.Shorten(rendered, links.Owner{Number: number, Origin: origin, MessageKey: key, Kind: kind})
+	if errors.Is(err, links.ErrNoBaseURL) {
+		return "", fmt.Errorf("%w: %v", flows.ErrCannotShorten, err)
+	}
+	return text, err
 }
 
 // flowLinkFollowed tells the flows that a person (not a preview robot)

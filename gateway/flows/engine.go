@@ -62,7 +62,11 @@ type Renderer interface {
 }
 
 // Shortener replaces the links of a rendered text by short links that
-// record clicks under origin; key is the idempotency key of the text.
+// record clicks under origin; key is the idempotency key of the text. An
+// error wrapping ErrCannotShorten (no public address for the links) or a
+// *store.FieldError (a URL it will not shorten) ends the entry with it as
+// the reason; any other is retried.
+
 type Shortener interface {
 	Shorten(rendered string, kind store.Kind, number, origin, key string) (string, error)
 }
@@ -71,6 +75,9 @@ type Shortener interface {
 type Clicks interface {
 	Clicked(number, origin string) (bool, error)
 }
+
+// ErrCannotShorten is how a Shortener says no retry will help.
+var ErrCannotShorten = errors.New("the text's links cannot be shortened")
 
 // Policy gives the compliance settings (the brand of marketing texts).
 type Policy interface {
@@ -801,6 +808,10 @@ func (e *Engine) compose(def *Definition, en store.FlowEntry, s *Send, key, orig
 	}
 	if e.cfg.Shortener != nil && origin != "" {
 		if text, err = e.cfg.Shortener.Shorten(text, s.kind(), en.Number, origin, key); err != nil {
+			var fe *store.FieldError
+			if errors.Is(err, ErrCannotShorten) || errors.As(err, &fe) {
+				return "", endWith("steps[%d] send: %v", en.Step, err)
+			}
 			return "", err
 		}
 	} else {

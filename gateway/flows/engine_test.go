@@ -7,15 +7,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"text/template"
 	"time"
 
 	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/gateway/consent"
+	"github.com/simgate/simgate/gateway/links"
+	"github.com/simgate/simgate/gateway/msgtemplate"
 	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/store"
 )
@@ -45,62 +47,33 @@ func (quiet) ModemChanged(outbox.ModemStatus) {}
 func (quiet) RaiseAlert(_, _, _ string)       {}
 func (quiet) ClearAlert(_, _ string)          {}
 
-// textRenderer renders with Go's text/template and the function names of
-// the box's template language, standing in for gateway/msgtemplate, which
-// the facade wires.
-type textRenderer struct{}
+// templates renders with the box's template language, as the facade
+// wires it.
+type templates struct{}
 
-func (textRenderer) funcs() template.FuncMap {
-	return template.FuncMap{
-		"default": func(fallback, v any) any {
-			if v == nil || v == "" {
-				return fallback
-			}
-			return v
-		},
-		"first": func(list []any) (any, error) {
-			if len(list) == 0 {
-				return nil, errors.New("empty list")
-			}
-			return list[0], nil
-		},
-		"link": func(u string) string { return "<" + u + ">" },
-	}
-}
-
-func (r textRenderer) Check(src string, kind store.Kind) error {
-	_, err := template.New("t").Funcs(r.funcs()).Parse(src)
+func (templates) Check(src string, kind store.Kind) error {
+	_, err := msgtemplate.ParseKind(src, kind)
 	return err
 }
 
-func (r textRenderer) Render(src string, kind store.Kind, c store.Contact, ev *store.ShopEvent) (string, error) {
-	t, err := template.New("t").Funcs(r.funcs()).Option("missingkey=zero").Parse(src)
+func (templates) Render(src string, kind store.Kind, c store.Contact, ev *store.ShopEvent) (string, error) {
+	t, err := msgtemplate.ParseKind(src, kind)
 	if err != nil {
 		return "", err
 	}
-	vars := map[string]any{"first_name": strings.Split(c.Name, " ")[0]}
+	vars := msgtemplate.ContactVars(c)
 	if ev != nil {
-		var props map[string]any
-		_ = json.Unmarshal(ev.Properties, &props)
-		cart := map[string]any{"url": props["resume_url"], "items": props["items"], "total": ev.Total}
-		vars["cart"], vars["event"] = cart, props
+		maps.Copy(vars, msgtemplate.EventVars(*ev))
 	}
-	var b strings.Builder
-	if err := t.Execute(&b, vars); err != nil {
-		return "", err
-	}
-	text := b.String()
-	if kind == store.KindMarketing {
-		text += " Reply STOP to opt out."
-	}
-	return text, nil
+	return t.Render(vars)
 }
 
-func (textRenderer) Plain(s string) string { return strings.NewReplacer("<", "", ">", "").Replace(s) }
+func (templates) Plain(s string) string { return msgtemplate.Plain(s) }
 
-// shortener records what it shortened and marks the link, as the links
-// service does with a code.
+// shortener is the links service, recording the origins it made links
+// for.
 type shortener struct {
+	links   *links.Service
 	mu      sync.Mutex
 	origins []string
 }
@@ -109,11 +82,11 @@ func (s *shortener) Shorten(text string, kind store.Kind, number, origin, key st
 	s.mu.Lock()
 	s.origins = append(s.origins, origin)
 	s.mu.Unlock()
-	start, end := strings.Index(text, "<"), strings.Index(text, ">")
-	if start < 0 || end < start {
-		return text, nil
+	out, err := s.links.Shorten(text, links.Owner{Number: number, Origin: origin, MessageKey: key, Kind: kind})
+	if errors.Is(err, links.ErrNoBaseURL) {
+		return "", fmt.Errorf("%w: %v", ErrCannotShorten, err)
 	}
-	return text[:start] + "https://s.example/l/" + fmt.Sprint(len(s.origins)) + text[end+1:], nil
+	return out, err
 }
 
 type rig struct {
@@ -137,7 +110,7 @@ func newRig(t testing.TB) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	r := &rig{t: t, clk: clk, db: db, short: &shortener{}}
+	r := &rig{t: t, clk: clk, db: db, short: &shortener{links: links.New(links.Config{DB: db, BaseURL: "https://s.example", Clock: clk.now})}}
 	r.policy, err = consent.LoadPolicy(db, clk.now)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +128,7 @@ func newRig(t testing.TB) *rig {
 
 // start makes a new engine over the same file, as a restart does.
 func (r *rig) start() {
-	r.eng = New(Config{DB: r.db, Sender: r.queue, Renderer: textRenderer{}, Shortener: r.short, Policy: r.policy,
+	r.eng = New(Config{DB: r.db, Sender: r.queue, Renderer: templates{}, Shortener: r.short, Clicks: r.short.links, Policy: r.policy,
 		Clock: r.clk.now, Zone: time.UTC})
 }
 
@@ -670,7 +643,7 @@ func TestValidationNamesTheField(t *testing.T) {
 			raw, _ := json.Marshal(good)
 			d, _ := Decode(raw)
 			tc.change(&d)
-			err := d.Validate(textRenderer{}.Check)
+			err := d.Validate(templates{}.Check)
 			var fe *store.FieldError
 			if !errors.As(err, &fe) || fe.Field != tc.field {
 				t.Errorf("error %v, want one naming %s", err, tc.field)
@@ -682,7 +655,7 @@ func TestValidationNamesTheField(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := d.Validate(textRenderer{}.Check); err != nil {
+		if err := d.Validate(templates{}.Check); err != nil {
 			t.Errorf("preset %s: %v", p.Name, err)
 		}
 	}
@@ -700,4 +673,22 @@ func TestDurationJSON(t *testing.T) {
 		t.Error("\"soon\" parsed")
 	}
 	_ = compliance.Defaults
+}
+
+// Without a public address for short links, a text with a link cannot go:
+// the entry ends saying so, rather than retrying for ever.
+func TestNoPublicURLEndsTheEntry(t *testing.T) {
+	r := newRig(t)
+	r.short.links = links.New(links.Config{DB: r.db, Clock: r.clk.now})
+	r.optIn(anne, true)
+	f := r.preset("abandoned_cart", PresetOptions{})
+	r.clk.add(time.Second)
+	r.event("checkout_started", anne, "c13")
+	r.clk.add(time.Hour)
+	r.tick()
+	r.tick()
+	es := r.entries(f.Flow.ID)
+	if len(r.messages()) != 0 || es[0].State != store.EntryExited || !strings.Contains(es[0].Reason, "public_url") {
+		t.Errorf("entry %s %q, %d texts; want it exited naming public_url and nothing sent", es[0].State, es[0].Reason, len(r.messages()))
+	}
 }
