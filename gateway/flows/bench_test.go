@@ -107,3 +107,34 @@ func BenchmarkTick(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDueRead is the scheduler's own read in a tick: the due entries
+// from the front of the index (50 of them) and the next due time, among
+// 10,000 or 100,000 waiting entries. BenchmarkTick adds the sends, whose
+// commits cost what the store's commits cost.
+func BenchmarkDueRead(b *testing.B) {
+	for _, waiting := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("waiting=%d", waiting), func(b *testing.B) {
+			r := newRig(b)
+			f := r.preset("abandoned_cart", PresetOptions{})
+			waitingEntries(b, r, f.Flow.ID, waiting)
+			var due store.FlowBatch
+			for j := range 50 {
+				due.Enter = append(due.Enter, store.FlowEntry{Flow: f.Flow.ID, Version: 1, Number: anne, Key: fmt.Sprint("due", j), DueAt: r.clk.now()})
+			}
+			if _, err := r.db.CommitFlowBatch(due); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				es, err := r.db.DueFlowEntries(r.clk.now(), pageSize)
+				if err != nil || len(es) != 50 {
+					b.Fatalf("%d due, %v", len(es), err)
+				}
+				if _, ok, err := r.db.NextFlowDue(); err != nil || !ok {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
