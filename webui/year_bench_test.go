@@ -76,6 +76,25 @@ func BenchmarkYearOfShop(b *testing.B) {
 		b.Run("submit/"+age, func(b *testing.B) { benchAgedSubmit(b, openAged(b, files[age])) })
 	}
 	for _, age := range ages {
+		b.Run("event-batch/"+age, func(b *testing.B) { benchAgedEvents(b, openAged(b, files[age])) })
+	}
+	for _, age := range ages {
+		b.Run("contact-events/"+age, func(b *testing.B) {
+			e := openAged(b, files[age])
+			path := "/api/v1/events?phone=" + url.QueryEscape(yeartest.ContactNumber(7))
+			b.ResetTimer()
+			for range b.N {
+				q := httptest.NewRequest(http.MethodGet, path, nil)
+				q.Header.Set("Authorization", "Bearer "+e.token)
+				w := httptest.NewRecorder()
+				e.h.ServeHTTP(w, q)
+				if w.Code != http.StatusOK {
+					b.Fatalf("GET %s: %d %.300s", path, w.Code, w.Body)
+				}
+			}
+		})
+	}
+	for _, age := range ages {
 		b.Run("dispatch/"+age, func(b *testing.B) { benchAgedDispatch(b, files[age], 1) })
 	}
 	for _, age := range ages {
@@ -248,6 +267,47 @@ func benchAgedSubmit(b *testing.B, e *agedEnv) {
 	b.ReportMetric(float64(lat[len(lat)/2])/float64(time.Millisecond), "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100])/float64(time.Millisecond), "p99-ms")
 	reportWrites(b, e.db, b.N, before, io0)
+}
+
+// benchAgedEvents: one client posting batches of 100 shop events (products
+// viewed and checkouts, each a new contact's or a known one's) through the
+// API handler, each answer after its fsync; a year holds a million before.
+func benchAgedEvents(b *testing.B, e *agedEnv) {
+	const perBatch = 100
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		var sb strings.Builder
+		sb.WriteString("[")
+		for j := range perBatch {
+			if j > 0 {
+				sb.WriteString(",")
+			}
+			n := i*perBatch + j
+			fmt.Fprintf(&sb, `{"id":"bench-%d","type":"product_viewed","phone":%q,"occurred_at":%q,"properties":{"product_id":"p%d"}}`,
+				n, yeartest.ContactNumber(n%60_000), time.Now().UTC().Format(time.RFC3339), n%500)
+		}
+		sb.WriteString("]")
+		q := httptest.NewRequest(http.MethodPost, "/api/v1/events", strings.NewReader(sb.String()))
+		q.Header.Set("Authorization", "Bearer "+e.token)
+		q.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		start := time.Now()
+		e.h.ServeHTTP(w, q)
+		lat = append(lat, time.Since(start))
+		if w.Code != http.StatusOK && w.Code != http.StatusAccepted {
+			b.Fatalf("events: %d %.300s", w.Code, w.Body)
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2])/float64(time.Millisecond), "p50-ms/batch")
+	b.ReportMetric(float64(lat[len(lat)*99/100])/float64(time.Millisecond), "p99-ms/batch")
+	var total time.Duration
+	for _, l := range lat {
+		total += l
+	}
+	b.ReportMetric(float64(b.N*perBatch)/total.Seconds(), "events/s")
 }
 
 // benchAgedDispatch: b.N single-part texts queued, then sent by n

@@ -22,6 +22,7 @@ type Year struct {
 	NoReport float64       // share of texts whose status report never came
 	Contacts int           // contacts, each with an opt-in in the consent ledger
 	Inbound  int           // received texts, replies from contacts
+	Events   int           // shop events (products viewed, checkouts, orders)
 	Modems   []string      // SIM names the texts went through
 	// ReportWindow is the gateway's: unreported parts older than it have
 	// left the report index (as the running box's sweep leaves them);
@@ -42,14 +43,15 @@ func (y Year) start() time.Time {
 func FirstWeek(end time.Time) Year {
 	y := ShopYear(end)
 	y.Span = 7 * 24 * time.Hour
-	y.Texts, y.Contacts, y.Inbound = y.Texts*7/365, y.Contacts*7/365, y.Inbound*7/365
+	y.Texts, y.Contacts, y.Inbound, y.Events = y.Texts*7/365, y.Contacts*7/365, y.Inbound*7/365, y.Events*7/365
 	return y
 }
 
 // ShopYear is the year of issue 14: 180,000 texts, 10 % of their reports
-// never arriving, 50,000 contacts with their opt-ins, 20,000 replies.
+// never arriving, 50,000 contacts with their opt-ins, 20,000 replies and
+// 1,000,000 shop events.
 func ShopYear(end time.Time) Year {
-	return Year{End: end, Texts: 180_000, NoReport: 0.10, Contacts: 50_000, Inbound: 20_000,
+	return Year{End: end, Texts: 180_000, NoReport: 0.10, Contacts: 50_000, Inbound: 20_000, Events: 1_000_000,
 		Modems: []string{"sim1", "sim2"}, ReportWindow: 72 * time.Hour}
 }
 
@@ -65,6 +67,7 @@ var yearSteps = []struct {
 	{"contacts and their opt-ins", buildContacts},
 	{"outbound texts", buildTexts},
 	{"replies", buildInbound},
+	{"shop events", buildEvents},
 }
 
 // BuildYear writes y into a new store at path, through the store's APIs
@@ -218,5 +221,35 @@ func buildInbound(db *store.DB, y Year) error {
 		}
 		// The keywords of a year-old reply were handled long ago.
 		return db.MarkInboundHandled(in.ID)
+	})
+}
+
+// buildEvents appends the year's shop events in batches of 1,000, as a
+// shop's website posts them: of every 20, 14 products viewed, 4 checkouts
+// started and 2 orders (the second of them ending its checkout), spread
+// over the contacts and the span.
+func buildEvents(db *store.DB, y Year) error {
+	const batch = 1000
+	start := y.start()
+	step := y.End.Sub(start) / time.Duration(max(y.Events, 1))
+	return parallel((y.Events+batch-1)/batch, func(b int) error {
+		var evs []store.ShopEvent
+		for i := b * batch; i < min((b+1)*batch, y.Events); i++ {
+			ev := store.ShopEvent{ID: fmt.Sprintf("ev-%d", i), Source: "api", Number: ContactNumber(i % max(y.Contacts, 1)),
+				OccurredAt: start.Add(time.Duration(i) * step)}
+			switch k := i % 20; {
+			case k < 14:
+				ev.Type, ev.Properties = "product_viewed", []byte(`{"product_id":"p`+fmt.Sprint(i%500)+`","url":"https://shop.example/p/`+fmt.Sprint(i%500)+`"}`)
+			case k < 18:
+				ev.Type, ev.CheckoutID, ev.Total, ev.Currency = "checkout_started", fmt.Sprint("c", i), 4990, "USD"
+				ev.Properties = []byte(`{"items":[{"name":"Sourdough loaf","price":"6.50","quantity":2}],"resume_url":"https://shop.example/c/` + fmt.Sprint(i) + `"}`)
+			default:
+				ev.Type, ev.OrderID, ev.CheckoutID, ev.Total, ev.Currency = "order_placed", fmt.Sprint("o", i), fmt.Sprint("c", i-2), 4990, "USD"
+				ev.Ends = []string{"checkout:api:" + ev.CheckoutID}
+			}
+			evs = append(evs, ev)
+		}
+		_, err := db.AppendEvents(evs)
+		return err
 	})
 }
