@@ -113,7 +113,6 @@ type Engine struct {
 	defs     map[[2]uint64]*Definition // (flow, version) → definition; versions never change
 	outcomes []store.Message           // news from the outbox, applied by Run
 	clicks   []string                  // origins clicked, applied by Run
-	running  bool
 }
 
 // New makes an Engine; Run starts it.
