@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/live"
 	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/gateway/view"
@@ -42,6 +43,9 @@ func (g *Gateway) Alerts() []Alert { return g.events.alerts.List() }
 // events turns what the parts report into Events on the hub and keeps the
 // active alerts: it is the notifier every part declares.
 type events struct {
+	// flows hears about the texts of flows, to record their outcome in
+	// their entries (set once by New).
+	flows  *flows.Engine
 	hub    *Hub
 	alerts live.Alerts
 	log    *slog.Logger
@@ -62,6 +66,9 @@ func (e *events) publish(typ string, fill func(*Event)) {
 }
 
 func (e *events) MessageChanged(m store.Message) {
+	if e.flows != nil {
+		e.flows.MessageChanged(m)
+	}
 	e.publish("message", func(ev *Event) { ev.Message = ptr(view.FromMessage(m)) })
 }
 
@@ -69,6 +76,9 @@ func (e *events) MessageChanged(m store.Message) {
 // the console hears the newest Seq. Consumers of the log read it with
 // their own cursor, so nothing depends on this call arriving.
 func (e *events) EventsAppended(lastSeq uint64) {
+	if e.flows != nil {
+		e.flows.EventsAppended(lastSeq)
+	}
 	e.publish("shop_events", func(ev *Event) { ev.EventSeq = lastSeq })
 }
 

@@ -43,6 +43,7 @@ import (
 	"github.com/simgate/simgate/gateway/backups"
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/links"
 	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/gateway/shopevents"
@@ -113,6 +114,7 @@ type Gateway struct {
 	outbox   *outbox.Queue
 	shop     *shopevents.Service
 	backups  *backups.Nightly // nil: nightly backups off
+	flows    *flows.Engine
 	links    *links.Service
 
 	fileMu        sync.Mutex
@@ -175,8 +177,30 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 		g.backups = backups.New(cfg.Backups, db, ev, log, cfg.Clock)
 	}
 	g.links = links.New(links.Config{DB: db, BaseURL: cfg.PublicURL, Clock: cfg.Clock, Log: log})
+	g.flows = flows.New(flows.Config{DB: db, Sender: g.outbox, Renderer: &flowTemplates{}, Shortener: flowLinks{g.links}, Clicks: g.links,
+		Policy: policy, Log: log, Clock: cfg.Clock})
+	ev.flows = g.flows
+	// A text withdrawn because its checkout's order landed changes on the
+	// console and in its flow entry like any other.
+	db.OnWithdrawn(func(ms []store.Message) {
+		for _, m := range ms {
+			ev.MessageChanged(m)
+		}
+	})
 	g.watchStore()
 	return g, nil
+}
+
+// startFlows runs the flow engine until ctx is done or the returned stop
+// is called, which waits for it.
+func (g *Gateway) startFlows(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = g.flows.Run(ctx)
+	}()
+	return func() { cancel(); <-done }
 }
 
 // startLinks flushes the clicks of short links until ctx is done or the
@@ -231,6 +255,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	// Clicks on short links are flushed in batches beside the dispatcher;
 	// the last batch is written when Run ends.
 	defer g.startLinks(ctx)()
+	// Flows run beside the dispatcher and stop before it returns, so no
+	// flow hands the outbox a text after Run.
+	defer g.startFlows(ctx)()
 	return g.outbox.Run(ctx)
 }
 

@@ -80,6 +80,9 @@ func (db *DB) EraseNumber(number string) (EraseReport, error) {
 		if err := eraseImportRows(tx, number); err != nil {
 			return fmt.Errorf("import reports: %w", err)
 		}
+		if rep.FlowEntries, err = eraseFlowEntries(tx, number); err != nil {
+			return fmt.Errorf("flow entries: %w", err)
+		}
 		entry, err := json.Marshal(struct {
 			At time.Time `json:"at"`
 		}{now.UTC()})
@@ -279,6 +282,9 @@ func (db *DB) Subject(number string) (SubjectData, error) {
 			return err
 		}
 		if s.ShopEvents, err = shopEventsOf(tx, number, "", time.Time{}); err != nil {
+			return err
+		}
+		if s.FlowEntries, err = recordsUnder(tx, bucketFlowByNumber, numberPrefix(number), getFlowEntry); err != nil {
 			return err
 		}
 		if s.Links, err = linksOf(tx, number); err != nil {

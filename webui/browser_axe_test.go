@@ -127,6 +127,11 @@ func browserAxe(t *testing.T, width int64) {
 		return err == nil && len(in) == 2
 	})
 
+	flow, err := l.gw.EnableFlowPreset("abandoned_cart", gateway.FlowPresetOptions{SecondText: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// Logged out first: the login page and the public sign-up page.
 	do(t, ctx, "viewport", chromedp.EmulateViewport(width, 900))
 	at := " at " + strconv.FormatInt(width, 10) + " px"
@@ -139,7 +144,8 @@ func browserAxe(t *testing.T, width int64) {
 	pages := []string{"/", "/compose", "/messages", "/messages/" + strconv.FormatUint(m.ID, 10),
 		"/messages/" + strconv.FormatUint(refused.ID, 10), "/messages?state=unknown", "/inbox", "/inbox/" + liveCustomer,
 		"/contacts", "/contacts/" + strconv.FormatUint(c.ID, 10), "/contacts/new", "/contacts/import", "/consent/review",
-		"/consent/" + liveCustomer, "/modems", "/settings", "/settings/compliance"}
+		"/consent/" + liveCustomer, "/modems", "/settings", "/settings/compliance",
+		"/flows", "/flows/" + strconv.FormatUint(flow.ID, 10)}
 	for _, p := range pages {
 		do(t, ctx, p, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS("main")))
 		// Live pages first settle: axe must see what a person sees.

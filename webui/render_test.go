@@ -60,6 +60,7 @@ func TestRenderEveryTemplate(t *testing.T) {
 	maps.Copy(fixtures, consentFixtures(now))       // consent_test.go
 	maps.Copy(fixtures, integrationFixtures(now))   // events_test.go
 	maps.Copy(fixtures, templateFixtures(now))      // templates_test.go
+	maps.Copy(fixtures, flowFixtures(now))          // flows_test.go
 	for name := range s.pages {
 		if _, ok := fixtures[name]; !ok {
 			t.Errorf("template %s has no fixture", name)

@@ -151,5 +151,6 @@ func Handler(cfg Config) http.Handler {
 	s.eventRoutes()
 	s.linkRoutes()
 	s.templateRoutes()
+	s.flowRoutes()
 	return s
 }

@@ -74,7 +74,7 @@ var layerRules = []layerRule{
 	{
 		from: module + "/gateway/view", direct: true, not: []string{module + "/...", "os", "io", "io/fs", "net/...", "log", "log/slog"},
 		allow: []string{module + "/store", module + "/modem", module + "/gateway/outbox", module + "/gateway/consent",
-			module + "/gateway/contacts", module + "/gateway/compliance", module + "/gateway/live"},
+			module + "/gateway/contacts", module + "/gateway/compliance", module + "/gateway/live", module + "/gateway/flows"},
 		why: "view is shapes and their conversions, no I/O: it reads the records and the parts' result types it converts, and calls no part",
 	},
 	{
@@ -113,6 +113,13 @@ var layerRules = []layerRule{
 	{
 		from: module + "/gateway/links", direct: true, not: []string{module + "/gateway/..."}, allow: []string{module + "/gateway/msgtemplate"},
 		why: "short links need the store and the marks msgtemplate leaves on the URLs it prints; they send nothing, so no outbox",
+	},
+	{
+		from: module + "/gateway/flows", direct: true,
+		not:   []string{module + "/gateway/..."},
+		allow: []string{module + "/gateway/outbox", module + "/gateway/compliance"},
+		why: "flows sends only through the outbox (its request type) and asks the compliance judge for a test's forecast; " +
+			"templates, links and the consent ledger reach it through the interfaces gateway.New wires",
 	},
 	{
 		from: module + "/webui/...", direct: true,
@@ -416,6 +423,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		consent    = module + "/gateway/consent"
 		outbox     = module + "/gateway/outbox"
 		shopevents = module + "/gateway/shopevents"
+		flows      = module + "/gateway/flows"
 		view       = module + "/gateway/view"
 		tmpl       = module + "/gateway/msgtemplate"
 		links      = module + "/gateway/links"
@@ -429,7 +437,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		return map[string][]string{
 			cmd:        {webui, gateway, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, "net/http", "github.com/gorilla/websocket"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, view, tmpl, links, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, view, tmpl, links, store, modem},
 			backups:    {"os", "time"},
 			live:       {"sync"},
 			compliance: {store, "time"},
@@ -438,7 +446,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			consent:    {contacts, compliance, store},
 			outbox:     {contacts, compliance, store, modem},
 			shopevents: {contacts, compliance, store, "crypto/hmac"},
-			view:       {live, compliance, contacts, consent, outbox, store, modem, "time"},
+			flows:      {outbox, compliance, store, "time"},
+			view:       {live, compliance, contacts, consent, outbox, flows, store, modem, "time"},
 			tmpl:       {compliance, store, modem, "text/template"},
 			links:      {tmpl, store, "crypto/rand"},
 			store:      {bbolt},
@@ -479,6 +488,10 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{shopevents, gateway},
 		{shopevents, view},
 		{shopevents, "net/http"},
+		{flows, consent},
+		{flows, contacts},
+		{flows, gateway},
+		{flows, view},
 		{view, gateway},
 		{view, access},
 		{view, "os"},

@@ -140,7 +140,8 @@ func FromEvidence(e consent.Evidence) Evidence {
 func FromSubject(d store.SubjectData, at time.Time) SubjectData {
 	v := SubjectData{ExportedAt: at.UTC(), Consent: FromConsent(d.Consent), ConsentEvents: mapViews(d.Events, FromConsentEvent),
 		Messages: mapViews(d.Messages, FromMessage), Inbound: mapViews(d.Inbound, FromInbound),
-		ShopEvents: mapViews(d.ShopEvents, FromShopEvent),
+		ShopEvents:  mapViews(d.ShopEvents, FromShopEvent),
+		FlowEntries: mapViews(d.FlowEntries, FromFlowEntry),
 		Links: mapViews(d.Links, func(l store.Link) SubjectLink {
 			return SubjectLink{URL: l.URL, Origin: l.Origin, CreatedAt: l.CreatedAt, Clicks: l.Clicks, FirstClickAt: l.FirstClickAt, LastClickAt: l.LastClickAt}
 		})}

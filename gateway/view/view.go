@@ -212,7 +212,8 @@ type SubjectData struct {
 	Inbound       []Inbound      `json:"inbound"`
 	// ShopEvents: what the shop told the box about the person (checkouts,
 	// orders, products viewed), oldest first.
-	ShopEvents []ShopEvent `json:"shop_events"`
+	ShopEvents  []ShopEvent `json:"shop_events"`
+	FlowEntries []FlowEntry `json:"flow_entries"`
 	// Links are the short links in the texts to the person and how often
 	// they were clicked.
 	Links []SubjectLink `json:"links"`
@@ -237,6 +238,7 @@ type EraseReport struct {
 	ConsentEvents int    `json:"consent_events"` // pseudonymised, kept as evidence
 	ShopEvents    int    `json:"shop_events"`    // deleted
 	Links         int    `json:"links"`          // short links to the number, deleted with their clicks
+	FlowEntries   int    `json:"flow_entries"`   // automated flows' entries, deleted
 }
 
 // ModemStatus is what the API and console show about one configured modem.
