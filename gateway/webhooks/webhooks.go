@@ -1,0 +1,557 @@
+// Package webhooks tells other systems what happened on the box. A
+// dispatcher reads the store's change feed with a persisted cursor and, in
+// the transaction that advances it, writes one delivery per receiver:
+// every endpoint subscribed to the change's kind (set in the console or the
+// API, signed per the Standard Webhooks specification) and the per-message
+// callback of a text (Twilio's StatusCallback, Kannel's dlr-url, in their
+// own formats through a registered Formatter).
+//
+// Each receiver has its own sender goroutine, so deliveries to it go in
+// order and a slow or hanging receiver delays only itself; nothing on the
+// path that sends texts waits for any of this. A failed attempt is retried
+// with exponential backoff and full jitter for up to three days, then the
+// delivery is marked failed and an alert raised; an endpoint that has
+// failed for a day is paused and its owner told.
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/simgate/simgate/store"
+)
+
+// Defaults, each with its reason.
+const (
+	// DefaultTimeout bounds one attempt: a receiver should answer at once
+	// and do its work later; 10 s is what most senders allow.
+	DefaultTimeout = 10 * time.Second
+	// DefaultRetryBase and DefaultRetryMax bound the backoff: the first
+	// retry within seconds (a receiver restarting), later ones at most
+	// hourly, so a receiver back after a night gets its backlog within
+	// the hour.
+	DefaultRetryBase = 5 * time.Second
+	DefaultRetryMax  = time.Hour
+	// DefaultGiveUpAfter: a delivery still failing three days after its
+	// first attempt is marked failed (a long weekend's outage survives).
+	DefaultGiveUpAfter = 72 * time.Hour
+	// DefaultPauseAfter: an endpoint failing for a day is paused, so a
+	// receiver gone for good stops costing attempts and its owner hears.
+	DefaultPauseAfter = 24 * time.Hour
+	// SnippetBytes is how much of a response body is kept with an attempt:
+	// enough for an error message, never a page.
+	SnippetBytes = 512
+	// dispatchBatch: changes turned into deliveries per transaction.
+	dispatchBatch = 500
+	// pruneInterval: how often the change feed is pruned.
+	pruneInterval = time.Hour
+)
+
+// Alert kinds raised by this part.
+const (
+	AlertDeliveryFailed = "webhook_failed"
+	AlertEndpointPaused = "webhook_paused"
+)
+
+// FormatStandard is the built-in format: Standard Webhooks JSON, signed.
+const FormatStandard = "standard"
+
+// KindTest is the type of the event "send test event" delivers.
+const KindTest = "webhook.test"
+
+// ErrSkip, returned by a Formatter, drops the delivery without sending (a
+// Kannel dlr-mask that does not ask for this status).
+var ErrSkip = errors.New("webhooks: the receiver does not want this change")
+
+// Request is what one attempt sends. The sender adds only User-Agent.
+type Request struct {
+	Method string // "" means POST
+	URL    string
+	Header http.Header
+	Body   []byte
+}
+
+// Delivery is what a Formatter is given to build one attempt.
+type Delivery struct {
+	ID      string       // stable across the attempts of one delivery
+	Change  store.Change // what happened
+	URL     string       // the endpoint's or the callback's URL
+	Params  json.RawMessage
+	Secret  string         // the endpoint's signing secret ("" for callbacks)
+	Message *store.Message // the text a message.status change is about, as it is now; else nil
+	Attempt int            // 1 for the first
+	Now     time.Time
+}
+
+// Formatter builds the request of one attempt. It is called at every
+// attempt, so signatures may include the time.
+type Formatter interface {
+	Format(d Delivery) (Request, error)
+}
+
+// FormatterFunc adapts a function to Formatter.
+type FormatterFunc func(d Delivery) (Request, error)
+
+// Format calls f.
+func (f FormatterFunc) Format(d Delivery) (Request, error) { return f(d) }
+
+// Notifier hears of conditions a person should look at. It must not block.
+type Notifier interface {
+	RaiseAlert(kind, subject, message string)
+	ClearAlert(kind, subject string)
+}
+
+// Config wires a Service. DB is required; zero durations take the defaults.
+type Config struct {
+	DB          *store.DB
+	Log         *slog.Logger
+	Clock       func() time.Time
+	Notify      Notifier
+	Timeout     time.Duration
+	RetryBase   time.Duration
+	RetryMax    time.Duration
+	GiveUpAfter time.Duration
+	PauseAfter  time.Duration
+	// Transport replaces the HTTP transports (tests that talk through a
+	// pipe). Nil: real connections with the address check at dial time.
+	Transport http.RoundTripper
+}
+
+// Service is the webhooks part: endpoints, the dispatcher and the senders.
+type Service struct {
+	cfg Config
+	db  *store.DB
+	log *slog.Logger
+	now func() time.Time
+
+	public  *http.Client // refuses private addresses at dial
+	private *http.Client // for targets that allow them
+
+	formatsMu sync.RWMutex
+	formats   map[string]Formatter
+
+	dispatchWake chan struct{}
+
+	mu      sync.Mutex
+	ctx     context.Context // set by Run; nil before
+	senders map[string]chan struct{}
+	wg      sync.WaitGroup
+}
+
+// New returns a Service; Run starts its work.
+func New(cfg Config) *Service {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Notify == nil {
+		cfg.Notify = noNotify{}
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&cfg.Timeout, DefaultTimeout}, {&cfg.RetryBase, DefaultRetryBase}, {&cfg.RetryMax, DefaultRetryMax},
+		{&cfg.GiveUpAfter, DefaultGiveUpAfter}, {&cfg.PauseAfter, DefaultPauseAfter}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	s := &Service{cfg: cfg, db: cfg.DB, log: cfg.Log, now: cfg.Clock,
+		formats: map[string]Formatter{}, dispatchWake: make(chan struct{}, 1), senders: map[string]chan struct{}{}}
+	s.formats[FormatStandard] = FormatterFunc(standardFormat)
+	s.public = s.client(false)
+	s.private = s.client(true)
+	return s
+}
+
+type noNotify struct{}
+
+func (noNotify) RaiseAlert(string, string, string) {}
+func (noNotify) ClearAlert(string, string)         {}
+
+// client builds an HTTP client that never follows redirects (a redirect to
+// a private address would bypass the check) and ignores proxy settings
+// from the environment for the same reason.
+func (s *Service) client(allowPrivate bool) *http.Client {
+	rt := s.cfg.Transport
+	if rt == nil {
+		d := &net.Dialer{Timeout: s.cfg.Timeout}
+		if !allowPrivate {
+			d.Control = dialControl
+		}
+		rt = &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: s.cfg.Timeout,
+			ResponseHeaderTimeout: s.cfg.Timeout, MaxIdleConnsPerHost: 2, IdleConnTimeout: time.Minute}
+	}
+	return &http.Client{Transport: rt, Timeout: s.cfg.Timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// RegisterFormat adds a formatter under name, for endpoints and callbacks
+// whose Format names it. Call before Run.
+func (s *Service) RegisterFormat(name string, f Formatter) {
+	s.formatsMu.Lock()
+	defer s.formatsMu.Unlock()
+	s.formats[name] = f
+}
+
+func (s *Service) format(name string) (Formatter, bool) {
+	if name == "" {
+		name = FormatStandard
+	}
+	s.formatsMu.RLock()
+	defer s.formatsMu.RUnlock()
+	f, ok := s.formats[name]
+	return f, ok
+}
+
+// Changed is told after a commit that appended changes (store.OnChange):
+// the dispatcher wakes. It never blocks.
+func (s *Service) Changed() {
+	select {
+	case s.dispatchWake <- struct{}{}:
+	default:
+	}
+}
+
+// Run dispatches changes and sends deliveries until ctx is done, then
+// waits for the senders to stop (an attempt in flight is cut off by ctx;
+// its delivery stays pending and goes again after the restart).
+func (s *Service) Run(ctx context.Context) error {
+	s.mu.Lock()
+	s.ctx = ctx
+	s.mu.Unlock()
+	defer s.wg.Wait()
+	targets, err := s.db.PendingTargets()
+	if err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	for _, t := range targets {
+		s.kick(t)
+	}
+	prune := time.NewTicker(pruneInterval)
+	defer prune.Stop()
+	for {
+		more := s.dispatch()
+		if more {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.dispatchWake:
+		case <-prune.C:
+			if _, err := s.db.PruneChanges(10000); err != nil {
+				s.log.Error("webhooks: prune the change feed", "err", err)
+			}
+		}
+	}
+}
+
+// dispatch turns one batch of changes into deliveries and wakes their
+// senders; it reports whether more changes wait.
+func (s *Service) dispatch() bool {
+	targets, more, err := s.db.DispatchChanges(dispatchBatch)
+	if err != nil {
+		s.log.Error("webhooks: dispatch", "err", err)
+		return false // the next change or restart tries again
+	}
+	for _, t := range targets {
+		s.kick(t)
+	}
+	return more
+}
+
+// kick wakes target's sender, starting one if none runs.
+func (s *Service) kick(target string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil || s.ctx.Err() != nil {
+		return // Run starts every pending target
+	}
+	if wake, ok := s.senders[target]; ok {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+		return
+	}
+	wake := make(chan struct{}, 1)
+	s.senders[target] = wake
+	s.wg.Add(1)
+	go s.send(s.ctx, target, wake)
+}
+
+// idle ends target's sender unless it was woken meanwhile, under the lock
+// that kick takes, so no wake-up is lost between the check and the exit.
+func (s *Service) idle(target string, wake chan struct{}) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-wake:
+		return false
+	default:
+	}
+	delete(s.senders, target)
+	return true
+}
+
+// send delivers target's pending deliveries in order.
+func (s *Service) send(ctx context.Context, target string, wake chan struct{}) {
+	defer s.wg.Done()
+	for ctx.Err() == nil {
+		d, ok, err := s.db.NextPendingDelivery(target)
+		if err != nil {
+			s.log.Error("webhooks: read pending delivery", "target", target, "err", err)
+			ok = false
+		}
+		var ep store.WebhookEndpoint
+		if ok && d.Endpoint != 0 {
+			if ep, err = s.db.WebhookEndpoint(d.Endpoint); err != nil || ep.Paused {
+				ok = false // deleted or paused: Resume kicks it again
+			}
+		}
+		if !ok {
+			if s.idle(target, wake) {
+				return
+			}
+			continue
+		}
+		if wait := d.NextAt.Sub(s.now()); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+			case <-wake:
+			case <-t.C:
+			}
+			t.Stop()
+			continue // read again: it may have been replayed, paused, deleted
+		}
+		s.attempt(ctx, d, ep)
+	}
+	s.mu.Lock()
+	delete(s.senders, target)
+	s.mu.Unlock()
+}
+
+// attempt makes one try of d and records its outcome.
+func (s *Service) attempt(ctx context.Context, d store.WebhookDelivery, ep store.WebhookEndpoint) {
+	start := s.now()
+	req, err := s.build(d, ep, start)
+	if errors.Is(err, ErrSkip) {
+		s.record(d, ep, nil, store.DeliverySkipped, time.Time{})
+		return
+	}
+	a := store.WebhookAttempt{At: start.UTC()}
+	if err == nil {
+		a.Status, a.Response, err = s.post(ctx, req, d.AllowPrivate || ep.AllowPrivate)
+	}
+	if ctx.Err() != nil {
+		return // shutting down: the attempt did not count, it goes again after the restart
+	}
+	a.Duration = s.now().Sub(start)
+	if err != nil {
+		a.Error = err.Error()
+	}
+	if err == nil && a.Status >= 200 && a.Status < 300 {
+		s.record(d, ep, &a, store.DeliveryDelivered, time.Time{})
+		if !ep.FailingSince.IsZero() {
+			s.clearFailing(ep)
+		}
+		return
+	}
+	first := start
+	if len(d.Attempts) > 0 {
+		first = d.Attempts[0].At
+	}
+	if start.Sub(first) >= s.cfg.GiveUpAfter {
+		s.record(d, ep, &a, store.DeliveryFailed, time.Time{})
+		s.cfg.Notify.RaiseAlert(AlertDeliveryFailed, d.Target,
+			fmt.Sprintf("a %s delivery to %s failed for %s and was given up: %s", d.Change.Kind, deliveryURL(d, ep),
+				s.cfg.GiveUpAfter, outcome(a)))
+	} else {
+		s.record(d, ep, &a, store.DeliveryPending, start.Add(s.backoff(len(d.Attempts)+1)))
+	}
+	if ep.ID != 0 {
+		s.noteFailing(ep, start, a)
+	}
+}
+
+// backoff is the wait after the n-th failed attempt: full jitter over an
+// exponential bound, so receivers coming back are not hit by every box at
+// the same instant.
+func (s *Service) backoff(n int) time.Duration {
+	bound := s.cfg.RetryBase
+	for i := 1; i < n && bound < s.cfg.RetryMax; i++ {
+		bound *= 2
+	}
+	bound = min(bound, s.cfg.RetryMax)
+	return time.Duration(rand.Int64N(int64(bound) + 1))
+}
+
+func (s *Service) record(d store.WebhookDelivery, ep store.WebhookEndpoint, a *store.WebhookAttempt, state string, next time.Time) {
+	if _, err := s.db.RecordWebhookAttempt(d.Target, d.Seq, a, state, next); err != nil {
+		s.log.Error("webhooks: record attempt", "target", d.Target, "delivery", d.Seq, "err", err)
+	}
+}
+
+// noteFailing starts the endpoint's run of failures, or pauses it once the
+// run is PauseAfter long.
+func (s *Service) noteFailing(ep store.WebhookEndpoint, at time.Time, a store.WebhookAttempt) {
+	var paused bool
+	_, err := s.db.UpdateWebhookEndpoint(ep.ID, func(e *store.WebhookEndpoint) error {
+		if e.FailingSince.IsZero() {
+			e.FailingSince = at.UTC()
+		}
+		if !e.Paused && at.Sub(e.FailingSince) >= s.cfg.PauseAfter {
+			e.Paused = true
+			e.PausedReason = fmt.Sprintf("paused by the box: every attempt failed since %s (last: %s)",
+				e.FailingSince.Format(time.RFC3339), outcome(a))
+			paused = true
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.Error("webhooks: note failure", "endpoint", ep.ID, "err", err)
+		return
+	}
+	if paused {
+		s.cfg.Notify.RaiseAlert(AlertEndpointPaused, ep.Target(),
+			fmt.Sprintf("webhook endpoint %s was paused: it has failed for %s (%s); resume it in Settings → Webhooks",
+				ep.URL, s.cfg.PauseAfter, outcome(a)))
+	}
+}
+
+func (s *Service) clearFailing(ep store.WebhookEndpoint) {
+	if _, err := s.db.UpdateWebhookEndpoint(ep.ID, func(e *store.WebhookEndpoint) error {
+		e.FailingSince = time.Time{}
+		return nil
+	}); err != nil {
+		s.log.Error("webhooks: clear failure", "endpoint", ep.ID, "err", err)
+	}
+}
+
+func outcome(a store.WebhookAttempt) string {
+	if a.Error != "" {
+		return a.Error
+	}
+	return "HTTP " + strconv.Itoa(a.Status)
+}
+
+func deliveryURL(d store.WebhookDelivery, ep store.WebhookEndpoint) string {
+	if d.URL != "" {
+		return d.URL
+	}
+	return ep.URL
+}
+
+// build asks the delivery's formatter for the request.
+func (s *Service) build(d store.WebhookDelivery, ep store.WebhookEndpoint, now time.Time) (Request, error) {
+	format := d.Format
+	if d.Endpoint != 0 {
+		format = ep.Format
+	}
+	f, ok := s.format(format)
+	if !ok {
+		return Request{}, fmt.Errorf("no formatter %q is registered", format)
+	}
+	fd := Delivery{ID: DeliveryID(d), Change: d.Change, URL: deliveryURL(d, ep), Params: d.Params,
+		Secret: ep.Secret, Attempt: len(d.Attempts) + 1, Now: now}
+	if d.Change.Kind == store.ChangeMessageStatus {
+		if id, err := strconv.ParseUint(d.Change.Subject, 10, 64); err == nil {
+			if m, err := s.db.Get(id); err == nil {
+				fd.Message = &m
+			}
+		}
+	}
+	return f.Format(fd)
+}
+
+// DeliveryID is the webhook-id of a delivery: the same at every attempt,
+// so a receiver can drop a repeat (delivery is at least once).
+func DeliveryID(d store.WebhookDelivery) string { return "msg_" + strconv.FormatUint(d.Seq, 10) }
+
+// standardFormat is the Standard Webhooks request: JSON {type, timestamp,
+// data}, signed with the endpoint's secret.
+func standardFormat(d Delivery) (Request, error) {
+	body, err := json.Marshal(struct {
+		Type      string          `json:"type"`
+		Timestamp string          `json:"timestamp"`
+		Data      json.RawMessage `json:"data"`
+	}{d.Change.Kind, d.Change.At.UTC().Format(time.RFC3339Nano), dataOrEmpty(d.Change.Data)})
+	if err != nil {
+		return Request{}, err
+	}
+	ts := d.Now.Unix()
+	sig, err := Sign(d.Secret, d.ID, ts, body)
+	if err != nil {
+		return Request{}, err
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("webhook-id", d.ID)
+	h.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	h.Set("webhook-signature", sig)
+	return Request{Method: http.MethodPost, URL: d.URL, Header: h, Body: body}, nil
+}
+
+func dataOrEmpty(d json.RawMessage) json.RawMessage {
+	if len(d) == 0 {
+		return json.RawMessage("{}")
+	}
+	return d
+}
+
+// post sends req and returns the status and the start of the body.
+func (s *Service) post(ctx context.Context, r Request, allowPrivate bool) (int, string, error) {
+	method := r.Method
+	if method == "" {
+		method = http.MethodPost
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.URL, bytes.NewReader(r.Body))
+	if err != nil {
+		return 0, "", err
+	}
+	for k, v := range r.Header {
+		req.Header[k] = slices.Clone(v)
+	}
+	req.Header.Set("User-Agent", "simgate-webhooks/1")
+	c := s.public
+	if allowPrivate {
+		c = s.private
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, SnippetBytes))
+	// Drain a little more so the connection can be reused; a receiver
+	// that sends megabytes gets its connection closed instead.
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	return resp.StatusCode, cleanSnippet(snippet), nil
+}
+
+// cleanSnippet keeps a response's start as valid UTF-8 text.
+func cleanSnippet(b []byte) string {
+	s := strings.ToValidUTF8(string(b), "�")
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
