@@ -56,7 +56,7 @@ func (s *Service) apply(ctx context.Context, e *store.WebhookEndpoint, in Endpoi
 	if e.URL == "" {
 		return &store.FieldError{Field: "url", Message: "is required"}
 	}
-	if err := checkURL(ctx, e.URL, e.AllowPrivate); err != nil {
+	if err := s.cfg.Sender.Check(ctx, e.URL, e.AllowPrivate); err != nil {
 		return &store.FieldError{Field: "url", Message: err.Error()}
 	}
 	if len(e.Description) > maxDescription {

@@ -15,7 +15,6 @@
 package webhooks
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,14 +22,9 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
-	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/simgate/simgate/store"
 )
@@ -52,9 +46,6 @@ const (
 	// DefaultPauseAfter: an endpoint failing for a day is paused, so a
 	// receiver gone for good stops costing attempts and its owner hears.
 	DefaultPauseAfter = 24 * time.Hour
-	// SnippetBytes is how much of a response body is kept with an attempt:
-	// enough for an error message, never a page.
-	SnippetBytes = 512
 	// dispatchBatch: changes turned into deliveries per transaction.
 	dispatchBatch = 500
 	// pruneInterval: how often the change feed is pruned.
@@ -81,7 +72,7 @@ var ErrSkip = errors.New("webhooks: the receiver does not want this change")
 type Request struct {
 	Method string // "" means POST
 	URL    string
-	Header http.Header
+	Header map[string][]string
 	Body   []byte
 }
 
@@ -126,9 +117,20 @@ type Config struct {
 	RetryMax    time.Duration
 	GiveUpAfter time.Duration
 	PauseAfter  time.Duration
-	// Transport replaces the HTTP transports (tests that talk through a
-	// pipe). Nil: real connections with the address check at dial time.
-	Transport http.RoundTripper
+	// Sender makes the HTTP requests (package httpout); required.
+	Sender Sender
+}
+
+// Sender makes one HTTP attempt and applies the rule about private
+// addresses; package httpout is the real one. The gateway speaks no HTTP
+// itself, so it gets this from cmd.
+type Sender interface {
+	// Check refuses a URL that is not http(s), or that resolves to a
+	// private, loopback or link-local address or the box's own, unless
+	// allowPrivate.
+	Check(ctx context.Context, rawURL string, allowPrivate bool) error
+	// Send returns the response status and the start of its body.
+	Send(ctx context.Context, method, rawURL string, header map[string][]string, body []byte, allowPrivate bool) (status int, snippet string, err error)
 }
 
 // Service is the webhooks part: endpoints, the dispatcher and the senders.
@@ -138,8 +140,6 @@ type Service struct {
 	log *slog.Logger
 	now func() time.Time
 
-	public  *http.Client // refuses private addresses at dial
-	private *http.Client // for targets that allow them
 
 	formatsMu sync.RWMutex
 	formats   map[string]Formatter
@@ -175,8 +175,6 @@ func New(cfg Config) *Service {
 	s := &Service{cfg: cfg, db: cfg.DB, log: cfg.Log, now: cfg.Clock,
 		formats: map[string]Formatter{}, dispatchWake: make(chan struct{}, 1), senders: map[string]chan struct{}{}}
 	s.formats[FormatStandard] = FormatterFunc(standardFormat)
-	s.public = s.client(false)
-	s.private = s.client(true)
 	return s
 }
 
@@ -184,23 +182,6 @@ type noNotify struct{}
 
 func (noNotify) RaiseAlert(string, string, string) {}
 func (noNotify) ClearAlert(string, string)         {}
-
-// client builds an HTTP client that never follows redirects (a redirect to
-// a private address would bypass the check) and ignores proxy settings
-// from the environment for the same reason.
-func (s *Service) client(allowPrivate bool) *http.Client {
-	rt := s.cfg.Transport
-	if rt == nil {
-		d := &net.Dialer{Timeout: s.cfg.Timeout}
-		if !allowPrivate {
-			d.Control = dialControl
-		}
-		rt = &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: s.cfg.Timeout,
-			ResponseHeaderTimeout: s.cfg.Timeout, MaxIdleConnsPerHost: 2, IdleConnTimeout: time.Minute}
-	}
-	return &http.Client{Transport: rt, Timeout: s.cfg.Timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
 
 // RegisterFormat adds a formatter under name, for endpoints and callbacks
 // whose Format names it. Call before Run.
@@ -359,7 +340,7 @@ func (s *Service) attempt(ctx context.Context, d store.WebhookDelivery, ep store
 	}
 	a := store.WebhookAttempt{At: start.UTC()}
 	if err == nil {
-		a.Status, a.Response, err = s.post(ctx, req, d.AllowPrivate || ep.AllowPrivate)
+		a.Status, a.Response, err = s.cfg.Sender.Send(ctx, req.Method, req.URL, req.Header, req.Body, d.AllowPrivate || ep.AllowPrivate)
 	}
 	if ctx.Err() != nil {
 		return // shutting down: the attempt did not count, it goes again after the restart
@@ -502,12 +483,13 @@ func standardFormat(d Delivery) (Request, error) {
 	if err != nil {
 		return Request{}, err
 	}
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set("webhook-id", d.ID)
-	h.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	h.Set("webhook-signature", sig)
-	return Request{Method: http.MethodPost, URL: d.URL, Header: h, Body: body}, nil
+	h := map[string][]string{
+		"Content-Type":      {"application/json"},
+		"Webhook-Id":        {d.ID},
+		"Webhook-Timestamp": {strconv.FormatInt(ts, 10)},
+		"Webhook-Signature": {sig},
+	}
+	return Request{Method: "POST", URL: d.URL, Header: h, Body: body}, nil
 }
 
 func dataOrEmpty(d json.RawMessage) json.RawMessage {
@@ -517,41 +499,3 @@ func dataOrEmpty(d json.RawMessage) json.RawMessage {
 	return d
 }
 
-// post sends req and returns the status and the start of the body.
-func (s *Service) post(ctx context.Context, r Request, allowPrivate bool) (int, string, error) {
-	method := r.Method
-	if method == "" {
-		method = http.MethodPost
-	}
-	req, err := http.NewRequestWithContext(ctx, method, r.URL, bytes.NewReader(r.Body))
-	if err != nil {
-		return 0, "", err
-	}
-	for k, v := range r.Header {
-		req.Header[k] = slices.Clone(v)
-	}
-	req.Header.Set("User-Agent", "simgate-webhooks/1")
-	c := s.public
-	if allowPrivate {
-		c = s.private
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, SnippetBytes))
-	// Drain a little more so the connection can be reused; a receiver
-	// that sends megabytes gets its connection closed instead.
-	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
-	return resp.StatusCode, cleanSnippet(snippet), nil
-}
-
-// cleanSnippet keeps a response's start as valid UTF-8 text.
-func cleanSnippet(b []byte) string {
-	s := strings.ToValidUTF8(string(b), "�")
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
-}

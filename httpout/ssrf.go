@@ -1,4 +1,4 @@
-package webhooks
+package httpout
 
 import (
 	"context"
@@ -49,9 +49,9 @@ func ownAddress(ip netip.Addr) bool {
 	return false
 }
 
-// checkURL is the rule at save: the URL is http or https with a host, and
+// CheckURL is the rule at save: the URL is http or https with a host, and
 // unless allowPrivate every address its host resolves to is public.
-func checkURL(ctx context.Context, raw string, allowPrivate bool) error {
+func CheckURL(ctx context.Context, raw string, allowPrivate bool) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("is not a URL: %v", err)
@@ -80,16 +80,16 @@ func checkURL(ctx context.Context, raw string, allowPrivate bool) error {
 	return nil
 }
 
-// dialControl refuses, at every connection, an address that checkURL
+// dialControl refuses, at every connection, an address that CheckURL
 // would have refused: a name can resolve elsewhere after it was saved (DNS
 // rebinding), so the check at save is not enough.
 func dialControl(_, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return fmt.Errorf("webhooks: dial %s: %w", address, err)
+		return fmt.Errorf("httpout: dial %s: %w", address, err)
 	}
 	if why := blockedReason(ap.Addr()); why != "" {
-		return fmt.Errorf("webhooks: refused to connect to %s: %s (the target does not allow private addresses)", ap.Addr(), why)
+		return fmt.Errorf("httpout: refused to connect to %s: %s (the target does not allow private addresses)", ap.Addr(), why)
 	}
 	return nil
 }
