@@ -106,6 +106,15 @@ var layerRules = []layerRule{
 		why: "shop events reach the consent ledger only through the ConsentRecorder New wires, and send no text: texts go through the outbox from the flows",
 	},
 	{
+		from: module + "/gateway/webhooks", direct: true,
+		not: []string{module + "/gateway/outbox", module + "/gateway/consent", module + "/gateway/contacts", module + "/gateway/access", module + "/gateway/shopevents", module + "/httpout"},
+		why: "webhooks only tells: it reads the change feed and sends no text, and its HTTP client comes from cmd through the Sender interface",
+	},
+	{
+		from: module + "/httpout", not: []string{module + "/..."},
+		why: "httpout is a leaf HTTP client with the rule about private addresses: it knows no records and no part",
+	},
+	{
 		from: module + "/webui/...", direct: true,
 		not: []string{module + "/store/...", module + "/modem/...", "go.etcd.io/bbolt/...", "go.bug.st/serial/...", "github.com/warthog618/..."},
 		why: "webui sees only gateway's types: the gateway decides what of the store and the modems the web may touch",
@@ -407,6 +416,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		consent    = module + "/gateway/consent"
 		outbox     = module + "/gateway/outbox"
 		shopevents = module + "/gateway/shopevents"
+		webhooks   = module + "/gateway/webhooks"
+		httpout    = module + "/httpout"
 		view       = module + "/gateway/view"
 		store      = module + "/store"
 		modem      = module + "/modem"
@@ -416,9 +427,11 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 	)
 	base := func() map[string][]string {
 		return map[string][]string{
-			cmd:        {webui, gateway, store, modem, sim, serial, "net/http"},
+			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, "net/http", "github.com/gorilla/websocket"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, view, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, webhooks, view, store, modem},
+			webhooks:   {store, "crypto/hmac", "net/url"},
+			httpout:    {"net/http", "net"},
 			backups:    {"os", "time"},
 			live:       {"sync"},
 			compliance: {store, "time"},
@@ -463,6 +476,11 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{consent, view},
 		{shopevents, consent},
 		{shopevents, outbox},
+		{webhooks, outbox},
+		{webhooks, consent},
+		{webhooks, httpout},
+		{webhooks, "net/http"},
+		{httpout, store},
 		{shopevents, gateway},
 		{shopevents, view},
 		{shopevents, "net/http"},

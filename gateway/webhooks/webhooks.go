@@ -140,7 +140,6 @@ type Service struct {
 	log *slog.Logger
 	now func() time.Time
 
-
 	formatsMu sync.RWMutex
 	formats   map[string]Formatter
 
@@ -498,4 +497,3 @@ func dataOrEmpty(d json.RawMessage) json.RawMessage {
 	}
 	return d
 }
-
