@@ -16,6 +16,8 @@ type (
 	// WebhookInput is what a person sets on an endpoint; nil fields of an
 	// update keep their value.
 	WebhookInput = webhooks.EndpointInput
+	// Callback is a per-message status callback (SubmitRequest.Callback).
+	Callback = view.Callback
 )
 
 // WebhookKinds lists the change kinds an endpoint may subscribe to.
