@@ -148,5 +148,6 @@ func Handler(cfg Config) http.Handler {
 	s.contactRoutes()
 	s.consentRoutes()
 	s.eventRoutes()
+	s.webhookRoutes()
 	return s
 }

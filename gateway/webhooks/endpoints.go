@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +56,9 @@ func (s *Service) apply(ctx context.Context, e *store.WebhookEndpoint, in Endpoi
 	}
 	if e.URL == "" {
 		return &store.FieldError{Field: "url", Message: "is required"}
+	}
+	if u, err := url.Parse(e.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &store.FieldError{Field: "url", Message: "must be an https:// or http:// URL with a host"}
 	}
 	if err := s.cfg.Sender.Check(ctx, e.URL, e.AllowPrivate); err != nil {
 		return &store.FieldError{Field: "url", Message: err.Error()}
