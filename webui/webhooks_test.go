@@ -15,9 +15,9 @@ import (
 func TestWebhooksAPI(t *testing.T) {
 	r := newRig(t)
 	for body, field := range map[string]string{
-		`{"url":"ftp://example.com/","kinds":["message.status"]}`:         "url",
-		`{"url":"https://example.com/h","kinds":[]}`:                      "kinds",
-		`{"url":"https://example.com/h","kinds":["message.nope"]}`:        "kinds",
+		`{"url":"ftp://example.com/","kinds":["message.status"]}`:          "url",
+		`{"url":"https://example.com/h","kinds":[]}`:                       "kinds",
+		`{"url":"https://example.com/h","kinds":["message.nope"]}`:         "kinds",
 		`{"url":"https://example.com/h","kinds":["message.status"],"x":1}`: "x",
 	} {
 		w := r.do("POST", "/api/v1/webhooks", body)
