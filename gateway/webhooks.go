@@ -13,6 +13,8 @@ type (
 	WebhookEndpoint = view.WebhookEndpoint
 	// EndpointDelivery is one change on its way to a webhook endpoint.
 	EndpointDelivery = view.WebhookDelivery
+	// WebhookAttempt is one try of a delivery.
+	WebhookAttempt = view.WebhookAttempt
 	// WebhookInput is what a person sets on an endpoint; nil fields of an
 	// update keep their value.
 	WebhookInput = webhooks.EndpointInput

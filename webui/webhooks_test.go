@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/simgate/simgate/gateway"
 )
@@ -100,4 +101,24 @@ func TestWebhooksPages(t *testing.T) {
 	}
 	wantBody(t, c.get(page), http.StatusOK, `id="ep-state">paused`, `value="resume"`)
 	wantBody(t, c.get("/settings/webhooks"), http.StatusOK, "<strong>paused</strong>")
+}
+
+// webhookFixtures fill every branch of the webhook pages for
+// TestRenderEveryTemplate.
+func webhookFixtures(now time.Time) map[string]view {
+	eps := []gateway.WebhookEndpoint{
+		{ID: 1, URL: "https://crm.example/h", Description: "CRM", Secret: "whsec_abc", Kinds: []string{"message.status", "modem.down"}, CreatedAt: now},
+		{ID: 2, URL: "https://old.example/h", Secret: "whsec_abc", Kinds: []string{"message.inbound"}, Paused: true, PausedReason: "paused by the box: every attempt failed since yesterday", CreatedAt: now},
+		{ID: 3, URL: "https://flaky.example/h", Kinds: []string{"message.inbound"}, FailingSince: now, CreatedAt: now},
+	}
+	return map[string]view{
+		"webhooks": {Title: "Webhooks", Error: "kinds: must name at least one kind", Data: webhooksData{Endpoints: eps, Kinds: gateway.WebhookKinds(),
+			URL: "https://new.example/h", Desc: "<b>x</b>", Chosen: map[string]bool{"consent.opt_out": true}, AllowPrivate: true}},
+		"webhook": {Title: "Webhook", Notice: "queued", Data: webhookData{Endpoint: eps[1], Deliveries: []gateway.EndpointDelivery{
+			{ID: 7, Type: "message.status", ChangeAt: now, State: "pending", Next: now.Add(time.Minute), ReplayOf: 3,
+				Attempts: []gateway.WebhookAttempt{{At: now, Status: 503, Response: "<h1>down</h1>", DurationMS: 12}, {At: now, Error: "dial tcp: refused"}}},
+			{ID: 6, Type: "webhook.test", ChangeAt: now, State: "delivered", Attempts: []gateway.WebhookAttempt{{At: now, Status: 200}}},
+			{ID: 5, Type: "modem.down", ChangeAt: now, State: "failed"},
+		}}},
+	}
 }
