@@ -90,6 +90,17 @@ type ConsentChange struct {
 	Keyword string `json:"keyword,omitempty"`
 }
 
+// LinkClickChange is the Data of a link.click change.
+type LinkClickChange struct {
+	Code       string    `json:"code"`
+	URL        string    `json:"url"`
+	Number     string    `json:"number"`
+	Origin     string    `json:"origin,omitempty"`
+	MessageKey string    `json:"message_key,omitempty"`
+	Agent      string    `json:"agent"`
+	At         time.Time `json:"at"`
+}
+
 // changeWatchers: *bbolt.DB → func(), what OnChange set. Keyed by the bolt
 // handle because the functions that write changes (putMessage and its
 // kin) get only the transaction, whose DB is the bolt handle.

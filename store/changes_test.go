@@ -188,3 +188,28 @@ func TestPruneChanges(t *testing.T) {
 		t.Errorf("last seq %d", seq)
 	}
 }
+
+// TestLinkClickChanges: each click is a link.click change in the
+// transaction that records it; previews by robots are not.
+func TestLinkClickChanges(t *testing.T) {
+	db := openTest(t)
+	if _, err := db.EnsureLinks([]Link{{URL: "https://a.example/1", Number: "+15550100", Origin: "flow:1:entry:1:step:1", MessageKey: "k1"}},
+		codes("AAAAAAA")); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	if err := db.RecordClicks([]Click{{Code: "AAAAAAA", At: at, Agent: "browser"}, {Code: "AAAAAAA", At: at, Agent: "Slackbot", Preview: true}}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := db.ChangesAfter(0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].Kind != ChangeLinkClick || cs[0].Subject != "+15550100" {
+		t.Fatalf("changes %+v", cs)
+	}
+	var lc LinkClickChange
+	if err := json.Unmarshal(cs[0].Data, &lc); err != nil || lc.URL != "https://a.example/1" || lc.Origin != "flow:1:entry:1:step:1" {
+		t.Errorf("click data %+v %v", lc, err)
+	}
+}

@@ -182,15 +182,6 @@ func (db *DB) DeleteWebhookEndpoint(id uint64) error {
 	})
 }
 
-func deletePrefix(b *bbolt.Bucket, prefix []byte) error {
-	var keys [][]byte
-	c := b.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k))
-	}
-	return deleteKeys(b, keys)
-}
-
 func putJSON(b *bbolt.Bucket, key []byte, v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {

@@ -3,9 +3,10 @@ package webui
 // routes declares the core API: messages, inbox, compliance settings,
 // modems and /healthz. The rest of the surface is declared by concern, each
 // list in one function: consoleRoutes (console_routes.go: console pages and
-// the live stream), contactRoutes (contacts.go) and consentRoutes
-// (consent.go). Handler calls them all; no pattern is registered anywhere
-// else.
+// the live stream), contactRoutes (contacts.go), consentRoutes
+// (consent.go), linkRoutes (links.go: short links) and templateRoutes
+// (templates.go). Handler calls them all; no pattern is registered
+// anywhere else.
 //
 // s.api wraps a handler that needs a bearer token; routes without it are
 // public. s.console needs a session cookie, and s.form a session and a

@@ -148,6 +148,8 @@ func Handler(cfg Config) http.Handler {
 	s.contactRoutes()
 	s.consentRoutes()
 	s.eventRoutes()
+	s.linkRoutes()
+	s.templateRoutes()
 	s.webhookRoutes()
 	return s
 }

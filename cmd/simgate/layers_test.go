@@ -115,6 +115,15 @@ var layerRules = []layerRule{
 		why: "httpout is a leaf HTTP client with the rule about private addresses: it knows no records and no part",
 	},
 	{
+		from: module + "/gateway/msgtemplate", direct: true, not: []string{module + "/...", "os", "io/fs", "net/...", "log/slog"},
+		allow: []string{module + "/store", module + "/modem", module + "/gateway/compliance"},
+		why:   "templates are pure text work: they render the values they are handed, count parts with modem and take the R-ID rules from compliance; the facade reads the contacts for them",
+	},
+	{
+		from: module + "/gateway/links", direct: true, not: []string{module + "/gateway/..."}, allow: []string{module + "/gateway/msgtemplate"},
+		why: "short links need the store and the marks msgtemplate leaves on the URLs it prints; they send nothing, so no outbox",
+	},
+	{
 		from: module + "/webui/...", direct: true,
 		not: []string{module + "/store/...", module + "/modem/...", "go.etcd.io/bbolt/...", "go.bug.st/serial/...", "github.com/warthog618/..."},
 		why: "webui sees only gateway's types: the gateway decides what of the store and the modems the web may touch",
@@ -419,6 +428,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		webhooks   = module + "/gateway/webhooks"
 		httpout    = module + "/httpout"
 		view       = module + "/gateway/view"
+		tmpl       = module + "/gateway/msgtemplate"
+		links      = module + "/gateway/links"
 		store      = module + "/store"
 		modem      = module + "/modem"
 		sim        = module + "/modem/sim"
@@ -429,7 +440,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		return map[string][]string{
 			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, "net/http", "github.com/gorilla/websocket"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, webhooks, view, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, webhooks, view, tmpl, links, store, modem},
 			webhooks:   {store, "crypto/hmac", "net/url"},
 			httpout:    {"net/http", "net"},
 			backups:    {"os", "time"},
@@ -441,6 +452,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			outbox:     {contacts, compliance, store, modem},
 			shopevents: {contacts, compliance, store, "crypto/hmac"},
 			view:       {live, compliance, contacts, consent, outbox, store, modem, "time"},
+			tmpl:       {compliance, store, modem, "text/template"},
+			links:      {tmpl, store, "crypto/rand"},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
 			sim:        {"github.com/warthog618/sms", "net/http"},
@@ -488,6 +501,12 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{view, access},
 		{view, "os"},
 		{view, "log/slog"},
+		{tmpl, contacts},
+		{tmpl, "os"},
+		{tmpl, outbox},
+		{links, outbox},
+		{links, consent},
+		{links, "net/http"},
 		{webui, store},
 		{webui, modem},
 		{webui, bbolt},
