@@ -368,39 +368,88 @@ func (db *DB) CountPendingDeliveries() (int, error) {
 	return n, err
 }
 
-// RecordWebhookAttempt appends a to delivery (target, seq) and sets its
-// state: pending with next as the next try, or finished (delivered,
-// failed, skipped), which leaves the pending index. It returns the delivery
-// as stored.
+// WebhookResult is the outcome of one attempt of a delivery: the attempt
+// (nil when none was made: a formatter skipped it) and the state it
+// leaves, pending with Next as the next try, or finished.
+type WebhookResult struct {
+	Seq     uint64
+	Attempt *WebhookAttempt
+	State   string
+	Next    time.Time
+}
+
+// RecordWebhookAttempt records one result of delivery (target, seq) and
+// returns the delivery as stored.
 func (db *DB) RecordWebhookAttempt(target string, seq uint64, a *WebhookAttempt, state string, next time.Time) (WebhookDelivery, error) {
-	var d WebhookDelivery
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
-		key := deliveryKey(target, seq)
+	if err := db.RecordWebhookResults(target, []WebhookResult{{Seq: seq, Attempt: a, State: state, Next: next}}); err != nil {
+		return WebhookDelivery{}, err
+	}
+	return db.WebhookDelivery(target, seq)
+}
+
+// RecordWebhookResults appends each result's attempt to its delivery of
+// target and sets its state, in one transaction: a sender records a run
+// of successes with one commit. A finished delivery leaves the pending
+// index.
+func (db *DB) RecordWebhookResults(target string, rs []WebhookResult) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	return db.bolt.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketWebhookDeliveries)
-		raw := b.Get(key)
-		if raw == nil {
-			return fmt.Errorf("store: delivery %s/%d: %w", target, seq, ErrNotFound)
+		finished := false
+		for _, r := range rs {
+			key := deliveryKey(target, r.Seq)
+			raw := b.Get(key)
+			if raw == nil {
+				continue // deleted with its endpoint meanwhile
+			}
+			var d WebhookDelivery
+			if err := json.Unmarshal(raw, &d); err != nil {
+				return err
+			}
+			if r.Attempt != nil {
+				d.Attempts = append(d.Attempts, *r.Attempt)
+			}
+			d.State, d.NextAt = r.State, r.Next
+			if err := putJSON(b, key, d); err != nil {
+				return err
+			}
+			if r.State != DeliveryPending {
+				finished = true
+				if err := tx.Bucket(bucketWebhookPending).Delete(key); err != nil {
+					return err
+				}
+			}
 		}
-		d = WebhookDelivery{}
-		if err := json.Unmarshal(raw, &d); err != nil {
-			return err
+		if finished {
+			return pruneFinished(tx, target)
 		}
-		if a != nil {
-			d.Attempts = append(d.Attempts, *a)
-		}
-		d.State, d.NextAt = state, next
-		if err := putJSON(b, key, d); err != nil {
-			return err
-		}
-		if state == DeliveryPending {
-			return nil
-		}
-		if err := tx.Bucket(bucketWebhookPending).Delete(key); err != nil {
-			return err
-		}
-		return pruneFinished(tx, target)
+		return nil
 	})
-	return d, err
+}
+
+// PendingDeliveries returns up to max of target's pending deliveries,
+// oldest first.
+func (db *DB) PendingDeliveries(target string, max int) ([]WebhookDelivery, error) {
+	var out []WebhookDelivery
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		prefix := targetPrefix(target)
+		c := tx.Bucket(bucketWebhookPending).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < max; k, _ = c.Next() {
+			raw := tx.Bucket(bucketWebhookDeliveries).Get(k)
+			if raw == nil {
+				return fmt.Errorf("store: pending delivery %x has no record", k)
+			}
+			var d WebhookDelivery
+			if err := json.Unmarshal(raw, &d); err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // pruneFinished deletes the oldest finished deliveries of target beyond

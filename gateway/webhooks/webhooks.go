@@ -46,6 +46,10 @@ const (
 	// DefaultPauseAfter: an endpoint failing for a day is paused, so a
 	// receiver gone for good stops costing attempts and its owner hears.
 	DefaultPauseAfter = 24 * time.Hour
+	// dispatchDelay: how long the dispatcher gathers changes before it
+	// turns them into deliveries; at most ten cursor commits a second
+	// however busy the box, for a tenth of a second of latency.
+	dispatchDelay = 100 * time.Millisecond
 	// dispatchBatch: changes turned into deliveries per transaction.
 	dispatchBatch = 500
 	// pruneInterval: how often the change feed is pruned.
@@ -235,6 +239,16 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-s.dispatchWake:
+			// Gather what else comes in the next moment: while texts
+			// are sent, changes arrive with every commit, and moving the
+			// cursor for each would add a commit per change to the disk's
+			// work.
+			t := time.NewTimer(dispatchDelay)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
 		case <-prune.C:
 			if _, err := s.db.PruneChanges(10000); err != nil {
 				s.log.Error("webhooks: prune the change feed", "err", err)
@@ -291,84 +305,122 @@ func (s *Service) idle(target string, wake chan struct{}) bool {
 	return true
 }
 
-// send delivers target's pending deliveries in order.
+// sendBatch: deliveries a sender reads at once, and the most successes
+// it records with one commit. A crash before that commit sends them again
+// (delivery is at least once), so it also bounds the repeats.
+const sendBatch = 64
+
+// send delivers target's pending deliveries in order. Successes are
+// recorded together, one commit per batch, so a fast receiver is not held
+// to the disk's fsync rate; a failure is recorded at once and ends the
+// batch, since the next delivery must wait for it.
 func (s *Service) send(ctx context.Context, target string, wake chan struct{}) {
 	defer s.wg.Done()
 	for ctx.Err() == nil {
-		d, ok, err := s.db.NextPendingDelivery(target)
+		ds, err := s.db.PendingDeliveries(target, sendBatch)
 		if err != nil {
-			s.log.Error("webhooks: read pending delivery", "target", target, "err", err)
-			ok = false
+			s.log.Error("webhooks: read pending deliveries", "target", target, "err", err)
+			ds = nil
 		}
 		var ep store.WebhookEndpoint
-		if ok && d.Endpoint != 0 {
-			if ep, err = s.db.WebhookEndpoint(d.Endpoint); err != nil || ep.Paused {
-				ok = false // deleted or paused: Resume kicks it again
+		if len(ds) > 0 && ds[0].Endpoint != 0 {
+			if ep, err = s.db.WebhookEndpoint(ds[0].Endpoint); err != nil || ep.Paused {
+				ds = nil // deleted or paused: Resume kicks it again
 			}
 		}
-		if !ok {
+		if len(ds) == 0 {
 			if s.idle(target, wake) {
 				return
 			}
 			continue
 		}
-		if wait := d.NextAt.Sub(s.now()); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-			case <-wake:
-			case <-t.C:
+		var done []store.WebhookResult
+		var after func()
+		for _, d := range ds {
+			if wait := d.NextAt.Sub(s.now()); wait > 0 {
+				s.flush(target, done)
+				done = nil
+				t := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+				case <-wake:
+				case <-t.C:
+				}
+				t.Stop()
+				break // read again: it may have been replayed, paused, deleted
 			}
-			t.Stop()
-			continue // read again: it may have been replayed, paused, deleted
+			r, ok, then := s.attempt(ctx, d, ep)
+			if !ok {
+				break // shutting down: the attempt does not count
+			}
+			done = append(done, r)
+			if then != nil || r.State == store.DeliveryPending {
+				after = then
+				break
+			}
 		}
-		s.attempt(ctx, d, ep)
+		s.flush(target, done)
+		if after != nil {
+			after()
+		}
 	}
 	s.mu.Lock()
 	delete(s.senders, target)
 	s.mu.Unlock()
 }
 
-// attempt makes one try of d and records its outcome.
-func (s *Service) attempt(ctx context.Context, d store.WebhookDelivery, ep store.WebhookEndpoint) {
+func (s *Service) flush(target string, rs []store.WebhookResult) {
+	if err := s.db.RecordWebhookResults(target, rs); err != nil {
+		s.log.Error("webhooks: record attempts", "target", target, "err", err)
+	}
+}
+
+// attempt makes one try of d and returns its result, false when ctx ended
+// the try, and what to do once the result is recorded (a failure's
+// alerts and the endpoint's run of failures; a success clearing that run).
+func (s *Service) attempt(ctx context.Context, d store.WebhookDelivery, ep store.WebhookEndpoint) (store.WebhookResult, bool, func()) {
 	start := s.now()
 	req, err := s.build(d, ep, start)
 	if errors.Is(err, ErrSkip) {
-		s.record(d, ep, nil, store.DeliverySkipped, time.Time{})
-		return
+		return store.WebhookResult{Seq: d.Seq, State: store.DeliverySkipped}, true, nil
 	}
 	a := store.WebhookAttempt{At: start.UTC()}
 	if err == nil {
 		a.Status, a.Response, err = s.cfg.Sender.Send(ctx, req.Method, req.URL, req.Header, req.Body, d.AllowPrivate || ep.AllowPrivate)
 	}
 	if ctx.Err() != nil {
-		return // shutting down: the attempt did not count, it goes again after the restart
+		return store.WebhookResult{}, false, nil
 	}
 	a.Duration = s.now().Sub(start)
 	if err != nil {
 		a.Error = err.Error()
 	}
 	if err == nil && a.Status >= 200 && a.Status < 300 {
-		s.record(d, ep, &a, store.DeliveryDelivered, time.Time{})
+		var then func()
 		if !ep.FailingSince.IsZero() {
-			s.clearFailing(ep)
+			then = func() { s.clearFailing(ep) }
+			ep.FailingSince = time.Time{}
 		}
-		return
+		return store.WebhookResult{Seq: d.Seq, Attempt: &a, State: store.DeliveryDelivered}, true, then
 	}
 	first := start
 	if len(d.Attempts) > 0 {
 		first = d.Attempts[0].At
 	}
-	if start.Sub(first) >= s.cfg.GiveUpAfter {
-		s.record(d, ep, &a, store.DeliveryFailed, time.Time{})
-		s.cfg.Notify.RaiseAlert(AlertDeliveryFailed, d.Target,
-			fmt.Sprintf("a %s delivery to %s failed for %s and was given up: %s", d.Change.Kind, deliveryURL(d, ep),
-				s.cfg.GiveUpAfter, outcome(a)))
-	} else {
-		s.record(d, ep, &a, store.DeliveryPending, start.Add(s.backoff(len(d.Attempts)+1)))
+	r := store.WebhookResult{Seq: d.Seq, Attempt: &a, State: store.DeliveryPending, Next: start.Add(s.backoff(len(d.Attempts) + 1))}
+	gaveUp := start.Sub(first) >= s.cfg.GiveUpAfter
+	if gaveUp {
+		r.State, r.Next = store.DeliveryFailed, time.Time{}
 	}
-	if ep.ID != 0 {
-		s.noteFailing(ep, start, a)
+	return r, true, func() {
+		if gaveUp {
+			s.cfg.Notify.RaiseAlert(AlertDeliveryFailed, d.Target,
+				fmt.Sprintf("a %s delivery to %s failed for %s and was given up: %s", d.Change.Kind, deliveryURL(d, ep),
+					s.cfg.GiveUpAfter, outcome(a)))
+		}
+		if ep.ID != 0 {
+			s.noteFailing(ep, start, a)
+		}
 	}
 }
 
@@ -382,12 +434,6 @@ func (s *Service) backoff(n int) time.Duration {
 	}
 	bound = min(bound, s.cfg.RetryMax)
 	return time.Duration(rand.Int64N(int64(bound) + 1))
-}
-
-func (s *Service) record(d store.WebhookDelivery, ep store.WebhookEndpoint, a *store.WebhookAttempt, state string, next time.Time) {
-	if _, err := s.db.RecordWebhookAttempt(d.Target, d.Seq, a, state, next); err != nil {
-		s.log.Error("webhooks: record attempt", "target", d.Target, "delivery", d.Seq, "err", err)
-	}
 }
 
 // noteFailing starts the endpoint's run of failures, or pauses it once the
