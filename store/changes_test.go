@@ -213,3 +213,50 @@ func TestLinkClickChanges(t *testing.T) {
 		t.Errorf("click data %+v %v", lc, err)
 	}
 }
+
+// TestDispatchWithoutReceiversWritesNothing: changes no endpoint or
+// callback wants leave the stored cursor alone (no commit per text on a
+// box without webhooks); the caller keeps the position. An endpoint made
+// later gets only what happens from then on, even after a restart reads
+// the unrecorded stretch again.
+func TestDispatchWithoutReceiversWritesNothing(t *testing.T) {
+	c := newClock()
+	db := openTest(t, WithClock(c.now))
+	for range 3 {
+		if _, err := db.AppendChange(ChangeModemDown, "m1", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := db.CommitStats()
+	targets, next, more, err := db.DispatchChangesFrom(0, 10)
+	if err != nil || len(targets) != 0 || more || next != 3 {
+		t.Fatalf("targets %v next %d more %v err %v", targets, next, more, err)
+	}
+	if after := db.CommitStats(); after.Commits != before.Commits {
+		t.Errorf("%d commits for changes nobody wants", after.Commits-before.Commits)
+	}
+	if cur, _ := db.ChangeCursor(WebhookCursor); cur != 0 {
+		t.Errorf("stored cursor moved to %d", cur)
+	}
+	c.advance(time.Second)
+	ep, err := db.PutWebhookEndpoint(WebhookEndpoint{URL: "https://a.example/h", Kinds: []string{ChangeModemDown}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.advance(time.Second)
+	if _, err := db.AppendChange(ChangeModemDown, "m2", nil); err != nil {
+		t.Fatal(err)
+	}
+	// As after a restart: from the stored cursor, not the remembered one.
+	targets, next, _, err = db.DispatchChangesFrom(0, 10)
+	if err != nil || len(targets) != 1 || next != 4 {
+		t.Fatalf("targets %v next %d err %v", targets, next, err)
+	}
+	ds, _ := db.WebhookDeliveries(ep.Target(), 0, 10)
+	if len(ds) != 1 || ds[0].Change.Subject != "m2" {
+		t.Errorf("the new endpoint got %+v", ds)
+	}
+	if cur, _ := db.ChangeCursor(WebhookCursor); cur != 4 {
+		t.Errorf("stored cursor %d, want 4", cur)
+	}
+}

@@ -206,16 +206,68 @@ func addDelivery(tx *bbolt.Tx, d *WebhookDelivery) error {
 	return tx.Bucket(bucketWebhookPending).Put(key, []byte{})
 }
 
+// lazyCursorLag: how far the webhooks' cursor may trail the changes it
+// has read when they made no delivery (no endpoint wants them, no
+// callback): the cursor is then not written, so a box without webhooks
+// pays no commit for them. After a restart those changes are read again
+// and again make nothing (an endpoint gets only changes from its creation).
+const lazyCursorLag = 10000
+
 // DispatchChanges reads up to max changes after the webhooks' cursor and,
 // in the same transaction that advances the cursor, turns each into a
-// delivery for every endpoint that wants its kind and for the callback of
-// the message it is about. It returns the targets that got deliveries and
-// whether more changes wait. A crash before the commit leaves the cursor
-// where it was: nothing is lost, nothing is doubled.
+// delivery for every endpoint that wants its kind (from the endpoint's
+// creation on) and for the callback of the message it is about. It
+// returns the targets that got deliveries and whether more changes wait.
+// A crash before the commit leaves the cursor where it was: nothing is
+// lost, nothing is doubled.
 func (db *DB) DispatchChanges(max int) (targets []string, more bool, err error) {
+	targets, _, more, err = db.DispatchChangesFrom(0, max)
+	return targets, more, err
+}
+
+// DispatchChangesFrom is DispatchChanges starting after from when that is
+// past the stored cursor: the caller remembers how far it read changes
+// that made no delivery, whose cursor was not written (lazyCursorLag). It
+// returns that position.
+func (db *DB) DispatchChangesFrom(from uint64, max int) (targets []string, next uint64, more bool, err error) {
+	// A look first, in a read transaction: changes that make no delivery
+	// need no write at all while the cursor does not trail too far.
+	var quiet bool
+	err = db.bolt.View(func(tx *bbolt.Tx) error {
+		stored := changeCursor(tx, WebhookCursor)
+		changes, err := changesAfter(tx, max64(stored, from), max+1)
+		if err != nil {
+			return err
+		}
+		if len(changes) > max {
+			changes, more = changes[:max], true
+		}
+		if len(changes) == 0 {
+			next, quiet = max64(stored, from), true
+			return nil
+		}
+		eps, err := endpoints(tx)
+		if err != nil {
+			return err
+		}
+		last := changes[len(changes)-1].Seq
+		if last-stored >= lazyCursorLag {
+			return nil
+		}
+		for _, ch := range changes {
+			if wantedBy(eps, ch) || hasCallback(ch) {
+				return nil
+			}
+		}
+		next, quiet = last, true
+		return nil
+	})
+	if err != nil || quiet {
+		return nil, next, more, err
+	}
 	err = db.bolt.Update(func(tx *bbolt.Tx) error {
 		targets, more = nil, false
-		cursor := changeCursor(tx, WebhookCursor)
+		cursor := max64(changeCursor(tx, WebhookCursor), from)
 		changes, err := changesAfter(tx, cursor, max+1)
 		if err != nil {
 			return err
@@ -223,6 +275,7 @@ func (db *DB) DispatchChanges(max int) (targets []string, more bool, err error) 
 		if len(changes) > max {
 			changes, more = changes[:max], true
 		}
+		next = cursor
 		if len(changes) == 0 {
 			return nil
 		}
@@ -234,7 +287,7 @@ func (db *DB) DispatchChanges(max int) (targets []string, more bool, err error) 
 		seen := map[string]bool{}
 		for _, ch := range changes {
 			for _, e := range eps {
-				if !e.Wants(ch.Kind) {
+				if !e.Wants(ch.Kind) || ch.At.Before(e.CreatedAt) {
 					continue
 				}
 				d := WebhookDelivery{Target: e.Target(), Endpoint: e.ID, Change: ch, CreatedAt: now, NextAt: now}
@@ -258,12 +311,36 @@ func (db *DB) DispatchChanges(max int) (targets []string, more bool, err error) 
 			targets = append(targets, t)
 		}
 		slices.Sort(targets)
-		return setChangeCursor(tx, WebhookCursor, changes[len(changes)-1].Seq)
+		next = changes[len(changes)-1].Seq
+		return setChangeCursor(tx, WebhookCursor, next)
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("store: dispatch changes: %w", err)
+		return nil, from, false, fmt.Errorf("store: dispatch changes: %w", err)
 	}
-	return targets, more, nil
+	return targets, next, more, nil
+}
+
+func max64(a, b uint64) uint64 { return max(a, b) }
+
+// wantedBy reports whether an endpoint created by the change's time
+// subscribes to its kind.
+func wantedBy(eps []WebhookEndpoint, ch Change) bool {
+	for _, e := range eps {
+		if e.Wants(ch.Kind) && !ch.At.Before(e.CreatedAt) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasCallback reports whether a change is a status change of a message
+// with a callback.
+func hasCallback(ch Change) bool {
+	if ch.Kind != ChangeMessageStatus {
+		return false
+	}
+	var mc MessageChange
+	return json.Unmarshal(ch.Data, &mc) == nil && mc.Callback
 }
 
 // callbackDelivery builds the delivery of a message.status change to the

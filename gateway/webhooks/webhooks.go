@@ -148,6 +148,10 @@ type Service struct {
 	formats   map[string]Formatter
 
 	dispatchWake chan struct{}
+	// read is how far the dispatcher has read changes that made no
+	// delivery and whose cursor the store did not write; only Run's
+	// goroutine uses it.
+	read uint64
 
 	mu      sync.Mutex
 	ctx     context.Context // set by Run; nil before
@@ -260,7 +264,8 @@ func (s *Service) Run(ctx context.Context) error {
 // dispatch turns one batch of changes into deliveries and wakes their
 // senders; it reports whether more changes wait.
 func (s *Service) dispatch() bool {
-	targets, more, err := s.db.DispatchChanges(dispatchBatch)
+	targets, next, more, err := s.db.DispatchChangesFrom(s.read, dispatchBatch)
+	s.read = next
 	if err != nil {
 		s.log.Error("webhooks: dispatch", "err", err)
 		return false // the next change or restart tries again
