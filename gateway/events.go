@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/simgate/simgate/gateway/flows"
@@ -50,6 +51,24 @@ type events struct {
 	alerts live.Alerts
 	log    *slog.Logger
 	now    func() time.Time
+	db     *store.DB // the change feed, for what no store write records
+
+	mu        sync.Mutex
+	exhausted map[string]string // modem → the budget limit that stops it, for sim.budget_exhausted once
+}
+
+// appendChange records a change the process saw without a store write of
+// its own. It runs in its own goroutine: the callers are on the send path
+// and in the modems' supervisors, which must not wait for an fsync.
+func (e *events) appendChange(kind, subject string, data any) {
+	if e.db == nil {
+		return
+	}
+	go func() {
+		if _, err := e.db.AppendChange(kind, subject, data); err != nil {
+			e.log.Error("change feed", "kind", kind, "err", err)
+		}
+	}()
 }
 
 // publish puts an event of typ, filled in by fill, on the hub. With nobody
@@ -87,6 +106,7 @@ func (e *events) InboundReceived(in store.Inbound) {
 }
 
 func (e *events) ModemChanged(st outbox.ModemStatus) {
+	e.noteBudget(st)
 	e.publish("modem", func(ev *Event) { ev.Modem = ptr(view.FromModemStatus(st)) })
 }
 
@@ -103,6 +123,9 @@ func (e *events) RaiseAlert(kind, modemName, message string) {
 	al := Alert{Key: kind + "/" + modemName, Kind: kind, Modem: modemName, Message: message, Since: e.now()}
 	if e.alerts.Raise(al) {
 		e.log.Warn("alert", "kind", kind, "modem", modemName, "message", message)
+		if kind == AlertModemDown {
+			e.appendChange(store.ChangeModemDown, modemName, map[string]string{"modem": modemName, "reason": message})
+		}
 	}
 	e.hub.Publish(Event{Type: "alert", At: e.now(), Alert: &al})
 }
@@ -112,6 +135,29 @@ func (e *events) ClearAlert(kind, modemName string) {
 	key := kind + "/" + modemName
 	if e.alerts.Clear(key) {
 		e.log.Info("alert cleared", "kind", kind, "modem", modemName)
+		if kind == AlertModemDown {
+			e.appendChange(store.ChangeModemUp, modemName, map[string]string{"modem": modemName})
+		}
 		e.hub.Publish(Event{Type: "alert_cleared", At: e.now(), Alert: &Alert{Key: key, Kind: kind, Modem: modemName}})
+	}
+}
+
+// noteBudget records sim.budget_exhausted when a SIM's budget becomes
+// exhausted, once until it is not any more.
+func (e *events) noteBudget(st outbox.ModemStatus) {
+	limit := ""
+	if st.Budget != nil {
+		limit = st.Budget.Exhausted
+	}
+	e.mu.Lock()
+	was := e.exhausted[st.Name]
+	if e.exhausted == nil {
+		e.exhausted = map[string]string{}
+	}
+	e.exhausted[st.Name] = limit
+	e.mu.Unlock()
+	if limit != "" && was == "" {
+		e.appendChange(store.ChangeSIMBudget, st.Name, map[string]any{"modem": st.Name, "limit": limit,
+			"parts_today": st.Budget.PartsToday, "day": st.Budget.Day})
 	}
 }

@@ -293,6 +293,9 @@ func appendEvent(tx *bbolt.Tx, ev *ConsentEvent, now time.Time) error {
 	if err := tx.Bucket(bucketConsentByNumber).Put(numberKey(ev.Number, id), []byte{}); err != nil {
 		return err
 	}
+	if err := consentChanged(tx, ev); err != nil {
+		return err
+	}
 	if ev.InboundID != 0 {
 		return tx.Bucket(bucketConsentByInbound).Put(inboundEventKey(ev.InboundID, ev.Type), u64(id))
 	}

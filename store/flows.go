@@ -301,6 +301,7 @@ func getJSON[T any](b *bbolt.Bucket, key []byte, what string) (T, error) {
 	return v, nil
 }
 
+// putJSON stores v as JSON under key in b.
 func putJSON(b *bbolt.Bucket, key []byte, v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {

@@ -255,6 +255,23 @@ var (
 	// last entry of each key, so a checkout enters a flow once. Written
 	// with the entry; deleted with it by erasure.
 	bucketFlowOnce = []byte("flow_once")
+	// bucketChanges: Seq (8 bytes) → the change JSON (changeRecord): the
+	// change feed, each state change recorded in the transaction that made
+	// it (from version 13). Pruned once every consumer's cursor passed an
+	// entry and it is older than ChangeRetention.
+	bucketChanges = []byte("changes")
+	// bucketChangeCursors: consumer name → the Seq it has read through (8
+	// bytes).
+	bucketChangeCursors = []byte("change_cursors")
+	// bucketWebhookEndpoints: endpoint ID (8 bytes) → WebhookEndpoint JSON.
+	bucketWebhookEndpoints = []byte("webhook_endpoints")
+	// bucketWebhookDeliveries: target ("ep:<id>", "cb:<host>") | 0x00 |
+	// delivery Seq (8 bytes) → WebhookDelivery JSON, pending and the newest
+	// finished ones of each target.
+	bucketWebhookDeliveries = []byte("webhook_deliveries")
+	// bucketWebhookPending: the same keys → empty, while the delivery is
+	// pending; the first key of a target is the next to send. Derived.
+	bucketWebhookPending = []byte("webhook_pending")
 
 	keyVersion         = []byte("version")
 	keySuppressionSalt = []byte("suppression_salt")
@@ -269,7 +286,7 @@ var (
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 12
+const SchemaVersion = 13
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -373,6 +390,18 @@ var migrations = []func(tx *bbolt.Tx) error{
 		for _, name := range [][]byte{bucketFlows, bucketFlowVersions, bucketFlowCounters, bucketFlowEntries,
 			bucketFlowDue, bucketFlowPaused, bucketFlowByNumber, bucketFlowByFlow, bucketFlowByExit,
 			bucketFlowPendingSends, bucketFlowOnce} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
+	// 12 → 13: the change feed with its consumers' cursors, and the
+	// webhooks' endpoints and delivery outbox. Changes before the upgrade
+	// are not recorded: the feed starts empty.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketChanges, bucketChangeCursors, bucketWebhookEndpoints,
+			bucketWebhookDeliveries, bucketWebhookPending} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}

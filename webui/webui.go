@@ -152,5 +152,6 @@ func Handler(cfg Config) http.Handler {
 	s.linkRoutes()
 	s.templateRoutes()
 	s.flowRoutes()
+	s.webhookRoutes()
 	return s
 }

@@ -106,6 +106,15 @@ var layerRules = []layerRule{
 		why: "shop events reach the consent ledger only through the ConsentRecorder New wires, and send no text: texts go through the outbox from the flows",
 	},
 	{
+		from: module + "/gateway/webhooks", direct: true,
+		not: []string{module + "/gateway/outbox", module + "/gateway/consent", module + "/gateway/contacts", module + "/gateway/access", module + "/gateway/shopevents", module + "/httpout"},
+		why: "webhooks only tells: it reads the change feed and sends no text, and its HTTP client comes from cmd through the Sender interface",
+	},
+	{
+		from: module + "/httpout", not: []string{module + "/..."},
+		why: "httpout is a leaf HTTP client with the rule about private addresses: it knows no records and no part",
+	},
+	{
 		from: module + "/gateway/msgtemplate", direct: true, not: []string{module + "/...", "os", "io/fs", "net/...", "log/slog"},
 		allow: []string{module + "/store", module + "/modem", module + "/gateway/compliance"},
 		why:   "templates are pure text work: they render the values they are handed, count parts with modem and take the R-ID rules from compliance; the facade reads the contacts for them",
@@ -424,6 +433,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		outbox     = module + "/gateway/outbox"
 		shopevents = module + "/gateway/shopevents"
 		flows      = module + "/gateway/flows"
+		webhooks   = module + "/gateway/webhooks"
+		httpout    = module + "/httpout"
 		view       = module + "/gateway/view"
 		tmpl       = module + "/gateway/msgtemplate"
 		links      = module + "/gateway/links"
@@ -435,9 +446,11 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 	)
 	base := func() map[string][]string {
 		return map[string][]string{
-			cmd:        {webui, gateway, store, modem, sim, serial, "net/http"},
+			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, "net/http", "github.com/gorilla/websocket"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, view, tmpl, links, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, view, tmpl, links, store, modem},
+			webhooks:   {store, "crypto/hmac", "net/url"},
+			httpout:    {"net/http", "net"},
 			backups:    {"os", "time"},
 			live:       {"sync"},
 			compliance: {store, "time"},
@@ -485,6 +498,11 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{consent, view},
 		{shopevents, consent},
 		{shopevents, outbox},
+		{webhooks, outbox},
+		{webhooks, consent},
+		{webhooks, httpout},
+		{webhooks, "net/http"},
+		{httpout, store},
 		{shopevents, gateway},
 		{shopevents, view},
 		{shopevents, "net/http"},

@@ -82,8 +82,12 @@ func SubmitRecord(r SubmitRequest) (outbox.SubmitRequest, error) {
 	if r.Kind != "" && !ok {
 		return outbox.SubmitRequest{}, &store.FieldError{Field: "kind", Message: "must be transactional or marketing"}
 	}
-	return outbox.SubmitRequest{To: r.To, Text: r.Text, IdempotencyKey: r.IdempotencyKey,
-		IdempotencyScope: r.IdempotencyScope, ExpiresAt: r.ExpiresAt, Kind: k}, nil
+	req := outbox.SubmitRequest{To: r.To, Text: r.Text, IdempotencyKey: r.IdempotencyKey,
+		IdempotencyScope: r.IdempotencyScope, ExpiresAt: r.ExpiresAt, Kind: k}
+	if c := r.Callback; c != nil {
+		req.Callback = &store.Callback{URL: c.URL, Format: c.Format, Params: c.Params, AllowPrivate: c.AllowPrivate}
+	}
+	return req, nil
 }
 
 // FromContact is the view of a contact; Attributes and Tags are never nil.

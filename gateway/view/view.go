@@ -1,6 +1,7 @@
 package view
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/simgate/simgate/gateway/compliance"
@@ -325,6 +326,19 @@ type SubmitRequest struct {
 	IdempotencyScope string
 	ExpiresAt        time.Time // zero: the kind's default validity
 	Kind             Kind      // "": transactional
+	// Callback is told of every status change of the text in a
+	// receiver's format (compat routes: Twilio's StatusCallback, Kannel's
+	// dlr-url). Nil: none.
+	Callback *Callback
+}
+
+// Callback is a per-message status callback: where, in which registered
+// format, with the format's own parameters.
+type Callback struct {
+	URL          string
+	Format       string
+	Params       json.RawMessage
+	AllowPrivate bool
 }
 
 // Template is a saved message template as the API and console show it.
