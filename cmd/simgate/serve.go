@@ -20,8 +20,8 @@ import (
 
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/gateway/backups"
+	"github.com/simgate/simgate/gateway/httpout"
 	"github.com/simgate/simgate/gateway/webhooks"
-	"github.com/simgate/simgate/httpout"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 	"github.com/simgate/simgate/webui"

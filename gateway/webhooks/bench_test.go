@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simgate/simgate/httpout"
+	"github.com/simgate/simgate/gateway/httpout"
 	"github.com/simgate/simgate/store"
 )
 

@@ -16,7 +16,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/simgate/simgate/httpout"
+	"github.com/simgate/simgate/gateway/httpout"
 	"github.com/simgate/simgate/store"
 )
 
