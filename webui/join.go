@@ -66,7 +66,7 @@ type joinData struct {
 	// them; otherwise the box would ask consent to texts nobody sends.
 	OffersCart bool
 	Closed     bool // no brand or disclosure saved yet
-	Sent        bool // the thank-you page
+	Sent       bool // the thank-you page
 	// Challenge, when set, is the proof of work a post must carry
 	// (static/join.js solves it); Bits is its difficulty.
 	Challenge string
