@@ -49,6 +49,8 @@ if dpkg -s simgate >/dev/null 2>&1; then
 	fail "simgate is installed on this machine already; the install test would change it"
 fi
 export DEBIAN_FRONTEND=noninteractive
+# apt takes a file only as a path with a slash in front ("./x.deb", "/x.deb").
+amd64="$(cd "$(dirname "$amd64")" && pwd)/$(basename "$amd64")"
 apt-get install -y -qq "$amd64" >/dev/null
 trap 'dpkg --purge simgate >/dev/null 2>&1 || true' EXIT
 id -nG simgate | tr ' ' '\n' | grep -qx dialout || fail "user simgate is not in dialout"
