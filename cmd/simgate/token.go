@@ -15,11 +15,13 @@ import (
 // locked and the error says so.
 func runToken(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New(`usage: simgate token create --data DIR --name NAME`)
+		return errors.New(`usage: simgate token create --data DIR --name NAME [--marketing] [--twilio]`)
 	}
 	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
 	data := fs.String("data", "", "data directory (holds simgate.db)")
 	name := fs.String("name", "", "a name for the token, e.g. the shop's website")
+	marketing := fs.Bool("marketing", false, "texts it sends through the Twilio, Kannel and SMSEagle APIs are marketing (consent, quiet hours, frequency cap); without it they are transactional")
+	twilio := fs.Bool("twilio", false, "make a Twilio account: prints an Account SID and its Auth Token for Twilio's Messages API")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -36,9 +38,14 @@ func runToken(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	plaintext, _, err := db.CreateToken(*name)
+	plaintext, tok, err := db.CreateTokenWith(*name, store.TokenOptions{Marketing: *marketing, Twilio: *twilio})
 	if err != nil {
 		return err
+	}
+	if *twilio {
+		// Two lines a script can read: Twilio's names for the two values.
+		fmt.Fprintf(stdout, "TWILIO_ACCOUNT_SID=%s\nTWILIO_AUTH_TOKEN=%s\n", tok.TwilioSID, plaintext)
+		return nil
 	}
 	fmt.Fprintln(stdout, plaintext)
 	return nil
