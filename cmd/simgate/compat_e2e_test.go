@@ -1,0 +1,215 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/simgate/simgate/gateway/compat"
+)
+
+// makeToken runs `simgate token create` with a known name and flags and
+// returns what it printed.
+func makeToken(t *testing.T, data, name string, flags ...string) string {
+	t.Helper()
+	args := append([]string{"token", "create", "--data", data, "--name", name}, flags...)
+	out, err := exec.Command(simgateBinary(t), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("token create %v: %v\n%s", flags, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// curl runs curl with args and returns the status code and the body.
+func curl(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	out, err := exec.Command("curl", append([]string{"-sS", "-w", "\n%{http_code}"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("curl %v: %v\n%s", args, err, out)
+	}
+	s := string(out)
+	i := strings.LastIndexByte(s, '\n')
+	code, _ := strconv.Atoi(s[i+1:])
+	return code, strings.TrimSpace(s[:i])
+}
+
+// TestEndToEndCompatAPIs sends through the real binary and the simulated
+// modems with the clients shops already run: curl lines from Kannel's and
+// SMSEagle's manuals, and the official twilio npm package. Every text they
+// queue is delivered once, through the native outbox.
+func TestEndToEndCompatAPIs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but curl is missing")
+		}
+		t.Skip("curl is not installed")
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	links, control := startSim(t, dir, 1, "--report-delay", "50ms")
+	native := makeToken(t, data, "monitoring")
+	twilioCreds := makeToken(t, data, "shop-plugin", "--twilio")
+	m := regexp.MustCompile(`^TWILIO_ACCOUNT_SID=(AC[0-9a-f]{32})\nTWILIO_AUTH_TOKEN=([0-9a-f]{32})$`).FindStringSubmatch(twilioCreds)
+	if m == nil {
+		t.Fatalf("token create --twilio printed %q", twilioCreds)
+	}
+	accountSID, authToken := m[1], m[2]
+	_, base := startServe(t, data, links)
+	c := &api{t: t, base: base, token: native, http: &http.Client{Timeout: 30 * time.Second}}
+
+	var ids []string
+	texts := map[string]bool{}
+
+	// Kannel's user guide (sendsms): a GET with user, pass, to and text.
+	code, body := curl(t, base+"/cgi-bin/sendsms?username=monitoring&password="+native+"&to=%2B12015550123&text=Disk+almost+full")
+	if code != http.StatusAccepted || body != "0: Accepted for delivery" {
+		t.Fatalf("kannel: %d %q", code, body)
+	}
+	texts["Disk almost full"] = true
+	code, body = curl(t, base+"/cgi-bin/sendsms?username=monitoring&password=wrong&to=%2B12015550123&text=x")
+	if code != http.StatusForbidden || body != "Authorization failed for sendsms" {
+		t.Fatalf("kannel, wrong password: %d %q", code, body)
+	}
+
+	// SMSEagle's API v1 manual: GET send_sms with access_token, to, message.
+	code, body = curl(t, base+"/index.php/http_api/send_sms?access_token="+native+"&to=%2B12015550124&message=mymessage")
+	okID := regexp.MustCompile(`^OK; ID=\[(\d+)\]$`).FindStringSubmatch(body)
+	if code != http.StatusOK || okID == nil {
+		t.Fatalf("smseagle v1: %d %q", code, body)
+	}
+	ids = append(ids, okID[1])
+	texts["mymessage"] = true
+	// SMSEagle's API v2 manual: POST messages/sms with the access-token header.
+	code, body = curl(t, "-X", "POST", base+"/api/v2/messages/sms", "-H", "access-token: "+native,
+		"-H", "Content-Type: application/json", "-d", `{"to":["+12015550125"],"text":"My message"}`)
+	var v2 []struct {
+		Status string `json:"status"`
+		ID     uint64 `json:"id"`
+	}
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &v2) != nil || len(v2) != 1 || v2[0].Status != "queued" {
+		t.Fatalf("smseagle v2: %d %q", code, body)
+	}
+	ids = append(ids, strconv.FormatUint(v2[0].ID, 10))
+	texts["My message"] = true
+
+	// The twilio npm package.
+	clientDir, _ := filepath.Abs("testdata/twilio")
+	if _, err := os.Stat(filepath.Join(clientDir, "node_modules", "twilio")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but the twilio npm package is missing: run npm ci in %s", clientDir)
+		}
+		t.Log("twilio npm package not installed (npm ci in testdata/twilio): skipping its part")
+	} else {
+		callback := "https://shop.example/twilio/status?order=7"
+		cb := compat.TwilioStatusCallback{AccountSID: accountSID, MessageSID: compat.MessageSID(9), From: "+12015550100",
+			To: "+12015550126", Status: "undelivered", ErrorCode: compat.TwilioErrUnreachable}.Params()
+		in := compat.TwilioInbound{AccountSID: accountSID, MessageSID: compat.InboundSID(3), From: "+12015550126",
+			To: "+12015550100", Body: "Where is my order? 📦", NumSegments: 1}.Params()
+		signed := []map[string]any{
+			{"url": callback, "params": flat(cb), "signature": compat.TwilioSignature(authToken, callback, cb)},
+			{"url": "https://shop.example/sms", "params": flat(in), "signature": compat.TwilioSignature(authToken, "https://shop.example/sms", in)},
+		}
+		signedJSON, _ := json.Marshal(signed)
+		cmd := exec.Command("node", filepath.Join(clientDir, "client.js"))
+		cmd.Env = append(os.Environ(), "SIMGATE_URL="+base, "TWILIO_ACCOUNT_SID="+accountSID, "TWILIO_AUTH_TOKEN="+authToken,
+			"TO=+12015550126", "STATUS_CALLBACK="+callback, "SIGNED="+string(signedJSON))
+		out, err := cmd.Output()
+		if err != nil {
+			stderr := ""
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = string(ee.Stderr)
+			}
+			t.Fatalf("twilio client: %v\n%s\n%s", err, out, stderr)
+		}
+		var got struct {
+			Created []struct {
+				SID, Status, NumSegments, Body, AccountSID, URI string
+			}
+			Fetched struct{ SID, Body, Status string }
+			Listed  []string
+			Errors  map[string]struct {
+				Code   int
+				Status int
+			}
+			Signatures []bool
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		if len(got.Created) != 3 {
+			t.Fatalf("created %+v", got.Created)
+		}
+		for i, cr := range got.Created {
+			id, ok := compat.ParseMessageSID(cr.SID)
+			if !ok || cr.Status != "queued" || cr.NumSegments != "1" || cr.AccountSID != accountSID ||
+				cr.URI != "/2010-04-01/Accounts/"+accountSID+"/Messages/"+cr.SID+".json" {
+				t.Errorf("created %d: %+v", i, cr)
+			}
+			ids = append(ids, strconv.FormatUint(id, 10))
+			texts[cr.Body] = true
+		}
+		if got.Fetched.SID != got.Created[0].SID || got.Fetched.Body != got.Created[0].Body {
+			t.Errorf("fetched %+v", got.Fetched)
+		}
+		// Newest first, across two pages.
+		want := []string{got.Created[2].SID, got.Created[1].SID, got.Created[0].SID}
+		if strings.Join(got.Listed, ",") != strings.Join(want, ",") {
+			t.Errorf("listed %v, want %v", got.Listed, want)
+		}
+		for name, want := range map[string][2]int{"invalidTo": {21211, 400}, "emptyBody": {21602, 400}, "auth": {20003, 401}} {
+			if e := got.Errors[name]; e.Code != want[0] || e.Status != want[1] {
+				t.Errorf("%s: the client saw %+v, want code %d status %d", name, e, want[0], want[1])
+			}
+		}
+		if len(got.Signatures) != 2 || !got.Signatures[0] || !got.Signatures[1] {
+			t.Errorf("twilio.validateRequest on simgate's signatures: %v", got.Signatures)
+		}
+	}
+
+	// Kannel's text has no id in its answer: find it by its words.
+	var list struct {
+		Messages []apiMessage `json:"messages"`
+	}
+	if _, err := c.do("GET", "/api/v1/messages?limit=100", nil, &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, lm := range list.Messages {
+		if lm.Text == "Disk almost full" {
+			ids = append(ids, lm.ID.String())
+		}
+	}
+	if len(ids) != len(texts) {
+		t.Fatalf("%d ids for %d texts: %v", len(ids), len(texts), ids)
+	}
+	waitAll(t, c, ids, func(s string) bool { return s == "delivered" })
+	counts := map[string]int{}
+	for _, sm := range simMessages(t, control) {
+		counts[sm.Text]++
+	}
+	for txt := range texts {
+		if counts[txt] != 1 {
+			t.Errorf("the simulator received %q %d times, want 1", txt, counts[txt])
+		}
+	}
+}
+
+// flat is a form with one value per name, as twilio.validateRequest takes it.
+func flat(v url.Values) map[string]string {
+	out := map[string]string{}
+	for k := range v {
+		out[k] = v.Get(k)
+	}
+	return out
+}
+
