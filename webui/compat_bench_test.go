@@ -48,7 +48,9 @@ func BenchmarkCompatSubmit(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	text := func(n int64) string { return fmt.Sprintf("Your order #%d is ready for pickup. Reply STOP to opt out.", n) }
+	text := func(n int64) string {
+		return fmt.Sprintf("Your order #%d is ready for pickup. Reply STOP to opt out.", n)
+	}
 	var seq atomic.Int64
 	routes := []struct {
 		name string
