@@ -52,6 +52,8 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkIngestHTTP$$' -benchtime 20000x ./webui
 	$(GO) test -run '^$$' -bench 'BenchmarkIngestHTTPPaced$$' -benchtime 5000x ./webui
+	$(GO) test -run '^$$' -bench 'BenchmarkIngestHTTPSequential$$' -benchtime 2000x ./webui
+	$(GO) test -run '^$$' -bench 'BenchmarkYearOfShop$$' -benchtime 200x -count 2 -timeout 60m ./webui
 	$(GO) test -run '^$$' -bench 'BenchmarkStatusToBrowser$$' -benchtime 200x ./webui
 	$(GO) test -run '^$$' -bench 'BenchmarkIdleStreamClients$$' -benchtime 200x ./webui
 	$(GO) test -run '^$$' -bench 'BenchmarkDispatchZeroLatency$$' -benchtime 2000x ./gateway/...

@@ -36,12 +36,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/simgate/simgate/gateway/access"
 	"github.com/simgate/simgate/gateway/backups"
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/links"
 	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/gateway/shopevents"
 	"github.com/simgate/simgate/modem"
@@ -88,7 +90,11 @@ type Config struct {
 	// Backups says where and when the nightly backups go; an empty Dir
 	// turns them off.
 	Backups backups.Config
-	Log     *slog.Logger
+	// PublicURL is the box's address as customers reach it
+	// ("https://texts.shop.example"): short links are PublicURL/l/<code>.
+	// Empty: texts with links to shorten are refused.
+	PublicURL string
+	Log       *slog.Logger
 	// Clock returns the current time; tests substitute it.
 	Clock func() time.Time
 }
@@ -107,6 +113,11 @@ type Gateway struct {
 	outbox   *outbox.Queue
 	shop     *shopevents.Service
 	backups  *backups.Nightly // nil: nightly backups off
+	links    *links.Service
+
+	fileMu        sync.Mutex
+	fileStats     DataFile // the last page measurement (At, DataBytes, Fill)
+	fileMeasuring bool     // a measurement runs in the background
 }
 
 // New creates a Gateway over an open store.
@@ -163,8 +174,21 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	if cfg.Backups.Dir != "" {
 		g.backups = backups.New(cfg.Backups, db, ev, log, cfg.Clock)
 	}
+	g.links = links.New(links.Config{DB: db, BaseURL: cfg.PublicURL, Clock: cfg.Clock, Log: log})
 	g.watchStore()
 	return g, nil
+}
+
+// startLinks flushes the clicks of short links until ctx is done or the
+// returned func is called, which waits for the last flush.
+func (g *Gateway) startLinks(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.links.Run(ctx)
+	}()
+	return func() { cancel(); <-done }
 }
 
 // keywordRelay hands each complete inbound text from the outbox to the
@@ -204,6 +228,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 		go func() { defer close(done); g.backups.Run(bctx) }()
 		defer func() { stop(); <-done }()
 	}
+	// Clicks on short links are flushed in batches beside the dispatcher;
+	// the last batch is written when Run ends.
+	defer g.startLinks(ctx)()
 	return g.outbox.Run(ctx)
 }
 

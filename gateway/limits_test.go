@@ -94,3 +94,28 @@ func TestUsagePersists(t *testing.T) {
 		}
 	})
 }
+
+// A SIM spaced by its per-minute limit sends its next text the moment the
+// spacing allows: the dispatcher sets a timer to the SIM's next send
+// instead of polling once a second (which stretched a 10-11.25 s gap to
+// 12 s on average).
+func TestPerMinuteSpacingUsesATimer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, rigOptions{modems: []sim.Config{{Number: simA}}, limits: Limits{PerMinute: 6}})
+		r.start()
+		r.waitStatus(r.submit(customer, "first").ID, store.StatusDelivered)
+		var next time.Time
+		for _, st := range r.g.Modems() {
+			if st.Budget != nil {
+				next = st.Budget.NextSendAt
+			}
+		}
+		if next.IsZero() {
+			t.Fatal("no next send time after the first text")
+		}
+		second := r.waitStatus(r.submit(customer, "second").ID, store.StatusDelivered)
+		if got := second.Parts[0].SentAt; !got.Equal(next) {
+			t.Errorf("the second text left at %s, %v after the SIM's next allowed send %s", got.Format(time.StampNano), got.Sub(next), next.Format(time.StampNano))
+		}
+	})
+}

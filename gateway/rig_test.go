@@ -51,9 +51,9 @@ type rigOptions struct {
 	limitsFor map[int]Limits // per modem index, overriding limits
 }
 
-// newRig builds a rig for a test. Group commit is off: in a bubble its
-// wait is a fake-clock timer, which a goroutine queued on a mutex would
-// stop from ever firing (see store.WithoutGroupCommit).
+// newRig builds a rig for a test, with one transaction per write
+// (store.WithoutGroupCommit) as these tests were written; benchmarks call
+// newRigTB without it, to measure the store as shipped.
 func newRig(t *testing.T, o rigOptions) *rig { return newRigTB(t, o, store.WithoutGroupCommit()) }
 
 // newRigTB builds a rig over a store opened with storeOpts; benchmarks

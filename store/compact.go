@@ -58,6 +58,15 @@ func Compact(path string) (before, after int64, err error) {
 		os.Remove(tmp)
 		return 0, 0, fmt.Errorf("store: compact: copy: %w", err)
 	}
+	// bbolt grows a file ahead of its pages (up to 16 MiB at a time): the
+	// copy's last pages end before its file does. What lies past them is
+	// never read, so the copy is cut there.
+	var used int64
+	if err := dst.View(func(tx *bbolt.Tx) error { used = tx.Size(); return nil }); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return 0, 0, fmt.Errorf("store: compact: %w", err)
+	}
 	if err := dst.Sync(); err != nil {
 		dst.Close()
 		os.Remove(tmp)
@@ -66,6 +75,10 @@ func Compact(path string) (before, after int64, err error) {
 	if err := dst.Close(); err != nil {
 		os.Remove(tmp)
 		return 0, 0, fmt.Errorf("store: compact: close copy: %w", err)
+	}
+	if err := truncateSynced(tmp, used); err != nil {
+		os.Remove(tmp)
+		return 0, 0, fmt.Errorf("store: compact: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
@@ -80,4 +93,24 @@ func Compact(path string) (before, after int64, err error) {
 		return 0, 0, fmt.Errorf("store: compact: %w", err)
 	}
 	return st.Size(), nst.Size(), nil
+}
+
+// truncateSynced cuts the file at path to size bytes, if longer, and syncs
+// it.
+func truncateSynced(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err == nil && st.Size() > size {
+		err = f.Truncate(size)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -157,6 +157,7 @@ type EraseReport struct {
 	Inbound       int    `json:"inbound"`
 	ConsentEvents int    `json:"consent_events"` // pseudonymised, kept as evidence
 	ShopEvents    int    `json:"shop_events"`    // deleted
+	Links         int    `json:"links"`          // short links to the number, deleted with their clicks
 }
 
 // SubjectData is everything stored about one number (GDPR Art. 15/20).
@@ -169,6 +170,9 @@ type SubjectData struct {
 	// ShopEvents: what the shop told the box about the number (checkouts,
 	// orders, products viewed), oldest first.
 	ShopEvents []ShopEvent `json:"shop_events"`
+	// Links: the short links in the texts to the number, with their
+	// click counters.
+	Links []Link `json:"links"`
 }
 
 // Event types that subscribe a number: refused for a suppressed number
@@ -469,10 +473,11 @@ func (db *DB) IsSuppressed(number string) (bool, error) {
 // before is therefore always seen, and two SIMs cannot both take the last
 // slot of a frequency cap. A queued text whose exit key was marked
 // (Message.ExitKey) is withdrawn here without calling fn.
+// The commit is shared (groupcommit.go): fn may run more than once.
 func (db *DB) AdmitSend(id uint64, fn func(m *Message, c *Consent, suppressed bool) error) (Message, Consent, error) {
 	var outM Message
 	var outC Consent
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.bolt.Batch(func(tx *bbolt.Tx) error {
 		var c Consent
 		var before []byte
 		m, err := db.update(tx, id, func(m *Message) error {

@@ -74,6 +74,9 @@ func (db *DB) EraseNumber(number string) (EraseReport, error) {
 		if err := rekeyUsage(tx, number, pseudonym); err != nil {
 			return fmt.Errorf("sim usage: %w", err)
 		}
+		if rep.Links, err = eraseLinks(tx, number); err != nil {
+			return fmt.Errorf("short links: %w", err)
+		}
 		if err := eraseImportRows(tx, number); err != nil {
 			return fmt.Errorf("import reports: %w", err)
 		}
@@ -125,6 +128,9 @@ func eraseMessages(tx *bbolt.Tx, number string) (int, error) {
 		if err := reindex(tx, messageIndexes(), &m, nil); err != nil {
 			return n, err
 		}
+		if err := countChange(tx, &m, nil); err != nil {
+			return n, err
+		}
 		n++
 	}
 	return n, nil
@@ -136,8 +142,15 @@ func eraseInbound(tx *bbolt.Tx, number string) (int, error) {
 	n := 0
 	byFrom := tx.Bucket(bucketInboundByFrom)
 	for _, id := range idsUnder(byFrom, numberPrefix(number)) {
-		if tx.Bucket(bucketInbound).Get(u64(id)) != nil {
+		in, err := getInbound(tx, id)
+		switch {
+		case err == nil:
 			n++
+			if err := countInbound(tx, &in, -1); err != nil {
+				return n, err
+			}
+		case !errors.Is(err, ErrNotFound):
+			return n, err
 		}
 		for _, del := range []struct {
 			b   *bbolt.Bucket
@@ -266,6 +279,9 @@ func (db *DB) Subject(number string) (SubjectData, error) {
 			return err
 		}
 		if s.ShopEvents, err = shopEventsOf(tx, number, "", time.Time{}); err != nil {
+			return err
+		}
+		if s.Links, err = linksOf(tx, number); err != nil {
 			return err
 		}
 		return nil

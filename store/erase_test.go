@@ -178,7 +178,7 @@ func TestEraseNumber(t *testing.T) {
 		t.Errorf("waiting segments %+v, want only the kept number's", stale)
 	}
 	// Index entries went with the messages.
-	if _, _, ok, _ := db.FindReport(sim, 7, func(m Message, _ int, _ time.Time) bool { return m.To == gone }); ok {
+	if _, _, ok, _ := db.FindReport(sim, 7, time.Time{}, func(m Message, _ int, _ time.Time) bool { return m.To == gone }); ok {
 		t.Error("a status report still finds an erased message")
 	}
 	if due, _ := db.Due(clk.now().Add(2*time.Hour), 10); len(due) != 1 || due[0].To != kept {

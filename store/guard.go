@@ -47,13 +47,13 @@ var (
 //     ErrDiskFull and marks the disk full until there is room again.
 //   - Whoever watches (DB.OnHealthChange) hears of each change.
 //
-// One case stays out of reach: bbolt runs a group commit (Batch) in its own
-// goroutine, so a panic while committing a batch still ends the process.
-// The functions a batch runs are guarded; only bbolt's own commit code is
-// not, and systemd's restart then meets the start-up check.
+// Shared commits (Batch) run in the goroutine of one of their writers,
+// guarded the same way: a panic while committing fails every writer of
+// the group with ErrDamaged.
 type boltDB struct {
 	*bbolt.DB
 	health *health
+	group  *groupCommit
 }
 
 // View runs fn in a read transaction, guarded.
@@ -72,20 +72,24 @@ func (b boltDB) Update(fn func(*bbolt.Tx) error) (err error) {
 	defer b.health.afterWrite(&err)
 	defer b.health.recoverPanic(&err)
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	return b.DB.Update(b.guard(fn))
+	if err := b.DB.Update(b.guard(fn)); err != nil {
+		return err
+	}
+	b.group.commits.Add(1)
+	b.group.calls.Add(1)
+	return nil
 }
 
-// Batch is Update through bbolt's group commit, guarded. fn runs in
-// whichever goroutine commits the batch, so it carries its own guard.
+// Batch is Update through a shared commit (groupcommit.go), guarded:
+// writes that arrive while a commit runs go together in the next one, and
+// a lone write commits at once. fn runs in whichever goroutine commits the
+// group, so it carries its own guard, and may run more than once.
 func (b boltDB) Batch(fn func(*bbolt.Tx) error) (err error) {
 	if err := b.health.writesStopped(); err != nil {
 		return err
 	}
 	defer b.health.afterWrite(&err)
-	// bbolt reruns a failed batch function alone, in this goroutine.
-	defer b.health.recoverPanic(&err)
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	return b.DB.Batch(b.guard(fn))
+	return b.groupDo(b.guard(fn))
 }
 
 // guard wraps a write transaction's function: it refuses to run once
@@ -98,6 +102,7 @@ func (b boltDB) guard(fn func(*bbolt.Tx) error) func(*bbolt.Tx) error {
 		}
 		defer b.health.recoverPanic(&err)
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		setFill(tx)
 		return fn(tx)
 	}
 }

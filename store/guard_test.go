@@ -86,7 +86,8 @@ func TestPanicInReadStopsWrites(t *testing.T) {
 }
 
 // A panic inside a write transaction's own function is caught in whichever
-// goroutine runs it: bbolt's group commit runs a batch in its own.
+// goroutine runs it: a shared commit runs in the goroutine of one of its
+// writers.
 func TestPanicInBatchedWrite(t *testing.T) {
 	db := openTest(t)
 	var wg sync.WaitGroup

@@ -218,6 +218,9 @@ func storeInbound(tx *bbolt.Tx, parts []InboundPart, assemble func([]InboundPart
 	if err := b.Put(u64(id), raw); err != nil {
 		return Inbound{}, err
 	}
+	if err := countInbound(tx, &in, 1); err != nil {
+		return Inbound{}, err
+	}
 	if in.From != "" {
 		if err := tx.Bucket(bucketInboundByFrom).Put(numberKey(in.From, id), []byte{}); err != nil {
 			return Inbound{}, err

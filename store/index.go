@@ -29,6 +29,7 @@ func messageIndexes() []index[Message] {
 		{bucketMsgIdem, idemEntries},
 		{bucketMsgIdemTime, idemTimeEntries},
 		{bucketMsgReports, reportEntries},
+		{bucketMsgReportsTime, reportTimeEntries},
 		{bucketMsgByTo, toEntries},
 		{bucketMsgByExit, exitEntries},
 	}
@@ -132,12 +133,18 @@ func idemKey(scope, key string) []byte {
 	return append(k, key...)
 }
 
-// reportEntries: a part the SMSC accepted (it has an MR) and that is still
-// `sent` waits for its status report, found by (modem, MR).
+// awaitsReport: a part the SMSC accepted (it has an MR) that is still
+// `sent` waits for its status report until the report window ends.
+func awaitsReport(p Part) bool {
+	return p.Status == StatusSent && !p.NoReport && p.MR >= 0 && p.MR <= 255 && p.Seq >= 0 && p.Seq <= 255
+}
+
+// reportEntries: a part waiting for its status report is found by (modem,
+// MR).
 func reportEntries(m *Message) []indexEntry {
 	var out []indexEntry
 	for _, p := range m.Parts {
-		if p.Status != StatusSent || p.MR < 0 || p.MR > 255 || p.Seq < 0 || p.Seq > 255 {
+		if !awaitsReport(p) {
 			continue
 		}
 		modem := p.Modem
@@ -148,6 +155,22 @@ func reportEntries(m *Message) []indexEntry {
 		k = append(k, u64(m.ID)...)
 		k = append(k, byte(p.Seq))
 		out = append(out, indexEntry{key: k, value: u64(nanos(p.SentAt))})
+	}
+	return out
+}
+
+// reportTimeEntries orders the parts waiting for a report by when they
+// were sent, so those past the report window leave the index oldest first
+// with bounded work (ExpireReports).
+func reportTimeEntries(m *Message) []indexEntry {
+	var out []indexEntry
+	for _, p := range m.Parts {
+		if !awaitsReport(p) {
+			continue
+		}
+		k := u64(nanos(p.SentAt))
+		k = append(k, u64(m.ID)...)
+		out = append(out, indexEntry{key: append(k, byte(p.Seq)), value: []byte{}})
 	}
 	return out
 }

@@ -157,6 +157,11 @@ type Part struct {
 	SentAt time.Time `json:"sent_at,omitempty"`
 	DoneAt time.Time `json:"done_at,omitempty"` // delivered or failed by report
 	Error  string    `json:"error,omitempty"`
+	// NoReport: the report window passed with no status report. The part
+	// stays `sent` (the network took it; whether it arrived is unknown)
+	// and leaves the report index, so a report this late matches nothing
+	// and the index never grows with reports a network dropped.
+	NoReport bool `json:"no_report,omitempty"`
 }
 
 // Transition records one change of a message's state and why.

@@ -155,6 +155,9 @@ func putMessage(tx *bbolt.Tx, old, m *Message) error {
 	if err := tx.Bucket(bucketMessages).Put(u64(m.ID), raw); err != nil {
 		return err
 	}
+	if err := countChange(tx, old, m); err != nil {
+		return err
+	}
 	return reindex(tx, messageIndexes(), old, m)
 }
 
@@ -210,13 +213,18 @@ func (db *DB) Get(id uint64) (Message, error) {
 // gets a private copy; if it returns an error nothing is written and that
 // error is returned as is. UpdatedAt is set; transitions are the caller's
 // to append. Index entries follow the new record.
+//
+// The commit is shared (groupcommit.go) with the writes that arrive while
+// another commit runs: the `sending` marks and MRs of several modems go
+// in one fdatasync, and a lone write commits at once. So fn may run more
+// than once and must only change m.
 func (db *DB) Update(id uint64, fn func(m *Message) error) (Message, error) {
-	return db.updateVia(db.bolt.Update, id, fn, nil)
+	return db.updateVia(db.bolt.Batch, id, fn, nil)
 }
 
-// UpdateBatch is Update through a shared commit, for status reports and
-// other updates that many goroutines make at once and that no AT command
-// waits on. fn may run more than once and must only change m.
+// UpdateBatch is Update; the name stays for the callers that said so
+// before every update shared its commit (status reports and other updates
+// that many goroutines make at once).
 func (db *DB) UpdateBatch(id uint64, fn func(m *Message) error) (Message, error) {
 	return db.updateVia(db.bolt.Batch, id, fn, nil)
 }
@@ -389,6 +397,39 @@ func (db *DB) Due(now time.Time, limit int) ([]Message, error) {
 	return out, nil
 }
 
+// DueIDs returns the IDs of queued messages whose NextAttemptAt is not
+// after now, in the order Due returns them, at most limit
+// (DefaultDueLimit when limit <= 0). It reads only the due indexes' keys:
+// the dispatcher decodes a message only when it means to hand it out,
+// not the ones it passes over (in flight, or waiting for their modem).
+func (db *DB) DueIDs(now time.Time, limit int) ([]uint64, error) {
+	if limit <= 0 {
+		limit = DefaultDueLimit
+	}
+	until := nanos(now)
+	var out []uint64
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		out = nil
+		for _, bucket := range [][]byte{bucketMsgDue, bucketMsgDueLow} {
+			c := tx.Bucket(bucket).Cursor()
+			for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+				if len(k) != 16 {
+					continue
+				}
+				if binary.BigEndian.Uint64(k[:8]) > until {
+					break
+				}
+				out = append(out, binary.BigEndian.Uint64(k[8:]))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NextDue returns the earliest NextAttemptAt among queued messages of any
 // priority, and false when nothing is queued. A message queued with a zero
 // NextAttemptAt is due at the Unix epoch, that is now.
@@ -422,30 +463,14 @@ func (db *DB) IDsByStatus(s Status) ([]uint64, error) {
 	return ids, err
 }
 
-// CountByStatus counts messages per status from the status index.
-func (db *DB) CountByStatus() (map[Status]int, error) {
-	counts := map[Status]int{}
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		clear(counts)
-		return tx.Bucket(bucketMsgByStatus).ForEach(func(k, _ []byte) error {
-			if len(k) == 9 {
-				counts[Status(k[0])]++
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return counts, nil
-}
-
 // FindReport finds the part a status report is about. It walks the parts
-// sent through modem with message reference mr that still wait for a
-// report, newest SentAt first, and returns the first for which match is
-// true. match runs outside any transaction and may use the DB; the gateway
-// checks the recipient and the time window there, because MRs wrap at 256.
-func (db *DB) FindReport(modem string, mr int, match func(m Message, seq int, sentAt time.Time) bool) (id uint64, seq int, ok bool, err error) {
+// sent through modem with message reference mr at or after since that
+// still wait for a report, newest SentAt first, and returns the first for
+// which match is true. Parts sent before since are passed over on their
+// index entry, before any message is read. match runs outside any
+// transaction and may use the DB; the gateway checks the recipient there,
+// because MRs wrap at 256.
+func (db *DB) FindReport(modem string, mr int, since time.Time, match func(m Message, seq int, sentAt time.Time) bool) (id uint64, seq int, ok bool, err error) {
 	if mr < 0 || mr > 255 {
 		return 0, 0, false, nil
 	}
@@ -456,11 +481,12 @@ func (db *DB) FindReport(modem string, mr int, match func(m Message, seq int, se
 	}
 	var cands []candidate
 	prefix := reportPrefix(modem, mr)
+	oldest := nanos(since)
 	err = db.bolt.View(func(tx *bbolt.Tx) error {
 		cands = nil
 		c := tx.Bucket(bucketMsgReports).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if len(k) != len(prefix)+9 || len(v) != 8 {
+			if len(k) != len(prefix)+9 || len(v) != 8 || binary.BigEndian.Uint64(v) < oldest {
 				continue
 			}
 			cands = append(cands, candidate{
@@ -493,4 +519,94 @@ func (db *DB) FindReport(modem string, mr int, match func(m Message, seq int, se
 		}
 	}
 	return 0, 0, false, nil
+}
+
+// ExpireReports gives up waiting for the status reports of parts sent
+// before `before`, at most limit parts per call, oldest first, and returns
+// the messages it changed and how many index entries it took (the caller
+// repeats while that equals limit). Each such part stays `sent`, gets NoReport and the error note,
+// and leaves the report index; its message records the note once.
+func (db *DB) ExpireReports(before time.Time, note string, limit int) ([]Message, int, error) {
+	if limit <= 0 {
+		limit = DefaultPurgeLimit
+	}
+	// A look first: a sweep that finds nothing must not cost a commit.
+	var any bool
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		k, _ := tx.Bucket(bucketMsgReportsTime).Cursor().First()
+		any = len(k) == 17 && binary.BigEndian.Uint64(k[:8]) < nanos(before)
+		return nil
+	})
+	if err != nil || !any {
+		return nil, 0, err
+	}
+	var out []Message
+	var walked int
+	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+		out, walked = nil, 0
+		type due struct {
+			id  uint64
+			seq int
+		}
+		var list []due
+		var keys [][]byte
+		cutoff := nanos(before)
+		c := tx.Bucket(bucketMsgReportsTime).Cursor()
+		for k, _ := c.First(); k != nil && len(list) < limit; k, _ = c.Next() {
+			if len(k) != 17 {
+				continue
+			}
+			if binary.BigEndian.Uint64(k[:8]) >= cutoff {
+				break
+			}
+			list = append(list, due{binary.BigEndian.Uint64(k[8:16]), int(k[16])})
+			keys = append(keys, bytes.Clone(k))
+		}
+		// Written after the walk: a cursor must not see its bucket change.
+		byID := map[uint64][]int{}
+		var order []uint64
+		for _, d := range list {
+			if _, ok := byID[d.id]; !ok {
+				order = append(order, d.id)
+			}
+			byID[d.id] = append(byID[d.id], d.seq)
+		}
+		for _, id := range order {
+			m, err := db.update(tx, id, func(m *Message) error {
+				for _, seq := range byID[id] {
+					if seq < 1 || seq > len(m.Parts) || !awaitsReport(m.Parts[seq-1]) {
+						continue
+					}
+					p := &m.Parts[seq-1]
+					p.NoReport, p.Error = true, note
+				}
+				m.History = append(m.History, Transition{At: db.now(), Status: m.Status, Note: note})
+				return nil
+			})
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		// The update moved each entry out of the index. One whose message
+		// is gone, or whose part no longer waits, cannot be; if it were,
+		// it must not stay first and stall every later sweep.
+		byTime := tx.Bucket(bucketMsgReportsTime)
+		for _, k := range keys {
+			if byTime.Get(k) != nil {
+				if err := byTime.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+		walked = len(keys)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: expire reports: %w", err)
+	}
+	return out, walked, nil
 }

@@ -298,7 +298,7 @@ func TestUpdateMaintainsIndexes(t *testing.T) {
 			}
 		}
 		for mr := range 4 {
-			id, seq, ok, err := db.FindReport("m1", mr, anyMatch)
+			id, seq, ok, err := db.FindReport("m1", mr, time.Time{}, anyMatch)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -556,7 +556,7 @@ func TestFindReport(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var saw []uint64
-			id, seq, ok, err := db.FindReport(tt.modem, tt.mr, func(m Message, seq int, at time.Time) bool {
+			id, seq, ok, err := db.FindReport(tt.modem, tt.mr, time.Time{}, func(m Message, seq int, at time.Time) bool {
 				saw = append(saw, m.ID)
 				// SentAt from the index is the part's.
 				if !m.Parts[seq-1].SentAt.Equal(at) {

@@ -45,6 +45,11 @@ var (
 	// (1 byte) → part SentAt nanos, for every part waiting for its status
 	// report. Derived.
 	bucketMsgReports = []byte("messages_reports")
+	// bucketMsgReportsTime: part SentAt nanos | message ID | part seq (1
+	// byte) → empty, the parts of bucketMsgReports in the order they were
+	// sent, so that those past the report window are found oldest first
+	// (from version 11). Derived.
+	bucketMsgReportsTime = []byte("messages_reports_time")
 
 	// bucketMsgByTo: recipient | 0x00 | message ID → empty, for a number's
 	// history and its erasure. Derived.
@@ -187,6 +192,37 @@ var (
 	// messages with an exit key (Message.ExitKey). Derived.
 	bucketMsgByExit = []byte("messages_by_exit")
 
+	// bucketLinks: short link code → Link JSON, from version 10. A code's
+	// URL never changes; RecordClicks updates its counters.
+	bucketLinks = []byte("links")
+	// bucketLinksByKey: message key | 0x00 | URL → code, so a message made
+	// again (a retry) gets the same codes. Written with the link.
+	bucketLinksByKey = []byte("links_by_key")
+	// bucketLinksByOrigin: origin | 0x00 | number | 0x00 | code → empty,
+	// for clicks per flow or step and "did this number click that text".
+	// Written with the link.
+	bucketLinksByOrigin = []byte("links_by_origin")
+	// bucketLinksByNumber: number | 0x00 | code → empty, for erasure.
+	// Written with the link.
+	bucketLinksByNumber = []byte("links_by_number")
+	// bucketLinkClicks: code | 0x00 | sequence (8 bytes) → Click JSON, the
+	// clicks of people, in the order stored.
+	bucketLinkClicks = []byte("link_clicks")
+	// bucketLinkPreviews: as bucketLinkClicks, for the fetches of
+	// link-preview robots and HEAD requests, kept apart because they are
+	// not clicks.
+	bucketLinkPreviews = []byte("link_previews")
+	// bucketTemplates: template ID (8 bytes) → Template JSON, the saved
+	// message templates (from version 10). Names are unique; a shop keeps
+	// tens of templates, so a save reads them all rather than keep an index.
+	bucketTemplates = []byte("templates")
+
+	// bucketCounters: counter key → 8-byte count, the totals of messages
+	// and received texts per status, kind, modem, hour and day (from
+	// version 11; counters.go lists the keys). Derived: moved in the
+	// transaction that changes a record, rebuilt by the migration.
+	bucketCounters = []byte("counters")
+
 	keyVersion         = []byte("version")
 	keySuppressionSalt = []byte("suppression_salt")
 	keyPurgedMessages  = []byte("purged_messages_through")
@@ -200,7 +236,7 @@ var (
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 9
+const SchemaVersion = 11
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -277,6 +313,26 @@ var migrations = []func(tx *bbolt.Tx) error{
 	func(tx *bbolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketHookLog)
 		return err
+	},
+	// 9 → 10: message templates, short links and their clicks.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketLinks, bucketLinksByKey, bucketLinksByOrigin, bucketLinksByNumber,
+			bucketLinkClicks, bucketLinkPreviews, bucketTemplates} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
+	// 10 → 11: counters of messages and received texts, so that pages count
+	// without reading records (counters.go), built from the records; the
+	// time order of the parts waiting for a status report, built from
+	// their index.
+	func(tx *bbolt.Tx) error {
+		if err := migrateCounters(tx); err != nil {
+			return err
+		}
+		return migrateReportsTime(tx)
 	},
 }
 
@@ -415,6 +471,21 @@ func migrateKV(tx *bbolt.Tx) error {
 		}
 	}
 	return tx.DeleteBucket(bucketKV)
+}
+
+// migrateReportsTime builds messages_reports_time from messages_reports,
+// whose keys end with message ID | part seq and whose values are SentAt.
+func migrateReportsTime(tx *bbolt.Tx) error {
+	byTime, err := tx.CreateBucketIfNotExists(bucketMsgReportsTime)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketMsgReportsTime, err)
+	}
+	return tx.Bucket(bucketMsgReports).ForEach(func(k, v []byte) error {
+		if len(k) < 9 || len(v) != 8 {
+			return nil
+		}
+		return byTime.Put(append(bytes.Clone(v), k[len(k)-9:]...), []byte{})
+	})
 }
 
 // schemaVersion reads the stored version; a file without a meta bucket is

@@ -113,12 +113,10 @@ func WithInit() Option { return func(o *options) { o.init = true } }
 // Verify checks in a large file.
 func WithStartCheck(maxBytes int64) Option { return func(o *options) { o.startCheck = maxBytes } }
 
-// WithoutGroupCommit makes every batched write commit at once, on its own,
-// instead of waiting batchDelay for other writers. It exists for tests
-// under testing/synctest: there that wait is a fake-clock timer, and the
-// fake clock stands still while any goroutine waits for a mutex, so a
-// writer holding a lock across a batched write (the consent ledger does,
-// by design) would never be woken while another goroutine wants the lock.
+// WithoutGroupCommit makes every batched write commit on its own, never
+// sharing a transaction with another writer's. Shared commits no longer
+// wait on a timer, so tests under testing/synctest run with or without
+// it; it stays for tests that want one transaction per write.
 func WithoutGroupCommit() Option { return func(o *options) { o.soloCommit = true } }
 
 // Open opens or creates (mode 0600) the database at path and brings its
@@ -172,24 +170,17 @@ func Open(path string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	// bbolt's default gathers Batch calls for 10 ms before committing, which
-	// puts a 10 ms floor under every API submit and caps a shop with a few
-	// clients at ~100 msgs/s each. An fsync here takes about 1 ms, so 2 ms
-	// still fills batches under load while a lone request waits little.
-	bdb.MaxBatchDelay = batchDelay
+	group := newGroupCommit(maxGroup)
 	if o.soloCommit {
-		bdb.MaxBatchSize = 1 // a full batch commits at once, without the timer
+		group = newGroupCommit(1)
 	}
-	db := &DB{bolt: boltDB{DB: bdb, health: &health{path: path, now: o.now}}, path: path, now: o.now}
+	db := &DB{bolt: boltDB{DB: bdb, health: &health{path: path, now: o.now}, group: group}, path: path, now: o.now}
 	if err := db.bolt.Update(func(tx *bbolt.Tx) error { return migrate(tx, migrations) }); err != nil {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	return db, nil
 }
-
-// batchDelay is how long group commit waits for more writers (see Open).
-const batchDelay = 2 * time.Millisecond
 
 // Close releases the file and its lock. Pending Batch calls finish first.
 func (db *DB) Close() error { return db.bolt.Close() }

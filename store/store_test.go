@@ -346,7 +346,7 @@ func TestFixtureV1(t *testing.T) {
 	if len(msgs) != 2 || msgs[0].Status != StatusSent || msgs[1].Status != StatusQueued {
 		t.Fatalf("fixture messages %+v, want one sent and one queued", msgs)
 	}
-	if id, seq, ok, err := db.FindReport("modem-a", 42, func(Message, int, time.Time) bool { return true }); err != nil || !ok || id != msgs[0].ID || seq != 1 {
+	if id, seq, ok, err := db.FindReport("modem-a", 42, time.Time{}, func(Message, int, time.Time) bool { return true }); err != nil || !ok || id != msgs[0].ID || seq != 1 {
 		t.Errorf("FindReport = %d, %d, %v, %v; want message %d part 1", id, seq, ok, err, msgs[0].ID)
 	}
 	if due, err := db.Due(fixtureTime, 10); err != nil || len(due) != 1 || due[0].To != "+15550101" {

@@ -62,7 +62,7 @@ func (db *DB) UpdateWithUsage(id uint64, u UsageDelta, fn func(m *Message) error
 	if u.SIM == "" {
 		return Message{}, &FieldError{Field: "sim", Message: "must not be empty"}
 	}
-	return db.updateVia(db.bolt.Update, id, fn, func(tx *bbolt.Tx) error { return addUsage(tx, u) })
+	return db.updateVia(db.bolt.Batch, id, fn, func(tx *bbolt.Tx) error { return addUsage(tx, u) })
 }
 
 func addUsage(tx *bbolt.Tx, u UsageDelta) error {

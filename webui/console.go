@@ -301,6 +301,8 @@ func templateFuncs(a *assets) template.FuncMap {
 		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"money":     gateway.FormatMoney,
 		"holdShort": holdShort,
+		"mib":       func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) },
+		"percent":   func(f float64) string { return fmt.Sprintf("%.0f %%", 100*f) },
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -505,7 +506,20 @@ func TestModemsPageWithoutModems(t *testing.T) {
 func TestSettings(t *testing.T) {
 	t.Parallel()
 	c := newConsoleRig(t)
-	wantBody(t, c.get("/settings"), http.StatusOK, "API tokens", "test", testUser, "<strong>US</strong>")
+	wantBody(t, c.get("/settings"), http.StatusOK, "API tokens", "test", testUser, "<strong>US</strong>", `id="data-file"`, "free for reuse")
+	// The first load starts measuring the file's pages in the background;
+	// a later one shows the result.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if d, err := c.gw.DataFile(); err != nil {
+			t.Fatal(err)
+		} else if !d.At.IsZero() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the data file was never measured")
+		}
+	}
+	wantBody(t, c.get("/settings"), http.StatusOK, "of its pages filled")
 	w := c.post("/settings/tokens", url.Values{"name": {"Website"}})
 	wantBody(t, w, http.StatusOK, "shown only this once", `id="new-token">sg_`)
 	tok := regexp.MustCompile(`sg_[a-z2-7]+`).FindString(w.Body.String())
@@ -549,4 +563,37 @@ func TestCountsJSON(t *testing.T) {
 	wantBody(t, w, http.StatusOK, `"delivered":1`, `"failed":1`, `"inbound":3`, `"unknown":1`)
 	c.cookie = nil
 	wantRedirect(t, c.get("/console/counts"), "/login")
+}
+
+// TestCountsBeyondTheOldScan: the tile "Waiting to send" counts every
+// queued text, also past the 5,000 the overview used to read (it said
+// 5000 when 200,900 waited), and the texts queued on earlier days.
+func TestCountsBeyondTheOldScan(t *testing.T) {
+	t.Parallel()
+	r := newRigStore(t, []store.Option{store.WithNoSync()})
+	if err := r.gw.AddUser(testUser, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	c := &consoleRig{rig: r}
+	c.cookie = sessionCookie(t, c.post("/login", url.Values{"name": {testUser}, "password": {testPassword}}))
+	const queued = 5200
+	yesterday := time.Now().AddDate(0, 0, -1)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := g; i < queued; i += 8 {
+				m := store.Message{To: "+12015550123", Text: "x", Encoding: "GSM-7", Parts: []store.Part{{Seq: 1, MR: -1, Status: store.StatusQueued}}}
+				if i%2 == 0 {
+					m.CreatedAt = yesterday
+				}
+				if _, _, err := c.db.Enqueue(m); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	wantBody(t, c.get("/console/counts"), http.StatusOK, fmt.Sprintf(`"queued":%d`, queued))
+	wantBody(t, c.get("/"), http.StatusOK, fmt.Sprintf(`data-count="queued">%d<`, queued))
 }

@@ -8,16 +8,15 @@ import (
 	"github.com/simgate/simgate/gateway"
 )
 
-// The dashboard's figures come from a bounded scan of the newest messages
-// (scanLimit), not from counters in the store: simple and correct for a
-// shop's volume. A box that sends more than scanLimit texts in 30 days sees
-// the charts cut off, and the page says so; per-hour counters kept by the
-// gateway would lift that limit.
+// scanLimit bounds the scans that remain for searches the store has no
+// index for (the messages page's number, modem and text filters): the
+// newest scanLimit texts. The overview, its counts and the inbox do not
+// scan: they read the store's counters and indexes.
 const scanLimit = 5000
 
 // counts are today's totals, by what a shop owner cares about.
 type counts struct {
-	Queued    int `json:"queued"`
+	Queued    int `json:"queued"` // waiting to send (queued or being sent), any day
 	Sent      int `json:"sent"`
 	Delivered int `json:"delivered"`
 	Failed    int `json:"failed"`
@@ -50,72 +49,48 @@ func (s *server) recentMessages(since time.Time, status gateway.Status) ([]gatew
 	return out, true, nil
 }
 
-// recentInbound is recentMessages for received texts.
-func (s *server) recentInbound(limit int) ([]gateway.Inbound, error) {
-	var out []gateway.Inbound
-	var before uint64
-	for len(out) < limit {
-		page, next, err := s.gw.Inbox(before, 500)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if next == 0 {
-			break
-		}
-		before = next
-	}
-	return out, nil
-}
-
 func startOfDay(t time.Time) time.Time {
 	y, m, d := t.Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, t.Location())
 }
 
 // todayCounts computes the totals shown on the dashboard and sent in the
-// websocket snapshot.
+// websocket snapshot, from the store's counters: a few dozen keys, however
+// many texts the box holds.
 func (s *server) todayCounts(now time.Time) (counts, error) {
-	msgs, _, err := s.recentMessages(startOfDay(now), "")
+	all, err := s.gw.StatusCounts()
+	if err != nil {
+		return counts{}, err
+	}
+	days, err := s.gw.DayCounts(now, 1)
 	if err != nil {
 		return counts{}, err
 	}
 	var c counts
-	for _, m := range msgs {
-		tally(&c, m.Status)
+	for st, n := range days[0].ByStatus {
+		tally(&c, st, n)
 	}
-	in, err := s.recentInbound(scanLimit)
-	if err != nil {
+	// Waiting to send is every text still to go, whenever it was made.
+	c.Queued = all[gateway.StatusQueued] + all[gateway.StatusSending]
+	c.Inbound = days[0].Inbound
+	c.Unknown = all[gateway.StatusUnknown]
+	if c.Review, err = s.gw.ReviewCount(); err != nil {
 		return counts{}, err
 	}
-	for _, m := range in {
-		if !m.ReceivedAt.Before(startOfDay(now)) {
-			c.Inbound++
-		}
-	}
-	unknown, _, err := s.gw.Messages(gateway.ListFilter{Status: gateway.StatusUnknown, Limit: 500})
-	if err != nil {
-		return counts{}, err
-	}
-	c.Unknown = len(unknown)
-	review, err := s.gw.ReviewQueue()
-	if err != nil {
-		return counts{}, err
-	}
-	c.Review = len(review)
 	return c, nil
 }
 
-func tally(c *counts, st gateway.Status) {
+// tally adds n texts of status st to today's totals.
+func tally(c *counts, st gateway.Status, n int) {
 	switch st {
 	case gateway.StatusQueued, gateway.StatusSending:
-		c.Queued++
+		c.Queued += n
 	case gateway.StatusSent:
-		c.Sent++
+		c.Sent += n
 	case gateway.StatusDelivered:
-		c.Delivered++
+		c.Delivered += n
 	case gateway.StatusFailed, gateway.StatusExpired:
-		c.Failed++
+		c.Failed += n
 	}
 }
 
@@ -148,24 +123,17 @@ type chartLabel struct {
 
 const chartW, chartH, chartPad = 600, 160, 14
 
-// buildChart buckets messages by creation time into n slots of size step
-// ending at end.
-func buildChart(title string, msgs []gateway.Message, end time.Time, step time.Duration, n int, label func(time.Time) string, every int) chart {
+// buildChart draws one bar per period (hours or days from the store's
+// counters), stacked by what became of the texts made in it.
+func buildChart(title string, periods []gateway.PeriodCounts, label func(time.Time) string, every int) chart {
 	type slot struct{ delivered, sent, failed int }
+	n := len(periods)
 	slots := make([]slot, n)
-	start := end.Add(-time.Duration(n) * step)
-	for _, m := range msgs {
-		if m.CreatedAt.Before(start) || !m.CreatedAt.Before(end) {
-			continue
-		}
-		i := int(m.CreatedAt.Sub(start) / step)
-		switch m.Status {
-		case gateway.StatusDelivered:
-			slots[i].delivered++
-		case gateway.StatusSent:
-			slots[i].sent++
-		case gateway.StatusFailed, gateway.StatusExpired:
-			slots[i].failed++
+	for i, p := range periods {
+		slots[i] = slot{
+			delivered: p.ByStatus[gateway.StatusDelivered],
+			sent:      p.ByStatus[gateway.StatusSent],
+			failed:    p.ByStatus[gateway.StatusFailed] + p.ByStatus[gateway.StatusExpired],
 		}
 	}
 	maxv := 1
@@ -190,7 +158,7 @@ func buildChart(title string, msgs []gateway.Message, end time.Time, step time.D
 			y -= h
 			b.Segments = append(b.Segments, chartSegment{Class: seg.class, Y: y, H: h})
 		}
-		t := start.Add(time.Duration(i) * step)
+		t := periods[i].Start
 		b.Label = fmt.Sprintf("%s: %d delivered, %d sent, %d failed", label(t), sl.delivered, sl.sent, sl.failed)
 		c.Bars = append(c.Bars, b)
 		if i%every == 0 {
@@ -264,30 +232,29 @@ type dashboardData struct {
 	Alerts []gateway.Alert
 	Hourly chart
 	Daily  chart
-	Capped bool
 }
 
 // dashboard answers GET /.
 func (s *server) dashboard(w http.ResponseWriter, r *http.Request, u user) error {
 	now := s.now()
-	msgs, capped, err := s.recentMessages(startOfDay(now).AddDate(0, 0, -29), "")
-	if err != nil {
-		return err
-	}
 	today, err := s.todayCounts(now)
 	if err != nil {
 		return err
 	}
-	d := dashboardData{Today: today, Alerts: s.gw.Alerts(), Capped: capped}
+	d := dashboardData{Today: today, Alerts: s.gw.Alerts()}
 	for _, m := range s.gw.Modems() {
 		d.Modems = append(d.Modems, newModemCard(m))
 	}
-	hourEnd := now.Truncate(time.Hour).Add(time.Hour)
-	d.Hourly = buildChart("Last 24 hours", msgs, hourEnd, time.Hour, 24,
-		func(t time.Time) string { return t.Local().Format("15:00") }, 6)
-	dayEnd := startOfDay(now).AddDate(0, 0, 1)
-	d.Daily = buildChart("Last 30 days", msgs, dayEnd, 24*time.Hour, 30,
-		func(t time.Time) string { return t.Local().Format("2 Jan") }, 7)
+	hours, err := s.gw.HourCounts(now.Truncate(time.Hour).Add(-23*time.Hour), 24)
+	if err != nil {
+		return err
+	}
+	d.Hourly = buildChart("Last 24 hours", hours, func(t time.Time) string { return t.Local().Format("15:00") }, 6)
+	days, err := s.gw.DayCounts(startOfDay(now).AddDate(0, 0, -29), 30)
+	if err != nil {
+		return err
+	}
+	d.Daily = buildChart("Last 30 days", days, func(t time.Time) string { return t.Local().Format("2 Jan") }, 7)
 	return s.render(w, r, http.StatusOK, "dashboard", view{Title: "Overview", Nav: "dashboard", Data: d})
 }
 

@@ -236,6 +236,10 @@ func doneNotice(key string) string {
 		return "The user can log in now."
 	case "replied":
 		return "Your reply is in the queue."
+	case "template-saved":
+		return "The template is saved."
+	case "template-deleted":
+		return "The template is deleted."
 	}
 	return ""
 }
@@ -306,33 +310,41 @@ type conversation struct {
 	Unread int
 }
 
-// inboxPage answers GET /inbox: conversations by number, newest first,
-// from a bounded scan of the newest scanLimit received texts.
+// inboxConversations is how many conversations the inbox lists: the
+// newest ones. The walk that finds them stops there, so the page costs
+// the same in a box's second year as in its first week.
+const inboxConversations = 100
+
+// inboxPage answers GET /inbox: conversations by number, newest first. It
+// walks received texts newest first until it has inboxConversations
+// numbers (or scanLimit texts, when a few numbers wrote thousands); each
+// conversation's counts come from the sender index, not from its texts.
 func (s *server) inboxPage(w http.ResponseWriter, r *http.Request, u user) error {
-	in, err := s.recentInbound(scanLimit)
-	if err != nil {
-		return err
-	}
 	byNumber := map[string]*conversation{}
 	var list []*conversation
-	for _, m := range in { // newest first
-		c := byNumber[m.From]
-		if c == nil {
-			c = &conversation{Number: m.From, Last: m}
-			byNumber[m.From] = c
-			list = append(list, c)
-		}
-		c.Count++
-	}
-	for _, c := range list {
-		read, err := s.gw.InboxRead(c.Number)
+	var before uint64
+	for walked := 0; walked < scanLimit && len(list) < inboxConversations; {
+		page, next, err := s.gw.Inbox(before, 100)
 		if err != nil {
 			return err
 		}
-		for _, m := range in {
-			if m.From == c.Number && m.ID > read {
-				c.Unread++
+		for _, m := range page { // newest first
+			walked++
+			if byNumber[m.From] == nil && len(list) < inboxConversations {
+				c := &conversation{Number: m.From, Last: m}
+				byNumber[m.From] = c
+				list = append(list, c)
 			}
+		}
+		if next == 0 {
+			break
+		}
+		before = next
+	}
+	for _, c := range list {
+		var err error
+		if c.Count, c.Unread, err = s.gw.InboundCountFrom(c.Number); err != nil {
+			return err
 		}
 	}
 	return s.render(w, r, http.StatusOK, "inbox", view{Title: "Inbox", Nav: "inbox", Data: list})
@@ -358,27 +370,27 @@ func (s *server) threadPage(w http.ResponseWriter, r *http.Request, u user) erro
 	return s.renderThread(w, r, http.StatusOK, r.PathValue("number"), "", "", doneNotice(r.URL.Query().Get("done")))
 }
 
+// threadTexts is how many texts of each direction a conversation shows.
+const threadTexts = 200
+
 func (s *server) renderThread(w http.ResponseWriter, r *http.Request, status int, number, reply, errMsg, notice string) error {
-	in, err := s.recentInbound(scanLimit)
+	// The newest threadTexts each way, through the number's indexes.
+	in, _, err := s.gw.InboundFrom(number, 0, threadTexts)
 	if err != nil {
 		return err
 	}
 	d := threadData{Number: number, Reply: reply}
 	var newest uint64
 	for _, m := range in {
-		if m.From == number {
-			d.Bubbles = append(d.Bubbles, bubble{At: m.ReceivedAt, Text: m.Text, ID: m.ID})
-			newest = max(newest, m.ID)
-		}
+		d.Bubbles = append(d.Bubbles, bubble{At: m.ReceivedAt, Text: m.Text, ID: m.ID})
+		newest = max(newest, m.ID)
 	}
-	out, _, err := s.recentMessages(time.Time{}, "")
+	out, _, err := s.gw.MessagesTo(number, 0, threadTexts)
 	if err != nil {
 		return err
 	}
 	for _, m := range out {
-		if m.To == number {
-			d.Bubbles = append(d.Bubbles, bubble{At: m.CreatedAt, Text: m.Text, Out: true, ID: m.ID, Status: m.Status})
-		}
+		d.Bubbles = append(d.Bubbles, bubble{At: m.CreatedAt, Text: m.Text, Out: true, ID: m.ID, Status: m.Status})
 	}
 	slices.SortStableFunc(d.Bubbles, func(a, b bubble) int { return a.At.Compare(b.At) })
 	if newest > 0 {
@@ -484,6 +496,7 @@ type settingsData struct {
 	NewToken  string // shown once, right after creating it
 	TokenName string
 	UserName  string
+	File      gateway.DataFile
 }
 
 // settingsPage answers GET /settings.
@@ -503,6 +516,9 @@ func (s *server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 	if d.Backups, err = s.gw.Backups(); err != nil {
 		// The page still helps without the list; the log says why.
 		s.log.Warn("list backups", "error", err)
+	}
+	if d.File, err = s.gw.DataFile(); err != nil {
+		return err
 	}
 	return s.render(w, r, status, "settings", view{Title: "Settings", Nav: "settings", Error: errMsg, Notice: notice, Data: d})
 }

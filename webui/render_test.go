@@ -43,9 +43,8 @@ func TestRenderEveryTemplate(t *testing.T) {
 		"error": {Title: "Not Found", Error: "There is no such page."},
 		"dashboard": {Title: "Overview", Data: dashboardData{Modems: modems, Today: counts{Queued: 1, Sent: 2, Delivered: 3, Failed: 4, Inbound: 5, Unknown: 6, Review: 2},
 			Alerts: []gateway.Alert{{Key: "modem_down/sim2", Modem: "sim2", Message: "sim2 is not answering", Since: now}},
-			Hourly: buildChart("Last 24 hours", msgs, now, time.Hour, 24, func(t time.Time) string { return t.Format("15:00") }, 6),
-			Daily:  buildChart("Last 30 days", msgs, now, 24*time.Hour, 30, func(t time.Time) string { return t.Format("2 Jan") }, 7),
-			Capped: true}},
+			Hourly: buildChart("Last 24 hours", periods(now, time.Hour, 24), func(t time.Time) string { return t.Format("15:00") }, 6),
+			Daily:  buildChart("Last 30 days", periods(now, 24*time.Hour, 30), func(t time.Time) string { return t.Format("2 Jan") }, 7)}},
 		"compose":  {Title: "Send a text", Error: "The phone number is required.", Data: newComposeData("+1", "\u201chi\u201d")},
 		"messages": {Title: "Messages", Data: &messagesData{Rows: msgs, Review: true, Scanned: true, Older: "/messages?before=1", States: []stateOption{{"", "Any"}}}},
 		"message":  {Title: "Text", Notice: "sent", Data: messageData{M: msgs[0], CanResend: true, CanDrop: true}},
@@ -59,13 +58,14 @@ func TestRenderEveryTemplate(t *testing.T) {
 	maps.Copy(fixtures, contactFixtures(now, msgs)) // contacts_console_test.go
 	maps.Copy(fixtures, consentFixtures(now))       // consent_test.go
 	maps.Copy(fixtures, integrationFixtures(now))   // events_test.go
+	maps.Copy(fixtures, templateFixtures(now))      // templates_test.go
 	for name := range s.pages {
 		if _, ok := fixtures[name]; !ok {
 			t.Errorf("template %s has no fixture", name)
 		}
 	}
 	want := map[string][]string{
-		"dashboard": {"sim2 is not answering", "12 of 200 texts today", "Not working", "bars b4", "<rect class=\"delivered\"", "newest 5,000"},
+		"dashboard": {"sim2 is not answering", "12 of 200 texts today", "Not working", "bars b4", "<rect class=\"delivered\"", "3 delivered, 1 sent, 2 failed"},
 		"messages":  {"&lt;script&gt;", "Needs your decision", "Send again", "Older messages", "held: quiet hours", "no marketing consent on record"},
 		"message":   {"Drop (do not send)", "accepted", "Delivered"},
 		"modems":    {"490154203237518", "Balance $5", "8901"},
@@ -117,3 +117,14 @@ func TestRenderEveryTemplate(t *testing.T) {
 
 // ptr is the address of a copy of v, for the views' optional fields.
 func ptr[T any](v T) *T { return &v }
+
+// periods makes n chart periods of length step ending at end, the last
+// holding texts of each status the chart stacks.
+func periods(end time.Time, step time.Duration, n int) []gateway.PeriodCounts {
+	out := make([]gateway.PeriodCounts, n)
+	for i := range out {
+		out[i] = gateway.PeriodCounts{Start: end.Add(time.Duration(i-n) * step), ByStatus: map[gateway.Status]int{}}
+	}
+	out[n-1].ByStatus = map[gateway.Status]int{gateway.StatusDelivered: 3, gateway.StatusSent: 1, gateway.StatusFailed: 1, gateway.StatusExpired: 1}
+	return out
+}

@@ -3,8 +3,9 @@ package webui
 // routes declares the core API: messages, inbox, compliance settings,
 // modems and /healthz. The rest of the surface is declared by concern, each
 // list in one function: consoleRoutes (console_routes.go: console pages and
-// the live stream), contactRoutes (contacts.go) and consentRoutes
-// (consent.go), and compatRoutes (below: the Twilio, Kannel and SMSEagle
+// the live stream), contactRoutes (contacts.go), consentRoutes
+// (consent.go), linkRoutes (links.go: short links), templateRoutes
+// (templates.go) and compatRoutes (below: the Twilio, Kannel and SMSEagle
 // APIs). Handler calls them all; no pattern is registered anywhere else.
 //
 // s.api wraps a handler that needs a bearer token; routes without it are

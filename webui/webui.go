@@ -148,5 +148,7 @@ func Handler(cfg Config) http.Handler {
 	s.contactRoutes()
 	s.consentRoutes()
 	s.eventRoutes()
+	s.linkRoutes()
+	s.templateRoutes()
 	return s
 }

@@ -212,4 +212,3 @@ func flat(v url.Values) map[string]string {
 	}
 	return out
 }
-

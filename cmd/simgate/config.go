@@ -59,7 +59,8 @@ const (
 //	region = "US"
 //	upload_idle_timeout = "30s"
 //	ussd_allow = ["*N#", "*N*N#"] # USSD codes the console and API may send
-//	public_url = "https://texts.example.com"   # the console as customers reach it
+//	public_url = "https://texts.example.com"   # the console as customers reach it; short links are on it
+//	public_listen = "0.0.0.0:8081"   # optional second listener serving only /l/, /join and /hooks/
 //	event_max_body_kib = 512      # cap of an event batch or a shop's webhook body
 //	[join]                        # the public sign-up page's bounds
 //	budget_percent = 10
@@ -83,8 +84,11 @@ type fileConfig struct {
 	// list applies) and empty when it turns USSD off with [].
 	USSDAllow []string
 	PublicURL string
-	Join      joinConfig
-	Backup    backupConfig
+	// PublicListen is the address of the public listener (/l/, /join,
+	// /hooks/ only); "" for none.
+	PublicListen string
+	Join         joinConfig
+	Backup       backupConfig
 	// StartCheckMiB bounds the check of simgate.db at start; nil when the
 	// file leaves it out.
 	StartCheckMiB *int64
@@ -149,6 +153,7 @@ type rawConfig struct {
 	UploadIdleTimeout string    `toml:"upload_idle_timeout"`
 	USSDAllow         *[]string `toml:"ussd_allow"`
 	PublicURL         string    `toml:"public_url"`
+	PublicListen      string    `toml:"public_listen"`
 	Join              rawJoin   `toml:"join"`
 	Backup            rawBackup `toml:"backup"`
 	// StartCheckMiB is start_check_mib (fileConfig.StartCheckMiB).
@@ -347,6 +352,15 @@ func (r rawConfig) validate(dir string) (fileConfig, []error) {
 			bad("listen", "%q is not host:port (e.g. \"127.0.0.1:8080\"): %v", r.Listen, err)
 		}
 	}
+	if r.PublicListen != "" {
+		if err := checkListen(r.PublicListen); err != nil {
+			bad("public_listen", "%q is not host:port (e.g. \"0.0.0.0:8081\"): %v", r.PublicListen, err)
+		} else if sameListen(r.PublicListen, r.Listen) {
+			bad("public_listen", "%q is the console's listen address too: give the public listener a port of its own", r.PublicListen)
+		} else {
+			cfg.PublicListen = r.PublicListen
+		}
+	}
 	if r.Region != "" {
 		cfg.Region = strings.ToUpper(r.Region)
 		if !phonenumbers.GetSupportedRegions()[cfg.Region] {
@@ -507,6 +521,13 @@ func checkPublicURL(raw string) error {
 	return nil
 }
 
+// sameListen reports whether two listen addresses are one socket; port 0
+// (any free port) never clashes.
+func sameListen(a, b string) bool {
+	_, port, err := net.SplitHostPort(a)
+	return err == nil && port != "0" && a == b
+}
+
 // checkListen accepts host:port with a numeric port; the host may be empty
 // (all interfaces) or a name.
 func checkListen(addr string) error {
@@ -565,6 +586,9 @@ func mergeConfig(file fileConfig, fs *flag.FlagSet, cfg daemonConfig) (daemonCon
 	cfg.USSDAllow = file.USSDAllow                 // no flag: the list is the owner's, in the file
 	if !given["public-url"] && file.PublicURL != "" {
 		cfg.PublicURL = file.PublicURL
+	}
+	if !given["public-listen"] && file.PublicListen != "" {
+		cfg.PublicListen = file.PublicListen
 	}
 	cfg.Join = file.Join
 	cfg.EventMaxBodyBytes = file.EventMaxBodyKiB << 10 // no flag

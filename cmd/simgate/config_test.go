@@ -81,6 +81,7 @@ imei = "861234567890123"
 func TestLoadConfigJoin(t *testing.T) {
 	got, err := loadConfig(writeConfig(t, `
 public_url = "https://texts.rosas.example/"
+public_listen = "0.0.0.0:8081"
 [join]
 budget_percent = 5
 per_address_per_day = 8
@@ -91,7 +92,7 @@ challenge_per_hour = 12
 		t.Fatal(err)
 	}
 	want := joinConfig{Signup: gateway.SignupLimits{Share: 5, PerNumber: 2, BusyPerHour: 12}, PerAddressPerDay: 8}
-	if got.PublicURL != "https://texts.rosas.example" || got.Join != want {
+	if got.PublicURL != "https://texts.rosas.example" || got.PublicListen != "0.0.0.0:8081" || got.Join != want {
 		t.Errorf("got %q %+v, want the URL without its slash and %+v", got.PublicURL, got.Join, want)
 	}
 	partial, err := loadConfig(writeConfig(t, "[join]\nbudget_percent = 20\n"))
@@ -220,6 +221,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"ussd not a list", `ussd_allow = "*N#"`, []string{`ussd_allow`, `incompatible types`}},
 		{"public_url not absolute", `public_url = "texts.example.com"`, []string{`public_url: "texts.example.com" is not an address`}},
 		{"public_url query", `public_url = "https://texts.example.com/?a=1"`, []string{`public_url:`, `query`}},
+		{"public_listen shape", `public_listen = "8081"`, []string{`public_listen: "8081" is not host:port`}},
+		{"public_listen is listen", "listen = \"0.0.0.0:8080\"\npublic_listen = \"0.0.0.0:8080\"\n", []string{`public_listen: "0.0.0.0:8080" is the console's listen address too`}},
 		{"join budget zero", "[join]\nbudget_percent = 0\n", []string{`join.budget_percent: 0 is not between 1 and 100`}},
 		{"join budget over", "[join]\nbudget_percent = 101\n", []string{`join.budget_percent: 101`}},
 		{"join per address", "[join]\nper_address_per_day = 0\n", []string{`join.per_address_per_day: 0`}},

@@ -469,6 +469,9 @@ func TestEndToEndKillRestart(t *testing.T) {
 				return s == "delivered" || s == "unknown" || s == "failed"
 			})
 			checkNoLossNoSilentDuplicateVia(t, c, control, accepted, final)
+			p.kill(syscall.SIGKILL)
+			<-p.done
+			checkCountersRecount(t, data)
 			return
 		}
 		// Kill at a random moment of the run: the pause is the scenario
@@ -479,6 +482,18 @@ func TestEndToEndKillRestart(t *testing.T) {
 		}
 		p.kill(syscall.SIGKILL)
 		<-p.done
+		checkCountersRecount(t, data)
+	}
+}
+
+// checkCountersRecount runs `simgate stats --recount` on a stopped (here:
+// killed) daemon's data: the store's counters must equal a full recount,
+// whatever moment the kill came at.
+func checkCountersRecount(t *testing.T, data string) {
+	t.Helper()
+	out, err := exec.Command(simgateBinary(t), "stats", "--data", data, "--recount").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "counters: equal to a full recount") {
+		t.Errorf("simgate stats --recount after SIGKILL: %v\n%s", err, out)
 	}
 }
 

@@ -110,6 +110,15 @@ var layerRules = []layerRule{
 		why: "the compatible APIs' formats are pure functions of strings and numbers, so the HTTP routes and the callback senders share them without pulling in the store or the outbox",
 	},
 	{
+		from: module + "/gateway/msgtemplate", direct: true, not: []string{module + "/...", "os", "io/fs", "net/...", "log/slog"},
+		allow: []string{module + "/store", module + "/modem", module + "/gateway/compliance"},
+		why:   "templates are pure text work: they render the values they are handed, count parts with modem and take the R-ID rules from compliance; the facade reads the contacts for them",
+	},
+	{
+		from: module + "/gateway/links", direct: true, not: []string{module + "/gateway/..."}, allow: []string{module + "/gateway/msgtemplate"},
+		why: "short links need the store and the marks msgtemplate leaves on the URLs it prints; they send nothing, so no outbox",
+	},
+	{
 		from: module + "/webui/...", direct: true,
 		not: []string{module + "/store/...", module + "/modem/...", "go.etcd.io/bbolt/...", "go.bug.st/serial/...", "github.com/warthog618/..."},
 		why: "webui sees only gateway's types: the gateway decides what of the store and the modems the web may touch",
@@ -413,6 +422,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		shopevents = module + "/gateway/shopevents"
 		compat     = module + "/gateway/compat"
 		view       = module + "/gateway/view"
+		tmpl       = module + "/gateway/msgtemplate"
+		links      = module + "/gateway/links"
 		store      = module + "/store"
 		modem      = module + "/modem"
 		sim        = module + "/modem/sim"
@@ -424,7 +435,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			cmd:        {webui, gateway, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, compat, "net/http", "github.com/gorilla/websocket"},
 			compat:     {"net/url", "crypto/hmac"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, view, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, view, tmpl, links, store, modem},
 			backups:    {"os", "time"},
 			live:       {"sync"},
 			compliance: {store, "time"},
@@ -434,6 +445,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			outbox:     {contacts, compliance, store, modem},
 			shopevents: {contacts, compliance, store, "crypto/hmac"},
 			view:       {live, compliance, contacts, consent, outbox, store, modem, "time"},
+			tmpl:       {compliance, store, modem, "text/template"},
+			links:      {tmpl, store, "crypto/rand"},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
 			sim:        {"github.com/warthog618/sms", "net/http"},
@@ -478,6 +491,12 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{view, access},
 		{view, "os"},
 		{view, "log/slog"},
+		{tmpl, contacts},
+		{tmpl, "os"},
+		{tmpl, outbox},
+		{links, outbox},
+		{links, consent},
+		{links, "net/http"},
 		{webui, store},
 		{webui, modem},
 		{webui, bbolt},

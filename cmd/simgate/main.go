@@ -13,6 +13,7 @@
 //	simgate check     --data DIR  (service stopped: reads and checks every page)
 //	simgate backup    --data DIR --to FILE  (while running, through the control socket)
 //	simgate restore   FILE --data DIR  (service stopped)
+//	simgate stats     --data DIR [--recount]  (file size and fill, message counts)
 package main
 
 import (
@@ -42,6 +43,7 @@ Usage:
   simgate backup  --data DIR --to FILE       (a consistent copy, also while the service runs)
   simgate restore FILE --data DIR            (service stopped: checks FILE, keeps the old file aside)
   simgate version
+  simgate stats   --data DIR [--recount]     (service stopped: file size and fill, message counts)
 
 Run "simgate COMMAND -h" for the flags of one command.
 `
@@ -129,6 +131,9 @@ var subcommands = map[string]subcommand{
 	},
 	"version": func(_ context.Context, _ []string, stdout io.Writer, _ *slog.Logger) error {
 		return runVersion(stdout)
+	},
+	"stats": func(ctx context.Context, args []string, stdout io.Writer, _ *slog.Logger) error {
+		return runStats(ctx, args, stdout)
 	},
 }
 

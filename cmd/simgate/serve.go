@@ -105,9 +105,13 @@ type daemonConfig struct {
 	// PublicURL is the console as customers reach it; /join sign-ups are
 	// recorded as made there.
 	PublicURL string
-	Join      joinConfig // the public sign-up page's bounds
-	Backup    backupConfig
-	Modems    []daemonModem
+	// PublicListen, when set, is a second listener serving only the paths
+	// customers and shops reach (/l/, /join, /hooks/): the console never
+	// faces the internet.
+	PublicListen string
+	Join         joinConfig // the public sign-up page's bounds
+	Backup       backupConfig
+	Modems       []daemonModem
 	// Init lets the store start a new, empty database where the data
 	// directory holds other files but no simgate.db, or an empty one
 	// (openStore); a new, empty data directory needs no Init.
@@ -122,6 +126,9 @@ type daemonConfig struct {
 	TLS *tls.Config
 	// Ready, if set, is called with the base URL once serving.
 	Ready func(db *store.DB, gw *gateway.Gateway, url string) error
+	// PublicReady, if set, is called with the public listener's base URL
+	// once it serves.
+	PublicReady func(url string)
 }
 
 func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
@@ -132,7 +139,8 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	fs.StringVar(&cfg.DataDir, "data", "", "data directory (created if missing; holds simgate.db)")
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "HTTP listen address")
 	fs.StringVar(&cfg.Region, "region", gateway.DefaultRegion, "default region for numbers without a country code (ISO 3166, e.g. US, GB, DE)")
-	fs.StringVar(&cfg.PublicURL, "public-url", "", "the console's address as customers reach it (https://...); the consent ledger records /join sign-ups as made there")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "the box's address as customers reach it (https://...): short links are made on it, and the consent ledger records /join sign-ups as made there")
+	fs.StringVar(&cfg.PublicListen, "public-listen", "", "address of a second listener that serves only /l/ (short links), /join and /hooks/ (e.g. 0.0.0.0:8081); the console and API stay on --listen")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate file (PEM), with --tls-key")
 	tlsKey := fs.String("tls-key", "", "private key file (PEM) for --tls-cert")
 	tlsSelf := fs.Bool("tls-self-signed", false, "serve HTTPS with a self-signed certificate made on first start (kept in DATA/tls)")
@@ -174,6 +182,14 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 		}
 		cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	}
+	if cfg.PublicListen != "" {
+		if err := checkListen(cfg.PublicListen); err != nil {
+			return &configError{fmt.Errorf("--public-listen %q is not host:port (e.g. \"0.0.0.0:8081\"): %v", cfg.PublicListen, err)}
+		}
+		if sameListen(cfg.PublicListen, cfg.Listen) {
+			return &configError{fmt.Errorf("--public-listen %q is the console's listen address too: give the public listener a port of its own", cfg.PublicListen)}
+		}
+	}
 	// Decided before anything (the TLS certificate) is written into it.
 	fresh, err := dataDirIsNew(cfg.DataDir)
 	if err != nil {
@@ -186,6 +202,9 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	cfg.Ready = func(_ *store.DB, _ *gateway.Gateway, url string) error {
 		fmt.Fprintf(stdout, "simgate listening on %s\n", url)
 		return nil
+	}
+	cfg.PublicReady = func(url string) {
+		fmt.Fprintf(stdout, "simgate public listener on %s (serves /l/, /join and /hooks/ only)\n", url)
 	}
 	return runDaemon(ctx, cfg, log)
 }
@@ -215,6 +234,13 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
 	}
 	defer stopControl()
 	d := &daemon{cfg: cfg, log: log, db: db, gw: gw, ln: ln, srv: srv}
+	if cfg.PublicListen != "" {
+		if d.pubLn, err = net.Listen("tcp", cfg.PublicListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("public listen: %w", err)
+		}
+		d.pubSrv = publicServer(srv, cfg.TLS, log)
+	}
 	return d.run(ctx)
 }
 
@@ -305,7 +331,8 @@ func (e *dataError) Unwrap() error { return e.err }
 // newGateway makes the gateway over db with the configured modems; none
 // is opened before the gateway runs.
 func newGateway(db *store.DB, cfg daemonConfig, log *slog.Logger) (*gateway.Gateway, error) {
-	gcfg := gateway.Config{Region: cfg.Region, USSDAllow: cfg.USSDAllow, Signup: cfg.Join.Signup, Log: log}
+	gcfg := gateway.Config{Region: cfg.Region, USSDAllow: cfg.USSDAllow, Signup: cfg.Join.Signup,
+		PublicURL: cfg.PublicURL, Log: log}
 	if cfg.Backup.Keep > 0 {
 		gcfg.Backups = backups.Config{Dir: cfg.Backup.Dir, Keep: cfg.Backup.Keep, At: cfg.Backup.At}
 		if gcfg.Backups.Dir == "" {
@@ -379,6 +406,23 @@ func listenHTTP(ctx context.Context, cfg daemonConfig, gw *gateway.Gateway, log 
 	return ln, srv, nil
 }
 
+// publicServer is the server of the public listener: the console's handler
+// behind webui.Public, which lets through only /l/, /join, /hooks/ (and the
+// static files /join loads), so both listeners share the sign-up page's
+// limits. Its timeouts are the console's, shorter where nothing public
+// needs long: no upload is public.
+func publicServer(console *http.Server, tlsCfg *tls.Config, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           webui.Public(console.Handler),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsCfg,
+	}
+}
+
 // daemon is the running service: the parts runDaemon built, which run
 // starts and stops.
 type daemon struct {
@@ -388,6 +432,9 @@ type daemon struct {
 	gw  *gateway.Gateway
 	ln  net.Listener
 	srv *http.Server
+	// pubLn and pubSrv are the public listener, nil without one.
+	pubLn  net.Listener
+	pubSrv *http.Server
 }
 
 // run starts the gateway and the HTTP server, announces readiness, and
@@ -399,7 +446,7 @@ func (d *daemon) run(ctx context.Context) error {
 	gctx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopGateway()
 	var wg sync.WaitGroup
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -413,6 +460,15 @@ func (d *daemon) run(ctx context.Context) error {
 			errs <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	if d.pubSrv != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := serve(d.pubSrv, d.pubLn, d.cfg.TLS != nil); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- fmt.Errorf("public http: %w", err)
+			}
+		}()
+	}
 	d.announceReady(errs)
 	stopWatchdog := d.startWatchdog(&wg)
 
@@ -432,11 +488,14 @@ func (d *daemon) run(ctx context.Context) error {
 
 // serveHTTP serves HTTP, or HTTPS when configured, until the server is shut
 // down.
-func (d *daemon) serveHTTP() error {
-	if d.cfg.TLS != nil {
-		return d.srv.ServeTLS(d.ln, "", "")
+func (d *daemon) serveHTTP() error { return serve(d.srv, d.ln, d.cfg.TLS != nil) }
+
+// serve serves srv on ln, with TLS when asked, until srv is shut down.
+func serve(srv *http.Server, ln net.Listener, useTLS bool) error {
+	if useTLS {
+		return srv.ServeTLS(ln, "", "")
 	}
-	return d.srv.Serve(d.ln)
+	return srv.Serve(ln)
 }
 
 // announceReady tells the Ready hook (serve prints the URL, demo seeds its
@@ -450,6 +509,9 @@ func (d *daemon) announceReady(errs chan<- error) {
 		if err := d.cfg.Ready(d.db, d.gw, scheme+"://"+d.ln.Addr().String()); err != nil {
 			errs <- err
 		}
+	}
+	if d.pubLn != nil && d.cfg.PublicReady != nil {
+		d.cfg.PublicReady(scheme + "://" + d.pubLn.Addr().String())
 	}
 	if err := sdNotify("READY=1\nSTATUS=listening on " + d.ln.Addr().String()); err != nil {
 		d.log.Warn("systemd notify failed", "error", err)
@@ -477,6 +539,13 @@ func (d *daemon) startWatchdog(wg *sync.WaitGroup) (stop func()) {
 func (d *daemon) stopHTTP() {
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if d.pubSrv != nil {
+		// The public listener first, so no new click or webhook arrives
+		// while the console's requests finish; both within the same 10 s.
+		if err := d.pubSrv.Shutdown(shutCtx); err != nil {
+			d.pubSrv.Close()
+		}
+	}
 	if err := d.srv.Shutdown(shutCtx); err != nil {
 		d.srv.Close()
 	}

@@ -97,19 +97,36 @@ func (q *Queue) assignDue(runners []*runner, inflight map[uint64]*runner, busy m
 		}
 	}
 	now := q.now()
+	// When something due finds no SIM, the earliest moment one could take
+	// it: the next send a SIM's per-minute spacing allows, a new day or
+	// month for its budget, the end of a long text's wait for its SIM.
+	var retry time.Time
 	if idle > 0 {
-		// Ask for enough to skip what is in flight or waiting for its modem.
-		due, err := q.db.Due(now, len(inflight)+4*idle+16)
+		// Ask for enough to skip what is in flight or waiting for its
+		// modem. Only IDs are read; a message is decoded once it is not in
+		// flight, so handing out one text decodes about one text.
+		due, err := q.db.DueIDs(now, len(inflight)+4*idle+16)
 		if err != nil {
 			q.log.Error("read due index", "error", err)
 			return time.Second
 		}
-		for _, m := range due {
+		for _, id := range due {
 			if idle == 0 {
 				break
 			}
-			if _, ok := inflight[m.ID]; ok {
+			if _, ok := inflight[id]; ok {
 				continue
+			}
+			m, err := q.db.Get(id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // erased since the index was read
+			}
+			if err != nil {
+				q.log.Error("read due message", "id", id, "error", err)
+				return time.Second
+			}
+			if m.Status != store.StatusQueued {
+				continue // changed since the index was read
 			}
 			if !m.ExpiresAt.After(now) {
 				q.Expire(m.ID)
@@ -118,6 +135,9 @@ func (q *Queue) assignDue(runners []*runner, inflight map[uint64]*runner, busy m
 			r := q.route(m, runners, busy, now)
 			if r == nil {
 				q.noteBudgetHold(m, runners, now)
+				if at := q.nextChance(m, runners, busy, now); !at.IsZero() && (retry.IsZero() || at.Before(retry)) {
+					retry = at
+				}
 				continue
 			}
 			if !q.Precheck(m) {
@@ -139,16 +159,51 @@ func (q *Queue) assignDue(runners []*runner, inflight map[uint64]*runner, busy m
 	}
 	wait := next.Sub(now)
 	if wait <= 0 {
-		// Something is due but no modem can take it: wait for a runner
-		// to finish or a modem to come up (both wake us), or re-check soon.
+		// Something is due but no modem can take it. A runner finishing
+		// or a modem coming up wakes the dispatcher; a SIM held by its
+		// limits gets a timer to the moment it may send again, not a poll.
 		// Due this very instant counts too: a zero wait would re-check at
 		// once, for as long as the clock reads the same.
 		wait = maxIdleWait
-		if idle > 0 {
-			wait = time.Second
+		if !retry.IsZero() {
+			wait = retry.Sub(now) // after now: nextChance takes no past moment
 		}
 	}
 	return min(wait, maxIdleWait)
+}
+
+// nextChance is the earliest time an idle, available SIM could take m, as
+// far as limits and the wait for a long text's own SIM say: zero when no
+// limit explains why none took it (a busy or absent modem, which wakes the
+// dispatcher when it is free or back).
+func (q *Queue) nextChance(m store.Message, runners []*runner, busy map[*runner]bool, now time.Time) time.Time {
+	var at time.Time
+	earliest := func(t time.Time) {
+		// A moment already past explains nothing: what holds the text now
+		// is a busy or absent modem, which wakes the dispatcher itself.
+		if t.After(now) && (at.IsZero() || t.Before(at)) {
+			at = t
+		}
+	}
+	parts := queuedParts(m)
+	for _, r := range runners {
+		if busy[r] || !r.available() {
+			if m.Modem != "" && r.name == m.Modem && !r.available() {
+				earliest(firstSent(m).Add(splitGrace))
+			}
+			continue
+		}
+		if m.Modem != "" && r.name != m.Modem && now.Sub(firstSent(m)) < splitGrace {
+			continue // only the long text's own SIM may take it yet
+		}
+		switch limit := r.blocked(now, m.To, parts); {
+		case limit == "per_minute":
+			earliest(r.nextSend())
+		case budgetLimits[limit]:
+			earliest(freeAt(limit, now))
+		}
+	}
+	return at
 }
 
 // queuedParts is how many of m's parts are still to be sent.

@@ -37,3 +37,25 @@ func TestDispatchSleepsWhenNoModemCanTakeADueText(t *testing.T) {
 		}
 	})
 }
+
+// A long text waits for the SIM that sent its first parts. Once that wait
+// is over and the other SIM is busy, nothing but that SIM finishing can
+// send it, which wakes the dispatcher anyway: the end of the wait, now
+// past, must not become a timer that fires at once, again and again.
+func TestNextChanceTakesNoPastMoment(t *testing.T) {
+	q := newTestQueue(t, nil)
+	now := time.Now()
+	gone := newRunner(q.Queue, ModemConfig{Name: "sim1"}) // still starting: not available
+	other := newRunner(q.Queue, ModemConfig{Name: "sim2"})
+	other.status.State = StateUp
+	runners, busy := []*runner{gone, other}, map[*runner]bool{other: true}
+	m := store.Message{To: customer, Modem: "sim1", Parts: []store.Part{
+		{Seq: 1, Status: store.StatusSent, SentAt: now.Add(-time.Hour)}, {Seq: 2, Status: store.StatusQueued}}}
+	if at := q.nextChance(m, runners, busy, now); !at.IsZero() {
+		t.Errorf("past the wait for its SIM: next chance %v, want none", at)
+	}
+	m.Parts[0].SentAt = now.Add(-time.Minute)
+	if at, want := q.nextChance(m, runners, busy, now), now.Add(splitGrace-time.Minute); !at.Equal(want) {
+		t.Errorf("within the wait for its SIM: next chance %v, want its end %v", at, want)
+	}
+}

@@ -311,6 +311,11 @@ func (q *Queue) Run(ctx context.Context) error {
 			r.run(ctx)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		q.sweepReports(ctx)
+	}()
 	err := q.dispatch(ctx, runners)
 	wg.Wait()
 	return err

@@ -35,8 +35,8 @@ type testQueue struct {
 
 func newTestQueue(t *testing.T, clock func() time.Time) *testQueue {
 	t.Helper()
-	// No group commit: its wait is a timer, which under synctest would
-	// move the clock between a submit and the dispatcher's first look.
+	// One transaction per write, as these tests were written for; shared
+	// commits no longer wait on a timer, so either works under synctest.
 	db, err := store.Open(filepath.Join(t.TempDir(), "simgate.db"), store.WithoutGroupCommit())
 	if err != nil {
 		t.Fatal(err)

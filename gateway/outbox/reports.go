@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -38,8 +39,8 @@ func (q *Queue) handleReport(modemName string, rep modem.StatusReport) error {
 		sentAt time.Time
 	}
 	var cands []candidate
-	_, _, _, err := q.db.FindReport(modemName, rep.MR, func(m store.Message, seq int, sentAt time.Time) bool {
-		if recipientOK(m.To) && now.Sub(sentAt) <= window {
+	_, _, _, err := q.db.FindReport(modemName, rep.MR, now.Add(-window), func(m store.Message, seq int, sentAt time.Time) bool {
+		if recipientOK(m.To) {
 			cands = append(cands, candidate{m.ID, seq, sentAt})
 		}
 		return false // keep walking: we choose below
@@ -179,4 +180,64 @@ func (q *Queue) unmatchedReport(modemName string, rep modem.StatusReport, now ti
 	delete(q.unmatched, key)
 	q.log.Info("status report matched no message", "modem", modemName, "mr", rep.MR, "status", fmt.Sprintf("0x%02X", rep.Status))
 	return nil
+}
+
+// reportSweepInterval is how often parts past the report window leave the
+// report index. The window is days long; ten minutes late is nothing, and
+// an idle sweep costs one read.
+const reportSweepInterval = 10 * time.Minute
+
+// reportSweepBatch bounds one write transaction of the sweep, so a year's
+// backlog after an upgrade never holds the writer long.
+const reportSweepBatch = 500
+
+// sweepReports runs ExpireReports now and every reportSweepInterval until
+// ctx is done.
+func (q *Queue) sweepReports(ctx context.Context) {
+	t := time.NewTicker(reportSweepInterval)
+	defer t.Stop()
+	for {
+		if _, err := q.ExpireReports(); err != nil && ctx.Err() == nil {
+			q.log.Error("expire status reports", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// ExpireReports stops waiting for the status reports of parts sent longer
+// than the report window ago: they stay `sent`, with the error "no status
+// report within <window>", and leave the report index, so matching a
+// report costs the same however many reports the network never sent.
+// It returns how many messages it changed.
+func (q *Queue) ExpireReports() (int, error) {
+	note := "no status report within " + windowText(q.cfg.ReportWindow)
+	total := 0
+	for {
+		msgs, walked, err := q.db.ExpireReports(q.now().Add(-q.cfg.ReportWindow), note, reportSweepBatch)
+		if err != nil {
+			return total, fmt.Errorf("gateway: %w", err)
+		}
+		for _, m := range msgs {
+			q.notify.MessageChanged(m)
+		}
+		total += len(msgs)
+		if walked < reportSweepBatch {
+			return total, nil
+		}
+	}
+}
+
+// windowText writes a report window the way people say it: "72 h", "90 min".
+func windowText(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%d h", d/time.Hour)
+	}
+	if d%time.Minute == 0 {
+		return fmt.Sprintf("%d min", d/time.Minute)
+	}
+	return d.String()
 }

@@ -185,3 +185,41 @@ func TestReportBeforeLaterPartIsAccepted(t *testing.T) {
 		})
 	}
 }
+
+// A part whose report did not come within the window leaves the report
+// index: it stays sent and says so, a report that late matches nothing,
+// and a part inside the window is untouched.
+func TestExpireReports(t *testing.T) {
+	now := time.Now()
+	clock := now
+	r := newTestQueue(t, func() time.Time { return clock })
+	window := r.cfg.ReportWindow
+	old := r.seedSent(customer, "sim1", 7, now.Add(-window-time.Minute))
+	fresh := r.seedSent(customer, "sim1", 8, now.Add(-window+time.Hour))
+	n, err := r.ExpireReports()
+	if err != nil || n != 1 {
+		t.Fatalf("ExpireReports = %d, %v; want 1 message", n, err)
+	}
+	m, _ := r.db.Get(old)
+	want := "no status report within " + windowText(window)
+	if m.Status != store.StatusSent || !m.Parts[0].NoReport || m.Parts[0].Error != want || m.History[len(m.History)-1].Note != want {
+		t.Errorf("expired part: status %s, part %+v, last note %q", m.Status, m.Parts[0], m.History[len(m.History)-1].Note)
+	}
+	if m, _ := r.db.Get(fresh); m.Parts[0].NoReport || m.Parts[0].Error != "" {
+		t.Errorf("part inside the window changed: %+v", m.Parts[0])
+	}
+	// A report this late matches nothing.
+	if err := r.handleReport("sim1", modem.StatusReport{MR: 7, Recipient: customer, SCTS: now.Add(-window - time.Minute)}); !errors.Is(err, errReportEarly) {
+		t.Fatalf("late report: %v, want no match (errReportEarly)", err)
+	}
+	if m, _ := r.db.Get(old); m.Status != store.StatusSent {
+		t.Errorf("the expired part took a report: %s", m.Status)
+	}
+	if n, err := r.ExpireReports(); err != nil || n != 0 {
+		t.Errorf("second sweep = %d, %v; want nothing left", n, err)
+	}
+	clock = now.Add(2 * time.Hour)
+	if n, err := r.ExpireReports(); err != nil || n != 1 {
+		t.Errorf("after the fresh part's window = %d, %v; want 1", n, err)
+	}
+}

@@ -86,6 +86,17 @@ func (r *runner) blocked(now time.Time, recipient string, parts int) string {
 	return r.budget.blocked(now, recipient, parts)
 }
 
+// nextSend is when the SIM's per-minute spacing next lets it send (zero
+// without a budget).
+func (r *runner) nextSend() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.budget == nil {
+		return time.Time{}
+	}
+	return r.budget.next
+}
+
 // knows reports whether this SIM texted recipient this month.
 func (r *runner) knows(recipient string) bool {
 	r.mu.Lock()

@@ -73,22 +73,30 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 		return nil
 	}
 
+	// markSending marks part j `sending` on this modem: the durable fact,
+	// written before AT+CMGS, that the part may be about to leave.
+	markSending := func(m *store.Message, j int, now time.Time) {
+		p := &m.Parts[j]
+		p.Status, p.Modem, p.Error = store.StatusSending, r.name, ""
+		if m.Modem == "" {
+			m.Modem, m.ConcatRef = r.name, ref
+		}
+		if m.Status == store.StatusQueued {
+			SetStatus(m, now, store.StatusSending, "sending via "+r.name)
+		}
+	}
 	admitted := false
+	premarked := -1 // the part whose `sending` mark went with the previous part's MR
 	for i := range msg.Parts {
-		if msg.Parts[i].Status != store.StatusQueued {
+		if msg.Parts[i].Status != store.StatusQueued && i != premarked {
 			continue
 		}
-		mark := func(m *store.Message, now time.Time) {
-			p := &m.Parts[i]
-			p.Status, p.Modem, p.Error = store.StatusSending, r.name, ""
-			if m.Modem == "" {
-				m.Modem, m.ConcatRef = r.name, ref
-			}
-			if m.Status == store.StatusQueued {
-				SetStatus(m, now, store.StatusSending, "sending via "+r.name)
-			}
-		}
-		if !admitted {
+		mark := func(m *store.Message, now time.Time) { markSending(m, i, now) }
+		switch {
+		case i == premarked:
+			// Already durable: the commit that wrote the last part's MR
+			// marked this one.
+		case !admitted:
 			// The compliance guard's commit point: consent, quiet hours and
 			// the frequency cap are judged in the transaction that marks the
 			// first part `sending`.
@@ -97,8 +105,7 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 			if err == nil && !ok {
 				return nil // held, suppressed or expired (the message says why), or no longer queued
 			}
-			admitted = true
-		} else {
+		default:
 			msg, err = q.db.Update(id, func(m *store.Message) error {
 				if m.Status != store.StatusQueued && m.Status != store.StatusSending {
 					return errSkip
@@ -107,6 +114,7 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 				return nil
 			})
 		}
+		admitted = true
 		if errors.Is(err, errSkip) {
 			return nil
 		}
@@ -115,14 +123,27 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 			// session, since a failing disk is no place to keep sending from.
 			return r.persistFailed("persist sending", id, err)
 		}
-		q.notify.MessageChanged(msg)
+		if i != premarked {
+			q.notify.MessageChanged(msg)
+		}
 
 		mr, sendErr := m.Send(sendCtx, submits[i])
 		if sendErr == nil {
 			at := q.now()
 			usage := store.UsageDelta{SIM: r.name, Recipient: msg.To, At: at, Parts: 1}
+			// The next part's `sending` mark shares this commit: one
+			// fdatasync fewer per part, and still written before its
+			// AT+CMGS, right after this part's MR.
+			next := nextQueuedPart(msg, i)
+			premarked = -1
 			msg, err = q.db.UpdateWithUsage(id, usage, func(m *store.Message) error {
+				premarked = -1
 				markSent(m, i, mr, at, r.name)
+				if next >= 0 && next < len(m.Parts) && m.Parts[next].Status == store.StatusQueued &&
+					(m.Status == store.StatusQueued || m.Status == store.StatusSending) {
+					markSending(m, next, at)
+					premarked = next
+				}
 				return nil
 			})
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -140,11 +161,25 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 			r.recordSend(at, msg.To, 1)
 			r.update(func(s *ModemStatus) { s.Sent++ })
 			q.notify.MessageChanged(msg)
+			if next >= 0 && premarked != next {
+				return nil // dropped or changed meanwhile: the rest does not go
+			}
 			continue
 		}
 		return r.sendFailed(sendCtx, m, id, i, sendErr)
 	}
 	return nil
+}
+
+// nextQueuedPart is the index of the first part after i still queued, or
+// -1.
+func nextQueuedPart(m store.Message, i int) int {
+	for j := i + 1; j < len(m.Parts); j++ {
+		if m.Parts[j].Status == store.StatusQueued {
+			return j
+		}
+	}
+	return -1
 }
 
 // sendFailed records why part i of message id did not go, per the error's

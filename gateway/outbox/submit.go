@@ -166,13 +166,8 @@ func (q *Queue) newMessage(r SubmitRequest) (store.Message, error) {
 	if kind == store.KindMarketing {
 		// R-ID: a marketing text starts with the brand, so the customer
 		// knows who is texting; the guard checks consent when it is due.
-		brand := q.policy.Settings().Brand
-		if brand == "" {
-			return store.Message{}, &store.FieldError{Field: "kind", Message: compliance.ErrNoBrand.Error()}
-		}
-		if !strings.HasPrefix(strings.ToLower(r.Text), strings.ToLower(brand)) {
-			return store.Message{}, &store.FieldError{Field: "text", Message: fmt.Sprintf(
-				"a marketing text must start with the brand name, as in %q", brand+": ...")}
+		if err := compliance.CheckMarketingBrand("text", r.Text, q.policy.Settings()); err != nil {
+			return store.Message{}, err
 		}
 	}
 	now := q.now()

@@ -140,7 +140,10 @@ func FromEvidence(e consent.Evidence) Evidence {
 func FromSubject(d store.SubjectData, at time.Time) SubjectData {
 	v := SubjectData{ExportedAt: at.UTC(), Consent: FromConsent(d.Consent), ConsentEvents: mapViews(d.Events, FromConsentEvent),
 		Messages: mapViews(d.Messages, FromMessage), Inbound: mapViews(d.Inbound, FromInbound),
-		ShopEvents: mapViews(d.ShopEvents, FromShopEvent)}
+		ShopEvents: mapViews(d.ShopEvents, FromShopEvent),
+		Links: mapViews(d.Links, func(l store.Link) SubjectLink {
+			return SubjectLink{URL: l.URL, Origin: l.Origin, CreatedAt: l.CreatedAt, Clicks: l.Clicks, FirstClickAt: l.FirstClickAt, LastClickAt: l.LastClickAt}
+		})}
 	if d.Contact != nil {
 		c := FromContact(*d.Contact)
 		v.Profile = &c
@@ -174,3 +177,11 @@ func FromSession(s store.Session) Session { return Session(s) }
 
 // FromUser is the view of a console user, without the password hash.
 func FromUser(u store.User) User { return User{Name: u.Name, CreatedAt: u.CreatedAt} }
+
+// FromTemplate is the view of a saved message template.
+func FromTemplate(t store.Template) Template {
+	return Template{ID: t.ID, Name: t.Name, Kind: Kind(t.Kind.String()), Body: t.Body, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+}
+
+// FromLinkStats is the view of a sum of short links.
+func FromLinkStats(s store.LinkStats) LinkStats { return LinkStats(s) }

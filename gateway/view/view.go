@@ -213,6 +213,19 @@ type SubjectData struct {
 	// ShopEvents: what the shop told the box about the person (checkouts,
 	// orders, products viewed), oldest first.
 	ShopEvents []ShopEvent `json:"shop_events"`
+	// Links are the short links in the texts to the person and how often
+	// they were clicked.
+	Links []SubjectLink `json:"links"`
+}
+
+// SubjectLink is a short link in a person's data export.
+type SubjectLink struct {
+	URL          string    `json:"url"`
+	Origin       string    `json:"origin,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	Clicks       int       `json:"clicks"`
+	FirstClickAt time.Time `json:"first_click_at,omitzero"`
+	LastClickAt  time.Time `json:"last_click_at,omitzero"`
 }
 
 // EraseReport says what an erasure removed.
@@ -223,6 +236,7 @@ type EraseReport struct {
 	Inbound       int    `json:"inbound"`
 	ConsentEvents int    `json:"consent_events"` // pseudonymised, kept as evidence
 	ShopEvents    int    `json:"shop_events"`    // deleted
+	Links         int    `json:"links"`          // short links to the number, deleted with their clicks
 }
 
 // ModemStatus is what the API and console show about one configured modem.
@@ -313,4 +327,52 @@ type SubmitRequest struct {
 	IdempotencyScope string
 	ExpiresAt        time.Time // zero: the kind's default validity
 	Kind             Kind      // "": transactional
+}
+
+// Template is a saved message template as the API and console show it.
+type Template struct {
+	ID        uint64    `json:"id"`
+	Name      string    `json:"name"`
+	Kind      Kind      `json:"kind"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// LinkStats sums the short links of an origin: clicks by people, links
+// clicked at least once, the numbers that clicked, and the fetches of
+// preview robots and HEAD requests, which are not clicks.
+type LinkStats struct {
+	Links        int `json:"links"`
+	Clicks       int `json:"clicks"`
+	UniqueClicks int `json:"unique_clicks"`
+	Numbers      int `json:"numbers"`
+	Previews     int `json:"previews"`
+}
+
+// TemplateProblem is one thing the template linter found, naming the
+// field and, for a variable, the variable.
+type TemplateProblem struct {
+	Field    string `json:"field"`
+	Variable string `json:"variable,omitempty"`
+	Contacts int    `json:"contacts,omitempty"` // how many contacts it affects
+	Message  string `json:"message"`
+	Notice   bool   `json:"notice,omitempty"` // the box fixes it itself; saving is not refused
+}
+
+// TemplateRendering is one render of a template and what it costs.
+type TemplateRendering struct {
+	Number string `json:"number,omitempty"`
+	Text   string `json:"text"`
+	Plan
+}
+
+// TemplatePreview is a template's render for a sample contact and the
+// longest render across the audience.
+type TemplatePreview struct {
+	Sample       TemplateRendering  `json:"sample"`
+	Longest      *TemplateRendering `json:"longest,omitempty"`
+	Rendered     int                `json:"rendered"`
+	Failed       int                `json:"failed"`
+	FirstFailure string             `json:"first_failure,omitempty"`
 }
