@@ -127,3 +127,42 @@ func TestKannelDLRURL(t *testing.T) {
 		t.Error("a failed text's report value does not say who failed it")
 	}
 }
+
+func TestTwilioStatusRequest(t *testing.T) {
+	raw := []byte(`{"account_sid":"AC1","from":"+12015550100"}`)
+	const cb = "https://shop.example/status?x=1"
+	req, ok, err := TwilioStatusRequest(cb, raw, "secret", MessageState{ID: 5, To: "+12015550123", Status: "failed", ReportFailed: true})
+	if err != nil || !ok {
+		t.Fatalf("ok %v, err %v", ok, err)
+	}
+	form, err := url.ParseQuery(string(req.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Method != "POST" || req.URL != cb || form.Get("MessageStatus") != "undelivered" || form.Get("ErrorCode") != "30003" ||
+		form.Get("MessageSid") != MessageSID(5) || form.Get("From") != "+12015550100" {
+		t.Errorf("request %+v, form %v", req, form)
+	}
+	if got := req.Header.Get("X-Twilio-Signature"); got != TwilioSignature("secret", cb, form) {
+		t.Errorf("signature %q does not sign the body sent", got)
+	}
+	if _, ok, _ := TwilioStatusRequest(cb, raw, "secret", MessageState{ID: 5, Status: "queued"}); ok {
+		t.Error("a queued text makes a callback")
+	}
+	if _, _, err := TwilioStatusRequest(cb, []byte("{"), "secret", MessageState{Status: "sent"}); err == nil {
+		t.Error("bad params accepted")
+	}
+}
+
+func TestKannelDLRRequest(t *testing.T) {
+	raw := []byte(`{"dlr_mask":3,"from":"Shop"}`)
+	at := time.Unix(1796465045, 0)
+	req, ok, err := KannelDLRRequest("http://nms.example/dlr?s=%d&to=%P&A=%A", raw, MessageState{To: "+1201", Status: "delivered", At: at})
+	if err != nil || !ok || req.Method != "GET" || req.URL != "http://nms.example/dlr?s=1&to=%2B1201&A=DELIVERED" {
+		t.Fatalf("%+v %v %v", req, ok, err)
+	}
+	// Mask 3 (delivered | failed) does not want "accepted by the SMSC".
+	if _, ok, _ := KannelDLRRequest("http://nms.example/dlr", raw, MessageState{Status: "sent"}); ok {
+		t.Error("a sent report went to a mask without 8")
+	}
+}
