@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,6 +39,13 @@ func BenchmarkCompatSubmit(b *testing.B) {
 	token, _, err := gw.CreateToken("bench")
 	if err != nil {
 		b.Fatal(err)
+	}
+	// Warm the file and the server up first, so that the route measured
+	// first does not pay alone for a fresh file's growth.
+	for i := 0; i < 2000; i++ {
+		if _, _, err := gw.Submit(context.Background(), gateway.SubmitRequest{To: "+12015550123", Text: "warm-up"}); err != nil {
+			b.Fatal(err)
+		}
 	}
 	srv := httptest.NewServer(Handler(Config{Gateway: gw}))
 	b.Cleanup(srv.Close)
@@ -108,7 +116,7 @@ func BenchmarkCompatSubmit(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if total := counts[store.StatusQueued]; int64(total) != seq.Load() {
+	if total := counts[store.StatusQueued] - 2000; int64(total) != seq.Load() {
 		b.Fatalf("stored %d queued texts, acknowledged %d", total, seq.Load())
 	}
 }

@@ -187,6 +187,9 @@ func TestTwilioListPages(t *testing.T) {
 	if strings.Join(seen, ",") != strings.Join(sids, ",") {
 		t.Errorf("pages gave %v, want %v", seen, sids)
 	}
+	if e := decodeTwilio[twilioError](t, r.call("GET", r.messagesPath()+"?To=%2B12015550123", nil), http.StatusBadRequest); e.Code != 400 {
+		t.Errorf("a filter: %+v", e)
+	}
 }
 
 // One Idempotency-Key is one text, as on the native API.

@@ -288,6 +288,14 @@ func (s *server) twilioFetch(w http.ResponseWriter, r *http.Request) error {
 // PageToken, which carries the cursor of the page that follows.
 func (s *server) twilioList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
+	for _, filter := range []string{"To", "From", "DateSent", "DateSent<", "DateSent>"} {
+		if q.Has(filter) {
+			// Answering every text to a client that asked for some would
+			// be a wrong answer that looks right.
+			return newTwilioError(http.StatusBadRequest, compat.TwilioErrInvalidParam,
+				"%s: simgate's Twilio API lists every text, newest first, and does not filter", filter)
+		}
+	}
 	size := defaultLimit
 	if v := q.Get("PageSize"); v != "" {
 		n, err := strconv.Atoi(v)

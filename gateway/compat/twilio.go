@@ -20,7 +20,7 @@ const (
 	TwilioErrInternal        = 20500 // the box failed
 	TwilioErrUnavailable     = 20503 // the box cannot take it now (disk full, writes stopped)
 	TwilioErrNotFound        = 20404 // no such resource
-	TwilioErrInvalidParam    = 21201 // a parameter is invalid (used for those without a code of their own)
+	TwilioErrInvalidParam    = 400   // "Bad Request" in Twilio's dictionary: for the mistakes without a code of their own
 	TwilioErrInvalidTo       = 21211 // the To number is not a valid phone number
 	TwilioErrBodyRequired    = 21602 // Body is empty
 	TwilioErrToRequired      = 21604 // To is missing
