@@ -2,7 +2,6 @@ package compat
 
 import (
 	"encoding/json"
-	"net/http"
 	"strings"
 	"time"
 )
@@ -34,11 +33,12 @@ type KannelCallbackParams struct {
 	From string `json:"from,omitempty"`
 }
 
-// CallbackRequest is one request a callback becomes.
+// CallbackRequest is one request a callback becomes. Header holds one
+// value per name (the core speaks no net/http; the sender copies them).
 type CallbackRequest struct {
 	Method string
 	URL    string
-	Header http.Header
+	Header map[string]string
 	Body   []byte
 }
 
@@ -68,20 +68,18 @@ func TwilioStatusRequest(callbackURL string, raw json.RawMessage, authToken stri
 	}
 	form := TwilioStatusCallback{AccountSID: p.AccountSID, MessageSID: MessageSID(state.ID), From: p.From, To: state.To,
 		Status: status, ErrorCode: code, MessagingServiceSID: p.MessagingServiceSID}.Params()
-	h := http.Header{}
-	h.Set("Content-Type", "application/x-www-form-urlencoded")
-	h.Set("X-Twilio-Signature", TwilioSignature(authToken, callbackURL, form))
-	return CallbackRequest{Method: http.MethodPost, URL: callbackURL, Header: h, Body: []byte(form.Encode())}, true, nil
+	h := map[string]string{"Content-Type": "application/x-www-form-urlencoded",
+		"X-Twilio-Signature": TwilioSignature(authToken, callbackURL, form)}
+	return CallbackRequest{Method: "POST", URL: callbackURL, Header: h, Body: []byte(form.Encode())}, true, nil
 }
 
 // TwilioInboundRequest is the signed form post of a received text to an
 // inbound URL, as Twilio posts to a number's messaging webhook.
 func TwilioInboundRequest(inboundURL, authToken string, in TwilioInbound) CallbackRequest {
 	form := in.Params()
-	h := http.Header{}
-	h.Set("Content-Type", "application/x-www-form-urlencoded")
-	h.Set("X-Twilio-Signature", TwilioSignature(authToken, inboundURL, form))
-	return CallbackRequest{Method: http.MethodPost, URL: inboundURL, Header: h, Body: []byte(form.Encode())}
+	h := map[string]string{"Content-Type": "application/x-www-form-urlencoded",
+		"X-Twilio-Signature": TwilioSignature(authToken, inboundURL, form)}
+	return CallbackRequest{Method: "POST", URL: inboundURL, Header: h, Body: []byte(form.Encode())}
 }
 
 // KannelDLRRequest is the GET Kannel makes to a dlr-url for state, or ok
@@ -100,5 +98,5 @@ func KannelDLRRequest(template string, raw json.RawMessage, state MessageState) 
 		reply += ": " + state.Error
 	}
 	u := KannelDLRURL(template, KannelDLR{Value: v, From: p.From, To: state.To, At: state.At, Reply: reply, SMSCID: state.Modem})
-	return CallbackRequest{Method: http.MethodGet, URL: u, Header: http.Header{}}, true, nil
+	return CallbackRequest{Method: "GET", URL: u}, true, nil
 }

@@ -143,7 +143,7 @@ func TestTwilioStatusRequest(t *testing.T) {
 		form.Get("MessageSid") != MessageSID(5) || form.Get("From") != "+12015550100" {
 		t.Errorf("request %+v, form %v", req, form)
 	}
-	if got := req.Header.Get("X-Twilio-Signature"); got != TwilioSignature("secret", cb, form) {
+	if got := req.Header["X-Twilio-Signature"]; got != TwilioSignature("secret", cb, form) {
 		t.Errorf("signature %q does not sign the body sent", got)
 	}
 	if _, ok, _ := TwilioStatusRequest(cb, raw, "secret", MessageState{ID: 5, Status: "queued"}); ok {
