@@ -26,11 +26,13 @@ type TwilioCallbackParams struct {
 	MessagingServiceSID string `json:"messaging_service_sid,omitempty"`
 }
 
-// KannelCallbackParams is what a dlr-url needs besides its template (the
-// callback's URL): which reports the client asked for and its sender.
+// KannelCallbackParams is what a dlr-url needs: the client's URL with its
+// escapes (the callback's own URL is that template with the escapes
+// emptied, a URL that parses), which reports it asked for and its sender.
 type KannelCallbackParams struct {
-	Mask int    `json:"dlr_mask"`
-	From string `json:"from,omitempty"`
+	Template string `json:"dlr_url"`
+	Mask     int    `json:"dlr_mask"`
+	From     string `json:"from,omitempty"`
 }
 
 // CallbackRequest is one request a callback becomes. Header holds one
@@ -84,11 +86,12 @@ func TwilioInboundRequest(inboundURL, authToken string, in TwilioInbound) Callba
 
 // KannelDLRRequest is the GET Kannel makes to a dlr-url for state, or ok
 // false when the client's dlr-mask did not ask for this report.
-func KannelDLRRequest(template string, raw json.RawMessage, state MessageState) (CallbackRequest, bool, error) {
+func KannelDLRRequest(raw json.RawMessage, state MessageState) (CallbackRequest, bool, error) {
 	var p KannelCallbackParams
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return CallbackRequest{}, false, err
 	}
+	template := p.Template
 	v := KannelDLRValue(state.Status, state.ReportFailed)
 	if !KannelWants(p.Mask, v) {
 		return CallbackRequest{}, false, nil

@@ -155,14 +155,14 @@ func TestTwilioStatusRequest(t *testing.T) {
 }
 
 func TestKannelDLRRequest(t *testing.T) {
-	raw := []byte(`{"dlr_mask":3,"from":"Shop"}`)
+	raw := []byte(`{"dlr_url":"http://nms.example/dlr?s=%d&to=%P&A=%A","dlr_mask":3,"from":"Shop"}`)
 	at := time.Unix(1796465045, 0)
-	req, ok, err := KannelDLRRequest("http://nms.example/dlr?s=%d&to=%P&A=%A", raw, MessageState{To: "+1201", Status: "delivered", At: at})
+	req, ok, err := KannelDLRRequest(raw, MessageState{To: "+1201", Status: "delivered", At: at})
 	if err != nil || !ok || req.Method != "GET" || req.URL != "http://nms.example/dlr?s=1&to=%2B1201&A=DELIVERED" {
 		t.Fatalf("%+v %v %v", req, ok, err)
 	}
 	// Mask 3 (delivered | failed) does not want "accepted by the SMSC".
-	if _, ok, _ := KannelDLRRequest("http://nms.example/dlr", raw, MessageState{Status: "sent"}); ok {
+	if _, ok, _ := KannelDLRRequest(raw, MessageState{Status: "sent"}); ok {
 		t.Error("a sent report went to a mask without 8")
 	}
 }
