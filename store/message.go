@@ -208,6 +208,12 @@ type Token struct {
 	// asks for consent, quiet hours and the frequency cap. Unset, they are
 	// transactional.
 	Marketing bool `json:"marketing,omitempty"`
+	// PrivateCallbacks lets the status callbacks of the texts this token
+	// submits through the compatibility APIs (Twilio's StatusCallback,
+	// Kannel's dlr-url) reach private, loopback or the box's own
+	// addresses: a monitoring server on the shop's network. Without it
+	// they may reach only public addresses (the webhooks' SSRF rule).
+	PrivateCallbacks bool `json:"private_callbacks,omitempty"`
 	// TwilioSID is the Account SID ("AC" + 32 hex) of a token made for
 	// Twilio's API; its plaintext is then the Auth Token.
 	TwilioSID string `json:"twilio_sid,omitempty"`

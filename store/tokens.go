@@ -53,6 +53,8 @@ type TokenOptions struct {
 	// Twilio makes a Twilio account: the token gets an Account SID and its
 	// plaintext is a Twilio-shaped Auth Token (32 hex digits).
 	Twilio bool
+	// PrivateCallbacks: Token.PrivateCallbacks.
+	PrivateCallbacks bool
 }
 
 // twilioHexLen is the length in hex digits of a Twilio SID's body and of
@@ -104,7 +106,7 @@ func (db *DB) CreateTokenWith(name string, opt TokenOptions) (string, Token, err
 		if err != nil {
 			return err
 		}
-		t = Token{ID: id, Name: name, CreatedAt: db.now(), Marketing: opt.Marketing}
+		t = Token{ID: id, Name: name, CreatedAt: db.now(), Marketing: opt.Marketing, PrivateCallbacks: opt.PrivateCallbacks}
 		if opt.Twilio {
 			t.TwilioSID, t.TwilioSigningKey = sid, plaintext
 		}

@@ -168,7 +168,7 @@ func TestTokenHashOnlyAtRest(t *testing.T) {
 
 func TestTwilioToken(t *testing.T) {
 	db := openTest(t)
-	auth, tok, err := db.CreateTokenWith("shop plugin", TokenOptions{Twilio: true, Marketing: true})
+	auth, tok, err := db.CreateTokenWith("shop plugin", TokenOptions{Twilio: true, Marketing: true, PrivateCallbacks: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestTwilioToken(t *testing.T) {
 		t.Fatalf("Auth Token %q is not 32 hex", auth)
 	}
 	got, err := db.CheckTwilioToken(tok.TwilioSID, auth)
-	if err != nil || got.ID != tok.ID || !got.Marketing || got.TwilioSigningKey != auth {
+	if err != nil || got.ID != tok.ID || !got.Marketing || !got.PrivateCallbacks || got.TwilioSigningKey != auth {
 		t.Fatalf("CheckTwilioToken = %+v, %v", got, err)
 	}
 	other, otherTok, err := db.CreateTokenWith("other", TokenOptions{Twilio: true})
@@ -204,7 +204,7 @@ func TestTwilioToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plainTok.TwilioSID != "" || plainTok.Marketing {
+	if plainTok.TwilioSID != "" || plainTok.Marketing || plainTok.PrivateCallbacks {
 		t.Errorf("a plain token is %+v", plainTok)
 	}
 	if _, err := db.CheckTwilioToken(tok.TwilioSID, bearer); !errors.Is(err, ErrNotFound) {

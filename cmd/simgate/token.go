@@ -15,12 +15,13 @@ import (
 // locked and the error says so.
 func runToken(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New(`usage: simgate token create --data DIR --name NAME [--marketing] [--twilio]`)
+		return errors.New(`usage: simgate token create --data DIR --name NAME [--marketing] [--twilio] [--private-callbacks]`)
 	}
 	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
 	data := fs.String("data", "", "data directory (holds simgate.db)")
 	name := fs.String("name", "", "a name for the token, e.g. the shop's website")
 	marketing := fs.Bool("marketing", false, "texts it sends through the Twilio, Kannel and SMSEagle APIs are marketing (consent, quiet hours, frequency cap); without it they are transactional")
+	private := fs.Bool("private-callbacks", false, "the status callbacks of its texts (Twilio's StatusCallback, Kannel's dlr-url) may go to private, loopback or the box's own addresses")
 	twilio := fs.Bool("twilio", false, "make a Twilio account: prints an Account SID and its Auth Token for Twilio's Messages API")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -38,7 +39,7 @@ func runToken(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	plaintext, tok, err := db.CreateTokenWith(*name, store.TokenOptions{Marketing: *marketing, Twilio: *twilio})
+	plaintext, tok, err := db.CreateTokenWith(*name, store.TokenOptions{Marketing: *marketing, Twilio: *twilio, PrivateCallbacks: *private})
 	if err != nil {
 		return err
 	}

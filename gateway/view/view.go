@@ -302,6 +302,9 @@ type Token struct {
 	Marketing bool `json:"marketing"`
 	// TwilioSID is the Account SID of a token made for Twilio's API.
 	TwilioSID string `json:"twilio_sid,omitempty"`
+	// PrivateCallbacks: its texts' status callbacks may reach private
+	// addresses.
+	PrivateCallbacks bool `json:"private_callbacks"`
 }
 
 // User is a console user, never the password hash.
