@@ -114,3 +114,10 @@ func (g *Gateway) EraseContact(ctx context.Context, id uint64, actor string) (Er
 // PurgeBodies blanks the text of messages older than the body retention
 // setting and returns how many it blanked (R-RECORD: rows stay).
 func (g *Gateway) PurgeBodies(ctx context.Context) (int, error) { return g.consent.PurgeBodies(ctx) }
+
+// InboundKeyword names the keyword a received text is ("stop", "start",
+// "help", "yes", "join" with the configured join word), or "" for an
+// ordinary text: the console shows such texts as handled, not as new.
+func (g *Gateway) InboundKeyword(text string) string {
+	return consent.KeywordOf(text, g.policy.Settings().JoinKeyword)
+}

@@ -17,6 +17,7 @@ type (
 	ImportRejection = contacts.ImportRejection
 	ImportReport    = contacts.ImportReport
 	ImportJob       = contacts.ImportJob
+	ImportPreview   = contacts.ImportPreview
 )
 
 // Contact limits.
@@ -104,6 +105,12 @@ func (g *Gateway) ImportSpool() (*os.File, error) { return g.contacts.ImportSpoo
 // owns r and closes it (when it is an io.Closer) when the job ends.
 func (g *Gateway) ImportContacts(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportJob, error) {
 	return g.contacts.Import(ctx, r, opts)
+}
+
+// PreviewImport reads a CSV file's header and first rows and says how
+// each column would be used with the mapping columns, writing nothing.
+func (g *Gateway) PreviewImport(r io.Reader, columns map[string]string, rows int) (ImportPreview, error) {
+	return contacts.PreviewImport(r, columns, rows)
 }
 
 // ImportJob returns an import job with its rejected rows; ErrNotFound when

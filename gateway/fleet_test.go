@@ -60,6 +60,12 @@ func TestSIMErrorTakesSIMOutOfRotation(t *testing.T) {
 		if st := r.g.Modems()[0]; st.State == StateUp {
 			t.Errorf("sim1 is %s after losing its SIM, want out of rotation", st.State)
 		}
+		// The modem's status keeps the cause, not only that it is out:
+		// the console explains "+CMS ERROR: 310" as a missing SIM.
+		r.waitFor("sim1 down", func() bool { return r.g.Modems()[0].State == StateDown })
+		if st := r.g.Modems()[0]; !strings.Contains(st.LastError, "+CMS ERROR: 310") {
+			t.Errorf("sim1's last error %q lost its cause", st.LastError)
+		}
 	})
 }
 

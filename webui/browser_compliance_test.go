@@ -182,14 +182,21 @@ func TestBrowserCompliance(t *testing.T) {
 		t.Fatalf("saved settings: %+v", s)
 	}
 
-	// 2. Import a CSV through the form. The store is held while the file
-	// goes up, so the job page opens with the import running and must turn
+	// 2. Import a CSV through the form. The store is held while the import
+	// starts, so the job page opens with the import running and must turn
 	// into the report by itself.
 	csvPath := importFile(t)
 	do(t, ctx, "import form", chromedp.Navigate(base+"/contacts/import"), chromedp.WaitVisible(chromedp.CSS("#import-form")),
 		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{csvPath}, chromedp.NodeReady))
-	release := holdStoreWrites(t, l.db)
+	// The upload shows how each column will be used; nothing is written
+	// before "Import" (issue 13 point 15).
 	do(t, ctx, "upload", chromedp.Click(chromedp.CSS(`#import-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#import-preview`)))
+	if n, _ := l.gw.CountContacts(); n != 0 {
+		t.Fatalf("%d contacts written before the import was confirmed", n)
+	}
+	release := holdStoreWrites(t, l.db)
+	do(t, ctx, "import", chromedp.Click(chromedp.CSS(`#import-preview button[value=import]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#import-job`)))
 	waitJS(t, ctx, "websocket", `document.body.dataset.live === "1"`)
 	if st := eval[string](t, ctx, `document.getElementById("import-job").dataset.state + "|" + document.querySelector('#import-job [data-field="state"]').textContent`); st != "running|Importing…" {
@@ -266,8 +273,8 @@ func TestBrowserCompliance(t *testing.T) {
 		t.Fatal(err)
 	}
 	do(t, ctx, "contact after opt-in", chromedp.Navigate(contactURL), chromedp.WaitVisible(chromedp.CSS("#consent-timeline")))
-	if tl := eval[string](t, ctx, `document.querySelector("#consent-timeline li").textContent`); !strings.Contains(tl, "opt_in") ||
-		!strings.Contains(tl, "by api") || !strings.Contains(tl, "till receipt") || !strings.Contains(tl, "disclosure v1") {
+	if tl := eval[string](t, ctx, `document.querySelector("#consent-timeline li").textContent`); !strings.Contains(tl, "Agreed to marketing texts") ||
+		!strings.Contains(tl, "through your website or shop system") || !strings.Contains(tl, "till receipt") || !strings.Contains(tl, "consent text v1") {
 		t.Errorf("timeline after the opt-in: %q", tl)
 	}
 	if c := eval[string](t, ctx, `document.querySelector("main section.card dl dd").textContent`); c != "Marketing: yes" {

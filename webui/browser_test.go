@@ -102,9 +102,9 @@ func TestBrowser(t *testing.T) {
 	// switches the encoding and is highlighted.
 	do(t, ctx, "compose", chromedp.SendKeys(chromedp.CSS("#to"), liveCustomer),
 		chromedp.SendKeys(chromedp.CSS("#text"), "Your order is ready"))
-	waitJS(t, ctx, "GSM-7 counter", `document.getElementById("c-enc").textContent === "GSM-7" && document.getElementById("c-chars").textContent === "19"`)
+	waitJS(t, ctx, "GSM-7 counter", `document.getElementById("c-enc").dataset.encoding === "GSM-7" && document.getElementById("c-enc").textContent === "plain characters" && document.getElementById("c-chars").textContent === "19"`)
 	do(t, ctx, "type UCS-2", chromedp.SendKeys(chromedp.CSS("#text"), " ✓"))
-	waitJS(t, ctx, "UCS-2 counter", `document.getElementById("c-enc").textContent === "UCS-2" && !document.getElementById("ucs2").hidden && document.querySelector("#ucs2-chars mark").textContent === "✓"`)
+	waitJS(t, ctx, "UCS-2 counter", `document.getElementById("c-enc").dataset.encoding === "UCS-2" && document.getElementById("c-enc").textContent === "special characters" && !document.getElementById("ucs2").hidden && document.querySelector("#ucs2-chars mark").textContent === "✓"`)
 
 	do(t, ctx, "send", chromedp.Click(chromedp.CSS(`button[value=send]`)), chromedp.WaitVisible(chromedp.CSS("#timeline")))
 	msgs, _, err := l.gw.Messages(gatewayFilterAll())

@@ -125,23 +125,28 @@ func settingsInput(field string) string {
 	return field
 }
 
-// parse reads the form into cs; the first bad field is returned as a
-// *gateway.FieldError.
-func (f complianceForm) parse(cs gateway.ComplianceSettings) (gateway.ComplianceSettings, error) {
+// parse reads the form into cs; every field that cannot be read is
+// returned as a *gateway.FieldError (a field left unread keeps its saved
+// value, so the other fields are still checked).
+func (f complianceForm) parse(cs gateway.ComplianceSettings) (gateway.ComplianceSettings, []error) {
+	var errs []error
 	cs.Brand, cs.SupportContact, cs.Frequency = strings.TrimSpace(f.Brand), strings.TrimSpace(f.Support), strings.TrimSpace(f.Frequency)
 	cs.TermsURL, cs.PrivacyURL = strings.TrimSpace(f.TermsURL), strings.TrimSpace(f.PrivacyURL)
 	cs.Disclosure = gateway.Disclosure{Version: strings.TrimSpace(f.DisclosureVersion), Text: strings.TrimSpace(f.DisclosureText)}
 	cs.JoinKeyword = strings.TrimSpace(f.JoinKeyword)
 	cs.Replies = gateway.ReplyTemplates{OptInConfirmation: strings.TrimSpace(f.OptIn), DoubleOptInRequest: strings.TrimSpace(f.DOI),
 		OptOutConfirmation: strings.TrimSpace(f.OptOut), Help: strings.TrimSpace(f.Help)}
-	var err error
-	if cs.QuietDefault, err = gateway.ParseWindow("quiet_default", strings.TrimSpace(f.QuietDefault)); err != nil {
-		return cs, err
+	if w, err := gateway.ParseWindow("quiet_default", strings.TrimSpace(f.QuietDefault)); err != nil {
+		errs = append(errs, err)
+	} else {
+		cs.QuietDefault = w
 	}
-	if cs.QuietStrict, err = gateway.ParseWindow("quiet_strict", strings.TrimSpace(f.QuietStrict)); err != nil {
-		return cs, err
+	if w, err := gateway.ParseWindow("quiet_strict", strings.TrimSpace(f.QuietStrict)); err != nil {
+		errs = append(errs, err)
+	} else {
+		cs.QuietStrict = w
 	}
-	cs.QuietCountries = nil
+	countries := map[string]gateway.Window{}
 	for i, line := range strings.Split(f.QuietCountries, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
@@ -149,29 +154,53 @@ func (f complianceForm) parse(cs gateway.ComplianceSettings) (gateway.Compliance
 		}
 		region, window, ok := strings.Cut(line, " ")
 		if !ok {
-			return cs, &gateway.FieldError{Field: "quiet_countries", Message: fmt.Sprintf(
-				"line %d: %q is not a country code and a window, such as FR 08:00-22:00", i+1, line)}
+			errs = append(errs, &gateway.FieldError{Field: "quiet_countries", Message: fmt.Sprintf(
+				"line %d: %q is not a country code and a window, such as FR 08:00-22:00", i+1, line)})
+			countries = nil
+			break
 		}
 		w, err := gateway.ParseWindow("quiet_countries", strings.TrimSpace(window))
 		if err != nil {
-			return cs, err
+			errs = append(errs, err)
+			countries = nil
+			break
 		}
-		if cs.QuietCountries == nil {
-			cs.QuietCountries = map[string]gateway.Window{}
-		}
-		cs.QuietCountries[strings.ToUpper(region)] = w
+		countries[strings.ToUpper(region)] = w
 	}
-	if cs.MarketingPer24h, err = strconv.Atoi(strings.TrimSpace(f.Cap)); err != nil {
-		return cs, &gateway.FieldError{Field: "marketing_per_24h", Message: "must be a whole number from 1 to 3"}
+	if countries != nil {
+		cs.QuietCountries = countries
+		if len(countries) == 0 {
+			cs.QuietCountries = nil
+		}
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(f.Cap)); err != nil {
+		errs = append(errs, &gateway.FieldError{Field: "marketing_per_24h", Message: "must be a whole number from 1 to 3"})
+	} else {
+		cs.MarketingPer24h = n
 	}
 	days := strings.TrimSpace(f.RetentionDays)
 	if days == "" {
 		days = "0"
 	}
-	if cs.BodyRetentionDays, err = strconv.Atoi(days); err != nil {
-		return cs, &gateway.FieldError{Field: "body_retention_days", Message: "must be a whole number of days (0 keeps texts)"}
+	if n, err := strconv.Atoi(days); err != nil {
+		errs = append(errs, &gateway.FieldError{Field: "body_retention_days", Message: "must be a whole number of days (0 keeps texts)"})
+	} else {
+		cs.BodyRetentionDays = n
 	}
-	return cs, nil
+	return cs, errs
+}
+
+// fieldSentence turns a field error's message ("must contain ...") into a
+// sentence shown under the field ("This must contain ...").
+func fieldSentence(msg string) string {
+	if msg == "" {
+		return ""
+	}
+	msg = strings.TrimSuffix(msg, ".")
+	if strings.HasPrefix(msg, "\"") || strings.HasPrefix(msg, "line ") {
+		return strings.ToUpper(msg[:1]) + msg[1:] + "."
+	}
+	return "This " + msg + "."
 }
 
 // compliancePage answers GET /settings/compliance.
@@ -196,19 +225,33 @@ func (s *server) saveCompliance(w http.ResponseWriter, r *http.Request, u user) 
 		QuietDefault: v("quiet_default"), QuietStrict: v("quiet_strict"), QuietCountries: v("quiet_countries"),
 		Cap: v("marketing_per_24h"), RetentionDays: v("body_retention_days"),
 	}
-	cs, err := f.parse(s.gw.ComplianceSettings())
-	if err == nil {
-		err = s.gw.SaveComplianceSettings(cs, u.Name)
+	cs, errs := f.parse(s.gw.ComplianceSettings())
+	// Every problem at once: the form's own and the rules', one per field.
+	f.Errors = map[string]string{}
+	for _, err := range append(errs, cs.Problems()...) {
+		var fe *gateway.FieldError
+		if !errors.As(err, &fe) {
+			return err
+		}
+		if input := settingsInput(fe.Field); f.Errors[input] == "" {
+			f.Errors[input] = fieldSentence(fe.Message)
+		}
 	}
-	var fe *gateway.FieldError
-	if errors.As(err, &fe) {
-		input := settingsInput(fe.Field)
-		f.Errors = map[string]string{input: fe.Message}
-		return s.render(w, r, http.StatusBadRequest, "compliance", view{Title: "Compliance", Nav: "compliance",
-			Error: "Nothing was saved: " + fe.Error(), Data: f})
+	if len(f.Errors) == 0 {
+		err := s.gw.SaveComplianceSettings(cs, u.Name)
+		var fe *gateway.FieldError
+		if errors.As(err, &fe) {
+			f.Errors[settingsInput(fe.Field)] = fieldSentence(fe.Message)
+		} else if err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return err
+	if n := len(f.Errors); n > 0 {
+		msg := "Nothing was saved: 1 thing to fix, marked below."
+		if n > 1 {
+			msg = fmt.Sprintf("Nothing was saved: %d things to fix, marked below.", n)
+		}
+		return s.render(w, r, http.StatusBadRequest, "compliance", view{Title: "Compliance", Nav: "compliance", Error: msg, Data: f})
 	}
 	seeOther(w, r, "/settings/compliance?done=saved")
 	return nil

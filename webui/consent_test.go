@@ -490,3 +490,25 @@ func consentFixtures(now time.Time) map[string]view {
 		"compliance": {Title: "Compliance", Error: "Nothing was saved", Data: form},
 	}
 }
+
+// Every problem is reported on one save, each next to its field, not only
+// the first (issue 13 point 14).
+func TestCompliancePageReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	c := newConsoleRig(t)
+	s := openForConsent(t, c.rig)
+	f := complianceValues(s)
+	f.Set("quiet_default", "8am-9pm")
+	f.Set("marketing_per_24h", "5")
+	f.Set("reply_help", "{brand}: call us. Msg&data rates may apply. STOP to end.")
+	f.Set("body_retention_days", "3")
+	w := c.post("/settings/compliance", f)
+	wantBody(t, w, http.StatusBadRequest, "Nothing was saved: 4 things to fix, marked below.",
+		"not a window", "This must be 1 to 3", "support contact", "This must be 0 (keep) or at least")
+	if n := strings.Count(w.Body.String(), `<p class="error">`); n != 4 {
+		t.Errorf("%d field errors shown, want 4", n)
+	}
+	if strings.Contains(w.Body.String(), "replies.help") {
+		t.Error("the page names the API field instead of the form's")
+	}
+}

@@ -2,6 +2,7 @@ package webui
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -56,7 +57,33 @@ type assets struct {
 
 type asset struct {
 	body  []byte
+	gzip  []byte // body gzipped at start (text files only), nil when not worth it
 	ctype string
+}
+
+// gzipped compresses a text asset once, at start: the console's script and
+// stylesheet shrink to about a quarter, which matters on a phone.
+func gzipped(body []byte) []byte {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil
+	}
+	if _, err := zw.Write(body); err != nil || zw.Close() != nil || buf.Len() >= len(body) {
+		return nil
+	}
+	return buf.Bytes()
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			return strings.ReplaceAll(strings.TrimSpace(params), " ", "") != "q=0"
+		}
+	}
+	return false
 }
 
 func loadAssets() (*assets, error) {
@@ -79,6 +106,9 @@ func loadAssets() (*assets, error) {
 			ctype = "application/octet-stream"
 		}
 		a.byURL[u] = asset{body: body, ctype: ctype}
+		if strings.HasPrefix(ctype, "text/") || ctype == "image/svg+xml" {
+			a.byURL[u] = asset{body: body, gzip: gzipped(body), ctype: ctype}
+		}
 		a.urls[name] = u
 		return nil
 	})
@@ -104,6 +134,14 @@ func (s *server) serveStatic(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", a.ctype)
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	if a.gzip != nil {
+		h.Set("Vary", "Accept-Encoding")
+		if acceptsGzip(r) {
+			h.Set("Content-Encoding", "gzip")
+			_, _ = w.Write(a.gzip)
+			return
+		}
+	}
 	_, _ = w.Write(a.body)
 }
 
@@ -156,6 +194,10 @@ type view struct {
 	Notice string // a success message ("Sent", "Token revoked")
 	Error  string // what went wrong with the form, in plain words
 	Data   any
+	// People names customers (set by render for logged-in pages).
+	People *people
+	// Badges are the menu's counts (set by render for logged-in pages).
+	Badges navBadges
 }
 
 // pageFunc is a console handler: it renders a page or redirects, and
@@ -215,6 +257,12 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	if v.User == "" {
 		v.User = currentUser(r).Name
+	}
+	if v.People == nil {
+		v.People = newPeople(s.gw)
+	}
+	if v.User != "" {
+		v.Badges = s.navBadges()
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
@@ -298,11 +346,22 @@ func templateFuncs(a *assets) template.FuncMap {
 			}
 			return t.Local().Format(timeFormat)
 		},
-		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"money":     gateway.FormatMoney,
-		"holdShort": holdShort,
-		"mib":       func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) },
-		"percent":   func(f float64) string { return fmt.Sprintf("%.0f %%", 100*f) },
+		"iso":           func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"holdShort":     holdShort,
+		"keywordLabel":  keywordLabel,
+		"explain":       explain,
+		"encodingWords": encodingWords,
+		"consentLine":   consentLine,
+		"fieldWords":    fieldWords,
+		"deref": func(p *string) string {
+			if p == nil {
+				return ""
+			}
+			return *p
+		},
+		"money":   gateway.FormatMoney,
+		"mib":     func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) },
+		"percent": func(f float64) string { return fmt.Sprintf("%.0f %%", 100*f) },
 	}
 }
 
@@ -321,6 +380,24 @@ func holdShort(hold string) string {
 		}
 	}
 	return hold
+}
+
+// keywordLabel says what the gateway did with a keyword text, so nobody
+// thinks it waits for an answer.
+func keywordLabel(kw string) string {
+	switch kw {
+	case "stop":
+		return "STOP: opted out, answered automatically"
+	case "start":
+		return "START: texts resumed, answered automatically"
+	case "help":
+		return "HELP: answered automatically"
+	case "yes":
+		return "YES: sign-up confirmed"
+	case "join":
+		return "JOIN: sign-up handled automatically"
+	}
+	return kw
 }
 
 // consoleStatuses lists every status the console shows, for the live script.

@@ -36,4 +36,6 @@ func (s *server) consoleRoutes() {
 	m.Handle("POST /settings/tokens", s.form(s.createToken))
 	m.Handle("POST /settings/tokens/{id}/revoke", s.form(s.revokeToken))
 	m.Handle("POST /settings/users", s.form(s.addUser))
+	m.Handle("POST /settings/users/{name}/remove", s.form(s.removeUser))
+	m.Handle("POST /settings/password", s.form(s.changePassword))
 }

@@ -1,10 +1,13 @@
 package webui
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -565,9 +568,10 @@ func TestCountsJSON(t *testing.T) {
 	wantRedirect(t, c.get("/console/counts"), "/login")
 }
 
-// TestCountsBeyondTheOldScan: the tile "Waiting to send" counts every
-// queued text, also past the 5,000 the overview used to read (it said
-// 5000 when 200,900 waited), and the texts queued on earlier days.
+// TestCountsBeyondTheOldScan: the overview counts every queued text, also
+// past the 5,000 it used to read (it said 5000 when 200,900 waited), and
+// the texts queued on earlier days: today's tile counts today's and says
+// how many wait in all.
 func TestCountsBeyondTheOldScan(t *testing.T) {
 	t.Parallel()
 	r := newRigStore(t, []store.Option{store.WithNoSync()})
@@ -594,6 +598,36 @@ func TestCountsBeyondTheOldScan(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	wantBody(t, c.get("/console/counts"), http.StatusOK, fmt.Sprintf(`"queued":%d`, queued))
-	wantBody(t, c.get("/"), http.StatusOK, fmt.Sprintf(`data-count="queued">%d<`, queued))
+	// Today's tile counts today's half and says how many wait in all.
+	wantBody(t, c.get("/console/counts"), http.StatusOK, fmt.Sprintf(`"waiting":%d`, queued), fmt.Sprintf(`"queued":%d`, queued/2))
+	wantBody(t, c.get("/"), http.StatusOK, fmt.Sprintf(`data-count="queued">%d<`, queued/2), fmt.Sprintf("and %d from earlier days (%d in all)", queued/2, queued))
+}
+
+// Assets go gzipped to browsers that accept it (issue 13 point 18), the
+// same bytes once unpacked; others get them as they are.
+func TestStaticFilesGzip(t *testing.T) {
+	t.Parallel()
+	c := newConsoleRig(t)
+	for _, name := range []string{"app.js", "app.css", "join.js"} {
+		u := c.h.(*server).assets.urls[name]
+		plain := c.get(u)
+		if plain.Header().Get("Content-Encoding") != "" || plain.Header().Get("Vary") != "Accept-Encoding" {
+			t.Errorf("%s without Accept-Encoding: %v", name, plain.Header())
+		}
+		z := c.page(http.MethodGet, u, nil, "Accept-Encoding", "br, gzip;q=0.8")
+		if z.Header().Get("Content-Encoding") != "gzip" || z.Body.Len() >= plain.Body.Len() {
+			t.Fatalf("%s: %v, %d bytes gzipped of %d", name, z.Header(), z.Body.Len(), plain.Body.Len())
+		}
+		zr, err := gzip.NewReader(z.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(got, plain.Body.Bytes()) {
+			t.Errorf("%s: gzipped body differs once unpacked (%v)", name, err)
+		}
+		if w := c.page(http.MethodGet, u, nil, "Accept-Encoding", "gzip;q=0"); w.Header().Get("Content-Encoding") != "" {
+			t.Errorf("%s: gzip sent to a client that refused it", name)
+		}
+	}
 }

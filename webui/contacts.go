@@ -36,7 +36,8 @@ func (s *server) contactRoutes() {
 	m.Handle("POST /contacts/new", s.form(s.createContactForm))
 	m.Handle("GET /contacts/export", s.console(s.exportContactsPage))
 	m.Handle("GET /contacts/import", s.console(s.importPage))
-	m.Handle("POST /contacts/import", s.form(s.importUpload))
+	m.Handle("POST /contacts/import", s.form(s.importPreviewStart))
+	m.Handle("POST /contacts/import/confirm", s.form(s.importConfirm))
 	m.Handle("GET /contacts/import/rejected.csv", s.console(s.importRejectedPage))
 	m.Handle("GET /contacts/import/status", s.console(s.importStatusJSON)) // for app.js, which has no token
 	m.Handle("POST /contacts/import/cancel", s.form(s.cancelImportForm))
@@ -45,6 +46,7 @@ func (s *server) contactRoutes() {
 	m.Handle("GET /contacts/{id}/export", s.console(s.subjectDownload))
 	m.Handle("GET /contacts/{id}/erase", s.console(s.eraseConfirmPage))
 	m.Handle("POST /contacts/{id}/erase", s.form(s.eraseContactForm))
+	m.Handle("POST /contacts/{id}/opt-in", s.form(s.recordOptIn))
 }
 
 // contactRequest is the body of POST /api/v1/contacts.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -208,9 +209,9 @@ func TestContactConsoleEraseNeedsConfirmation(t *testing.T) {
 	wantBody(t, c.post("/contacts/new", url.Values{"number": {"+12015550101"}}), http.StatusBadRequest, "erased at its owner's request")
 }
 
-// consoleImport uploads a file through the console form and returns the
-// job id once the job ended.
-func consoleImport(t *testing.T, c *consoleRig, content string, fields ...string) string {
+// consoleUpload uploads a file through the console form and returns the
+// preview page it answers with.
+func consoleUpload(t *testing.T, c *consoleRig, content string, fields ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	f := map[string]string{}
 	for i := 0; i+1 < len(fields); i += 2 {
@@ -223,7 +224,43 @@ func consoleImport(t *testing.T, c *consoleRig, content string, fields ...string
 	q.AddCookie(c.cookie)
 	w := httptest.NewRecorder()
 	c.h.ServeHTTP(w, q)
-	loc := wantRedirect(t, w, "/contacts/import?job=")
+	return w
+}
+
+var (
+	previewUpload   = regexp.MustCompile(`name="upload" value="([0-9a-f]+)"`)
+	previewSelected = regexp.MustCompile(`name="use\.(\d+)">(?:<option value="[^"]*">[^<]*</option>)*<option value="([^"]*)" selected>`)
+	previewConsent  = regexp.MustCompile(`id="preview-disclosure" name="disclosure_version" value="([^"]*)"`)
+)
+
+// confirmPreview submits a preview page as a person who accepts its
+// choices would, with change overriding some (use.N → value).
+func confirmPreview(t *testing.T, c *consoleRig, preview string, action string, change map[string]string) *httptest.ResponseRecorder {
+	t.Helper()
+	m := previewUpload.FindStringSubmatch(preview)
+	if m == nil {
+		t.Fatalf("no upload id in the preview: %.2000s", preview)
+	}
+	form := url.Values{"upload": {m[1]}, "action": {action}}
+	for _, sel := range previewSelected.FindAllStringSubmatch(preview, -1) {
+		form.Set("use."+sel[1], sel[2])
+	}
+	if d := previewConsent.FindStringSubmatch(preview); d != nil {
+		form.Set("disclosure_version", html.UnescapeString(d[1]))
+	}
+	for k, v := range change {
+		form.Set(k, v)
+	}
+	return c.post("/contacts/import/confirm", form)
+}
+
+// consoleImport uploads a file through the console form, accepts the
+// preview as it stands and returns the job id once the job ended.
+func consoleImport(t *testing.T, c *consoleRig, content string, fields ...string) string {
+	t.Helper()
+	w := consoleUpload(t, c, content, fields...)
+	wantBody(t, w, http.StatusOK, `id="import-preview"`)
+	loc := wantRedirect(t, confirmPreview(t, c, w.Body.String(), "import", nil), "/contacts/import?job=")
 	id := strings.TrimPrefix(loc, "/contacts/import?job=")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -239,7 +276,7 @@ func TestContactConsoleImport(t *testing.T) {
 	wantBody(t, c.get("/contacts/import"), http.StatusOK, `enctype="multipart/form-data"`, "Column with the phone number")
 	id := consoleImport(t, c, "Handy,Name\n+12015550101,Ana\nbad,Bo\n+12015550101,Ana again\n", "number_column", "Handy")
 	w := c.get("/contacts/import?job=" + id)
-	wantBody(t, w, http.StatusOK, "Finished", "Download rejected rows", "duplicate of row 2", "number: is not a phone number", "Handy → number")
+	wantBody(t, w, http.StatusOK, "Finished", "Download rejected rows", "duplicate of row 2", "number: is not a phone number", "Handy → Phone number")
 	if strings.Contains(w.Body.String(), `<progress id="import-progress" max="100">`) {
 		t.Error("a finished job shows an indeterminate progress bar")
 	}
@@ -249,15 +286,15 @@ func TestContactConsoleImport(t *testing.T) {
 	wantBody(t, c.get("/contacts/import?job=gone"), http.StatusNotFound, "no longer in the list")
 	wantBody(t, c.get("/contacts/import"), http.StatusOK, "Recent imports", "shop.csv")
 
-	// A consent column without a disclosure version is refused on the form.
-	body, ctype := multipartBody(t, "c.csv", "phone,consent\n+12015550102,yes\n", map[string]string{"disclosure_version": ""})
-	q := httptest.NewRequest(http.MethodPost, "/contacts/import", strings.NewReader(body))
-	q.Header.Set("Content-Type", ctype)
-	q.Header.Set("Sec-Fetch-Site", "same-origin")
-	q.AddCookie(c.cookie)
-	w = httptest.NewRecorder()
-	c.h.ServeHTTP(w, q)
-	wantBody(t, w, http.StatusBadRequest, "disclosure_version is required when the file has a consent column")
+	// A consent column without a disclosure version is refused on the
+	// preview, which keeps the file for a second try.
+	w = consoleUpload(t, c, "phone,consent\n+12015550102,yes\n", "disclosure_version", "")
+	wantBody(t, w, http.StatusOK, `id="import-preview"`)
+	refused := confirmPreview(t, c, w.Body.String(), "import", map[string]string{"disclosure_version": ""})
+	wantBody(t, refused, http.StatusBadRequest, "Name the consent text", `id="import-preview"`)
+	if n, _ := c.gw.CountContacts(); n != 1 {
+		t.Errorf("%d contacts after a refused import, want 1", n)
+	}
 
 	w = c.get("/contacts/export")
 	wantBody(t, w, http.StatusOK, "number,name,time_zone", "+12015550101,Ana")
@@ -309,10 +346,10 @@ func TestContactTemplatesEveryBranch(t *testing.T) {
 		want []string
 	}{
 		{"contacts", f["contacts"], []string{"&lt;b&gt;Ana&lt;/b&gt;", "Marketing: yes", "Next page", `href="/contacts?tag=vip"`}},
-		{"contact", f["contact"], []string{"text removed after the retention period", "opt_in", "shop.csv", "Download data (JSON)", `aria-invalid="true"`}},
+		{"contact", f["contact"], []string{"text removed after the retention period", "Agreed to marketing texts in an imported list (shop.csv)", "Download data (JSON)", `aria-invalid="true"`}},
 		{"contact", view{Title: "Erase", Data: &confirm}, []string{"Yes, erase everything", "cannot be undone"}},
 		{"contact", view{Title: "New", Data: &contactData{}}, []string{`action="/contacts/new"`}},
-		{"import", f["import"], []string{"Finished", "Download rejected rows", "first 10,000", "Not imported: City, Zip"}},
+		{"import", f["import"], []string{"Finished", "Download rejected rows", "first 10,000", "Not imported: City, Zip", "Mobile → Phone number"}},
 		{"import", view{Title: "Import", Data: &importPageData{Job: &running}}, []string{"Importing", `value="50"`, "Refresh"}},
 		{"import", view{Title: "Import", Data: &importPageData{Jobs: imp.Jobs, Disclosure: "v1"}}, []string{"Recent imports", `value="v1"`, "multipart/form-data"}},
 	} {

@@ -89,6 +89,12 @@ func contactNotice(key string) string {
 		return "The contact is saved."
 	case "erased":
 		return "The person's data was erased. Their number stays blocked from imports and sign-ups."
+	case "opted_in":
+		return "Consent recorded. They got the confirmation text, and marketing texts can go to them now."
+	case "doi_sent":
+		return "They got a text asking them to reply YES. Marketing texts start once they do."
+	case "opt_in_unchanged":
+		return "Nothing new to record: they already agreed, or were asked to confirm in the last 24 hours."
 	}
 	return ""
 }
@@ -157,6 +163,10 @@ type contactData struct {
 	Confirm    bool                // the erase confirmation
 	DerivedTZ  string
 	FieldError string // the field the error is about, to mark it
+	OptIn      optInData
+	// CanOptIn: marketing consent can be recorded (not opted out of all
+	// texts by the person; already confirmed numbers may add evidence).
+	CanOptIn bool
 }
 
 // contactFormError is the plain-words message for a bad contact field.
@@ -220,6 +230,8 @@ func (s *server) loadContactData(c gateway.Contact) (*contactData, error) {
 		return nil, err
 	}
 	d.Marketing = marketingLabel(cons)
+	d.CanOptIn = cons.Marketing != gateway.MarketingConfirmed
+	d.OptIn = optInData{Form: optInForm{Method: "pos", DoubleOptIn: true}, Disclosure: s.gw.ComplianceSettings().Disclosure.Version}
 	if d.Events, err = s.gw.ConsentEvents(c.Number); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@ package webui
 import (
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/simgate/simgate/gateway"
@@ -14,15 +16,23 @@ import (
 // scan: they read the store's counters and indexes.
 const scanLimit = 5000
 
-// counts are today's totals, by what a shop owner cares about.
+// counts are today's totals, by what a shop owner cares about. The texts
+// created today fall into exactly one of Queued, Sent, Delivered, Failed,
+// Expired, Suppressed and Undecided, which add up to Total: the tiles
+// agree with each other.
 type counts struct {
-	Queued    int `json:"queued"` // waiting to send (queued or being sent), any day
-	Sent      int `json:"sent"`
-	Delivered int `json:"delivered"`
-	Failed    int `json:"failed"`
-	Inbound   int `json:"inbound"`
-	Unknown   int `json:"unknown"` // waiting for a person's decision, any day
-	Review    int `json:"review"`  // replies that read like an opt-out, waiting for a decision
+	Total      int `json:"total"`
+	Queued     int `json:"queued"` // made today and waiting to send (being sent, or held back)
+	Sent       int `json:"sent"`   // went out, delivery not yet confirmed
+	Delivered  int `json:"delivered"`
+	Failed     int `json:"failed"`
+	Expired    int `json:"expired"`
+	Suppressed int `json:"suppressed"` // refused by the compliance rules: never sent
+	Undecided  int `json:"undecided"`  // may or may not have gone out
+	Inbound    int `json:"inbound"`
+	Unknown    int `json:"unknown"` // waiting for a person's decision, any day
+	Waiting    int `json:"waiting"` // waiting to send, made any day (Queued is today's only)
+	Review     int `json:"review"`  // replies that read like an opt-out, waiting for a decision
 }
 
 // recentMessages returns the newest messages created at or after since, at
@@ -70,18 +80,18 @@ func (s *server) todayCounts(now time.Time) (counts, error) {
 	for st, n := range days[0].ByStatus {
 		tally(&c, st, n)
 	}
-	// Waiting to send is every text still to go, whenever it was made.
-	c.Queued = all[gateway.StatusQueued] + all[gateway.StatusSending]
 	c.Inbound = days[0].Inbound
 	c.Unknown = all[gateway.StatusUnknown]
+	c.Waiting = all[gateway.StatusQueued] + all[gateway.StatusSending]
 	if c.Review, err = s.gw.ReviewCount(); err != nil {
 		return counts{}, err
 	}
 	return c, nil
 }
 
-// tally adds n texts of status st to today's totals.
+// tally adds n texts made today of status st to the totals.
 func tally(c *counts, st gateway.Status, n int) {
+	c.Total += n
 	switch st {
 	case gateway.StatusQueued, gateway.StatusSending:
 		c.Queued += n
@@ -89,20 +99,69 @@ func tally(c *counts, st gateway.Status, n int) {
 		c.Sent += n
 	case gateway.StatusDelivered:
 		c.Delivered += n
-	case gateway.StatusFailed, gateway.StatusExpired:
+	case gateway.StatusFailed:
 		c.Failed += n
+	case gateway.StatusExpired:
+		c.Expired += n
+	case gateway.StatusSuppressed:
+		c.Suppressed += n
+	case gateway.StatusUnknown:
+		c.Undecided += n
 	}
 }
 
-// chart is a stacked bar chart drawn as SVG by the template: coordinates
-// are computed here so the template only places rectangles.
+// tile is one of the overview's totals, linking to the texts it counts.
+type tile struct {
+	Key   string // the counts field, for data-count
+	Label string
+	N     int
+	Href  string
+	Note  string // a second line ("3 held back on purpose")
+}
+
+// tiles lays out today's counts; rare states show only when they happen.
+func (c counts) tiles(today string) []tile {
+	list := func(state string) string { return "/messages?state=" + state + "&from=" + today }
+	ts := []tile{
+		{Key: "total", Label: "Texts today", N: c.Total, Href: "/messages?from=" + today},
+		{Key: "queued", Label: "Waiting to send", N: c.Queued, Href: list("queued")},
+		{Key: "sent", Label: "Sent, not yet confirmed", N: c.Sent, Href: list("sent")},
+		{Key: "delivered", Label: "Delivered", N: c.Delivered, Href: list("delivered")},
+		{Key: "failed", Label: "Failed", N: c.Failed, Href: list("failed")},
+		{Key: "expired", Label: "Expired", N: c.Expired, Href: list("expired")},
+		{Key: "suppressed", Label: "Not sent (consent rules)", N: c.Suppressed, Href: list("suppressed")},
+		{Key: "undecided", Label: "Needs your decision", N: c.Undecided, Href: list("unknown")},
+		{Key: "inbound", Label: "Received", N: c.Inbound, Href: "/inbox"},
+	}
+	if older := c.Waiting - c.Queued; older > 0 {
+		// Texts made on earlier days still wait (held for quiet hours, a
+		// SIM's daily limit): the tile counts today's, and says so.
+		ts[1].Note = fmt.Sprintf("and %d from earlier days (%d in all)", older, c.Waiting)
+	}
+	out := ts[:0]
+	for _, t := range ts {
+		if t.N == 0 && (t.Key == "expired" || t.Key == "undecided") {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// chart is a stacked bar chart: the bars are SVG rectangles stretched to
+// the width of the page; the axes' labels are HTML text beside it, so they
+// keep their size on a phone (an SVG scaled to 375 px shrinks its text to
+// nothing). Coordinates are computed here so the template only places them.
 type chart struct {
-	Title  string
-	Width  int
-	Height int
-	Bars   []chartBar
-	Max    int
-	Labels []chartLabel
+	Title   string
+	Caption string // the scale and the time zone, in words
+	Bars    []chartBar
+	Max     int      // the top of the y-axis
+	YTicks  []string // top to bottom: Max, half, 0
+	XLabels []string // one per bar; "" where there is none
+	// Received is the received texts per slot as an SVG polyline over the
+	// bars ("" when none came in).
+	Received string
 }
 
 type chartBar struct {
@@ -116,33 +175,52 @@ type chartSegment struct {
 	Y, H  float64
 }
 
-type chartLabel struct {
-	X    float64
-	Text string
+const chartW, chartH = 600, 160
+
+// niceCeil rounds a chart's highest value up to 2, 4, 6, 8 or 10 times a
+// power of ten, so the y-axis ticks (top, half, 0) are whole numbers that
+// read well (0, 4, 8 rather than 0, 3.5, 7).
+func niceCeil(v int) int {
+	for p := 1; ; p *= 10 {
+		for _, m := range []int{2, 4, 6, 8, 10} {
+			if m*p >= v {
+				return m * p
+			}
+		}
+	}
 }
 
-const chartW, chartH, chartPad = 600, 160, 14
-
 // buildChart draws one bar per period (hours or days from the store's
-// counters), stacked by what became of the texts made in it.
-func buildChart(title string, periods []gateway.PeriodCounts, label func(time.Time) string, every int) chart {
-	type slot struct{ delivered, sent, failed int }
+// counters), stacked by what became of the texts made in it, with the
+// texts received in it as a line. end is the end of the last period, whose
+// zone names the times. label names a period; every n-th is labelled on
+// the axis, and the last one is nowLabel (the period still filling).
+func buildChart(title string, periods []gateway.PeriodCounts, end time.Time, label func(time.Time) string, every int, nowLabel string) chart {
+	type slot struct{ delivered, sent, failed, suppressed, received int }
 	n := len(periods)
 	slots := make([]slot, n)
 	for i, p := range periods {
 		slots[i] = slot{
-			delivered: p.ByStatus[gateway.StatusDelivered],
-			sent:      p.ByStatus[gateway.StatusSent],
-			failed:    p.ByStatus[gateway.StatusFailed] + p.ByStatus[gateway.StatusExpired],
+			delivered:  p.ByStatus[gateway.StatusDelivered],
+			sent:       p.ByStatus[gateway.StatusSent],
+			failed:     p.ByStatus[gateway.StatusFailed] + p.ByStatus[gateway.StatusExpired],
+			suppressed: p.ByStatus[gateway.StatusSuppressed],
+			received:   p.Inbound,
 		}
 	}
-	maxv := 1
+	top := 0
 	for _, sl := range slots {
-		maxv = max(maxv, sl.delivered+sl.sent+sl.failed)
+		top = max(top, sl.delivered+sl.sent+sl.failed+sl.suppressed, sl.received)
 	}
-	// 24 units of margin each side keep the first and last labels whole.
-	c := chart{Title: title, Width: chartW + 48, Height: chartH + chartPad, Max: maxv}
+	maxv := niceCeil(top)
+	zone := end.Add(-time.Nanosecond).Format("MST")
+	if name := end.Location().String(); name != "Local" && name != "UTC" {
+		zone = name
+	}
+	c := chart{Title: title, Max: maxv, YTicks: []string{strconv.Itoa(maxv), strconv.Itoa(maxv / 2), "0"},
+		Caption: fmt.Sprintf("%s, times in %s. Highest: %d.", title, zone, top)}
 	w := float64(chartW) / float64(n)
+	var line []string
 	for i, sl := range slots {
 		x := float64(i) * w
 		b := chartBar{X: x + 1, W: max(w-2, 1)}
@@ -150,20 +228,36 @@ func buildChart(title string, periods []gateway.PeriodCounts, label func(time.Ti
 		for _, seg := range []struct {
 			class string
 			v     int
-		}{{"delivered", sl.delivered}, {"sent", sl.sent}, {"failed", sl.failed}} {
+		}{{"delivered", sl.delivered}, {"sent", sl.sent}, {"failed", sl.failed}, {"suppressed", sl.suppressed}} {
 			if seg.v == 0 {
 				continue
 			}
-			h := float64(seg.v) / float64(maxv) * (chartH - 4)
+			h := float64(seg.v) / float64(maxv) * chartH
 			y -= h
 			b.Segments = append(b.Segments, chartSegment{Class: seg.class, Y: y, H: h})
 		}
 		t := periods[i].Start
-		b.Label = fmt.Sprintf("%s: %d delivered, %d sent, %d failed", label(t), sl.delivered, sl.sent, sl.failed)
-		c.Bars = append(c.Bars, b)
-		if i%every == 0 {
-			c.Labels = append(c.Labels, chartLabel{X: x + w/2, Text: label(t)})
+		name := label(t)
+		if i == n-1 {
+			name = nowLabel
 		}
+		b.Label = fmt.Sprintf("%s: %d delivered, %d sent, %d failed, %d not sent (consent), %d received",
+			name, sl.delivered, sl.sent, sl.failed, sl.suppressed, sl.received)
+		c.Bars = append(c.Bars, b)
+		xl := ""
+		if i == n-1 {
+			xl = nowLabel
+		} else if i%every == 0 && n-1-i >= every/2 {
+			xl = label(t) // not so close to "now" that the two labels touch
+		}
+		c.XLabels = append(c.XLabels, xl)
+		line = append(line, fmt.Sprintf("%.1f,%.1f", x+w/2, chartH-float64(sl.received)/float64(maxv)*chartH))
+		if sl.received > 0 {
+			c.Received = "on"
+		}
+	}
+	if c.Received != "" {
+		c.Received = strings.Join(line, " ")
 	}
 	return c
 }
@@ -173,22 +267,48 @@ type modemCard struct {
 	gateway.ModemStatus
 	Bars       int    // 0-4
 	StateLabel string // plain words for State
+	StateSays  string // what the state means, with the next step
 	BudgetText string
+	// Stale: the health reading is not current (the modem is not
+	// answering), so signal, network and SIM are shown as the last
+	// reading, with its time, not as the present.
+	Stale bool
+	// CanSend: the dispatcher may hand it texts now.
+	CanSend bool
+	// Problem explains LastError ("" Says when there is none).
+	Problem problem
 }
 
 func newModemCard(m gateway.ModemStatus) modemCard {
-	c := modemCard{ModemStatus: m, Bars: signalBars(m.Health.SignalDBm), StateLabel: stateLabel(m.State)}
+	c := modemCard{ModemStatus: m, StateLabel: stateLabel(m.State)}
+	c.Stale = (m.State != "up" && m.State != "degraded") || m.Health.At.IsZero()
+	if !c.Stale {
+		c.Bars = signalBars(m.Health.SignalDBm)
+	}
+	if m.State == "starting" && m.Identity.IMEI != "" {
+		c.StateLabel = "Reconnecting" // it was working: this is not a first start
+	}
+	st := m.State
 	if m.Paused {
 		c.StateLabel += ", paused: sends nothing"
+		st = "paused"
 	}
+	c.StateSays = explainState(st, m.Name).Text()
+	if m.LastError != "" {
+		c.Problem = explain(m.LastError, m.Name)
+	}
+	c.CanSend = m.State == "up" && !m.Paused
 	if b := m.Budget; b != nil {
+		// The budget counts SMS parts (what the operator bills), not texts:
+		// say so, since the overview's tiles count texts.
 		if b.Limits.PerDay > 0 {
-			c.BudgetText = fmt.Sprintf("%d of %d texts today", b.PartsToday, b.Limits.PerDay)
+			c.BudgetText = fmt.Sprintf("%d of %d SMS today (a long text counts as several)", b.PartsToday, b.Limits.PerDay)
 		} else {
-			c.BudgetText = fmt.Sprintf("%d texts today (no daily limit)", b.PartsToday)
+			c.BudgetText = fmt.Sprintf("%d SMS today, no daily limit (a long text counts as several)", b.PartsToday)
 		}
 		if b.Exhausted != "" {
-			c.BudgetText += ", paused: " + b.Exhausted + " limit reached"
+			c.BudgetText += "; paused: " + b.Exhausted + " limit reached"
+			c.CanSend = false
 		}
 	}
 	return c
@@ -226,12 +346,94 @@ func stateLabel(state string) string {
 	return state
 }
 
+// noModemAlert is the overview's alert when no modem can send: how many
+// texts wait, and why each modem cannot take them. "" when one can.
+func noModemAlert(cards []modemCard, waiting int) (string, []string) {
+	var why []string
+	for _, c := range cards {
+		if c.CanSend {
+			return "", nil
+		}
+		switch {
+		case c.Paused:
+			why = append(why, c.Name+": paused by a person. Resume it on the Modems page.")
+		case c.Budget != nil && c.Budget.Exhausted != "":
+			why = append(why, c.Name+": its "+c.Budget.Exhausted+" limit is used up. It sends again when the limit resets.")
+		case c.Problem.Says != "":
+			why = append(why, c.Name+": "+c.Problem.Text())
+		default:
+			why = append(why, c.Name+": "+c.StateSays)
+		}
+	}
+	head := "No modem can send right now"
+	switch {
+	case len(cards) == 0:
+		head = "No modem is configured, so no text can be sent"
+	case waiting == 1:
+		head += ": 1 text is waiting."
+	case waiting > 1:
+		head += fmt.Sprintf(": %d texts are waiting.", waiting)
+	default:
+		head += "."
+	}
+	return head, why
+}
+
+// alertView is a gateway alert on the overview; a modem's alert is told
+// through the problems table (Problem), others in their own words.
+type alertView struct {
+	gateway.Alert
+	Problem problem
+}
+
+// modemAlertKinds are the alerts about one modem's ability to send.
+var modemAlertKinds = map[string]bool{"modem_down": true, "sim_out_of_rotation": true, "wrong_modem": true}
+
 type dashboardData struct {
 	Modems []modemCard
 	Today  counts
-	Alerts []gateway.Alert
-	Hourly chart
-	Daily  chart
+	Tiles  []tile
+	Alerts []alertView
+	// NoModem is the alert when no modem can send ("" when one can), and
+	// NoModemWhy each modem's reason.
+	NoModem    string
+	NoModemWhy []string
+	// Trouble lists modems that cannot send while others can.
+	Trouble   []modemCard
+	Checklist []checkItem // the first-run steps; nil once all are done
+	Hourly    chart
+	Daily     chart
+}
+
+// checkItem is one step of the first-run checklist.
+type checkItem struct {
+	Done bool
+	Text string
+	Href string
+	Do   string // the link's words
+}
+
+// checklist is the first-run list: what a new box needs before it is of
+// use to a shop. nil once every step is done.
+func (s *server) checklist(cards []modemCard, anyText bool) []checkItem {
+	cs := s.gw.ComplianceSettings()
+	tokens, _ := s.gw.Tokens()
+	modemOK := false
+	for _, c := range cards {
+		modemOK = modemOK || c.State == "up"
+	}
+	items := []checkItem{
+		{cs.Brand != "" && cs.Disclosure.Text != "", "Name your shop and write the consent text customers agree to", "/settings/compliance", "Open compliance settings"},
+		{modemOK, "Get a modem working", "/modems", "See the modems"},
+		{len(tokens) > 0, "Create a token for your website or shop system", "/settings#tokens", "Create a token"},
+		{anyText, "Send a first test text (to your own phone)", "/compose", "Send a text"},
+	}
+	for _, it := range items {
+		if !it.Done {
+			return items
+		}
+	}
+	return nil
 }
 
 // dashboard answers GET /.
@@ -241,20 +443,58 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request, u user) error
 	if err != nil {
 		return err
 	}
-	d := dashboardData{Today: today, Alerts: s.gw.Alerts()}
+	d := dashboardData{Today: today, Tiles: today.tiles(now.Local().Format("2006-01-02"))}
 	for _, m := range s.gw.Modems() {
 		d.Modems = append(d.Modems, newModemCard(m))
 	}
-	hours, err := s.gw.HourCounts(now.Truncate(time.Hour).Add(-23*time.Hour), 24)
+	d.NoModem, d.NoModemWhy = noModemAlert(d.Modems, today.Waiting)
+	if d.NoModem == "" {
+		for _, c := range d.Modems {
+			if !c.CanSend && !c.Paused && (c.State != "starting" || c.Identity.IMEI != "") {
+				d.Trouble = append(d.Trouble, c)
+			}
+		}
+	}
+	// A modem's own alert says again what the no-modem alert or its
+	// trouble line already says: it shows only when neither does.
+	covered := map[string]bool{}
+	for _, c := range d.Trouble {
+		covered[c.Name] = true
+	}
+	for _, c := range d.Modems {
+		covered[c.Name] = covered[c.Name] || d.NoModem != ""
+	}
+	for _, al := range s.gw.Alerts() {
+		v := alertView{Alert: al}
+		if modemAlertKinds[al.Kind] {
+			if covered[al.Modem] {
+				continue
+			}
+			v.Problem = explain(al.Message, al.Modem)
+		}
+		d.Alerts = append(d.Alerts, v)
+	}
+	all, err := s.gw.StatusCounts()
 	if err != nil {
 		return err
 	}
-	d.Hourly = buildChart("Last 24 hours", hours, func(t time.Time) string { return t.Local().Format("15:00") }, 6)
+	anyText := false
+	for _, n := range all {
+		anyText = anyText || n > 0
+	}
+	d.Checklist = s.checklist(d.Modems, anyText)
+	hourEnd := now.Truncate(time.Hour).Add(time.Hour)
+	hours, err := s.gw.HourCounts(hourEnd.Add(-24*time.Hour), 24)
+	if err != nil {
+		return err
+	}
+	d.Hourly = buildChart("Last 24 hours", hours, hourEnd, func(t time.Time) string { return t.Local().Format("15:00") }, 6, "now")
+	dayEnd := startOfDay(now).AddDate(0, 0, 1)
 	days, err := s.gw.DayCounts(startOfDay(now).AddDate(0, 0, -29), 30)
 	if err != nil {
 		return err
 	}
-	d.Daily = buildChart("Last 30 days", days, func(t time.Time) string { return t.Local().Format("2 Jan") }, 7)
+	d.Daily = buildChart("Last 30 days", days, dayEnd, func(t time.Time) string { return t.Local().Format("2 Jan") }, 7, "today")
 	return s.render(w, r, http.StatusOK, "dashboard", view{Title: "Overview", Nav: "dashboard", Data: d})
 }
 

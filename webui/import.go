@@ -216,6 +216,7 @@ func (s *server) writeRejected(w http.ResponseWriter, id string) error {
 
 // importPageData is the import page: the upload form or one job.
 type importPageData struct {
+	Preview    *importPreviewData // the upload's columns, before anything is written
 	Job        *gateway.ImportJob
 	Jobs       []gateway.ImportJob
 	Disclosure string // current disclosure version, the form's default
@@ -280,18 +281,9 @@ func (s *server) cancelImportForm(w http.ResponseWriter, r *http.Request, u user
 	return err
 }
 
-// importUpload answers POST /contacts/import: start the job and show it.
-func (s *server) importUpload(w http.ResponseWriter, r *http.Request, u user) error {
-	file, opts, err := s.readImportUpload(w, r)
-	if err == nil {
-		opts.Actor = u.Name
-		var job *gateway.ImportJob
-		job, err = s.gw.ImportContacts(r.Context(), file, opts)
-		if err == nil {
-			seeOther(w, r, "/contacts/import?job="+url.QueryEscape(job.ID))
-			return nil
-		}
-	}
+// importFormError shows the upload form again with what was wrong with
+// the file or its options; errors it cannot explain are returned.
+func (s *server) importFormError(w http.ResponseWriter, r *http.Request, err error) error {
 	msg := formError(err)
 	var api *apiError
 	if msg == "" && errors.As(err, &api) && api.Status < 500 {

@@ -349,7 +349,7 @@ func TestModemsPageLive(t *testing.T) {
 	l := newLiveRig(t)
 	w0 := l.get("/modems")
 	wantBody(t, w0, http.StatusOK, "sim1", "sim2", "IMEI", "Working", "Ask the network")
-	if strings.Contains(w0.Body.String(), `role="status"`) {
+	if strings.Contains(w0.Body.String(), `class="notice" role="status"`) {
 		t.Error("a USSD result box shows before any code was sent")
 	}
 	wantBody(t, l.get("/"), http.StatusOK, `data-modem="sim1"`, "Working", "dBm")

@@ -43,20 +43,50 @@ var gsmEquivalents = strings.NewReplacer(
 type composeData struct {
 	To   string
 	Text string
+	Kind string // "transactional" or "marketing"
 	Plan gateway.Plan
 	// Fixable reports whether "use GSM equivalents" would change the text.
 	Fixable bool
+	// FieldErrors are shown at their field: "to", "text", "kind".
+	FieldErrors map[string]string
+	// Contacts feed the To field's picker (the first composeContacts).
+	Contacts []gateway.Contact
+	Brand    string // marketing texts start with it
 }
 
+// composeContacts bounds the picker: enough for a shop's regulars, and the
+// field still takes any number typed.
+const composeContacts = 200
+
 func newComposeData(to, text string) composeData {
-	return composeData{To: to, Text: text, Plan: gateway.PlanText(text), Fixable: gsmEquivalents.Replace(text) != text}
+	return composeData{To: to, Text: text, Kind: "transactional", Plan: gateway.PlanText(text), Fixable: gsmEquivalents.Replace(text) != text}
+}
+
+// encodingWords is what the counter says about the encoding.
+func encodingWords(enc string) string {
+	if enc == "UCS-2" {
+		return "special characters"
+	}
+	return "plain characters"
+}
+
+func (s *server) renderCompose(w http.ResponseWriter, r *http.Request, status int, d composeData, errMsg, notice string) error {
+	if cs, _, err := s.gw.Contacts(gateway.ContactFilter{Limit: composeContacts}); err == nil {
+		d.Contacts = cs
+	}
+	d.Brand = s.gw.ComplianceSettings().Brand
+	return s.render(w, r, status, "compose", view{Title: "Send a text", Nav: "compose", Error: errMsg, Notice: notice, Data: d})
 }
 
 // composePage answers GET /compose.
 func (s *server) composePage(w http.ResponseWriter, r *http.Request, u user) error {
 	q := r.URL.Query()
-	return s.render(w, r, http.StatusOK, "compose", view{Title: "Send a text", Nav: "compose",
-		Data: newComposeData(q.Get("to"), q.Get("text"))})
+	return s.renderCompose(w, r, http.StatusOK, newComposeData(q.Get("to"), q.Get("text")), "", "")
+}
+
+// numberHint is how to fix a phone number the gateway could not read.
+func (s *server) numberHint() string {
+	return "Add the country code, e.g. +1 201 555 0123 (numbers without one are read as " + s.gw.Region() + " numbers)."
 }
 
 // compose answers POST /compose: send, or (action=gsm) replace the
@@ -64,14 +94,30 @@ func (s *server) composePage(w http.ResponseWriter, r *http.Request, u user) err
 func (s *server) compose(w http.ResponseWriter, r *http.Request, u user) error {
 	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 	to, text := strings.TrimSpace(r.PostFormValue("to")), r.PostFormValue("text")
-	if r.PostFormValue("action") == "gsm" {
-		return s.render(w, r, http.StatusOK, "compose", view{Title: "Send a text", Nav: "compose",
-			Notice: "Replaced special characters with plain ones.", Data: newComposeData(to, gsmEquivalents.Replace(text))})
+	kind := gateway.KindTransactional
+	if r.PostFormValue("kind") == "marketing" {
+		kind = gateway.KindMarketing
 	}
-	m, _, err := s.gw.Submit(r.Context(), gateway.SubmitRequest{To: to, Text: text})
+	if r.PostFormValue("action") == "gsm" {
+		d := newComposeData(to, gsmEquivalents.Replace(text))
+		d.Kind = string(kind)
+		return s.renderCompose(w, r, http.StatusOK, d, "", "Replaced special characters with plain ones.")
+	}
+	m, _, err := s.gw.Submit(r.Context(), gateway.SubmitRequest{To: to, Text: text, Kind: kind})
 	if msg := formError(err); msg != "" {
-		return s.render(w, r, http.StatusBadRequest, "compose", view{Title: "Send a text", Nav: "compose",
-			Error: msg, Data: newComposeData(to, text)})
+		d := newComposeData(to, text)
+		d.Kind = string(kind)
+		var fe *gateway.FieldError
+		errors.As(err, &fe)
+		field := fe.Field
+		if field != "to" && field != "text" {
+			field = "kind"
+		}
+		if field == "to" {
+			msg += " " + s.numberHint()
+		}
+		d.FieldErrors = map[string]string{field: msg}
+		return s.renderCompose(w, r, http.StatusBadRequest, d, "Nothing was sent: see the field marked below.", "")
 	}
 	if err != nil {
 		return err
@@ -90,10 +136,13 @@ func (s *server) plan(w http.ResponseWriter, r *http.Request, u user) error {
 		s.fail(w, r, err)
 		return nil
 	}
+	p := gateway.PlanText(in.Text)
 	return writeJSON(w, http.StatusOK, struct {
 		gateway.Plan
 		Fixable bool `json:"fixable"`
-	}{gateway.PlanText(in.Text), gsmEquivalents.Replace(in.Text) != in.Text})
+		// Words is what the counter says instead of the encoding's name.
+		Words string `json:"words"`
+	}{p, gsmEquivalents.Replace(in.Text) != in.Text, encodingWords(p.Encoding)})
 }
 
 // messageFilter is the messages page's query.
@@ -106,6 +155,9 @@ type messageFilter struct {
 	Q      string
 	Before uint64
 }
+
+// Active reports whether any filter is set (the filters stay unfolded).
+func (f messageFilter) Active() bool { return f.State != "" || f.scanning() }
 
 func (f messageFilter) scanning() bool {
 	return f.Number != "" || f.Modem != "" || f.From != "" || f.To != "" || f.Q != ""
@@ -240,6 +292,10 @@ func doneNotice(key string) string {
 		return "The template is saved."
 	case "template-deleted":
 		return "The template is deleted."
+	case "password":
+		return "Your password is changed. Your other devices need to log in again."
+	case "removed":
+		return "The user was removed and logged out everywhere."
 	}
 	return ""
 }
@@ -256,6 +312,60 @@ type messageData struct {
 	M         gateway.Message
 	CanResend bool
 	CanDrop   bool
+	// Suppressed: the compliance guard refused the text. The page then
+	// shows why and what to do, not a modem, parts or a deadline.
+	Suppressed bool
+	// NeedsConsent: it was refused for want of marketing consent, which
+	// the owner can record on the contact page (ContactID, 0 when the
+	// number is not a contact yet).
+	NeedsConsent bool
+	ContactID    uint64
+	// Pending: the text may still go out, so its deadline matters.
+	Pending bool
+	// NoModem says why a waiting text is not being sent when no modem can
+	// send ("" when one can).
+	NoModem string
+	Length  string // "1 text", "4 texts (special characters)"
+	KindSay string // the kind in plain words
+}
+
+// lengthWords says how many texts a message costs, and why more than the
+// owner might think: UCS-2 (special characters) fits 70 characters a text.
+func lengthWords(encoding string, parts int) string {
+	n := "1 text"
+	if parts != 1 {
+		n = strconv.Itoa(parts) + " texts"
+	}
+	if encoding == "UCS-2" {
+		n += " (special characters)"
+	}
+	return n
+}
+
+// kindWords names a message's kind for the owner.
+func kindWords(k gateway.Kind) string {
+	switch k {
+	case gateway.KindMarketing:
+		return "Marketing: needs the customer's consent; waits for quiet hours and the frequency cap"
+	case gateway.KindCompliance:
+		return "An automatic answer about consent (to STOP, HELP or a sign-up)"
+	}
+	return "Order or service text"
+}
+
+// newMessageData is what the message page shows about m (all but the
+// contact, which needs a look-up).
+func newMessageData(m gateway.Message) messageData {
+	d := messageData{M: m,
+		CanResend:  m.Status == gateway.StatusUnknown || m.Status == gateway.StatusFailed || m.Status == gateway.StatusExpired,
+		CanDrop:    m.Status == gateway.StatusQueued || m.Status == gateway.StatusUnknown,
+		Suppressed: m.Status == gateway.StatusSuppressed,
+		Pending:    m.Status == gateway.StatusQueued || m.Status == gateway.StatusSending,
+		Length:     lengthWords(m.Encoding, len(m.Parts)),
+		KindSay:    kindWords(m.Kind),
+	}
+	d.NeedsConsent = d.Suppressed && m.Error != nil && strings.Contains(*m.Error, "no marketing consent")
+	return d
 }
 
 // messagePage answers GET /messages/{id}.
@@ -268,10 +378,21 @@ func (s *server) messagePage(w http.ResponseWriter, r *http.Request, u user) err
 	if err != nil {
 		return err
 	}
-	d := messageData{M: m,
-		CanResend: m.Status == gateway.StatusUnknown || m.Status == gateway.StatusFailed || m.Status == gateway.StatusExpired,
-		CanDrop:   m.Status == gateway.StatusQueued || m.Status == gateway.StatusUnknown}
-	return s.render(w, r, http.StatusOK, "message", view{Title: fmt.Sprintf("Text to %s", m.To), Nav: "messages",
+	d := newMessageData(m)
+	if c, err := s.gw.ContactByNumber(m.To); err == nil {
+		d.ContactID = c.ID
+	}
+	if d.Pending && m.Hold == nil {
+		var cards []modemCard
+		for _, st := range s.gw.Modems() {
+			cards = append(cards, newModemCard(st))
+		}
+		if head, _ := noModemAlert(cards, 0); head != "" {
+			d.NoModem = head
+		}
+	}
+	p := newPeople(s.gw)
+	return s.render(w, r, http.StatusOK, "message", view{Title: "Text to " + p.Label(m.To), Nav: "messages", People: p,
 		Notice: doneNotice(r.URL.Query().Get("done")), Data: d})
 }
 
@@ -302,67 +423,32 @@ func (s *server) messageAction(resend bool) pageFunc {
 	}
 }
 
-// conversation is one number's exchange with the shop.
-type conversation struct {
-	Number string
-	Last   gateway.Inbound
-	Count  int
-	Unread int
-}
-
-// inboxConversations is how many conversations the inbox lists: the
-// newest ones. The walk that finds them stops there, so the page costs
-// the same in a box's second year as in its first week.
-const inboxConversations = 100
-
-// inboxPage answers GET /inbox: conversations by number, newest first. It
-// walks received texts newest first until it has inboxConversations
-// numbers (or scanLimit texts, when a few numbers wrote thousands); each
-// conversation's counts come from the sender index, not from its texts.
+// inboxPage answers GET /inbox: the newest conversations by number
+// (conversations, people.go).
 func (s *server) inboxPage(w http.ResponseWriter, r *http.Request, u user) error {
-	byNumber := map[string]*conversation{}
-	var list []*conversation
-	var before uint64
-	for walked := 0; walked < scanLimit && len(list) < inboxConversations; {
-		page, next, err := s.gw.Inbox(before, 100)
-		if err != nil {
-			return err
-		}
-		for _, m := range page { // newest first
-			walked++
-			if byNumber[m.From] == nil && len(list) < inboxConversations {
-				c := &conversation{Number: m.From, Last: m}
-				byNumber[m.From] = c
-				list = append(list, c)
-			}
-		}
-		if next == 0 {
-			break
-		}
-		before = next
-	}
-	for _, c := range list {
-		var err error
-		if c.Count, c.Unread, err = s.gw.InboundCountFrom(c.Number); err != nil {
-			return err
-		}
+	list, err := s.conversations()
+	if err != nil {
+		return err
 	}
 	return s.render(w, r, http.StatusOK, "inbox", view{Title: "Inbox", Nav: "inbox", Data: list})
 }
 
 // bubble is one text in a conversation, either way.
 type bubble struct {
-	At     time.Time
-	Text   string
-	Out    bool
-	ID     uint64
-	Status gateway.Status
+	At      time.Time
+	Text    string
+	Out     bool
+	ID      uint64
+	Status  gateway.Status
+	Keyword string // a received keyword the gateway answered by itself
 }
 
 type threadData struct {
-	Number  string
-	Bubbles []bubble
-	Reply   string
+	Number    string
+	ContactID uint64 // 0: not in the contacts
+	Review    bool   // an opt-out review is open for the number
+	Bubbles   []bubble
+	Reply     string
 }
 
 // threadPage answers GET /inbox/{number} and marks it read.
@@ -382,7 +468,7 @@ func (s *server) renderThread(w http.ResponseWriter, r *http.Request, status int
 	d := threadData{Number: number, Reply: reply}
 	var newest uint64
 	for _, m := range in {
-		d.Bubbles = append(d.Bubbles, bubble{At: m.ReceivedAt, Text: m.Text, ID: m.ID})
+		d.Bubbles = append(d.Bubbles, bubble{At: m.ReceivedAt, Text: m.Text, ID: m.ID, Keyword: s.gw.InboundKeyword(m.Text)})
 		newest = max(newest, m.ID)
 	}
 	out, _, err := s.gw.MessagesTo(number, 0, threadTexts)
@@ -392,13 +478,20 @@ func (s *server) renderThread(w http.ResponseWriter, r *http.Request, status int
 	for _, m := range out {
 		d.Bubbles = append(d.Bubbles, bubble{At: m.CreatedAt, Text: m.Text, Out: true, ID: m.ID, Status: m.Status})
 	}
+	if c, err := s.gw.ContactByNumber(number); err == nil {
+		d.ContactID = c.ID
+	}
+	if c, err := s.gw.Consent(number); err == nil {
+		d.Review = c.Review
+	}
 	slices.SortStableFunc(d.Bubbles, func(a, b bubble) int { return a.At.Compare(b.At) })
 	if newest > 0 {
 		if err := s.gw.MarkInboxRead(number, newest); err != nil {
 			return err
 		}
 	}
-	return s.render(w, r, status, "thread", view{Title: number, Nav: "inbox", Error: errMsg, Notice: notice, Data: d})
+	p := newPeople(s.gw)
+	return s.render(w, r, status, "thread", view{Title: p.Label(number), People: p, Nav: "inbox", Error: errMsg, Notice: notice, Data: d})
 }
 
 // reply answers POST /inbox/{number}/reply.
@@ -497,6 +590,9 @@ type settingsData struct {
 	TokenName string
 	UserName  string
 	File      gateway.DataFile
+	Me        string // the logged-in user, who may not remove themselves
+	// PasswordError is shown next to the change-password form.
+	PasswordError string
 }
 
 // settingsPage answers GET /settings.
@@ -513,6 +609,7 @@ func (s *server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 		return err
 	}
 	d.Region = s.gw.Region()
+	d.Me = currentUser(r).Name
 	if d.Backups, err = s.gw.Backups(); err != nil {
 		// The page still helps without the list; the log says why.
 		s.log.Warn("list backups", "error", err)

@@ -42,12 +42,13 @@ func TestRenderEveryTemplate(t *testing.T) {
 		"login": {Title: "Log in", Error: "Wrong user name or password.", Data: loginData{Name: "ana", Next: "/inbox"}},
 		"error": {Title: "Not Found", Error: "There is no such page."},
 		"dashboard": {Title: "Overview", Data: dashboardData{Modems: modems, Today: counts{Queued: 1, Sent: 2, Delivered: 3, Failed: 4, Inbound: 5, Unknown: 6, Review: 2},
-			Alerts: []gateway.Alert{{Key: "modem_down/sim2", Modem: "sim2", Message: "sim2 is not answering", Since: now}},
-			Hourly: buildChart("Last 24 hours", periods(now, time.Hour, 24), func(t time.Time) string { return t.Format("15:00") }, 6),
-			Daily:  buildChart("Last 30 days", periods(now, 24*time.Hour, 30), func(t time.Time) string { return t.Format("2 Jan") }, 7)}},
+			Alerts: []alertView{{Alert: gateway.Alert{Key: "backup/", Kind: "backup", Message: "sim2 is not answering", Since: now}},
+				{Alert: gateway.Alert{Key: "modem_down/sim2", Kind: "modem_down", Modem: "sim2", Message: "modem sim2 is not answering (4 attempts, including a reboot): modem hung"}, Problem: explain("modem hung", "sim2")}},
+			Hourly: buildChart("Last 24 hours", periods(now, time.Hour, 24), now, func(t time.Time) string { return t.Format("15:00") }, 6, "now"),
+			Daily:  buildChart("Last 30 days", periods(now, 24*time.Hour, 30), now, func(t time.Time) string { return t.Format("2 Jan") }, 7, "today")}},
 		"compose":  {Title: "Send a text", Error: "The phone number is required.", Data: newComposeData("+1", "\u201chi\u201d")},
 		"messages": {Title: "Messages", Data: &messagesData{Rows: msgs, Review: true, Scanned: true, Older: "/messages?before=1", States: []stateOption{{"", "Any"}}}},
-		"message":  {Title: "Text", Notice: "sent", Data: messageData{M: msgs[0], CanResend: true, CanDrop: true}},
+		"message":  {Title: "Text", Notice: "sent", Data: newMessageData(msgs[0])},
 		"inbox":    {Title: "Inbox", Data: []*conversation{{Number: "+12015550123", Last: gateway.Inbound{Text: "hi", ReceivedAt: now}, Count: 2, Unread: 1}}},
 		"thread": {Title: "+1", Error: "The text must not be empty.", Data: threadData{Number: "+12015550123", Reply: "ok",
 			Bubbles: []bubble{{At: now, Text: "hi"}, {At: now, Text: "yes", Out: true, ID: 2, Status: gateway.StatusSent}}}},
@@ -65,9 +66,9 @@ func TestRenderEveryTemplate(t *testing.T) {
 		}
 	}
 	want := map[string][]string{
-		"dashboard": {"sim2 is not answering", "12 of 200 texts today", "Not working", "bars b4", "<rect class=\"delivered\"", "3 delivered, 1 sent, 2 failed"},
+		"dashboard": {"sim2 is not answering", "The modem sim2 stopped answering. The gateway restarts it", "12 of 200 SMS today", "Not working", "bars b4", "<rect class=\"delivered\"", "now: 3 delivered, 1 sent, 2 failed"},
 		"messages":  {"&lt;script&gt;", "Needs your decision", "Send again", "Older messages", "held: quiet hours", "no marketing consent on record"},
-		"message":   {"Drop (do not send)", "accepted", "Delivered"},
+		"message":   {"accepted", "Delivered", "Network reference", "1 text<"},
 		"modems":    {"490154203237518", "Balance $5", "8901"},
 		"settings":  {"sg_abc", "Website"},
 		"compose":   {"UCS-2", "<mark>\u201c</mark>"},
@@ -98,12 +99,30 @@ func TestRenderEveryTemplate(t *testing.T) {
 	// A marketing text held by the guard says why and until when.
 	w := httptest.NewRecorder()
 	if err := s.render(w, httptest.NewRequest(http.MethodGet, "/", nil), http.StatusOK, "message",
-		view{Title: "Text", Data: messageData{M: msgs[2], CanDrop: true}}); err != nil {
+		view{Title: "Text", Data: newMessageData(msgs[2])}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Waiting because", "quiet hours: 22:10", "Next try", "needs consent"} {
+	for _, want := range []string{"Waiting because", "quiet hours: 22:10", "Next try", "needs the customer", "Drop (do not send)", "Give up after"} {
 		if !strings.Contains(w.Body.String(), want) {
 			t.Errorf("held message page lacks %q", want)
+		}
+	}
+	// A suppressed text says why and what to do, and shows no modem, no
+	// part waiting to be sent and no deadline.
+	w = httptest.NewRecorder()
+	if err := s.render(w, httptest.NewRequest(http.MethodGet, "/", nil), http.StatusOK, "message",
+		view{Title: "Text", Data: newMessageData(msgs[3])}); err != nil {
+		t.Fatal(err)
+	}
+	body := w.Body.String()
+	for _, want := range []string{"Why it was not sent", "no marketing consent on record", "record their consent", "/contacts/new?number=%2b12015550126"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("suppressed message page lacks %q", want)
+		}
+	}
+	for _, not := range []string{"<dt>Modem</dt>", "Give up after", "Waiting to send", "Drop (do not send)", `id="parts"`} {
+		if strings.Contains(body, not) {
+			t.Errorf("suppressed message page shows %q", not)
 		}
 	}
 	// A template that fails writes nothing, so the error page is clean.

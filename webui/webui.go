@@ -83,6 +83,7 @@ type server struct {
 	joinSource   string      // the ledger's source for /join sign-ups
 	publicURL    string      // the box as the internet reaches it (the webhook URLs shown)
 	eventMaxBody int64
+	pending      pendingImports // console uploads waiting for their import to be confirmed
 	done         <-chan struct{}
 	now          func() time.Time
 }

@@ -3,6 +3,7 @@ package compliance
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -159,38 +160,57 @@ func ParseWindow(field, text string) (Window, error) {
 // Validate checks every field of s; the first bad one is returned as a
 // *store.FieldError naming it.
 func (s Settings) Validate() error {
+	if ps := s.Problems(); len(ps) > 0 {
+		return ps[0]
+	}
+	return nil
+}
+
+// Problems checks every field of s and returns a *store.FieldError for
+// each bad one (the first problem of each field), in the order Validate
+// checks them, so a form can mark them all at once.
+func (s Settings) Problems() []error {
+	var ps []error
+	add := func(err error) {
+		if err != nil {
+			ps = append(ps, err)
+		}
+	}
 	if len(s.Brand) > 40 {
-		return &store.FieldError{Field: "brand", Message: "is longer than 40 characters; it starts every marketing text"}
+		add(&store.FieldError{Field: "brand", Message: "is longer than 40 characters; it starts every marketing text"})
 	}
 	if s.Disclosure.Version != "" && len(s.Disclosure.Text) < 40 {
-		return &store.FieldError{Field: "disclosure.text", Message: "must state the brand, recurring automated marketing texts, frequency, " +
-			"\"Msg&data rates may apply\", STOP/HELP and that consent is not a condition of purchase"}
+		add(&store.FieldError{Field: "disclosure.text", Message: "must state the brand, recurring automated marketing texts, frequency, " +
+			"\"Msg&data rates may apply\", STOP/HELP and that consent is not a condition of purchase"})
 	}
 	if s.Disclosure.Text != "" && s.Disclosure.Version == "" {
-		return &store.FieldError{Field: "disclosure.version", Message: "is required with a disclosure text"}
+		add(&store.FieldError{Field: "disclosure.version", Message: "is required with a disclosure text"})
 	}
-	if err := s.QuietDefault.validate("quiet_default"); err != nil {
-		return err
+	add(s.QuietDefault.validate("quiet_default"))
+	add(s.QuietStrict.validate("quiet_strict"))
+	regions := make([]string, 0, len(s.QuietCountries))
+	for region := range s.QuietCountries {
+		regions = append(regions, region)
 	}
-	if err := s.QuietStrict.validate("quiet_strict"); err != nil {
-		return err
-	}
-	for region, w := range s.QuietCountries {
+	sort.Strings(regions) // the same problem first every time
+	for _, region := range regions {
 		if len(region) != 2 || region != strings.ToUpper(region) {
-			return &store.FieldError{Field: "quiet_countries", Message: fmt.Sprintf("%q is not a two-letter country code such as FR", region)}
+			add(&store.FieldError{Field: "quiet_countries", Message: fmt.Sprintf("%q is not a two-letter country code such as FR", region)})
+			break
 		}
-		if err := w.validate("quiet_countries." + region); err != nil {
-			return err
+		if err := s.QuietCountries[region].validate("quiet_countries." + region); err != nil {
+			add(err)
+			break
 		}
 	}
 	if s.MarketingPer24h < 1 || s.MarketingPer24h > MaxMarketingPer24h {
-		return &store.FieldError{Field: "marketing_per_24h", Message: fmt.Sprintf("must be 1 to %d (state laws cap marketing at 3 per 24 h)", MaxMarketingPer24h)}
+		add(&store.FieldError{Field: "marketing_per_24h", Message: fmt.Sprintf("must be 1 to %d (state laws cap marketing at 3 per 24 h)", MaxMarketingPer24h)})
 	}
 	if s.BodyRetentionDays < 0 || s.BodyRetentionDays != 0 && s.BodyRetention() < MinBodyRetention {
-		return &store.FieldError{Field: "body_retention_days", Message: fmt.Sprintf("must be 0 (keep) or at least %d days", int(MinBodyRetention.Hours()/24))}
+		add(&store.FieldError{Field: "body_retention_days", Message: fmt.Sprintf("must be 0 (keep) or at least %d days", int(MinBodyRetention.Hours()/24))})
 	}
 	if strings.TrimSpace(s.JoinKeyword) == "" || strings.ContainsAny(strings.TrimSpace(s.JoinKeyword), " \t\n") {
-		return &store.FieldError{Field: "join_keyword", Message: "must be one word such as JOIN"}
+		add(&store.FieldError{Field: "join_keyword", Message: "must be one word such as JOIN"})
 	}
-	return validateReplyTemplates(s)
+	return append(ps, replyTemplateProblems(s)...)
 }

@@ -83,20 +83,18 @@ var (
 	}}
 )
 
-// replyRules lists, per template, its API field and what it must contain:
-// R-OPTIN-2 (six items), R-DOI, R-STOP-3 and R-HELP.
-func replyRules(r ReplyTemplates) []struct {
+// replyRule is what one reply template must contain.
+type replyRule struct {
 	field  string
 	text   string
 	checks []replyCheck
 	noAds  bool // R-STOP-3: no link and no marketing words
-} {
-	return []struct {
-		field  string
-		text   string
-		checks []replyCheck
-		noAds  bool
-	}{
+}
+
+// replyRules lists, per template, its API field and what it must contain:
+// R-OPTIN-2 (six items), R-DOI, R-STOP-3 and R-HELP.
+func replyRules(r ReplyTemplates) []replyRule {
+	return []replyRule{
 		{"replies.opt_in_confirmation", r.OptInConfirmation, []replyCheck{checkBrand, checkRecurring, checkFreq, checkRates, checkHelp, checkStop}, false},
 		{"replies.double_opt_in_request", r.DoubleOptInRequest, []replyCheck{checkBrand, checkYes, checkRates, checkStop}, false},
 		{"replies.opt_out_confirmation", r.OptOutConfirmation, []replyCheck{checkBrand, checkNoMore}, true},
@@ -113,39 +111,57 @@ func replyRules(r ReplyTemplates) []struct {
 // are saved: the defaults of a new box have none, which is why marketing and
 // opt-ins wait until the first save.
 func validateReplyTemplates(s Settings) error {
+	if ps := replyTemplateProblems(s); len(ps) > 0 {
+		return ps[0]
+	}
+	return nil
+}
+
+// replyTemplateProblems is validateReplyTemplates for every field: the
+// first problem of each.
+func replyTemplateProblems(s Settings) []error {
+	var ps []error
 	if strings.TrimSpace(s.Brand) == "" {
-		return &store.FieldError{Field: "brand", Message: "is required: every reply and marketing text must name it"}
+		ps = append(ps, &store.FieldError{Field: "brand", Message: "is required: every reply and marketing text must name it"})
 	}
 	if strings.TrimSpace(s.Frequency) == "" {
-		return &store.FieldError{Field: "frequency", Message: `is required, such as "up to 4 msgs/month": the opt-in confirmation and HELP reply must state it`}
+		ps = append(ps, &store.FieldError{Field: "frequency", Message: `is required, such as "up to 4 msgs/month": the opt-in confirmation and HELP reply must state it`})
 	}
 	if strings.TrimSpace(s.SupportContact) == "" {
-		return &store.FieldError{Field: "support_contact", Message: "is required (a phone number, email or web address): the HELP reply must give it"}
+		ps = append(ps, &store.FieldError{Field: "support_contact", Message: "is required (a phone number, email or web address): the HELP reply must give it"})
 	}
 	for _, rule := range replyRules(s.Replies) {
-		if strings.TrimSpace(rule.text) == "" {
-			return &store.FieldError{Field: rule.field, Message: "must not be empty"}
+		if err := replyProblem(rule, s); err != nil {
+			ps = append(ps, err)
 		}
-		for _, ph := range placeholder.FindAllString(rule.text, -1) {
-			switch ph {
-			case "{brand}", "{frequency}", "{support}":
-			default:
-				return &store.FieldError{Field: rule.field, Message: fmt.Sprintf("unknown placeholder %s: use {brand}, {frequency} or {support}", ph)}
-			}
+	}
+	return ps
+}
+
+// replyProblem is the first problem of one reply template, or nil.
+func replyProblem(rule replyRule, s Settings) error {
+	if strings.TrimSpace(rule.text) == "" {
+		return &store.FieldError{Field: rule.field, Message: "must not be empty"}
+	}
+	for _, ph := range placeholder.FindAllString(rule.text, -1) {
+		switch ph {
+		case "{brand}", "{frequency}", "{support}":
+		default:
+			return &store.FieldError{Field: rule.field, Message: fmt.Sprintf("unknown placeholder %s: use {brand}, {frequency} or {support}", ph)}
 		}
-		filled := renderReply(rule.text, s)
-		for _, c := range rule.checks {
-			if !c.ok(filled, s) {
-				return &store.FieldError{Field: rule.field, Message: "must contain " + c.item}
-			}
+	}
+	filled := renderReply(rule.text, s)
+	for _, c := range rule.checks {
+		if !c.ok(filled, s) {
+			return &store.FieldError{Field: rule.field, Message: "must contain " + c.item}
 		}
-		if rule.noAds {
-			if l := linkPattern.FindString(filled); l != "" {
-				return &store.FieldError{Field: rule.field, Message: fmt.Sprintf("must not contain a link (found %q): an opt-out confirmation carries no marketing", l)}
-			}
-			if w := marketingWords.FindString(filled); w != "" {
-				return &store.FieldError{Field: rule.field, Message: fmt.Sprintf("must not contain marketing words (found %q): an opt-out confirmation carries no marketing", w)}
-			}
+	}
+	if rule.noAds {
+		if l := linkPattern.FindString(filled); l != "" {
+			return &store.FieldError{Field: rule.field, Message: fmt.Sprintf("must not contain a link (found %q): an opt-out confirmation carries no marketing", l)}
+		}
+		if w := marketingWords.FindString(filled); w != "" {
+			return &store.FieldError{Field: rule.field, Message: fmt.Sprintf("must not contain marketing words (found %q): an opt-out confirmation carries no marketing", w)}
 		}
 	}
 	return nil

@@ -267,3 +267,15 @@ func abs(n int) int {
 	}
 	return n
 }
+
+// KeywordOf names the keyword an inbound text is ("stop", "start", "help",
+// "yes", "join"), or "" for an ordinary text, with the same matching the
+// ledger acts on. The console labels handled keywords with it rather than
+// count them as texts waiting for a person.
+func KeywordOf(text, join string) string {
+	kw, _ := classifyKeyword(text, join)
+	if kw == kwNone {
+		return ""
+	}
+	return kw.String()
+}

@@ -237,8 +237,10 @@ func (r *runner) sendFailed(ctx context.Context, m *modem.Modem, id uint64, i in
 
 	switch {
 	case class == modem.ClassPermanentSIM:
-		r.setState(StateDegraded, fmt.Errorf("%w: %v", errOutOfRotation, sendErr))
-		sessionErr = errOutOfRotation
+		// The session ends with the cause: run records it as the modem's
+		// last error, which must say why (a missing SIM), not only that.
+		sessionErr = fmt.Errorf("%w: %v", errOutOfRotation, sendErr)
+		r.setState(StateDegraded, sessionErr)
 	case errors.Is(sendErr, modem.ErrClosed):
 		sessionErr = sendErr
 	case class == modem.ClassMaybeSent || errors.Is(sendErr, modem.ErrTimeout):

@@ -3,139 +3,80 @@
 (function () {
   "use strict";
 
-  var labels = {};
-
   function $(sel, root) { return (root || document).querySelector(sel); }
   function all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
-  function label(status) { return labels[status] || status; }
-  function fmtTime(iso) {
-    var d = new Date(iso);
-    return d.toLocaleDateString(undefined, { day: "numeric", month: "short" }) + " " + d.toLocaleTimeString();
-  }
+  function cssEscape(s) { return window.CSS && CSS.escape ? CSS.escape(s) : s.replace(/["\\]/g, "\\$&"); }
 
   // ---- live updates -------------------------------------------------------
 
-  function setStatus(el, status) {
-    el.textContent = label(status);
-    el.className = "status " + status;
+  // Live parts of a page are elements with data-region and an id. After an
+  // event the page asks the server for itself again and swaps those
+  // elements for the fresh ones: what the page shows live is by
+  // construction what a reload shows (the same template, the same words,
+  // the same date format), instead of a second rendering in JavaScript
+  // that drifts from the first.
+  var refreshing = false, pending = false, timer = null, lastRefresh = 0;
+  function scheduleRefresh() {
+    if (!$("[data-region]")) return;
+    if (refreshing) { pending = true; return; }
+    if (timer) return;
+    // Bursts of events (a text's parts, a report per part) cost one fetch:
+    // at most one a second, and 250 ms after the first event of a burst.
+    var wait = Math.max(250, 1000 - (Date.now() - lastRefresh));
+    timer = setTimeout(refresh, wait);
   }
 
-  // m is the message as GET /api/v1/messages/{id} answers it.
-  function onMessage(m) {
-    all('[data-msg-id="' + m.id + '"] [data-status]').forEach(function (el) { setStatus(el, m.status); });
-    var detail = $('#message[data-msg-id="' + m.id + '"]');
-    if (!detail) return;
-    // The message's modem is its first part's: later parts follow it.
-    var mod = $('[data-field="modem"]', detail);
-    if (mod && m.parts.length && m.parts[0].modem) mod.textContent = m.parts[0].modem;
-    var tl = $("#timeline");
-    if (tl && m.history) {
-      tl.textContent = "";
-      m.history.forEach(function (h) {
-        var li = document.createElement("li");
-        var t = document.createElement("time");
-        t.dateTime = h.at; t.textContent = fmtTime(h.at);
-        var s = document.createElement("span");
-        setStatus(s, h.status);
-        li.appendChild(t); li.appendChild(document.createTextNode(" ")); li.appendChild(s);
-        if (h.note) li.appendChild(document.createTextNode(" — " + h.note));
-        tl.appendChild(li);
+  function refresh() {
+    timer = null; refreshing = true; lastRefresh = Date.now();
+    fetch(location.href, { credentials: "same-origin" })
+      .then(function (r) { return r.ok && !r.redirected ? r.text() : null; })
+      .then(function (html) { if (html) swapRegions(html); })
+      .catch(function () {})
+      .then(function () {
+        refreshing = false;
+        if (pending) { pending = false; scheduleRefresh(); }
       });
-    }
   }
 
-  function onInbound(m) {
-    var list = $("#conversations");
-    if (list) {
-      var row = $('li[data-number="' + cssEscape(m.from) + '"]', list);
-      if (!row) {
-        var empty = $(".empty", list);
-        if (empty) empty.remove();
-        row = document.createElement("li");
-        row.dataset.number = m.from;
-        var a = document.createElement("a");
-        a.href = "/inbox/" + encodeURIComponent(m.from);
-        var from = document.createElement("strong"); from.className = "from"; from.textContent = m.from;
-        var badge = document.createElement("span"); badge.className = "badge unread-count";
-        var last = document.createElement("span"); last.className = "last";
-        var t = document.createElement("time"); t.className = "muted";
-        a.appendChild(from); a.appendChild(document.createTextNode(" ")); a.appendChild(badge);
-        a.appendChild(last); a.appendChild(t);
-        row.appendChild(a);
-      }
-      var b = $(".unread-count", row);
-      var n = (parseInt(b.textContent, 10) || 0) + 1;
-      b.textContent = n + " new"; b.hidden = false;
-      row.className = "unread";
-      $(".last", row).textContent = m.text;
-      $("time", row).textContent = fmtTime(m.received_at);
-      list.insertBefore(row, list.firstChild);
-    }
-    var thread = $("#thread");
-    if (thread && thread.dataset.number === m.from) {
-      var li = document.createElement("li"); li.className = "in";
-      var tx = document.createElement("span"); tx.className = "text"; tx.textContent = m.text;
-      var meta = document.createElement("span"); meta.className = "meta"; meta.textContent = fmtTime(m.received_at);
-      li.appendChild(tx); li.appendChild(meta); thread.appendChild(li);
-    }
-    refreshCounts();
-  }
-
-  // Today's totals are recounted by the server, at most once a second,
-  // after messages change or texts arrive (only on the overview page).
-  var countsTimer = null;
-  function refreshCounts() {
-    if (!$("[data-count]") || countsTimer) return;
-    countsTimer = setTimeout(function () {
-      countsTimer = null;
-      fetch("/console/counts", { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (c) { if (c) onCounts(c); })
-        .catch(function () {});
-    }, 1000);
-  }
-
-  function cssEscape(s) { return window.CSS && CSS.escape ? CSS.escape(s) : s.replace(/["\\]/g, "\\$&"); }
-
-  function bars(dbm) {
-    if (!dbm) return 0;
-    if (dbm >= -73) return 4;
-    if (dbm >= -83) return 3;
-    if (dbm >= -93) return 2;
-    if (dbm >= -109) return 1;
-    return 0;
-  }
-  var stateWords = { up: "Working", degraded: "Having trouble", down: "Not working", starting: "Starting" };
-
-  function onModem(st) {
-    all('[data-modem="' + cssEscape(st.name) + '"]').forEach(function (card) {
-      card.className = card.className.replace(/state-\S+/, "state-" + st.state);
-      var set = function (f, v) { var el = $('[data-field="' + f + '"]', card); if (el) el.textContent = v; };
-      set("state", stateWords[st.state] || st.state);
-      set("signal", st.health.signal_dbm ? st.health.signal_dbm + " dBm" : "no signal reading");
-      set("operator", st.health.operator || "—");
-      set("registration", st.health.registration || "—");
-      set("error", st.last_error || "none");
-      var b = $('[data-field="bars"]', card);
-      if (b) b.className = "bars b" + bars(st.health.signal_dbm);
+  function swapRegions(html) {
+    var fresh = new DOMParser().parseFromString(html, "text/html");
+    all("[data-region]").forEach(function (el) {
+      var next = el.id && fresh.getElementById(el.id);
+      if (!next || next.outerHTML === el.outerHTML) return;
+      // Never take away what a person is typing.
+      var f = document.activeElement;
+      if (f && el.contains(f) && /^(INPUT|TEXTAREA|SELECT)$/.test(f.tagName) && f.value) return;
+      var node = document.importNode(next, true);
+      // A details toggle a person opened stays open.
+      var open = all("details", el).map(function (d) { return d.open; });
+      all("details", node).forEach(function (d, i) { if (open[i]) d.open = true; });
+      el.replaceWith(node);
     });
+    if (fresh.title && fresh.title !== document.title) document.title = fresh.title;
+    document.body.dataset.refreshes = String((parseInt(document.body.dataset.refreshes, 10) || 0) + 1);
   }
 
-  function onCounts(c) {
-    Object.keys(c).forEach(function (k) {
-      var el = $('[data-count="' + k + '"]');
-      if (el) el.textContent = c[k];
-    });
+  // The connection banner says when live updates stop and start again;
+  // while they are stopped the live figures are marked out of date.
+  var liveAgainTimer = null;
+  function connectionLost() {
+    var c = $("#conn");
+    document.body.dataset.live = "";
+    document.body.dataset.stale = "1";
+    $("#live").hidden = true;
+    if (!c) return;
+    clearTimeout(liveAgainTimer);
+    c.textContent = "Connection lost, reconnecting\u2026 Figures on this page may be out of date.";
+    c.className = "conn lost";
+    c.hidden = false;
   }
-
-  function onAlert(al, cleared) {
-    var list = $("#alerts");
-    if (!list) return;
-    var li = $('[data-alert="' + cssEscape(al.key) + '"]', list);
-    if (cleared) { if (li) li.remove(); return; }
-    if (!li) { li = document.createElement("li"); li.className = "alert"; li.dataset.alert = al.key; list.appendChild(li); }
-    li.textContent = (al.modem ? al.modem + ": " : "") + al.message;
-    var ok = $("#all-ok"); if (ok) ok.remove();
+  function connectionBack() {
+    var c = $("#conn");
+    delete document.body.dataset.stale;
+    if (!c || c.hidden) return;
+    c.textContent = "Live again.";
+    c.className = "conn back";
+    liveAgainTimer = setTimeout(function () { c.hidden = true; }, 4000);
   }
 
   // Contact import job page: progress bar and counters follow the job's
@@ -165,44 +106,43 @@
       .catch(function () {});
   }
 
-  var delay = 500;
+  var delay = 500, everConnected = false, leaving = false;
   function connect() {
     var live = $("#live");
     if (!live) return; // not logged in
     var proto = location.protocol === "https:" ? "wss:" : "ws:";
     var ws = new WebSocket(proto + "//" + location.host + "/api/v1/stream");
-    ws.onopen = function () { delay = 500; };
+    var opened = false;
+    ws.onopen = function () { delay = 500; opened = true; };
     ws.onmessage = function (e) {
       var ev;
       try { ev = JSON.parse(e.data); } catch (x) { return; }
       switch (ev.type) {
         case "snapshot":
-          labels = ev.labels || {};
-          ev.modems.forEach(onModem);
-          onCounts(ev.counts);
           live.hidden = false;
           document.body.dataset.live = "1";
+          // Events may have been missed while the socket was down.
+          if (everConnected) scheduleRefresh();
+          everConnected = true;
+          connectionBack();
           // A job that ended while the socket was down: show its report.
           var job = $("#import-job");
           if (job && job.dataset.state === "running") fetchImport(job.dataset.importId);
           break;
-        case "message": onMessage(ev.message); refreshCounts(); break;
-        case "inbound": onInbound(ev.inbound); break;
-        case "modem": onModem(ev.modem); break;
-        case "alert": onAlert(ev.alert, false); break;
-        case "alert_cleared": onAlert(ev.alert, true); break;
         case "import": onImport(ev.import); break;
+        default: scheduleRefresh();
       }
     };
     ws.onclose = function () {
-      live.hidden = true;
-      document.body.dataset.live = "";
+      if (leaving) return;
+      if (opened || everConnected) connectionLost();
       // Exponential backoff with jitter, capped at 30 s, so a restarted
       // gateway is not hit by every open tab at once.
       setTimeout(connect, delay + Math.random() * delay);
       delay = Math.min(delay * 2, 30000);
     };
   }
+  window.addEventListener("pagehide", function () { leaving = true; });
 
   // ---- compose counter ----------------------------------------------------
 
@@ -226,7 +166,9 @@
           if (!p || mine !== seq) return;
           $("#c-chars").textContent = p.units;
           $("#c-parts").textContent = p.parts;
-          $("#c-enc").textContent = p.encoding;
+          var enc = $("#c-enc");
+          enc.textContent = p.words;
+          enc.dataset.encoding = p.encoding;
           var warn = $("#ucs2"), chars = $("#ucs2-chars");
           chars.textContent = "";
           (p.ucs2_chars || []).forEach(function (c) {
@@ -247,5 +189,25 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { setupCompose(); connect(); });
+  // ---- small screens -----------------------------------------------------
+
+  // The menu folds behind a button on a phone, and the messages filters
+  // behind their summary unless one is in use. Without this script both
+  // simply stay open.
+  function setupSmallScreens() {
+    var btn = $("#menu-toggle"), menu = $("#menu");
+    if (btn && menu) {
+      document.body.classList.add("js-menu");
+      btn.hidden = false;
+      btn.addEventListener("click", function () {
+        var open = btn.getAttribute("aria-expanded") !== "true";
+        btn.setAttribute("aria-expanded", open ? "true" : "false");
+        document.body.classList.toggle("menu-open", open);
+      });
+    }
+    var fold = $("details.fold");
+    if (fold && !fold.hasAttribute("data-active") && window.matchMedia("(max-width: 600px)").matches) fold.open = false;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { setupSmallScreens(); setupCompose(); connect(); });
 })();
