@@ -25,19 +25,27 @@ import (
 // these needs pages the disk cannot give.
 func exhaustFreePages(t *testing.T, db *store.DB) {
 	t.Helper()
-	failed := 0
-	for i := 0; failed < 2; i++ {
-		if i == 100000 {
-			t.Fatal("100000 writes succeeded on a full disk")
-		}
-		err := db.SetModemPaused(fmt.Sprintf("filler%06d", i), true)
-		switch {
-		case err == nil:
-			failed = 0
-		case errors.Is(err, store.ErrDiskFull):
-			failed++
-		default:
-			t.Fatalf("filling the file's free pages: %v", err)
+	// Writes to buckets in different parts of the file's root need
+	// different numbers of pages: a write of one kind can still fit after
+	// the other fails. Each kind writes until it fails twice in a row.
+	for _, write := range []func(i int) error{
+		func(i int) error { return db.SetModemPaused(fmt.Sprintf("filler%06d", i), true) },
+		func(i int) error { return db.MarkInboxRead(fmt.Sprintf("+1999%07d", i), 1) },
+	} {
+		failed := 0
+		for i := 0; failed < 2; i++ {
+			if i == 100000 {
+				t.Fatal("100000 writes succeeded on a full disk")
+			}
+			err := write(i)
+			switch {
+			case err == nil:
+				failed = 0
+			case errors.Is(err, store.ErrDiskFull):
+				failed++
+			default:
+				t.Fatalf("filling the file's free pages: %v", err)
+			}
 		}
 	}
 }

@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/live"
 	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/gateway/view"
@@ -42,10 +44,31 @@ func (g *Gateway) Alerts() []Alert { return g.events.alerts.List() }
 // events turns what the parts report into Events on the hub and keeps the
 // active alerts: it is the notifier every part declares.
 type events struct {
+	// flows hears about the texts of flows, to record their outcome in
+	// their entries (set once by New).
+	flows  *flows.Engine
 	hub    *Hub
 	alerts live.Alerts
 	log    *slog.Logger
 	now    func() time.Time
+	db     *store.DB // the change feed, for what no store write records
+
+	mu        sync.Mutex
+	exhausted map[string]string // modem → the budget limit that stops it, for sim.budget_exhausted once
+}
+
+// appendChange records a change the process saw without a store write of
+// its own. It runs in its own goroutine: the callers are on the send path
+// and in the modems' supervisors, which must not wait for an fsync.
+func (e *events) appendChange(kind, subject string, data any) {
+	if e.db == nil {
+		return
+	}
+	go func() {
+		if _, err := e.db.AppendChange(kind, subject, data); err != nil {
+			e.log.Error("change feed", "kind", kind, "err", err)
+		}
+	}()
 }
 
 // publish puts an event of typ, filled in by fill, on the hub. With nobody
@@ -62,6 +85,9 @@ func (e *events) publish(typ string, fill func(*Event)) {
 }
 
 func (e *events) MessageChanged(m store.Message) {
+	if e.flows != nil {
+		e.flows.MessageChanged(m)
+	}
 	e.publish("message", func(ev *Event) { ev.Message = ptr(view.FromMessage(m)) })
 }
 
@@ -69,6 +95,9 @@ func (e *events) MessageChanged(m store.Message) {
 // the console hears the newest Seq. Consumers of the log read it with
 // their own cursor, so nothing depends on this call arriving.
 func (e *events) EventsAppended(lastSeq uint64) {
+	if e.flows != nil {
+		e.flows.EventsAppended(lastSeq)
+	}
 	e.publish("shop_events", func(ev *Event) { ev.EventSeq = lastSeq })
 }
 
@@ -77,6 +106,7 @@ func (e *events) InboundReceived(in store.Inbound) {
 }
 
 func (e *events) ModemChanged(st outbox.ModemStatus) {
+	e.noteBudget(st)
 	e.publish("modem", func(ev *Event) { ev.Modem = ptr(view.FromModemStatus(st)) })
 }
 
@@ -93,6 +123,9 @@ func (e *events) RaiseAlert(kind, modemName, message string) {
 	al := Alert{Key: kind + "/" + modemName, Kind: kind, Modem: modemName, Message: message, Since: e.now()}
 	if e.alerts.Raise(al) {
 		e.log.Warn("alert", "kind", kind, "modem", modemName, "message", message)
+		if kind == AlertModemDown {
+			e.appendChange(store.ChangeModemDown, modemName, map[string]string{"modem": modemName, "reason": message})
+		}
 	}
 	e.hub.Publish(Event{Type: "alert", At: e.now(), Alert: &al})
 }
@@ -102,6 +135,29 @@ func (e *events) ClearAlert(kind, modemName string) {
 	key := kind + "/" + modemName
 	if e.alerts.Clear(key) {
 		e.log.Info("alert cleared", "kind", kind, "modem", modemName)
+		if kind == AlertModemDown {
+			e.appendChange(store.ChangeModemUp, modemName, map[string]string{"modem": modemName})
+		}
 		e.hub.Publish(Event{Type: "alert_cleared", At: e.now(), Alert: &Alert{Key: key, Kind: kind, Modem: modemName}})
+	}
+}
+
+// noteBudget records sim.budget_exhausted when a SIM's budget becomes
+// exhausted, once until it is not any more.
+func (e *events) noteBudget(st outbox.ModemStatus) {
+	limit := ""
+	if st.Budget != nil {
+		limit = st.Budget.Exhausted
+	}
+	e.mu.Lock()
+	was := e.exhausted[st.Name]
+	if e.exhausted == nil {
+		e.exhausted = map[string]string{}
+	}
+	e.exhausted[st.Name] = limit
+	e.mu.Unlock()
+	if limit != "" && was == "" {
+		e.appendChange(store.ChangeSIMBudget, st.Name, map[string]any{"modem": st.Name, "limit": limit,
+			"parts_today": st.Budget.PartsToday, "day": st.Budget.Day})
 	}
 }

@@ -19,6 +19,8 @@
 //   - access: console users, sessions and API tokens;
 //   - shopevents: the shop's events (API batches, Shopify and WooCommerce
 //     webhooks), the integration settings and the events' retention;
+//   - webhooks: the change feed told to other systems (signed webhooks,
+//     per-message callbacks), with its own delivery outbox;
 //   - live: the event hub and the active alerts;
 //   - view: the shapes the API, the console and the websocket show, and
 //     their conversions from records.
@@ -43,9 +45,11 @@ import (
 	"github.com/simgate/simgate/gateway/backups"
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/links"
 	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/gateway/shopevents"
+	"github.com/simgate/simgate/gateway/webhooks"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -94,7 +98,10 @@ type Config struct {
 	// ("https://texts.shop.example"): short links are PublicURL/l/<code>.
 	// Empty: texts with links to shorten are refused.
 	PublicURL string
-	Log       *slog.Logger
+	// WebhookSender makes the webhooks' HTTP requests (package httpout);
+	// nil: every attempt fails, saying so.
+	WebhookSender webhooks.Sender
+	Log           *slog.Logger
 	// Clock returns the current time; tests substitute it.
 	Clock func() time.Time
 }
@@ -113,11 +120,13 @@ type Gateway struct {
 	outbox   *outbox.Queue
 	shop     *shopevents.Service
 	backups  *backups.Nightly // nil: nightly backups off
+	flows    *flows.Engine
 	links    *links.Service
 
 	fileMu        sync.Mutex
 	fileStats     DataFile // the last page measurement (At, DataBytes, Fill)
 	fileMeasuring bool     // a measurement runs in the background
+	webhooks      *webhooks.Service
 }
 
 // New creates a Gateway over an open store.
@@ -152,7 +161,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: read compliance settings: %w", err)
 	}
-	ev := &events{hub: NewHub(), log: log, now: cfg.Clock}
+	ev := &events{hub: NewHub(), log: log, now: cfg.Clock, db: db}
 	g := &Gateway{db: db, cfg: cfg, events: ev, access: access.New(db), policy: policy}
 	// Before any HTTP handler can start an import: a spool found now was
 	// left by a crash, never one being written.
@@ -175,8 +184,36 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 		g.backups = backups.New(cfg.Backups, db, ev, log, cfg.Clock)
 	}
 	g.links = links.New(links.Config{DB: db, BaseURL: cfg.PublicURL, Clock: cfg.Clock, Log: log})
+	g.flows = flows.New(flows.Config{DB: db, Sender: g.outbox, Renderer: &flowTemplates{}, Shortener: flowLinks{g.links}, Clicks: g.links,
+		Policy: policy, Log: log, Clock: cfg.Clock})
+	ev.flows = g.flows
+	// A text withdrawn because its checkout's order landed changes on the
+	// console and in its flow entry like any other.
+	db.OnWithdrawn(func(ms []store.Message) {
+		for _, m := range ms {
+			ev.MessageChanged(m)
+		}
+	})
+	sender := cfg.WebhookSender
+	if sender == nil {
+		sender = noWebhookSender{}
+	}
+	g.webhooks = webhooks.New(webhooks.Config{DB: db, Log: log, Clock: cfg.Clock, Notify: ev, Sender: sender})
+	db.OnChange(g.webhooks.Changed)
 	g.watchStore()
 	return g, nil
+}
+
+// startFlows runs the flow engine until ctx is done or the returned stop
+// is called, which waits for it.
+func (g *Gateway) startFlows(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = g.flows.Run(ctx)
+	}()
+	return func() { cancel(); <-done }
 }
 
 // startLinks flushes the clicks of short links until ctx is done or the
@@ -222,6 +259,17 @@ func (g *Gateway) Run(ctx context.Context) error {
 	// Sign-ups answered before a stop are acted on now; new ones as they
 	// come.
 	defer g.consent.StartSignups(ctx)()
+	// Webhooks run beside the dispatcher and stop after it: nothing on
+	// the send path waits for them.
+	wctx, stopWebhooks := context.WithCancel(ctx)
+	webhooksDone := make(chan struct{})
+	go func() {
+		defer close(webhooksDone)
+		if err := g.webhooks.Run(wctx); err != nil {
+			g.events.log.Error("webhooks stopped", "err", err)
+		}
+	}()
+	defer func() { stopWebhooks(); <-webhooksDone }()
 	if g.backups != nil {
 		bctx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
@@ -231,6 +279,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	// Clicks on short links are flushed in batches beside the dispatcher;
 	// the last batch is written when Run ends.
 	defer g.startLinks(ctx)()
+	// Flows run beside the dispatcher and stop before it returns, so no
+	// flow hands the outbox a text after Run.
+	defer g.startFlows(ctx)()
 	return g.outbox.Run(ctx)
 }
 

@@ -195,7 +195,11 @@ func (g *Gateway) PreviewTemplate(r PreviewRequest) (TemplatePreview, error) {
 // ErrNotFound. The click is queued (a preview robot's or a HEAD request's
 // apart) and stored within links.DefaultFlushEvery.
 func (g *Gateway) FollowLink(code, userAgent string, head bool) (string, error) {
-	return g.links.Follow(code, userAgent, head)
+	u, err := g.links.Follow(code, userAgent, head)
+	if err == nil {
+		g.flowLinkFollowed(code, userAgent, head)
+	}
+	return u, err
 }
 
 // LinkStats sums the short links whose origin starts with originPrefix.

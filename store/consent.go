@@ -158,6 +158,7 @@ type EraseReport struct {
 	ConsentEvents int    `json:"consent_events"` // pseudonymised, kept as evidence
 	ShopEvents    int    `json:"shop_events"`    // deleted
 	Links         int    `json:"links"`          // short links to the number, deleted with their clicks
+	FlowEntries   int    `json:"flow_entries"`   // automated flows' entries, deleted
 }
 
 // SubjectData is everything stored about one number (GDPR Art. 15/20).
@@ -169,7 +170,8 @@ type SubjectData struct {
 	Inbound  []Inbound      `json:"inbound"`
 	// ShopEvents: what the shop told the box about the number (checkouts,
 	// orders, products viewed), oldest first.
-	ShopEvents []ShopEvent `json:"shop_events"`
+	ShopEvents  []ShopEvent `json:"shop_events"`
+	FlowEntries []FlowEntry `json:"flow_entries"` // automated flows the number is or was in
 	// Links: the short links in the texts to the number, with their
 	// click counters.
 	Links []Link `json:"links"`
@@ -289,6 +291,9 @@ func appendEvent(tx *bbolt.Tx, ev *ConsentEvent, now time.Time) error {
 		return err
 	}
 	if err := tx.Bucket(bucketConsentByNumber).Put(numberKey(ev.Number, id), []byte{}); err != nil {
+		return err
+	}
+	if err := consentChanged(tx, ev); err != nil {
 		return err
 	}
 	if ev.InboundID != 0 {

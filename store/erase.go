@@ -22,7 +22,8 @@ const erasedPrefix = "erased:"
 // texts and waiting segments received from it, its Consent and review
 // entry, its place in the per-SIM recipient counters (re-keyed, so the
 // counts stay right) and the rejected rows of contact imports that name
-// it. The consent ledger is kept as evidence but
+// it, and the change feed entries and webhook deliveries naming it. The
+// consent ledger is kept as evidence but
 // pseudonymised: Number becomes "erased:<hash>" and the personal fields
 // (IP, user agent, terminal, note, and any field quoting the number) are
 // cleared. An "erasure" event is appended and the salted hash goes on the
@@ -79,6 +80,12 @@ func (db *DB) EraseNumber(number string) (EraseReport, error) {
 		}
 		if err := eraseImportRows(tx, number); err != nil {
 			return fmt.Errorf("import reports: %w", err)
+		}
+		if rep.FlowEntries, err = eraseFlowEntries(tx, number); err != nil {
+			return fmt.Errorf("flow entries: %w", err)
+		}
+		if err := eraseChanges(tx, number); err != nil {
+			return fmt.Errorf("change feed: %w", err)
 		}
 		entry, err := json.Marshal(struct {
 			At time.Time `json:"at"`
@@ -281,6 +288,9 @@ func (db *DB) Subject(number string) (SubjectData, error) {
 		if s.ShopEvents, err = shopEventsOf(tx, number, "", time.Time{}); err != nil {
 			return err
 		}
+		if s.FlowEntries, err = recordsUnder(tx, bucketFlowByNumber, numberPrefix(number), getFlowEntry); err != nil {
+			return err
+		}
 		if s.Links, err = linksOf(tx, number); err != nil {
 			return err
 		}
@@ -290,4 +300,38 @@ func (db *DB) Subject(number string) (SubjectData, error) {
 		return SubjectData{}, fmt.Errorf("store: subject data: %w", err)
 	}
 	return s, nil
+}
+
+// eraseChanges deletes the entries of the change feed and the webhook
+// deliveries (pending or kept for the console) that name number: what was
+// not yet delivered about the person is not delivered any more. The feed
+// holds at most ChangeRetention of entries past every cursor, so the scan
+// is bounded.
+func eraseChanges(tx *bbolt.Tx, number string) error {
+	quoted, err := json.Marshal(number)
+	if err != nil {
+		return err
+	}
+	for _, name := range [][]byte{bucketChanges, bucketWebhookDeliveries} {
+		b := tx.Bucket(name)
+		var keys [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			if bytes.Contains(v, quoted) {
+				keys = append(keys, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := deleteKeys(b, keys); err != nil {
+			return err
+		}
+		if bytes.Equal(name, bucketWebhookDeliveries) {
+			if err := deleteKeys(tx.Bucket(bucketWebhookPending), keys); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -231,6 +231,10 @@ func storeInbound(tx *bbolt.Tx, parts []InboundPart, assemble func([]InboundPart
 	if err := tx.Bucket(bucketInboundPending).Put(u64(id), []byte{}); err != nil {
 		return Inbound{}, err
 	}
+	if err := appendChange(tx, in.ReceivedAt, ChangeMessageInbound, in.From,
+		InboundChange{ID: id, From: in.From, Modem: in.Modem, Text: in.Text, ReceivedAt: in.ReceivedAt}); err != nil {
+		return Inbound{}, err
+	}
 	return in, nil
 }
 

@@ -242,7 +242,8 @@ func (db *DB) LinkByCode(code string) (Link, error) {
 }
 
 // RecordClicks stores clicks and previews in one transaction and adds them
-// to their links' counters. A click on a link that no longer exists (its
+// to their links' counters; each click (not a preview) is a link.click in
+// the change feed. A click on a link that no longer exists (its
 // number was erased since) is dropped.
 func (db *DB) RecordClicks(cs []Click) error {
 	if len(cs) == 0 {
@@ -290,6 +291,12 @@ func (db *DB) RecordClicks(cs []Click) error {
 			}
 			if err := bucket.Put(append(linkClickPrefix(c.Code), u64(seq)...), raw); err != nil {
 				return err
+			}
+			if !c.Preview {
+				if err := appendChange(tx, c.At, ChangeLinkClick, l.Number, LinkClickChange{Code: c.Code, URL: l.URL,
+					Number: l.Number, Origin: l.Origin, MessageKey: l.MessageKey, Agent: c.Agent, At: c.At}); err != nil {
+					return err
+				}
 			}
 		}
 		for code, l := range changed {

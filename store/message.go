@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Status is the persisted state of an outbound message or one of its parts.
 // Values are stored on disk: never renumber, only append.
@@ -146,6 +149,23 @@ type Message struct {
 	// "campaign:5:variant:b"), for its page and for attribution. Empty:
 	// sent by a client or a person.
 	Origin string `json:"origin,omitempty"`
+	// Callback, when set, is told of every status change of this text in
+	// a receiver's own format (Twilio's StatusCallback, Kannel's dlr-url),
+	// through the webhooks' delivery outbox.
+	Callback *Callback `json:"callback,omitempty"`
+}
+
+// Callback is a per-message status callback: where to tell, and in which
+// format. Written with the message, so it is as durable as the text.
+type Callback struct {
+	URL string `json:"url"`
+	// Format names the formatter that builds the request ("twilio",
+	// "kannel"); package gateway/webhooks keeps the registry.
+	Format string `json:"format"`
+	// Params is the formatter's own data (an account, a mask, a template).
+	Params json.RawMessage `json:"params,omitempty"`
+	// AllowPrivate lets the URL resolve to a private or local address.
+	AllowPrivate bool `json:"allow_private,omitempty"`
 }
 
 // Part is one SMS-SUBMIT of a message; each has its own MR and status report.

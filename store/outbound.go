@@ -146,13 +146,17 @@ func findIdempotent(tx *bbolt.Tx, scope, key string, now time.Time) (Message, bo
 }
 
 // putMessage writes m and moves its index entries from what old implied
-// (nil for a new message).
+// (nil for a new message). A new status is recorded in the change feed in
+// the same transaction.
 func putMessage(tx *bbolt.Tx, old, m *Message) error {
 	raw, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("store: encode message %d: %w", m.ID, err)
 	}
 	if err := tx.Bucket(bucketMessages).Put(u64(m.ID), raw); err != nil {
+		return err
+	}
+	if err := messageChanged(tx, old, m); err != nil {
 		return err
 	}
 	if err := countChange(tx, old, m); err != nil {

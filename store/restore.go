@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // RestoreReport says what Restore did.
@@ -48,7 +49,7 @@ func Restore(src, path string, now time.Time) (RestoreReport, error) {
 	var unlock func()
 	if _, err := os.Stat(path); err == nil {
 		bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: DefaultLockTimeout, ReadOnly: true})
-		if errors.Is(err, bbolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return RestoreReport{}, fmt.Errorf("store: restore: %w: %s is in use; stop simgate first (systemctl stop simgate)", ErrLocked, path)
 		}
 		if err == nil {

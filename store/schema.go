@@ -223,6 +223,56 @@ var (
 	// transaction that changes a record, rebuilt by the migration.
 	bucketCounters = []byte("counters")
 
+	// bucketFlows: flow ID (8 bytes) → Flow JSON, the head record of an
+	// automated flow (from version 12).
+	bucketFlows = []byte("flows")
+	// bucketFlowVersions: flow ID | version (8 bytes each) → FlowVersion
+	// JSON; a version never changes once written.
+	bucketFlowVersions = []byte("flow_versions")
+	// bucketFlowCounters: flow ID → FlowCounters JSON, changed in the
+	// transaction that changes an entry.
+	bucketFlowCounters = []byte("flow_counters")
+	// bucketFlowEntries: entry ID (8 bytes) → FlowEntry JSON.
+	bucketFlowEntries = []byte("flow_entries")
+	// bucketFlowDue: DueAt (8-byte unix nanos) | entry ID → empty, for
+	// waiting entries. Derived.
+	bucketFlowDue = []byte("flow_due")
+	// bucketFlowPaused: flow ID | entry ID → empty, for entries taken out
+	// of the due index while their flow is paused. Derived.
+	bucketFlowPaused = []byte("flow_paused")
+	// bucketFlowByNumber: number | 0x00 | entry ID → empty. Derived.
+	bucketFlowByNumber = []byte("flow_by_number")
+	// bucketFlowByFlow: flow ID | entry ID → empty. Derived.
+	bucketFlowByFlow = []byte("flow_by_flow")
+	// bucketFlowByExit: exit key | 0x00 | entry ID → empty, for entries
+	// an order for their checkout ends. Derived.
+	bucketFlowByExit = []byte("flow_by_exit")
+	// bucketFlowPendingSends: message ID → entry ID | step (8 bytes each),
+	// for the texts an entry handed to the outbox whose outcome is not
+	// final. Derived.
+	bucketFlowPendingSends = []byte("flow_pending_sends")
+	// bucketFlowOnce: flow ID | entry key → entry ID | EnteredAt nanos, the
+	// last entry of each key, so a checkout enters a flow once. Written
+	// with the entry; deleted with it by erasure.
+	bucketFlowOnce = []byte("flow_once")
+	// bucketChanges: Seq (8 bytes) → the change JSON (changeRecord): the
+	// change feed, each state change recorded in the transaction that made
+	// it (from version 13). Pruned once every consumer's cursor passed an
+	// entry and it is older than ChangeRetention.
+	bucketChanges = []byte("changes")
+	// bucketChangeCursors: consumer name → the Seq it has read through (8
+	// bytes).
+	bucketChangeCursors = []byte("change_cursors")
+	// bucketWebhookEndpoints: endpoint ID (8 bytes) → WebhookEndpoint JSON.
+	bucketWebhookEndpoints = []byte("webhook_endpoints")
+	// bucketWebhookDeliveries: target ("ep:<id>", "cb:<host>") | 0x00 |
+	// delivery Seq (8 bytes) → WebhookDelivery JSON, pending and the newest
+	// finished ones of each target.
+	bucketWebhookDeliveries = []byte("webhook_deliveries")
+	// bucketWebhookPending: the same keys → empty, while the delivery is
+	// pending; the first key of a target is the next to send. Derived.
+	bucketWebhookPending = []byte("webhook_pending")
+
 	keyVersion         = []byte("version")
 	keySuppressionSalt = []byte("suppression_salt")
 	keyPurgedMessages  = []byte("purged_messages_through")
@@ -236,7 +286,7 @@ var (
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 11
+const SchemaVersion = 13
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -333,6 +383,30 @@ var migrations = []func(tx *bbolt.Tx) error{
 			return err
 		}
 		return migrateReportsTime(tx)
+	},
+	// 11 → 12: automated flows, their versions, entries, due index and
+	// counters. The engine's cursors live in meta.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketFlows, bucketFlowVersions, bucketFlowCounters, bucketFlowEntries,
+			bucketFlowDue, bucketFlowPaused, bucketFlowByNumber, bucketFlowByFlow, bucketFlowByExit,
+			bucketFlowPendingSends, bucketFlowOnce} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
+	// 12 → 13: the change feed with its consumers' cursors, and the
+	// webhooks' endpoints and delivery outbox. Changes before the upgrade
+	// are not recorded: the feed starts empty.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketChanges, bucketChangeCursors, bucketWebhookEndpoints,
+			bucketWebhookDeliveries, bucketWebhookPending} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
 	},
 }
 

@@ -248,7 +248,9 @@ func TestMigrateFromEmpty(t *testing.T) {
 			bucketMsgIdemTime, bucketMsgReports, bucketInbound, bucketInboundParts, bucketInboundSeen,
 			bucketInboundSeenTime, bucketTokens, bucketTokensByID, bucketSettings, bucketDisclosures,
 			bucketInboxRead, bucketModems, bucketModemsPaused, bucketUndecodable,
-			bucketImportJobs, bucketImportRejected, bucketImportSeen} {
+			bucketImportJobs, bucketImportRejected, bucketImportSeen,
+			bucketFlows, bucketFlowVersions, bucketFlowCounters, bucketFlowEntries, bucketFlowDue, bucketFlowPaused,
+			bucketFlowByNumber, bucketFlowByFlow, bucketFlowByExit, bucketFlowPendingSends, bucketFlowOnce} {
 			if tx.Bucket(b) == nil {
 				missing = append(missing, string(b))
 			}

@@ -122,10 +122,23 @@ func browserAxe(t *testing.T, width int64) {
 	if err := l.net.Deliver("+12015550155", liveSimA, "please stop texting me"); err != nil {
 		t.Fatal(err)
 	}
+	hook, err := l.gw.CreateWebhookEndpoint(context.Background(), gateway.WebhookInput{URL: ptr("http://127.0.0.1:9/hook"),
+		Description: ptr("CRM"), Kinds: ptr([]string{"message.status", "modem.down"}), AllowPrivate: ptr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.gw.SendWebhookTest(hook.ID); err != nil {
+		t.Fatal(err)
+	}
 	l.waitFor("texts in", func() bool {
 		in, _, err := l.gw.Inbox(0, 10)
 		return err == nil && len(in) == 2
 	})
+
+	flow, err := l.gw.EnableFlowPreset("abandoned_cart", gateway.FlowPresetOptions{SecondText: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// Logged out first: the login page and the public sign-up page.
 	do(t, ctx, "viewport", chromedp.EmulateViewport(width, 900))
@@ -139,7 +152,9 @@ func browserAxe(t *testing.T, width int64) {
 	pages := []string{"/", "/compose", "/messages", "/messages/" + strconv.FormatUint(m.ID, 10),
 		"/messages/" + strconv.FormatUint(refused.ID, 10), "/messages?state=unknown", "/inbox", "/inbox/" + liveCustomer,
 		"/contacts", "/contacts/" + strconv.FormatUint(c.ID, 10), "/contacts/new", "/contacts/import", "/consent/review",
-		"/consent/" + liveCustomer, "/modems", "/settings", "/settings/compliance"}
+		"/consent/" + liveCustomer, "/modems", "/settings", "/settings/compliance",
+		"/flows", "/flows/" + strconv.FormatUint(flow.ID, 10),
+		"/settings/webhooks", "/settings/webhooks/" + strconv.FormatUint(hook.ID, 10)}
 	for _, p := range pages {
 		do(t, ctx, p, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS("main")))
 		// Live pages first settle: axe must see what a person sees.

@@ -151,5 +151,7 @@ func Handler(cfg Config) http.Handler {
 	s.eventRoutes()
 	s.linkRoutes()
 	s.templateRoutes()
+	s.flowRoutes()
+	s.webhookRoutes()
 	return s
 }

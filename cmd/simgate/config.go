@@ -62,6 +62,7 @@ const (
 //	public_url = "https://texts.example.com"   # the console as customers reach it; short links are on it
 //	public_listen = "0.0.0.0:8081"   # optional second listener serving only /l/, /join and /hooks/
 //	event_max_body_kib = 512      # cap of an event batch or a shop's webhook body
+//	webhook_timeout = "10s"       # one attempt of an outgoing webhook or callback
 //	[join]                        # the public sign-up page's bounds
 //	budget_percent = 10
 //	[limits]                      # defaults for every modem
@@ -95,7 +96,10 @@ type fileConfig struct {
 	// EventMaxBodyKiB caps the body of an event batch or a shop's webhook;
 	// zero when the file leaves it out (webui's default applies).
 	EventMaxBodyKiB int64
-	Modems          []modemEntry
+	// WebhookTimeout bounds one attempt of an outgoing webhook; zero when
+	// the file leaves it out (webhooks.DefaultTimeout applies).
+	WebhookTimeout time.Duration
+	Modems         []modemEntry
 }
 
 // joinConfig bounds the public sign-up page; zero fields take the
@@ -159,9 +163,11 @@ type rawConfig struct {
 	// StartCheckMiB is start_check_mib (fileConfig.StartCheckMiB).
 	StartCheckMiB *int64 `toml:"start_check_mib"`
 	// EventMaxBodyKiB is event_max_body_kib (fileConfig.EventMaxBodyKiB).
-	EventMaxBodyKiB *int64     `toml:"event_max_body_kib"`
-	Limits          rawLimits  `toml:"limits"`
-	Modem           []rawModem `toml:"modem"`
+	EventMaxBodyKiB *int64 `toml:"event_max_body_kib"`
+	// WebhookTimeout is a string for time.ParseDuration, as above.
+	WebhookTimeout string     `toml:"webhook_timeout"`
+	Limits         rawLimits  `toml:"limits"`
+	Modem          []rawModem `toml:"modem"`
 }
 
 // rawBackup is the [backup] table.
@@ -396,6 +402,15 @@ func (r rawConfig) validate(dir string) (fileConfig, []error) {
 			cfg.EventMaxBodyKiB = k
 		}
 	}
+	if r.WebhookTimeout != "" {
+		// A second is the least a receiver across the internet needs; a
+		// minute is where a hanging receiver costs its queue too much.
+		if d, err := time.ParseDuration(r.WebhookTimeout); err != nil || d < time.Second || d > time.Minute {
+			bad("webhook_timeout", "%q must be a duration from 1s to 1m", r.WebhookTimeout)
+		} else {
+			cfg.WebhookTimeout = d
+		}
+	}
 	cfg.Backup, errs = r.Backup.apply(dir, errs)
 	if r.StartCheckMiB != nil {
 		if *r.StartCheckMiB < 0 {
@@ -592,6 +607,7 @@ func mergeConfig(file fileConfig, fs *flag.FlagSet, cfg daemonConfig) (daemonCon
 	}
 	cfg.Join = file.Join
 	cfg.EventMaxBodyBytes = file.EventMaxBodyKiB << 10 // no flag
+	cfg.WebhookTimeout = file.WebhookTimeout           // no flag
 	cfg.Backup = file.Backup
 	if !given["start-check-mib"] && file.StartCheckMiB != nil {
 		cfg.StartCheckBytes = *file.StartCheckMiB << 20

@@ -88,6 +88,41 @@ func TestEndToEndShopifyCheckoutAndOrder(t *testing.T) {
 	if code, body := shopifyPost(t, base, "checkouts/create", "wh-forged", "not the secret", checkout); code != http.StatusUnauthorized {
 		t.Fatalf("forged: %d %s", code, body)
 	}
+	// What a shop's misconfigured or hostile sender may post: each gets
+	// its answer, and none stores anything (checked after the restart
+	// below: the phone's events are the checkout and the order only).
+	signed := func(contentType string, body []byte, topic string) (int, string) {
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		q, _ := http.NewRequest("POST", base+"/hooks/shopify", bytes.NewReader(body))
+		q.Header.Set("Content-Type", contentType)
+		q.Header.Set("X-Shopify-Topic", topic)
+		q.Header.Set("X-Shopify-Webhook-Id", "wh-bad-"+topic+contentType)
+		q.Header.Set("X-Shopify-Hmac-Sha256", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+		resp, err := http.DefaultClient.Do(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	huge := append([]byte(`{"id":1,"note":"`), bytes.Repeat([]byte("x"), 1<<20)...)
+	huge = append(huge, `"}`...)
+	for _, bad := range []struct {
+		name, contentType, topic string
+		body                     []byte
+		want                     int
+	}{
+		{"wrong content type", "text/plain", "checkouts/create", checkout, http.StatusUnsupportedMediaType},
+		{"1 MB body", "application/json", "checkouts/create", huge, http.StatusRequestEntityTooLarge},
+		{"malformed JSON", "application/json", "checkouts/create", []byte(`{"id": 1, "phone": `), http.StatusBadRequest},
+		{"unknown topic", "application/json", "carts/update", checkout, http.StatusOK},
+	} {
+		if code, body := signed(bad.contentType, bad.body, bad.topic); code != bad.want || strings.Contains(body, `"stored":1`) {
+			t.Errorf("%s: %d %.200s, want %d and nothing stored", bad.name, code, body, bad.want)
+		}
+	}
 	if code, body := shopifyPost(t, base, "checkouts/create", "wh-1", secret, checkout); code != http.StatusOK || !strings.Contains(body, `"stored":1`) {
 		t.Fatalf("checkout: %d %s", code, body)
 	}

@@ -56,8 +56,8 @@ var layerRules = []layerRule{
 		why: "the core does not know what drives it: webui and cmd call the gateway, never the reverse",
 	},
 	{
-		from: module + "/gateway/...", not: []string{"net/http/...", "github.com/gorilla/websocket/..."},
-		why: "the core speaks no HTTP: webui translates between HTTP and gateway calls",
+		from: module + "/gateway/...", unless: []string{module + "/gateway/httpout"}, not: []string{"net/http/...", "github.com/gorilla/websocket/..."},
+		why: "the core serves no HTTP: webui translates between HTTP and gateway calls; the one outgoing client (webhooks, callbacks) is httpout, a leaf cmd hands in",
 	},
 	{
 		from: module + "/gateway/...", unless: []string{module + "/gateway"}, not: []string{module + "/gateway"},
@@ -74,7 +74,7 @@ var layerRules = []layerRule{
 	{
 		from: module + "/gateway/view", direct: true, not: []string{module + "/...", "os", "io", "io/fs", "net/...", "log", "log/slog"},
 		allow: []string{module + "/store", module + "/modem", module + "/gateway/outbox", module + "/gateway/consent",
-			module + "/gateway/contacts", module + "/gateway/compliance", module + "/gateway/live"},
+			module + "/gateway/contacts", module + "/gateway/compliance", module + "/gateway/live", module + "/gateway/flows"},
 		why: "view is shapes and their conversions, no I/O: it reads the records and the parts' result types it converts, and calls no part",
 	},
 	{
@@ -110,6 +110,15 @@ var layerRules = []layerRule{
 		why: "the compatible APIs' formats are pure functions of strings and numbers, so the HTTP routes and the callback senders share them without pulling in the store or the outbox",
 	},
 	{
+		from: module + "/gateway/webhooks", direct: true,
+		not: []string{module + "/gateway/outbox", module + "/gateway/consent", module + "/gateway/contacts", module + "/gateway/access", module + "/gateway/shopevents", module + "/gateway/httpout"},
+		why: "webhooks only tells: it reads the change feed and sends no text, and its HTTP client comes from cmd through the Sender interface",
+	},
+	{
+		from: module + "/gateway/httpout", not: []string{module + "/..."},
+		why: "httpout is a leaf HTTP client with the rule about private addresses: it knows no records and no part",
+	},
+	{
 		from: module + "/gateway/msgtemplate", direct: true, not: []string{module + "/...", "os", "io/fs", "net/...", "log/slog"},
 		allow: []string{module + "/store", module + "/modem", module + "/gateway/compliance"},
 		why:   "templates are pure text work: they render the values they are handed, count parts with modem and take the R-ID rules from compliance; the facade reads the contacts for them",
@@ -117,6 +126,13 @@ var layerRules = []layerRule{
 	{
 		from: module + "/gateway/links", direct: true, not: []string{module + "/gateway/..."}, allow: []string{module + "/gateway/msgtemplate"},
 		why: "short links need the store and the marks msgtemplate leaves on the URLs it prints; they send nothing, so no outbox",
+	},
+	{
+		from: module + "/gateway/flows", direct: true,
+		not:   []string{module + "/gateway/..."},
+		allow: []string{module + "/gateway/outbox", module + "/gateway/compliance"},
+		why: "flows sends only through the outbox (its request type) and asks the compliance judge for a test's forecast; " +
+			"templates, links and the consent ledger reach it through the interfaces gateway.New wires",
 	},
 	{
 		from: module + "/webui/...", direct: true,
@@ -421,6 +437,9 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		outbox     = module + "/gateway/outbox"
 		shopevents = module + "/gateway/shopevents"
 		compat     = module + "/gateway/compat"
+		flows      = module + "/gateway/flows"
+		webhooks   = module + "/gateway/webhooks"
+		httpout    = module + "/gateway/httpout"
 		view       = module + "/gateway/view"
 		tmpl       = module + "/gateway/msgtemplate"
 		links      = module + "/gateway/links"
@@ -432,10 +451,12 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 	)
 	base := func() map[string][]string {
 		return map[string][]string{
-			cmd:        {webui, gateway, store, modem, sim, serial, "net/http"},
+			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, compat, "net/http", "github.com/gorilla/websocket"},
 			compat:     {"net/url", "crypto/hmac"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, view, tmpl, links, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, store, modem},
+			webhooks:   {store, "crypto/hmac", "net/url"},
+			httpout:    {"net/http", "net"},
 			backups:    {"os", "time"},
 			live:       {"sync"},
 			compliance: {store, "time"},
@@ -444,7 +465,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			consent:    {contacts, compliance, store},
 			outbox:     {contacts, compliance, store, modem},
 			shopevents: {contacts, compliance, store, "crypto/hmac"},
-			view:       {live, compliance, contacts, consent, outbox, store, modem, "time"},
+			flows:      {outbox, compliance, store, "time"},
+			view:       {live, compliance, contacts, consent, outbox, flows, store, modem, "time"},
 			tmpl:       {compliance, store, modem, "text/template"},
 			links:      {tmpl, store, "crypto/rand"},
 			store:      {bbolt},
@@ -482,11 +504,20 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{consent, view},
 		{shopevents, consent},
 		{shopevents, outbox},
+		{webhooks, outbox},
+		{webhooks, consent},
+		{webhooks, httpout},
+		{webhooks, "net/http"},
+		{httpout, store},
 		{shopevents, gateway},
 		{shopevents, view},
 		{shopevents, "net/http"},
 		{compat, store},
 		{compat, gateway},
+		{flows, consent},
+		{flows, contacts},
+		{flows, gateway},
+		{flows, view},
 		{view, gateway},
 		{view, access},
 		{view, "os"},

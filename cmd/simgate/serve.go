@@ -20,6 +20,8 @@ import (
 
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/gateway/backups"
+	"github.com/simgate/simgate/gateway/httpout"
+	"github.com/simgate/simgate/gateway/webhooks"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 	"github.com/simgate/simgate/webui"
@@ -122,6 +124,9 @@ type daemonConfig struct {
 	// EventMaxBodyBytes caps an event batch or a shop's webhook body;
 	// zero: webui's default.
 	EventMaxBodyBytes int64
+	// WebhookTimeout bounds one attempt of an outgoing webhook; zero takes
+	// webhooks.DefaultTimeout.
+	WebhookTimeout time.Duration
 	// TLS, when set, serves HTTPS (tlsConfig).
 	TLS *tls.Config
 	// Ready, if set, is called with the base URL once serving.
@@ -331,8 +336,12 @@ func (e *dataError) Unwrap() error { return e.err }
 // newGateway makes the gateway over db with the configured modems; none
 // is opened before the gateway runs.
 func newGateway(db *store.DB, cfg daemonConfig, log *slog.Logger) (*gateway.Gateway, error) {
-	gcfg := gateway.Config{Region: cfg.Region, USSDAllow: cfg.USSDAllow, Signup: cfg.Join.Signup,
-		PublicURL: cfg.PublicURL, Log: log}
+	webhookTimeout := cfg.WebhookTimeout
+	if webhookTimeout <= 0 {
+		webhookTimeout = webhooks.DefaultTimeout
+	}
+	gcfg := gateway.Config{Region: cfg.Region, USSDAllow: cfg.USSDAllow, Signup: cfg.Join.Signup, PublicURL: cfg.PublicURL, Log: log,
+		WebhookSender: httpout.New(webhookTimeout, nil)}
 	if cfg.Backup.Keep > 0 {
 		gcfg.Backups = backups.Config{Dir: cfg.Backup.Dir, Keep: cfg.Backup.Keep, At: cfg.Backup.At}
 		if gcfg.Backups.Dir == "" {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -47,6 +48,10 @@ type SubmitRequest struct {
 	// campaigns), never by a client: see store.Message.
 	ExitKey string
 	Origin  string
+	// Callback is told of every status change of the text in a
+	// receiver's format (Twilio's StatusCallback, Kannel's dlr-url),
+	// through the webhooks' delivery outbox. Nil: none.
+	Callback *store.Callback
 }
 
 // Submit validates a request and commits it to the outbox. It returns only
@@ -153,6 +158,9 @@ func (q *Queue) newMessage(r SubmitRequest) (store.Message, error) {
 	if len(r.ExitKey) > store.MaxExitKeyLen || strings.IndexByte(r.ExitKey, 0) >= 0 {
 		return store.Message{}, &store.FieldError{Field: "exit_key", Message: fmt.Sprintf("must be at most %d bytes without NUL", store.MaxExitKeyLen)}
 	}
+	if err := checkCallback(r.Callback); err != nil {
+		return store.Message{}, err
+	}
 	if len(r.IdempotencyKey) > maxIdempotencyKey {
 		return store.Message{}, &store.FieldError{Field: "idempotency_key", Message: fmt.Sprintf("longer than %d bytes", maxIdempotencyKey)}
 	}
@@ -199,6 +207,7 @@ func (q *Queue) newMessage(r SubmitRequest) (store.Message, error) {
 		IdempotencyKey: r.IdempotencyKey,
 		ExitKey:        r.ExitKey,
 		Origin:         r.Origin,
+		Callback:       r.Callback,
 		History:        []store.Transition{{At: now, Status: store.StatusQueued, Note: "accepted"}},
 	}, nil
 }
@@ -285,4 +294,27 @@ func retryDelay(base, max time.Duration, attempts int) time.Duration {
 		d = max
 	}
 	return d
+}
+
+// maxCallbackURL bounds a callback's URL: what browsers and servers
+// commonly accept, and a row that stays small.
+const maxCallbackURL = 2048
+
+// checkCallback refuses a callback that could never be delivered. Where
+// the URL's host resolves is checked at every attempt (package httpout),
+// since it can change after the text was accepted.
+func checkCallback(cb *store.Callback) error {
+	if cb == nil {
+		return nil
+	}
+	u, err := url.Parse(cb.URL)
+	switch {
+	case len(cb.URL) > maxCallbackURL:
+		return &store.FieldError{Field: "callback.url", Message: fmt.Sprintf("longer than %d bytes", maxCallbackURL)}
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return &store.FieldError{Field: "callback.url", Message: "must be an http:// or https:// URL with a host"}
+	case cb.Format == "":
+		return &store.FieldError{Field: "callback.format", Message: "must name a format"}
+	}
+	return nil
 }

@@ -82,8 +82,12 @@ func SubmitRecord(r SubmitRequest) (outbox.SubmitRequest, error) {
 	if r.Kind != "" && !ok {
 		return outbox.SubmitRequest{}, &store.FieldError{Field: "kind", Message: "must be transactional or marketing"}
 	}
-	return outbox.SubmitRequest{To: r.To, Text: r.Text, IdempotencyKey: r.IdempotencyKey,
-		IdempotencyScope: r.IdempotencyScope, ExpiresAt: r.ExpiresAt, Kind: k}, nil
+	req := outbox.SubmitRequest{To: r.To, Text: r.Text, IdempotencyKey: r.IdempotencyKey,
+		IdempotencyScope: r.IdempotencyScope, ExpiresAt: r.ExpiresAt, Kind: k}
+	if c := r.Callback; c != nil {
+		req.Callback = &store.Callback{URL: c.URL, Format: c.Format, Params: c.Params, AllowPrivate: c.AllowPrivate}
+	}
+	return req, nil
 }
 
 // FromContact is the view of a contact; Attributes and Tags are never nil.
@@ -140,7 +144,8 @@ func FromEvidence(e consent.Evidence) Evidence {
 func FromSubject(d store.SubjectData, at time.Time) SubjectData {
 	v := SubjectData{ExportedAt: at.UTC(), Consent: FromConsent(d.Consent), ConsentEvents: mapViews(d.Events, FromConsentEvent),
 		Messages: mapViews(d.Messages, FromMessage), Inbound: mapViews(d.Inbound, FromInbound),
-		ShopEvents: mapViews(d.ShopEvents, FromShopEvent),
+		ShopEvents:  mapViews(d.ShopEvents, FromShopEvent),
+		FlowEntries: mapViews(d.FlowEntries, FromFlowEntry),
 		Links: mapViews(d.Links, func(l store.Link) SubjectLink {
 			return SubjectLink{URL: l.URL, Origin: l.Origin, CreatedAt: l.CreatedAt, Clicks: l.Clicks, FirstClickAt: l.FirstClickAt, LastClickAt: l.LastClickAt}
 		})}

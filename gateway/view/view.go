@@ -1,6 +1,7 @@
 package view
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/simgate/simgate/gateway/compliance"
@@ -212,7 +213,8 @@ type SubjectData struct {
 	Inbound       []Inbound      `json:"inbound"`
 	// ShopEvents: what the shop told the box about the person (checkouts,
 	// orders, products viewed), oldest first.
-	ShopEvents []ShopEvent `json:"shop_events"`
+	ShopEvents  []ShopEvent `json:"shop_events"`
+	FlowEntries []FlowEntry `json:"flow_entries"`
 	// Links are the short links in the texts to the person and how often
 	// they were clicked.
 	Links []SubjectLink `json:"links"`
@@ -237,6 +239,7 @@ type EraseReport struct {
 	ConsentEvents int    `json:"consent_events"` // pseudonymised, kept as evidence
 	ShopEvents    int    `json:"shop_events"`    // deleted
 	Links         int    `json:"links"`          // short links to the number, deleted with their clicks
+	FlowEntries   int    `json:"flow_entries"`   // automated flows' entries, deleted
 }
 
 // ModemStatus is what the API and console show about one configured modem.
@@ -330,6 +333,19 @@ type SubmitRequest struct {
 	IdempotencyScope string
 	ExpiresAt        time.Time // zero: the kind's default validity
 	Kind             Kind      // "": transactional
+	// Callback is told of every status change of the text in a
+	// receiver's format (compat routes: Twilio's StatusCallback, Kannel's
+	// dlr-url). Nil: none.
+	Callback *Callback
+}
+
+// Callback is a per-message status callback: where, in which registered
+// format, with the format's own parameters.
+type Callback struct {
+	URL          string
+	Format       string
+	Params       json.RawMessage
+	AllowPrivate bool
 }
 
 // Template is a saved message template as the API and console show it.
