@@ -3,6 +3,7 @@ package webui
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -152,22 +153,37 @@ func (s *server) kannelSend(w http.ResponseWriter, r *http.Request) {
 		fail(errKannelNoText)
 		return
 	}
+	mask := 0
 	if v := f.Get("dlr-mask"); v != "" {
-		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 31 {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 31 {
 			fail(&kannelReply{http.StatusBadRequest, "Invalid dlr-mask: a number from 0 to 31"})
 			return
 		}
+		mask = n
 	}
+	var callback *gateway.Callback
 	if v := f.Get("dlr-url"); v != "" {
-		if u, err := url.Parse(compat.KannelDLRURL(v, compat.KannelDLR{})); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// The stored URL is the template with its escapes emptied: it
+		// parses, and its host is where the reports go.
+		plain := compat.KannelDLRURL(v, compat.KannelDLR{})
+		if u, err := url.Parse(plain); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			fail(&kannelReply{http.StatusBadRequest, "Invalid dlr-url: an absolute http or https URL"})
 			return
+		}
+		if mask != 0 { // Kannel reports only what dlr-mask asks for
+			params, err := json.Marshal(compat.KannelCallbackParams{Template: v, Mask: mask, From: f.Get("from")})
+			if err != nil {
+				fail(err)
+				return
+			}
+			callback = &gateway.Callback{URL: plain, Format: compat.FormatKannel, Params: params, AllowPrivate: tok.PrivateCallbacks}
 		}
 	}
 	var refused []string
 	var last error
 	for _, to := range recipients {
-		_, _, err := s.compatSubmit(r.Context(), tok, to, text, r.Header.Get("Idempotency-Key"), len(recipients) > 1)
+		_, _, err := s.compatSubmit(r.Context(), tok, to, text, r.Header.Get("Idempotency-Key"), len(recipients) > 1, callback)
 		if err != nil {
 			var field *gateway.FieldError
 			if !errors.As(err, &field) {
@@ -195,10 +211,10 @@ func (s *server) kannelSend(w http.ResponseWriter, r *http.Request) {
 // compatSubmit queues one text of a compatibility API for tok. key, from
 // the Idempotency-Key header, is made per recipient when a request names
 // several, so each recipient's text is its own.
-func (s *server) compatSubmit(ctx context.Context, tok gateway.Token, to, text, key string, several bool) (gateway.Message, bool, error) {
+func (s *server) compatSubmit(ctx context.Context, tok gateway.Token, to, text, key string, several bool, cb *gateway.Callback) (gateway.Message, bool, error) {
 	if key != "" && several {
 		key += ":" + to
 	}
 	return s.gw.Submit(ctx, gateway.SubmitRequest{To: to, Text: text, IdempotencyKey: key,
-		IdempotencyScope: tokenScope(tok), Kind: compatKind(tok)})
+		IdempotencyScope: tokenScope(tok), Kind: compatKind(tok), Callback: cb})
 }

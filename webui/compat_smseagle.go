@@ -92,7 +92,7 @@ func (s *server) eagleV1Send(w http.ResponseWriter, r *http.Request) {
 	}
 	var results []result
 	for _, n := range numbers {
-		m, _, err := s.compatSubmit(r.Context(), tok, n, text, r.Header.Get("Idempotency-Key"), len(numbers) > 1)
+		m, _, err := s.compatSubmit(r.Context(), tok, n, text, r.Header.Get("Idempotency-Key"), len(numbers) > 1, nil)
 		if err != nil {
 			var field *gateway.FieldError
 			if !errors.As(err, &field) {
@@ -153,7 +153,7 @@ func (s *server) eagleV2Send(w http.ResponseWriter, r *http.Request) error {
 			out = append(out, eagleV2Status{Status: "queued", Message: "OK", Number: n})
 			continue
 		}
-		m, _, err := s.compatSubmit(r.Context(), tok, n, req.Text, r.Header.Get("Idempotency-Key"), len(req.To) > 1)
+		m, _, err := s.compatSubmit(r.Context(), tok, n, req.Text, r.Header.Get("Idempotency-Key"), len(req.To) > 1, nil)
 		if err != nil {
 			var field *gateway.FieldError
 			if !errors.As(err, &field) {

@@ -2,6 +2,7 @@ package webui
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -222,12 +223,19 @@ func (s *server) twilioCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 		expires = s.now().Add(time.Duration(n) * time.Second)
 	}
+	tok := callerToken(r)
+	var callback *gateway.Callback
 	if cb := f.Get("StatusCallback"); cb != "" {
 		if u, err := url.Parse(cb); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return newTwilioError(http.StatusBadRequest, compat.TwilioErrInvalidParam, "StatusCallback must be an absolute http or https URL")
 		}
+		params, err := json.Marshal(compat.TwilioCallbackParams{AccountSID: tok.TwilioSID, From: f.Get("From"),
+			MessagingServiceSID: f.Get("MessagingServiceSid")})
+		if err != nil {
+			return err
+		}
+		callback = &gateway.Callback{URL: cb, Format: compat.FormatTwilio, Params: params, AllowPrivate: tok.PrivateCallbacks}
 	}
-	tok := callerToken(r)
 	kind := compatKind(tok)
 	if strings.TrimSpace(f.Get("Body")) != "" {
 		// Twilio refuses a text to a number that replied STOP when it is
@@ -243,7 +251,7 @@ func (s *server) twilioCreate(w http.ResponseWriter, r *http.Request) error {
 	}
 	m, existing, err := s.gw.Submit(r.Context(), gateway.SubmitRequest{
 		To: to, Text: f.Get("Body"), IdempotencyKey: r.Header.Get("Idempotency-Key"),
-		IdempotencyScope: tokenScope(tok), ExpiresAt: expires, Kind: kind,
+		IdempotencyScope: tokenScope(tok), ExpiresAt: expires, Kind: kind, Callback: callback,
 	})
 	if err != nil {
 		return err

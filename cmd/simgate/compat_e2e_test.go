@@ -2,14 +2,19 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,8 +63,10 @@ func TestEndToEndCompatAPIs(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	links, control := startSim(t, dir, 1, "--report-delay", "50ms")
-	native := makeToken(t, data, "monitoring")
-	twilioCreds := makeToken(t, data, "shop-plugin", "--twilio")
+	// The callbacks go to a receiver on 127.0.0.1: the tokens allow it.
+	native := makeToken(t, data, "monitoring", "--private-callbacks")
+	twilioCreds := makeToken(t, data, "shop-plugin", "--twilio", "--private-callbacks")
+	recv := newCallbackReceiver(t)
 	m := regexp.MustCompile(`^TWILIO_ACCOUNT_SID=(AC[0-9a-f]{32})\nTWILIO_AUTH_TOKEN=([0-9a-f]{32})$`).FindStringSubmatch(twilioCreds)
 	if m == nil {
 		t.Fatalf("token create --twilio printed %q", twilioCreds)
@@ -68,11 +75,12 @@ func TestEndToEndCompatAPIs(t *testing.T) {
 	_, base := startServe(t, data, links)
 	c := &api{t: t, base: base, token: native, http: &http.Client{Timeout: 30 * time.Second}}
 
-	var ids []string
+	var ids, twilioSIDs []string
 	texts := map[string]bool{}
 
 	// Kannel's user guide (sendsms): a GET with user, pass, to and text.
-	code, body := curl(t, base+"/cgi-bin/sendsms?username=monitoring&password="+native+"&to=%2B12015550123&text=Disk+almost+full")
+	dlrURL := url.QueryEscape(recv.URL + "/dlr?id=disk&s=%d&to=%P&T=%T")
+	code, body := curl(t, base+"/cgi-bin/sendsms?username=monitoring&password="+native+"&to=%2B12015550123&text=Disk+almost+full&dlr-mask=31&dlr-url="+dlrURL)
 	if code != http.StatusAccepted || body != "0: Accepted for delivery" {
 		t.Fatalf("kannel: %d %q", code, body)
 	}
@@ -111,7 +119,7 @@ func TestEndToEndCompatAPIs(t *testing.T) {
 		}
 		t.Log("twilio npm package not installed (npm ci in testdata/twilio): skipping its part")
 	} else {
-		callback := "https://shop.example/twilio/status?order=7"
+		callback := recv.URL + "/twilio/status?order=7"
 		cb := compat.TwilioStatusCallback{AccountSID: accountSID, MessageSID: compat.MessageSID(9), From: "+12015550100",
 			To: "+12015550126", Status: "undelivered", ErrorCode: compat.TwilioErrUnreachable}.Params()
 		in := compat.TwilioInbound{AccountSID: accountSID, MessageSID: compat.InboundSID(3), From: "+12015550126",
@@ -175,6 +183,7 @@ func TestEndToEndCompatAPIs(t *testing.T) {
 		if len(got.Signatures) != 2 || !got.Signatures[0] || !got.Signatures[1] {
 			t.Errorf("twilio.validateRequest on simgate's signatures: %v", got.Signatures)
 		}
+		twilioSIDs = []string{got.Created[0].SID, got.Created[1].SID, got.Created[2].SID}
 	}
 
 	// Kannel's text has no id in its answer: find it by its words.
@@ -202,6 +211,110 @@ func TestEndToEndCompatAPIs(t *testing.T) {
 			t.Errorf("the simulator received %q %d times, want 1", txt, counts[txt])
 		}
 	}
+
+	// Delivery callbacks: Kannel's dlr-url heard "accepted by the SMSC"
+	// (8) then "delivered" (1), its escapes filled; each Twilio text's
+	// StatusCallback heard sent then delivered, in order, signed so that
+	// the twilio package's validateRequest accepts every post.
+	waitFor(t, time.Minute, "the delivery callbacks", func() error {
+		got := recv.requests()
+		var dlr []string
+		final := map[string]string{}
+		for _, r := range got {
+			switch r.path {
+			case "/dlr":
+				dlr = append(dlr, r.query.Get("s"))
+			case "/twilio/status":
+				final[r.form.Get("MessageSid")] = r.form.Get("MessageStatus")
+			}
+		}
+		if strings.Join(dlr, ",") != "8,1" {
+			return fmt.Errorf("dlr-url heard %v, want 8 then 1", dlr)
+		}
+		for _, sid := range twilioSIDs {
+			if final[sid] != "delivered" {
+				return fmt.Errorf("StatusCallback of %s last heard %q", sid, final[sid])
+			}
+		}
+		return nil
+	})
+	var signed []map[string]any
+	perSID := map[string][]string{}
+	for _, r := range recv.requests() {
+		switch r.path {
+		case "/dlr":
+			if r.method != "GET" || r.query.Get("id") != "disk" || r.query.Get("to") != "+12015550123" || r.query.Get("T") == "" {
+				t.Errorf("dlr-url request %s %s", r.method, r.rawURL)
+			}
+		case "/twilio/status":
+			if r.method != "POST" || r.form.Get("AccountSid") != accountSID || r.form.Get("From") != "+12015550100" {
+				t.Errorf("status callback %s %v", r.method, r.form)
+			}
+			sid := r.form.Get("MessageSid")
+			perSID[sid] = append(perSID[sid], r.form.Get("MessageStatus"))
+			signed = append(signed, map[string]any{"url": recv.URL + r.rawURL, "params": flat(r.form), "signature": r.signature})
+		}
+	}
+	for _, sid := range twilioSIDs {
+		if s := strings.Join(perSID[sid], ","); s != "sending,sent,delivered" && s != "sent,delivered" {
+			t.Errorf("StatusCallback of %s heard %s, want sent then delivered", sid, s)
+		}
+	}
+	if len(twilioSIDs) > 0 {
+		in, _ := json.Marshal(signed)
+		cmd := exec.Command("node", filepath.Join(clientDirAbs(t), "validate.js"))
+		cmd.Env = append(os.Environ(), "TWILIO_AUTH_TOKEN="+authToken)
+		cmd.Stdin = strings.NewReader(string(in))
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("validate.js: %v", err)
+		}
+		var ok []bool
+		if err := json.Unmarshal(out, &ok); err != nil || len(ok) != len(signed) || slices.Contains(ok, false) {
+			t.Errorf("twilio.validateRequest on the callbacks received: %s (%v)", out, err)
+		}
+	}
+}
+
+func clientDirAbs(t *testing.T) string {
+	d, err := filepath.Abs("testdata/twilio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// callbackReceiver records every request simgate's callbacks make.
+type callbackReceiver struct {
+	URL string
+	mu  sync.Mutex
+	got []receivedCallback
+}
+
+type receivedCallback struct {
+	method, path, rawURL, signature string
+	query, form                     url.Values
+}
+
+func newCallbackReceiver(t *testing.T) *callbackReceiver {
+	rc := &callbackReceiver{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		form, _ := url.ParseQuery(string(body))
+		rc.mu.Lock()
+		rc.got = append(rc.got, receivedCallback{method: r.Method, path: r.URL.Path, rawURL: r.URL.RequestURI(),
+			signature: r.Header.Get("X-Twilio-Signature"), query: r.URL.Query(), form: form})
+		rc.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	rc.URL = srv.URL
+	return rc
+}
+
+func (rc *callbackReceiver) requests() []receivedCallback {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]receivedCallback(nil), rc.got...)
 }
 
 // flat is a form with one value per name, as twilio.validateRequest takes it.
