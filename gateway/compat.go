@@ -7,6 +7,7 @@ import (
 
 	"github.com/simgate/simgate/gateway/compat"
 	"github.com/simgate/simgate/gateway/webhooks"
+	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
 
@@ -46,9 +47,18 @@ func callbackState(d webhooks.Delivery) (compat.MessageState, error) {
 	return st, nil
 }
 
-// formatTwilio is Twilio's signed status post. A revoked account has no key
-// to sign with: its callbacks are dropped rather than sent unsigned.
+// NewWebhookSecret makes a webhook endpoint's signing secret ("whsec_"...),
+// for endpoints made outside the console (simgate token create).
+func NewWebhookSecret() (string, error) { return webhooks.NewSecret() }
+
+// formatTwilio is Twilio's signed status post for a text's callback, or
+// its inbound post for an endpoint subscribed to inbound texts. A revoked
+// account has no key to sign with: its callbacks are dropped rather than
+// sent unsigned.
 func (g *Gateway) formatTwilio(d webhooks.Delivery) (webhooks.Request, error) {
+	if d.Change.Kind == store.ChangeMessageInbound {
+		return g.formatTwilioInbound(d)
+	}
 	st, err := callbackState(d)
 	if err != nil {
 		return webhooks.Request{}, err
@@ -97,4 +107,30 @@ func webhookRequest(r compat.CallbackRequest) webhooks.Request {
 		h[k] = []string{v}
 	}
 	return webhooks.Request{Method: r.Method, URL: r.URL, Header: h, Body: r.Body}
+}
+
+// formatTwilioInbound posts a received text as Twilio posts to a number's
+// messaging webhook, signed by the Twilio account whose inbound URL the
+// endpoint's is (simgate token create --twilio-inbound-url).
+func (g *Gateway) formatTwilioInbound(d webhooks.Delivery) (webhooks.Request, error) {
+	var in store.InboundChange
+	if err := json.Unmarshal(d.Change.Data, &in); err != nil {
+		return webhooks.Request{}, fmt.Errorf("gateway: twilio inbound: decode change %d: %w", d.Change.Seq, err)
+	}
+	tokens, err := g.access.Tokens()
+	if err != nil {
+		return webhooks.Request{}, err
+	}
+	for _, t := range tokens {
+		if t.TwilioSID == "" || t.TwilioInboundURL != d.URL {
+			continue
+		}
+		// To is the modem's name: the box does not always know its SIM's
+		// number, and the name tells a receiver which line it came in on.
+		req := compat.TwilioInboundRequest(d.URL, t.TwilioSigningKey, compat.TwilioInbound{AccountSID: t.TwilioSID,
+			MessageSID: compat.InboundSID(in.ID), From: in.From, To: in.Modem, Body: in.Text,
+			NumSegments: modem.PlanText(in.Text).Parts})
+		return webhookRequest(req), nil
+	}
+	return webhooks.Request{}, fmt.Errorf("no Twilio account has %s as its inbound URL (simgate token create --twilio --twilio-inbound-url)", d.URL)
 }

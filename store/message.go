@@ -242,4 +242,8 @@ type Token struct {
 	// HMAC keyed by it, so the box must hold it to sign: the hash above
 	// authenticates, this signs. Never shown by the API.
 	TwilioSigningKey string `json:"twilio_signing_key,omitempty"`
+	// TwilioInboundURL is where the account's inbound texts are posted in
+	// Twilio's format (through a webhook endpoint with that URL and the
+	// "twilio" format); the account signs them.
+	TwilioInboundURL string `json:"twilio_inbound_url,omitempty"`
 }

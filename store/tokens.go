@@ -55,6 +55,8 @@ type TokenOptions struct {
 	Twilio bool
 	// PrivateCallbacks: Token.PrivateCallbacks.
 	PrivateCallbacks bool
+	// TwilioInboundURL: Token.TwilioInboundURL (a Twilio token only).
+	TwilioInboundURL string
 }
 
 // twilioHexLen is the length in hex digits of a Twilio SID's body and of
@@ -108,7 +110,7 @@ func (db *DB) CreateTokenWith(name string, opt TokenOptions) (string, Token, err
 		}
 		t = Token{ID: id, Name: name, CreatedAt: db.now(), Marketing: opt.Marketing, PrivateCallbacks: opt.PrivateCallbacks}
 		if opt.Twilio {
-			t.TwilioSID, t.TwilioSigningKey = sid, plaintext
+			t.TwilioSID, t.TwilioSigningKey, t.TwilioInboundURL = sid, plaintext, opt.TwilioInboundURL
 		}
 		raw, err := json.Marshal(t)
 		if err != nil {

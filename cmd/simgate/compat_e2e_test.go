@@ -26,7 +26,7 @@ import (
 func makeToken(t *testing.T, data, name string, flags ...string) string {
 	t.Helper()
 	args := append([]string{"token", "create", "--data", data, "--name", name}, flags...)
-	out, err := exec.Command(simgateBinary(t), args...).CombinedOutput()
+	out, err := exec.Command(simgateBinary(t), args...).Output()
 	if err != nil {
 		t.Fatalf("token create %v: %v\n%s", flags, err, out)
 	}
@@ -65,8 +65,8 @@ func TestEndToEndCompatAPIs(t *testing.T) {
 	links, control := startSim(t, dir, 1, "--report-delay", "50ms")
 	// The callbacks go to a receiver on 127.0.0.1: the tokens allow it.
 	native := makeToken(t, data, "monitoring", "--private-callbacks")
-	twilioCreds := makeToken(t, data, "shop-plugin", "--twilio", "--private-callbacks")
 	recv := newCallbackReceiver(t)
+	twilioCreds := makeToken(t, data, "shop-plugin", "--twilio", "--private-callbacks", "--twilio-inbound-url", recv.URL+"/sms")
 	m := regexp.MustCompile(`^TWILIO_ACCOUNT_SID=(AC[0-9a-f]{32})\nTWILIO_AUTH_TOKEN=([0-9a-f]{32})$`).FindStringSubmatch(twilioCreds)
 	if m == nil {
 		t.Fatalf("token create --twilio printed %q", twilioCreds)
@@ -212,6 +212,9 @@ func TestEndToEndCompatAPIs(t *testing.T) {
 		}
 	}
 
+	// A customer's text reaches the account's inbound URL in Twilio's format.
+	postJSON(t, control+"/inbound", map[string]any{"to": 0, "from": "+12015550126", "text": "Where is my order? 📦"})
+
 	// Delivery callbacks: Kannel's dlr-url heard "accepted by the SMSC"
 	// (8) then "delivered" (1), its escapes filled; each Twilio text's
 	// StatusCallback heard sent then delivered, in order, signed so that
@@ -236,6 +239,9 @@ func TestEndToEndCompatAPIs(t *testing.T) {
 				return fmt.Errorf("StatusCallback of %s last heard %q", sid, final[sid])
 			}
 		}
+		if !slices.ContainsFunc(got, func(r receivedCallback) bool { return r.path == "/sms" }) {
+			return fmt.Errorf("the inbound URL heard nothing")
+		}
 		return nil
 	})
 	var signed []map[string]any
@@ -252,6 +258,12 @@ func TestEndToEndCompatAPIs(t *testing.T) {
 			}
 			sid := r.form.Get("MessageSid")
 			perSID[sid] = append(perSID[sid], r.form.Get("MessageStatus"))
+			signed = append(signed, map[string]any{"url": recv.URL + r.rawURL, "params": flat(r.form), "signature": r.signature})
+		case "/sms":
+			if r.method != "POST" || r.form.Get("Body") != "Where is my order? 📦" || r.form.Get("From") != "+12015550126" ||
+				r.form.Get("AccountSid") != accountSID || r.form.Get("SmsStatus") != "received" || !strings.HasPrefix(r.form.Get("MessageSid"), "SM") {
+				t.Errorf("inbound post %s %v", r.method, r.form)
+			}
 			signed = append(signed, map[string]any{"url": recv.URL + r.rawURL, "params": flat(r.form), "signature": r.signature})
 		}
 	}
