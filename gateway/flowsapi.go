@@ -142,3 +142,21 @@ func DecodeFlowDefinition(raw json.RawMessage) (FlowDefinition, error) {
 	}
 	return d, nil
 }
+
+// CartRemindersOffered reports whether an active flow sends abandoned-cart
+// or browse reminders: only then do the sign-up page and the opt-in forms
+// offer them, since agreeing to texts nobody sends misleads the customer.
+func (g *Gateway) CartRemindersOffered() bool {
+	list, err := g.flows.List()
+	if err != nil {
+		g.events.log.Warn("list flows", "error", err)
+		return false
+	}
+	for _, f := range list {
+		v := view.FromFlow(f)
+		if v.Status == string(store.FlowActive) && v.Definition.IsCartReminder() {
+			return true
+		}
+	}
+	return false
+}

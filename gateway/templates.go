@@ -1,11 +1,15 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/links"
 	"github.com/simgate/simgate/gateway/msgtemplate"
+	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/gateway/view"
 	"github.com/simgate/simgate/store"
 )
@@ -161,7 +165,17 @@ func (g *Gateway) PreviewTemplate(r PreviewRequest) (TemplatePreview, error) {
 	}
 	var sample store.Contact
 	if r.Number != "" {
-		if sample, err = g.contacts.ByNumber(r.Number); err != nil {
+		sample, err = g.contacts.ByNumber(r.Number)
+		if errors.Is(err, store.ErrNotFound) {
+			// A number that is not a contact gets the template's
+			// fallbacks, as SendTemplate sends it.
+			number, nerr := contacts.Normalize(r.Number, g.cfg.Region)
+			if nerr != nil {
+				return TemplatePreview{}, &store.FieldError{Field: "number", Message: nerr.Error()}
+			}
+			sample, err = store.Contact{Number: number}, nil
+		}
+		if err != nil {
 			return TemplatePreview{}, fmt.Errorf("number: %w", err)
 		}
 	} else {
@@ -205,4 +219,60 @@ func (g *Gateway) FollowLink(code, userAgent string, head bool) (string, error) 
 // LinkStats sums the short links whose origin starts with originPrefix.
 func (g *Gateway) LinkStats(originPrefix string) (LinkStats, error) {
 	return asView(view.FromLinkStats)(g.links.Stats(originPrefix))
+}
+
+// SendTemplateRequest sends a saved template to one number from the
+// console's Send page.
+type SendTemplateRequest struct {
+	To         string
+	TemplateID uint64
+}
+
+// SendTemplate renders saved template id for the contact of r.To (a number
+// that is not a contact gets the template's fallbacks), makes its short
+// links and submits the text through the outbox with the template's kind,
+// so the guard judges it like any other. A variable the contact lacks
+// without a fallback is a FieldError on "template" naming it.
+func (g *Gateway) SendTemplate(ctx context.Context, r SendTemplateRequest) (Message, error) {
+	number, err := contacts.Normalize(r.To, g.cfg.Region)
+	if err != nil {
+		return Message{}, &store.FieldError{Field: "to", Message: err.Error()}
+	}
+	t, err := g.db.GetTemplate(r.TemplateID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Message{}, &store.FieldError{Field: "template", Message: fmt.Sprintf("no saved template %d", r.TemplateID)}
+	}
+	if err != nil {
+		return Message{}, err
+	}
+	c, err := g.db.ContactByNumber(number)
+	if errors.Is(err, store.ErrNotFound) {
+		c, err = store.Contact{Number: number}, nil
+	}
+	if err != nil {
+		return Message{}, err
+	}
+	tmpl, err := msgtemplate.ParseKind(t.Body, t.Kind)
+	if err != nil {
+		return Message{}, &store.FieldError{Field: "template", Message: err.Error()}
+	}
+	rendered, err := tmpl.Render(msgtemplate.ContactVars(c))
+	if err != nil {
+		return Message{}, &store.FieldError{Field: "template", Message: fmt.Sprintf("%q cannot be filled in for %s: %v", t.Name, number, err)}
+	}
+	origin := fmt.Sprintf("template:%d", t.ID)
+	// One code per (text, URL): each send from the page is a new text.
+	key := fmt.Sprintf("console:%s:%s:%d", origin, number, g.cfg.Clock().UnixNano())
+	text, err := g.links.Shorten(rendered, links.Owner{Number: number, Origin: origin, MessageKey: key, Kind: t.Kind})
+	if errors.Is(err, links.ErrNoBaseURL) {
+		return Message{}, &store.FieldError{Field: "template", Message: err.Error()}
+	}
+	if err != nil {
+		return Message{}, err
+	}
+	m, _, err := g.outbox.Submit(ctx, outbox.SubmitRequest{To: number, Text: text, Kind: t.Kind, Origin: origin})
+	if err != nil {
+		return Message{}, err
+	}
+	return view.FromMessage(m), nil
 }

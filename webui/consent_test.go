@@ -225,6 +225,9 @@ func TestJoinStartsDoubleOptIn(t *testing.T) {
 	t.Parallel()
 	c := newConsoleRig(t, func(c *Config) { c.PublicURL = "https://texts.rosas.example/" })
 	openForConsent(t, c.rig)
+	if _, err := c.gw.EnableFlowPreset("abandoned_cart", gateway.FlowPresetOptions{}); err != nil {
+		t.Fatal(err) // the cart box shows only while a cart flow runs
+	}
 	runGateway(t, c.gw)
 	c.cookie = nil
 	w := c.get("/join")

@@ -19,6 +19,7 @@ func (s *server) consoleRoutes() {
 	m.Handle("GET /console/counts", s.console(s.countsJSON))
 	m.Handle("GET /compose", s.console(s.composePage))
 	m.Handle("POST /compose", s.form(s.compose))
+	m.Handle("POST /compose/template", s.form(s.composeTemplate))
 	m.Handle("POST /console/plan", s.form(s.plan))
 	m.Handle("GET /messages", s.console(s.messagesPage))
 	m.Handle("GET /messages/{id}", s.console(s.messagePage))

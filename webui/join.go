@@ -62,8 +62,11 @@ type joinData struct {
 	JoinKeyword string
 	Number      string
 	Cart        bool
-	Closed      bool // no brand or disclosure saved yet
-	Sent        bool // the thank-you page
+	// OffersCart: an active flow sends cart reminders, so the page offers
+	// them; otherwise the box would ask consent to texts nobody sends.
+	OffersCart bool
+	Closed     bool // no brand or disclosure saved yet
+	Sent       bool // the thank-you page
 	// Challenge, when set, is the proof of work a post must carry
 	// (static/join.js solves it); Bits is its difficulty.
 	Challenge string
@@ -74,7 +77,8 @@ func (s *server) newJoinData() joinData {
 	cs := s.gw.ComplianceSettings()
 	return joinData{Brand: cs.Brand, Disclosure: cs.Disclosure.Text, Frequency: cs.Frequency,
 		TermsURL: cs.TermsURL, PrivacyURL: cs.PrivacyURL, JoinKeyword: cs.JoinKeyword,
-		Closed: cs.Brand == "" || cs.Disclosure.Version == "" || cs.Disclosure.Text == ""}
+		OffersCart: s.gw.CartRemindersOffered(),
+		Closed:     cs.Brand == "" || cs.Disclosure.Version == "" || cs.Disclosure.Text == ""}
 }
 
 func (s *server) renderJoin(w http.ResponseWriter, r *http.Request, status int, d joinData, errMsg string) {
@@ -118,7 +122,7 @@ func (s *server) joinPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Number = strings.TrimSpace(r.PostFormValue("number"))
-	d.Cart = r.PostFormValue("cart") == "yes"
+	d.Cart = d.OffersCart && r.PostFormValue("cart") == "yes"
 	ip, now := clientIP(r), s.now()
 	if r.PostFormValue("consent") != "yes" {
 		// R-OPTIN-1: an affirmative act; an unticked box is no consent.

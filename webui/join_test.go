@@ -258,6 +258,9 @@ func (r *joinRig) subscribe(number string) {
 func TestJoinCannotChangeASubscribersPreferences(t *testing.T) {
 	t.Parallel()
 	r := newJoinRig(t, nil, nil)
+	if _, err := r.gw.EnableFlowPreset("abandoned_cart", gateway.FlowPresetOptions{}); err != nil {
+		t.Fatal(err) // the cart box shows only while a cart flow runs
+	}
 	r.start()
 	r.subscribe(consentNumber)
 	before := r.ledger(consentNumber)
@@ -647,5 +650,48 @@ func solveChallenge(challenge string, zeroBits int) string {
 		if leadingZeroBits(sha256.Sum256([]byte(challenge+":"+nonce))) >= zeroBits {
 			return nonce
 		}
+	}
+}
+
+// TestJoinOffersCartOnlyWithACartFlow (issue 13, point 18): the sign-up
+// page offers cart reminders only while an active flow sends them; a
+// posted "cart" without one asks for nothing, and pausing the flow takes
+// the box away again.
+func TestJoinOffersCartOnlyWithACartFlow(t *testing.T) {
+	t.Parallel()
+	r := newJoinRig(t, nil, nil)
+	r.start()
+	page := func() string {
+		q := httptest.NewRequest(http.MethodGet, "/join", nil)
+		w := httptest.NewRecorder()
+		r.h.ServeHTTP(w, q)
+		return w.Body.String()
+	}
+	if strings.Contains(page(), `name="cart"`) {
+		t.Fatal("the page offers cart reminders though no flow sends them")
+	}
+	if w := r.join("203.0.113.9", signUp(consentNumber, true)); w.Code != http.StatusSeeOther {
+		t.Fatalf("sign-up: %d %.300s", w.Code, w.Body)
+	}
+	r.waitFor("the sign-up handled", func() bool {
+		c, err := r.gw.Consent(consentNumber)
+		return err == nil && c.Marketing == gateway.MarketingPending
+	})
+	if c, _ := r.gw.Consent(consentNumber); c.PendingCartReminders {
+		t.Error("a posted cart box asked for cart reminders that no flow sends")
+	}
+
+	f, err := r.gw.EnableFlowPreset("abandoned_cart", gateway.FlowPresetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page(), `name="cart"`) {
+		t.Error("an active cart flow, and the page does not offer its reminders")
+	}
+	if _, err := r.gw.PauseFlow(f.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(page(), `name="cart"`) {
+		t.Error("the cart flow is paused, and the page still offers its reminders")
 	}
 }

@@ -52,6 +52,14 @@ type composeData struct {
 	// Contacts feed the To field's picker (the first composeContacts).
 	Contacts []gateway.Contact
 	Brand    string // marketing texts start with it
+	// The second form: a saved template sent to one number. TplTo and
+	// TplID are what was chosen, TplPreview what that number would get,
+	// TplErrors shown at their field ("to", "template").
+	Templates  []gateway.Template
+	TplTo      string
+	TplID      uint64
+	TplPreview *gateway.TemplateRendering
+	TplErrors  map[string]string
 }
 
 // composeContacts bounds the picker: enough for a shop's regulars, and the
@@ -75,6 +83,9 @@ func (s *server) renderCompose(w http.ResponseWriter, r *http.Request, status in
 		d.Contacts = cs
 	}
 	d.Brand = s.gw.ComplianceSettings().Brand
+	if ts, err := s.gw.Templates(); err == nil {
+		d.Templates = ts
+	}
 	return s.render(w, r, status, "compose", view{Title: "Send a text", Nav: "compose", Error: errMsg, Notice: notice, Data: d})
 }
 
@@ -121,6 +132,51 @@ func (s *server) compose(w http.ResponseWriter, r *http.Request, u user) error {
 	}
 	if err != nil {
 		return err
+	}
+	seeOther(w, r, fmt.Sprintf("/messages/%d?done=sent", m.ID))
+	return nil
+}
+
+// composeTemplate answers POST /compose/template: preview a saved template
+// for one number (action=preview) or send it (action=send), rendered for
+// that contact with its short links, through the same guard as any text.
+func (s *server) composeTemplate(w http.ResponseWriter, r *http.Request, u user) error {
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+	d := newComposeData("", "")
+	d.TplTo = strings.TrimSpace(r.PostFormValue("to"))
+	id, _ := strconv.ParseUint(r.PostFormValue("template"), 10, 64)
+	d.TplID = id
+	fieldFail := func(err error) error {
+		msg := formError(err)
+		if msg == "" {
+			return err
+		}
+		var fe *gateway.FieldError
+		field := "template"
+		if errors.As(err, &fe) && (fe.Field == "to" || fe.Field == "number") {
+			field, msg = "to", msg+" "+s.numberHint()
+		}
+		d.TplErrors = map[string]string{field: msg}
+		return s.renderCompose(w, r, http.StatusBadRequest, d, "Nothing was sent: see the field marked below.", "")
+	}
+	if id == 0 {
+		return fieldFail(&gateway.FieldError{Field: "template", Message: "Choose a template."})
+	}
+	if r.PostFormValue("action") == "preview" {
+		t, err := s.gw.Template(id)
+		if err != nil {
+			return fieldFail(&gateway.FieldError{Field: "template", Message: "That template no longer exists."})
+		}
+		p, err := s.gw.PreviewTemplate(gateway.PreviewRequest{Body: t.Body, Kind: t.Kind, Number: d.TplTo})
+		if err != nil {
+			return fieldFail(err)
+		}
+		d.TplPreview = &p.Sample
+		return s.renderCompose(w, r, http.StatusOK, d, "", "")
+	}
+	m, err := s.gw.SendTemplate(r.Context(), gateway.SendTemplateRequest{To: d.TplTo, TemplateID: id})
+	if err != nil {
+		return fieldFail(err)
 	}
 	seeOther(w, r, fmt.Sprintf("/messages/%d?done=sent", m.ID))
 	return nil

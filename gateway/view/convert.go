@@ -44,7 +44,7 @@ func FromMessage(m store.Message) Message {
 	v := Message{ID: m.ID, Status: Status(m.Status.String()), Kind: Kind(m.Kind.String()), To: m.To, Text: m.Text,
 		Encoding: m.Encoding, Parts: make([]Part, len(m.Parts)), CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
 		ExpiresAt: optTime(m.ExpiresAt), Error: optString(m.Error), Hold: optString(m.Hold),
-		History: make([]Transition, len(m.History)), Modem: m.Modem, NextAttemptAt: m.NextAttemptAt, BodyPurged: m.BodyPurged}
+		History: make([]Transition, len(m.History)), Origin: m.Origin, Modem: m.Modem, NextAttemptAt: m.NextAttemptAt, BodyPurged: m.BodyPurged}
 	if m.Encoding == modem.EncodingUCS2 {
 		v.UCS2Chars = modem.PlanText(m.Text).UCS2Chars
 	}

@@ -82,6 +82,9 @@ type Message struct {
 	// opt-out review).
 	Hold    *string      `json:"hold"`
 	History []Transition `json:"history"`
+	// Origin names what made the text ("flow:3:entry:77:step:2",
+	// "template:4"); empty for a client's or a person's own text.
+	Origin string `json:"origin,omitempty"`
 
 	Modem         string    `json:"-"` // the modem of the first part; later parts follow it
 	NextAttemptAt time.Time `json:"-"` // when a queued text is tried next
