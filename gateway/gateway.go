@@ -199,6 +199,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 		sender = noWebhookSender{}
 	}
 	g.webhooks = webhooks.New(webhooks.Config{DB: db, Log: log, Clock: cfg.Clock, Notify: ev, Sender: sender})
+	g.registerCompatFormats()
 	db.OnChange(g.webhooks.Changed)
 	g.watchStore()
 	return g, nil

@@ -6,6 +6,7 @@ import (
 	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/gateway/view"
 	"github.com/simgate/simgate/modem"
+	"github.com/simgate/simgate/store"
 )
 
 // The outbox and its modems (package outbox).
@@ -61,6 +62,19 @@ func (g *Gateway) Submit(ctx context.Context, r SubmitRequest) (Message, bool, e
 		return Message{}, false, err
 	}
 	return view.FromMessage(m), existing, nil
+}
+
+// SubmitRefusal is why the compliance guard would suppress a text of kind
+// to number to if it were submitted now, or "" when it would not (an
+// opted-out or erased number; for marketing, no consent). It only reads:
+// the guard still judges every text when it is due. An invalid number is a
+// *FieldError for "to".
+func (g *Gateway) SubmitRefusal(to string, kind Kind) (string, error) {
+	k, ok := store.ParseKind(string(kind))
+	if !ok {
+		k = store.KindTransactional
+	}
+	return g.outbox.Refusal(to, k)
 }
 
 // Message returns one outbound message.

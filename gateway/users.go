@@ -5,6 +5,7 @@ import (
 
 	"github.com/simgate/simgate/gateway/access"
 	"github.com/simgate/simgate/gateway/view"
+	"github.com/simgate/simgate/store"
 )
 
 // Console users, their sessions and API tokens (package access).
@@ -78,6 +79,23 @@ func (g *Gateway) PruneSessions() (int, error) { return g.access.PruneSessions()
 func (g *Gateway) CreateToken(name string) (string, Token, error) {
 	plaintext, t, err := g.access.CreateToken(name)
 	return plaintext, view.FromToken(t), err
+}
+
+// TokenOptions are what a token may be made for besides the native API.
+type TokenOptions = store.TokenOptions
+
+// CreateTokenWith makes a token with options: marketing (the compatibility
+// APIs' texts are marketing) or a Twilio account, whose plaintext is the
+// Auth Token and Token.TwilioSID the Account SID.
+func (g *Gateway) CreateTokenWith(name string, opt TokenOptions) (string, Token, error) {
+	plaintext, t, err := g.access.CreateTokenWith(name, opt)
+	return plaintext, view.FromToken(t), err
+}
+
+// CheckTwilioToken returns the token of a Twilio Account SID and Auth
+// Token (HTTP Basic credentials), or ErrNotFound.
+func (g *Gateway) CheckTwilioToken(accountSID, authToken string) (Token, error) {
+	return asView(view.FromToken)(g.access.CheckTwilioToken(accountSID, authToken))
 }
 
 // CheckToken returns the token for plaintext, or ErrNotFound.

@@ -223,4 +223,27 @@ type Token struct {
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
 	LastUsed  time.Time `json:"last_used,omitempty"`
+	// Marketing marks the texts of the compatibility APIs (Twilio, Kannel,
+	// SMSEagle), which have no kind field, as marketing: the guard then
+	// asks for consent, quiet hours and the frequency cap. Unset, they are
+	// transactional.
+	Marketing bool `json:"marketing,omitempty"`
+	// PrivateCallbacks lets the status callbacks of the texts this token
+	// submits through the compatibility APIs (Twilio's StatusCallback,
+	// Kannel's dlr-url) reach private, loopback or the box's own
+	// addresses: a monitoring server on the shop's network. Without it
+	// they may reach only public addresses (the webhooks' SSRF rule).
+	PrivateCallbacks bool `json:"private_callbacks,omitempty"`
+	// TwilioSID is the Account SID ("AC" + 32 hex) of a token made for
+	// Twilio's API; its plaintext is then the Auth Token.
+	TwilioSID string `json:"twilio_sid,omitempty"`
+	// TwilioSigningKey is that Auth Token itself. Twilio's signatures
+	// (X-Twilio-Signature on status callbacks and inbound posts) are an
+	// HMAC keyed by it, so the box must hold it to sign: the hash above
+	// authenticates, this signs. Never shown by the API.
+	TwilioSigningKey string `json:"twilio_signing_key,omitempty"`
+	// TwilioInboundURL is where the account's inbound texts are posted in
+	// Twilio's format (through a webhook endpoint with that URL and the
+	// "twilio" format); the account signs them.
+	TwilioInboundURL string `json:"twilio_inbound_url,omitempty"`
 }

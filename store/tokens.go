@@ -3,7 +3,9 @@ package store
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base32"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -40,14 +42,50 @@ func tokenHash(plaintext string) []byte {
 // name must be non-empty, at most MaxTokenName characters and unique among
 // live tokens (a *FieldError for "name" otherwise).
 func (db *DB) CreateToken(name string) (string, Token, error) {
+	return db.CreateTokenWith(name, TokenOptions{})
+}
+
+// TokenOptions are what a token may be made for besides the native API.
+type TokenOptions struct {
+	// Marketing: texts the token submits through the compatibility APIs
+	// are marketing (Token.Marketing).
+	Marketing bool
+	// Twilio makes a Twilio account: the token gets an Account SID and its
+	// plaintext is a Twilio-shaped Auth Token (32 hex digits).
+	Twilio bool
+	// PrivateCallbacks: Token.PrivateCallbacks.
+	PrivateCallbacks bool
+	// TwilioInboundURL: Token.TwilioInboundURL (a Twilio token only).
+	TwilioInboundURL string
+}
+
+// twilioHexLen is the length in hex digits of a Twilio SID's body and of
+// an Auth Token: 128 bits, as Twilio's own.
+const twilioHexLen = 32
+
+// CreateTokenWith is CreateToken with options. For a Twilio token the
+// plaintext returned is the Auth Token and Token.TwilioSID the Account SID.
+func (db *DB) CreateTokenWith(name string, opt TokenOptions) (string, Token, error) {
 	if err := validTokenName(name); err != nil {
 		return "", Token{}, err
 	}
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		return "", Token{}, fmt.Errorf("store: token: %w", err)
+	var plaintext, sid string
+	if opt.Twilio {
+		var err error
+		if sid, err = randomHex(twilioHexLen); err != nil {
+			return "", Token{}, err
+		}
+		sid = "AC" + sid
+		if plaintext, err = randomHex(twilioHexLen); err != nil {
+			return "", Token{}, err
+		}
+	} else {
+		secret := make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return "", Token{}, fmt.Errorf("store: token: %w", err)
+		}
+		plaintext = TokenPrefix + tokenEncoding.EncodeToString(secret)
 	}
-	plaintext := TokenPrefix + tokenEncoding.EncodeToString(secret)
 	hash := tokenHash(plaintext)
 
 	var t Token
@@ -70,7 +108,10 @@ func (db *DB) CreateToken(name string) (string, Token, error) {
 		if err != nil {
 			return err
 		}
-		t = Token{ID: id, Name: name, CreatedAt: db.now()}
+		t = Token{ID: id, Name: name, CreatedAt: db.now(), Marketing: opt.Marketing, PrivateCallbacks: opt.PrivateCallbacks}
+		if opt.Twilio {
+			t.TwilioSID, t.TwilioSigningKey, t.TwilioInboundURL = sid, plaintext, opt.TwilioInboundURL
+		}
 		raw, err := json.Marshal(t)
 		if err != nil {
 			return err
@@ -108,7 +149,52 @@ func (db *DB) CheckToken(plaintext string) (Token, error) {
 	if !strings.HasPrefix(plaintext, TokenPrefix) {
 		return Token{}, fmt.Errorf("store: token: %w", ErrNotFound)
 	}
-	hash := tokenHash(plaintext)
+	return db.checkTokenHash(tokenHash(plaintext))
+}
+
+// CheckTwilioToken returns the Twilio token whose Account SID and Auth
+// Token these are, or an error wrapping ErrNotFound. The lookup is by the
+// Auth Token's SHA-256, as CheckToken's; the SID must then match, compared
+// in constant time.
+func (db *DB) CheckTwilioToken(accountSID, authToken string) (Token, error) {
+	if len(authToken) != twilioHexLen || strings.HasPrefix(authToken, TokenPrefix) {
+		return Token{}, fmt.Errorf("store: token: %w", ErrNotFound)
+	}
+	t, err := db.checkTokenHash(tokenHash(authToken))
+	if err != nil {
+		return Token{}, err
+	}
+	if t.TwilioSID == "" || subtle.ConstantTimeCompare([]byte(t.TwilioSID), []byte(accountSID)) != 1 {
+		return Token{}, fmt.Errorf("store: token: %w", ErrNotFound)
+	}
+	return t, nil
+}
+
+// TwilioAccount returns the live token with this Account SID (for signing
+// what is sent to its callbacks), or an error wrapping ErrNotFound.
+func (db *DB) TwilioAccount(accountSID string) (Token, error) {
+	tokens, err := db.Tokens()
+	if err != nil {
+		return Token{}, err
+	}
+	for _, t := range tokens {
+		if t.TwilioSID != "" && t.TwilioSID == accountSID {
+			return t, nil
+		}
+	}
+	return Token{}, fmt.Errorf("store: twilio account %s: %w", accountSID, ErrNotFound)
+}
+
+func randomHex(n int) (string, error) {
+	b := make([]byte, n/2)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("store: token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// checkTokenHash is CheckToken after the plaintext was hashed.
+func (db *DB) checkTokenHash(hash []byte) (Token, error) {
 	var t Token
 	found := false
 	err := db.bolt.View(func(tx *bbolt.Tx) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +163,65 @@ func TestTokenHashOnlyAtRest(t *testing.T) {
 		if bytes.Contains(raw, []byte(s)) {
 			t.Errorf("file contains %q of the plaintext", s)
 		}
+	}
+}
+
+func TestTwilioToken(t *testing.T) {
+	db := openTest(t)
+	auth, tok, err := db.CreateTokenWith("shop plugin", TokenOptions{Twilio: true, Marketing: true, PrivateCallbacks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^AC[0-9a-f]{32}$`).MatchString(tok.TwilioSID) {
+		t.Fatalf("Account SID %q is not AC + 32 hex", tok.TwilioSID)
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(auth) {
+		t.Fatalf("Auth Token %q is not 32 hex", auth)
+	}
+	got, err := db.CheckTwilioToken(tok.TwilioSID, auth)
+	if err != nil || got.ID != tok.ID || !got.Marketing || !got.PrivateCallbacks || got.TwilioSigningKey != auth {
+		t.Fatalf("CheckTwilioToken = %+v, %v", got, err)
+	}
+	other, otherTok, err := db.CreateTokenWith("other", TokenOptions{Twilio: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string][2]string{
+		"another account's SID":   {otherTok.TwilioSID, auth},
+		"another account's token": {tok.TwilioSID, other},
+		"a wrong token":           {tok.TwilioSID, strings.Repeat("0", 32)},
+		"an empty token":          {tok.TwilioSID, ""},
+	} {
+		if _, err := db.CheckTwilioToken(c[0], c[1]); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: err = %v, want ErrNotFound", name, err)
+		}
+	}
+	// The Auth Token is not a bearer token, and a bearer token not an Auth Token.
+	if _, err := db.CheckToken(auth); !errors.Is(err, ErrNotFound) {
+		t.Errorf("CheckToken(auth token) = %v, want ErrNotFound", err)
+	}
+	bearer, plainTok, err := db.CreateToken("native")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plainTok.TwilioSID != "" || plainTok.Marketing || plainTok.PrivateCallbacks {
+		t.Errorf("a plain token is %+v", plainTok)
+	}
+	if _, err := db.CheckTwilioToken(tok.TwilioSID, bearer); !errors.Is(err, ErrNotFound) {
+		t.Errorf("CheckTwilioToken(bearer) = %v, want ErrNotFound", err)
+	}
+	acct, err := db.TwilioAccount(tok.TwilioSID)
+	if err != nil || acct.TwilioSigningKey != auth {
+		t.Fatalf("TwilioAccount = %+v, %v", acct, err)
+	}
+	// Revoked: neither authenticates nor signs.
+	if err := db.RevokeToken(tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CheckTwilioToken(tok.TwilioSID, auth); !errors.Is(err, ErrNotFound) {
+		t.Errorf("revoked: CheckTwilioToken = %v", err)
+	}
+	if _, err := db.TwilioAccount(tok.TwilioSID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("revoked: TwilioAccount = %v", err)
 	}
 }

@@ -49,7 +49,18 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // isAPIPath reports whether p belongs to the machine-facing surface, whose
 // errors are JSON and whose answers must not be cached.
 func isAPIPath(p string) bool {
-	return p == "/api" || strings.HasPrefix(p, "/api/") || p == "/healthz"
+	return p == "/api" || strings.HasPrefix(p, "/api/") || p == "/healthz" || isCompatPath(p)
+}
+
+// isCompatPath reports whether p belongs to the compatible APIs (Twilio,
+// Kannel, SMSEagle): machine-facing too.
+func isCompatPath(p string) bool {
+	for _, prefix := range []string{"/2010-04-01/", "/cgi-bin/", "/http_api/", "/index.php/"} {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // dispatch serves a request through the mux, except that the mux's own

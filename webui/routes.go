@@ -4,9 +4,9 @@ package webui
 // modems and /healthz. The rest of the surface is declared by concern, each
 // list in one function: consoleRoutes (console_routes.go: console pages and
 // the live stream), contactRoutes (contacts.go), consentRoutes
-// (consent.go), linkRoutes (links.go: short links) and templateRoutes
-// (templates.go). Handler calls them all; no pattern is registered
-// anywhere else.
+// (consent.go), linkRoutes (links.go: short links), templateRoutes
+// (templates.go) and compatRoutes (below: the Twilio, Kannel and SMSEagle
+// APIs). Handler calls them all; no pattern is registered anywhere else.
 //
 // s.api wraps a handler that needs a bearer token; routes without it are
 // public. s.console needs a session cookie, and s.form a session and a
@@ -28,5 +28,26 @@ func (s *server) routes() {
 	m.Handle("PUT /api/v1/settings/compliance", s.api(s.putComplianceSettings))
 
 	m.Handle("GET /api/v1/modems", s.api(s.modems))
+
+	s.compatRoutes()
 	m.Handle("POST /api/v1/modems/{name}/ussd", s.api(s.ussd))
+}
+
+// compatRoutes declares the APIs of other gateways that shops already speak
+// (compat_twilio.go, compat_kannel.go, compat_smseagle.go). Each checks its
+// own credentials and answers in its own shapes.
+func (s *server) compatRoutes() {
+	m := s.mux
+	const tw = "/2010-04-01/Accounts/{account}/Messages"
+	m.Handle("POST "+tw+".json", s.twilio(s.twilioCreate))
+	m.Handle("GET "+tw+".json", s.twilio(s.twilioList))
+	m.Handle("GET "+tw+"/{sid}", s.twilio(s.twilioFetch))
+
+	m.HandleFunc("GET /cgi-bin/sendsms", s.kannelSend)
+	m.HandleFunc("POST /cgi-bin/sendsms", s.kannelSend)
+
+	m.HandleFunc("GET /index.php/http_api/send_sms", s.eagleV1Send)
+	m.HandleFunc("GET /http_api/send_sms", s.eagleV1Send)
+	m.Handle("POST /api/v2/messages/sms", s.public(s.eagleV2Send))
+	m.Handle("POST /index.php/api/v2/messages/sms", s.public(s.eagleV2Send))
 }

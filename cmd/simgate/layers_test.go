@@ -106,6 +106,10 @@ var layerRules = []layerRule{
 		why: "shop events reach the consent ledger only through the ConsentRecorder New wires, and send no text: texts go through the outbox from the flows",
 	},
 	{
+		from: module + "/gateway/compat", direct: true, not: []string{module + "/..."},
+		why: "the compatible APIs' formats are pure functions of strings and numbers, so the HTTP routes and the callback senders share them without pulling in the store or the outbox",
+	},
+	{
 		from: module + "/gateway/webhooks", direct: true,
 		not: []string{module + "/gateway/outbox", module + "/gateway/consent", module + "/gateway/contacts", module + "/gateway/access", module + "/gateway/shopevents", module + "/gateway/httpout"},
 		why: "webhooks only tells: it reads the change feed and sends no text, and its HTTP client comes from cmd through the Sender interface",
@@ -432,6 +436,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		consent    = module + "/gateway/consent"
 		outbox     = module + "/gateway/outbox"
 		shopevents = module + "/gateway/shopevents"
+		compat     = module + "/gateway/compat"
 		flows      = module + "/gateway/flows"
 		webhooks   = module + "/gateway/webhooks"
 		httpout    = module + "/gateway/httpout"
@@ -447,8 +452,9 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 	base := func() map[string][]string {
 		return map[string][]string{
 			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
-			webui:      {gateway, "net/http", "github.com/gorilla/websocket"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, view, tmpl, links, store, modem},
+			webui:      {gateway, compat, "net/http", "github.com/gorilla/websocket"},
+			compat:     {"net/url", "crypto/hmac"},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, store, modem},
 			webhooks:   {store, "crypto/hmac", "net/url"},
 			httpout:    {"net/http", "net"},
 			backups:    {"os", "time"},
@@ -506,6 +512,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{shopevents, gateway},
 		{shopevents, view},
 		{shopevents, "net/http"},
+		{compat, store},
+		{compat, gateway},
 		{flows, consent},
 		{flows, contacts},
 		{flows, gateway},

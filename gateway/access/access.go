@@ -154,6 +154,23 @@ func (a *Accounts) CreateToken(name string) (string, store.Token, error) {
 	return a.db.CreateToken(name)
 }
 
+// CreateTokenWith makes a token with options (marketing, Twilio).
+func (a *Accounts) CreateTokenWith(name string, opt store.TokenOptions) (string, store.Token, error) {
+	return a.db.CreateTokenWith(name, opt)
+}
+
+// CheckTwilioToken returns the Twilio token of accountSID and authToken,
+// or store.ErrNotFound.
+func (a *Accounts) CheckTwilioToken(accountSID, authToken string) (store.Token, error) {
+	return a.db.CheckTwilioToken(accountSID, authToken)
+}
+
+// TwilioAccount returns the token of a Twilio Account SID, signing key
+// included, or store.ErrNotFound.
+func (a *Accounts) TwilioAccount(accountSID string) (store.Token, error) {
+	return a.db.TwilioAccount(accountSID)
+}
+
 // CheckToken returns the token for plaintext, or store.ErrNotFound.
 func (a *Accounts) CheckToken(plaintext string) (store.Token, error) {
 	return a.db.CheckToken(plaintext)

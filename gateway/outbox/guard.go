@@ -183,3 +183,30 @@ func (q *Queue) RecheckQueued(number string) error {
 		before = next
 	}
 }
+
+// Refusal is what the guard would answer now to a text of kind to number
+// to: the reason it would suppress it, or "" when it would not. It reads
+// only; the send path's Admit stays the decision. APIs whose clients expect
+// a refusal at submit time (Twilio's 21610) ask it first. An invalid
+// number is a *store.FieldError for "to".
+func (q *Queue) Refusal(to string, kind store.Kind) (string, error) {
+	number, err := q.number("to", to)
+	if err != nil {
+		return "", err
+	}
+	c, err := q.db.Consent(number)
+	if err != nil {
+		return "", fmt.Errorf("gateway: read consent: %w", err)
+	}
+	suppressed, err := q.db.IsSuppressed(number)
+	if err != nil {
+		return "", fmt.Errorf("gateway: read suppression list: %w", err)
+	}
+	s := q.policy.Settings()
+	m := store.Message{To: number, Kind: kind, Status: store.StatusQueued}
+	v := compliance.Judge(&m, &c, suppressed, q.recipientRules(number, c, &s), &s, q.now())
+	if v.Kind == compliance.VerdictSuppress {
+		return v.Reason, nil
+	}
+	return "", nil
+}

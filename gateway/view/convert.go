@@ -172,7 +172,10 @@ func FromUSSDReply(r modem.USSDReply) USSDReply { return USSDReply(r) }
 func FromEraseReport(r store.EraseReport) EraseReport { return EraseReport(r) }
 
 // FromToken is the view of an API token, without its hash.
-func FromToken(t store.Token) Token { return Token(t) }
+func FromToken(t store.Token) Token {
+	return Token{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, LastUsed: t.LastUsed,
+		Marketing: t.Marketing, TwilioSID: t.TwilioSID, PrivateCallbacks: t.PrivateCallbacks}
+}
 
 // FromSession is the view of a console session.
 func FromSession(s store.Session) Session { return Session(s) }

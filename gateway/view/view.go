@@ -304,6 +304,13 @@ type Token struct {
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
 	LastUsed  time.Time `json:"last_used"`
+	// Marketing: its texts through the compatibility APIs are marketing.
+	Marketing bool `json:"marketing"`
+	// TwilioSID is the Account SID of a token made for Twilio's API.
+	TwilioSID string `json:"twilio_sid,omitempty"`
+	// PrivateCallbacks: its texts' status callbacks may reach private
+	// addresses.
+	PrivateCallbacks bool `json:"private_callbacks"`
 }
 
 // User is a console user, never the password hash.
