@@ -116,8 +116,11 @@ func TestEndToEndWebhooksSurviveSIGKILL(t *testing.T) {
 		}
 		p.kill(syscall.SIGKILL)
 		<-p.done
-		p, base = startServe(t, data, links)
-		setBase(base)
+		// base is the submitting goroutine's, read under bmu: write it
+		// only through setBase.
+		var next string
+		p, next = startServe(t, data, links)
+		setBase(next)
 	}
 	<-done
 	c = &api{t: t, base: getBase(), token: token, http: &http.Client{Timeout: 10 * time.Second}}
