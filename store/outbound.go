@@ -370,30 +370,16 @@ func seekBefore(c *bbolt.Cursor, target []byte) ([]byte, []byte) {
 // most limit (DefaultDueLimit when limit <= 0): those of normal priority
 // first, earliest first, then those of low priority, earliest first.
 func (db *DB) Due(now time.Time, limit int) ([]Message, error) {
-	if limit <= 0 {
-		limit = DefaultDueLimit
-	}
-	until := nanos(now)
 	var out []Message
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		out = nil
-		for _, bucket := range [][]byte{bucketMsgDue, bucketMsgDueLow} {
-			c := tx.Bucket(bucket).Cursor()
-			for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
-				if len(k) != 16 {
-					continue
-				}
-				if binary.BigEndian.Uint64(k[:8]) > until {
-					break
-				}
-				m, err := getMessage(tx, binary.BigEndian.Uint64(k[8:]))
-				if err != nil {
-					return err
-				}
+		return walkDue(tx, now, limit, func(id uint64) error {
+			m, err := getMessage(tx, id)
+			if err == nil {
 				out = append(out, m)
 			}
-		}
-		return nil
+			return err
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -407,31 +393,44 @@ func (db *DB) Due(now time.Time, limit int) ([]Message, error) {
 // the dispatcher decodes a message only when it means to hand it out,
 // not the ones it passes over (in flight, or waiting for their modem).
 func (db *DB) DueIDs(now time.Time, limit int) ([]uint64, error) {
-	if limit <= 0 {
-		limit = DefaultDueLimit
-	}
-	until := nanos(now)
 	var out []uint64
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		out = nil
-		for _, bucket := range [][]byte{bucketMsgDue, bucketMsgDueLow} {
-			c := tx.Bucket(bucket).Cursor()
-			for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
-				if len(k) != 16 {
-					continue
-				}
-				if binary.BigEndian.Uint64(k[:8]) > until {
-					break
-				}
-				out = append(out, binary.BigEndian.Uint64(k[8:]))
-			}
-		}
-		return nil
+		return walkDue(tx, now, limit, func(id uint64) error {
+			out = append(out, id)
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// walkDue calls fn with the ID of each queued message due at now, normal
+// priority first, earliest first, at most limit (DefaultDueLimit when
+// limit <= 0): the one walk of the due indexes Due and DueIDs share.
+func walkDue(tx *bbolt.Tx, now time.Time, limit int, fn func(id uint64) error) error {
+	if limit <= 0 {
+		limit = DefaultDueLimit
+	}
+	until, n := nanos(now), 0
+	for _, bucket := range [][]byte{bucketMsgDue, bucketMsgDueLow} {
+		c := tx.Bucket(bucket).Cursor()
+		for k, _ := c.First(); k != nil && n < limit; k, _ = c.Next() {
+			if len(k) != 16 {
+				continue
+			}
+			if binary.BigEndian.Uint64(k[:8]) > until {
+				break
+			}
+			if err := fn(binary.BigEndian.Uint64(k[8:])); err != nil {
+				return err
+			}
+			n++
+		}
+	}
+	return nil
 }
 
 // NextDue returns the earliest NextAttemptAt among queued messages of any
