@@ -45,7 +45,15 @@ const (
 	resRevenueClick    = "revenue_click/"
 	resRevenueDelivery = "revenue_delivery/"
 	resCost            = "cost/"
+	// resTimeline fields count per hour: "t:sent:" | Unix hour (10 decimal
+	// digits, so they sort), and the same for "clicks" and "orders".
+	resTimeline = "t:"
 )
+
+// timelineField is the field of what's count in the Unix hour of at.
+func timelineField(what string, at time.Time) string {
+	return timelineFieldHour(what, unixHour(at))
+}
 
 // ResultKeyAll collects every attributed order and every click, whatever
 // sent the text (a text typed in the console has no origin of its own).
@@ -158,6 +166,7 @@ func messageResults(m *Message) map[string]int64 {
 	}
 	if fields[resParts] > 0 {
 		fields[resSent] = 1
+		fields[timelineField("sent", sentAtOf(m))] = 1
 	}
 	switch m.Status {
 	case StatusDelivered:
@@ -172,6 +181,17 @@ func messageResults(m *Message) map[string]int64 {
 		}
 	}
 	return out
+}
+
+// sentAtOf is when m's first part left for the network.
+func sentAtOf(m *Message) time.Time {
+	var t time.Time
+	for _, p := range m.Parts {
+		if !p.SentAt.IsZero() && (t.IsZero() || p.SentAt.Before(t)) {
+			t = p.SentAt
+		}
+	}
+	return t
 }
 
 // moveResults moves the result counters from what old implied to what new
@@ -307,6 +327,9 @@ func readResults(tx *bbolt.Tx, key string) OriginResults {
 		}
 		n := int64(binary.BigEndian.Uint64(v))
 		field := string(k[len(prefix):])
+		if strings.HasPrefix(field, resTimeline) {
+			continue
+		}
 		if name, cur, ok := strings.Cut(field, "/"); ok {
 			if money[name] == nil {
 				money[name] = map[string]int64{}
@@ -477,6 +500,11 @@ func indexClick(tx *bbolt.Tx, l *Link, c Click, seq uint64, msgID uint64, kind K
 			return err
 		}
 		if err := addResult(tx, resultKey(key, resClicks), 1); err != nil {
+			return err
+		}
+	}
+	for _, key := range keys {
+		if err := addResult(tx, resultKey(key, timelineField("clicks", c.At)), 1); err != nil {
 			return err
 		}
 	}
@@ -720,6 +748,9 @@ func countAttribution(tx *bbolt.Tx, a *Attribution, delta int64) error {
 			byCredit, revByCredit = resOrdersDelivery, resRevenueDelivery
 		}
 		if err := addResult(tx, resultKey(key, resOrders), delta); err != nil {
+			return err
+		}
+		if err := addResult(tx, resultKey(key, timelineField("orders", a.OrderAt)), delta); err != nil {
 			return err
 		}
 		if err := addResult(tx, resultKey(key, byCredit), delta); err != nil {
@@ -1062,7 +1093,8 @@ func (db *DB) ResultsRecountCheck() ([]ResultMismatch, error) {
 		err = tx.Bucket(bucketResults).ForEach(func(k, v []byte) error {
 			field := string(k[bytes.IndexByte(k, 0)+1:])
 			switch {
-			case field == resSent, field == resDelivered, field == resFailed, field == resParts, strings.HasPrefix(field, resCost):
+			case field == resSent, field == resDelivered, field == resFailed, field == resParts, strings.HasPrefix(field, resCost),
+				strings.HasPrefix(field, resTimeline+"sent:"):
 				stored[string(k)] = int64(binary.BigEndian.Uint64(v))
 			}
 			return nil
@@ -1085,4 +1117,56 @@ func (db *DB) ResultsRecountCheck() ([]ResultMismatch, error) {
 		return nil
 	})
 	return out, err
+}
+
+// TimelineHour is what one hour of a result key's timeline holds.
+type TimelineHour struct {
+	Start  time.Time `json:"start"`
+	Sent   int64     `json:"sent"`
+	Clicks int64     `json:"clicks"` // every click by a person, not only the first
+	Orders int64     `json:"orders"` // attributed orders, by the hour they were placed
+}
+
+// ResultTimeline returns the hours of key from from (truncated to the
+// hour) that have anything counted, up to n hours, oldest first.
+func (db *DB) ResultTimeline(key string, from time.Time, n int) ([]TimelineHour, error) {
+	var out []TimelineHour
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		out = nil
+		byHour := map[uint64]*TimelineHour{}
+		first, last := unixHour(from), unixHour(from)+uint64(n)
+		for _, what := range []string{"sent", "clicks", "orders"} {
+			prefix := resultKey(key, resTimeline+what+":")
+			c := tx.Bucket(bucketResults).Cursor()
+			for k, v := c.Seek(resultKey(key, timelineFieldHour(what, first))); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+				h, err := strconv.ParseUint(string(k[len(prefix):]), 10, 64)
+				if err != nil || h >= last || len(v) != 8 {
+					break
+				}
+				th := byHour[h]
+				if th == nil {
+					th = &TimelineHour{Start: time.Unix(int64(h)*3600, 0).UTC()}
+					byHour[h] = th
+				}
+				n := int64(binary.BigEndian.Uint64(v))
+				switch what {
+				case "sent":
+					th.Sent = n
+				case "clicks":
+					th.Clicks = n
+				default:
+					th.Orders = n
+				}
+			}
+		}
+		for _, h := range slices.Sorted(maps.Keys(byHour)) {
+			out = append(out, *byHour[h])
+		}
+		return nil
+	})
+	return out, err
+}
+
+func timelineFieldHour(what string, hour uint64) string {
+	return fmt.Sprintf("%s%s:%010d", resTimeline, what, hour)
 }
