@@ -135,6 +135,10 @@ var layerRules = []layerRule{
 			"templates, links and the consent ledger reach it through the interfaces gateway.New wires",
 	},
 	{
+		from: module + "/gateway/attribution", direct: true, not: []string{module + "/gateway/..."},
+		why: "attribution only counts: it reads the event log, the consent ledger and the clicks through the store and sends no text, so no outbox",
+	},
+	{
 		from: module + "/webui/...", direct: true,
 		not: []string{module + "/store/...", module + "/modem/...", "go.etcd.io/bbolt/...", "go.bug.st/serial/...", "github.com/warthog618/..."},
 		why: "webui sees only gateway's types: the gateway decides what of the store and the modems the web may touch",
@@ -443,6 +447,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		view       = module + "/gateway/view"
 		tmpl       = module + "/gateway/msgtemplate"
 		links      = module + "/gateway/links"
+		attrib     = module + "/gateway/attribution"
 		store      = module + "/store"
 		modem      = module + "/modem"
 		sim        = module + "/modem/sim"
@@ -454,7 +459,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, compat, "net/http", "github.com/gorilla/websocket"},
 			compat:     {"net/url", "crypto/hmac"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, attrib, store, modem},
 			webhooks:   {store, "crypto/hmac", "net/url"},
 			httpout:    {"net/http", "net"},
 			backups:    {"os", "time"},
@@ -469,6 +474,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			view:       {live, compliance, contacts, consent, outbox, flows, store, modem, "time"},
 			tmpl:       {compliance, store, modem, "text/template"},
 			links:      {tmpl, store, "crypto/rand"},
+			attrib:     {store, "math", "time"},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
 			sim:        {"github.com/warthog618/sms", "net/http"},
@@ -528,6 +534,9 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{links, outbox},
 		{links, consent},
 		{links, "net/http"},
+		{attrib, outbox},
+		{attrib, gateway},
+		{attrib, view},
 		{webui, store},
 		{webui, modem},
 		{webui, bbolt},
