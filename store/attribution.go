@@ -39,7 +39,6 @@ const (
 	resOrdersClick     = "orders_click"
 	resOrdersDelivery  = "orders_delivery"
 	resOptOuts         = "opt_outs"
-	resMembers         = "members"
 	resMembersOrdered  = "members_ordered"
 	resRevenue         = "revenue/"
 	resRevenueClick    = "revenue_click/"
@@ -311,7 +310,9 @@ func (db *DB) OriginResults(key string) (OriginResults, error) {
 	var r OriginResults
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		r = readResults(tx, key)
-		return nil
+		var err error
+		r.Members, err = campaignMembers(tx, key)
+		return err
 	})
 	return r, err
 }
@@ -356,8 +357,6 @@ func readResults(tx *bbolt.Tx, key string) OriginResults {
 			r.OrdersByDelivery = n
 		case resOptOuts:
 			r.OptOuts = n
-		case resMembers:
-			r.Members = n
 		case resMembersOrdered:
 			r.MembersOrdered = n
 		}
@@ -609,12 +608,11 @@ func metaU64(tx *bbolt.Tx, key []byte) uint64 {
 
 // AttributionPass says what one AttributeNext did.
 type AttributionPass struct {
-	Events       int           // shop events read
-	ConsentRead  int           // consent ledger entries read
-	Attributed   []Attribution // orders credited to a text
-	OptOuts      int           // opt-outs credited to a text
-	More         bool          // the page was full: call again
-	MembersAdded int           // campaign members newly counted as having ordered
+	Events      int           // shop events read
+	ConsentRead int           // consent ledger entries read
+	Attributed  []Attribution // orders credited to a text
+	OptOuts     int           // opt-outs credited to a text
+	More        bool          // the page was full: call again
 }
 
 // AttributeNext reads up to max shop events and max consent entries past
@@ -916,13 +914,77 @@ type OptOutCredit struct {
 	At             time.Time `json:"at"`
 }
 
-// countMembersOrdered counts the order's number, once per campaign and
-// variant, as a member who ordered, for the campaigns it was a member of
-// within the click window after the member's planned send. The campaign
-// members' index arrives with the campaigns; until then this is a no-op.
+// countMembersOrdered counts the order's number as a member who ordered,
+// once per (campaign, variant), for every campaign that planned it
+// (CampaignMember, the holdout included) at most the click window before
+// the order: the order rate of the texted members against the holdout's
+// is the campaign's lift, whether or not any text got the credit.
 func countMembersOrdered(tx *bbolt.Tx, ev *ShopEvent, w AttributionWindows) error {
-	_, _, _ = tx, ev, w
+	prefix := numberPrefix(ev.Number)
+	var members []CampaignMember
+	c := tx.Bucket(bucketCampaignMembersByNumber).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var m CampaignMember
+		if err := json.Unmarshal(v, &m); err != nil {
+			return fmt.Errorf("decode campaign member %q: %w", k, err)
+		}
+		members = append(members, m)
+	}
+	ordered := tx.Bucket(bucketMembersOrdered)
+	for _, m := range members {
+		if m.At.IsZero() || ev.OccurredAt.Before(m.At) || ev.OccurredAt.Sub(m.At) > w.Click {
+			continue
+		}
+		mk := append(append(numberPrefix(ev.Number), u64(m.Campaign)...), m.Variant...)
+		if ordered.Get(mk) != nil {
+			continue
+		}
+		if err := ordered.Put(mk, []byte{}); err != nil {
+			return err
+		}
+		campaign := "campaign:" + strconv.FormatUint(m.Campaign, 10)
+		keys := []string{campaign + ":variant:" + m.Variant}
+		if m.Variant != HoldoutVariant {
+			keys = append(keys, campaign)
+		}
+		for _, key := range keys {
+			if err := addResult(tx, resultKey(key, resMembersOrdered), 1); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// campaignMembers is how many members a campaign planned for key
+// ("campaign:5": every texted variant; "campaign:5:variant:b": that one,
+// the holdout's too), from the campaign's own counts.
+func campaignMembers(tx *bbolt.Tx, key string) (int64, error) {
+	p := strings.Split(key, ":")
+	if p[0] != "campaign" || len(p) != 2 && len(p) != 4 {
+		return 0, nil
+	}
+	id, err := strconv.ParseUint(p[1], 10, 64)
+	if err != nil {
+		return 0, nil
+	}
+	c, err := getCampaign(tx, id)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(p) == 4 {
+		return c.Planned[p[3]], nil
+	}
+	var n int64
+	for v, planned := range c.Planned {
+		if v != HoldoutVariant {
+			n += planned
+		}
+	}
+	return n, nil
 }
 
 // Attributions returns up to max attribution records with EventSeq >

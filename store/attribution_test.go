@@ -420,3 +420,72 @@ func TestAttributionResumesAfterCrash(t *testing.T) {
 		t.Errorf("%d order.attributed changes, want 5", n)
 	}
 }
+
+// TestCampaignMembersOrdered: every member a campaign planned, the holdout
+// included, counts once per (campaign, variant) as having ordered when an
+// order from its number comes within the click window after its planned
+// send; members are the campaign's own planned counts.
+func TestCampaignMembersOrdered(t *testing.T) {
+	clk := newClock()
+	db := openTest(t, WithClock(clk.now))
+	c, err := db.CreateCampaign(Campaign{Name: "Sale", State: CampaignSending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	planned := clk.now()
+	var plans []CampaignPlan
+	for i, v := range []string{"a", "a", "b", HoldoutVariant, HoldoutVariant} {
+		n := fmt.Sprintf("+1555000%04d", i)
+		p := CampaignPlan{Member: CampaignMember{Variant: v, Number: n, At: planned}}
+		if v != HoldoutVariant {
+			p.Message = &Message{To: n, Text: "Sale", Kind: KindMarketing, Encoding: "GSM-7", Origin: fmt.Sprintf("campaign:%d:variant:%s", c.ID, v),
+				Parts: []Part{{Seq: 1, MR: -1, Status: StatusQueued}}}
+		}
+		plans = append(plans, p)
+	}
+	if _, err := db.CommitCampaignBatch(CampaignBatch{Campaign: c.ID, Plans: plans}); err != nil {
+		t.Fatal(err)
+	}
+	w := AttributionWindows{Click: 48 * time.Hour, Delivery: DefaultDeliveryWindow}
+	order := func(id, number string, at time.Time) ShopEvent {
+		return ShopEvent{ID: id, Source: "api", Type: "order_placed", Number: number, OccurredAt: at, OrderID: id, Total: 100, Currency: "USD"}
+	}
+	clk.advance(72 * time.Hour)
+	if _, err := db.AppendEvents([]ShopEvent{
+		order("1", "+15550000000", planned.Add(time.Hour)),      // a, within the window
+		order("2", "+15550000000", planned.Add(2*time.Hour)),    // a again: the member counts once
+		order("3", "+15550000003", planned.Add(47*time.Hour)),   // holdout, within
+		order("4", "+15550000004", planned.Add(49*time.Hour)),   // holdout, after the window
+		order("5", "+15550000002", planned.Add(-time.Hour)),     // b, before the campaign
+		order("6", "+15559999999", planned.Add(time.Hour)),      // no member
+		order("1", "+15550000000", planned.Add(3*time.Hour)),    // order 1 sent again under its own id: stored once
+		order("7", "+15550000001", planned.Add(24*time.Hour)),   // a, second member
+		order("8", "+15550000001", planned.Add(24*time.Hour+1)), // a, second member again
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AttributeNext(w, 100); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string][2]int64{
+		fmt.Sprintf("campaign:%d", c.ID):                 {3, 2},
+		fmt.Sprintf("campaign:%d:variant:a", c.ID):       {2, 2},
+		fmt.Sprintf("campaign:%d:variant:b", c.ID):       {1, 0},
+		fmt.Sprintf("campaign:%d:variant:holdout", c.ID): {2, 1},
+	} {
+		r, err := db.OriginResults(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Members != want[0] || r.MembersOrdered != want[1] {
+			t.Errorf("%s: %d members, %d ordered; want %d, %d", key, r.Members, r.MembersOrdered, want[0], want[1])
+		}
+	}
+	// Erasing a member's number leaves the counts and removes its mark.
+	if _, err := db.EraseNumber("+15550000003"); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := db.OriginResults(fmt.Sprintf("campaign:%d:variant:holdout", c.ID)); r.MembersOrdered != 1 {
+		t.Errorf("after erasure the holdout's ordered count is %d, want 1", r.MembersOrdered)
+	}
+}

@@ -273,9 +273,19 @@ var (
 	// pending; the first key of a target is the next to send. Derived.
 	bucketWebhookPending = []byte("webhook_pending")
 
+	// bucketCampaigns: campaign ID (8 bytes) → Campaign JSON (from
+	// version 14).
+	bucketCampaigns = []byte("campaigns")
+	// bucketCampaignMembersByNumber: number | 0x00 | campaign ID (8 bytes)
+	// → CampaignMember JSON, one per person a campaign planned (holdout
+	// included), written with the member's text.
+	bucketCampaignMembersByNumber = []byte("campaign_members_by_number")
+	// bucketCampaignMembers: campaign ID (8 bytes) | number → empty, the
+	// members of a campaign. Written with the member.
+	bucketCampaignMembers = []byte("campaign_members")
 	// bucketResults: result key ("campaign:5", "campaign:5:variant:b",
 	// "flow:3", "flow:3:step:2", "all") | 0x00 | field ("sent", "orders",
-	// "revenue/USD", ...) → 8-byte count (from version 14;
+	// "revenue/USD", ...) → 8-byte count (from the attribution step;
 	// attribution.go lists the fields). Derived: moved in the transaction
 	// of the message write, click, order or opt-out that implies it.
 	bucketResults = []byte("results")
@@ -327,7 +337,7 @@ var (
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 14
+const SchemaVersion = 15
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -449,7 +459,16 @@ var migrations = []func(tx *bbolt.Tx) error{
 		}
 		return nil
 	},
-	// 13 → 14: attribution: per-origin results (built from the stored
+	// 13 → 14: campaigns and their members.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketCampaigns, bucketCampaignMembersByNumber, bucketCampaignMembers} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
+	// 14 → 15: attribution: per-origin results (built from the stored
 	// texts), the click indexes (built from the stored clicks), the
 	// attribution and opt-out records, and the prices of parts.
 	migrateAttribution,
