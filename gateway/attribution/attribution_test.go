@@ -171,3 +171,55 @@ func TestResultsRatesCostAndHeat(t *testing.T) {
 		t.Errorf("Table = %+v, %v", table, err)
 	}
 }
+
+// TestResultsLiftOverHoldout: a campaign's results carry the lift of its
+// texted members over its holdout, from the members who ordered.
+func TestResultsLiftOverHoldout(t *testing.T) {
+	now := time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	db := openStore(t, clock)
+	s := New(Config{DB: db, Clock: clock})
+	c, err := db.CreateCampaign(store.Campaign{Name: "Sale", State: store.CampaignSending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plans []store.CampaignPlan
+	var events []store.ShopEvent
+	for i := range 400 {
+		v := "a"
+		if i%4 == 0 {
+			v = store.HoldoutVariant
+		}
+		n := fmt.Sprintf("+1201555%04d", i)
+		plans = append(plans, store.CampaignPlan{Member: store.CampaignMember{Variant: v, Number: n, At: now}})
+		// Texted members order one in three, the holdout one in ten.
+		if v == "a" && i%3 == 0 || v == store.HoldoutVariant && i%40 == 0 {
+			events = append(events, store.ShopEvent{ID: n, Source: "api", Type: "order_placed", Number: n,
+				OccurredAt: now.Add(time.Hour), OrderID: n, Total: 100, Currency: "USD"})
+		}
+	}
+	if _, err := db.CommitCampaignBatch(store.CampaignBatch{Campaign: c.ID, Plans: plans}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AppendEvents(events); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CatchUp(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Results(fmt.Sprintf("campaign:%d", c.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := r.Lift
+	if l == nil || l.TreatedMembers != 300 || l.HoldoutMembers != 100 || l.TreatedOrdered != 100 || l.HoldoutOrdered != 10 {
+		t.Fatalf("lift %+v", l)
+	}
+	want, _ := LiftOf(100, 300, 10, 100)
+	if l.Difference != want.Difference || l.Low != want.Low || !l.Significant {
+		t.Errorf("lift %+v, want %+v", *l, want)
+	}
+	if h, err := s.Results(fmt.Sprintf("campaign:%d:variant:holdout", c.ID)); err != nil || h.Lift != nil || h.Members != 100 {
+		t.Errorf("the holdout's own results: %+v %v", h, err)
+	}
+}
