@@ -75,6 +75,25 @@ func (s *Service) BestHour(number string) (hour int, ok bool, err error) {
 	return argmax(hours[:]), true, nil
 }
 
+// BestHourOf is the hour of the day the given numbers together clicked
+// most, each in its own time (a campaign's audience); with no click among
+// them, every clicker's (AudienceBestHour). ok is false before the box's
+// first click.
+func (s *Service) BestHourOf(numbers []string) (hour int, ok bool, err error) {
+	hours, err := s.db.NumbersClickHours(numbers)
+	if err != nil {
+		return 0, false, err
+	}
+	var total int64
+	for _, n := range hours {
+		total += n
+	}
+	if total > 0 {
+		return argmax(hours[:]), true, nil
+	}
+	return s.AudienceBestHour()
+}
+
 // AudienceBestHour is the hour of the day every clicker together clicked
 // most, each in its own time; ok is false before the first click.
 func (s *Service) AudienceBestHour() (hour int, ok bool, err error) {

@@ -162,6 +162,12 @@ func TestResultsRatesCostAndHeat(t *testing.T) {
 	if _, ok, _ := s.BestHour("+13105550100"); ok {
 		t.Error("a best hour for a number that never clicked")
 	}
+	if h, ok, err := s.BestHourOf([]string{"+13105550100", "+12125550100"}); err != nil || !ok || h != 11 {
+		t.Errorf("BestHourOf the audience = %d %v %v, want 11", h, ok, err)
+	}
+	if h, ok, err := s.BestHourOf([]string{"+13105550100"}); err != nil || !ok || h != 11 {
+		t.Errorf("BestHourOf an audience that never clicked = %d %v %v, want every clicker's 11", h, ok, err)
+	}
 	tl, err := s.Timeline("campaign:7", now.Add(-3*time.Hour), 4)
 	if err != nil || len(tl) != 3 || tl[0].Sent != 2 || tl[1].Clicks != 2 || tl[2].Orders != 2 {
 		t.Errorf("Timeline = %+v, %v", tl, err)
