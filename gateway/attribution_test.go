@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -51,5 +52,33 @@ func TestFlowOrderAttributedByDelivery(t *testing.T) {
 		if err != nil || got.Counters.Orders != 1 || got.Counters.Revenue["USD"] != 4200 {
 			t.Errorf("the flow's counters: %+v, %v", got.Counters, err)
 		}
+
+		// Anne follows the text's link; her next order is the click's.
+		text := flowTexts(t, r.db, anne)[0].Text
+		i := strings.Index(text, "/l/")
+		if i < 0 {
+			t.Fatalf("no short link in %q", text)
+		}
+		code := strings.TrimRightFunc(text[i+3:], func(c rune) bool { return c == ' ' || c == '.' })
+		if j := strings.IndexAny(code, " \n"); j >= 0 {
+			code = code[:j]
+		}
+		if _, err := r.g.FollowLink(code, "Mozilla/5.0 (iPhone)", false); err != nil {
+			t.Fatal(err)
+		}
+		r.waitFor("the click counted", func() bool {
+			res, err := r.g.Attribution().Results(key)
+			return err == nil && res.UniqueClicks == 1
+		})
+		elapse(time.Hour)
+		if _, err := r.db.AppendEvents([]store.ShopEvent{{ID: "e3", Source: "shopify", Type: "order_placed", Number: anne,
+			OccurredAt: time.Now(), OrderID: "1002", Total: 1000, Currency: "USD"}}); err != nil {
+			t.Fatal(err)
+		}
+		r.g.events.EventsAppended(0)
+		r.waitFor("the second order credited to the click", func() bool {
+			res, err := r.g.Attribution().Results(key)
+			return err == nil && res.OrdersByClick == 1 && res.RevenueByClick == 1000 && res.OrdersByDelivery == 1
+		})
 	})
 }
