@@ -110,9 +110,39 @@ func attributionProperty(t *testing.T, seed uint64) {
 			}
 		}
 	}
+	// Two campaigns plan members (the holdout included) now and then.
+	type member struct {
+		campaign uint64
+		variant  string
+		number   string
+		at       time.Time
+	}
+	var members []member
+	var campaigns []uint64
+	for range 2 {
+		c, err := db.CreateCampaign(Campaign{Name: "Sale", State: CampaignSending})
+		if err != nil {
+			t.Fatal(err)
+		}
+		campaigns = append(campaigns, c.ID)
+	}
+	isMember := map[string]bool{}
 	for step := range 400 {
 		clk.advance(time.Duration(1+rng.IntN(6*3600)) * time.Second)
 		now := clk.now()
+		if rng.IntN(12) == 0 {
+			m := member{campaign: campaigns[rng.IntN(2)], variant: []string{"a", "b", HoldoutVariant}[rng.IntN(3)],
+				number: numbers[rng.IntN(len(numbers))], at: now.Add(-time.Duration(rng.IntN(3600)) * time.Second)}
+			k := fmt.Sprint(m.campaign, m.number)
+			if !isMember[k] {
+				isMember[k] = true
+				members = append(members, m)
+				if _, err := db.CommitCampaignBatch(CampaignBatch{Campaign: m.campaign, Plans: []CampaignPlan{{
+					Member: CampaignMember{Variant: m.variant, Number: m.number, At: m.at}}}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 		switch op := rng.IntN(10); {
 		case op < 3: // a text, sent through m1 or m2, maybe delivered or failed
 			mt := &modelText{number: numbers[rng.IntN(len(numbers))], kind: KindMarketing, origin: origins[rng.IntN(len(origins))],
@@ -220,6 +250,7 @@ func attributionProperty(t *testing.T, seed uint64) {
 		}
 		return results[key]
 	}
+	ordered := map[string]bool{}
 	for _, o := range orders {
 		k := o.source + "/" + o.orderID
 		if seen[k] {
@@ -227,6 +258,19 @@ func attributionProperty(t *testing.T, seed uint64) {
 			continue
 		}
 		seen[k] = true
+		// Members who ordered within the click window after their
+		// planned send, once per (campaign, variant), whatever the credit.
+		for _, m := range members {
+			if m.number != o.number || o.at.Before(m.at) || o.at.Sub(m.at) > w.Click || ordered[fmt.Sprint(m.campaign, m.variant, m.number)] {
+				continue
+			}
+			ordered[fmt.Sprint(m.campaign, m.variant, m.number)] = true
+			ck := fmt.Sprintf("campaign:%d", m.campaign)
+			res(ck + ":variant:" + m.variant).MembersOrdered++
+			if m.variant != HoldoutVariant {
+				res(ck).MembersOrdered++
+			}
+		}
 		var best *modelClick
 		for i := range clicks {
 			c := &clicks[i]
@@ -327,6 +371,13 @@ func attributionProperty(t *testing.T, seed uint64) {
 				clickers[key+"/"+c.number] = true
 				res(key).UniqueClicks++
 			}
+		}
+	}
+	for _, m := range members {
+		ck := fmt.Sprintf("campaign:%d", m.campaign)
+		res(ck + ":variant:" + m.variant).Members++
+		if m.variant != HoldoutVariant {
+			res(ck).Members++
 		}
 	}
 	for key, want := range results {
