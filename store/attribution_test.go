@@ -266,7 +266,7 @@ func attributionProperty(t *testing.T, seed uint64) {
 			}
 			ordered[fmt.Sprint(m.campaign, m.variant, m.number)] = true
 			ck := fmt.Sprintf("campaign:%d", m.campaign)
-			res(ck + ":variant:" + m.variant).MembersOrdered++
+			res(ck+":variant:"+m.variant).MembersOrdered++
 			if m.variant != HoldoutVariant {
 				res(ck).MembersOrdered++
 			}
@@ -375,7 +375,7 @@ func attributionProperty(t *testing.T, seed uint64) {
 	}
 	for _, m := range members {
 		ck := fmt.Sprintf("campaign:%d", m.campaign)
-		res(ck + ":variant:" + m.variant).Members++
+		res(ck+":variant:"+m.variant).Members++
 		if m.variant != HoldoutVariant {
 			res(ck).Members++
 		}
