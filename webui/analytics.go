@@ -296,8 +296,8 @@ func formatPrice(minor int64) string {
 	return fmt.Sprintf("%d.%02d", minor/100, minor%100)
 }
 
-// parsePrice reads "0.04", "4 cents" is not accepted: a decimal with at
-// most two places, into minor units.
+// parsePrice reads a price typed as a decimal with at most two places
+// ("0.04", "0,04") into minor units; empty is no price.
 func parsePrice(field, s string) (int64, error) {
 	s = strings.TrimSpace(strings.ReplaceAll(s, ",", "."))
 	if s == "" {
