@@ -56,6 +56,9 @@ func (db *DB) EraseNumber(number string) (EraseReport, error) {
 		if rep.ShopEvents, err = eraseEvents(tx, number); err != nil {
 			return fmt.Errorf("shop events: %w", err)
 		}
+		if err := eraseActivity(tx, number); err != nil {
+			return fmt.Errorf("activity: %w", err)
+		}
 		if err := tx.Bucket(bucketConsent).Delete([]byte(number)); err != nil {
 			return err
 		}
@@ -105,6 +108,13 @@ func eraseContact(tx *bbolt.Tx, number string) (bool, error) {
 	id := contactIDByNumber(tx, number)
 	if id == 0 {
 		return false, nil
+	}
+	c, err := getContact(tx, id)
+	if err != nil {
+		return false, err
+	}
+	if err := indexContactTags(tx, &c, nil); err != nil {
+		return false, err
 	}
 	if err := tx.Bucket(bucketContacts).Delete(u64(id)); err != nil {
 		return false, err
