@@ -536,9 +536,10 @@ type SegmentConsent struct {
 	OptedOutAll bool           `json:"opted_out_all,omitempty"`
 }
 
-// Contact decodes the row's contact.
+// Contact decodes the row's contact; nil for a number of ScanNumbers
+// that no contact has.
 func (r *SegmentRow) Contact() (*Contact, error) {
-	if r.contact != nil {
+	if r.contact != nil || r.ID == 0 {
 		return r.contact, nil
 	}
 	raw := r.raw
@@ -631,6 +632,23 @@ func (db *DB) ScanSegment(s SegmentScan, fn func(*SegmentRow) error) error {
 		slices.SortFunc(all, func(a, b entry) int { return cmpU64(a.id, b.id) })
 		for _, e := range all {
 			if err := visit(e.id, e.number, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ScanNumbers calls fn for each of numbers (E.164, in the order given) in
+// one read transaction, with the contact's ID when a contact has the
+// number and 0 when none does. fn's error stops the scan.
+func (db *DB) ScanNumbers(numbers []string, fn func(*SegmentRow) error) error {
+	return db.bolt.View(func(tx *bbolt.Tx) error {
+		row := &SegmentRow{}
+		tags := tx.Bucket(bucketContactsByTag)
+		for _, n := range numbers {
+			*row = SegmentRow{ID: contactIDByNumber(tx, n), Number: n, tx: tx, tags: tags}
+			if err := fn(row); err != nil {
 				return err
 			}
 		}
