@@ -74,4 +74,8 @@ func TestBrowserSegmentBuilder(t *testing.T) {
 		t.Errorf("saved %+v", list[0])
 	}
 	liveCount(t, ctx, "2") // the saved segment's page counts the same
+	t.Run("axe", func(t *testing.T) { axeScan(t, ctx, loadAxe(t), "segment editor") })
+	do(t, ctx, "segments list", chromedp.Navigate(l.srv.URL+"/segments"), chromedp.WaitVisible(chromedp.CSS("#segments")))
+	waitJS(t, ctx, "the list's count", `document.querySelector("#segments .seg-count").textContent === "2"`)
+	t.Run("axe list", func(t *testing.T) { axeScan(t, ctx, loadAxe(t), "segments list") })
 }
