@@ -19,7 +19,8 @@ const erasedPrefix = "erased:"
 // EraseNumber erases everything stored about number on the person's
 // request (GDPR Art. 17, docs/compliance.md R-GDPR-2), in one transaction: the
 // contact, the outbound messages to it with all their index entries, the
-// texts and waiting segments received from it, its Consent and review
+// texts and waiting segments received from it, its activity summary and
+// tag index entries (what audience rules read), its Consent and review
 // entry, its place in the per-SIM recipient counters (re-keyed, so the
 // counts stay right) and the rejected rows of contact imports that name
 // it, and the change feed entries and webhook deliveries naming it. The

@@ -578,13 +578,74 @@ func (r *SegmentRow) Consent() (SegmentConsent, error) {
 	if r.consent == nil {
 		var c SegmentConsent
 		if raw := r.tx.Bucket(bucketConsent).Get([]byte(r.Number)); raw != nil {
-			if err := json.Unmarshal(raw, &c); err != nil {
-				return c, fmt.Errorf("store: decode consent of contact %d: %w", r.ID, err)
+			var ok bool
+			if c, ok = scanConsent(raw); !ok {
+				if err := json.Unmarshal(raw, &c); err != nil {
+					return c, fmt.Errorf("store: decode consent of contact %d: %w", r.ID, err)
+				}
 			}
 		}
 		r.consent = &c
 	}
 	return *r.consent, nil
+}
+
+var (
+	consentMarketingKey = []byte(`"marketing":`)
+	consentOptedOutAll  = []byte(`"opted_out_all":true`)
+)
+
+// scanConsent reads the two fields a segment needs from a stored Consent
+// without decoding it, which costs more than the rest of a marketing
+// audience together. A quote inside a JSON string is always escaped, so
+// the unescaped key can only be the record's own; "marketing" is written
+// before any nested object and is never omitted. ok is false when the
+// record does not look as expected, and the caller decodes it.
+func scanConsent(raw []byte) (SegmentConsent, bool) {
+	var c SegmentConsent
+	i := bytes.Index(raw, consentMarketingKey)
+	if i < 0 {
+		return c, false
+	}
+	rest := raw[i+len(consentMarketingKey):]
+	if len(rest) < 2 || rest[0] < '0' || rest[0] > '9' || (rest[1] != ',' && rest[1] != '}') {
+		return c, false
+	}
+	c.Marketing = MarketingState(rest[0] - '0')
+	c.OptedOutAll = bytes.Contains(raw, consentOptedOutAll)
+	return c, true
+}
+
+// ContactHead is the part of a contact an audience lists.
+type ContactHead struct {
+	ID              uint64 `json:"id"`
+	Number          string `json:"number"`
+	Name            string `json:"name,omitempty"`
+	TimeZone        string `json:"time_zone"`
+	TimeZoneDerived bool   `json:"time_zone_derived,omitempty"`
+	Language        string `json:"language,omitempty"`
+}
+
+// Head decodes the row's contact's head, without its attributes, tags or
+// times; ok is false for a number of ScanNumbers that no contact has.
+func (r *SegmentRow) Head() (ContactHead, bool, error) {
+	if r.contact != nil {
+		c := r.contact
+		return ContactHead{ID: c.ID, Number: c.Number, Name: c.Name, TimeZone: c.TimeZone,
+			TimeZoneDerived: c.TimeZoneDerived, Language: c.Language}, true, nil
+	}
+	if r.ID == 0 {
+		return ContactHead{}, false, nil
+	}
+	raw := r.raw
+	if raw == nil {
+		raw = r.tx.Bucket(bucketContacts).Get(u64(r.ID))
+	}
+	var h ContactHead
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return h, false, fmt.Errorf("store: decode contact %d: %w", r.ID, err)
+	}
+	return h, true, nil
 }
 
 // ScanSegment calls fn for every candidate contact of s in ascending ID

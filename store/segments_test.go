@@ -310,3 +310,30 @@ func TestSegmentRecords(t *testing.T) {
 		t.Errorf("deleting twice: %v", err)
 	}
 }
+
+func TestScanConsentAgreesWithDecoding(t *testing.T) {
+	trick := `he said "marketing":3, "opted_out_all":true`
+	for _, c := range []Consent{
+		{Number: "+15550100"},
+		{Number: "+15550100", Marketing: MarketingConfirmed, ConfirmedAt: time.Now(), RecentMarketing: []time.Time{time.Now()}},
+		{Number: "+15550100", Marketing: MarketingPending, Review: true, ReviewText: trick},
+		{Number: "+15550100", Marketing: MarketingOptedOut, OptedOutAll: true, OptOutByKeyword: true, LastReply: map[string]time.Time{"stop": time.Now()}},
+		{Number: "+15550100", Marketing: MarketingConfirmed, OptedOutAll: true, ReviewText: trick},
+	} {
+		raw, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want SegmentConsent
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := scanConsent(raw)
+		if !ok || got != want {
+			t.Errorf("scanConsent(%s) = %+v, %v; decoding gives %+v", raw, got, ok, want)
+		}
+	}
+	if _, ok := scanConsent([]byte(`{"number":"+1","marketing":"x"}`)); ok {
+		t.Error("an unexpected record was read instead of decoded")
+	}
+}

@@ -246,11 +246,11 @@ func leftOutReason(row *store.SegmentRow) (string, error) {
 // memberOf builds row's member; a number without a contact gets the zone
 // its number suggests, marked derived.
 func memberOf(row *store.SegmentRow) (Member, error) {
-	c, err := row.Contact()
+	c, ok, err := row.Head()
 	if err != nil {
 		return Member{}, err
 	}
-	if c == nil {
+	if !ok {
 		zone := "UTC"
 		if zones := compliance.NumberZones(row.Number); len(zones) > 0 {
 			zone = zones[0].String()
