@@ -273,16 +273,26 @@ var (
 	// pending; the first key of a target is the next to send. Derived.
 	bucketWebhookPending = []byte("webhook_pending")
 
+	// bucketCampaigns: campaign ID (8 bytes) → Campaign JSON (from
+	// version 14).
+	bucketCampaigns = []byte("campaigns")
+	// bucketCampaignMembersByNumber: number | 0x00 | campaign ID (8 bytes)
+	// → CampaignMember JSON, one per person a campaign planned (holdout
+	// included), written with the member's text.
+	bucketCampaignMembersByNumber = []byte("campaign_members_by_number")
+	// bucketCampaignMembers: campaign ID (8 bytes) | number → empty, the
+	// members of a campaign. Written with the member.
+	bucketCampaignMembers = []byte("campaign_members")
 	// bucketSegments: segment ID (8 bytes) → Segment JSON, the saved
-	// audiences (from version 14).
+	// audiences (from version 15).
 	bucketSegments = []byte("segments")
 	// bucketContactsByTag: tag | 0x00 | contact ID (8 bytes) → empty, so a
-	// segment on a tag reads only its members (from version 14). Derived:
+	// segment on a tag reads only its members (from version 15). Derived:
 	// written with the contact (putContact), removed with it.
 	bucketContactsByTag = []byte("contacts_by_tag")
 	// bucketActivity: number → Activity (binary, segments.go), a number's
 	// orders, product views, started checkouts, last click and last
-	// marketing text, for segments (from version 14). Derived: changed in
+	// marketing text, for segments (from version 15). Derived: changed in
 	// the transaction that stores the event, the click or the admission;
 	// erased with the number.
 	bucketActivity = []byte("activity")
@@ -300,7 +310,7 @@ var (
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 14
+const SchemaVersion = 15
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -422,7 +432,16 @@ var migrations = []func(tx *bbolt.Tx) error{
 		}
 		return nil
 	},
-	// 13 → 14: saved segments, the contacts' tag index and each number's
+	// 13 → 14: campaigns and their members.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketCampaigns, bucketCampaignMembersByNumber, bucketCampaignMembers} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
+	// 14 → 15: saved segments, the contacts' tag index and each number's
 	// activity summary, built from the records (segments.go).
 	migrateSegments,
 }

@@ -757,7 +757,7 @@ func scanTagged(tx *bbolt.Tx, tags []string, visit func(uint64, string, []byte) 
 	return nil
 }
 
-// migrateSegments is schema step 13 → 14: saved segments, the contacts'
+// migrateSegments is schema step 14 → 15: saved segments, the contacts'
 // tag index and every number's Activity, built from the contacts, the
 // event log (in the order it was stored), the clicks on short links and
 // the marketing texts admitted.
