@@ -508,10 +508,6 @@ type SegmentScan struct {
 	// match, so the walk starts from the smallest tag's index entries
 	// instead of every contact. Empty: every contact is a candidate.
 	AllTags []string
-	// Contacts: the rules read a contact's fields (attributes, zone,
-	// language, created), so walk the contacts themselves; otherwise the
-	// walk reads only the number index and decodes no contact until asked.
-	Contacts bool
 }
 
 // SegmentRow is one candidate contact of ScanSegment. Its accessors read
@@ -662,42 +658,43 @@ func (db *DB) ScanSegment(s SegmentScan, fn func(*SegmentRow) error) error {
 		if len(s.AllTags) > 0 {
 			return scanTagged(tx, s.AllTags, visit)
 		}
-		if s.Contacts {
-			c := tx.Bucket(bucketContacts).Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				var ct Contact
-				if err := json.Unmarshal(v, &ct); err != nil {
-					return fmt.Errorf("store: decode contact %x: %w", k, err)
-				}
-				*row = SegmentRow{ID: ct.ID, Number: ct.Number, raw: v, tx: tx, tags: row.tags, contact: &ct}
-				if err := fn(row); err != nil {
-					return err
-				}
+		// Every contact, in the order of the bucket (ID order), reading
+		// only its number until a rule asks for more.
+		c := tx.Bucket(bucketContacts).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if len(k) != 8 {
+				continue
 			}
-			return nil
-		}
-		type entry struct {
-			id     uint64
-			number string
-		}
-		var all []entry
-		err := tx.Bucket(bucketContactsByNumber).ForEach(func(k, v []byte) error {
-			if len(v) == 8 {
-				all = append(all, entry{binary.BigEndian.Uint64(v), string(k)})
+			number, err := numberOf(v)
+			if err != nil {
+				return fmt.Errorf("store: decode contact %x: %w", k, err)
 			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		slices.SortFunc(all, func(a, b entry) int { return cmpU64(a.id, b.id) })
-		for _, e := range all {
-			if err := visit(e.id, e.number, nil); err != nil {
+			if err := visit(binary.BigEndian.Uint64(k), number, v); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+var contactNumberKey = []byte(`"number":"`)
+
+// numberOf reads a stored contact's number without decoding the record.
+// The number is written before any nested object (attributes), a quote
+// inside a string is always escaped, and an E.164 number needs no escape;
+// anything else is decoded.
+func numberOf(raw []byte) (string, error) {
+	if i := bytes.Index(raw, contactNumberKey); i >= 0 {
+		rest := raw[i+len(contactNumberKey):]
+		if j := bytes.IndexByte(rest, '"'); j > 0 && bytes.IndexByte(rest[:j], '\\') < 0 {
+			return string(rest[:j]), nil
+		}
+	}
+	var c struct {
+		Number string `json:"number"`
+	}
+	err := json.Unmarshal(raw, &c)
+	return c.Number, err
 }
 
 // ScanNumbers calls fn for each of numbers (E.164, in the order given) in
@@ -744,13 +741,11 @@ func scanTagged(tx *bbolt.Tx, tags []string, visit func(uint64, string, []byte) 
 		if raw == nil {
 			continue
 		}
-		var head struct {
-			Number string `json:"number"`
-		}
-		if err := json.Unmarshal(raw, &head); err != nil {
+		number, err := numberOf(raw)
+		if err != nil {
 			return fmt.Errorf("store: decode contact %d: %w", id, err)
 		}
-		if err := visit(id, head.Number, raw); err != nil {
+		if err := visit(id, number, raw); err != nil {
 			return err
 		}
 	}

@@ -348,3 +348,45 @@ func TestScanConsentAgreesWithDecoding(t *testing.T) {
 		t.Error("an unexpected record was read instead of decoded")
 	}
 }
+
+func TestScanSegmentReadsNumbersOfAnyContact(t *testing.T) {
+	db := openTest(t)
+	want := map[uint64]string{}
+	for i, c := range []Contact{
+		{Number: "+15550101", Name: `Ann "number":"+19999999999"`},
+		{Number: "+15550102", Attributes: map[string]string{"number": "+18888888888"}},
+		{Number: "+15550103", Name: "Zoë", Tags: []string{"vip"}},
+	} {
+		stored, err := db.CreateContact(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[stored.ID] = c.Number
+		if i == 0 {
+			if err := db.DeleteContact(stored.ID); err != nil {
+				t.Fatal(err)
+			}
+			delete(want, stored.ID)
+			if stored, err = db.CreateContact(c); err != nil {
+				t.Fatal(err)
+			}
+			want[stored.ID] = c.Number
+		}
+	}
+	got := map[uint64]string{}
+	var order []uint64
+	if err := db.ScanSegment(SegmentScan{}, func(r *SegmentRow) error {
+		got[r.ID] = r.Number
+		order = append(order, r.ID)
+		c, err := r.Contact()
+		if err != nil || c.Number != r.Number {
+			t.Errorf("contact %d decodes as %+v, %v", r.ID, c, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) || !slices.IsSorted(order) {
+		t.Errorf("scan saw %v in order %v, want %v", got, order, want)
+	}
+}

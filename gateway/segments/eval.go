@@ -29,8 +29,7 @@ func newEvaluator(now time.Time, loc *time.Location) *evaluator {
 }
 
 // scanOf picks the store walk for d: from the smallest required tag when
-// every rule must hold and some rule requires a tag; over the contacts
-// themselves when a rule reads their fields; else over the number index.
+// every rule must hold and some rule requires a tag, else every contact.
 func scanOf(d *Definition) store.SegmentScan {
 	var s store.SegmentScan
 	if d.Match == "all" {
@@ -40,21 +39,7 @@ func scanOf(d *Definition) store.SegmentScan {
 			}
 		}
 	}
-	s.Contacts = readsContact(d.Rules)
 	return s
-}
-
-func readsContact(rules []Rule) bool {
-	for _, r := range rules {
-		switch r.Field {
-		case FieldAttribute, FieldTimeZone, FieldLanguage, FieldCreated:
-			return true
-		}
-		if readsContact(r.Rules) {
-			return true
-		}
-	}
-	return false
 }
 
 // matchGroup evaluates rules joined by match; no rules match everyone.
