@@ -113,7 +113,7 @@ func (s *server) readPreview(w http.ResponseWriter, r *http.Request) (segments.D
 		return segments.Definition{}, err
 	}
 	if len(in.Definition) == 0 {
-		return segments.Definition{}, invalid("definition", "is required")
+		return segments.Definition{}, invalid("definition", "must be given")
 	}
 	return segments.ParseDefinition(in.Definition, "definition")
 }

@@ -142,7 +142,7 @@ func (s *Service) Save(ctx context.Context, id uint64, in Input) (Segment, error
 		return Segment{}, err
 	}
 	if len(in.Definition) == 0 {
-		return Segment{}, fieldErr("definition", "is required")
+		return Segment{}, fieldErr("definition", "must be given")
 	}
 	d, err := ParseDefinition(in.Definition, "definition")
 	if err != nil {
