@@ -47,10 +47,6 @@ func callbackState(d webhooks.Delivery) (compat.MessageState, error) {
 	return st, nil
 }
 
-// NewWebhookSecret makes a webhook endpoint's signing secret ("whsec_"...),
-// for endpoints made outside the console (simgate token create).
-func NewWebhookSecret() (string, error) { return webhooks.NewSecret() }
-
 // formatTwilio is Twilio's signed status post for a text's callback, or
 // its inbound post for an endpoint subscribed to inbound texts. A revoked
 // account has no key to sign with: its callbacks are dropped rather than

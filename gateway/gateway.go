@@ -119,14 +119,18 @@ type Gateway struct {
 	consent  *consent.Ledger
 	outbox   *outbox.Queue
 	shop     *shopevents.Service
+	shopAPI  *shopevents.API
 	backups  *backups.Nightly // nil: nightly backups off
 	flows    *flows.Engine
-	links    *links.Service
+	// flowService is the flows' face to the web layer (Flows).
+	flowService *flows.Service
+	links       *links.Service
 
 	fileMu        sync.Mutex
 	fileStats     DataFile // the last page measurement (At, DataBytes, Fill)
 	fileMeasuring bool     // a measurement runs in the background
 	webhooks      *webhooks.Service
+	webhooksAPI   *webhooks.API
 }
 
 // New creates a Gateway over an open store.
@@ -180,6 +184,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 		Notify: ev, Consent: checkoutConsent{g}}); err != nil {
 		return nil, err
 	}
+	g.shopAPI = shopevents.NewAPI(g.shop)
 	if cfg.Backups.Dir != "" {
 		g.backups = backups.New(cfg.Backups, db, ev, log, cfg.Clock)
 	}
@@ -187,6 +192,9 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.flows = flows.New(flows.Config{DB: db, Sender: g.outbox, Renderer: &flowTemplates{}, Shortener: flowLinks{g.links}, Clicks: g.links,
 		Policy: policy, Log: log, Clock: cfg.Clock})
 	ev.flows = g.flows
+	g.flowService = flows.NewService(g.flows, func(field, raw string) (string, error) {
+		return contacts.NumberField(field, raw, cfg.Region)
+	})
 	// A text withdrawn because its checkout's order landed changes on the
 	// console and in its flow entry like any other.
 	db.OnWithdrawn(func(ms []store.Message) {
@@ -199,6 +207,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 		sender = noWebhookSender{}
 	}
 	g.webhooks = webhooks.New(webhooks.Config{DB: db, Log: log, Clock: cfg.Clock, Notify: ev, Sender: sender})
+	g.webhooksAPI = webhooks.NewAPI(g.webhooks)
 	g.registerCompatFormats()
 	db.OnChange(g.webhooks.Changed)
 	g.watchStore()

@@ -32,6 +32,8 @@ type (
 	Session        = view.Session
 	SubmitRequest  = view.SubmitRequest
 	Event          = view.Event
+	// Callback is a per-message status callback (SubmitRequest.Callback).
+	Callback = view.Callback
 )
 
 // Message states.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/shopevents"
 )
 
 // multipartBody builds a form with fields and a "file" part (last, so the
@@ -311,7 +312,7 @@ func contactFixtures(now time.Time, msgs []gateway.Message) map[string]view {
 		Messages: append([]gateway.Message{purged}, msgs...), Inbound: []gateway.Inbound{{ID: 1, From: c.Number, Text: "hi", ReceivedAt: now}},
 		Events: []gateway.ConsentEvent{{ID: 1, Number: c.Number, At: now, Type: "opt_in", Purpose: "marketing", Method: "import",
 			Source: "shop.csv", DisclosureVersion: "v1", Actor: "ana", Keyword: "JOIN", Note: "n"}}, FieldError: "name",
-		ShopEvents: []gateway.ShopEvent{{Seq: 2, Type: "order_placed", Source: "shopify", OccurredAt: now, OrderID: "1001", CheckoutID: "98", Total: 19900, Currency: "USD"},
+		ShopEvents: []shopevents.Event{{Seq: 2, Type: "order_placed", Source: "shopify", OccurredAt: now, OrderID: "1001", CheckoutID: "98", Total: 19900, Currency: "USD"},
 			{Seq: 1, Type: "<script>alert(1)</script>", Source: "api", OccurredAt: now}}}
 	running := gateway.ImportJob{ID: "ab12", State: gateway.ImportRunning, FileName: "shop.csv", RowsRead: 10, BytesRead: 50, TotalBytes: 100,
 		Columns: map[string]string{"Mobile": "number"}, IgnoredColumns: []string{"City", "Zip"}, StartedAt: now}

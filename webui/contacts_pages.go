@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/shopevents"
 )
 
 // contactRow is one line of the contacts table.
@@ -159,8 +160,8 @@ type contactData struct {
 	Messages   []gateway.Message
 	Inbound    []gateway.Inbound
 	Events     []gateway.ConsentEvent
-	ShopEvents []gateway.ShopEvent // the timeline of what the shop reported, newest first
-	Confirm    bool                // the erase confirmation
+	ShopEvents []shopevents.Event // the timeline of what the shop reported, newest first
+	Confirm    bool               // the erase confirmation
 	DerivedTZ  string
 	FieldError string // the field the error is about, to mark it
 	OptIn      optInData
@@ -241,7 +242,7 @@ func (s *server) loadContactData(c gateway.Contact) (*contactData, error) {
 	if d.Inbound, _, err = s.gw.ContactInbound(c.Number, 0, 20); err != nil {
 		return nil, err
 	}
-	evs, err := s.gw.ContactEvents(c.Number)
+	evs, err := s.gw.Shop().Events(c.Number)
 	if err != nil {
 		return nil, err
 	}

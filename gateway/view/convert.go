@@ -4,7 +4,9 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/consent"
+	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/outbox"
+	"github.com/simgate/simgate/gateway/shopevents"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -144,8 +146,8 @@ func FromEvidence(e consent.Evidence) Evidence {
 func FromSubject(d store.SubjectData, at time.Time) SubjectData {
 	v := SubjectData{ExportedAt: at.UTC(), Consent: FromConsent(d.Consent), ConsentEvents: mapViews(d.Events, FromConsentEvent),
 		Messages: mapViews(d.Messages, FromMessage), Inbound: mapViews(d.Inbound, FromInbound),
-		ShopEvents:  mapViews(d.ShopEvents, FromShopEvent),
-		FlowEntries: mapViews(d.FlowEntries, FromFlowEntry),
+		ShopEvents:  mapViews(d.ShopEvents, shopevents.EventOf),
+		FlowEntries: mapViews(d.FlowEntries, flows.EntryOf),
 		Links: mapViews(d.Links, func(l store.Link) SubjectLink {
 			return SubjectLink{URL: l.URL, Origin: l.Origin, CreatedAt: l.CreatedAt, Clicks: l.Clicks, FirstClickAt: l.FirstClickAt, LastClickAt: l.LastClickAt}
 		})}

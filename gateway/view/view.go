@@ -5,7 +5,9 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/compliance"
+	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/outbox"
+	"github.com/simgate/simgate/gateway/shopevents"
 	"github.com/simgate/simgate/store"
 )
 
@@ -216,8 +218,8 @@ type SubjectData struct {
 	Inbound       []Inbound      `json:"inbound"`
 	// ShopEvents: what the shop told the box about the person (checkouts,
 	// orders, products viewed), oldest first.
-	ShopEvents  []ShopEvent `json:"shop_events"`
-	FlowEntries []FlowEntry `json:"flow_entries"`
+	ShopEvents  []shopevents.Event `json:"shop_events"`
+	FlowEntries []flows.Entry      `json:"flow_entries"`
 	// Links are the short links in the texts to the person and how often
 	// they were clicked.
 	Links []SubjectLink `json:"links"`
