@@ -38,17 +38,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/simgate/simgate/gateway/access"
 	"github.com/simgate/simgate/gateway/backups"
+	"github.com/simgate/simgate/gateway/callbacks"
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/datafile"
 	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/links"
+	"github.com/simgate/simgate/gateway/msgtemplate"
 	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/gateway/shopevents"
+	"github.com/simgate/simgate/gateway/templates"
 	"github.com/simgate/simgate/gateway/webhooks"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
@@ -119,18 +122,17 @@ type Gateway struct {
 	consent  *consent.Ledger
 	outbox   *outbox.Queue
 	shop     *shopevents.Service
-	shopAPI  *shopevents.API
 	backups  *backups.Nightly // nil: nightly backups off
 	flows    *flows.Engine
-	// flowService is the flows' face to the web layer (Flows).
-	flowService *flows.Service
-	links       *links.Service
+	links    *links.Service
+	webhooks *webhooks.Service
 
-	fileMu        sync.Mutex
-	fileStats     DataFile // the last page measurement (At, DataBytes, Fill)
-	fileMeasuring bool     // a measurement runs in the background
-	webhooks      *webhooks.Service
-	webhooksAPI   *webhooks.API
+	// The rooms' faces to the web layer, returned by their accessors.
+	shopAPI     *shopevents.API
+	flowService *flows.Service
+	templates   *templates.Service
+	webhooksAPI *webhooks.API
+	dataFile    *datafile.Meter
 }
 
 // New creates a Gateway over an open store.
@@ -166,7 +168,8 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: read compliance settings: %w", err)
 	}
 	ev := &events{hub: NewHub(), log: log, now: cfg.Clock, db: db}
-	g := &Gateway{db: db, cfg: cfg, events: ev, access: access.New(db), policy: policy}
+	g := &Gateway{db: db, cfg: cfg, events: ev, access: access.New(db), policy: policy,
+		dataFile: datafile.New(db, cfg.Log, cfg.Clock)}
 	// Before any HTTP handler can start an import: a spool found now was
 	// left by a crash, never one being written.
 	if g.contacts, err = contacts.New(contacts.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
@@ -189,9 +192,11 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 		g.backups = backups.New(cfg.Backups, db, ev, log, cfg.Clock)
 	}
 	g.links = links.New(links.Config{DB: db, BaseURL: cfg.PublicURL, Clock: cfg.Clock, Log: log})
-	g.flows = flows.New(flows.Config{DB: db, Sender: g.outbox, Renderer: &flowTemplates{}, Shortener: flowLinks{g.links}, Clicks: g.links,
+	g.flows = flows.New(flows.Config{DB: db, Sender: g.outbox, Renderer: &msgtemplate.Cache{}, Shortener: flowLinks{g.links}, Clicks: g.links,
 		Policy: policy, Log: log, Clock: cfg.Clock})
 	ev.flows = g.flows
+	g.templates = templates.New(templates.Config{DB: db, Region: cfg.Region, Contacts: g.contacts, Links: g.links,
+		Outbox: g.outbox, Policy: policy, Clock: cfg.Clock})
 	g.flowService = flows.NewService(g.flows, func(field, raw string) (string, error) {
 		return contacts.NumberField(field, raw, cfg.Region)
 	})
@@ -208,7 +213,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	}
 	g.webhooks = webhooks.New(webhooks.Config{DB: db, Log: log, Clock: cfg.Clock, Notify: ev, Sender: sender})
 	g.webhooksAPI = webhooks.NewAPI(g.webhooks)
-	g.registerCompatFormats()
+	callbacks.Register(g.webhooks, g.access)
 	db.OnChange(g.webhooks.Changed)
 	g.watchStore()
 	return g, nil

@@ -513,7 +513,7 @@ func TestSettings(t *testing.T) {
 	// The first load starts measuring the file's pages in the background;
 	// a later one shows the result.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if d, err := c.gw.DataFile(); err != nil {
+		if d, err := c.gw.DataFile().Usage(); err != nil {
 			t.Fatal(err)
 		} else if !d.At.IsZero() {
 			break

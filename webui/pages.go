@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/backups"
+	"github.com/simgate/simgate/gateway/datafile"
+	"github.com/simgate/simgate/gateway/templates"
 )
 
 // formError is the plain-words message for a bad form field, or "" when
@@ -55,10 +58,10 @@ type composeData struct {
 	// The second form: a saved template sent to one number. TplTo and
 	// TplID are what was chosen, TplPreview what that number would get,
 	// TplErrors shown at their field ("to", "template").
-	Templates  []gateway.Template
+	Templates  []templates.Template
 	TplTo      string
 	TplID      uint64
-	TplPreview *gateway.TemplateRendering
+	TplPreview *templates.Rendering
 	TplErrors  map[string]string
 }
 
@@ -83,7 +86,7 @@ func (s *server) renderCompose(w http.ResponseWriter, r *http.Request, status in
 		d.Contacts = cs
 	}
 	d.Brand = s.gw.ComplianceSettings().Brand
-	if ts, err := s.gw.Templates(); err == nil {
+	if ts, err := s.gw.Templates().List(); err == nil {
 		d.Templates = ts
 	}
 	return s.render(w, r, status, "compose", view{Title: "Send a text", Nav: "compose", Error: errMsg, Notice: notice, Data: d})
@@ -163,22 +166,22 @@ func (s *server) composeTemplate(w http.ResponseWriter, r *http.Request, u user)
 		return fieldFail(&gateway.FieldError{Field: "template", Message: "Choose a template."})
 	}
 	if r.PostFormValue("action") == "preview" {
-		t, err := s.gw.Template(id)
+		t, err := s.gw.Templates().Get(id)
 		if err != nil {
 			return fieldFail(&gateway.FieldError{Field: "template", Message: "That template no longer exists."})
 		}
-		p, err := s.gw.PreviewTemplate(gateway.PreviewRequest{Body: t.Body, Kind: t.Kind, Number: d.TplTo})
+		p, err := s.gw.Templates().Preview(templates.PreviewRequest{Body: t.Body, Kind: t.Kind, Number: d.TplTo})
 		if err != nil {
 			return fieldFail(err)
 		}
 		d.TplPreview = &p.Sample
 		return s.renderCompose(w, r, http.StatusOK, d, "", "")
 	}
-	m, err := s.gw.SendTemplate(r.Context(), gateway.SendTemplateRequest{To: d.TplTo, TemplateID: id})
+	msgID, err := s.gw.Templates().Send(r.Context(), templates.SendRequest{To: d.TplTo, TemplateID: id})
 	if err != nil {
 		return fieldFail(err)
 	}
-	seeOther(w, r, fmt.Sprintf("/messages/%d?done=sent", m.ID))
+	seeOther(w, r, fmt.Sprintf("/messages/%d?done=sent", msgID))
 	return nil
 }
 
@@ -641,11 +644,11 @@ type settingsData struct {
 	Tokens    []gateway.Token
 	Users     []gateway.User
 	Region    string
-	Backups   gateway.BackupsStatus
+	Backups   backups.Status
 	NewToken  string // shown once, right after creating it
 	TokenName string
 	UserName  string
-	File      gateway.DataFile
+	File      datafile.Usage
 	Me        string // the logged-in user, who may not remove themselves
 	// PasswordError is shown next to the change-password form.
 	PasswordError string
@@ -670,7 +673,7 @@ func (s *server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 		// The page still helps without the list; the log says why.
 		s.log.Warn("list backups", "error", err)
 	}
-	if d.File, err = s.gw.DataFile(); err != nil {
+	if d.File, err = s.gw.DataFile().Usage(); err != nil {
 		return err
 	}
 	return s.render(w, r, status, "settings", view{Title: "Settings", Nav: "settings", Error: errMsg, Notice: notice, Data: d})

@@ -185,10 +185,5 @@ func FromSession(s store.Session) Session { return Session(s) }
 // FromUser is the view of a console user, without the password hash.
 func FromUser(u store.User) User { return User{Name: u.Name, CreatedAt: u.CreatedAt} }
 
-// FromTemplate is the view of a saved message template.
-func FromTemplate(t store.Template) Template {
-	return Template{ID: t.ID, Name: t.Name, Kind: Kind(t.Kind.String()), Body: t.Body, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
-}
-
 // FromLinkStats is the view of a sum of short links.
 func FromLinkStats(s store.LinkStats) LinkStats { return LinkStats(s) }

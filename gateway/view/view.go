@@ -353,16 +353,6 @@ type Callback struct {
 	AllowPrivate bool
 }
 
-// Template is a saved message template as the API and console show it.
-type Template struct {
-	ID        uint64    `json:"id"`
-	Name      string    `json:"name"`
-	Kind      Kind      `json:"kind"`
-	Body      string    `json:"body"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
 // LinkStats sums the short links of an origin: clicks by people, links
 // clicked at least once, the numbers that clicked, and the fetches of
 // preview robots and HEAD requests, which are not clicks.
@@ -372,31 +362,4 @@ type LinkStats struct {
 	UniqueClicks int `json:"unique_clicks"`
 	Numbers      int `json:"numbers"`
 	Previews     int `json:"previews"`
-}
-
-// TemplateProblem is one thing the template linter found, naming the
-// field and, for a variable, the variable.
-type TemplateProblem struct {
-	Field    string `json:"field"`
-	Variable string `json:"variable,omitempty"`
-	Contacts int    `json:"contacts,omitempty"` // how many contacts it affects
-	Message  string `json:"message"`
-	Notice   bool   `json:"notice,omitempty"` // the box fixes it itself; saving is not refused
-}
-
-// TemplateRendering is one render of a template and what it costs.
-type TemplateRendering struct {
-	Number string `json:"number,omitempty"`
-	Text   string `json:"text"`
-	Plan
-}
-
-// TemplatePreview is a template's render for a sample contact and the
-// longest render across the audience.
-type TemplatePreview struct {
-	Sample       TemplateRendering  `json:"sample"`
-	Longest      *TemplateRendering `json:"longest,omitempty"`
-	Rendered     int                `json:"rendered"`
-	Failed       int                `json:"failed"`
-	FirstFailure string             `json:"first_failure,omitempty"`
 }
