@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/live"
 	"github.com/simgate/simgate/gateway/outbox"
@@ -114,7 +115,7 @@ func (e *events) ConsentChanged(c store.Consent) {
 	e.publish("consent", func(ev *Event) { ev.Consent = ptr(view.FromConsent(c)) })
 }
 
-func (e *events) ImportProgress(j ImportJob) {
+func (e *events) ImportProgress(j contacts.ImportJob) {
 	e.publish("import", func(ev *Event) { ev.Import = &j })
 }
 

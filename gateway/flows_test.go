@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"github.com/simgate/simgate/gateway/contacts"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -29,7 +30,7 @@ func flowRig(t *testing.T, zone string) (*rig, string) {
 		t.Fatal(err)
 	}
 	const anne = "+12125550181"
-	if _, err := r.g.CreateContact(context.Background(), Contact{Number: anne, Name: "Anne Smith", TimeZone: zone}); err != nil {
+	if _, err := r.g.Contacts().Create(context.Background(), contacts.Contact{Number: anne, Name: "Anne Smith", TimeZone: zone}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := r.g.OptIn(context.Background(), OptInRequest{Number: anne, Method: MethodPOS, Source: "till 1", Terminal: "till 1",

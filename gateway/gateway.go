@@ -128,6 +128,8 @@ type Gateway struct {
 	webhooks *webhooks.Service
 
 	// The rooms' faces to the web layer, returned by their accessors.
+	accessAPI   *access.API
+	contactsAPI *contacts.API
 	shopAPI     *shopevents.API
 	flowService *flows.Service
 	templates   *templates.Service
@@ -170,12 +172,14 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	ev := &events{hub: NewHub(), log: log, now: cfg.Clock, db: db}
 	g := &Gateway{db: db, cfg: cfg, events: ev, access: access.New(db), policy: policy,
 		dataFile: datafile.New(db, cfg.Log, cfg.Clock)}
+	g.accessAPI = access.NewAPI(g.access)
 	// Before any HTTP handler can start an import: a spool found now was
 	// left by a crash, never one being written.
 	if g.contacts, err = contacts.New(contacts.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
 		Notify: ev, Disclosures: policy}); err != nil {
 		return nil, err
 	}
+	g.contactsAPI = contacts.NewAPI(g.contacts)
 	g.outbox = outbox.New(outbox.Config{DB: db, Region: cfg.Region, MaxParts: cfg.MaxParts,
 		ReportWindow: cfg.ReportWindow, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax,
 		HealthInterval: cfg.HealthInterval, ReconnectMin: cfg.ReconnectMin, ReconnectMax: cfg.ReconnectMax,
@@ -219,26 +223,14 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// startFlows runs the flow engine until ctx is done or the returned stop
-// is called, which waits for it.
-func (g *Gateway) startFlows(ctx context.Context) (stop func()) {
+// beside runs run in its own goroutine until ctx is done or the returned
+// stop is called, which waits for run to return.
+func beside(ctx context.Context, run func(context.Context)) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = g.flows.Run(ctx)
-	}()
-	return func() { cancel(); <-done }
-}
-
-// startLinks flushes the clicks of short links until ctx is done or the
-// returned func is called, which waits for the last flush.
-func (g *Gateway) startLinks(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		g.links.Run(ctx)
+		run(ctx)
 	}()
 	return func() { cancel(); <-done }
 }
@@ -276,27 +268,20 @@ func (g *Gateway) Run(ctx context.Context) error {
 	defer g.consent.StartSignups(ctx)()
 	// Webhooks run beside the dispatcher and stop after it: nothing on
 	// the send path waits for them.
-	wctx, stopWebhooks := context.WithCancel(ctx)
-	webhooksDone := make(chan struct{})
-	go func() {
-		defer close(webhooksDone)
-		if err := g.webhooks.Run(wctx); err != nil {
+	defer beside(ctx, func(ctx context.Context) {
+		if err := g.webhooks.Run(ctx); err != nil {
 			g.events.log.Error("webhooks stopped", "err", err)
 		}
-	}()
-	defer func() { stopWebhooks(); <-webhooksDone }()
+	})()
 	if g.backups != nil {
-		bctx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); g.backups.Run(bctx) }()
-		defer func() { stop(); <-done }()
+		defer beside(ctx, g.backups.Run)()
 	}
 	// Clicks on short links are flushed in batches beside the dispatcher;
 	// the last batch is written when Run ends.
-	defer g.startLinks(ctx)()
+	defer beside(ctx, g.links.Run)()
 	// Flows run beside the dispatcher and stop before it returns, so no
 	// flow hands the outbox a text after Run.
-	defer g.startFlows(ctx)()
+	defer beside(ctx, func(ctx context.Context) { _ = g.flows.Run(ctx) })()
 	return g.outbox.Run(ctx)
 }
 

@@ -27,7 +27,7 @@ func (g *Gateway) FollowLink(code, userAgent string, head bool) (string, error) 
 
 // LinkStats sums the short links whose origin starts with originPrefix.
 func (g *Gateway) LinkStats(originPrefix string) (LinkStats, error) {
-	return asView(view.FromLinkStats)(g.links.Stats(originPrefix))
+	return view.One(view.FromLinkStats)(g.links.Stats(originPrefix))
 }
 
 // flowLinks makes the short links of the flows' texts (flows.Shortener).

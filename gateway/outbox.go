@@ -79,7 +79,7 @@ func (g *Gateway) SubmitRefusal(to string, kind Kind) (string, error) {
 
 // Message returns one outbound message.
 func (g *Gateway) Message(id uint64) (Message, error) {
-	return asView(view.FromMessage)(g.outbox.Message(id))
+	return view.One(view.FromMessage)(g.outbox.Message(id))
 }
 
 // Messages lists outbound messages, newest first.
@@ -88,23 +88,23 @@ func (g *Gateway) Messages(f ListFilter) ([]Message, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	return asViewPage(view.FromMessage)(g.outbox.Messages(sf))
+	return view.Page(view.FromMessage)(g.outbox.Messages(sf))
 }
 
 // Inbox lists received texts, newest first.
 func (g *Gateway) Inbox(before uint64, limit int) ([]Inbound, uint64, error) {
-	return asViewPage(view.FromInbound)(g.outbox.Inbox(before, limit))
+	return view.Page(view.FromInbound)(g.outbox.Inbox(before, limit))
 }
 
 // Resend puts an unknown, failed or expired message back in the queue; for
 // an unknown one this is a person accepting a possible duplicate.
 func (g *Gateway) Resend(ctx context.Context, id uint64) (Message, error) {
-	return asView(view.FromMessage)(g.outbox.Resend(ctx, id))
+	return view.One(view.FromMessage)(g.outbox.Resend(ctx, id))
 }
 
 // Drop ends a queued or unknown message without sending it (again).
 func (g *Gateway) Drop(ctx context.Context, id uint64) (Message, error) {
-	return asView(view.FromMessage)(g.outbox.Drop(ctx, id))
+	return view.One(view.FromMessage)(g.outbox.Drop(ctx, id))
 }
 
 // RecheckQueued judges every queued text to number again at once (after a
@@ -113,7 +113,7 @@ func (g *Gateway) RecheckQueued(number string) error { return g.outbox.RecheckQu
 
 // Modems returns the status of every configured modem (an empty list, not
 // nil, when there is none).
-func (g *Gateway) Modems() []ModemStatus { return mapViews(g.outbox.Modems(), view.FromModemStatus) }
+func (g *Gateway) Modems() []ModemStatus { return view.Map(g.outbox.Modems(), view.FromModemStatus) }
 
 // DefaultUSSDAllow is the USSD allow-list when none is configured: balance
 // and information codes (*100#, *101*1#), never a supplementary-service
@@ -133,16 +133,16 @@ func (g *Gateway) USSDAllow() []string { return g.outbox.USSDAllow() }
 // USSD sends a USSD code (a balance check such as *100#) through the named
 // modem and returns the network's reply, after any submit in flight.
 func (g *Gateway) USSD(ctx context.Context, modemName, code string) (USSDReply, error) {
-	return asView(view.FromUSSDReply)(g.outbox.USSD(ctx, modemName, code))
+	return view.One(view.FromUSSDReply)(g.outbox.USSD(ctx, modemName, code))
 }
 
 // SetModemPaused pauses or resumes sending through a modem; a paused modem
 // still receives texts and reports, and the choice survives restarts.
 func (g *Gateway) SetModemPaused(name string, paused bool) (ModemStatus, error) {
-	return asView(view.FromModemStatus)(g.outbox.SetModemPaused(name, paused))
+	return view.One(view.FromModemStatus)(g.outbox.SetModemPaused(name, paused))
 }
 
 // ModemHistory returns a modem's recent health readings, oldest first.
 func (g *Gateway) ModemHistory(name string) ([]Health, error) {
-	return asViews(view.FromHealth)(g.outbox.ModemHistory(name))
+	return view.List(view.FromHealth)(g.outbox.ModemHistory(name))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/webhooks"
 )
@@ -100,7 +101,7 @@ func browserAxe(t *testing.T, width int64) {
 
 	// Pages with something on them: a contact, a delivered text, a
 	// refused one, a received text and an opt-out waiting for review.
-	c, err := l.gw.CreateContact(context.Background(), gateway.Contact{Number: liveCustomer, Name: "Ana Lima"})
+	c, err := l.gw.Contacts().Create(context.Background(), contacts.Contact{Number: liveCustomer, Name: "Ana Lima"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/templates"
 )
 
@@ -17,7 +18,7 @@ import (
 // contacts are offered by name.
 func TestComposeFieldErrorsAndKind(t *testing.T) {
 	c := newConsoleRig(t)
-	if _, err := c.gw.CreateContact(context.Background(), gateway.Contact{Number: "+12015550123", Name: "Ana Lima"}); err != nil {
+	if _, err := c.gw.Contacts().Create(context.Background(), contacts.Contact{Number: "+12015550123", Name: "Ana Lima"}); err != nil {
 		t.Fatal(err)
 	}
 	wantBody(t, c.get("/compose"), http.StatusOK, `<option value="+12015550123">Ana Lima</option>`, `list="contact-list"`, `value="marketing"`)
@@ -66,7 +67,7 @@ func TestComposeFieldErrorsAndKind(t *testing.T) {
 func TestComposeWithTemplate(t *testing.T) {
 	c := newConsoleRig(t)
 	ctx := context.Background()
-	if _, err := c.gw.CreateContact(ctx, gateway.Contact{Number: "+12015550123", Name: "Ana Lima", Attributes: map[string]string{"points": "120"}}); err != nil {
+	if _, err := c.gw.Contacts().Create(ctx, contacts.Contact{Number: "+12015550123", Name: "Ana Lima", Attributes: map[string]string{"points": "120"}}); err != nil {
 		t.Fatal(err)
 	}
 	ready, _, err := c.gw.Templates().Save(templates.Input{Name: "ready", Kind: "transactional",

@@ -239,7 +239,7 @@ func (s *server) sessionUser(r *http.Request) (user, bool) {
 	if err != nil || c.Value == "" {
 		return user{}, false
 	}
-	sess, err := s.gw.CheckSession(c.Value)
+	sess, err := s.gw.Access().CheckSession(c.Value)
 	if err != nil {
 		if !errors.Is(err, gateway.ErrNotFound) {
 			s.log.Error("session check failed", "err", err)

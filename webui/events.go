@@ -207,7 +207,7 @@ func (s *server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if strings.TrimSpace(raw) == "" {
 		return invalid("phone", "is required: whose events to list")
 	}
-	c, err := s.gw.ContactByNumber(raw)
+	c, err := s.gw.Contacts().ByNumber(raw)
 	if err != nil {
 		return err
 	}

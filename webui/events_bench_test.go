@@ -42,7 +42,7 @@ func BenchmarkEventIngestHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok, _, err := gw.CreateToken("bench")
+	tok, _, err := gw.Access().CreateToken("bench")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -248,7 +248,7 @@ func TestIntegrationsPage(t *testing.T) {
 	// The test event goes through the events' path and shows up.
 	w = c.post("/settings/integrations/test", url.Values{"number": {"(201) 555-0199"}})
 	wantBody(t, w, http.StatusOK, "Test event", "+12015550199", `id="test-event"`, "test event: stored 1")
-	contact, err := c.gw.ContactByNumber("+12015550199")
+	contact, err := c.gw.Contacts().ByNumber("+12015550199")
 	if err != nil {
 		t.Fatalf("the test event created no contact: %v", err)
 	}
@@ -299,7 +299,7 @@ func TestContactTimelineShowsEvents(t *testing.T) {
 	}
 	var res struct{ Events []struct{ Seq uint64 } }
 	_ = json.Unmarshal(w.Body.Bytes(), &res)
-	contact, err := c.gw.ContactByNumber("+12015550123")
+	contact, err := c.gw.Contacts().ByNumber("+12015550123")
 	if err != nil {
 		t.Fatal(err)
 	}

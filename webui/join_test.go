@@ -75,7 +75,7 @@ func newJoinRig(t *testing.T, gwCfg func(*gateway.Config), cfg func(*Config)) *j
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := gw.CreateToken("test")
+	tok, _, err := gw.Access().CreateToken("test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/access"
 	"github.com/simgate/simgate/gateway/backups"
+	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/datafile"
 	"github.com/simgate/simgate/gateway/templates"
 )
@@ -53,7 +55,7 @@ type composeData struct {
 	// FieldErrors are shown at their field: "to", "text", "kind".
 	FieldErrors map[string]string
 	// Contacts feed the To field's picker (the first composeContacts).
-	Contacts []gateway.Contact
+	Contacts []contacts.Contact
 	Brand    string // marketing texts start with it
 	// The second form: a saved template sent to one number. TplTo and
 	// TplID are what was chosen, TplPreview what that number would get,
@@ -82,7 +84,7 @@ func encodingWords(enc string) string {
 }
 
 func (s *server) renderCompose(w http.ResponseWriter, r *http.Request, status int, d composeData, errMsg, notice string) error {
-	if cs, _, err := s.gw.Contacts(gateway.ContactFilter{Limit: composeContacts}); err == nil {
+	if cs, _, err := s.gw.Contacts().List(contacts.Filter{Limit: composeContacts}); err == nil {
 		d.Contacts = cs
 	}
 	d.Brand = s.gw.ComplianceSettings().Brand
@@ -438,7 +440,7 @@ func (s *server) messagePage(w http.ResponseWriter, r *http.Request, u user) err
 		return err
 	}
 	d := newMessageData(m)
-	if c, err := s.gw.ContactByNumber(m.To); err == nil {
+	if c, err := s.gw.Contacts().ByNumber(m.To); err == nil {
 		d.ContactID = c.ID
 	}
 	if d.Pending && m.Hold == nil {
@@ -537,7 +539,7 @@ func (s *server) renderThread(w http.ResponseWriter, r *http.Request, status int
 	for _, m := range out {
 		d.Bubbles = append(d.Bubbles, bubble{At: m.CreatedAt, Text: m.Text, Out: true, ID: m.ID, Status: m.Status})
 	}
-	if c, err := s.gw.ContactByNumber(number); err == nil {
+	if c, err := s.gw.Contacts().ByNumber(number); err == nil {
 		d.ContactID = c.ID
 	}
 	if c, err := s.gw.Consent(number); err == nil {
@@ -641,8 +643,8 @@ func (s *server) consoleUSSD(w http.ResponseWriter, r *http.Request, u user) err
 }
 
 type settingsData struct {
-	Tokens    []gateway.Token
-	Users     []gateway.User
+	Tokens    []access.Token
+	Users     []access.User
 	Region    string
 	Backups   backups.Status
 	NewToken  string // shown once, right after creating it
@@ -661,10 +663,10 @@ func (s *server) settingsPage(w http.ResponseWriter, r *http.Request, u user) er
 
 func (s *server) renderSettings(w http.ResponseWriter, r *http.Request, status int, d settingsData, errMsg, notice string) error {
 	var err error
-	if d.Tokens, err = s.gw.Tokens(); err != nil {
+	if d.Tokens, err = s.gw.Access().Tokens(); err != nil {
 		return err
 	}
-	if d.Users, err = s.gw.Users(); err != nil {
+	if d.Users, err = s.gw.Access().Users(); err != nil {
 		return err
 	}
 	d.Region = s.gw.Region()
@@ -683,7 +685,7 @@ func (s *server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 // once; it is not redirected so the token never appears in a URL.
 func (s *server) createToken(w http.ResponseWriter, r *http.Request, u user) error {
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	plaintext, _, err := s.gw.CreateToken(name)
+	plaintext, _, err := s.gw.Access().CreateToken(name)
 	if err != nil {
 		if msg := formError(err); msg != "" {
 			return s.renderSettings(w, r, http.StatusBadRequest, settingsData{TokenName: name}, msg, "")
@@ -700,7 +702,7 @@ func (s *server) revokeToken(w http.ResponseWriter, r *http.Request, u user) err
 	if err != nil {
 		return err
 	}
-	if err := s.gw.RevokeToken(id); err != nil {
+	if err := s.gw.Access().RevokeToken(id); err != nil {
 		return err
 	}
 	seeOther(w, r, "/settings?done=revoked")
@@ -710,7 +712,7 @@ func (s *server) revokeToken(w http.ResponseWriter, r *http.Request, u user) err
 // addUser answers POST /settings/users.
 func (s *server) addUser(w http.ResponseWriter, r *http.Request, u user) error {
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	err := s.gw.AddUser(name, r.PostFormValue("password"))
+	err := s.gw.Access().AddUser(name, r.PostFormValue("password"))
 	if msg := formError(err); msg != "" {
 		return s.renderSettings(w, r, http.StatusBadRequest, settingsData{UserName: name}, msg, "")
 	}

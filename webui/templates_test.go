@@ -11,6 +11,7 @@ import (
 
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/gateway/compliance"
+	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/templates"
 )
 
@@ -22,7 +23,7 @@ func saveBrand(t *testing.T, r *rig) {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"+12125550100", "+12125550101"} {
-		if _, err := r.gw.CreateContact(context.Background(), gateway.Contact{Number: n, Name: map[string]string{"+12125550100": "Anne"}[n]}); err != nil {
+		if _, err := r.gw.Contacts().Create(context.Background(), contacts.Contact{Number: n, Name: map[string]string{"+12125550100": "Anne"}[n]}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -82,6 +82,24 @@ type StepRecord struct {
 	Clicked   bool      `json:"clicked,omitempty"`
 }
 
+// SampleEvent is the shop event a test of a flow ran with (the shop's
+// event as the API shows it). Total is in minor units of Currency.
+type SampleEvent struct {
+	Seq        uint64          `json:"seq"`
+	ID         string          `json:"id"`
+	Source     string          `json:"source"`
+	Type       string          `json:"type"`
+	Number     string          `json:"number"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	ReceivedAt time.Time       `json:"received_at"`
+	CheckoutID string          `json:"checkout_id,omitempty"`
+	OrderID    string          `json:"order_id,omitempty"`
+	Total      int64           `json:"total,omitempty"`
+	Currency   string          `json:"currency,omitempty"`
+	Properties json.RawMessage `json:"properties,omitempty"`
+	Ends       []string        `json:"ends,omitempty"`
+}
+
 func flowOf(in Info) Flow {
 	c := in.Counters
 	rev := c.Revenue

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/compliance"
+	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/gateway/shopevents"
@@ -131,30 +132,6 @@ type Inbound struct {
 	BodyPurged bool `json:"-"` // the retention purge blanked Text
 }
 
-// Contact is one person in the address book. Attributes and Tags are never
-// nil in what the gateway returns.
-type Contact struct {
-	ID              uint64            `json:"id"`
-	Number          string            `json:"number"`
-	Name            string            `json:"name"`
-	Attributes      map[string]string `json:"attributes"`
-	Tags            []string          `json:"tags"`
-	TimeZone        string            `json:"time_zone"`
-	TimeZoneDerived bool              `json:"time_zone_derived"` // guessed from the number
-	Language        string            `json:"language"`
-	Source          string            `json:"source"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
-}
-
-// ContactFilter selects a page of contacts, oldest first.
-type ContactFilter struct {
-	Query string // case-insensitive substring of number or name; "" = any
-	Tag   string // "" = any
-	After uint64 // cursor: only IDs > After
-	Limit int
-}
-
 // Consent is a number's compliance record. The field order is the order
 // the API has always sent them in, marketing last.
 type Consent struct {
@@ -210,12 +187,12 @@ type Evidence struct {
 
 // SubjectData is everything stored about one person (GDPR Art. 15/20).
 type SubjectData struct {
-	ExportedAt    time.Time      `json:"exported_at"`
-	Profile       *Contact       `json:"profile"`
-	Consent       Consent        `json:"consent"`
-	ConsentEvents []ConsentEvent `json:"consent_events"`
-	Messages      []Message      `json:"messages"`
-	Inbound       []Inbound      `json:"inbound"`
+	ExportedAt    time.Time         `json:"exported_at"`
+	Profile       *contacts.Contact `json:"profile"`
+	Consent       Consent           `json:"consent"`
+	ConsentEvents []ConsentEvent    `json:"consent_events"`
+	Messages      []Message         `json:"messages"`
+	Inbound       []Inbound         `json:"inbound"`
 	// ShopEvents: what the shop told the box about the person (checkouts,
 	// orders, products viewed), oldest first.
 	ShopEvents  []shopevents.Event `json:"shop_events"`
@@ -298,34 +275,6 @@ type USSDReply struct {
 	Status int    `json:"status"` // 0 done, 2 ended by the network, 4 not supported, ...
 	Text   string `json:"text"`
 	DCS    int    `json:"dcs"` // -1 when the modem gave none
-}
-
-// Token is an API token, never its plaintext.
-type Token struct {
-	ID        uint64    `json:"id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-	LastUsed  time.Time `json:"last_used"`
-	// Marketing: its texts through the compatibility APIs are marketing.
-	Marketing bool `json:"marketing"`
-	// TwilioSID is the Account SID of a token made for Twilio's API.
-	TwilioSID string `json:"twilio_sid,omitempty"`
-	// PrivateCallbacks: its texts' status callbacks may reach private
-	// addresses.
-	PrivateCallbacks bool `json:"private_callbacks"`
-}
-
-// User is a console user, never the password hash.
-type User struct {
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// Session is a console login.
-type Session struct {
-	User      string    `json:"user"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // SubmitRequest is a request to send one text.
