@@ -273,6 +273,17 @@ var (
 	// pending; the first key of a target is the next to send. Derived.
 	bucketWebhookPending = []byte("webhook_pending")
 
+	// bucketCampaigns: campaign ID (8 bytes) → Campaign JSON (from
+	// version 14).
+	bucketCampaigns = []byte("campaigns")
+	// bucketCampaignMembersByNumber: number | 0x00 | campaign ID (8 bytes)
+	// → CampaignMember JSON, one per person a campaign planned (holdout
+	// included), written with the member's text.
+	bucketCampaignMembersByNumber = []byte("campaign_members_by_number")
+	// bucketCampaignMembers: campaign ID (8 bytes) | number → empty, the
+	// members of a campaign. Written with the member.
+	bucketCampaignMembers = []byte("campaign_members")
+
 	keyVersion         = []byte("version")
 	keySuppressionSalt = []byte("suppression_salt")
 	keyPurgedMessages  = []byte("purged_messages_through")
@@ -286,7 +297,7 @@ var (
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 13
+const SchemaVersion = 14
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -402,6 +413,15 @@ var migrations = []func(tx *bbolt.Tx) error{
 	func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bucketChanges, bucketChangeCursors, bucketWebhookEndpoints,
 			bucketWebhookDeliveries, bucketWebhookPending} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
+	// 13 → 14: campaigns and their members.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketCampaigns, bucketCampaignMembersByNumber, bucketCampaignMembers} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
