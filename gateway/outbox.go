@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/simgate/simgate/gateway/outbox"
+	"github.com/simgate/simgate/gateway/simlimits"
 	"github.com/simgate/simgate/gateway/view"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
@@ -16,21 +17,21 @@ type (
 	// ModemConfig registers one modem with the gateway.
 	ModemConfig = outbox.ModemConfig
 	// Limits are one SIM's sending limits; 0 turns a limit off.
-	Limits = outbox.Limits
+	Limits = simlimits.Limits
 	// Budget is what a SIM has used and may still use.
-	Budget = outbox.Budget
+	Budget = simlimits.Budget
 )
 
-// Default SIM limits (see package outbox for where each comes from).
+// Default SIM limits (see package simlimits for where each comes from).
 const (
-	DefaultPerMinute      = outbox.DefaultPerMinute
-	DefaultPerDay         = outbox.DefaultPerDay
-	DefaultUniquePerDay   = outbox.DefaultUniquePerDay
-	DefaultUniquePerMonth = outbox.DefaultUniquePerMonth
+	DefaultPerMinute      = simlimits.DefaultPerMinute
+	DefaultPerDay         = simlimits.DefaultPerDay
+	DefaultUniquePerDay   = simlimits.DefaultUniquePerDay
+	DefaultUniquePerMonth = simlimits.DefaultUniquePerMonth
 )
 
 // DefaultLimits returns the limits a SIM gets when nothing is configured.
-func DefaultLimits() Limits { return outbox.DefaultLimits() }
+func DefaultLimits() Limits { return simlimits.DefaultLimits() }
 
 // Modem states shown in the API and console.
 const (

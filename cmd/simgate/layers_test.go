@@ -75,7 +75,7 @@ var layerRules = []layerRule{
 		from: module + "/gateway/view", direct: true, not: []string{module + "/...", "os", "io", "io/fs", "net/...", "log", "log/slog"},
 		allow: []string{module + "/store", module + "/modem", module + "/gateway/outbox", module + "/gateway/consent",
 			module + "/gateway/contacts", module + "/gateway/compliance", module + "/gateway/live", module + "/gateway/flows",
-			module + "/gateway/shopevents"},
+			module + "/gateway/shopevents", module + "/gateway/simlimits"},
 		why: "view is shapes and their conversions, no I/O: it reads the records and the parts' result types it converts, and calls no part",
 	},
 	{
@@ -134,6 +134,15 @@ var layerRules = []layerRule{
 		allow: []string{module + "/gateway/outbox", module + "/gateway/compliance"},
 		why: "flows sends only through the outbox (its request type) and asks the compliance judge for a test's forecast; " +
 			"templates, links and the consent ledger reach it through the interfaces gateway.New wires",
+	},
+	{
+		from: module + "/gateway/simlimits", direct: true, not: []string{module + "/..."}, allow: []string{module + "/store"},
+		why: "a SIM's limits are arithmetic over its usage: the outbox routes with them and stores the usage itself",
+	},
+	{
+		from: module + "/gateway/intake", direct: true, not: []string{module + "/gateway/..."},
+		allow: []string{module + "/gateway/contacts", module + "/gateway/compliance"},
+		why:   "checking a request to send needs the number rules (contacts) and the brand rule (compliance); it stores nothing, sends nothing and judges no consent",
 	},
 	{
 		from: module + "/gateway/templates", direct: true, not: []string{module + "/gateway/..."},
@@ -469,6 +478,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		templates  = module + "/gateway/templates"
 		callbacks  = module + "/gateway/callbacks"
 		datafile   = module + "/gateway/datafile"
+		simlimits  = module + "/gateway/simlimits"
+		intake     = module + "/gateway/intake"
 		store      = module + "/store"
 		modem      = module + "/modem"
 		sim        = module + "/modem/sim"
@@ -489,10 +500,12 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			access:     {store},
 			contacts:   {compliance, store, "os"},
 			consent:    {contacts, compliance, store},
-			outbox:     {contacts, compliance, store, modem},
+			outbox:     {contacts, compliance, simlimits, intake, store, modem},
+			simlimits:  {store, "math/rand/v2"},
+			intake:     {contacts, compliance, store, modem},
 			shopevents: {contacts, compliance, store, "crypto/hmac"},
 			flows:      {outbox, compliance, store, "time"},
-			view:       {live, compliance, contacts, consent, outbox, flows, store, modem, "time"},
+			view:       {live, compliance, contacts, consent, outbox, flows, shopevents, simlimits, store, modem, "time"},
 			tmpl:       {compliance, store, modem, "text/template"},
 			links:      {tmpl, store, "crypto/rand"},
 			templates:  {tmpl, links, contacts, outbox, compliance, store},
@@ -569,6 +582,10 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{callbacks, outbox},
 		{callbacks, access},
 		{datafile, outbox},
+		{simlimits, outbox},
+		{simlimits, modem},
+		{intake, outbox},
+		{intake, consent},
 		{datafile, gateway},
 		{webui, modem},
 		{webui, bbolt},

@@ -7,8 +7,8 @@ import (
 	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/flows"
-	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/gateway/shopevents"
+	"github.com/simgate/simgate/gateway/simlimits"
 	"github.com/simgate/simgate/store"
 )
 
@@ -227,16 +227,16 @@ type EraseReport struct {
 
 // ModemStatus is what the API and console show about one configured modem.
 type ModemStatus struct {
-	Name      string         `json:"name"`
-	Path      string         `json:"path"`
-	State     string         `json:"state"` // StateStarting, StateUp, StateDegraded or StateDown
-	Identity  Identity       `json:"identity"`
-	Health    Health         `json:"health"`
-	LastError string         `json:"last_error,omitempty"`
-	Since     time.Time      `json:"since"` // when State last changed
-	Sent      int            `json:"sent"`  // parts accepted by the SMSC since start
-	Budget    *outbox.Budget `json:"budget,omitempty"`
-	Paused    bool           `json:"paused"` // a person took the SIM out of sending
+	Name      string            `json:"name"`
+	Path      string            `json:"path"`
+	State     string            `json:"state"` // StateStarting, StateUp, StateDegraded or StateDown
+	Identity  Identity          `json:"identity"`
+	Health    Health            `json:"health"`
+	LastError string            `json:"last_error,omitempty"`
+	Since     time.Time         `json:"since"` // when State last changed
+	Sent      int               `json:"sent"`  // parts accepted by the SMSC since start
+	Budget    *simlimits.Budget `json:"budget,omitempty"`
+	Paused    bool              `json:"paused"` // a person took the SIM out of sending
 }
 
 // Identity is what a modem and its SIM say they are.
