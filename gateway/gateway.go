@@ -7,29 +7,36 @@
 // nothing about HTTP; it talks to bbolt only through store and to modems only
 // through modem.
 //
-// The work is done by its parts, each a package with one job:
+// The work is done by its parts, each a package with one job. The
+// original rooms are reached through this package's methods, which return
+// views (package view, under this package's names in views.go):
 //
 //   - outbox: the durable queue, the dispatcher and the modems, and the
 //     compliance guard's commit point inside the send;
 //   - consent: the consent ledger, inbound keywords and their replies, the
 //     compliance settings, GDPR requests and the retention purge;
-//   - contacts: phone numbers, the contacts and their CSV import/export;
 //   - compliance: pure policy (settings validation, the judge, time zones,
-//     reply wording);
-//   - access: console users, sessions and API tokens;
-//   - shopevents: the shop's events (API batches, Shopify and WooCommerce
-//     webhooks), the integration settings and the events' retention;
-//   - webhooks: the change feed told to other systems (signed webhooks,
-//     per-message callbacks), with its own delivery outbox;
-//   - live: the event hub and the active alerts;
-//   - view: the shapes the API, the console and the websocket show, and
-//     their conversions from records.
+//     reply wording).
 //
-// This package wires them (New), starts and stops them in order (Run) and
-// offers their operations under one name. What it returns are views
-// (package view, under this package's names in views.go), converted from
-// the parts' store records at this boundary, so that nothing above it
-// depends on how records are stored.
+// The other rooms are reached through an accessor that returns the room's
+// face, whose methods take and return the room's own types:
+//
+//   - Contacts: the contacts and their CSV import and export;
+//   - Access: console users, sessions and API tokens;
+//   - Shop: the shop's events (API batches, Shopify and WooCommerce
+//     webhooks), the integration settings;
+//   - Flows: automated flows;
+//   - Templates: saved message templates, their preview and sending;
+//   - Webhooks: the endpoints the change feed is told to;
+//   - DataFile: how the database file's space is used.
+//
+// Behind them work parts no caller sees: live (the event hub and the
+// alerts), intake and simlimits (the outbox's checks of a request and of
+// each SIM's limits), msgtemplate and links (the template language and
+// short links), callbacks (the compatible APIs' callbacks), backups.
+//
+// This package wires them all (New) and starts and stops them in order
+// (Run); docs/architecture.md has the table.
 package gateway
 
 import (
@@ -219,7 +226,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.webhooksAPI = webhooks.NewAPI(g.webhooks)
 	callbacks.Register(g.webhooks, g.access)
 	db.OnChange(g.webhooks.Changed)
-	g.watchStore()
+	datafile.WatchHealth(db, ev)
 	return g, nil
 }
 

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"errors"
 	"io"
 
 	"github.com/simgate/simgate/gateway/backups"
@@ -24,11 +23,11 @@ var (
 	ErrDiskFull = store.ErrDiskFull
 )
 
-// Alert kinds about the database file and its disk. They concern the
-// whole gateway, not a modem.
+// Alert kinds about the database file and its disk (package datafile
+// raises them). They concern the whole gateway, not a modem.
 const (
-	AlertStoreDamaged = "store_damaged" // writes are stopped until restart; the file needs a check and a restore
-	AlertDiskFull     = "disk_full"     // writes fail for lack of space; cleared once there is room
+	AlertStoreDamaged = datafile.AlertStoreDamaged
+	AlertDiskFull     = datafile.AlertDiskFull
 )
 
 // Writable reports whether the gateway can store new work now: nil, or
@@ -37,28 +36,6 @@ const (
 // watchdog: a restart cannot free the disk or mend the file, and would
 // lose the MRs the outbox holds in memory while the disk is full.
 func (g *Gateway) Writable() error { return g.db.Writable() }
-
-// watchStore raises and clears the store's alerts as the store finds the
-// file damaged, the disk full, or room again.
-func (g *Gateway) watchStore() {
-	g.db.OnHealthChange(g.storeHealthChanged)
-	if problem := g.db.Writable(); problem != nil {
-		g.storeHealthChanged(problem)
-	}
-}
-
-func (g *Gateway) storeHealthChanged(problem error) {
-	switch {
-	case errors.Is(problem, store.ErrDamaged):
-		g.events.RaiseAlert(AlertStoreDamaged, "", "The database file is damaged, so simgate has stopped writing to it: new texts and changes are refused and nothing is sent. "+
-			"Stop the service, run `simgate check`, and restore simgate.db from a backup (docs/operations.md, \"Damaged data file\"). Found: "+problem.Error())
-	case errors.Is(problem, store.ErrDiskFull):
-		g.events.RaiseAlert(AlertDiskFull, "", "The disk that holds the database is full: new texts and changes are refused, and sending waits, until there is room. "+
-			"Free some space on it; simgate carries on by itself. Found: "+problem.Error())
-	default:
-		g.events.ClearAlert(AlertDiskFull, "")
-	}
-}
 
 // Backup writes a consistent snapshot of the whole database to w while
 // sending goes on (a read transaction), and returns the bytes written. The

@@ -1,10 +1,12 @@
-// Package datafile tells how the database file's space is used, for the
-// settings page: its size, its free pages and the messages it holds, read
-// at once, and the fill of its pages, measured in the background because
-// that reads every page.
+// Package datafile looks after the database file as a person sees it: how
+// its space is used, for the settings page (its size, its free pages and
+// the messages it holds, read at once, and the fill of its pages, measured
+// in the background because that reads every page), and the alerts while
+// the file is damaged or its disk is full.
 package datafile
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -84,4 +86,40 @@ func (m *Meter) measure() {
 		return
 	}
 	m.last = Usage{At: m.clock(), DataBytes: st.Used, Fill: st.Fill()}
+}
+
+// Alert kinds about the database file and its disk. They concern the
+// whole gateway, not a modem.
+const (
+	AlertStoreDamaged = "store_damaged" // writes are stopped until restart; the file needs a check and a restore
+	AlertDiskFull     = "disk_full"     // writes fail for lack of space; cleared once there is room
+)
+
+// Alerter raises and clears the alerts a person should look at.
+type Alerter interface {
+	RaiseAlert(kind, modemName, message string)
+	ClearAlert(kind, modemName string)
+}
+
+// WatchHealth raises and clears the store's alerts as the store finds the
+// file damaged, the disk full, or room again, starting with how it is now.
+func WatchHealth(db *store.DB, a Alerter) {
+	changed := func(problem error) { healthChanged(a, problem) }
+	db.OnHealthChange(changed)
+	if problem := db.Writable(); problem != nil {
+		changed(problem)
+	}
+}
+
+func healthChanged(a Alerter, problem error) {
+	switch {
+	case errors.Is(problem, store.ErrDamaged):
+		a.RaiseAlert(AlertStoreDamaged, "", "The database file is damaged, so simgate has stopped writing to it: new texts and changes are refused and nothing is sent. "+
+			"Stop the service, run `simgate check`, and restore simgate.db from a backup (docs/operations.md, \"Damaged data file\"). Found: "+problem.Error())
+	case errors.Is(problem, store.ErrDiskFull):
+		a.RaiseAlert(AlertDiskFull, "", "The disk that holds the database is full: new texts and changes are refused, and sending waits, until there is room. "+
+			"Free some space on it; simgate carries on by itself. Found: "+problem.Error())
+	default:
+		a.ClearAlert(AlertDiskFull, "")
+	}
 }
