@@ -54,3 +54,24 @@ func TestBudgetSpacingAddsUpParts(t *testing.T) {
 		t.Errorf("got next send after %v, want 30-37.5s", gap)
 	}
 }
+
+func TestHoldReason(t *testing.T) {
+	now := time.Date(2026, 11, 28, 15, 4, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name   string
+		limits []string
+		want   string
+	}{
+		{"no SIM available", nil, ""},
+		{"one SIM may send", []string{"per_day", ""}, ""},
+		{"one SIM only spaced out", []string{"per_day", "per_minute"}, ""},
+		{"every SIM spent today", []string{"per_day", "unique_per_day"}, "all SIMs reached today's limit; next send at 2026-11-29 00:00 UTC"},
+		{"the month's limit waits longer", []string{"unique_per_month"}, "all SIMs reached today's limit; next send at 2026-12-01 00:00 UTC"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := HoldReason(c.limits, now); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
