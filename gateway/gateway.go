@@ -28,7 +28,8 @@
 //   - Flows: automated flows;
 //   - Templates: saved message templates, their preview and sending;
 //   - Webhooks: the endpoints the change feed is told to;
-//   - DataFile: how the database file's space is used.
+//   - DataFile: how the database file's space is used;
+//   - Segments: saved segments of contacts and the audiences they make.
 //
 // Behind them work parts no caller sees: live (the event hub and the
 // alerts), intake and simlimits (the outbox's checks of a request and of
@@ -57,6 +58,7 @@ import (
 	"github.com/simgate/simgate/gateway/links"
 	"github.com/simgate/simgate/gateway/msgtemplate"
 	"github.com/simgate/simgate/gateway/outbox"
+	"github.com/simgate/simgate/gateway/segments"
 	"github.com/simgate/simgate/gateway/shopevents"
 	"github.com/simgate/simgate/gateway/templates"
 	"github.com/simgate/simgate/gateway/webhooks"
@@ -133,6 +135,7 @@ type Gateway struct {
 	flows    *flows.Engine
 	links    *links.Service
 	webhooks *webhooks.Service
+	segments *segments.Service // a room whose Service is its face
 
 	// The rooms' faces to the web layer, returned by their accessors.
 	accessAPI   *access.API
@@ -203,6 +206,8 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 		g.backups = backups.New(cfg.Backups, db, ev, log, cfg.Clock)
 	}
 	g.links = links.New(links.Config{DB: db, BaseURL: cfg.PublicURL, Clock: cfg.Clock, Log: log})
+	// Segment dates are days of the box's local time, like its SIM limits.
+	g.segments = segments.New(segments.Config{DB: db, Region: cfg.Region, Clock: cfg.Clock, Location: time.Local})
 	g.flows = flows.New(flows.Config{DB: db, Sender: g.outbox, Renderer: &msgtemplate.Cache{}, Shortener: flowLinks{g.links}, Clicks: g.links,
 		Policy: policy, Log: log, Clock: cfg.Clock})
 	ev.flows = g.flows

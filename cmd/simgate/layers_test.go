@@ -136,6 +136,13 @@ var layerRules = []layerRule{
 			"templates, links and the consent ledger reach it through the interfaces gateway.New wires",
 	},
 	{
+		from: module + "/gateway/segments", direct: true,
+		not:   []string{module + "/gateway/..."},
+		allow: []string{module + "/gateway/contacts", module + "/gateway/compliance"},
+		why: "segments read contacts, consent and activity through the store and send nothing: contacts reads pasted numbers, " +
+			"compliance names a number's zones; campaigns reach segments through the interfaces gateway.New wires",
+	},
+	{
 		from: module + "/gateway/simlimits", direct: true, not: []string{module + "/..."}, allow: []string{module + "/store"},
 		why: "a SIM's limits are arithmetic over its usage: the outbox routes with them and stores the usage itself",
 	},
@@ -480,6 +487,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		datafile   = module + "/gateway/datafile"
 		simlimits  = module + "/gateway/simlimits"
 		intake     = module + "/gateway/intake"
+		segments   = module + "/gateway/segments"
 		store      = module + "/store"
 		modem      = module + "/modem"
 		sim        = module + "/modem/sim"
@@ -489,9 +497,9 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 	base := func() map[string][]string {
 		return map[string][]string{
 			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
-			webui:      {gateway, compat, access, contacts, flows, shopevents, templates, webhooks, backups, datafile, "net/http", "github.com/gorilla/websocket"},
+			webui:      {gateway, compat, access, contacts, flows, shopevents, templates, webhooks, backups, datafile, segments, "net/http", "github.com/gorilla/websocket"},
 			compat:     {"net/url", "crypto/hmac"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, templates, callbacks, datafile, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, templates, callbacks, datafile, segments, store, modem},
 			webhooks:   {store, "crypto/hmac", "net/url"},
 			httpout:    {"net/http", "net"},
 			backups:    {"os", "time"},
@@ -511,6 +519,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			templates:  {tmpl, links, contacts, outbox, compliance, store},
 			callbacks:  {compat, webhooks, store, modem},
 			datafile:   {store, "sync"},
+			segments:   {contacts, compliance, store},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
 			sim:        {"github.com/warthog618/sms", "net/http"},
@@ -557,6 +566,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{compat, store},
 		{compat, gateway},
 		{flows, consent},
+		{segments, outbox},
+		{segments, gateway},
 		{flows, contacts},
 		{flows, gateway},
 		{flows, view},
