@@ -127,6 +127,7 @@ type Gateway struct {
 	fileStats     DataFile // the last page measurement (At, DataBytes, Fill)
 	fileMeasuring bool     // a measurement runs in the background
 	webhooks      *webhooks.Service
+	meter         meterRelay // the outbox's counts, passed to SetMeter's Meter
 }
 
 // New creates a Gateway over an open store.
@@ -172,7 +173,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.outbox = outbox.New(outbox.Config{DB: db, Region: cfg.Region, MaxParts: cfg.MaxParts,
 		ReportWindow: cfg.ReportWindow, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax,
 		HealthInterval: cfg.HealthInterval, ReconnectMin: cfg.ReconnectMin, ReconnectMax: cfg.ReconnectMax,
-		USSDAllow: ussdAllow, SignupShare: cfg.Signup.Share, Log: log, Clock: cfg.Clock, Policy: policy, Inbound: keywordRelay{g}, Notify: ev})
+		USSDAllow: ussdAllow, SignupShare: cfg.Signup.Share, Log: log, Clock: cfg.Clock, Policy: policy, Inbound: keywordRelay{g}, Notify: ev, Meter: &g.meter})
 	g.consent = consent.New(consent.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
 		Policy: policy, Outbox: g.outbox, Notify: ev,
 		Signup: consent.SignupLimits{PerNumber: cfg.Signup.PerNumber, BusyPerHour: cfg.Signup.BusyPerHour}})

@@ -153,6 +153,10 @@ var layerRules = []layerRule{
 		why: "the simulator serves tests, the demo and `simgate modemsim`; the product never drives it",
 	},
 	{
+		from: module + "/...", direct: true, unless: []string{module + "/webui"}, not: []string{"github.com/VictoriaMetrics/metrics/..."},
+		why: "GET /metrics is HTTP, served by webui (metrics.go) from what the gateway's accessors and its Meter tell; no other package writes figures",
+	},
+	{
 		from: module + "/...", not: []string{module + "/cmd/..."},
 		why: "cmd is the wiring at the top: nothing depends on it",
 	},
