@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/access"
+	"github.com/simgate/simgate/gateway/alerting"
 	"github.com/simgate/simgate/gateway/backups"
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
@@ -128,6 +129,7 @@ type Gateway struct {
 	fileMeasuring bool     // a measurement runs in the background
 	webhooks      *webhooks.Service
 	meter         meterRelay // the outbox's counts, passed to SetMeter's Meter
+	alerting      *alerting.Service
 }
 
 // New creates a Gateway over an open store.
@@ -201,6 +203,8 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	}
 	g.webhooks = webhooks.New(webhooks.Config{DB: db, Log: log, Clock: cfg.Clock, Notify: ev, Sender: sender})
 	g.registerCompatFormats()
+	g.alerting = g.newAlerting()
+	ev.owner = g.alerting
 	db.OnChange(g.webhooks.Changed)
 	g.watchStore()
 	return g, nil
@@ -284,6 +288,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	// Flows run beside the dispatcher and stop before it returns, so no
 	// flow hands the outbox a text after Run.
 	defer g.startFlows(ctx)()
+	// The owner's alerts and the balance checks, beside the dispatcher.
+	defer g.startAlerting(ctx)()
 	return g.outbox.Run(ctx)
 }
 

@@ -273,6 +273,12 @@ var (
 	// pending; the first key of a target is the next to send. Derived.
 	bucketWebhookPending = []byte("webhook_pending")
 
+	// bucketSIMBalance: modem name → SIMBalance JSON, a SIM's periodic
+	// USSD balance check (its code, interval and threshold) and the last
+	// balance it read (from version 14 in this branch; renumbered at
+	// merge).
+	bucketSIMBalance = []byte("sim_balance")
+
 	keyVersion         = []byte("version")
 	keySuppressionSalt = []byte("suppression_salt")
 	keyPurgedMessages  = []byte("purged_messages_through")
@@ -282,11 +288,15 @@ var (
 	// keyIntegrationSettings: the shop integrations' settings JSON (webhook
 	// secrets, event retention), as package shopevents encodes them.
 	keyIntegrationSettings = []byte("integrations")
+	// keyOwnerAlertSettings: the owner's alert settings JSON (the number
+	// alerts are texted to and whether they are), as package
+	// gateway/alerting encodes them.
+	keyOwnerAlertSettings = []byte("owner_alerts")
 )
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 13
+const SchemaVersion = 14
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -407,6 +417,11 @@ var migrations = []func(tx *bbolt.Tx) error{
 			}
 		}
 		return nil
+	},
+	// 13 → 14: each SIM's USSD balance check and its last reading.
+	func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketSIMBalance)
+		return err
 	},
 }
 

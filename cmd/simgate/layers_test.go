@@ -135,6 +135,10 @@ var layerRules = []layerRule{
 			"templates, links and the consent ledger reach it through the interfaces gateway.New wires",
 	},
 	{
+		from: module + "/gateway/alerting", direct: true, not: []string{module + "/gateway/..."}, allow: []string{module + "/gateway/outbox"},
+		why: "the owner's alerts send only through the outbox (its request type); the fleet, the USSD and the live alerts reach them through the interfaces gateway.New wires",
+	},
+	{
 		from: module + "/webui/...", direct: true,
 		not: []string{module + "/store/...", module + "/modem/...", "go.etcd.io/bbolt/...", "go.bug.st/serial/...", "github.com/warthog618/..."},
 		why: "webui sees only gateway's types: the gateway decides what of the store and the modems the web may touch",
