@@ -363,6 +363,7 @@ func templateFuncs(a *assets) template.FuncMap {
 		"mib":     func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) },
 		"percent": func(f float64) string { return fmt.Sprintf("%.0f %%", 100*f) },
 		"list":    func(items ...string) []string { return items },
+		"ago":     func(t *time.Time) string { return agoWords(t, time.Now()) },
 	}
 }
 

@@ -156,5 +156,6 @@ func Handler(cfg Config) http.Handler {
 	s.templateRoutes()
 	s.flowRoutes()
 	s.webhookRoutes()
+	s.alertingRoutes()
 	return s
 }
