@@ -151,14 +151,15 @@ type ConsentEvent struct {
 
 // EraseReport says what an erasure removed.
 type EraseReport struct {
-	Hash          string `json:"hash"` // what stays in the suppression list
-	Contact       bool   `json:"contact"`
-	Messages      int    `json:"messages"`
-	Inbound       int    `json:"inbound"`
-	ConsentEvents int    `json:"consent_events"` // pseudonymised, kept as evidence
-	ShopEvents    int    `json:"shop_events"`    // deleted
-	Links         int    `json:"links"`          // short links to the number, deleted with their clicks
-	FlowEntries   int    `json:"flow_entries"`   // automated flows' entries, deleted
+	Hash            string `json:"hash"` // what stays in the suppression list
+	Contact         bool   `json:"contact"`
+	Messages        int    `json:"messages"`
+	Inbound         int    `json:"inbound"`
+	ConsentEvents   int    `json:"consent_events"`             // pseudonymised, kept as evidence
+	ShopEvents      int    `json:"shop_events"`                // deleted
+	Links           int    `json:"links"`                      // short links to the number, deleted with their clicks
+	FlowEntries     int    `json:"flow_entries"`               // automated flows' entries, deleted
+	CampaignMembers int    `json:"campaign_members,omitempty"` // campaign member records, deleted (the counts stay)
 }
 
 // SubjectData is everything stored about one number (GDPR Art. 15/20).

@@ -84,6 +84,9 @@ func (db *DB) EraseNumber(number string) (EraseReport, error) {
 		if rep.FlowEntries, err = eraseFlowEntries(tx, number); err != nil {
 			return fmt.Errorf("flow entries: %w", err)
 		}
+		if rep.CampaignMembers, err = eraseCampaignMembers(tx, number); err != nil {
+			return fmt.Errorf("campaign members: %w", err)
+		}
 		if err := eraseChanges(tx, number); err != nil {
 			return fmt.Errorf("change feed: %w", err)
 		}

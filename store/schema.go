@@ -273,10 +273,21 @@ var (
 	// pending; the first key of a target is the next to send. Derived.
 	bucketWebhookPending = []byte("webhook_pending")
 
+	// bucketCampaigns: campaign ID (8 bytes) → Campaign JSON (from
+	// version 14).
+	bucketCampaigns = []byte("campaigns")
+	// bucketCampaignMembersByNumber: number | 0x00 | campaign ID (8 bytes)
+	// → CampaignMember JSON, one per person a campaign planned (holdout
+	// included), written with the member's text.
+	bucketCampaignMembersByNumber = []byte("campaign_members_by_number")
+	// bucketCampaignMembers: campaign ID (8 bytes) | number → empty, the
+	// members of a campaign. Written with the member.
+	bucketCampaignMembers = []byte("campaign_members")
+
 	// bucketSIMBalance: modem name → SIMBalance JSON, a SIM's periodic
 	// USSD balance check (its code, interval and threshold) and the last
-	// balance it read (from version 14 in this branch; renumbered at
-	// merge).
+	// balance it read (from version 17 in main's order: H6's step after
+	// campaigns 14, segments 15 and attribution 16).
 	bucketSIMBalance = []byte("sim_balance")
 
 	keyVersion         = []byte("version")
@@ -296,7 +307,7 @@ var (
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 14
+const SchemaVersion = 15
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -418,7 +429,17 @@ var migrations = []func(tx *bbolt.Tx) error{
 		}
 		return nil
 	},
-	// 13 → 14: each SIM's USSD balance check and its last reading.
+	// 13 → 14: campaigns and their members.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketCampaigns, bucketCampaignMembersByNumber, bucketCampaignMembers} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
+	// 14 → 15 (16 → 17 once segments and attribution precede it): each
+	// SIM's USSD balance check and its last reading.
 	func(tx *bbolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketSIMBalance)
 		return err

@@ -250,7 +250,8 @@ func TestMigrateFromEmpty(t *testing.T) {
 			bucketInboxRead, bucketModems, bucketModemsPaused, bucketUndecodable,
 			bucketImportJobs, bucketImportRejected, bucketImportSeen,
 			bucketFlows, bucketFlowVersions, bucketFlowCounters, bucketFlowEntries, bucketFlowDue, bucketFlowPaused,
-			bucketFlowByNumber, bucketFlowByFlow, bucketFlowByExit, bucketFlowPendingSends, bucketFlowOnce} {
+			bucketFlowByNumber, bucketFlowByFlow, bucketFlowByExit, bucketFlowPendingSends, bucketFlowOnce,
+			bucketCampaigns, bucketCampaignMembersByNumber, bucketCampaignMembers} {
 			if tx.Bucket(b) == nil {
 				missing = append(missing, string(b))
 			}
