@@ -46,6 +46,7 @@ type serverMetrics struct {
 	set      *metrics.Set
 	delivery *metrics.PrometheusHistogram
 	streams  atomic.Int64 // live websocket clients
+	routes   sync.Map     // route pattern → its *metrics.PrometheusHistogram, so a request builds no name
 }
 
 func newServerMetrics() *serverMetrics {
@@ -83,8 +84,12 @@ func (m *serverMetrics) observeRequest(route string, took time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
-	m.set.GetOrCreatePrometheusHistogramExt("simgate_http_request_duration_seconds{"+labels("route", route)+"}", requestBuckets).
-		Update(took.Seconds())
+	h, ok := m.routes.Load(route)
+	if !ok {
+		h, _ = m.routes.LoadOrStore(route,
+			m.set.GetOrCreatePrometheusHistogramExt("simgate_http_request_duration_seconds{"+labels("route", route)+"}", requestBuckets))
+	}
+	h.(*metrics.PrometheusHistogram).Update(took.Seconds())
 }
 
 // metricsPage answers GET /metrics. The gauges are read first, so a store

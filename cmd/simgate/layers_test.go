@@ -451,6 +451,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		view       = module + "/gateway/view"
 		tmpl       = module + "/gateway/msgtemplate"
 		links      = module + "/gateway/links"
+		alerting   = module + "/gateway/alerting"
+		vmetrics   = "github.com/VictoriaMetrics/metrics"
 		store      = module + "/store"
 		modem      = module + "/modem"
 		sim        = module + "/modem/sim"
@@ -460,9 +462,10 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 	base := func() map[string][]string {
 		return map[string][]string{
 			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
-			webui:      {gateway, compat, "net/http", "github.com/gorilla/websocket"},
+			webui:      {gateway, compat, alerting, vmetrics, "net/http", "github.com/gorilla/websocket"},
 			compat:     {"net/url", "crypto/hmac"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, alerting, store, modem},
+			alerting:   {outbox, store, "regexp"},
 			webhooks:   {store, "crypto/hmac", "net/url"},
 			httpout:    {"net/http", "net"},
 			backups:    {"os", "time"},
@@ -535,6 +538,13 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{tmpl, outbox},
 		{links, outbox},
 		{links, consent},
+		{alerting, consent},
+		{alerting, contacts},
+		{alerting, gateway},
+		{alerting, view},
+		{alerting, "net/http"},
+		{gateway, vmetrics},
+		{outbox, vmetrics},
 		{links, "net/http"},
 		{webui, store},
 		{webui, modem},
