@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -123,4 +125,56 @@ func TestEndToEndHangingReceiverDelaysNoText(t *testing.T) {
 	}
 	t.Logf("%d texts delivered in %v without a webhook receiver and in %v while one hung (%d requests held, none answered)",
 		batch, alone.Round(time.Millisecond), hanging.Round(time.Millisecond), requests.Load())
+
+	// The daemon's /metrics tells the same story: the texts went, and
+	// the events wait for the receiver.
+	series := scrapeMetrics(t, c)
+	sent := 0.0
+	for k, v := range series {
+		if strings.HasPrefix(k, "simgate_parts_sent_total{") {
+			sent += v
+		}
+	}
+	if sent < 2*batch+1 {
+		t.Errorf("simgate_parts_sent_total adds up to %v, want at least %d", sent, 2*batch+1)
+	}
+	if series["simgate_webhook_backlog"] < 1 {
+		t.Errorf("simgate_webhook_backlog = %v while the receiver holds every request", series["simgate_webhook_backlog"])
+	}
+	if series[`simgate_messages{status="delivered"}`] < 2*batch {
+		t.Errorf("simgate_messages{status=\"delivered\"} = %v, want at least %d", series[`simgate_messages{status="delivered"}`], 2*batch)
+	}
+}
+
+// scrapeMetrics reads the daemon's GET /metrics with the client's token:
+// each sample line's series and value.
+func scrapeMetrics(t *testing.T, c *api) map[string]float64 {
+	t.Helper()
+	req, err := http.NewRequest("GET", c.base+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", resp.StatusCode, body)
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		i := strings.LastIndexByte(line, ' ')
+		if line == "" || line[0] == '#' || i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	return out
 }
