@@ -62,6 +62,7 @@ func TestRenderEveryTemplate(t *testing.T) {
 	maps.Copy(fixtures, templateFixtures(now))      // templates_test.go
 	maps.Copy(fixtures, flowFixtures(now))          // flows_test.go
 	maps.Copy(fixtures, webhookFixtures(now))       // webhooks_test.go
+	maps.Copy(fixtures, segmentFixtures(now))       // segments_test.go
 	for name := range s.pages {
 		if _, ok := fixtures[name]; !ok {
 			t.Errorf("template %s has no fixture", name)

@@ -155,6 +155,7 @@ func Handler(cfg Config) http.Handler {
 	s.linkRoutes()
 	s.templateRoutes()
 	s.flowRoutes()
+	s.segmentRoutes()
 	s.webhookRoutes()
 	s.alertingRoutes()
 	return s

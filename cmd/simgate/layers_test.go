@@ -135,6 +135,13 @@ var layerRules = []layerRule{
 			"templates, links and the consent ledger reach it through the interfaces gateway.New wires",
 	},
 	{
+		from: module + "/gateway/segments", direct: true,
+		not:   []string{module + "/gateway/..."},
+		allow: []string{module + "/gateway/contacts", module + "/gateway/compliance"},
+		why: "segments read contacts, consent and activity through the store and send nothing: contacts reads pasted numbers, " +
+			"compliance names a number's zones; campaigns reach segments through the interfaces gateway.New wires",
+	},
+	{
 		from: module + "/gateway/alerting", direct: true, not: []string{module + "/gateway/..."}, allow: []string{module + "/gateway/outbox"},
 		why: "the owner's alerts send only through the outbox (its request type); the fleet, the USSD and the live alerts reach them through the interfaces gateway.New wires",
 	},
@@ -453,6 +460,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		links      = module + "/gateway/links"
 		alerting   = module + "/gateway/alerting"
 		vmetrics   = "github.com/VictoriaMetrics/metrics"
+		segments   = module + "/gateway/segments"
 		store      = module + "/store"
 		modem      = module + "/modem"
 		sim        = module + "/modem/sim"
@@ -462,9 +470,9 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 	base := func() map[string][]string {
 		return map[string][]string{
 			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
-			webui:      {gateway, compat, alerting, vmetrics, "net/http", "github.com/gorilla/websocket"},
+			webui:      {gateway, compat, segments, alerting, vmetrics, "net/http", "github.com/gorilla/websocket"},
 			compat:     {"net/url", "crypto/hmac"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, alerting, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, segments, alerting, store, modem},
 			alerting:   {outbox, store, "regexp"},
 			webhooks:   {store, "crypto/hmac", "net/url"},
 			httpout:    {"net/http", "net"},
@@ -480,6 +488,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			view:       {live, compliance, contacts, consent, outbox, flows, store, modem, "time"},
 			tmpl:       {compliance, store, modem, "text/template"},
 			links:      {tmpl, store, "crypto/rand"},
+			segments:   {contacts, compliance, store},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
 			sim:        {"github.com/warthog618/sms", "net/http"},
@@ -526,6 +535,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{compat, store},
 		{compat, gateway},
 		{flows, consent},
+		{segments, outbox},
+		{segments, gateway},
 		{flows, contacts},
 		{flows, gateway},
 		{flows, view},
