@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/alerting"
+	"github.com/simgate/simgate/gateway/attribution"
 	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/live"
 	"github.com/simgate/simgate/gateway/outbox"
@@ -50,12 +51,15 @@ type events struct {
 	flows *flows.Engine
 	// owner texts the owner about modems down and budgets used up (set
 	// once by New).
-	owner  *alerting.Service
-	hub    *Hub
-	alerts live.Alerts
-	log    *slog.Logger
-	now    func() time.Time
-	db     *store.DB // the change feed, for what no store write records
+	owner *alerting.Service
+	// attribution reads the event log and the consent ledger when they
+	// grow (set once by New).
+	attribution *attribution.Service
+	hub         *Hub
+	alerts      live.Alerts
+	log         *slog.Logger
+	now         func() time.Time
+	db          *store.DB // the change feed, for what no store write records
 
 	mu        sync.Mutex
 	exhausted map[string]string // modem → the budget limit that stops it, for sim.budget_exhausted once
@@ -102,6 +106,9 @@ func (e *events) EventsAppended(lastSeq uint64) {
 	if e.flows != nil {
 		e.flows.EventsAppended(lastSeq)
 	}
+	if e.attribution != nil {
+		e.attribution.Wake()
+	}
 	e.publish("shop_events", func(ev *Event) { ev.EventSeq = lastSeq })
 }
 
@@ -115,6 +122,9 @@ func (e *events) ModemChanged(st outbox.ModemStatus) {
 }
 
 func (e *events) ConsentChanged(c store.Consent) {
+	if e.attribution != nil {
+		e.attribution.Wake()
+	}
 	e.publish("consent", func(ev *Event) { ev.Consent = ptr(view.FromConsent(c)) })
 }
 

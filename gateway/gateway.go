@@ -43,6 +43,7 @@ import (
 
 	"github.com/simgate/simgate/gateway/access"
 	"github.com/simgate/simgate/gateway/alerting"
+	"github.com/simgate/simgate/gateway/attribution"
 	"github.com/simgate/simgate/gateway/backups"
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
@@ -125,6 +126,8 @@ type Gateway struct {
 	flows    *flows.Engine
 	links    *links.Service
 	segments *segments.Service
+	// attribution credits orders to texts and keeps the results.
+	attribution *attribution.Service
 
 	fileMu        sync.Mutex
 	fileStats     DataFile // the last page measurement (At, DataBytes, Fill)
@@ -194,6 +197,8 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.flows = flows.New(flows.Config{DB: db, Sender: g.outbox, Renderer: &flowTemplates{}, Shortener: flowLinks{g.links}, Clicks: g.links,
 		Policy: policy, Log: log, Clock: cfg.Clock})
 	ev.flows = g.flows
+	g.attribution = attribution.New(attribution.Config{DB: db, Log: log, Clock: cfg.Clock})
+	ev.attribution = g.attribution
 	// A text withdrawn because its checkout's order landed changes on the
 	// console and in its flow entry like any other.
 	db.OnWithdrawn(func(ms []store.Message) {
@@ -294,6 +299,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 	defer g.startFlows(ctx)()
 	// The owner's alerts and the balance checks, beside the dispatcher.
 	defer g.startAlerting(ctx)()
+	// Attribution reads the logs beside everything; it sends nothing.
+	actx, stopAttribution := context.WithCancel(ctx)
+	attributionDone := make(chan struct{})
+	go func() { defer close(attributionDone); g.attribution.Run(actx) }()
+	defer func() { stopAttribution(); <-attributionDone }()
 	return g.outbox.Run(ctx)
 }
 

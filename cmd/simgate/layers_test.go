@@ -142,6 +142,10 @@ var layerRules = []layerRule{
 			"compliance names a number's zones; campaigns reach segments through the interfaces gateway.New wires",
 	},
 	{
+		from: module + "/gateway/attribution", direct: true, not: []string{module + "/gateway/..."},
+		why: "attribution only counts: it reads the event log, the consent ledger and the clicks through the store and sends no text, so no outbox",
+	},
+	{
 		from: module + "/gateway/alerting", direct: true, not: []string{module + "/gateway/..."}, allow: []string{module + "/gateway/outbox"},
 		why: "the owner's alerts send only through the outbox (its request type); the fleet, the USSD and the live alerts reach them through the interfaces gateway.New wires",
 	},
@@ -461,6 +465,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		alerting   = module + "/gateway/alerting"
 		vmetrics   = "github.com/VictoriaMetrics/metrics"
 		segments   = module + "/gateway/segments"
+		attrib     = module + "/gateway/attribution"
 		store      = module + "/store"
 		modem      = module + "/modem"
 		sim        = module + "/modem/sim"
@@ -470,9 +475,9 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 	base := func() map[string][]string {
 		return map[string][]string{
 			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
-			webui:      {gateway, compat, segments, alerting, vmetrics, "net/http", "github.com/gorilla/websocket"},
+			webui:      {gateway, compat, segments, attrib, alerting, vmetrics, "net/http", "github.com/gorilla/websocket"},
 			compat:     {"net/url", "crypto/hmac"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, segments, alerting, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, segments, attrib, alerting, store, modem},
 			alerting:   {outbox, store, "regexp"},
 			webhooks:   {store, "crypto/hmac", "net/url"},
 			httpout:    {"net/http", "net"},
@@ -489,6 +494,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			tmpl:       {compliance, store, modem, "text/template"},
 			links:      {tmpl, store, "crypto/rand"},
 			segments:   {contacts, compliance, store},
+			attrib:     {store, "math", "time"},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
 			sim:        {"github.com/warthog618/sms", "net/http"},
@@ -557,6 +563,9 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{gateway, vmetrics},
 		{outbox, vmetrics},
 		{links, "net/http"},
+		{attrib, outbox},
+		{attrib, gateway},
+		{attrib, view},
 		{webui, store},
 		{webui, modem},
 		{webui, bbolt},
