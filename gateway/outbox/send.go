@@ -135,6 +135,7 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 			// fdatasync fewer per part, and still written before its
 			// AT+CMGS, right after this part's MR.
 			next := nextQueuedPart(msg, i)
+			kind := msg.Kind // msg is the zero Message when the update fails
 			premarked = -1
 			msg, err = q.db.UpdateWithUsage(id, usage, func(m *store.Message) error {
 				premarked = -1
@@ -154,12 +155,14 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 				q.keepMR(keptMR{id: id, part: i, mr: mr, at: at, modem: r.name, to: msg.To})
 				r.recordSend(at, msg.To, 1)
 				r.update(func(s *ModemStatus) { s.Sent++ })
+				q.meterSent(r.name, kind)
 			}
 			if err != nil {
 				return r.persistFailed("persist MR", id, err)
 			}
 			r.recordSend(at, msg.To, 1)
 			r.update(func(s *ModemStatus) { s.Sent++ })
+			q.meterSent(r.name, kind)
 			q.notify.MessageChanged(msg)
 			if next >= 0 && premarked != next {
 				return nil // dropped or changed meanwhile: the rest does not go
@@ -233,6 +236,9 @@ func (r *runner) sendFailed(ctx context.Context, m *modem.Modem, id uint64, i in
 		return r.persistFailed("persist send failure", id, err)
 	}
 	q.notify.MessageChanged(msg)
+	if msg.Parts[i].Status == store.StatusFailed {
+		q.meterFailed(r.name, msg.Kind)
+	}
 	r.update(func(s *ModemStatus) { s.LastError = sendErr.Error() })
 
 	switch {
