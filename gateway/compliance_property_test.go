@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"github.com/simgate/simgate/gateway/msgstate"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -15,7 +16,6 @@ import (
 	"github.com/warthog618/sms"
 	"github.com/warthog618/sms/encoding/tpdu"
 
-	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -214,7 +214,7 @@ func TestCompliancePropertyRandomEvents(t *testing.T) {
 					m.Parts[i].Status, m.Parts[i].MR, m.Parts[i].SentAt, m.Parts[i].Modem = store.StatusSent, 1, at, "sim1"
 				}
 				m.Modem = "sim1"
-				outbox.SetStatus(m, at, store.StatusSent, "handed to the test's modem")
+				msgstate.SetStatus(m, at, store.StatusSent, "handed to the test's modem")
 			})
 			if err != nil { // a text no longer queued is not an error: Admit leaves it
 				t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/view"
-	"github.com/simgate/simgate/store"
 )
 
 // InboxRead returns the highest inbound ID from number marked as read (0
@@ -25,33 +24,25 @@ func (g *Gateway) MarkInboxRead(number string, id uint64) error {
 	return g.db.MarkInboxRead(number, id)
 }
 
-// PeriodCounts is one hour or day of the overview: the texts created in it
-// by their status now, and the texts received in it.
-type PeriodCounts struct {
-	Start    time.Time
-	ByStatus map[Status]int
-	Inbound  int
-}
-
 // StatusCounts counts all messages by status, from the store's counters.
 func (g *Gateway) StatusCounts() (map[Status]int, error) {
 	counts, err := g.db.CountByStatus()
 	if err != nil {
 		return nil, fmt.Errorf("gateway: count messages: %w", err)
 	}
-	return viewStatuses(counts), nil
+	return view.FromStatusCounts(counts), nil
 }
 
 // HourCounts returns n hours from from (truncated to the hour), from the
 // store's counters: the cost does not grow with the box's history.
 func (g *Gateway) HourCounts(from time.Time, n int) ([]PeriodCounts, error) {
-	return viewPeriods(g.db.HourCounts(from, n))
+	return view.Periods(g.db.HourCounts(from, n))
 }
 
 // DayCounts returns n days of the box's local time from the day of from,
 // from the store's counters.
 func (g *Gateway) DayCounts(from time.Time, n int) ([]PeriodCounts, error) {
-	return viewPeriods(g.db.DayCounts(from, n))
+	return view.Periods(g.db.DayCounts(from, n))
 }
 
 // ReviewCount is how many numbers wait in the opt-out review queue.
@@ -65,25 +56,6 @@ func (g *Gateway) InboundCountFrom(number string) (total, unread int, err error)
 		return 0, 0, fmt.Errorf("gateway: read marker: %w", err)
 	}
 	return g.db.InboundCountFrom(number, read)
-}
-
-func viewStatuses(in map[store.Status]int) map[Status]int {
-	out := make(map[Status]int, len(in))
-	for s, n := range in {
-		out[Status(s.String())] += n
-	}
-	return out
-}
-
-func viewPeriods(in []store.PeriodCounts, err error) ([]PeriodCounts, error) {
-	if err != nil {
-		return nil, fmt.Errorf("gateway: counters: %w", err)
-	}
-	out := make([]PeriodCounts, len(in))
-	for i, p := range in {
-		out[i] = PeriodCounts{Start: p.Start, ByStatus: viewStatuses(p.ByStatus), Inbound: p.Inbound}
-	}
-	return out, nil
 }
 
 // MessagesTo lists the texts sent (or to be sent) to number, newest first,

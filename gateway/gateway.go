@@ -32,9 +32,11 @@
 //   - Segments: saved segments of contacts and the audiences they make.
 //
 // Behind them work parts no caller sees: live (the event hub and the
-// alerts), intake and simlimits (the outbox's checks of a request and of
-// each SIM's limits), msgtemplate and links (the template language and
-// short links), callbacks (the compatible APIs' callbacks), backups.
+// alerts), notifier (what the parts report, as live events), intake,
+// simlimits and msgstate (the outbox's checks of a request, each SIM's
+// limits and a message's states), msgtemplate and links (the template
+// language and short links), callbacks (the compatible APIs' callbacks),
+// backups.
 //
 // This package wires them all (New) and starts and stops them in order
 // (Run); docs/architecture.md has the table.
@@ -59,6 +61,7 @@ import (
 	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/links"
 	"github.com/simgate/simgate/gateway/msgtemplate"
+	"github.com/simgate/simgate/gateway/notifier"
 	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/gateway/segments"
 	"github.com/simgate/simgate/gateway/shopevents"
@@ -125,7 +128,7 @@ type Config struct {
 type Gateway struct {
 	db     *store.DB
 	cfg    Config
-	events *events
+	events *notifier.Notifier
 
 	access   *access.Accounts
 	contacts *contacts.Book
@@ -150,7 +153,6 @@ type Gateway struct {
 	templates   *templates.Service
 	webhooksAPI *webhooks.API
 	dataFile    *datafile.Meter
-	meter       meterRelay // the outbox's counts, passed to SetMeter's Meter
 	alerting    *alerting.Service
 }
 
@@ -186,7 +188,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: read compliance settings: %w", err)
 	}
-	ev := &events{hub: NewHub(), log: log, now: cfg.Clock, db: db}
+	ev := notifier.New(db, log, cfg.Clock)
 	g := &Gateway{db: db, cfg: cfg, events: ev, access: access.New(db), policy: policy,
 		dataFile: datafile.New(db, cfg.Log, cfg.Clock)}
 	g.accessAPI = access.NewAPI(g.access)
@@ -200,7 +202,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.outbox = outbox.New(outbox.Config{DB: db, Region: cfg.Region, MaxParts: cfg.MaxParts,
 		ReportWindow: cfg.ReportWindow, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax,
 		HealthInterval: cfg.HealthInterval, ReconnectMin: cfg.ReconnectMin, ReconnectMax: cfg.ReconnectMax,
-		USSDAllow: ussdAllow, SignupShare: cfg.Signup.Share, Log: log, Clock: cfg.Clock, Policy: policy, Inbound: keywordRelay{g}, Notify: ev, Meter: &g.meter})
+		USSDAllow: ussdAllow, SignupShare: cfg.Signup.Share, Log: log, Clock: cfg.Clock, Policy: policy, Inbound: keywordRelay{g}, Notify: ev})
 	g.consent = consent.New(consent.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
 		Policy: policy, Outbox: g.outbox, Notify: ev,
 		Signup: consent.SignupLimits{PerNumber: cfg.Signup.PerNumber, BusyPerHour: cfg.Signup.BusyPerHour}})
@@ -212,14 +214,16 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	if cfg.Backups.Dir != "" {
 		g.backups = backups.New(cfg.Backups, db, ev, log, cfg.Clock)
 	}
-	g.links = links.New(links.Config{DB: db, BaseURL: cfg.PublicURL, Clock: cfg.Clock, Log: log})
+	// A person's click on a flow's link counts for the flow that sent it.
+	g.links = links.New(links.Config{DB: db, BaseURL: cfg.PublicURL, Clock: cfg.Clock, Log: log,
+		Followed: func(origin string) { g.flows.LinkClicked(origin) }})
 	// Segment dates are days of the box's local time, like its SIM limits.
 	g.segments = segments.New(segments.Config{DB: db, Region: cfg.Region, Clock: cfg.Clock, Location: time.Local})
 	g.flows = flows.New(flows.Config{DB: db, Sender: g.outbox, Renderer: &msgtemplate.Cache{}, Shortener: flowLinks{g.links}, Clicks: g.links,
 		Policy: policy, Log: log, Clock: cfg.Clock})
-	ev.flows = g.flows
+	ev.Flows = g.flows
 	g.attribution = attribution.New(attribution.Config{DB: db, Log: log, Clock: cfg.Clock})
-	ev.attribution = g.attribution
+	ev.Attribution = g.attribution
 	g.templates = templates.New(templates.Config{DB: db, Region: cfg.Region, Contacts: g.contacts, Links: g.links,
 		Outbox: g.outbox, Policy: policy, Clock: cfg.Clock})
 	g.flowService = flows.NewService(g.flows, func(field, raw string) (string, error) {
@@ -240,7 +244,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.webhooksAPI = webhooks.NewAPI(g.webhooks)
 	callbacks.Register(g.webhooks, g.access)
 	g.alerting = g.newAlerting()
-	ev.owner = g.alerting
+	ev.Owner = g.alerting
 	db.OnChange(g.webhooks.Changed)
 	datafile.WatchHealth(db, ev)
 	return g, nil
@@ -293,7 +297,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	// the send path waits for them.
 	defer beside(ctx, func(ctx context.Context) {
 		if err := g.webhooks.Run(ctx); err != nil {
-			g.events.log.Error("webhooks stopped", "err", err)
+			g.events.Log.Error("webhooks stopped", "err", err)
 		}
 	})()
 	if g.backups != nil {

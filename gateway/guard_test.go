@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"github.com/simgate/simgate/gateway/msgstate"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +12,6 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/simgate/simgate/gateway/compliance"
-	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/store"
 )
 
@@ -141,7 +141,7 @@ func BenchmarkGuardMarketing(b *testing.B) {
 	for i := range b.N {
 		if _, _, err := g.outbox.Admit(ids[i], tos[i], store.KindMarketing, func(m *store.Message, at time.Time) {
 			m.Parts[0].Status = store.StatusSending
-			outbox.SetStatus(m, at, store.StatusSending, "bench")
+			msgstate.SetStatus(m, at, store.StatusSending, "bench")
 		}); err != nil {
 			b.Fatal(err)
 		}

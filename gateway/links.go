@@ -18,11 +18,7 @@ type LinkStats = view.LinkStats
 // ErrNotFound. The click is queued (a preview robot's or a HEAD request's
 // apart) and stored within links.DefaultFlushEvery.
 func (g *Gateway) FollowLink(code, userAgent string, head bool) (string, error) {
-	u, err := g.links.Follow(code, userAgent, head)
-	if err == nil {
-		g.flowLinkFollowed(code, userAgent, head)
-	}
-	return u, err
+	return g.links.Follow(code, userAgent, head)
 }
 
 // LinkStats sums the short links whose origin starts with originPrefix.
@@ -39,17 +35,4 @@ func (f flowLinks) Shorten(rendered string, kind store.Kind, number, origin, key
 		return "", fmt.Errorf("%w: %v", flows.ErrCannotShorten, err)
 	}
 	return text, err
-}
-
-// flowLinkFollowed tells the flows that a person (not a preview robot)
-// followed a short link, for the clicked counter of the flow that sent
-// it. It reads the link again, as Follow answers with the URL only; the
-// redirect has its URL by then, and a read costs microseconds.
-func (g *Gateway) flowLinkFollowed(code, userAgent string, head bool) {
-	if _, preview := links.Classify(userAgent, head); preview {
-		return
-	}
-	if l, err := g.db.LinkByCode(code); err == nil {
-		g.flows.LinkClicked(l.Origin)
-	}
 }

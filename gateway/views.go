@@ -27,6 +27,8 @@ type (
 	USSDReply      = view.USSDReply
 	SubmitRequest  = view.SubmitRequest
 	Event          = view.Event
+	// PeriodCounts is one hour or day of the overview.
+	PeriodCounts = view.PeriodCounts
 	// Callback is a per-message status callback (SubmitRequest.Callback).
 	Callback = view.Callback
 )
@@ -63,6 +65,3 @@ func ParseStatus(name string) (Status, bool) { return view.ParseStatus(name) }
 
 // ParseKind checks an API kind name ("transactional", "marketing", ...).
 func ParseKind(name string) (Kind, bool) { return view.ParseKind(name) }
-
-// ptr is the address of a copy of v.
-func ptr[T any](v T) *T { return &v }

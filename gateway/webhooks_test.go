@@ -106,3 +106,6 @@ func TestHangingWebhookDelaysNoText(t *testing.T) {
 		}
 	})
 }
+
+// ptr is the address of a copy of v.
+func ptr[T any](v T) *T { return &v }

@@ -79,8 +79,8 @@ var layerRules = []layerRule{
 		why: "view is shapes and their conversions, no I/O: it reads the records and the parts' result types it converts, and calls no part",
 	},
 	{
-		from: module + "/gateway/...", unless: []string{module + "/gateway", module + "/gateway/view"}, not: []string{module + "/gateway/view"},
-		why: "the parts work on records; only the facade turns them into views where they leave the gateway",
+		from: module + "/gateway/...", unless: []string{module + "/gateway", module + "/gateway/view", module + "/gateway/notifier"}, not: []string{module + "/gateway/view"},
+		why: "the parts work on records; only the facade (and its notifier, for the live events) turns them into views where they leave the gateway",
 	},
 	{
 		from: module + "/gateway/backups", direct: true, not: []string{module + "/..."},
@@ -151,6 +151,17 @@ var layerRules = []layerRule{
 		why: "a SIM's limits are arithmetic over its usage: the outbox routes with them and stores the usage itself",
 	},
 	{
+		from: module + "/gateway/notifier", direct: true, not: []string{module + "/gateway/..."},
+		allow: []string{module + "/gateway/view", module + "/gateway/live", module + "/gateway/outbox", module + "/gateway/contacts",
+			module + "/gateway/flows", module + "/gateway/alerting", module + "/gateway/attribution"},
+		why: "the notifier turns the parts' reports into views on the live hub and hands them to the rooms that act on them (flows, alerting, attribution); " +
+			"it reads the report types of the parts that report (outbox, contacts) and calls no other part",
+	},
+	{
+		from: module + "/gateway/msgstate", direct: true, not: []string{module + "/...", "os", "io", "io/fs", "net/...", "log", "log/slog"}, allow: []string{module + "/store"},
+		why: "a message's state arithmetic works on the record it is handed: no store access, no I/O, no part, so the outbox's paths and the tests move a message the same way",
+	},
+	{
 		from: module + "/gateway/intake", direct: true, not: []string{module + "/gateway/..."},
 		allow: []string{module + "/gateway/contacts", module + "/gateway/compliance"},
 		why:   "checking a request to send needs the number rules (contacts) and the brand rule (compliance); it stores nothing, sends nothing and judges no consent",
@@ -173,7 +184,8 @@ var layerRules = []layerRule{
 	{
 		from: module + "/webui/...", direct: true,
 		not: []string{module + "/gateway/view", module + "/gateway/live", module + "/gateway/outbox", module + "/gateway/consent",
-			module + "/gateway/links", module + "/gateway/msgtemplate", module + "/gateway/callbacks"},
+			module + "/gateway/links", module + "/gateway/msgtemplate", module + "/gateway/callbacks",
+			module + "/gateway/notifier", module + "/gateway/msgstate"},
 		why: "webui reaches the core through the facade and the rooms whose faces its accessors return (gw.Flows(), gw.Contacts(), ...), " +
 			"importing a room for its own types; the machinery behind them works on records and is the facade's to wire",
 	},
@@ -503,6 +515,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		vmetrics   = "github.com/VictoriaMetrics/metrics"
 		segments   = module + "/gateway/segments"
 		attrib     = module + "/gateway/attribution"
+		notifier   = module + "/gateway/notifier"
+		msgstate   = module + "/gateway/msgstate"
 		store      = module + "/store"
 		modem      = module + "/modem"
 		sim        = module + "/modem/sim"
@@ -514,7 +528,9 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, compat, access, contacts, flows, shopevents, templates, webhooks, backups, datafile, segments, attrib, alerting, vmetrics, "net/http", "github.com/gorilla/websocket"},
 			compat:     {"net/url", "crypto/hmac"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, templates, callbacks, datafile, segments, attrib, alerting, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, templates, callbacks, datafile, segments, attrib, alerting, notifier, store, modem},
+			notifier:   {view, live, outbox, contacts, flows, alerting, attrib, store, "log/slog"},
+			msgstate:   {store, "time"},
 			alerting:   {outbox, store, "regexp"},
 			webhooks:   {store, "crypto/hmac", "net/url"},
 			httpout:    {"net/http", "net"},
@@ -524,7 +540,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			access:     {store},
 			contacts:   {compliance, store, "os"},
 			consent:    {contacts, compliance, store},
-			outbox:     {contacts, compliance, simlimits, intake, store, modem},
+			outbox:     {contacts, compliance, simlimits, intake, msgstate, store, modem},
 			simlimits:  {store, "math/rand/v2"},
 			intake:     {contacts, compliance, store, modem},
 			shopevents: {contacts, compliance, store, "crypto/hmac"},
@@ -628,6 +644,13 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{webui, modem},
 		{webui, bbolt},
 		{webui, cmd},
+		{webui, notifier},
+		{notifier, consent},
+		{notifier, gateway},
+		{notifier, "net/http"},
+		{msgstate, outbox},
+		{msgstate, "os"},
+		{msgstate, compliance},
 	} {
 		imports := base()
 		imports[breach.from] = append(imports[breach.from], breach.to)

@@ -70,7 +70,7 @@ type Notifier interface {
 }
 
 // USSD sends a USSD code through a modem and returns the network's text
-// (the facade adapts outbox.Queue.USSD).
+// (QueueUSSD adapts outbox.Queue.USSD).
 type USSD interface {
 	USSD(ctx context.Context, modem, code string) (string, error)
 	CheckUSSDCode(code string) error

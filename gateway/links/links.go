@@ -54,6 +54,10 @@ type Config struct {
 	QueueSize  int
 	Clock      func() time.Time
 	Log        *slog.Logger
+	// Followed, when set, is told the origin of each link a person (not a
+	// preview robot) followed, after the click is queued: the flows count
+	// their clicks with it.
+	Followed func(origin string)
 }
 
 // Owner is the text a link belongs to.
@@ -247,6 +251,9 @@ func (s *Service) Follow(code, userAgent string, head bool) (string, error) {
 	}
 	agent, preview := Classify(userAgent, head)
 	s.enqueue(store.Click{Code: l.Code, At: s.cfg.Clock().UTC(), Agent: agent, Preview: preview})
+	if !preview && s.cfg.Followed != nil {
+		s.cfg.Followed(l.Origin)
+	}
 	return l.URL, nil
 }
 

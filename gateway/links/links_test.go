@@ -119,6 +119,8 @@ func TestFollowQueuesClicksApartFromPreviews(t *testing.T) {
 		t.Fatal(err)
 	}
 	code := strings.TrimPrefix(out, "https://go.shop.example/l/")
+	var followed []string // what the Followed hook (the flows' clicked counter) hears
+	s.cfg.Followed = func(origin string) { followed = append(followed, origin) }
 	for _, r := range []struct {
 		ua   string
 		head bool
@@ -146,6 +148,9 @@ func TestFollowQueuesClicksApartFromPreviews(t *testing.T) {
 	}
 	if _, err := s.Follow("NoSuchCode", "Mozilla/5.0", false); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown code: %v", err)
+	}
+	if len(followed) != 1 || followed[0] != "flow:1:entry:1:step:1" {
+		t.Errorf("Followed heard %q; want the one browser click's origin, no preview, no unknown code", followed)
 	}
 }
 

@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"errors"
+	"github.com/simgate/simgate/gateway/msgstate"
 	"time"
 
 	"github.com/simgate/simgate/gateway/simlimits"
@@ -24,17 +25,6 @@ func (q *Queue) jobDone(r *runner, id uint64) {
 // sent its first parts before another SIM sends the whole text again.
 // Modems come back from a restart or a USB glitch within a minute or two.
 const splitGrace = 10 * time.Minute
-
-// firstSent is when m's earliest part left, or zero.
-func firstSent(m store.Message) time.Time {
-	var t time.Time
-	for _, p := range m.Parts {
-		if !p.SentAt.IsZero() && (t.IsZero() || p.SentAt.Before(t)) {
-			t = p.SentAt
-		}
-	}
-	return t
-}
 
 // maxIdleWait bounds how long the dispatcher sleeps with nothing due, so a
 // clock jump or a missed wake-up costs at most this much delay.
@@ -186,15 +176,15 @@ func (q *Queue) nextChance(m store.Message, runners []*runner, busy map[*runner]
 			at = t
 		}
 	}
-	parts := queuedParts(m)
+	parts := msgstate.QueuedParts(m)
 	for _, r := range runners {
 		if busy[r] || !r.available() {
 			if m.Modem != "" && r.name == m.Modem && !r.available() {
-				earliest(firstSent(m).Add(splitGrace))
+				earliest(msgstate.FirstSent(m).Add(splitGrace))
 			}
 			continue
 		}
-		if m.Modem != "" && r.name != m.Modem && now.Sub(firstSent(m)) < splitGrace {
+		if m.Modem != "" && r.name != m.Modem && now.Sub(msgstate.FirstSent(m)) < splitGrace {
 			continue // only the long text's own SIM may take it yet
 		}
 		switch limit := r.blocked(now, m.To, parts); {
@@ -207,17 +197,6 @@ func (q *Queue) nextChance(m store.Message, runners []*runner, busy map[*runner]
 	return at
 }
 
-// queuedParts is how many of m's parts are still to be sent.
-func queuedParts(m store.Message) int {
-	n := 0
-	for _, p := range m.Parts {
-		if p.Status == store.StatusQueued {
-			n++
-		}
-	}
-	return n
-}
-
 // route picks the modem for m, or nil when none can take it now:
 //  1. the modem that sent its earlier parts (the phone reassembles a long
 //     text by sender), waited for while it is up;
@@ -228,7 +207,7 @@ func queuedParts(m store.Message) int {
 // A SIM whose limits stop this text is skipped and never blocks the others;
 // so is the SIM the text must avoid (an owner alert about it).
 func (q *Queue) route(m store.Message, runners []*runner, busy map[*runner]bool, now time.Time) *runner {
-	parts := queuedParts(m)
+	parts := msgstate.QueuedParts(m)
 	canTake := func(r *runner) bool {
 		return !busy[r] && r.available() && r.name != m.AvoidModem && r.blocked(now, m.To, parts) == ""
 	}
@@ -246,7 +225,7 @@ func (q *Queue) route(m store.Message, runners []*runner, busy map[*runner]bool,
 			// Its SIM is away (a restart, an unplug). A phone cannot join
 			// parts that come from two numbers, so wait for it a while;
 			// after splitGrace another SIM sends the whole text again.
-			if now.Sub(firstSent(m)) < splitGrace {
+			if now.Sub(msgstate.FirstSent(m)) < splitGrace {
 				return nil
 			}
 		}
@@ -301,7 +280,7 @@ func budgetHold(runners []*runner, now time.Time, recipient string, parts int) s
 // text per day, not one per turn of the dispatcher. Its due time stays: a
 // SIM resumed or a limit raised at a restart takes it at once.
 func (q *Queue) noteBudgetHold(m store.Message, runners []*runner, now time.Time) {
-	hold := budgetHold(runners, now, m.To, queuedParts(m))
+	hold := budgetHold(runners, now, m.To, msgstate.QueuedParts(m))
 	if hold == "" || hold == m.Hold {
 		return
 	}
@@ -310,7 +289,7 @@ func (q *Queue) noteBudgetHold(m store.Message, runners []*runner, now time.Time
 			return errSkip
 		}
 		m.Hold = hold
-		SetStatus(m, now, store.StatusQueued, "held: "+hold)
+		msgstate.SetStatus(m, now, store.StatusQueued, "held: "+hold)
 		return nil
 	})
 	if errors.Is(err, errSkip) {

@@ -3,6 +3,7 @@ package outbox
 import (
 	"errors"
 	"fmt"
+	"github.com/simgate/simgate/gateway/msgstate"
 	"time"
 
 	"github.com/simgate/simgate/gateway/compliance"
@@ -117,15 +118,15 @@ func applyVerdict(m *store.Message, v compliance.Verdict, now time.Time) {
 	switch v.Kind {
 	case compliance.VerdictSuppress:
 		m.Error, m.Hold = v.Reason, ""
-		SetStatus(m, now, store.StatusSuppressed, "suppressed: "+v.Reason)
+		msgstate.SetStatus(m, now, store.StatusSuppressed, "suppressed: "+v.Reason)
 	case compliance.VerdictExpire:
 		m.Error, m.Hold = v.Reason, ""
-		SetStatus(m, now, store.StatusExpired, v.Reason)
+		msgstate.SetStatus(m, now, store.StatusExpired, v.Reason)
 	case compliance.VerdictDefer:
 		m.NextAttemptAt = v.Until
 		if m.Hold != v.Reason {
 			m.Hold = v.Reason
-			SetStatus(m, now, store.StatusQueued, fmt.Sprintf("held until %s: %s", v.Until.UTC().Format("2006-01-02 15:04 UTC"), v.Reason))
+			msgstate.SetStatus(m, now, store.StatusQueued, fmt.Sprintf("held until %s: %s", v.Until.UTC().Format("2006-01-02 15:04 UTC"), v.Reason))
 		}
 	}
 }

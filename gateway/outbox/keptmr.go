@@ -3,6 +3,7 @@ package outbox
 import (
 	"errors"
 	"fmt"
+	"github.com/simgate/simgate/gateway/msgstate"
 	"time"
 
 	"github.com/simgate/simgate/store"
@@ -25,19 +26,6 @@ type keptMR struct {
 	at    time.Time // when +CMGS answered
 	modem string
 	to    string // the recipient, for the SIM's unique-recipient counts
-}
-
-// markSent records part i of m as accepted by the network with mr at at,
-// and the message as sent once every part is past `sending`. process and
-// the retry of a kept MR write the same thing.
-func markSent(m *store.Message, i, mr int, at time.Time, modemName string) {
-	p := &m.Parts[i]
-	p.Status, p.MR, p.SentAt = store.StatusSent, mr, at
-	if allPartsAccepted(m) {
-		// Part i is still waiting for its report, so the message is sent;
-		// that report settles it from every part's state (settleMessage).
-		SetStatus(m, at, store.StatusSent, fmt.Sprintf("accepted by the network via %s", modemName))
-	}
 }
 
 // keepMR holds k for writeKeptMRs and wakes the dispatcher, which retries.
@@ -84,13 +72,13 @@ func (q *Queue) writeKeptMRs() {
 			if k.part >= len(m.Parts) || m.Parts[k.part].Status != store.StatusSending {
 				return errSkip
 			}
-			markSent(m, k.part, k.mr, k.at, k.modem)
-			if m.Status == store.StatusSending && hasQueuedPart(m) {
+			msgstate.MarkSent(m, k.part, k.mr, k.at, k.modem)
+			if m.Status == store.StatusSending && msgstate.HasQueuedPart(m) {
 				// The rest of a long text waited behind this part: back to
 				// the queue, where routing keeps it on the same SIM.
 				now := q.now()
 				m.NextAttemptAt = now
-				SetStatus(m, now, store.StatusQueued, fmt.Sprintf("continuing: the MR of part %d is written", k.part+1))
+				msgstate.SetStatus(m, now, store.StatusQueued, fmt.Sprintf("continuing: the MR of part %d is written", k.part+1))
 			}
 			return nil
 		})
@@ -109,13 +97,4 @@ func (q *Queue) writeKeptMRs() {
 			return
 		}
 	}
-}
-
-func hasQueuedPart(m *store.Message) bool {
-	for _, p := range m.Parts {
-		if p.Status == store.StatusQueued {
-			return true
-		}
-	}
-	return false
 }

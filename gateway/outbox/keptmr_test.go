@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"errors"
+	"github.com/simgate/simgate/gateway/msgstate"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func (r *testQueue) seedSending(to, text, modemName string) store.Message {
 	m, err := r.db.Update(m.ID, func(m *store.Message) error {
 		m.Modem = modemName
 		m.Parts[0].Status, m.Parts[0].Modem = store.StatusSending, modemName
-		SetStatus(m, time.Now(), store.StatusSending, "seeded")
+		msgstate.SetStatus(m, time.Now(), store.StatusSending, "seeded")
 		return nil
 	})
 	if err != nil {
@@ -86,7 +87,7 @@ func TestKeptMRContinuesLongText(t *testing.T) {
 	r.keepMR(keptMR{id: gone.ID, part: 0, mr: 5, at: time.Now(), modem: "sim1", to: customer})
 	if _, err := r.db.Update(gone.ID, func(m *store.Message) error {
 		m.Parts[0].Status = store.StatusUnknown
-		SetStatus(m, time.Now(), store.StatusUnknown, "a person looked at it")
+		msgstate.SetStatus(m, time.Now(), store.StatusUnknown, "a person looked at it")
 		return nil
 	}); err != nil {
 		t.Fatal(err)

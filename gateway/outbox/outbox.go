@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/simgate/simgate/gateway/msgstate"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -94,19 +95,18 @@ type Config struct {
 	Inbound InboundHandler
 	// Notify hears about every change the console shows live.
 	Notify Notifier
-	// Meter, when set, counts parts and times deliveries for GET /metrics.
-	Meter Meter
 }
 
-// Meter is told what the monitoring figures count, as it happens: each
-// part the SMSC accepted or that failed (refused, given up, or reported
-// undelivered), and each message whose last report said delivered, with
-// the time from its submit. Its methods run on the send and report paths
-// and must not block.
+// Meter is told what the monitoring figures (GET /metrics) count, as it
+// happens: each part the SMSC accepted or that failed (refused, given up,
+// or reported undelivered), and each message whose last report said
+// delivered, with the time from its submit; by SIM and by class (the
+// kind's API name: transactional, marketing, compliance). Its methods run
+// on the send and report paths and must not block.
 type Meter interface {
-	PartSent(modemName string, kind store.Kind)
-	PartFailed(modemName string, kind store.Kind)
-	Delivered(modemName string, kind store.Kind, latency time.Duration)
+	PartSent(modem, class string)
+	PartFailed(modem, class string)
+	Delivered(modem, class string, latency time.Duration)
 }
 
 // Policy gives the shop's current compliance settings.
@@ -157,6 +157,8 @@ type Queue struct {
 
 	keptMu sync.Mutex
 	kept   []keptMR // MRs the disk could not take yet, oldest first (keptmr.go)
+
+	meter atomic.Pointer[Meter] // told the counts when set (meter.go)
 
 	wake     chan struct{}  // one slot: "the due index changed"
 	lastLoop atomic.Int64   // unix nanos of the dispatcher's last turn, for Healthy
@@ -359,10 +361,10 @@ func (q *Queue) recover() error {
 				}
 			}
 			if unknown {
-				SetStatus(m, now, store.StatusUnknown, "simgate stopped during AT+CMGS: the text may have been sent; resend or drop")
+				msgstate.SetStatus(m, now, store.StatusUnknown, "simgate stopped during AT+CMGS: the text may have been sent; resend or drop")
 			} else {
 				m.NextAttemptAt = now
-				SetStatus(m, now, store.StatusQueued, "simgate restarted between parts: continuing")
+				msgstate.SetStatus(m, now, store.StatusQueued, "simgate restarted between parts: continuing")
 			}
 			return nil
 		})
@@ -379,12 +381,6 @@ func (q *Queue) recover() error {
 
 // errSkip aborts a store.Update without writing.
 var errSkip = errors.New("skip")
-
-// SetStatus moves a message to s and records why.
-func SetStatus(m *store.Message, at time.Time, s store.Status, note string) {
-	m.Status = s
-	m.History = append(m.History, store.Transition{At: at, Status: s, Note: note})
-}
 
 // Healthy reports whether the dispatcher loop is turning. Modem trouble
 // does not count: restarting the service cannot fix an unplugged modem and

@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"errors"
+	"github.com/simgate/simgate/gateway/msgstate"
 	"strings"
 	"testing"
 	"time"
@@ -18,14 +19,14 @@ func TestRecoverAfterCrash(t *testing.T) {
 	// stopped between parts (part 1 accepted, part 2 never started).
 	if _, err := r.db.Update(single.ID, func(m *store.Message) error {
 		m.Parts[0].Status = store.StatusSending
-		SetStatus(m, time.Now(), store.StatusSending, "test")
+		msgstate.SetStatus(m, time.Now(), store.StatusSending, "test")
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.db.Update(multi.ID, func(m *store.Message) error {
 		m.Parts[0].Status, m.Parts[0].MR, m.Parts[0].SentAt = store.StatusSent, 7, time.Now()
-		SetStatus(m, time.Now(), store.StatusSending, "test")
+		msgstate.SetStatus(m, time.Now(), store.StatusSending, "test")
 		return nil
 	}); err != nil {
 		t.Fatal(err)

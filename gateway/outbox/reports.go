@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/simgate/simgate/gateway/msgstate"
 	"strings"
 	"time"
 
@@ -82,7 +83,7 @@ func (q *Queue) handleReport(modemName string, rep modem.StatusReport) error {
 			p.Status = store.StatusFailed
 			p.Error = fmt.Sprintf("status report: TP-ST 0x%02X", rep.Status)
 		}
-		settleMessage(m, now)
+		msgstate.Settle(m, now)
 		return nil
 	})
 	if errors.Is(err, errSkip) {
@@ -94,30 +95,6 @@ func (q *Queue) handleReport(modemName string, rep modem.StatusReport) error {
 	q.meterReport(modemName, msg, seq, now)
 	q.notify.MessageChanged(msg)
 	return nil
-}
-
-// settleMessage sets a sent message's status from its parts once every part
-// has its final report: delivered when all were, failed when any was not.
-func settleMessage(m *store.Message, now time.Time) {
-	if m.Status != store.StatusSent {
-		return
-	}
-	failed := 0
-	for _, p := range m.Parts {
-		switch p.Status {
-		case store.StatusDelivered:
-		case store.StatusFailed:
-			failed++
-		default:
-			return // still waiting for a report
-		}
-	}
-	if failed > 0 {
-		m.Error = fmt.Sprintf("%d of %d parts not delivered", failed, len(m.Parts))
-		SetStatus(m, now, store.StatusFailed, m.Error)
-		return
-	}
-	SetStatus(m, now, store.StatusDelivered, "delivered")
 }
 
 // digitsOf keeps only the digits of a number.

@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"errors"
+	"github.com/simgate/simgate/gateway/msgstate"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ func (r *testQueue) seedSent(to, modemName string, mr int, sentAt time.Time) uin
 	_, err := r.db.Update(m.ID, func(m *store.Message) error {
 		m.Modem = modemName
 		m.Parts[0].Status, m.Parts[0].MR, m.Parts[0].Modem, m.Parts[0].SentAt = store.StatusSent, mr, modemName, sentAt
-		SetStatus(m, sentAt, store.StatusSent, "seeded")
+		msgstate.SetStatus(m, sentAt, store.StatusSent, "seeded")
 		return nil
 	})
 	if err != nil {
@@ -120,7 +121,7 @@ func TestSameNumber(t *testing.T) {
 // network accepted the second part still settles: once both parts are past
 // `sending` the message is sent, and the second report settles it from
 // both parts' states. (Before, a failed first report left it `sending` for
-// good: the second acceptance did not mark it sent, and settleMessage
+// good: the second acceptance did not mark it sent, and msgstate.Settle
 // ignored every later report.)
 func TestReportBeforeLaterPartIsAccepted(t *testing.T) {
 	const (
@@ -149,7 +150,7 @@ func TestReportBeforeLaterPartIsAccepted(t *testing.T) {
 				t.Helper()
 				got, err := r.db.Update(m.ID, func(m *store.Message) error {
 					m.Parts[part].Status, m.Parts[part].Modem = store.StatusSending, "sim1"
-					markSent(m, part, mr, now, "sim1")
+					msgstate.MarkSent(m, part, mr, now, "sim1")
 					return nil
 				})
 				if err != nil {

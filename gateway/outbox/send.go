@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/simgate/simgate/gateway/msgstate"
 	"time"
 
 	"github.com/simgate/simgate/modem"
@@ -49,7 +50,7 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 				p.Status, p.MR, p.Modem, p.SentAt, p.DoneAt, p.Error = store.StatusQueued, -1, "", time.Time{}, time.Time{}, ""
 			}
 			if resent > 0 {
-				SetStatus(m, now, store.StatusQueued, fmt.Sprintf(
+				msgstate.SetStatus(m, now, store.StatusQueued, fmt.Sprintf(
 					"%s, which sent %d of %d parts, is unavailable: sending the whole text again via %s (the first parts may arrive twice)",
 					m.Modem, resent, len(m.Parts), r.name))
 			}
@@ -82,7 +83,7 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 			m.Modem, m.ConcatRef = r.name, ref
 		}
 		if m.Status == store.StatusQueued {
-			SetStatus(m, now, store.StatusSending, "sending via "+r.name)
+			msgstate.SetStatus(m, now, store.StatusSending, "sending via "+r.name)
 		}
 	}
 	admitted := false
@@ -134,14 +135,14 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 			// The next part's `sending` mark shares this commit: one
 			// fdatasync fewer per part, and still written before its
 			// AT+CMGS, right after this part's MR.
-			next := nextQueuedPart(msg, i)
+			next := msgstate.NextQueuedPart(msg, i)
 			// msg is the zero Message when the update fails: what the
 			// kept MR and the SIM's counts need is read before it.
 			kind, to := msg.Kind, msg.To
 			premarked = -1
 			msg, err = q.db.UpdateWithUsage(id, usage, func(m *store.Message) error {
 				premarked = -1
-				markSent(m, i, mr, at, r.name)
+				msgstate.MarkSent(m, i, mr, at, r.name)
 				if next >= 0 && next < len(m.Parts) && m.Parts[next].Status == store.StatusQueued &&
 					(m.Status == store.StatusQueued || m.Status == store.StatusSending) {
 					markSending(m, next, at)
@@ -176,17 +177,6 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 	return nil
 }
 
-// nextQueuedPart is the index of the first part after i still queued, or
-// -1.
-func nextQueuedPart(m store.Message, i int) int {
-	for j := i + 1; j < len(m.Parts); j++ {
-		if m.Parts[j].Status == store.StatusQueued {
-			return j
-		}
-	}
-	return -1
-}
-
 // sendFailed records why part i of message id did not go, per the error's
 // class (docs/modems.md §2.3), and says whether the modem session must end.
 func (r *runner) sendFailed(ctx context.Context, m *modem.Modem, id uint64, i int, sendErr error) error {
@@ -202,16 +192,16 @@ func (r *runner) sendFailed(ctx context.Context, m *modem.Modem, id uint64, i in
 		case modem.ClassMaybeSent:
 			p.Status = store.StatusUnknown
 			msg.Error = "no answer from the modem after the text was handed over: it may have been sent"
-			SetStatus(msg, now, store.StatusUnknown, msg.Error+"; resend or drop")
+			msgstate.SetStatus(msg, now, store.StatusUnknown, msg.Error+"; resend or drop")
 		case modem.ClassPermanentMessage:
 			p.Status = store.StatusFailed
 			msg.Error = sendErr.Error()
-			SetStatus(msg, now, store.StatusFailed, "refused by the network: "+sendErr.Error())
+			msgstate.SetStatus(msg, now, store.StatusFailed, "refused by the network: "+sendErr.Error())
 		case modem.ClassPermanentSIM:
 			// Not the message's fault: back to the queue for another SIM.
 			p.Status = store.StatusQueued
 			msg.NextAttemptAt = now
-			SetStatus(msg, now, store.StatusQueued, fmt.Sprintf("SIM %s refused it (%v): rerouting", r.name, sendErr))
+			msgstate.SetStatus(msg, now, store.StatusQueued, fmt.Sprintf("SIM %s refused it (%v): rerouting", r.name, sendErr))
 		default: // transient, ambiguous
 			p.Status = store.StatusQueued
 			msg.Attempts++
@@ -222,7 +212,7 @@ func (r *runner) sendFailed(ctx context.Context, m *modem.Modem, id uint64, i in
 			if msg.Attempts >= limit {
 				p.Status = store.StatusFailed
 				msg.Error = fmt.Sprintf("gave up after %d attempts: %v", msg.Attempts, sendErr)
-				SetStatus(msg, now, store.StatusFailed, msg.Error)
+				msgstate.SetStatus(msg, now, store.StatusFailed, msg.Error)
 				return nil
 			}
 			next := now.Add(retryDelay(q.cfg.RetryBase, q.cfg.RetryMax, msg.Attempts))
@@ -230,7 +220,7 @@ func (r *runner) sendFailed(ctx context.Context, m *modem.Modem, id uint64, i in
 				next = msg.ExpiresAt // it will expire on time rather than late
 			}
 			msg.NextAttemptAt = next
-			SetStatus(msg, now, store.StatusQueued, fmt.Sprintf("attempt %d failed (%v): retry at %s", msg.Attempts, sendErr, next.UTC().Format("15:04:05")))
+			msgstate.SetStatus(msg, now, store.StatusQueued, fmt.Sprintf("attempt %d failed (%v): retry at %s", msg.Attempts, sendErr, next.UTC().Format("15:04:05")))
 		}
 		return nil
 	})
@@ -260,20 +250,6 @@ func (r *runner) sendFailed(ctx context.Context, m *modem.Modem, id uint64, i in
 	return sessionErr
 }
 
-// allPartsAccepted reports whether the network accepted every part of m:
-// each is sent, or already has its final report (delivered or failed),
-// which can come before a later part is accepted.
-func allPartsAccepted(m *store.Message) bool {
-	for _, p := range m.Parts {
-		switch p.Status {
-		case store.StatusSent, store.StatusDelivered, store.StatusFailed:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // Expire ends a queued message whose validity passed.
 func (q *Queue) Expire(id uint64) {
 	q.finish(id, store.StatusExpired, "validity ended before it could be sent")
@@ -289,7 +265,7 @@ func (q *Queue) finish(id uint64, s store.Status, note string) {
 		if s == store.StatusFailed {
 			m.Error = note
 		}
-		SetStatus(m, now, s, note)
+		msgstate.SetStatus(m, now, s, note)
 		return nil
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"fmt"
+	"github.com/simgate/simgate/gateway/msgstate"
 	"time"
 
 	"github.com/simgate/simgate/gateway/contacts"
@@ -139,7 +140,7 @@ func (q *Queue) Resend(ctx context.Context, id uint64) (store.Message, error) {
 		if !m.ExpiresAt.After(now) {
 			m.ExpiresAt = now.Add(DefaultTransactionalValidity)
 		}
-		SetStatus(m, now, store.StatusQueued, "resent by operator")
+		msgstate.SetStatus(m, now, store.StatusQueued, "resent by operator")
 		return nil
 	})
 	if err != nil {
@@ -160,7 +161,7 @@ func (q *Queue) Drop(ctx context.Context, id uint64) (store.Message, error) {
 			return fmt.Errorf("%w: a %s message cannot be dropped", store.ErrConflict, m.Status)
 		}
 		m.Error = "dropped by operator"
-		SetStatus(m, now, store.StatusFailed, "dropped by operator")
+		msgstate.SetStatus(m, now, store.StatusFailed, "dropped by operator")
 		return nil
 	})
 	if err != nil {
