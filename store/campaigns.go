@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -497,4 +498,51 @@ func eraseCampaignMembers(tx *bbolt.Tx, number string) (int, error) {
 		}
 	}
 	return len(campaigns), nil
+}
+
+// ContactsByID returns the contacts of ids that exist, in one read, for
+// rendering a page of a campaign's texts.
+func (db *DB) ContactsByID(ids []uint64) (map[uint64]Contact, error) {
+	out := make(map[uint64]Contact, len(ids))
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		for _, id := range ids {
+			c, err := getContact(tx, id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out[id] = c
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ConsentStanding is what the guard reads about one number.
+type ConsentStanding struct {
+	Consent    Consent
+	Suppressed bool
+}
+
+// ConsentsOf returns the consent record and suppression of each number, in
+// one read, for a campaign's dry run asking the guard about every member.
+func (db *DB) ConsentsOf(numbers []string) (map[string]ConsentStanding, error) {
+	out := make(map[string]ConsentStanding, len(numbers))
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		for _, n := range numbers {
+			c, _, err := getConsent(tx, n)
+			if err != nil {
+				return err
+			}
+			sup, _, err := isSuppressed(tx, n)
+			if err != nil {
+				return err
+			}
+			out[n] = ConsentStanding{Consent: c, Suppressed: sup}
+		}
+		return nil
+	})
+	return out, err
 }

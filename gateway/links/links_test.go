@@ -2,6 +2,7 @@ package links
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"path/filepath"
 	"regexp"
@@ -193,5 +194,44 @@ func TestNewCode(t *testing.T) {
 			t.Fatalf("code %q invalid or repeated", c)
 		}
 		seen[c] = true
+	}
+}
+
+func TestShortenAllMatchesShorten(t *testing.T) {
+	s, db := newService(t, "https://go.shop.example/")
+	texts := []string{
+		"Rosa's: https://shop.example/sale and https://shop.example/sale, Reply STOP to opt out",
+		"Rosa's: no link today. Reply STOP to opt out",
+		"Rosa's: https://shop.example/sale https://shop.example/new Reply STOP to opt out",
+	}
+	var owners []Owner
+	for i := range texts {
+		owners = append(owners, Owner{Number: fmt.Sprintf("+1212555010%d", i), Origin: "campaign:1:variant:a",
+			MessageKey: fmt.Sprintf("campaign:1:number:%d", i), Kind: store.KindMarketing})
+	}
+	got, err := s.ShortenAll(texts, owners)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range texts {
+		// Shorten for the same owner finds the codes ShortenAll stored.
+		one, err := s.Shorten(texts[i], owners[i])
+		if err != nil || one != got[i] {
+			t.Errorf("text %d: ShortenAll %q, Shorten %q (%v)", i, got[i], one, err)
+		}
+	}
+	if n := len(shortLink.FindAllString(got[2], -1)); n != 2 {
+		t.Errorf("text 2 has %d short links, want 2: %q", n, got[2])
+	}
+	codes := shortLink.FindAllStringSubmatch(got[0], -1)
+	if len(codes) != 2 || codes[0][1] != codes[1][1] {
+		t.Fatalf("one URL twice should be one code: %q", got[0])
+	}
+	l, err := db.LinkByCode(codes[0][1])
+	if err != nil || l.Number != owners[0].Number || l.URL != "https://shop.example/sale" {
+		t.Errorf("stored link %+v, %v", l, err)
+	}
+	if _, err := New(Config{DB: db}).ShortenAll(texts[:1], owners[:1]); !errors.Is(err, ErrNoBaseURL) {
+		t.Errorf("without a base URL: %v", err)
 	}
 }

@@ -43,6 +43,9 @@ type SubmitRequest struct {
 	// same key in another scope is another key. Empty: ClientScope.
 	IdempotencyScope string
 	ExpiresAt        time.Time  // zero: default validity for the kind
+	// NotBefore is when the text may go at the earliest (a campaign's
+	// planned time); zero: now. ExpiresAt must be after it.
+	NotBefore time.Time
 	Kind             store.Kind // zero: transactional
 	// ExitKey and Origin are set by the box's own senders (flows,
 	// campaigns), never by a client: see store.Message.
@@ -64,9 +67,25 @@ func (q *Queue) Submit(ctx context.Context, r SubmitRequest) (store.Message, boo
 	if err := ctx.Err(); err != nil {
 		return store.Message{}, false, err
 	}
-	m, err := q.newMessage(r)
+	m, err := q.NewSubmission(r)
 	if err != nil {
 		return store.Message{}, false, err
+	}
+	stored, existing, err := q.Enqueue(m)
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("gateway: enqueue: %w", err)
+	}
+	return stored, existing, nil
+}
+
+// NewSubmission validates a request as Submit does and returns the message
+// it would store, without storing it: for senders that commit many texts in
+// one transaction of their own (a campaign's planning batch), then tell the
+// outbox with Published.
+func (q *Queue) NewSubmission(r SubmitRequest) (store.Message, error) {
+	m, err := q.newMessage(r)
+	if err != nil {
+		return store.Message{}, err
 	}
 	if m.IdempotencyKey != "" {
 		m.IdempotencyScope = r.IdempotencyScope
@@ -75,11 +94,18 @@ func (q *Queue) Submit(ctx context.Context, r SubmitRequest) (store.Message, boo
 		}
 		m.IdempotencyFingerprint = fingerprint(m)
 	}
-	stored, existing, err := q.Enqueue(m)
-	if err != nil {
-		return store.Message{}, false, fmt.Errorf("gateway: enqueue: %w", err)
+	return m, nil
+}
+
+// Published is told of messages made by NewSubmission once they are
+// committed: they are announced like Enqueue's and wake the dispatcher.
+func (q *Queue) Published(ms []store.Message) {
+	for _, m := range ms {
+		q.notify.MessageChanged(m)
 	}
-	return stored, existing, nil
+	if len(ms) > 0 {
+		q.Wake()
+	}
 }
 
 // NewReply turns an automatic reply (an opt-out confirmation, a HELP
@@ -179,15 +205,21 @@ func (q *Queue) newMessage(r SubmitRequest) (store.Message, error) {
 		}
 	}
 	now := q.now()
+	due := now
+	if r.NotBefore.After(now) {
+		due = r.NotBefore
+	}
 	expires := r.ExpiresAt
 	if expires.IsZero() {
 		validity := DefaultTransactionalValidity
 		if kind == store.KindMarketing {
 			validity = DefaultMarketingValidity
 		}
-		expires = now.Add(validity)
+		expires = due.Add(validity)
 	} else if !expires.After(now) {
 		return store.Message{}, &store.FieldError{Field: "expires_at", Message: "is in the past"}
+	} else if !expires.After(due) {
+		return store.Message{}, &store.FieldError{Field: "expires_at", Message: "is not after the time the text may go"}
 	}
 	parts := make([]store.Part, plan.Parts)
 	for i := range parts {
@@ -203,7 +235,7 @@ func (q *Queue) newMessage(r SubmitRequest) (store.Message, error) {
 		CreatedAt:      now,
 		UpdatedAt:      now,
 		ExpiresAt:      expires,
-		NextAttemptAt:  now,
+		NextAttemptAt:  due,
 		IdempotencyKey: r.IdempotencyKey,
 		ExitKey:        r.ExitKey,
 		Origin:         r.Origin,
