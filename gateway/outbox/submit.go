@@ -42,11 +42,11 @@ type SubmitRequest struct {
 	// IdempotencyScope is whose key IdempotencyKey is ("token:7"); the
 	// same key in another scope is another key. Empty: ClientScope.
 	IdempotencyScope string
-	ExpiresAt        time.Time  // zero: default validity for the kind
+	ExpiresAt        time.Time // zero: default validity for the kind
 	// NotBefore is when the text may go at the earliest (a campaign's
 	// planned time); zero: now. ExpiresAt must be after it.
 	NotBefore time.Time
-	Kind             store.Kind // zero: transactional
+	Kind      store.Kind // zero: transactional
 	// ExitKey and Origin are set by the box's own senders (flows,
 	// campaigns), never by a client: see store.Message.
 	ExitKey string
