@@ -135,6 +135,13 @@ var layerRules = []layerRule{
 			"templates, links and the consent ledger reach it through the interfaces gateway.New wires",
 	},
 	{
+		from: module + "/gateway/campaigns", direct: true,
+		not:   []string{module + "/gateway/..."},
+		allow: []string{module + "/gateway/outbox", module + "/gateway/compliance", module + "/gateway/msgtemplate"},
+		why: "campaigns send only through the outbox (its request type), read the guard's zones and windows from compliance and render with msgtemplate; " +
+			"segments, templates, links, results and prices reach it through the interfaces gateway.New wires",
+	},
+	{
 		from: module + "/webui/...", direct: true,
 		not: []string{module + "/store/...", module + "/modem/...", "go.etcd.io/bbolt/...", "go.bug.st/serial/...", "github.com/warthog618/..."},
 		why: "webui sees only gateway's types: the gateway decides what of the store and the modems the web may touch",
@@ -443,6 +450,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		view       = module + "/gateway/view"
 		tmpl       = module + "/gateway/msgtemplate"
 		links      = module + "/gateway/links"
+		campaigns  = module + "/gateway/campaigns"
 		store      = module + "/store"
 		modem      = module + "/modem"
 		sim        = module + "/modem/sim"
@@ -454,7 +462,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
 			webui:      {gateway, compat, "net/http", "github.com/gorilla/websocket"},
 			compat:     {"net/url", "crypto/hmac"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, campaigns, store, modem},
 			webhooks:   {store, "crypto/hmac", "net/url"},
 			httpout:    {"net/http", "net"},
 			backups:    {"os", "time"},
@@ -469,6 +477,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			view:       {live, compliance, contacts, consent, outbox, flows, store, modem, "time"},
 			tmpl:       {compliance, store, modem, "text/template"},
 			links:      {tmpl, store, "crypto/rand"},
+			campaigns:  {outbox, compliance, tmpl, store, modem},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
 			sim:        {"github.com/warthog618/sms", "net/http"},
@@ -526,6 +535,11 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{tmpl, "os"},
 		{tmpl, outbox},
 		{links, outbox},
+		{campaigns, consent},
+		{campaigns, contacts},
+		{campaigns, links},
+		{campaigns, gateway},
+		{campaigns, view},
 		{links, consent},
 		{links, "net/http"},
 		{webui, store},
