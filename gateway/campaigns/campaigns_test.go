@@ -351,7 +351,7 @@ func TestTestFirstWinner(t *testing.T) {
 	r.results.set(Origin(c.ID, "a"), OriginResults{Sent: 200, UniqueClicks: 20})
 	r.results.set(Origin(c.ID, "b"), OriginResults{Sent: 200, UniqueClicks: 60})
 	r.clk.add(5 * time.Hour)
-	r.step(c.ID)   // decides
+	r.step(c.ID)     // decides
 	c = r.step(c.ID) // plans the rest
 	if c.Decision == nil || c.Decision.Winner != "b" || c.Picked != "b" || c.Phase != "done" {
 		t.Fatalf("after the decision: %+v", c)
