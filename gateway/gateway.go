@@ -43,6 +43,7 @@ import (
 
 	"github.com/simgate/simgate/gateway/access"
 	"github.com/simgate/simgate/gateway/backups"
+	"github.com/simgate/simgate/gateway/campaigns"
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/flows"
@@ -113,15 +114,16 @@ type Gateway struct {
 	cfg    Config
 	events *events
 
-	access   *access.Accounts
-	contacts *contacts.Book
-	policy   *consent.Policy
-	consent  *consent.Ledger
-	outbox   *outbox.Queue
-	shop     *shopevents.Service
-	backups  *backups.Nightly // nil: nightly backups off
-	flows    *flows.Engine
-	links    *links.Service
+	access    *access.Accounts
+	contacts  *contacts.Book
+	policy    *consent.Policy
+	consent   *consent.Ledger
+	outbox    *outbox.Queue
+	shop      *shopevents.Service
+	backups   *backups.Nightly // nil: nightly backups off
+	flows     *flows.Engine
+	links     *links.Service
+	campaigns *campaigns.Service
 
 	fileMu        sync.Mutex
 	fileStats     DataFile // the last page measurement (At, DataBytes, Fill)
@@ -187,6 +189,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.flows = flows.New(flows.Config{DB: db, Sender: g.outbox, Renderer: &flowTemplates{}, Shortener: flowLinks{g.links}, Clicks: g.links,
 		Policy: policy, Log: log, Clock: cfg.Clock})
 	ev.flows = g.flows
+	g.campaigns = g.newCampaigns()
 	// A text withdrawn because its checkout's order landed changes on the
 	// console and in its flow entry like any other.
 	db.OnWithdrawn(func(ms []store.Message) {
@@ -283,6 +286,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	// Flows run beside the dispatcher and stop before it returns, so no
 	// flow hands the outbox a text after Run.
 	defer g.startFlows(ctx)()
+	// Campaigns plan beside the dispatcher and stop before it, as flows.
+	defer g.startCampaigns(ctx)()
 	return g.outbox.Run(ctx)
 }
 

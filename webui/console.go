@@ -146,11 +146,12 @@ func (s *server) serveStatic(w http.ResponseWriter, r *http.Request) {
 }
 
 // pages are the parsed templates, one set per page (each page defines
-// "title" and "content" for the shared layout).
+// "title" and "content" for the shared layout). Files named _*.html hold
+// parts that several pages use; every page gets them, none is a page.
 type pages map[string]*template.Template
 
 func loadPages(funcs template.FuncMap) (pages, error) {
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +162,7 @@ func loadPages(funcs template.FuncMap) (pages, error) {
 	out := pages{}
 	for _, n := range names {
 		name := strings.TrimSuffix(path.Base(n), ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)
