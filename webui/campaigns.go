@@ -22,6 +22,7 @@ func (s *server) campaignRoutes() {
 	m.Handle("PUT /api/v1/campaigns/{id}", s.api(s.updateCampaignAPI))
 	m.Handle("DELETE /api/v1/campaigns/{id}", s.api(s.deleteCampaignAPI))
 	m.Handle("POST /api/v1/campaigns/{id}/dry-run", s.api(s.dryRunOfAPI))
+	m.Handle("GET /api/v1/campaigns/{id}/members", s.api(s.campaignMembersAPI))
 	for _, action := range []string{"send", "pause", "resume", "cancel", "pick"} {
 		m.Handle("POST /api/v1/campaigns/{id}/"+action, s.api(s.campaignActionAPI(action)))
 	}
@@ -91,6 +92,30 @@ func (s *server) getCampaignAPI(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, c)
+}
+
+// campaignMembersAPI answers GET /api/v1/campaigns/{id}/members?after=&limit=:
+// who was planned, with their variant (or the holdout) and text.
+func (s *server) campaignMembersAPI(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "campaign")
+	if err != nil {
+		return err
+	}
+	limit := 0
+	if v := r.URL.Query().Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 {
+			return &gateway.FieldError{Field: "limit", Message: "must be a positive number"}
+		}
+	}
+	list, next, err := s.gw.Campaigns().Members(id, r.URL.Query().Get("after"), limit)
+	if err != nil {
+		return err
+	}
+	var cursor *string
+	if next != "" {
+		cursor = &next
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"members": list, "next_cursor": cursor})
 }
 
 func (s *server) updateCampaignAPI(w http.ResponseWriter, r *http.Request) error {

@@ -86,6 +86,20 @@ func TestCampaignAPI(t *testing.T) {
 	if n := r.countT(t); n != 3 {
 		t.Errorf("%d texts queued, want 3", n)
 	}
+	w = r.do("GET", "/api/v1/campaigns/1/members?limit=2", "")
+	var page struct {
+		Members    []campaigns.MemberRecord `json:"members"`
+		NextCursor *string                  `json:"next_cursor"`
+	}
+	decodeBody(t, w, &page)
+	if w.Code != http.StatusOK || len(page.Members) != 2 || page.NextCursor == nil || page.Members[0].MessageID == 0 || page.Members[0].Variant != "a" {
+		t.Fatalf("members: %d %s", w.Code, w.Body)
+	}
+	w = r.do("GET", "/api/v1/campaigns/1/members?after="+url.QueryEscape(*page.NextCursor), "")
+	decodeBody(t, w, &page)
+	if len(page.Members) != 1 || page.NextCursor != nil || page.Members[0].Number != "+13125550103" {
+		t.Errorf("second page of members: %s", w.Body)
+	}
 	w = r.do("POST", "/api/v1/campaigns/1/pause", "")
 	decodeBody(t, w, &c)
 	if w.Code != http.StatusOK || c.State != "paused" {

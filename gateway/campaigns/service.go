@@ -599,3 +599,40 @@ func byWhom(by string) string {
 	}
 	return " by " + by
 }
+
+// MemberRecord is one person a campaign planned: the variant they were
+// assigned (or the holdout), when their text was planned and which text.
+type MemberRecord struct {
+	Number    string    `json:"number"`
+	ContactID uint64    `json:"contact_id,omitempty"`
+	Variant   string    `json:"variant"`
+	At        time.Time `json:"at"`
+	MessageID uint64    `json:"message_id,omitempty"`
+}
+
+// MaxMembersPage bounds a page of Members.
+const MaxMembersPage = 1000
+
+// Members returns up to limit members of campaign id in number order,
+// after the number after, and the cursor of the next page ("" at the end).
+func (s *Service) Members(id uint64, after string, limit int) ([]MemberRecord, string, error) {
+	if _, err := s.db.GetCampaign(id); err != nil {
+		return nil, "", err
+	}
+	if limit <= 0 || limit > MaxMembersPage {
+		limit = MaxMembersPage
+	}
+	ms, more, err := s.db.CampaignMembers(id, after, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]MemberRecord, len(ms))
+	for i, m := range ms {
+		out[i] = MemberRecord{Number: m.Number, ContactID: m.ContactID, Variant: m.Variant, At: m.At, MessageID: m.MessageID}
+	}
+	next := ""
+	if more && len(out) > 0 {
+		next = out[len(out)-1].Number
+	}
+	return out, next, nil
+}
