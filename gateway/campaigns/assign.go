@@ -3,6 +3,7 @@ package campaigns
 import (
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/simgate/simgate/gateway/compliance"
@@ -72,13 +73,13 @@ func InTestGroup(campaign uint64, key string, percent int) bool {
 // memberZones are the zones whose clock a member's local send time is read
 // on: the contact's own zone when a person gave it, else the zones the
 // guard reads from the number.
-func memberZones(m Member, s *compliance.Settings) []*time.Location {
+func memberZones(m Member, s *compliance.Settings, rc rulesCache) []*time.Location {
 	if m.TimeZone != "" && !m.TimeZoneDerived {
 		if z := compliance.LoadZone(m.TimeZone); z != nil {
 			return []*time.Location{z}
 		}
 	}
-	return compliance.RulesFor(m.Number, nil, s).Zones
+	return rc.rules(Member{Number: m.Number}, s).Zones
 }
 
 // guardRules are the guard's rules for a member, as RulesFor reads them.
@@ -87,13 +88,37 @@ func guardRules(m Member, s *compliance.Settings) compliance.Rules {
 	return compliance.RulesFor(m.Number, c, s)
 }
 
+// rulesCache keeps the guard's rules of NANP numbers by their first seven
+// digits and the zone a person gave: reading them parses the number,
+// which is most of a planned text's cost, and every number of a prefix
+// has the same region, area code and zones (the time zone map keys NANP
+// numbers by at most that many digits). Other numbers are read each time.
+type rulesCache map[string]compliance.Rules
+
+func (rc rulesCache) rules(m Member, s *compliance.Settings) compliance.Rules {
+	if len(m.Number) != 12 || !strings.HasPrefix(m.Number, "+1") {
+		return guardRules(m, s)
+	}
+	tz := ""
+	if !m.TimeZoneDerived {
+		tz = m.TimeZone
+	}
+	key := m.Number[:8] + "|" + tz
+	if r, ok := rc[key]; ok {
+		return r
+	}
+	r := guardRules(m, s)
+	rc[key] = r
+	return r
+}
+
 // sendTime is when variant i's text to m is planned, before quiet hours
 // and throttle: now; the moment of mode at (its clock time replaced by
 // the variant's); or the clock time on the date in the member's own zone.
 // A member whose number may be in several zones gets the latest of their
 // clocks' times, so that it is never early anywhere. A time already past
 // is now.
-func (p *plan) sendTime(m Member, i int, now time.Time, s *compliance.Settings, zone *time.Location) time.Time {
+func (p *plan) sendTime(m Member, i int, now time.Time, s *compliance.Settings, zone *time.Location, rc rulesCache) time.Time {
 	minute := p.minute
 	if p.minutes[i] >= 0 {
 		minute = p.minutes[i]
@@ -103,7 +128,7 @@ func (p *plan) sendTime(m Member, i int, now time.Time, s *compliance.Settings, 
 	case ScheduleAt:
 		at = time.Date(p.date.Year(), p.date.Month(), p.date.Day(), minute/60, minute%60, 0, 0, zone)
 	case ScheduleLocal:
-		for _, z := range memberZones(m, s) {
+		for _, z := range memberZones(m, s, rc) {
 			t := time.Date(p.date.Year(), p.date.Month(), p.date.Day(), minute/60, minute%60, 0, 0, z)
 			if t.After(at) {
 				at = t

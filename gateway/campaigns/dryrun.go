@@ -105,6 +105,7 @@ func (s *Service) dryRun(ctx context.Context, p plan, aud AudienceResult, id uin
 	out := DryRun{Audience: len(aud.Members), ByVariant: map[string]int{}, LeftOut: map[string]int{}, Invalid: aud.Invalid}
 	maps.Copy(out.LeftOut, aud.LeftOut)
 	hours := map[int64]int{}
+	rc := rulesCache{}
 	type send struct {
 		at    time.Time
 		parts int
@@ -137,7 +138,7 @@ func (s *Service) dryRun(ctx context.Context, p plan, aud AudienceResult, id uin
 				continue
 			}
 			vi := strings.IndexByte(variantKeys, variant[0])
-			at := p.sendTime(m, vi, now, &settings, s.cfg.Zone)
+			at := p.sendTime(m, vi, now, &settings, s.cfg.Zone, rc)
 			if p.def.Throttle != nil {
 				at = throttleSlot(at, *p.def.Throttle, hours)
 			}
@@ -158,7 +159,7 @@ func (s *Service) dryRun(ctx context.Context, p plan, aud AudienceResult, id uin
 			if msg.ExpiresAt.IsZero() {
 				msg.ExpiresAt = at.Add(30 * 24 * time.Hour)
 			}
-			v := compliance.Judge(&msg, &st.Consent, st.Suppressed, guardRules(m, &settings), &settings, at)
+			v := compliance.Judge(&msg, &st.Consent, st.Suppressed, rc.rules(m, &settings), &settings, at)
 			switch v.Kind {
 			case compliance.VerdictSuppress:
 				out.LeftOut[shortReason(v.Reason)]++

@@ -285,7 +285,7 @@ func (s *Service) planPhase(ctx context.Context, c store.Campaign) (time.Time, e
 		return strings.Compare(a.Number, b.Number)
 	})
 	x := readExtra(c)
-	pl := &planner{s: s, c: c, p: p, tmpls: tmpls, x: x, settings: s.cfg.Policy.Settings()}
+	pl := &planner{s: s, c: c, p: p, tmpls: tmpls, x: x, settings: s.cfg.Policy.Settings(), rules: rulesCache{}}
 	start := 0
 	for start < len(members) && !afterCursor(members[start], c.Cursor) {
 		start++
@@ -325,6 +325,7 @@ type planner struct {
 	tmpls    []*msgtemplate.Template
 	x        extra
 	settings compliance.Settings
+	rules    rulesCache
 }
 
 // commit plans page and records it in one transaction; last ends the
@@ -379,9 +380,9 @@ func (pl *planner) commit(ctx context.Context, page []Member, last bool) (bool, 
 				vi = i
 			}
 		}
-		at := p.sendTime(m, vi, now, &pl.settings, s.cfg.Zone)
+		at := p.sendTime(m, vi, now, &pl.settings, s.cfg.Zone, pl.rules)
 		if p.kind == store.KindMarketing {
-			at = compliance.NextAllowed(at, guardRules(m, &pl.settings))
+			at = compliance.NextAllowed(at, pl.rules.rules(m, &pl.settings))
 			if at.IsZero() {
 				skipped[skipNeverOpen]++
 				continue
