@@ -219,3 +219,32 @@ func TestEraseRemovesCampaignMembers(t *testing.T) {
 		t.Errorf("members after erasure %+v", page)
 	}
 }
+
+func TestBatchReadsForCampaigns(t *testing.T) {
+	db := openTest(t)
+	a, err := db.CreateContact(Contact{Number: "+12125550101", Name: "Ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := db.AppendConsent(ConsentEvent{Number: a.Number, Type: EventOptIn, Purpose: PurposeMarketing, Method: MethodAPI, Source: "test"},
+		func(c *Consent) error { c.Marketing = MarketingConfirmed; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.EraseNumber("+12125550199"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ContactsByID([]uint64{a.ID, 999})
+	if err != nil || len(got) != 1 || got[a.ID].Name != "Ann" {
+		t.Errorf("contacts %+v, %v", got, err)
+	}
+	st, err := db.ConsentsOf([]string{a.Number, "+12125550199", "+12125550100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st[a.Number].Consent.Marketing != MarketingConfirmed || st[a.Number].Suppressed {
+		t.Errorf("consented number: %+v", st[a.Number])
+	}
+	if !st["+12125550199"].Suppressed || st["+12125550100"].Suppressed || st["+12125550100"].Consent.Marketing == MarketingConfirmed {
+		t.Errorf("erased / unknown numbers: %+v", st)
+	}
+}
