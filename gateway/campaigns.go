@@ -30,7 +30,7 @@ func (g *Gateway) ClockJumped() {
 func (g *Gateway) newCampaigns() *campaigns.Service {
 	return campaigns.New(campaigns.Config{DB: g.db, Outbox: g.outbox, Audiences: campaignAudiences{g},
 		Templates: campaignTemplates{g.db}, Shortener: campaignLinks{g.links}, Policy: g.policy,
-		Log: g.events.log, Clock: g.cfg.Clock})
+		Log: g.events.log, Clock: g.cfg.Clock, NewLinkCode: links.NewCode})
 }
 
 // startCampaigns runs the campaigns' planner until ctx is done or the
@@ -158,16 +158,16 @@ func (t campaignTemplates) Template(id uint64) (string, string, bool, error) {
 // campaignLinks makes the short links of campaign texts.
 type campaignLinks struct{ links *links.Service }
 
-func (l campaignLinks) ShortenAll(texts []string, owners []campaigns.LinkOwner) ([]string, error) {
+func (l campaignLinks) Assign(texts []string, owners []campaigns.LinkOwner) ([]string, [][]store.Link, error) {
 	os := make([]links.Owner, len(owners))
 	for i, o := range owners {
 		os[i] = links.Owner{Number: o.Number, Origin: o.Origin, MessageKey: o.Key, Kind: kindOf(o.Marketing)}
 	}
-	out, err := l.links.ShortenAll(texts, os)
+	out, made, err := l.links.Assign(texts, os)
 	if errors.Is(err, links.ErrNoBaseURL) {
-		return nil, fmt.Errorf("campaign texts with links: %w", err)
+		return nil, nil, fmt.Errorf("campaign texts with links: %w", err)
 	}
-	return out, err
+	return out, made, err
 }
 
 func (l campaignLinks) Preview(text string, marketing bool) (string, error) {

@@ -19,6 +19,12 @@ func MemberKey(contactID uint64, number string) string {
 	return "number:" + number
 }
 
+// TextKey is the idempotency key of a member's text (in Scope(id)) and
+// the message key of its short links: the campaign's scope and the member
+// key, so that it names one text among every campaign's (a link's message
+// key is unique across scopes).
+func TextKey(id uint64, memberKey string) string { return Scope(id) + ":" + memberKey }
+
 // Scope is the outbox idempotency scope of campaign id's texts.
 func Scope(id uint64) string { return "campaign:" + strconv.FormatUint(id, 10) }
 

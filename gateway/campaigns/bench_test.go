@@ -131,7 +131,7 @@ func BenchmarkPlan100k(b *testing.B) {
 			Clock: clk.now, Policy: policy, Notify: quiet{}})
 		svc := New(Config{DB: db, Outbox: queue, Audiences: fixedAudience{members},
 			Shortener: linkShortener{links.New(links.Config{DB: db, BaseURL: "https://go.rosa.example", Clock: clk.now})},
-			Policy:    policy, Clock: clk.now})
+			Policy:    policy, Clock: clk.now, NewLinkCode: links.NewCode})
 		def := saleAt10()
 		def.Audience = Audience{Segment: json.RawMessage(`{}`)}
 		c, err := svc.Create(context.Background(), def)

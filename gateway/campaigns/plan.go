@@ -353,6 +353,7 @@ func (pl *planner) commit(ctx context.Context, page []Member, last bool) (bool, 
 		member  store.CampaignMember
 		req     outbox.SubmitRequest
 		variant int
+		links   []store.Link
 	}
 	var todo []pending
 	var holdouts []store.CampaignPlan
@@ -407,7 +408,7 @@ func (pl *planner) commit(ctx context.Context, page []Member, last bool) (bool, 
 			continue
 		}
 		todo = append(todo, pending{member: member, variant: vi, req: outbox.SubmitRequest{
-			To: m.Number, Text: rendered, Kind: p.kind, IdempotencyKey: key, IdempotencyScope: Scope(c.ID),
+			To: m.Number, Text: rendered, Kind: p.kind, IdempotencyKey: TextKey(c.ID, key), IdempotencyScope: Scope(c.ID),
 			ExitKey: store.CampaignExitKey(c.ID), Origin: Origin(c.ID, variant), NotBefore: at, ExpiresAt: p.end}})
 	}
 	if s.cfg.Shortener != nil && len(todo) > 0 {
@@ -415,14 +416,14 @@ func (pl *planner) commit(ctx context.Context, page []Member, last bool) (bool, 
 		owners := make([]LinkOwner, len(todo))
 		for i, t := range todo {
 			texts[i] = t.req.Text
-			owners[i] = LinkOwner{Number: t.req.To, Origin: t.req.Origin, Key: Scope(c.ID) + ":" + t.req.IdempotencyKey, Marketing: p.kind == store.KindMarketing}
+			owners[i] = LinkOwner{Number: t.req.To, Origin: t.req.Origin, Key: t.req.IdempotencyKey, Marketing: p.kind == store.KindMarketing}
 		}
-		short, err := s.cfg.Shortener.ShortenAll(texts, owners)
+		short, made, err := s.cfg.Shortener.Assign(texts, owners)
 		if err != nil {
 			return false, fmt.Errorf("short links: %w", err)
 		}
 		for i := range todo {
-			todo[i].req.Text = short[i]
+			todo[i].req.Text, todo[i].links = short[i], made[i]
 		}
 	} else {
 		for i := range todo {
@@ -440,7 +441,7 @@ func (pl *planner) commit(ctx context.Context, page []Member, last bool) (bool, 
 			}
 			return false, err
 		}
-		plans = append(plans, store.CampaignPlan{Member: t.member, Message: &msg})
+		plans = append(plans, store.CampaignPlan{Member: t.member, Message: &msg, Links: t.links})
 		if x.FirstAt.IsZero() || t.member.At.Before(x.FirstAt) {
 			x.FirstAt = t.member.At
 		}
@@ -458,6 +459,7 @@ func (pl *planner) commit(ctx context.Context, page []Member, last bool) (bool, 
 		cursor = cursorOf(page[len(page)-1])
 	}
 	res, err := s.db.CommitCampaignBatch(store.CampaignBatch{Campaign: c.ID, Plans: plans, Skipped: skipped, Cursor: cursor,
+		NewLinkCode: s.cfg.NewLinkCode,
 		Update: func(sc *store.Campaign) error {
 			if !last {
 				sc.Extra = x.raw()

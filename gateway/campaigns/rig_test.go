@@ -123,7 +123,7 @@ func (a storeAudiences) AudienceOf(ctx context.Context, numbers []string, market
 // linkShortener is the facade's adapter over the real links service.
 type linkShortener struct{ s *links.Service }
 
-func (l linkShortener) ShortenAll(texts []string, owners []LinkOwner) ([]string, error) {
+func (l linkShortener) Assign(texts []string, owners []LinkOwner) ([]string, [][]store.Link, error) {
 	os := make([]links.Owner, len(owners))
 	for i, o := range owners {
 		kind := store.KindTransactional
@@ -132,7 +132,7 @@ func (l linkShortener) ShortenAll(texts []string, owners []LinkOwner) ([]string,
 		}
 		os[i] = links.Owner{Number: o.Number, Origin: o.Origin, MessageKey: o.Key, Kind: kind}
 	}
-	return l.s.ShortenAll(texts, os)
+	return l.s.Assign(texts, os)
 }
 
 func (l linkShortener) Preview(text string, marketing bool) (string, error) {
@@ -207,7 +207,7 @@ func (r *rig) restart(ob Outbox) {
 	}
 	r.svc = New(Config{DB: r.db, Outbox: ob, Audiences: storeAudiences{r.db},
 		Shortener: linkShortener{links.New(links.Config{DB: r.db, BaseURL: "https://go.rosa.example", Clock: r.clk.now})},
-		Results:   r.results, Policy: r.policy, Clock: r.clk.now, Zone: r.ny, BatchSize: 7})
+		Results:   r.results, Policy: r.policy, Clock: r.clk.now, Zone: r.ny, BatchSize: 7, NewLinkCode: links.NewCode})
 }
 
 // contact stores a contact with tags and, when consented, confirmed

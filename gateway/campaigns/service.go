@@ -60,11 +60,12 @@ type Outbox interface {
 	Modems() []outbox.ModemStatus
 }
 
-// Shortener makes the short links of rendered texts, one commit for many
-// (package gateway/links); Preview gives a text as long as the sent one
-// without storing anything.
+// Shortener makes the short links of rendered texts (package
+// gateway/links): Assign gives each link a fresh code without storing it
+// (the planning batch stores the links with the texts); Preview gives a
+// text as long as the sent one.
 type Shortener interface {
-	ShortenAll(rendered []string, owners []LinkOwner) ([]string, error)
+	Assign(rendered []string, owners []LinkOwner) ([]string, [][]store.Link, error)
 	Preview(rendered string, marketing bool) (string, error)
 }
 
@@ -125,6 +126,9 @@ type Config struct {
 	Zone *time.Location
 	// BatchSize is how many members one planning transaction records.
 	BatchSize int
+	// NewLinkCode makes a short link code when one the Shortener gave is
+	// taken by the time the batch commits (links.NewCode).
+	NewLinkCode func() (string, error)
 }
 
 // DefaultBatchSize keeps a planning commit short (the API's writes wait

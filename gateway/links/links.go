@@ -202,54 +202,38 @@ func (s *Service) PreviewText(text string, kind store.Kind) (string, error) {
 	return join(ps, short), nil
 }
 
-// ShortenAll is Shorten for many texts, each with its owner, storing the
-// codes of all of them in one transaction: a campaign's page of texts
-// costs one commit, not one per text.
-func (s *Service) ShortenAll(texts []string, owners []Owner) ([]string, error) {
+// Assign is Shorten for many texts, each with its owner, storing nothing:
+// each link gets a fresh code, returned with the text that carries it, for
+// a caller that stores the links in its own transaction with the texts (a
+// campaign's planning batch, store.CampaignPlan.Links). One URL twice in a
+// text is one link.
+func (s *Service) Assign(texts []string, owners []Owner) ([]string, [][]store.Link, error) {
 	if len(texts) != len(owners) {
-		return nil, fmt.Errorf("links: %d texts for %d owners", len(texts), len(owners))
-	}
-	split := make([][]piece, len(texts))
-	var want []store.Link
-	for i, text := range texts {
-		split[i] = s.pieces(text, owners[i].Kind)
-		seen := map[string]bool{}
-		for _, p := range split[i] {
-			if p.shorten && !seen[p.text] {
-				seen[p.text] = true
-				o := owners[i]
-				want = append(want, store.Link{URL: p.text, Number: o.Number, Origin: o.Origin, MessageKey: o.MessageKey})
-			}
-		}
+		return nil, nil, fmt.Errorf("links: %d texts for %d owners", len(texts), len(owners))
 	}
 	out := make([]string, len(texts))
-	if len(want) == 0 {
-		for i, ps := range split {
-			out[i] = join(ps, nil)
-		}
-		return out, nil
-	}
-	if s.cfg.BaseURL == "" {
-		return nil, ErrNoBaseURL
-	}
-	stored, err := s.cfg.DB.EnsureLinks(want, NewCode)
-	if err != nil {
-		return nil, err
-	}
-	next := 0
-	for i, ps := range split {
+	made := make([][]store.Link, len(texts))
+	for i, text := range texts {
+		ps := s.pieces(text, owners[i].Kind)
 		short := map[string]string{}
 		for _, p := range ps {
-			if p.shorten {
-				if _, ok := short[p.text]; !ok {
-					short[p.text] = s.cfg.BaseURL + "/l/" + stored[next].Code
-					next++
-				}
+			if !p.shorten || short[p.text] != "" {
+				continue
 			}
+			if s.cfg.BaseURL == "" {
+				return nil, nil, ErrNoBaseURL
+			}
+			code, err := NewCode()
+			if err != nil {
+				return nil, nil, err
+			}
+			o := owners[i]
+			short[p.text] = s.cfg.BaseURL + "/l/" + code
+			made[i] = append(made[i], store.Link{Code: code, URL: p.text, Number: o.Number, Origin: o.Origin, MessageKey: o.MessageKey})
 		}
 		out[i] = join(ps, short)
 	}
-	return out, nil
+	return out, made, nil
 }
 
 func join(ps []piece, short map[string]string) string {

@@ -197,7 +197,7 @@ func TestNewCode(t *testing.T) {
 	}
 }
 
-func TestShortenAllMatchesShorten(t *testing.T) {
+func TestAssignStoresNothing(t *testing.T) {
 	s, db := newService(t, "https://go.shop.example/")
 	texts := []string{
 		"Rosa's: https://shop.example/sale and https://shop.example/sale, Reply STOP to opt out",
@@ -209,29 +209,25 @@ func TestShortenAllMatchesShorten(t *testing.T) {
 		owners = append(owners, Owner{Number: fmt.Sprintf("+1212555010%d", i), Origin: "campaign:1:variant:a",
 			MessageKey: fmt.Sprintf("campaign:1:number:%d", i), Kind: store.KindMarketing})
 	}
-	got, err := s.ShortenAll(texts, owners)
+	got, made, err := s.Assign(texts, owners)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range texts {
-		// Shorten for the same owner finds the codes ShortenAll stored.
-		one, err := s.Shorten(texts[i], owners[i])
-		if err != nil || one != got[i] {
-			t.Errorf("text %d: ShortenAll %q, Shorten %q (%v)", i, got[i], one, err)
-		}
-	}
-	if n := len(shortLink.FindAllString(got[2], -1)); n != 2 {
-		t.Errorf("text 2 has %d short links, want 2: %q", n, got[2])
-	}
 	codes := shortLink.FindAllStringSubmatch(got[0], -1)
-	if len(codes) != 2 || codes[0][1] != codes[1][1] {
-		t.Fatalf("one URL twice should be one code: %q", got[0])
+	if len(codes) != 2 || codes[0][1] != codes[1][1] || len(made[0]) != 1 || made[0][0].Code != codes[0][1] ||
+		made[0][0].URL != "https://shop.example/sale" || made[0][0].Number != owners[0].Number || made[0][0].MessageKey != owners[0].MessageKey {
+		t.Fatalf("one URL twice should be one link: %q, %+v", got[0], made[0])
 	}
-	l, err := db.LinkByCode(codes[0][1])
-	if err != nil || l.Number != owners[0].Number || l.URL != "https://shop.example/sale" {
-		t.Errorf("stored link %+v, %v", l, err)
+	if got[1] != texts[1] || len(made[1]) != 0 {
+		t.Errorf("a text without links: %q, %+v", got[1], made[1])
 	}
-	if _, err := New(Config{DB: db}).ShortenAll(texts[:1], owners[:1]); !errors.Is(err, ErrNoBaseURL) {
+	if len(made[2]) != 2 || len(shortLink.FindAllString(got[2], -1)) != 2 {
+		t.Errorf("two URLs: %q, %+v", got[2], made[2])
+	}
+	if _, err := db.LinkByCode(made[0][0].Code); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Assign stored a link: %v", err)
+	}
+	if _, _, err := New(Config{DB: db}).Assign(texts[:1], owners[:1]); !errors.Is(err, ErrNoBaseURL) {
 		t.Errorf("without a base URL: %v", err)
 	}
 }
