@@ -5,11 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/simgate/simgate/gateway/campaigns"
-	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/links"
+	"github.com/simgate/simgate/gateway/segments"
 	"github.com/simgate/simgate/store"
 )
 
@@ -45,103 +44,57 @@ func (g *Gateway) startCampaigns(ctx context.Context) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
-// campaignAudiences evaluates a campaign's audience. Pasted lists are
-// read here from the contacts and the consent records; segment rules need
-// the segments room, which the lead wires at merge (until then a campaign
-// on a segment is refused naming the field).
+// campaignAudiences evaluates a campaign's audience with the segments room:
+// a saved segment's rules (copied into the campaign at creation), rules, or
+// a pasted list.
 type campaignAudiences struct{ g *Gateway }
 
-var errNoSegments = &store.FieldError{Field: "audience.segment", Message: "segments are not available in this build: paste a list of numbers"}
-
-func (a campaignAudiences) CheckSegment(json.RawMessage) error { return errNoSegments }
-
-func (a campaignAudiences) Segment(context.Context, uint64) (string, json.RawMessage, error) {
-	return "", nil, errNoSegments
+func (a campaignAudiences) CheckSegment(rules json.RawMessage) error {
+	_, err := segments.ParseDefinition(rules, "audience.segment")
+	return err
 }
 
-func (a campaignAudiences) Audience(context.Context, json.RawMessage, bool) (campaigns.AudienceResult, error) {
-	return campaigns.AudienceResult{}, errNoSegments
-}
-
-// maxInvalidShown bounds the raw inputs an audience quotes as not numbers.
-const maxInvalidShown = 10
-
-func (a campaignAudiences) AudienceOf(ctx context.Context, raw []string, marketing bool) (campaigns.AudienceResult, error) {
-	out := campaigns.AudienceResult{LeftOut: map[string]int{}}
-	seen := map[string]bool{}
-	var numbers []string
-	for _, r := range raw {
-		n, err := contacts.Normalize(r, a.g.cfg.Region)
-		if err != nil {
-			out.LeftOut["invalid number"]++
-			if len(out.Invalid) < maxInvalidShown {
-				out.Invalid = append(out.Invalid, r)
-			}
-			continue
-		}
-		if !seen[n] {
-			seen[n] = true
-			numbers = append(numbers, n)
-		}
-	}
-	standings, err := a.g.db.ConsentsOf(numbers)
+func (a campaignAudiences) Segment(ctx context.Context, id uint64) (string, json.RawMessage, error) {
+	s, err := a.g.segments.Get(id)
 	if err != nil {
-		return out, err
+		return "", nil, err
 	}
-	for _, n := range numbers {
-		if err := ctx.Err(); err != nil {
-			return out, err
-		}
-		if marketing {
-			st := standings[n]
-			switch {
-			case st.Suppressed:
-				out.LeftOut["erased on request"]++
-				continue
-			case st.Consent.OptedOutAll || st.Consent.Marketing == store.MarketingOptedOut:
-				out.LeftOut["opted out"]++
-				continue
-			case st.Consent.Marketing == store.MarketingPending:
-				out.LeftOut["pending"]++
-				continue
-			case st.Consent.Marketing != store.MarketingConfirmed:
-				out.LeftOut["no consent"]++
-				continue
-			}
-		}
-		m := campaigns.Member{Number: n}
-		c, err := a.g.db.ContactByNumber(n)
-		switch {
-		case err == nil:
-			m = campaigns.Member{ContactID: c.ID, Number: n, Name: c.Name, TimeZone: c.TimeZone, Language: c.Language, TimeZoneDerived: c.TimeZoneDerived}
-		case !errors.Is(err, store.ErrNotFound):
-			return out, err
-		}
-		out.Members = append(out.Members, m)
-	}
-	slices.SortFunc(out.Members, func(x, y campaigns.Member) int {
-		if x.ContactID != y.ContactID {
-			return compareUint(x.ContactID, y.ContactID)
-		}
-		if x.Number < y.Number {
-			return -1
-		}
-		if x.Number > y.Number {
-			return 1
-		}
-		return 0
-	})
-	return out, nil
+	raw, err := json.Marshal(s.Definition)
+	return s.Name, raw, err
 }
 
-func compareUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+func (a campaignAudiences) Audience(ctx context.Context, rules json.RawMessage, marketing bool) (campaigns.AudienceResult, error) {
+	def, err := segments.ParseDefinition(rules, "audience.segment")
+	if err != nil {
+		return campaigns.AudienceResult{}, err
 	}
-	return 0
+	aud, err := a.g.segments.Audience(ctx, def, marketing)
+	return audienceResult(aud), err
+}
+
+func (a campaignAudiences) AudienceOf(ctx context.Context, numbers []string, marketing bool) (campaigns.AudienceResult, error) {
+	aud, err := a.g.segments.AudienceOf(ctx, numbers, marketing)
+	return audienceResult(aud), err
+}
+
+// reasonWords are the segments room's left-out reasons in the words the
+// campaign pages count them by.
+var reasonWords = map[string]string{segments.ReasonNoConsent: "no consent", segments.ReasonPending: "pending",
+	segments.ReasonOptedOut: "opted out", segments.ReasonInvalidNumber: "invalid number"}
+
+func audienceResult(a segments.Audience) campaigns.AudienceResult {
+	out := campaigns.AudienceResult{Members: make([]campaigns.Member, len(a.Members)), Invalid: a.Invalid, LeftOut: map[string]int{}}
+	for i, m := range a.Members {
+		out.Members[i] = campaigns.Member{ContactID: m.ContactID, Number: m.Number, Name: m.Name, TimeZone: m.TimeZone,
+			Language: m.Language, TimeZoneDerived: m.TimeZoneDerived}
+	}
+	for k, n := range a.LeftOut {
+		if w, ok := reasonWords[k]; ok {
+			k = w
+		}
+		out.LeftOut[k] += n
+	}
+	return out
 }
 
 // campaignTemplates reads saved templates for campaigns.

@@ -49,6 +49,7 @@ import (
 	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/links"
 	"github.com/simgate/simgate/gateway/outbox"
+	"github.com/simgate/simgate/gateway/segments"
 	"github.com/simgate/simgate/gateway/shopevents"
 	"github.com/simgate/simgate/gateway/webhooks"
 	"github.com/simgate/simgate/modem"
@@ -124,6 +125,7 @@ type Gateway struct {
 	flows     *flows.Engine
 	links     *links.Service
 	campaigns *campaigns.Service
+	segments  *segments.Service
 
 	fileMu        sync.Mutex
 	fileStats     DataFile // the last page measurement (At, DataBytes, Fill)
@@ -186,6 +188,8 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 		g.backups = backups.New(cfg.Backups, db, ev, log, cfg.Clock)
 	}
 	g.links = links.New(links.Config{DB: db, BaseURL: cfg.PublicURL, Clock: cfg.Clock, Log: log})
+	// Segment dates are days of the box's local time, like its SIM limits.
+	g.segments = segments.New(segments.Config{DB: db, Region: cfg.Region, Clock: cfg.Clock, Location: time.Local})
 	g.flows = flows.New(flows.Config{DB: db, Sender: g.outbox, Renderer: &flowTemplates{}, Shortener: flowLinks{g.links}, Clicks: g.links,
 		Policy: policy, Log: log, Clock: cfg.Clock})
 	ev.flows = g.flows

@@ -486,7 +486,9 @@ func (db *DB) AdmitSend(id uint64, fn func(m *Message, c *Consent, suppressed bo
 	err := db.bolt.Batch(func(tx *bbolt.Tx) error {
 		var c Consent
 		var before []byte
+		var admittedBefore time.Time
 		m, err := db.update(tx, id, func(m *Message) error {
+			admittedBefore = m.AdmittedAt
 			var err error
 			if c, _, err = getConsent(tx, m.To); err != nil {
 				return err
@@ -512,6 +514,9 @@ func (db *DB) AdmitSend(id uint64, fn func(m *Message, c *Consent, suppressed bo
 			return fn(m, &c, suppressed)
 		})
 		if err != nil {
+			return err
+		}
+		if err := noteMarketingActivity(tx, admittedBefore, &m); err != nil {
 			return err
 		}
 		c.Number = m.To

@@ -124,6 +124,9 @@ func putContact(tx *bbolt.Tx, old, c *Contact) error {
 	if err := tx.Bucket(bucketContacts).Put(u64(c.ID), raw); err != nil {
 		return err
 	}
+	if err := indexContactTags(tx, old, c); err != nil {
+		return err
+	}
 	byNumber := tx.Bucket(bucketContactsByNumber)
 	if old != nil && old.Number != c.Number {
 		if contactIDByNumber(tx, old.Number) == c.ID {
@@ -270,6 +273,9 @@ func (db *DB) DeleteContact(id uint64) error {
 			return err
 		}
 		if err := tx.Bucket(bucketContacts).Delete(u64(id)); err != nil {
+			return err
+		}
+		if err := indexContactTags(tx, &c, nil); err != nil {
 			return err
 		}
 		if contactIDByNumber(tx, c.Number) == id {

@@ -19,7 +19,8 @@ const erasedPrefix = "erased:"
 // EraseNumber erases everything stored about number on the person's
 // request (GDPR Art. 17, docs/compliance.md R-GDPR-2), in one transaction: the
 // contact, the outbound messages to it with all their index entries, the
-// texts and waiting segments received from it, its Consent and review
+// texts and waiting segments received from it, its activity summary and
+// tag index entries (what audience rules read), its Consent and review
 // entry, its place in the per-SIM recipient counters (re-keyed, so the
 // counts stay right) and the rejected rows of contact imports that name
 // it, and the change feed entries and webhook deliveries naming it. The
@@ -55,6 +56,9 @@ func (db *DB) EraseNumber(number string) (EraseReport, error) {
 		}
 		if rep.ShopEvents, err = eraseEvents(tx, number); err != nil {
 			return fmt.Errorf("shop events: %w", err)
+		}
+		if err := eraseActivity(tx, number); err != nil {
+			return fmt.Errorf("activity: %w", err)
 		}
 		if err := tx.Bucket(bucketConsent).Delete([]byte(number)); err != nil {
 			return err
@@ -108,6 +112,13 @@ func eraseContact(tx *bbolt.Tx, number string) (bool, error) {
 	id := contactIDByNumber(tx, number)
 	if id == 0 {
 		return false, nil
+	}
+	c, err := getContact(tx, id)
+	if err != nil {
+		return false, err
+	}
+	if err := indexContactTags(tx, &c, nil); err != nil {
+		return false, err
 	}
 	if err := tx.Bucket(bucketContacts).Delete(u64(id)); err != nil {
 		return false, err

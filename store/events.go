@@ -189,6 +189,9 @@ func appendShopEvent(tx *bbolt.Tx, db *DB, ev ShopEvent, now time.Time) (ShopEve
 	if err := tx.Bucket(bucketEventsByType).Put(eventTypeKey(&ev), nil); err != nil {
 		return ShopEvent{}, nil, err
 	}
+	if err := noteEventActivity(tx, &ev); err != nil {
+		return ShopEvent{}, nil, err
+	}
 	var withdrawn []Message
 	for _, key := range ev.Ends {
 		w, err := markExit(tx, db, ExitMark{Key: key, At: now, EventSeq: seq, Reason: exitReason(&ev)})

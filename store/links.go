@@ -301,6 +301,9 @@ func (db *DB) RecordClicks(cs []Click) error {
 				return err
 			}
 			if !c.Preview {
+				if err := noteClickActivity(tx, l.Number, c.At); err != nil {
+					return err
+				}
 				if err := appendChange(tx, c.At, ChangeLinkClick, l.Number, LinkClickChange{Code: c.Code, URL: l.URL,
 					Number: l.Number, Origin: l.Origin, MessageKey: l.MessageKey, Agent: c.Agent, At: c.At}); err != nil {
 					return err

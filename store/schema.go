@@ -283,6 +283,19 @@ var (
 	// bucketCampaignMembers: campaign ID (8 bytes) | number → empty, the
 	// members of a campaign. Written with the member.
 	bucketCampaignMembers = []byte("campaign_members")
+	// bucketSegments: segment ID (8 bytes) → Segment JSON, the saved
+	// audiences (from version 15).
+	bucketSegments = []byte("segments")
+	// bucketContactsByTag: tag | 0x00 | contact ID (8 bytes) → empty, so a
+	// segment on a tag reads only its members (from version 15). Derived:
+	// written with the contact (putContact), removed with it.
+	bucketContactsByTag = []byte("contacts_by_tag")
+	// bucketActivity: number → Activity (binary, segments.go), a number's
+	// orders, product views, started checkouts, last click and last
+	// marketing text, for segments (from version 15). Derived: changed in
+	// the transaction that stores the event, the click or the admission;
+	// erased with the number.
+	bucketActivity = []byte("activity")
 
 	keyVersion         = []byte("version")
 	keySuppressionSalt = []byte("suppression_salt")
@@ -297,7 +310,7 @@ var (
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 14
+const SchemaVersion = 15
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -428,6 +441,9 @@ var migrations = []func(tx *bbolt.Tx) error{
 		}
 		return nil
 	},
+	// 14 → 15: saved segments, the contacts' tag index and each number's
+	// activity summary, built from the records (segments.go).
+	migrateSegments,
 }
 
 // migrateContactsConsent is schema step 3 → 4. Existing inbound texts are

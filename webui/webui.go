@@ -152,6 +152,7 @@ func Handler(cfg Config) http.Handler {
 	s.linkRoutes()
 	s.templateRoutes()
 	s.flowRoutes()
+	s.segmentRoutes()
 	s.campaignRoutes()
 	s.webhookRoutes()
 	return s

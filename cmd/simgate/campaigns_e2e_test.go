@@ -214,12 +214,19 @@ func TestEndToEndCampaignLocalTime(t *testing.T) {
 		}
 	}
 
+	// The segment "ordered in the last 90 days and tagged vip", saved.
+	var seg struct {
+		ID uint64 `json:"id"`
+	}
+	segment := map[string]any{"name": "VIP buyers", "definition": map[string]any{"match": "all", "rules": []map[string]any{
+		{"field": "ordered", "op": "within_days", "days": 90}, {"field": "tag", "op": "has", "value": "vip"}}}}
+	if code, err := b.c.do("POST", "/api/v1/segments", segment, &seg); err != nil || code != http.StatusCreated || seg.ID == 0 {
+		t.Fatalf("save the segment: %d %v", code, err)
+	}
 	// The campaign: two variants and a 10 % holdout at 10:00 local time.
-	// The segment room answers "ordered in the last 90 days and tagged
-	// vip" once merged; until then the test pastes the same people.
 	campaign := map[string]any{
 		"name":     "December sale",
-		"audience": map[string]any{"numbers": audience},
+		"audience": map[string]any{"segment_id": seg.ID},
 		"template": map[string]any{"body": "Rosa's Bakery: December sale, 20% off today: https://rosa.example/sale"},
 		"schedule": map[string]any{"mode": "local", "date": "2026-12-07", "time": "10:00"},
 		"variants": []map[string]any{{"share": 45}, {"share": 45, "body": "Rosa's Bakery: our December sale starts now! https://rosa.example/sale"}},

@@ -135,6 +135,13 @@ var layerRules = []layerRule{
 			"templates, links and the consent ledger reach it through the interfaces gateway.New wires",
 	},
 	{
+		from: module + "/gateway/segments", direct: true,
+		not:   []string{module + "/gateway/..."},
+		allow: []string{module + "/gateway/contacts", module + "/gateway/compliance"},
+		why: "segments read contacts, consent and activity through the store and send nothing: contacts reads pasted numbers, " +
+			"compliance names a number's zones; campaigns reach segments through the interfaces gateway.New wires",
+	},
+	{
 		from: module + "/gateway/campaigns", direct: true,
 		not:   []string{module + "/gateway/..."},
 		allow: []string{module + "/gateway/outbox", module + "/gateway/compliance", module + "/gateway/msgtemplate"},
@@ -450,6 +457,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		view       = module + "/gateway/view"
 		tmpl       = module + "/gateway/msgtemplate"
 		links      = module + "/gateway/links"
+		segments   = module + "/gateway/segments"
 		campaigns  = module + "/gateway/campaigns"
 		store      = module + "/store"
 		modem      = module + "/modem"
@@ -460,9 +468,9 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 	base := func() map[string][]string {
 		return map[string][]string{
 			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
-			webui:      {gateway, compat, "net/http", "github.com/gorilla/websocket"},
+			webui:      {gateway, compat, segments, "net/http", "github.com/gorilla/websocket"},
 			compat:     {"net/url", "crypto/hmac"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, campaigns, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, segments, campaigns, store, modem},
 			webhooks:   {store, "crypto/hmac", "net/url"},
 			httpout:    {"net/http", "net"},
 			backups:    {"os", "time"},
@@ -477,6 +485,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			view:       {live, compliance, contacts, consent, outbox, flows, store, modem, "time"},
 			tmpl:       {compliance, store, modem, "text/template"},
 			links:      {tmpl, store, "crypto/rand"},
+			segments:   {contacts, compliance, store},
 			campaigns:  {outbox, compliance, tmpl, store, modem},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
@@ -524,6 +533,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{compat, store},
 		{compat, gateway},
 		{flows, consent},
+		{segments, outbox},
+		{segments, gateway},
 		{flows, contacts},
 		{flows, gateway},
 		{flows, view},

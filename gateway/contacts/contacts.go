@@ -420,10 +420,10 @@ func (b *Book) Export(ctx context.Context, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		rec = append(rec[:0], c.Number, csvSafe(c.Name), c.TimeZone, c.Language, strings.Join(c.Tags, ";"),
+		rec = append(rec[:0], c.Number, CSVSafe(c.Name), c.TimeZone, c.Language, strings.Join(c.Tags, ";"),
 			cons.Marketing.String(), c.CreatedAt.UTC().Format(time.RFC3339))
 		for _, k := range attrs {
-			rec = append(rec, csvSafe(c.Attributes[k]))
+			rec = append(rec, CSVSafe(c.Attributes[k]))
 		}
 		return cw.Write(rec)
 	})
@@ -434,12 +434,12 @@ func (b *Book) Export(ctx context.Context, w io.Writer) error {
 	return cw.Error()
 }
 
-// csvSafe defuses spreadsheet formulas (CSV injection, OWASP): a cell a
+// CSVSafe defuses spreadsheet formulas (CSV injection, OWASP): a cell a
 // customer typed that starts with = + - @ is prefixed with an apostrophe,
 // which spreadsheets show as text. The export's phone numbers are written
 // by simgate and need no such care; an import's rejected rows are the
 // uploaded file's own cells, so all of them go through it.
-func csvSafe(s string) string {
+func CSVSafe(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}

@@ -246,7 +246,7 @@ func (b *Book) Wait(ctx context.Context, id string) (ImportJob, error) {
 // WriteRejectedCSV writes a job's rejected rows as CSV: row, number and
 // reason, then the row's own columns, so the file can be fixed and
 // imported again with the same mapping. The rows stream from the store.
-// Every cell that came from the upload goes through csvSafe, as in the
+// Every cell that came from the upload goes through CSVSafe, as in the
 // export: the download is opened in a spreadsheet, and a cell of the file
 // may be a formula. The number reads back unchanged (a leading apostrophe
 // is not part of a number).
@@ -261,16 +261,16 @@ func (b *Book) WriteRejectedCSV(w io.Writer, id string) error {
 	cw := csv.NewWriter(w)
 	header := []string{"row", "number", "reason"}
 	for _, h := range rec.Headers {
-		header = append(header, csvSafe(h))
+		header = append(header, CSVSafe(h))
 	}
 	if err := cw.Write(header); err != nil {
 		return err
 	}
 	row := make([]string, 0, len(header))
 	err = b.db.EachImportRejection(id, func(r store.ImportRejection) error {
-		row = append(row[:0], fmt.Sprint(r.Row), csvSafe(r.Number), csvSafe(r.Reason))
+		row = append(row[:0], fmt.Sprint(r.Row), CSVSafe(r.Number), CSVSafe(r.Reason))
 		for _, f := range r.Fields {
-			row = append(row, csvSafe(f))
+			row = append(row, CSVSafe(f))
 		}
 		return cw.Write(row)
 	})
