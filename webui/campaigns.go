@@ -10,6 +10,7 @@ import (
 
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/gateway/campaigns"
+	"github.com/simgate/simgate/gateway/segments"
 )
 
 // campaignRoutes declares the campaigns' API and console pages.
@@ -233,6 +234,7 @@ func (s *server) campaignsPage(w http.ResponseWriter, r *http.Request, u user) e
 type campaignFormData struct {
 	Form      url.Values
 	Templates []gateway.Template
+	Segments  []segments.Segment
 	DryRun    *campaigns.DryRun
 }
 
@@ -245,8 +247,12 @@ func (s *server) renderCampaignForm(w http.ResponseWriter, r *http.Request, stat
 	if err != nil {
 		return err
 	}
+	segs, err := s.gw.Segments().List()
+	if err != nil {
+		return err
+	}
 	return s.render(w, r, status, "campaign_new", view{Title: "New campaign", Nav: "campaigns", Error: errMsg,
-		Data: campaignFormData{Form: f, Templates: ts, DryRun: dry}})
+		Data: campaignFormData{Form: f, Templates: ts, Segments: segs, DryRun: dry}})
 }
 
 // definitionFromCampaignForm reads the New campaign form. Numbers the

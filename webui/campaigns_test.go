@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/campaigns"
+	"github.com/simgate/simgate/gateway/segments"
 	"github.com/simgate/simgate/store"
 )
 
@@ -158,8 +159,9 @@ func campaignFixtures(now time.Time) map[string]view {
 	page := campaignPageData{campaignRow: campaignRowOf(c), Variants: []variantRow{{Key: "a", Planned: 45, Results: &campaigns.OriginResults{Sent: 15}}, {Key: "b", Planned: 45}},
 		Skipped: []string{"2: their time comes after the campaign ends"}}
 	return map[string]view{
-		"campaigns":    {Title: "Campaigns", Data: []campaignRow{campaignRowOf(c)}},
-		"campaign":     {Title: "Sale", Notice: "Paused", Data: page},
-		"campaign_new": {Title: "New campaign", Error: "variants the shares add up to 110 %.", Data: campaignFormData{Form: url.Values{"mode": {"local"}, "vb_body": {"x"}}, DryRun: dry}},
+		"campaigns": {Title: "Campaigns", Data: []campaignRow{campaignRowOf(c)}},
+		"campaign":  {Title: "Sale", Notice: "Paused", Data: page},
+		"campaign_new": {Title: "New campaign", Error: "variants the shares add up to 110 %.", Data: campaignFormData{Form: url.Values{"mode": {"local"}, "vb_body": {"x"}, "segment_id": {"2"}},
+			Segments: []segments.Segment{{ID: 2, Name: "VIP buyers"}}, DryRun: dry}},
 	}
 }

@@ -82,7 +82,7 @@ func TestRenderEveryTemplate(t *testing.T) {
 		"webhooks":     {"<strong>paused</strong>", "failing since", `value="https://new.example/h"`, "&lt;b&gt;x&lt;/b&gt;", `value="consent.opt_out" checked`},
 		"campaigns":    {"33 %", "<progress"},
 		"campaign":     {"30 of 90 texts sent", "no clear winner", "Send this variant", `id="campaign-results"`, "after the campaign ends"},
-		"campaign_new": {"after your sale ends", "Left out: no consent", "&lt;b&gt;Rosa", "9.00", `value="local" checked`},
+		"campaign_new": {`<option value="2" selected>VIP buyers</option>`, "after your sale ends", "Left out: no consent", "&lt;b&gt;Rosa", "9.00", `value="local" checked`},
 		"webhook":      {"whsec_abc", "HTTP 503", "&lt;h1&gt;down&lt;/h1&gt;", "dial tcp: refused", "replay of 3", "next try", `value="resume"`},
 	}
 	for name, v := range fixtures {
