@@ -28,8 +28,8 @@ func (g *Gateway) ClockJumped() {
 // newCampaigns makes the campaigns room with the other rooms it needs.
 func (g *Gateway) newCampaigns() *campaigns.Service {
 	return campaigns.New(campaigns.Config{DB: g.db, Outbox: g.outbox, Audiences: campaignAudiences{g},
-		Templates: campaignTemplates{g.db}, Shortener: campaignLinks{g.links}, Policy: g.policy,
-		Log: g.events.log, Clock: g.cfg.Clock, NewLinkCode: links.NewCode})
+		Templates: campaignTemplates{g.db}, Shortener: campaignLinks{g.links}, Results: campaignResults{g}, Prices: campaignPrices{g},
+		Policy: g.policy, Log: g.events.log, Clock: g.cfg.Clock, NewLinkCode: links.NewCode})
 }
 
 // startCampaigns runs the campaigns' planner until ctx is done or the
@@ -96,6 +96,25 @@ func audienceResult(a segments.Audience) campaigns.AudienceResult {
 	}
 	return out
 }
+
+// campaignResults reads the attribution room's figures of a campaign or a
+// variant ("campaign:5", "campaign:5:variant:a").
+type campaignResults struct{ g *Gateway }
+
+func (r campaignResults) Results(key string) (campaigns.OriginResults, error) {
+	res, err := r.g.attribution.Results(key)
+	if err != nil {
+		return campaigns.OriginResults{}, err
+	}
+	return campaigns.OriginResults{Sent: res.Sent, Delivered: res.Delivered, Failed: res.Failed, UniqueClicks: res.UniqueClicks,
+		Orders: res.Orders, MembersOrdered: res.MembersOrdered}, nil
+}
+
+// campaignPrices gives the dry run each SIM's price per part from the
+// attribution room's cost settings.
+type campaignPrices struct{ g *Gateway }
+
+func (p campaignPrices) PartPrice(modem string) (int64, string, bool) { return p.g.attribution.PartPrice(modem) }
 
 // campaignTemplates reads saved templates for campaigns.
 type campaignTemplates struct{ db *store.DB }

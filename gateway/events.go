@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/simgate/simgate/gateway/attribution"
 	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/live"
 	"github.com/simgate/simgate/gateway/outbox"
@@ -46,12 +47,15 @@ func (g *Gateway) Alerts() []Alert { return g.events.alerts.List() }
 type events struct {
 	// flows hears about the texts of flows, to record their outcome in
 	// their entries (set once by New).
-	flows  *flows.Engine
-	hub    *Hub
-	alerts live.Alerts
-	log    *slog.Logger
-	now    func() time.Time
-	db     *store.DB // the change feed, for what no store write records
+	flows *flows.Engine
+	// attribution reads the event log and the consent ledger when they
+	// grow (set once by New).
+	attribution *attribution.Service
+	hub         *Hub
+	alerts      live.Alerts
+	log         *slog.Logger
+	now         func() time.Time
+	db          *store.DB // the change feed, for what no store write records
 
 	mu        sync.Mutex
 	exhausted map[string]string // modem → the budget limit that stops it, for sim.budget_exhausted once
@@ -98,6 +102,9 @@ func (e *events) EventsAppended(lastSeq uint64) {
 	if e.flows != nil {
 		e.flows.EventsAppended(lastSeq)
 	}
+	if e.attribution != nil {
+		e.attribution.Wake()
+	}
 	e.publish("shop_events", func(ev *Event) { ev.EventSeq = lastSeq })
 }
 
@@ -111,6 +118,9 @@ func (e *events) ModemChanged(st outbox.ModemStatus) {
 }
 
 func (e *events) ConsentChanged(c store.Consent) {
+	if e.attribution != nil {
+		e.attribution.Wake()
+	}
 	e.publish("consent", func(ev *Event) { ev.Consent = ptr(view.FromConsent(c)) })
 }
 

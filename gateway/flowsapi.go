@@ -50,9 +50,28 @@ func (g *Gateway) Flows() ([]Flow, error) {
 	}
 	out := make([]Flow, 0, len(list))
 	for _, in := range list {
-		out = append(out, view.FromFlow(in))
+		f, err := g.withAttributedOrders(view.FromFlow(in))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
 	}
 	return out, nil
+}
+
+// withAttributedOrders puts the flow's orders and revenue as the one
+// attribution rule counts them (package attribution) on f, so flows and
+// campaigns are measured alike.
+func (g *Gateway) withAttributedOrders(f Flow) (Flow, error) {
+	r, err := g.attribution.Results(fmt.Sprintf("flow:%d", f.ID))
+	if err != nil {
+		return Flow{}, err
+	}
+	f.Counters.Orders, f.Counters.Revenue = r.Orders, r.RevenueByCurrency
+	if f.Counters.Revenue == nil {
+		f.Counters.Revenue = map[string]int64{}
+	}
+	return f, nil
 }
 
 // Flow returns one flow.
@@ -61,7 +80,7 @@ func (g *Gateway) Flow(id uint64) (Flow, error) {
 	if err != nil {
 		return Flow{}, err
 	}
-	return view.FromFlow(in), nil
+	return g.withAttributedOrders(view.FromFlow(in))
 }
 
 // CreateFlow stores a new flow, active at once. A bad definition is a

@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/access"
+	"github.com/simgate/simgate/gateway/attribution"
 	"github.com/simgate/simgate/gateway/backups"
 	"github.com/simgate/simgate/gateway/campaigns"
 	"github.com/simgate/simgate/gateway/consent"
@@ -126,6 +127,8 @@ type Gateway struct {
 	links     *links.Service
 	campaigns *campaigns.Service
 	segments  *segments.Service
+	// attribution credits orders to texts and keeps the results.
+	attribution *attribution.Service
 
 	fileMu        sync.Mutex
 	fileStats     DataFile // the last page measurement (At, DataBytes, Fill)
@@ -193,6 +196,8 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.flows = flows.New(flows.Config{DB: db, Sender: g.outbox, Renderer: &flowTemplates{}, Shortener: flowLinks{g.links}, Clicks: g.links,
 		Policy: policy, Log: log, Clock: cfg.Clock})
 	ev.flows = g.flows
+	g.attribution = attribution.New(attribution.Config{DB: db, Log: log, Clock: cfg.Clock})
+	ev.attribution = g.attribution
 	g.campaigns = g.newCampaigns()
 	// A text withdrawn because its checkout's order landed changes on the
 	// console and in its flow entry like any other.
@@ -290,6 +295,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 	// Flows run beside the dispatcher and stop before it returns, so no
 	// flow hands the outbox a text after Run.
 	defer g.startFlows(ctx)()
+	// Attribution reads the logs beside everything; it sends nothing.
+	actx, stopAttribution := context.WithCancel(ctx)
+	attributionDone := make(chan struct{})
+	go func() { defer close(attributionDone); g.attribution.Run(actx) }()
+	defer func() { stopAttribution(); <-attributionDone }()
 	// Campaigns plan beside the dispatcher and stop before it, as flows.
 	defer g.startCampaigns(ctx)()
 	return g.outbox.Run(ctx)

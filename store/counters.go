@@ -99,6 +99,9 @@ func countChange(tx *bbolt.Tx, old, new *Message) error {
 	if new != nil {
 		after = counterKeys(new)
 	}
+	if err := moveResults(tx, old, new); err != nil {
+		return err
+	}
 	return moveCounts(tx, before, after)
 }
 

@@ -63,6 +63,8 @@ func TestCountersFollowRandomOperations(t *testing.T) {
 			if rng.IntN(4) == 0 {
 				m.IdempotencyKey, m.IdempotencyScope = fmt.Sprint("k", rng.IntN(5)), "token:1"
 			}
+			// Texts of campaigns and flows move the per-origin results too.
+			m.Origin = []string{"", "campaign:1:variant:a", "campaign:1:variant:b", "flow:2:entry:3:step:1"}[rng.IntN(4)]
 			stored, existed, err := db.Enqueue(m)
 			if err != nil {
 				t.Fatal(err)
@@ -174,6 +176,12 @@ func TestCountersFollowRandomOperations(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
+		func() { // the price of a part changes (parts sent keep theirs)
+			price := PartPrice{Modem: modems[rng.IntN(len(modems))], Price: int64(rng.IntN(4)), Currency: []string{"USD", "EUR"}[rng.IntN(2)]}
+			if err := db.SetPartPrice(price); err != nil {
+				t.Fatal(err)
+			}
+		},
 		func() { // time passes: hours and days turn
 			clk.advance(time.Duration(rng.IntN(5*3600)) * time.Second)
 		},
@@ -183,6 +191,9 @@ func TestCountersFollowRandomOperations(t *testing.T) {
 			ops[rng.IntN(len(ops))]()
 		}
 		checkCounters(t, db, fmt.Sprintf("round %d", round))
+		if bad, err := db.ResultsRecountCheck(); err != nil || len(bad) > 0 {
+			t.Fatalf("round %d: per-origin results apart from a recount: %+v %v", round, bad, err)
+		}
 	}
 }
 

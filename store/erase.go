@@ -82,6 +82,9 @@ func (db *DB) EraseNumber(number string) (EraseReport, error) {
 		if rep.Links, err = eraseLinks(tx, number); err != nil {
 			return fmt.Errorf("short links: %w", err)
 		}
+		if err := eraseAttribution(tx, number); err != nil {
+			return fmt.Errorf("attribution: %w", err)
+		}
 		if err := eraseImportRows(tx, number); err != nil {
 			return fmt.Errorf("import reports: %w", err)
 		}

@@ -58,8 +58,11 @@ type FlowCounters struct {
 	Waiting int64 `json:"waiting"` // entries not yet done or exited (paused ones included)
 	Sent    int64 `json:"sent"`    // texts the network accepted
 	Clicked int64 `json:"clicked"` // texts whose link was followed (once per text)
-	Orders  int64 `json:"orders"`  // orders attributed to the flow
-	// Revenue of the attributed orders per ISO 4217 currency, in minor units.
+	// Orders and Revenue (per ISO 4217 currency, minor units) are what
+	// the flows credited themselves before attribution took over; they no
+	// longer move. A flow's orders are attribution's results of
+	// "flow:<id>", which the facade shows in their place.
+	Orders  int64            `json:"orders"`
 	Revenue map[string]int64 `json:"revenue,omitempty"`
 }
 
@@ -137,11 +140,12 @@ type FlowEntry struct {
 	UpdatedAt time.Time        `json:"updated_at"`
 	Steps     []FlowStepRecord `json:"steps,omitempty"`
 	Reason    string           `json:"reason,omitempty"` // why it exited or what it did last
-	// LastSentAt is when the entry last handed a text to the outbox, for
-	// attributing an order to the flow.
+	// LastSentAt is when the entry last handed a text to the outbox.
 	LastSentAt time.Time `json:"last_sent_at,omitempty"`
-	// OrderID, OrderTotal and OrderCurrency: the order attributed to the
-	// entry, at most one.
+	// OrderID, OrderTotal and OrderCurrency: the order the flows credited
+	// to the entry before orders were attributed by the one rule for
+	// every text (store/attribution.go); set on entries of that time
+	// only, and read only to show them.
 	OrderID       string `json:"order_id,omitempty"`
 	OrderTotal    int64  `json:"order_total,omitempty"`
 	OrderCurrency string `json:"order_currency,omitempty"`
@@ -158,8 +162,8 @@ func (e *FlowEntry) Record(step int) *FlowStepRecord {
 }
 
 // FlowOrder is an order seen in the event log: it ends the entries of its
-// checkout (ExitKey) and of its contact that exit on any order, and is
-// attributed to at most one entry that sent a text lately.
+// checkout (ExitKey) and of its contact that exit on any order. Which text
+// earned it is attribution's (store/attribution.go), as for every text.
 type FlowOrder struct {
 	Number string
 	// ExitKeys are the keys the order ends (ShopEvent.Ends):
@@ -167,14 +171,8 @@ type FlowOrder struct {
 	ExitKeys []string
 	// Seq is the order's place in the event log: entries that the same
 	// or a later event started are not ended by it.
-	Seq      uint64
-	OrderID  string
-	Total    int64
-	Currency string
-	At       time.Time
-	// Window is how long after a flow's text an order still counts as the
-	// flow's.
-	Window time.Duration
+	Seq     uint64
+	OrderID string
 }
 
 // FlowBatch is what the flow engine makes of a page of the logs it
@@ -460,13 +458,6 @@ func countEntry(tx *bbolt.Tx, old, e *FlowEntry) error {
 		s1, c1 := flags(e)
 		c.Sent += s1 - s0
 		c.Clicked += c1 - c0
-		if e.OrderID != "" && (old == nil || old.OrderID == "") {
-			c.Orders++
-			if c.Revenue == nil {
-				c.Revenue = map[string]int64{}
-			}
-			c.Revenue[e.OrderCurrency] += e.OrderTotal
-		}
 	}
 	return putJSON(tx.Bucket(bucketFlowCounters), u64(ref.Flow), c)
 }
@@ -804,25 +795,9 @@ func endFlowEntry(tx *bbolt.Tx, id uint64, now time.Time, reason string) (FlowEn
 
 var errSkipEntry = errors.New("entry unchanged")
 
-// applyFlowOrder ends the entries o ends and attributes o to the entry
-// that texted its contact last within o.Window: the checkout's own entry
-// first.
+// applyFlowOrder ends the entries o ends.
 func applyFlowOrder(tx *bbolt.Tx, o FlowOrder, now time.Time) ([]FlowEntry, error) {
 	var ended []FlowEntry
-	var attributeTo uint64
-	var attributeAt time.Time
-	consider := func(e FlowEntry, ownCheckout bool) {
-		if e.LastSentAt.IsZero() || e.OrderID != "" || o.At.Sub(e.LastSentAt) > o.Window || o.At.Before(e.LastSentAt) {
-			return
-		}
-		if ownCheckout && attributeTo == 0 {
-			attributeTo, attributeAt = e.ID, e.LastSentAt.Add(1<<62) // the checkout's own entry wins
-			return
-		}
-		if e.LastSentAt.After(attributeAt) {
-			attributeTo, attributeAt = e.ID, e.LastSentAt
-		}
-	}
 	reason := "order " + o.OrderID + " placed"
 	for _, key := range o.ExitKeys {
 		for _, id := range idsUnder(tx.Bucket(bucketFlowByExit), numberPrefix(key)) {
@@ -837,9 +812,6 @@ func applyFlowOrder(tx *bbolt.Tx, o FlowOrder, now time.Time) ([]FlowEntry, erro
 			}
 			if changed {
 				ended = append(ended, e)
-			}
-			if e, err := getFlowEntry(tx, id); err == nil {
-				consider(e, true)
 			}
 		}
 	}
@@ -861,15 +833,6 @@ func applyFlowOrder(tx *bbolt.Tx, o FlowOrder, now time.Time) ([]FlowEntry, erro
 					ended = append(ended, ne)
 				}
 			}
-			consider(e, false)
-		}
-	}
-	if attributeTo != 0 && o.OrderID != "" {
-		if _, err := updateFlowEntry(tx, attributeTo, now, func(e *FlowEntry) error {
-			e.OrderID, e.OrderTotal, e.OrderCurrency = o.OrderID, o.Total, o.Currency
-			return nil
-		}); err != nil {
-			return nil, err
 		}
 	}
 	return ended, nil

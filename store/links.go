@@ -260,6 +260,12 @@ func (db *DB) RecordClicks(cs []Click) error {
 	return db.bolt.Update(func(tx *bbolt.Tx) error {
 		links := tx.Bucket(bucketLinks)
 		changed := map[string]*Link{}
+		// texts: the message each clicked link is in, found once per code.
+		type textRef struct {
+			id   uint64
+			kind Kind
+		}
+		texts := map[string]textRef{}
 		for _, c := range cs {
 			l, ok := changed[c.Code]
 			if !ok {
@@ -301,6 +307,16 @@ func (db *DB) RecordClicks(cs []Click) error {
 				return err
 			}
 			if !c.Preview {
+				ref, ok := texts[c.Code]
+				if !ok {
+					if ref.id, ref.kind, err = linkMessage(tx, l); err != nil {
+						return err
+					}
+					texts[c.Code] = ref
+				}
+				if err := indexClick(tx, l, c, seq, ref.id, ref.kind); err != nil {
+					return err
+				}
 				if err := noteClickActivity(tx, l.Number, c.At); err != nil {
 					return err
 				}

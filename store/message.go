@@ -182,6 +182,11 @@ type Part struct {
 	// and leaves the report index, so a report this late matches nothing
 	// and the index never grows with reports a network dropped.
 	NoReport bool `json:"no_report,omitempty"`
+	// Price is what the part cost when it was sent, in minor units of
+	// Currency: the price per part of its SIM then (SetPartPrice), stamped
+	// by the store in the write that set SentAt. Zero: no price was set.
+	Price    int64  `json:"price,omitempty"`
+	Currency string `json:"currency,omitempty"`
 }
 
 // Transition records one change of a message's state and why.

@@ -149,6 +149,9 @@ func findIdempotent(tx *bbolt.Tx, scope, key string, now time.Time) (Message, bo
 // (nil for a new message). A new status is recorded in the change feed in
 // the same transaction.
 func putMessage(tx *bbolt.Tx, old, m *Message) error {
+	if err := stampPartPrices(tx, old, m); err != nil {
+		return err
+	}
 	raw, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("store: encode message %d: %w", m.ID, err)

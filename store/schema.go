@@ -296,6 +296,44 @@ var (
 	// the transaction that stores the event, the click or the admission;
 	// erased with the number.
 	bucketActivity = []byte("activity")
+	// bucketResults: result key ("campaign:5", "campaign:5:variant:b",
+	// "flow:3", "flow:3:step:2", "all") | 0x00 | field ("sent", "orders",
+	// "revenue/USD", ...) → 8-byte count (from the attribution step;
+	// attribution.go lists the fields). Derived: moved in the transaction
+	// of the message write, click, order or opt-out that implies it.
+	bucketResults = []byte("results")
+	// bucketAttrClicks: number | 0x00 | click nanos | click seq (8 bytes
+	// each) → message ID (8 bytes) | kind (1 byte) | origin, every click
+	// of a person on a short link, for "the last text the contact clicked".
+	// Written with the click.
+	bucketAttrClicks = []byte("attribution_clicks")
+	// bucketClickers: number | 0x00 | result key → empty, the first click
+	// of a number per result key (unique clicks). Written with the click.
+	bucketClickers = []byte("result_clickers")
+	// bucketClickHours: scope (a result key or "all") | 0x00 | weekday (1
+	// byte, 0 = Sunday) | hour (1 byte) → 8-byte count, clicks by the
+	// clicker's local hour of the week. Written with the click.
+	bucketClickHours = []byte("click_hours")
+	// bucketNumberHours: number | 0x00 | hour (1 byte) → 8-byte count, a
+	// number's clicks by its local hour of the day, for "best hour"
+	// sending. Written with the click.
+	bucketNumberHours = []byte("number_click_hours")
+	// bucketAttributions: event Seq (8 bytes) → Attribution JSON, the
+	// append-only record of every order credited to a text.
+	bucketAttributions = []byte("attributions")
+	// bucketAttrOrders: source | 0x00 | order id → event Seq, so an order
+	// sent again under another event id is counted once.
+	bucketAttrOrders = []byte("attribution_orders")
+	// bucketOptOutCredits: consent event ID (8 bytes) → OptOutCredit JSON,
+	// the keyword opt-outs counted against a text.
+	bucketOptOutCredits = []byte("optout_credits")
+	// bucketPartPrices: modem name → PartPrice JSON, what a part sent
+	// through the SIM costs; stamped on each part as it is sent.
+	bucketPartPrices = []byte("part_prices")
+	// bucketMembersOrdered: number | 0x00 | campaign ID (8 bytes) |
+	// variant → empty, a campaign member who ordered within the click
+	// window after the planned send, counted once.
+	bucketMembersOrdered = []byte("members_ordered")
 
 	keyVersion         = []byte("version")
 	keySuppressionSalt = []byte("suppression_salt")
@@ -306,11 +344,13 @@ var (
 	// keyIntegrationSettings: the shop integrations' settings JSON (webhook
 	// secrets, event retention), as package shopevents encodes them.
 	keyIntegrationSettings = []byte("integrations")
+	// keyAttributionSettings: AttributionWindows JSON.
+	keyAttributionSettings = []byte("attribution")
 )
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 15
+const SchemaVersion = 16
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -444,6 +484,10 @@ var migrations = []func(tx *bbolt.Tx) error{
 	// 14 → 15: saved segments, the contacts' tag index and each number's
 	// activity summary, built from the records (segments.go).
 	migrateSegments,
+	// 15 → 16: attribution: per-origin results (built from the stored
+	// texts), the click indexes (built from the stored clicks), the
+	// attribution and opt-out records, and the prices of parts.
+	migrateAttribution,
 }
 
 // migrateContactsConsent is schema step 3 → 4. Existing inbound texts are

@@ -379,6 +379,9 @@ type campaignPageData struct {
 	DryErr   string
 	Variants []variantRow
 	Skipped  []string
+	// Results is the attribution room's region (what it earned, by
+	// variant, the holdout's lift); nil for a draft.
+	Results *resultsView
 }
 
 // campaignPage answers GET /campaigns/{id}: a draft's dry run and Send
@@ -433,6 +436,11 @@ func (s *server) renderCampaign(w http.ResponseWriter, r *http.Request, status i
 		d.Skipped = append(d.Skipped, fmt.Sprintf("%d: %s", n, reason))
 	}
 	sort.Strings(d.Skipped)
+	if c.State != "draft" {
+		if d.Results, err = s.resultsViewOf(fmt.Sprintf("campaign:%d", id)); err != nil {
+			return err
+		}
+	}
 	return s.render(w, r, status, "campaign", view{Title: c.Name, Nav: "campaigns", Error: errMsg, Notice: notice, Data: d})
 }
 

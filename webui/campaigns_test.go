@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simgate/simgate/gateway/attribution"
 	"github.com/simgate/simgate/gateway/campaigns"
 	"github.com/simgate/simgate/gateway/segments"
 	"github.com/simgate/simgate/store"
@@ -156,8 +157,11 @@ func campaignFixtures(now time.Time) map[string]view {
 		Longest:  &campaigns.Rendering{Number: "+12125550101", Variant: "b", Text: "<b>Rosa's</b>", Parts: 2, Encoding: "GSM-7"},
 		Cost:     &campaigns.Money{Minor: 900, Currency: "USD"},
 		Warnings: []string{"2 SIMs at 500 a day: the last text goes on Thursday, after your sale ends"}}
+	lift, _ := attribution.LiftOf(62, 1000, 31, 1000)
+	res := attribution.Results{Key: "campaign:3", Sent: 30, Delivered: 25, UniqueClicks: 6, ClickRate: 0.2, Orders: 2, Lift: &lift}
 	page := campaignPageData{campaignRow: campaignRowOf(c), Variants: []variantRow{{Key: "a", Planned: 45, Results: &campaigns.OriginResults{Sent: 15}}, {Key: "b", Planned: 45}},
-		Skipped: []string{"2: their time comes after the campaign ends"}}
+		Skipped: []string{"2: their time comes after the campaign ends"},
+		Results: &resultsView{Key: "campaign:3", Results: res, Breakdown: []attribution.Results{res}, LiftLine: liftLine(&lift)}}
 	return map[string]view{
 		"campaigns": {Title: "Campaigns", Data: []campaignRow{campaignRowOf(c)}},
 		"campaign":  {Title: "Sale", Notice: "Paused", Data: page},

@@ -26,7 +26,7 @@ import (
 // works without JavaScript (forms POST and redirect); static/app.js only
 // adds the live updates and the text counter.
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/partials/*.html
 var templateFS embed.FS
 
 //go:embed static
@@ -146,13 +146,17 @@ func (s *server) serveStatic(w http.ResponseWriter, r *http.Request) {
 }
 
 // pages are the parsed templates, one set per page (each page defines
-// "title" and "content" for the shared layout). Files named _*.html hold
-// parts that several pages use; every page gets them, none is a page.
+// "title" and "content" for the shared layout).
 type pages map[string]*template.Template
 
 func loadPages(funcs template.FuncMap) (pages, error) {
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html")
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
+		return nil, err
+	}
+	// Partials are regions several pages show (a results region on the
+	// flows and campaign pages): every page gets them.
+	if base, err = base.ParseFS(templateFS, "templates/partials/*.html"); err != nil {
 		return nil, err
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
@@ -162,7 +166,7 @@ func loadPages(funcs template.FuncMap) (pages, error) {
 	out := pages{}
 	for _, n := range names {
 		name := strings.TrimSuffix(path.Base(n), ".html")
-		if name == "layout" || strings.HasPrefix(name, "_") {
+		if name == "layout" {
 			continue
 		}
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)
@@ -364,6 +368,18 @@ func templateFuncs(a *assets) template.FuncMap {
 		"mib":     func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) },
 		"percent": func(f float64) string { return fmt.Sprintf("%.0f %%", 100*f) },
 		"list":    func(items ...string) []string { return items },
+		// Results: names, links and sums of the attribution room's keys.
+		"resultName": resultName,
+		"resultLink": resultLink,
+		"perText": func(total, texts int64) int64 {
+			if texts == 0 {
+				return 0
+			}
+			return total / texts
+		},
+		"divHours": func(hours, per int) string {
+			return strconv.FormatFloat(float64(hours)/float64(per), 'f', -1, 64)
+		},
 	}
 }
 

@@ -253,6 +253,8 @@ type flowPageData struct {
 	Test    *gateway.FlowTestResult
 	TestTo  string
 	Kinds   []string
+	// Results is what the flow earned, by the one attribution rule.
+	Results *resultsView
 }
 
 func flowPageFor(f gateway.Flow) flowPageData {
@@ -312,6 +314,9 @@ func (s *server) renderFlow(w http.ResponseWriter, r *http.Request, status int, 
 		return err
 	}
 	d.Entries, d.Test, d.TestTo = entries, test, testTo
+	if d.Results, err = s.resultsViewOf(fmt.Sprintf("flow:%d", id)); err != nil {
+		return err
+	}
 	if next != 0 {
 		d.Next = fmt.Sprintf("/flows/%d?before=%d", id, next)
 	}

@@ -64,6 +64,7 @@ func TestRenderEveryTemplate(t *testing.T) {
 	maps.Copy(fixtures, campaignFixtures(now))      // campaigns_test.go
 	maps.Copy(fixtures, webhookFixtures(now))       // webhooks_test.go
 	maps.Copy(fixtures, segmentFixtures(now))       // segments_test.go
+	maps.Copy(fixtures, analyticsFixtures(now))     // analytics_test.go
 	for name := range s.pages {
 		if _, ok := fixtures[name]; !ok {
 			t.Errorf("template %s has no fixture", name)

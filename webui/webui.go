@@ -154,6 +154,7 @@ func Handler(cfg Config) http.Handler {
 	s.flowRoutes()
 	s.segmentRoutes()
 	s.campaignRoutes()
+	s.analyticsRoutes()
 	s.webhookRoutes()
 	return s
 }

@@ -492,7 +492,8 @@ func TestEndToEndKillRestart(t *testing.T) {
 func checkCountersRecount(t *testing.T, data string) {
 	t.Helper()
 	out, err := exec.Command(simgateBinary(t), "stats", "--data", data, "--recount").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "counters: equal to a full recount") {
+	if err != nil || !strings.Contains(string(out), "counters: equal to a full recount") ||
+		!strings.Contains(string(out), "results of campaigns and flows: equal to a recount of the texts") {
 		t.Errorf("simgate stats --recount after SIGKILL: %v\n%s", err, out)
 	}
 }

@@ -142,6 +142,10 @@ var layerRules = []layerRule{
 			"compliance names a number's zones; campaigns reach segments through the interfaces gateway.New wires",
 	},
 	{
+		from: module + "/gateway/attribution", direct: true, not: []string{module + "/gateway/..."},
+		why: "attribution only counts: it reads the event log, the consent ledger and the clicks through the store and sends no text, so no outbox",
+	},
+	{
 		from: module + "/gateway/campaigns", direct: true,
 		not:   []string{module + "/gateway/..."},
 		allow: []string{module + "/gateway/outbox", module + "/gateway/compliance", module + "/gateway/msgtemplate"},
@@ -458,6 +462,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		tmpl       = module + "/gateway/msgtemplate"
 		links      = module + "/gateway/links"
 		segments   = module + "/gateway/segments"
+		attrib     = module + "/gateway/attribution"
 		campaigns  = module + "/gateway/campaigns"
 		store      = module + "/store"
 		modem      = module + "/modem"
@@ -468,9 +473,9 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 	base := func() map[string][]string {
 		return map[string][]string{
 			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
-			webui:      {gateway, compat, segments, "net/http", "github.com/gorilla/websocket"},
+			webui:      {gateway, compat, segments, attrib, "net/http", "github.com/gorilla/websocket"},
 			compat:     {"net/url", "crypto/hmac"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, segments, campaigns, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, segments, attrib, campaigns, store, modem},
 			webhooks:   {store, "crypto/hmac", "net/url"},
 			httpout:    {"net/http", "net"},
 			backups:    {"os", "time"},
@@ -486,6 +491,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			tmpl:       {compliance, store, modem, "text/template"},
 			links:      {tmpl, store, "crypto/rand"},
 			segments:   {contacts, compliance, store},
+			attrib:     {store, "math", "time"},
 			campaigns:  {outbox, compliance, tmpl, store, modem},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
@@ -553,6 +559,9 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{campaigns, view},
 		{links, consent},
 		{links, "net/http"},
+		{attrib, outbox},
+		{attrib, gateway},
+		{attrib, view},
 		{webui, store},
 		{webui, modem},
 		{webui, bbolt},

@@ -23,9 +23,6 @@ const IdempotencyScope = "flows"
 
 // Defaults.
 const (
-	// DefaultAttribution: an order within 7 days of a flow's text counts
-	// as the flow's, the window shops know from their e-mail tools.
-	DefaultAttribution = 7 * 24 * time.Hour
 	// pageSize bounds what one transaction of the engine reads or writes:
 	// a tick with thousands due commits in steps and keeps the console
 	// responsive.
@@ -94,8 +91,6 @@ type Config struct {
 	Policy    Policy
 	Log       *slog.Logger
 	Clock     func() time.Time
-	// Attribution is how long after a text an order counts as the flow's.
-	Attribution time.Duration
 	// Zone is the box's zone, for contacts without one and date triggers.
 	Zone *time.Location
 }
@@ -122,9 +117,6 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
-	}
-	if cfg.Attribution <= 0 {
-		cfg.Attribution = DefaultAttribution
 	}
 	if cfg.Zone == nil {
 		cfg.Zone = time.Local
@@ -340,8 +332,7 @@ func (e *Engine) consume() (more bool, err error) {
 			}
 		}
 		if ev.Type == "order_placed" {
-			b.Orders = append(b.Orders, store.FlowOrder{Number: ev.Number, ExitKeys: ev.Ends, Seq: ev.Seq,
-				OrderID: ev.OrderID, Total: ev.Total, Currency: ev.Currency, At: ev.OccurredAt, Window: e.cfg.Attribution})
+			b.Orders = append(b.Orders, store.FlowOrder{Number: ev.Number, ExitKeys: ev.Ends, Seq: ev.Seq, OrderID: ev.OrderID})
 		}
 	}
 	for _, c := range consents {
