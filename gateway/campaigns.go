@@ -114,7 +114,9 @@ func (r campaignResults) Results(key string) (campaigns.OriginResults, error) {
 // attribution room's cost settings.
 type campaignPrices struct{ g *Gateway }
 
-func (p campaignPrices) PartPrice(modem string) (int64, string, bool) { return p.g.attribution.PartPrice(modem) }
+func (p campaignPrices) PartPrice(modem string) (int64, string, bool) {
+	return p.g.attribution.PartPrice(modem)
+}
 
 // campaignTemplates reads saved templates for campaigns.
 type campaignTemplates struct{ db *store.DB }
