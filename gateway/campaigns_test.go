@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -74,6 +75,50 @@ func TestCampaignThroughTheGateway(t *testing.T) {
 			if want := map[bool]int{true: 0, false: 1}[m.Variant == "holdout"]; texts != want {
 				t.Errorf("%s (%s) got %d campaign texts, want %d", m.Number, m.Variant, texts, want)
 			}
+		}
+		// Anne follows her text's short link, then orders: the order is
+		// credited to the campaign and her variant by the click.
+		var annes store.Message
+		ms, _, _ := r.db.MessagesTo(anne, 0, 10)
+		for _, m := range ms {
+			if strings.HasPrefix(m.Origin, "campaign:") {
+				annes = m
+			}
+		}
+		if annes.ID == 0 {
+			var variant string
+			for _, m := range members {
+				if m.Number == anne {
+					variant = m.Variant
+				}
+			}
+			t.Fatalf("Anne (%s) got no campaign text", variant)
+		}
+		i := strings.Index(annes.Text, "/l/")
+		if i < 0 {
+			t.Fatalf("Anne's text carries no short link: %q", annes.Text)
+		}
+		code := annes.Text[i+3 : i+3+7]
+		if _, err := r.g.FollowLink(code, "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148", false); err != nil {
+			t.Fatal(err)
+		}
+		elapse(time.Second) // the click queue is written
+		order := fmt.Sprintf(`{"id":"o-1","type":"order_placed","phone":%q,"occurred_at":%q,"properties":{"order_id":"1001","total":4200,"currency":"USD"}}`,
+			anne, time.Now().UTC().Format(time.RFC3339))
+		if _, err := r.g.IngestEvents(context.Background(), []byte(order)); err != nil {
+			t.Fatal(err)
+		}
+		r.waitFor("the order credited to the campaign by the click", func() bool {
+			res, err := r.g.Attribution().Results(fmt.Sprintf("campaign:%d", c.ID))
+			return err == nil && res.OrdersByClick == 1 && res.UniqueClicks == 1
+		})
+		got, _ = svc.Get(c.ID)
+		if got.Results == nil || got.Results.Orders != 1 || got.Results.UniqueClicks != 1 || got.Results.Sent != got.Texts {
+			t.Errorf("campaign results %+v, %d texts", got.Results, got.Texts)
+		}
+		variant := strings.TrimPrefix(annes.Origin, fmt.Sprintf("campaign:%d:variant:", c.ID))
+		if v := got.ByVariant[variant]; v.Orders != 1 || v.UniqueClicks != 1 {
+			t.Errorf("variant %s results %+v", variant, v)
 		}
 		// The test clock's poke wakes everything and changes nothing.
 		r.g.ClockJumped()
