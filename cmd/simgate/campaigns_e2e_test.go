@@ -376,25 +376,101 @@ func TestEndToEndCampaignLocalTime(t *testing.T) {
 		t.Errorf("a split without a holdout or a variant: %v, holdout %d", perVariant, c.Holdout)
 	}
 
-	// The short links redirect (clicks and orders are attributed by the
-	// attribution room).
-	for number, ms := range texts {
-		m := shortLink.FindStringSubmatch(ms[0].Text)
-		if m == nil {
-			t.Fatalf("text to %s carries no short link: %q", number, ms[0].Text)
+	// Clicks and orders: every third texted member follows their link,
+	// half of those order, and so do a few who did not click (credited by
+	// delivery) and a few in the holdout (the lift's baseline). The
+	// campaign's results equal the simulator's count and the test's own
+	// clicks and orders.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	type tally struct{ sent, clicks, byClick, byDelivery int }
+	want := map[string]*tally{"a": {}, "b": {}}
+	holdoutOrders := 0
+	var orders []map[string]any
+	for k, m := range members {
+		order := func() {
+			orders = append(orders, map[string]any{"id": fmt.Sprintf("sale-order-%d", k), "type": "order_placed", "phone": m.Number,
+				"properties": map[string]any{"order_id": fmt.Sprint(9000 + k), "total": 5000, "currency": "USD"}})
 		}
-		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		req, _ := http.NewRequest("GET", b.c.base+"/l/"+m[1], nil)
-		req.Header.Set("User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148")
-		resp, err := noFollow.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		if m.Variant == "holdout" {
+			if k%2 == 0 {
+				order()
+				holdoutOrders++
+			}
+			continue
 		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "https://rosa.example/sale" {
-			t.Errorf("GET /l/%s: %d → %q", m[1], resp.StatusCode, resp.Header.Get("Location"))
+		w := want[m.Variant]
+		w.sent++
+		switch k % 6 {
+		case 0, 3:
+			code := shortLink.FindStringSubmatch(texts[m.Number][0].Text)
+			if code == nil {
+				t.Fatalf("text to %s carries no short link: %q", m.Number, texts[m.Number][0].Text)
+			}
+			req, _ := http.NewRequest("GET", b.c.base+"/l/"+code[1], nil)
+			req.Header.Set("User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148")
+			resp, err := noFollow.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "https://rosa.example/sale" {
+				t.Errorf("GET /l/%s: %d → %q", code[1], resp.StatusCode, resp.Header.Get("Location"))
+			}
+			w.clicks++
+			if k%6 == 0 {
+				order()
+				w.byClick++
+			}
+		case 1:
+			order()
+			w.byDelivery++
 		}
-		break
+	}
+	// The clicks are written in the background every 250 ms; the orders
+	// come after them.
+	time.Sleep(time.Second)
+	for _, o := range orders {
+		o["occurred_at"] = b.now().Format(time.RFC3339)
+	}
+	if code, err := b.c.do("POST", "/api/v1/events", orders, nil); err != nil || code != http.StatusAccepted {
+		t.Fatalf("orders: %d %v", code, err)
+	}
+	type results struct {
+		Sent             int `json:"sent"`
+		Delivered        int `json:"delivered"`
+		UniqueClicks     int `json:"unique_clicks"`
+		Orders           int `json:"orders"`
+		OrdersByClick    int `json:"orders_by_click"`
+		OrdersByDelivery int `json:"orders_by_delivery"`
+		Members          int `json:"members"`
+		MembersOrdered   int `json:"members_ordered"`
+	}
+	result := func(key string) results {
+		var r results
+		if code, err := b.c.do("GET", "/api/v1/results?key="+url.QueryEscape(key), nil, &struct {
+			Results *results `json:"results"`
+		}{&r}); err != nil || code != http.StatusOK {
+			t.Fatalf("results of %s: %d %v", key, code, err)
+		}
+		return r
+	}
+	waitFor(t, 60*time.Second, "the campaign's results", func() error {
+		for v, w := range want {
+			r := result(fmt.Sprintf("campaign:%d:variant:%s", c.ID, v))
+			if r.Sent != w.sent || r.Delivered != w.sent || r.UniqueClicks != w.clicks || r.OrdersByClick != w.byClick || r.OrdersByDelivery != w.byDelivery {
+				return fmt.Errorf("variant %s: %+v, want sent and delivered %d, clicks %d, orders by click %d, by delivery %d",
+					v, r, w.sent, w.clicks, w.byClick, w.byDelivery)
+			}
+		}
+		return nil
+	})
+	all := result(fmt.Sprintf("campaign:%d", c.ID))
+	if all.Sent != perVariant["a"]+perVariant["b"] || all.Orders != want["a"].byClick+want["a"].byDelivery+want["b"].byClick+want["b"].byDelivery {
+		t.Errorf("campaign results %+v; the simulator counted %v texts and the test made %d + %d orders", all, perVariant,
+			want["a"].byClick+want["b"].byClick, want["a"].byDelivery+want["b"].byDelivery)
+	}
+	if h := result(fmt.Sprintf("campaign:%d:variant:holdout", c.ID)); h.Members != c.Holdout || h.MembersOrdered != holdoutOrders || h.Sent != 0 {
+		t.Errorf("holdout results %+v; want %d members, %d who ordered, nothing sent", h, c.Holdout, holdoutOrders)
 	}
 }
 
