@@ -29,7 +29,8 @@ func (g *Gateway) ClockJumped() {
 func (g *Gateway) newCampaigns() *campaigns.Service {
 	return campaigns.New(campaigns.Config{DB: g.db, Outbox: g.outbox, Audiences: campaignAudiences{g},
 		Templates: campaignTemplates{g.db}, Shortener: campaignLinks{g.links}, Results: campaignResults{g}, Prices: campaignPrices{g},
-		Policy: g.policy, Log: g.events.log, Clock: g.cfg.Clock, NewLinkCode: links.NewCode})
+		BestHours: campaignBestHours{g},
+		Policy:    g.policy, Log: g.events.log, Clock: g.cfg.Clock, NewLinkCode: links.NewCode})
 }
 
 // startCampaigns runs the campaigns' planner until ctx is done or the
@@ -116,6 +117,17 @@ type campaignPrices struct{ g *Gateway }
 
 func (p campaignPrices) PartPrice(modem string) (int64, string, bool) {
 	return p.g.attribution.PartPrice(modem)
+}
+
+// campaignBestHours gives the best_hour schedule the hours numbers
+// clicked most (the attribution room's click counters).
+type campaignBestHours struct{ g *Gateway }
+
+func (b campaignBestHours) BestHour(number string) (int, bool, error) {
+	return b.g.attribution.BestHour(number)
+}
+func (b campaignBestHours) BestHourOf(numbers []string) (int, bool, error) {
+	return b.g.attribution.BestHourOf(numbers)
 }
 
 // campaignTemplates reads saved templates for campaigns.

@@ -124,16 +124,22 @@ func (rc rulesCache) rules(m Member, s *compliance.Settings) compliance.Rules {
 // A member whose number may be in several zones gets the latest of their
 // clocks' times, so that it is never early anywhere. A time already past
 // is now.
-func (p *plan) sendTime(m Member, i int, now time.Time, s *compliance.Settings, zone *time.Location, rc rulesCache) time.Time {
+//
+// bestHour is the member's hour of mode best_hour (-1: the schedule's
+// time).
+func (p *plan) sendTime(m Member, i int, now time.Time, s *compliance.Settings, zone *time.Location, rc rulesCache, bestHour int) time.Time {
 	minute := p.minute
 	if p.minutes[i] >= 0 {
 		minute = p.minutes[i]
+	}
+	if bestHour >= 0 {
+		minute = bestHour * 60
 	}
 	var at time.Time
 	switch p.def.Schedule.Mode {
 	case ScheduleAt:
 		at = time.Date(p.date.Year(), p.date.Month(), p.date.Day(), minute/60, minute%60, 0, 0, zone)
-	case ScheduleLocal:
+	case ScheduleLocal, ScheduleBestHour:
 		for _, z := range memberZones(m, s, rc) {
 			t := time.Date(p.date.Year(), p.date.Month(), p.date.Day(), minute/60, minute%60, 0, 0, z)
 			if t.After(at) {

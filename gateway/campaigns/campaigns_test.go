@@ -499,3 +499,64 @@ func TestEstimateFinish(t *testing.T) {
 	}
 	_ = compliance.DefaultQuietWindow
 }
+
+// fakeBestHours: numbers' own best hours, and the audience's.
+type fakeBestHours struct {
+	own      map[string]int
+	audience int
+}
+
+func (f fakeBestHours) BestHour(number string) (int, bool, error) {
+	h, ok := f.own[number]
+	return h, ok, nil
+}
+func (f fakeBestHours) BestHourOf([]string) (int, bool, error) {
+	return f.audience, f.audience >= 0, nil
+}
+
+func TestBestHourSchedule(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		audience int
+	}{
+		{"own hours, else the audience's", 12},
+		{"no click in the box: the schedule's time", -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			consented := r.population(9)
+			var night, evening string
+			for n, z := range consented {
+				if z == "America/New_York" && night == "" {
+					night = n
+				} else if z == "America/Chicago" && evening == "" {
+					evening = n
+				}
+			}
+			r.svc.cfg.BestHours = fakeBestHours{own: map[string]int{evening: 18, night: 23}, audience: tc.audience}
+			def := saleAt10()
+			def.Variants, def.Holdout = nil, 0
+			def.Schedule = Schedule{Mode: ScheduleBestHour, Date: "2026-12-05", Time: "11:00"}
+			c := r.create(def)
+			r.send(c.ID)
+			r.step(c.ID)
+			for _, m := range r.members(c.ID) {
+				loc, _ := time.LoadLocation(consented[m.Number])
+				lt := m.At.In(loc)
+				day, hour := 5, 11
+				switch {
+				case m.Number == evening:
+					hour = 18
+				case m.Number == night:
+					// 23:00 is in quiet hours: the next allowed minute.
+					day, hour = 6, 8
+				case tc.audience >= 0:
+					hour = tc.audience
+				}
+				if lt.Day() != day || lt.Hour() != hour || lt.Minute() != 0 {
+					t.Errorf("%s (%s) planned %s local, want the %dth at %02d:00", m.Number, consented[m.Number], lt.Format(time.RFC3339), day, hour)
+				}
+			}
+		})
+	}
+}

@@ -106,6 +106,10 @@ func (s *Service) dryRun(ctx context.Context, p plan, aud AudienceResult, id uin
 	maps.Copy(out.LeftOut, aud.LeftOut)
 	hours := map[int64]int{}
 	rc := rulesCache{}
+	best, err := s.bestHoursFor(p, aud.Members)
+	if err != nil {
+		return DryRun{}, err
+	}
 	type send struct {
 		at    time.Time
 		parts int
@@ -138,7 +142,11 @@ func (s *Service) dryRun(ctx context.Context, p plan, aud AudienceResult, id uin
 				continue
 			}
 			vi := strings.IndexByte(variantKeys, variant[0])
-			at := p.sendTime(m, vi, now, &settings, s.cfg.Zone, rc)
+			hour, err := best.of(m)
+			if err != nil {
+				return DryRun{}, err
+			}
+			at := p.sendTime(m, vi, now, &settings, s.cfg.Zone, rc, hour)
 			if p.def.Throttle != nil {
 				at = throttleSlot(at, *p.def.Throttle, hours)
 			}

@@ -60,6 +60,11 @@ const (
 	ScheduleNow   = "now"
 	ScheduleAt    = "at"    // At, in the shop's zone
 	ScheduleLocal = "local" // Time on Date in each recipient's own zone
+	// ScheduleBestHour sends on Date at the hour each recipient clicked
+	// most in the past, on their own clock; one who never clicked gets the
+	// audience's best hour, and Time (default 10:00) when no one in the
+	// box ever clicked.
+	ScheduleBestHour = "best_hour"
 )
 
 // Schedule is when the texts go.
@@ -219,10 +224,13 @@ func normalise(def Definition, now time.Time, zone *time.Location) (plan, error)
 		lt := at.In(zone)
 		p.date = time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, zone)
 		p.minute = lt.Hour()*60 + lt.Minute()
-	case ScheduleLocal:
+	case ScheduleLocal, ScheduleBestHour:
 		date, err := time.ParseInLocation(dateLayout, strings.TrimSpace(d.Schedule.Date), zone)
 		if err != nil {
 			return p, fieldErr("schedule.date", "must be a date such as 2026-12-08")
+		}
+		if d.Schedule.Mode == ScheduleBestHour && strings.TrimSpace(d.Schedule.Time) == "" {
+			d.Schedule.Time = "10:00"
 		}
 		m, err := parseClock("schedule.time", d.Schedule.Time)
 		if err != nil {
@@ -235,7 +243,7 @@ func normalise(def Definition, now time.Time, zone *time.Location) (plan, error)
 			return p, fieldErr("schedule.date", "is in the past: %s at %s has passed everywhere", d.Schedule.Date, d.Schedule.Time)
 		}
 	default:
-		return p, fieldErr("schedule.mode", "must be now, at or local")
+		return p, fieldErr("schedule.mode", "must be now, at, local or best_hour")
 	}
 
 	if d.End != "" {
@@ -247,7 +255,7 @@ func normalise(def Definition, now time.Time, zone *time.Location) (plan, error)
 		if p.start.After(begin) {
 			begin = p.start
 		}
-		if d.Schedule.Mode == ScheduleLocal {
+		if d.Schedule.Mode == ScheduleLocal || d.Schedule.Mode == ScheduleBestHour {
 			// The earliest clock on earth (UTC+14) is the first to reach it.
 			begin = time.Date(p.date.Year(), p.date.Month(), p.date.Day(), p.minute/60, p.minute%60, 0, 0, time.FixedZone("UTC+14", 14*3600))
 			if begin.Before(now) {
@@ -297,8 +305,8 @@ func normalise(def Definition, now time.Time, zone *time.Location) (plan, error)
 		}
 		p.minutes[i] = -1
 		if strings.TrimSpace(v.Time) != "" {
-			if d.Schedule.Mode == ScheduleNow {
-				return p, fieldErr(f+".time", "needs a schedule at a time (at or local), not now")
+			if d.Schedule.Mode != ScheduleAt && d.Schedule.Mode != ScheduleLocal {
+				return p, fieldErr(f+".time", "needs a schedule at a time (at or local)")
 			}
 			m, err := parseClock(f+".time", v.Time)
 			if err != nil {

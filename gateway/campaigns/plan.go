@@ -285,7 +285,11 @@ func (s *Service) planPhase(ctx context.Context, c store.Campaign) (time.Time, e
 		return strings.Compare(a.Number, b.Number)
 	})
 	x := readExtra(c)
-	pl := &planner{s: s, c: c, p: p, tmpls: tmpls, x: x, settings: s.cfg.Policy.Settings(), rules: rulesCache{}}
+	best, err := s.bestHoursFor(p, members)
+	if err != nil {
+		return time.Time{}, err
+	}
+	pl := &planner{s: s, c: c, p: p, tmpls: tmpls, x: x, settings: s.cfg.Policy.Settings(), rules: rulesCache{}, best: best}
 	start := 0
 	for start < len(members) && !afterCursor(members[start], c.Cursor) {
 		start++
@@ -326,6 +330,7 @@ type planner struct {
 	x        extra
 	settings compliance.Settings
 	rules    rulesCache
+	best     *bestHours // nil unless the schedule is best_hour
 }
 
 // commit plans page and records it in one transaction; last ends the
@@ -381,7 +386,11 @@ func (pl *planner) commit(ctx context.Context, page []Member, last bool) (bool, 
 				vi = i
 			}
 		}
-		at := p.sendTime(m, vi, now, &pl.settings, s.cfg.Zone, pl.rules)
+		hour, err := pl.best.of(m)
+		if err != nil {
+			return false, err
+		}
+		at := p.sendTime(m, vi, now, &pl.settings, s.cfg.Zone, pl.rules, hour)
 		if p.kind == store.KindMarketing {
 			at = compliance.NextAllowed(at, pl.rules.rules(m, &pl.settings))
 			if at.IsZero() {

@@ -94,6 +94,15 @@ type OriginResults struct {
 	MembersOrdered int64 `json:"members_ordered"`
 }
 
+// BestHours are the hours of the day numbers clicked most in the past, on
+// their own clocks (the attribution room's click counters), for the
+// best_hour schedule: BestHour of one number (ok false: it never
+// clicked), BestHourOf a whole audience (ok false: no click in the box).
+type BestHours interface {
+	BestHour(number string) (hour int, ok bool, err error)
+	BestHourOf(numbers []string) (hour int, ok bool, err error)
+}
+
 // Prices give the price of one part sent by a SIM (the attribution room's
 // cost settings); ok is false when none is set.
 type Prices interface {
@@ -119,6 +128,7 @@ type Config struct {
 	Shortener Shortener // nil: links stay as written
 	Results   Results   // nil: no figures beyond the plan
 	Prices    Prices    // nil: no cost
+	BestHours BestHours // nil: best_hour sends at the schedule's time
 	Policy    Policy
 	Log       *slog.Logger
 	Clock     func() time.Time
@@ -170,6 +180,44 @@ func (s *Service) SetResults(r Results) { s.cfg.Results = r }
 
 // SetPrices wires the SIM prices after New.
 func (s *Service) SetPrices(p Prices) { s.cfg.Prices = p }
+
+// bestHours gives each member's hour for a best_hour schedule: its own,
+// else the audience's, else -1 (the schedule's time).
+type bestHours struct {
+	src      BestHours
+	fallback int
+}
+
+func (s *Service) bestHoursFor(p plan, members []Member) (*bestHours, error) {
+	if p.def.Schedule.Mode != ScheduleBestHour || s.cfg.BestHours == nil {
+		return nil, nil
+	}
+	numbers := make([]string, len(members))
+	for i, m := range members {
+		numbers[i] = m.Number
+	}
+	h, ok, err := s.cfg.BestHours.BestHourOf(numbers)
+	if err != nil {
+		return nil, err
+	}
+	b := &bestHours{src: s.cfg.BestHours, fallback: -1}
+	if ok {
+		b.fallback = h
+	}
+	return b, nil
+}
+
+// of is m's hour, or -1.
+func (b *bestHours) of(m Member) (int, error) {
+	if b == nil {
+		return -1, nil
+	}
+	h, ok, err := b.src.BestHour(m.Number)
+	if err != nil || !ok {
+		return b.fallback, err
+	}
+	return h, nil
+}
 
 // Wake makes Run look at the campaigns now (a campaign was sent or
 // resumed, the clock jumped).
