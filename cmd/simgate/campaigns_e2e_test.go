@@ -376,6 +376,25 @@ func TestEndToEndCampaignLocalTime(t *testing.T) {
 		t.Errorf("a split without a holdout or a variant: %v, holdout %d", perVariant, c.Holdout)
 	}
 
+	type results struct {
+		Sent             int `json:"sent"`
+		Delivered        int `json:"delivered"`
+		UniqueClicks     int `json:"unique_clicks"`
+		Orders           int `json:"orders"`
+		OrdersByClick    int `json:"orders_by_click"`
+		OrdersByDelivery int `json:"orders_by_delivery"`
+		Members          int `json:"members"`
+		MembersOrdered   int `json:"members_ordered"`
+	}
+	result := func(key string) results {
+		var r results
+		if code, err := b.c.do("GET", "/api/v1/results?key="+url.QueryEscape(key), nil, &struct {
+			Results *results `json:"results"`
+		}{&r}); err != nil || code != http.StatusOK {
+			t.Fatalf("results of %s: %d %v", key, code, err)
+		}
+		return r
+	}
 	// Clicks and orders: every third texted member follows their link,
 	// half of those order, and so do a few who did not click (credited by
 	// delivery) and a few in the holdout (the lift's baseline). The
@@ -427,32 +446,21 @@ func TestEndToEndCampaignLocalTime(t *testing.T) {
 		}
 	}
 	// The clicks are written in the background every 250 ms; the orders
-	// come after them.
-	time.Sleep(time.Second)
+	// come after the box has them all (an order before its click would be
+	// credited by delivery, rightly).
+	waitFor(t, 60*time.Second, "the clicks recorded", func() error {
+		for v, w := range want {
+			if r := result(fmt.Sprintf("campaign:%d:variant:%s", c.ID, v)); r.UniqueClicks != w.clicks {
+				return fmt.Errorf("variant %s: %d unique clicks, want %d", v, r.UniqueClicks, w.clicks)
+			}
+		}
+		return nil
+	})
 	for _, o := range orders {
 		o["occurred_at"] = b.now().Format(time.RFC3339)
 	}
 	if code, err := b.c.do("POST", "/api/v1/events", orders, nil); err != nil || code != http.StatusAccepted {
 		t.Fatalf("orders: %d %v", code, err)
-	}
-	type results struct {
-		Sent             int `json:"sent"`
-		Delivered        int `json:"delivered"`
-		UniqueClicks     int `json:"unique_clicks"`
-		Orders           int `json:"orders"`
-		OrdersByClick    int `json:"orders_by_click"`
-		OrdersByDelivery int `json:"orders_by_delivery"`
-		Members          int `json:"members"`
-		MembersOrdered   int `json:"members_ordered"`
-	}
-	result := func(key string) results {
-		var r results
-		if code, err := b.c.do("GET", "/api/v1/results?key="+url.QueryEscape(key), nil, &struct {
-			Results *results `json:"results"`
-		}{&r}); err != nil || code != http.StatusOK {
-			t.Fatalf("results of %s: %d %v", key, code, err)
-		}
-		return r
 	}
 	waitFor(t, 60*time.Second, "the campaign's results", func() error {
 		for v, w := range want {
