@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/store"
 )
 
@@ -16,7 +17,7 @@ import (
 func TestFlowOrderAttributedByDelivery(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r, anne := flowRig(t, "Pacific/Honolulu")
-		f, err := r.g.EnableFlowPreset("abandoned_cart", FlowPresetOptions{})
+		f, err := r.g.Flows().EnablePreset("abandoned_cart", flows.PresetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +49,7 @@ func TestFlowOrderAttributedByDelivery(t *testing.T) {
 		if res.OrdersByDelivery != 1 || res.RevenueByDelivery != 4200 || res.Sent != 1 || res.Delivered != 1 {
 			t.Errorf("results of %s: %+v", key, res)
 		}
-		got, err := r.g.Flow(f.ID)
+		got, err := r.g.Flows().Flow(f.ID)
 		if err != nil || got.Counters.Orders != 1 || got.Counters.Revenue["USD"] != 4200 {
 			t.Errorf("the flow's counters: %+v, %v", got.Counters, err)
 		}

@@ -28,21 +28,9 @@ func (g *Gateway) ClockJumped() {
 // newCampaigns makes the campaigns room with the other rooms it needs.
 func (g *Gateway) newCampaigns() *campaigns.Service {
 	return campaigns.New(campaigns.Config{DB: g.db, Outbox: g.outbox, Audiences: campaignAudiences{g},
-		Templates: campaignTemplates{g.db}, Shortener: campaignLinks{g.links}, Results: campaignResults{g}, Prices: campaignPrices{g},
-		BestHours: campaignBestHours{g},
+		Templates: campaignTemplates{g.db}, Shortener: campaignLinks{g.links}, Results: campaignResults{g}, Prices: g.attribution,
+		BestHours: g.attribution,
 		Policy:    g.policy, Log: g.events.log, Clock: g.cfg.Clock, NewLinkCode: links.NewCode})
-}
-
-// startCampaigns runs the campaigns' planner until ctx is done or the
-// returned stop is called, which waits for it.
-func (g *Gateway) startCampaigns(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = g.campaigns.Run(ctx)
-	}()
-	return func() { cancel(); <-done }
 }
 
 // campaignAudiences evaluates a campaign's audience with the segments room:
@@ -109,25 +97,6 @@ func (r campaignResults) Results(key string) (campaigns.OriginResults, error) {
 	}
 	return campaigns.OriginResults{Sent: res.Sent, Delivered: res.Delivered, Failed: res.Failed, UniqueClicks: res.UniqueClicks,
 		Orders: res.Orders, MembersOrdered: res.MembersOrdered}, nil
-}
-
-// campaignPrices gives the dry run each SIM's price per part from the
-// attribution room's cost settings.
-type campaignPrices struct{ g *Gateway }
-
-func (p campaignPrices) PartPrice(modem string) (int64, string, bool) {
-	return p.g.attribution.PartPrice(modem)
-}
-
-// campaignBestHours gives the best_hour schedule the hours numbers
-// clicked most (the attribution room's click counters).
-type campaignBestHours struct{ g *Gateway }
-
-func (b campaignBestHours) BestHour(number string) (int, bool, error) {
-	return b.g.attribution.BestHour(number)
-}
-func (b campaignBestHours) BestHourOf(numbers []string) (int, bool, error) {
-	return b.g.attribution.BestHourOf(numbers)
 }
 
 // campaignTemplates reads saved templates for campaigns.

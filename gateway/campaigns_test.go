@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/campaigns"
+	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/store"
 )
 
@@ -21,7 +22,7 @@ func TestCampaignThroughTheGateway(t *testing.T) {
 		r, anne := flowRig(t, "Pacific/Honolulu")
 		numbers := []string{anne}
 		for _, n := range []string{"+18085550182", "+18085550183", "+18085550184", "+18085550185", "+18085550186"} {
-			if _, err := r.g.CreateContact(context.Background(), Contact{Number: n, Name: "Ben Lee", TimeZone: "Pacific/Honolulu"}); err != nil {
+			if _, err := r.g.Contacts().Create(context.Background(), contacts.Contact{Number: n, Name: "Ben Lee", TimeZone: "Pacific/Honolulu"}); err != nil {
 				t.Fatal(err)
 			}
 			if _, _, err := r.g.OptIn(context.Background(), OptInRequest{Number: n, Method: MethodPOS, Source: "till 1", Terminal: "till 1", DisclosureVersion: "v1"}); err != nil {
@@ -105,7 +106,7 @@ func TestCampaignThroughTheGateway(t *testing.T) {
 		elapse(time.Second) // the click queue is written
 		order := fmt.Sprintf(`{"id":"o-1","type":"order_placed","phone":%q,"occurred_at":%q,"properties":{"order_id":"1001","total":4200,"currency":"USD"}}`,
 			anne, time.Now().UTC().Format(time.RFC3339))
-		if _, err := r.g.IngestEvents(context.Background(), []byte(order)); err != nil {
+		if _, err := r.g.Shop().Ingest(context.Background(), []byte(order)); err != nil {
 			t.Fatal(err)
 		}
 		r.waitFor("the order credited to the campaign by the click", func() bool {

@@ -75,24 +75,24 @@ func (g *Gateway) ResolveReview(ctx context.Context, number, decision, actor str
 // Consent returns a number's compliance record (the zero record when the
 // number is unknown).
 func (g *Gateway) Consent(number string) (Consent, error) {
-	return asView(view.FromConsent)(g.consent.Consent(number))
+	return view.One(view.FromConsent)(g.consent.Consent(number))
 }
 
 // ConsentEvents returns a number's ledger, oldest first.
 func (g *Gateway) ConsentEvents(number string) ([]ConsentEvent, error) {
-	return asViews(view.FromConsentEvent)(g.consent.Events(number))
+	return view.List(view.FromConsentEvent)(g.consent.Events(number))
 }
 
 // ReviewQueue lists the numbers whose texts read like an opt-out and wait
 // for a person's decision.
 func (g *Gateway) ReviewQueue() ([]Consent, error) {
-	return asViews(view.FromConsent)(g.consent.ReviewQueue())
+	return view.List(view.FromConsent)(g.consent.ReviewQueue())
 }
 
 // ConsentEvidence gathers what a business shows when its consent to text a
 // number is challenged (R-RECORD).
 func (g *Gateway) ConsentEvidence(number string) (Evidence, error) {
-	return asView(view.FromEvidence)(g.consent.Evidence(number))
+	return view.One(view.FromEvidence)(g.consent.Evidence(number))
 }
 
 // ExportSubject gathers everything stored about a contact's number (GDPR
@@ -108,7 +108,7 @@ func (g *Gateway) ExportSubject(ctx context.Context, id uint64) (SubjectData, er
 // EraseContact erases a person on request (GDPR Art. 17, R-GDPR-2); the
 // number stays on the suppression list.
 func (g *Gateway) EraseContact(ctx context.Context, id uint64, actor string) (EraseReport, error) {
-	return asView(view.FromEraseReport)(g.consent.EraseContact(ctx, id, actor))
+	return view.One(view.FromEraseReport)(g.consent.EraseContact(ctx, id, actor))
 }
 
 // PurgeBodies blanks the text of messages older than the body retention

@@ -89,11 +89,11 @@ func viewPeriods(in []store.PeriodCounts, err error) ([]PeriodCounts, error) {
 // MessagesTo lists the texts sent (or to be sent) to number, newest first,
 // through the store's recipient index.
 func (g *Gateway) MessagesTo(number string, before uint64, limit int) ([]Message, uint64, error) {
-	return asViewPage(view.FromMessage)(g.db.MessagesTo(number, before, limit))
+	return view.Page(view.FromMessage)(g.db.MessagesTo(number, before, limit))
 }
 
 // InboundFrom lists the texts received from number, newest first, through
 // the store's sender index.
 func (g *Gateway) InboundFrom(number string, before uint64, limit int) ([]Inbound, uint64, error) {
-	return asViewPage(view.FromInbound)(g.db.InboundFrom(number, before, limit))
+	return view.Page(view.FromInbound)(g.db.InboundFrom(number, before, limit))
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/attribution"
+	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/live"
 	"github.com/simgate/simgate/gateway/outbox"
@@ -124,7 +125,7 @@ func (e *events) ConsentChanged(c store.Consent) {
 	e.publish("consent", func(ev *Event) { ev.Consent = ptr(view.FromConsent(c)) })
 }
 
-func (e *events) ImportProgress(j ImportJob) {
+func (e *events) ImportProgress(j contacts.ImportJob) {
 	e.publish("import", func(ev *Event) { ev.Import = &j })
 }
 

@@ -3,11 +3,13 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"github.com/simgate/simgate/gateway/contacts"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/sim"
 	"github.com/simgate/simgate/store"
@@ -28,7 +30,7 @@ func flowRig(t *testing.T, zone string) (*rig, string) {
 		t.Fatal(err)
 	}
 	const anne = "+12125550181"
-	if _, err := r.g.CreateContact(context.Background(), Contact{Number: anne, Name: "Anne Smith", TimeZone: zone}); err != nil {
+	if _, err := r.g.Contacts().Create(context.Background(), contacts.Contact{Number: anne, Name: "Anne Smith", TimeZone: zone}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := r.g.OptIn(context.Background(), OptInRequest{Number: anne, Method: MethodPOS, Source: "till 1", Terminal: "till 1",
@@ -67,7 +69,7 @@ func TestFlowAbandonedCartDelivered(t *testing.T) {
 		// The bubble starts at midnight UTC: 14:00 in Honolulu, when
 		// marketing may go.
 		r, anne := flowRig(t, "Pacific/Honolulu")
-		f, err := r.g.EnableFlowPreset("abandoned_cart", FlowPresetOptions{})
+		f, err := r.g.Flows().EnablePreset("abandoned_cart", flows.PresetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +91,7 @@ func TestFlowAbandonedCartDelivered(t *testing.T) {
 			t.Errorf("text %q exit key %q", m.Text, m.ExitKey)
 		}
 		r.waitFor("the flow's counters", func() bool {
-			got, err := r.g.Flow(f.ID)
+			got, err := r.g.Flows().Flow(f.ID)
 			return err == nil && got.Counters.Sent == 1 && got.Counters.Entered == 1 && got.Counters.Waiting == 0
 		})
 	})
@@ -102,7 +104,7 @@ func TestFlowHeldTextWithdrawnByOrder(t *testing.T) {
 		// The bubble starts at midnight UTC: in London the hour is up at
 		// 01:00, inside quiet hours.
 		r, anne := flowRig(t, "Europe/London")
-		f, err := r.g.EnableFlowPreset("abandoned_cart", FlowPresetOptions{})
+		f, err := r.g.Flows().EnablePreset("abandoned_cart", flows.PresetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +131,7 @@ func TestFlowHeldTextWithdrawnByOrder(t *testing.T) {
 		r.g.flows.EventsAppended(0)
 		r.waitStatus(held.ID, store.StatusSuppressed)
 		r.waitFor("the entry to record the withdrawal", func() bool {
-			es, _, err := r.g.FlowEntries(f.ID, 0, 10)
+			es, _, err := r.g.Flows().Entries(f.ID, 0, 10)
 			return err == nil && len(es) == 1 && len(es[0].Steps) == 3 && es[0].Steps[2].Status == "suppressed" &&
 				strings.Contains(es[0].Steps[2].Note, "order")
 		})

@@ -7,29 +7,37 @@
 // nothing about HTTP; it talks to bbolt only through store and to modems only
 // through modem.
 //
-// The work is done by its parts, each a package with one job:
+// The work is done by its parts, each a package with one job. The
+// original rooms are reached through this package's methods, which return
+// views (package view, under this package's names in views.go):
 //
 //   - outbox: the durable queue, the dispatcher and the modems, and the
 //     compliance guard's commit point inside the send;
 //   - consent: the consent ledger, inbound keywords and their replies, the
 //     compliance settings, GDPR requests and the retention purge;
-//   - contacts: phone numbers, the contacts and their CSV import/export;
 //   - compliance: pure policy (settings validation, the judge, time zones,
-//     reply wording);
-//   - access: console users, sessions and API tokens;
-//   - shopevents: the shop's events (API batches, Shopify and WooCommerce
-//     webhooks), the integration settings and the events' retention;
-//   - webhooks: the change feed told to other systems (signed webhooks,
-//     per-message callbacks), with its own delivery outbox;
-//   - live: the event hub and the active alerts;
-//   - view: the shapes the API, the console and the websocket show, and
-//     their conversions from records.
+//     reply wording).
 //
-// This package wires them (New), starts and stops them in order (Run) and
-// offers their operations under one name. What it returns are views
-// (package view, under this package's names in views.go), converted from
-// the parts' store records at this boundary, so that nothing above it
-// depends on how records are stored.
+// The other rooms are reached through an accessor that returns the room's
+// face, whose methods take and return the room's own types:
+//
+//   - Contacts: the contacts and their CSV import and export;
+//   - Access: console users, sessions and API tokens;
+//   - Shop: the shop's events (API batches, Shopify and WooCommerce
+//     webhooks), the integration settings;
+//   - Flows: automated flows;
+//   - Templates: saved message templates, their preview and sending;
+//   - Webhooks: the endpoints the change feed is told to;
+//   - DataFile: how the database file's space is used;
+//   - Segments: saved segments of contacts and the audiences they make.
+//
+// Behind them work parts no caller sees: live (the event hub and the
+// alerts), intake and simlimits (the outbox's checks of a request and of
+// each SIM's limits), msgtemplate and links (the template language and
+// short links), callbacks (the compatible APIs' callbacks), backups.
+//
+// This package wires them all (New) and starts and stops them in order
+// (Run); docs/architecture.md has the table.
 package gateway
 
 import (
@@ -38,20 +46,23 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/simgate/simgate/gateway/access"
 	"github.com/simgate/simgate/gateway/attribution"
 	"github.com/simgate/simgate/gateway/backups"
+	"github.com/simgate/simgate/gateway/callbacks"
 	"github.com/simgate/simgate/gateway/campaigns"
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/datafile"
 	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/links"
+	"github.com/simgate/simgate/gateway/msgtemplate"
 	"github.com/simgate/simgate/gateway/outbox"
 	"github.com/simgate/simgate/gateway/segments"
 	"github.com/simgate/simgate/gateway/shopevents"
+	"github.com/simgate/simgate/gateway/templates"
 	"github.com/simgate/simgate/gateway/webhooks"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
@@ -125,15 +136,21 @@ type Gateway struct {
 	backups   *backups.Nightly // nil: nightly backups off
 	flows     *flows.Engine
 	links     *links.Service
-	campaigns *campaigns.Service
-	segments  *segments.Service
-	// attribution credits orders to texts and keeps the results.
+	webhooks  *webhooks.Service
+	segments  *segments.Service  // a room whose Service is its face
+	campaigns *campaigns.Service // a room whose Service is its face
+	// attribution credits orders to texts and keeps the results; a room
+	// whose Service is its face.
 	attribution *attribution.Service
 
-	fileMu        sync.Mutex
-	fileStats     DataFile // the last page measurement (At, DataBytes, Fill)
-	fileMeasuring bool     // a measurement runs in the background
-	webhooks      *webhooks.Service
+	// The rooms' faces to the web layer, returned by their accessors.
+	accessAPI   *access.API
+	contactsAPI *contacts.API
+	shopAPI     *shopevents.API
+	flowService *flows.Service
+	templates   *templates.Service
+	webhooksAPI *webhooks.API
+	dataFile    *datafile.Meter
 }
 
 // New creates a Gateway over an open store.
@@ -169,13 +186,16 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: read compliance settings: %w", err)
 	}
 	ev := &events{hub: NewHub(), log: log, now: cfg.Clock, db: db}
-	g := &Gateway{db: db, cfg: cfg, events: ev, access: access.New(db), policy: policy}
+	g := &Gateway{db: db, cfg: cfg, events: ev, access: access.New(db), policy: policy,
+		dataFile: datafile.New(db, cfg.Log, cfg.Clock)}
+	g.accessAPI = access.NewAPI(g.access)
 	// Before any HTTP handler can start an import: a spool found now was
 	// left by a crash, never one being written.
 	if g.contacts, err = contacts.New(contacts.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
 		Notify: ev, Disclosures: policy}); err != nil {
 		return nil, err
 	}
+	g.contactsAPI = contacts.NewAPI(g.contacts)
 	g.outbox = outbox.New(outbox.Config{DB: db, Region: cfg.Region, MaxParts: cfg.MaxParts,
 		ReportWindow: cfg.ReportWindow, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax,
 		HealthInterval: cfg.HealthInterval, ReconnectMin: cfg.ReconnectMin, ReconnectMax: cfg.ReconnectMax,
@@ -187,17 +207,23 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 		Notify: ev, Consent: checkoutConsent{g}}); err != nil {
 		return nil, err
 	}
+	g.shopAPI = shopevents.NewAPI(g.shop)
 	if cfg.Backups.Dir != "" {
 		g.backups = backups.New(cfg.Backups, db, ev, log, cfg.Clock)
 	}
 	g.links = links.New(links.Config{DB: db, BaseURL: cfg.PublicURL, Clock: cfg.Clock, Log: log})
 	// Segment dates are days of the box's local time, like its SIM limits.
 	g.segments = segments.New(segments.Config{DB: db, Region: cfg.Region, Clock: cfg.Clock, Location: time.Local})
-	g.flows = flows.New(flows.Config{DB: db, Sender: g.outbox, Renderer: &flowTemplates{}, Shortener: flowLinks{g.links}, Clicks: g.links,
+	g.flows = flows.New(flows.Config{DB: db, Sender: g.outbox, Renderer: &msgtemplate.Cache{}, Shortener: flowLinks{g.links}, Clicks: g.links,
 		Policy: policy, Log: log, Clock: cfg.Clock})
 	ev.flows = g.flows
 	g.attribution = attribution.New(attribution.Config{DB: db, Log: log, Clock: cfg.Clock})
 	ev.attribution = g.attribution
+	g.templates = templates.New(templates.Config{DB: db, Region: cfg.Region, Contacts: g.contacts, Links: g.links,
+		Outbox: g.outbox, Policy: policy, Clock: cfg.Clock})
+	g.flowService = flows.NewService(g.flows, func(field, raw string) (string, error) {
+		return contacts.NumberField(field, raw, cfg.Region)
+	}, g.attribution.FlowOrders)
 	g.campaigns = g.newCampaigns()
 	// A text withdrawn because its checkout's order landed changes on the
 	// console and in its flow entry like any other.
@@ -211,32 +237,21 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 		sender = noWebhookSender{}
 	}
 	g.webhooks = webhooks.New(webhooks.Config{DB: db, Log: log, Clock: cfg.Clock, Notify: ev, Sender: sender})
-	g.registerCompatFormats()
+	g.webhooksAPI = webhooks.NewAPI(g.webhooks)
+	callbacks.Register(g.webhooks, g.access)
 	db.OnChange(g.webhooks.Changed)
-	g.watchStore()
+	datafile.WatchHealth(db, ev)
 	return g, nil
 }
 
-// startFlows runs the flow engine until ctx is done or the returned stop
-// is called, which waits for it.
-func (g *Gateway) startFlows(ctx context.Context) (stop func()) {
+// beside runs run in its own goroutine until ctx is done or the returned
+// stop is called, which waits for run to return.
+func beside(ctx context.Context, run func(context.Context)) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = g.flows.Run(ctx)
-	}()
-	return func() { cancel(); <-done }
-}
-
-// startLinks flushes the clicks of short links until ctx is done or the
-// returned func is called, which waits for the last flush.
-func (g *Gateway) startLinks(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		g.links.Run(ctx)
+		run(ctx)
 	}()
 	return func() { cancel(); <-done }
 }
@@ -274,34 +289,24 @@ func (g *Gateway) Run(ctx context.Context) error {
 	defer g.consent.StartSignups(ctx)()
 	// Webhooks run beside the dispatcher and stop after it: nothing on
 	// the send path waits for them.
-	wctx, stopWebhooks := context.WithCancel(ctx)
-	webhooksDone := make(chan struct{})
-	go func() {
-		defer close(webhooksDone)
-		if err := g.webhooks.Run(wctx); err != nil {
+	defer beside(ctx, func(ctx context.Context) {
+		if err := g.webhooks.Run(ctx); err != nil {
 			g.events.log.Error("webhooks stopped", "err", err)
 		}
-	}()
-	defer func() { stopWebhooks(); <-webhooksDone }()
+	})()
 	if g.backups != nil {
-		bctx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); g.backups.Run(bctx) }()
-		defer func() { stop(); <-done }()
+		defer beside(ctx, g.backups.Run)()
 	}
 	// Clicks on short links are flushed in batches beside the dispatcher;
 	// the last batch is written when Run ends.
-	defer g.startLinks(ctx)()
+	defer beside(ctx, g.links.Run)()
 	// Flows run beside the dispatcher and stop before it returns, so no
 	// flow hands the outbox a text after Run.
-	defer g.startFlows(ctx)()
+	defer beside(ctx, func(ctx context.Context) { _ = g.flows.Run(ctx) })()
 	// Attribution reads the logs beside everything; it sends nothing.
-	actx, stopAttribution := context.WithCancel(ctx)
-	attributionDone := make(chan struct{})
-	go func() { defer close(attributionDone); g.attribution.Run(actx) }()
-	defer func() { stopAttribution(); <-attributionDone }()
+	defer beside(ctx, g.attribution.Run)()
 	// Campaigns plan beside the dispatcher and stop before it, as flows.
-	defer g.startCampaigns(ctx)()
+	defer beside(ctx, func(ctx context.Context) { _ = g.campaigns.Run(ctx) })()
 	return g.outbox.Run(ctx)
 }
 

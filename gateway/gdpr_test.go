@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"github.com/simgate/simgate/gateway/contacts"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -42,7 +43,7 @@ func TestExportAndEraseSubject(t *testing.T) {
 	g := newContactsGateway(t)
 	ctx := context.Background()
 	const number = "+12015550101"
-	c, err := g.CreateContact(ctx, Contact{Number: number, Name: "Ana Lima", Attributes: map[string]string{"email": "ana@example.com"}})
+	c, err := g.Contacts().Create(ctx, contacts.Contact{Number: number, Name: "Ana Lima", Attributes: map[string]string{"email": "ana@example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestExportAndEraseSubject(t *testing.T) {
 		t.Errorf("erase report %+v", rep)
 	}
 	// No personal data is left under the number.
-	if _, err := g.Contact(c.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := g.Contacts().Get(c.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("contact after erasure: %v", err)
 	}
 	if _, err := g.Message(sent.ID); !errors.Is(err, ErrNotFound) {
@@ -103,10 +104,10 @@ func TestExportAndEraseSubject(t *testing.T) {
 		}
 	}
 	// The number is suppressed: neither the API nor an import brings it back.
-	if _, err := g.CreateContact(ctx, Contact{Number: "(201) 555-0101"}); !errors.Is(err, ErrSuppressed) {
+	if _, err := g.Contacts().Create(ctx, contacts.Contact{Number: "(201) 555-0101"}); !errors.Is(err, ErrSuppressed) {
 		t.Errorf("create after erasure: %v, want ErrSuppressed", err)
 	}
-	job := importFile(t, g.Gateway, "phone\n"+number+"\n", ImportOptions{})
+	job := importFile(t, g.Gateway, "phone\n"+number+"\n", contacts.ImportOptions{})
 	if job.Report.Suppressed != 1 || job.Report.Imported != 0 {
 		t.Errorf("import after erasure: %+v", job.Report)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/simgate/simgate/gateway/contacts"
 	"io"
 	"path/filepath"
 	"strings"
@@ -56,11 +57,11 @@ func (g *generatedCSV) Close() error {
 func waitWritten(t *testing.T, g *Gateway, id string, rows int) {
 	t.Helper()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(2 * time.Millisecond) {
-		j, err := g.ImportJob(id)
+		j, err := g.Contacts().Job(id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if j.State != ImportRunning {
+		if j.State != contacts.ImportRunning {
 			t.Fatalf("job ended (%s) before the test could act on it", j.State)
 		}
 		if j.Report.Imported >= rows {
@@ -79,19 +80,19 @@ func TestCancelImport(t *testing.T) {
 	g := newContactsGateway(t)
 	const rows = 500_000
 	src := newGeneratedCSV(rows)
-	job, err := g.ImportContacts(context.Background(), src, ImportOptions{FileName: "big.csv"})
+	job, err := g.Contacts().Import(context.Background(), src, contacts.ImportOptions{FileName: "big.csv"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitWritten(t, g.Gateway, job.ID, 2000)
-	got, err := g.CancelImport(context.Background(), job.ID, "ana")
+	got, err := g.Contacts().Cancel(context.Background(), job.ID, "ana")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.State != ImportCancelled || got.FinishedAt.IsZero() || got.Error != "" {
+	if got.State != contacts.ImportCancelled || got.FinishedAt.IsZero() || got.Error != "" {
 		t.Fatalf("cancelled job %+v", got)
 	}
-	stored, err := g.CountContacts()
+	stored, err := g.Contacts().Count()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,17 +103,17 @@ func TestCancelImport(t *testing.T) {
 	if src.closed.Load() == 0 {
 		t.Error("the cancelled import did not close its input")
 	}
-	if again, err := g.ImportJob(job.ID); err != nil || again.State != ImportCancelled || again.Report.Imported != got.Report.Imported {
+	if again, err := g.Contacts().Job(job.ID); err != nil || again.State != contacts.ImportCancelled || again.Report.Imported != got.Report.Imported {
 		t.Errorf("job read again: %+v, %v", again, err)
 	}
-	if _, err := g.CancelImport(context.Background(), job.ID, "ana"); !errors.Is(err, ErrConflict) {
+	if _, err := g.Contacts().Cancel(context.Background(), job.ID, "ana"); !errors.Is(err, ErrConflict) {
 		t.Errorf("second cancel: %v, want ErrConflict", err)
 	}
-	if _, err := g.CancelImport(context.Background(), "nope", "ana"); !errors.Is(err, ErrNotFound) {
+	if _, err := g.Contacts().Cancel(context.Background(), "nope", "ana"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("cancel of an unknown job: %v, want ErrNotFound", err)
 	}
-	done := importFile(t, g.Gateway, "phone\n+12015550100\n", ImportOptions{})
-	if _, err := g.CancelImport(context.Background(), done.ID, "ana"); !errors.Is(err, ErrConflict) {
+	done := importFile(t, g.Gateway, "phone\n+12015550100\n", contacts.ImportOptions{})
+	if _, err := g.Contacts().Cancel(context.Background(), done.ID, "ana"); !errors.Is(err, ErrConflict) {
 		t.Errorf("cancel of a finished job: %v, want ErrConflict", err)
 	}
 }
@@ -124,7 +125,7 @@ func TestCancelImport(t *testing.T) {
 func TestRunEndInterruptsImport(t *testing.T) {
 	g := newContactsGateway(t)
 	src := newGeneratedCSV(500_000)
-	job, err := g.ImportContacts(context.Background(), src, ImportOptions{FileName: "big.csv"})
+	job, err := g.Contacts().Import(context.Background(), src, contacts.ImportOptions{FileName: "big.csv"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,14 +143,14 @@ func TestRunEndInterruptsImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, _ := g.CountContacts()
-	if rec.State != ImportInterrupted || rec.Imported != stored || rec.Imported < 1000 || !strings.Contains(rec.Error, "stopped") {
+	stored, _ := g.Contacts().Count()
+	if rec.State != contacts.ImportInterrupted || rec.Imported != stored || rec.Imported < 1000 || !strings.Contains(rec.Error, "stopped") {
 		t.Errorf("job when Run returned: %s (%q), %d imported, %d contacts stored", rec.State, rec.Error, rec.Imported, stored)
 	}
 	if src.closed.Load() == 0 {
 		t.Error("the interrupted import did not close its input")
 	}
-	if _, err := g.ImportContacts(context.Background(), strings.NewReader("phone\n+12015550100\n"), ImportOptions{}); !errors.Is(err, context.Canceled) {
+	if _, err := g.Contacts().Import(context.Background(), strings.NewReader("phone\n+12015550100\n"), contacts.ImportOptions{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("import after Run returned: %v, want it refused", err)
 	}
 }
@@ -169,7 +170,7 @@ func TestImportJobsSurviveRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	finished := importFile(t, g, "phone,name\n+12015550101,Ana\nbad,Bo\n+12015550101,Ana again\n", ImportOptions{FileName: "shop.csv"})
+	finished := importFile(t, g, "phone,name\n+12015550101,Ana\nbad,Bo\n+12015550101,Ana again\n", contacts.ImportOptions{FileName: "shop.csv"})
 
 	pr, pw := io.Pipe()
 	writerDone := make(chan struct{})
@@ -182,7 +183,7 @@ func TestImportJobsSurviveRestart(t *testing.T) {
 		}
 		_, _ = io.WriteString(pw, b.String()) // the rest of the file never comes
 	}()
-	crashed, err := g.ImportContacts(context.Background(), pr, ImportOptions{FileName: "crash.csv"})
+	crashed, err := g.Contacts().Import(context.Background(), pr, contacts.ImportOptions{FileName: "crash.csv"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,26 +203,26 @@ func TestImportJobsSurviveRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := g.ImportJob(finished.ID)
+	again, err := g.Contacts().Job(finished.ID)
 	if err != nil {
 		t.Fatalf("finished job after a restart: %v", err)
 	}
-	if again.State != ImportDone || again.Report.Imported != 1 || again.Report.Invalid != 2 || len(again.Report.Rejected) != 2 ||
+	if again.State != contacts.ImportDone || again.Report.Imported != 1 || again.Report.Invalid != 2 || len(again.Report.Rejected) != 2 ||
 		again.FileName != "shop.csv" || again.Columns["phone"] != "number" {
 		t.Errorf("finished job after a restart: %+v", again)
 	}
 	var csv strings.Builder
-	if err := g.WriteRejectedCSV(&csv, finished.ID); err != nil || !strings.Contains(csv.String(), "duplicate of row 2") {
+	if err := g.Contacts().WriteRejectedCSV(&csv, finished.ID); err != nil || !strings.Contains(csv.String(), "duplicate of row 2") {
 		t.Errorf("rejected rows after a restart: %q, %v", csv.String(), err)
 	}
-	lost, err := g.ImportJob(crashed.ID)
+	lost, err := g.Contacts().Job(crashed.ID)
 	if err != nil {
 		t.Fatalf("crashed job after a restart: %v", err)
 	}
-	if lost.State != ImportInterrupted || lost.Report.Imported != 2000 || lost.RowsRead != 2000 || lost.Error == "" {
+	if lost.State != contacts.ImportInterrupted || lost.Report.Imported != 2000 || lost.RowsRead != 2000 || lost.Error == "" {
 		t.Errorf("crashed job after a restart: %+v", lost)
 	}
-	if jobs := g.ImportJobs(); len(jobs) != 2 || jobs[0].ID != crashed.ID {
+	if jobs := g.Contacts().Jobs(); len(jobs) != 2 || jobs[0].ID != crashed.ID {
 		t.Errorf("jobs after a restart: %+v", jobs)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/simgate/simgate/gateway/contacts"
 	"io"
 	"io/fs"
 	"os"
@@ -41,37 +42,37 @@ func saveSettings(t testing.TB, g *Gateway, change func(s *ComplianceSettings)) 
 }
 
 // importFile runs an import to its end.
-func importFile(t testing.TB, g *Gateway, body string, opts ImportOptions) ImportJob {
+func importFile(t testing.TB, g *Gateway, body string, opts contacts.ImportOptions) contacts.ImportJob {
 	t.Helper()
-	job, err := g.ImportContacts(context.Background(), strings.NewReader(body), opts)
+	job, err := g.Contacts().Import(context.Background(), strings.NewReader(body), opts)
 	if err != nil {
 		t.Fatalf("ImportContacts: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	done, err := g.WaitImport(ctx, job.ID)
+	done, err := g.Contacts().Wait(ctx, job.ID)
 	if err != nil {
 		t.Fatalf("WaitImport: %v", err)
 	}
-	if done.State != ImportDone {
+	if done.State != contacts.ImportDone {
 		t.Fatalf("job %s: %s", done.State, done.Error)
 	}
 	return done
 }
 
-func rejectionAt(j ImportJob, row int) (ImportRejection, bool) {
+func rejectionAt(j contacts.ImportJob, row int) (contacts.ImportRejection, bool) {
 	for _, r := range j.Report.Rejected {
 		if r.Row == row {
 			return r, true
 		}
 	}
-	return ImportRejection{}, false
+	return contacts.ImportRejection{}, false
 }
 
 func TestImportContactsRowsAndReport(t *testing.T) {
 	g := newContactsGateway(t)
 	ctx := context.Background()
-	if _, err := g.CreateContact(ctx, Contact{Number: "+12015550100", Name: "Old Name", Tags: []string{"old"}}); err != nil {
+	if _, err := g.Contacts().Create(ctx, contacts.Contact{Number: "+12015550100", Name: "Old Name", Tags: []string{"old"}}); err != nil {
 		t.Fatal(err)
 	}
 	// Line numbers: the header is line 1; row 4's quoted note spans two
@@ -83,9 +84,9 @@ func TestImportContactsRowsAndReport(t *testing.T) {
 		"not a number,Di,,,,\n" + // 6 invalid
 		"201-555-0101,Ana again,,,,\n" + // 7 duplicate of row 2
 		",,,,,\n" + // 8 blank: skipped
-		"+12015550103,Ed,,,\"" + strings.Repeat("t", MaxTagLength+1) + "\",\n" + // 9 invalid tag
+		"+12015550103,Ed,,,\"" + strings.Repeat("t", contacts.MaxTagLength+1) + "\",\n" + // 9 invalid tag
 		"+12015550104\n" // 10 short row: fine
-	job := importFile(t, g.Gateway, file, ImportOptions{FileName: "shop.csv", Columns: map[string]string{"Shoe Size": "attr:shoe_size"}})
+	job := importFile(t, g.Gateway, file, contacts.ImportOptions{FileName: "shop.csv", Columns: map[string]string{"Shoe Size": "attr:shoe_size"}})
 	r := job.Report
 	if r.Imported != 3 || r.Updated != 1 || r.Invalid != 3 || r.Suppressed != 0 {
 		t.Fatalf("report %+v, want 3 created, 1 updated, 3 invalid", r)
@@ -102,7 +103,7 @@ func TestImportContactsRowsAndReport(t *testing.T) {
 	if job.Columns["Mobile Phone"] != "number" || job.Columns["Email"] != "attr:email" || job.Columns["Shoe Size"] != "attr:shoe_size" {
 		t.Errorf("columns %v", job.Columns)
 	}
-	ana, err := g.ContactByNumber("+12015550101")
+	ana, err := g.Contacts().ByNumber("+12015550101")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestImportContactsRowsAndReport(t *testing.T) {
 		strings.Join(ana.Tags, ",") != "newsletter,vip" || ana.Source != "import" || ana.TimeZone == "" {
 		t.Errorf("imported contact %+v", ana)
 	}
-	bo, err := g.ContactByNumber("+12015550100")
+	bo, err := g.Contacts().ByNumber("+12015550100")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func TestImportContactsRowsAndReport(t *testing.T) {
 	}
 
 	var buf bytes.Buffer
-	if err := g.WriteRejectedCSV(&buf, job.ID); err != nil {
+	if err := g.Contacts().WriteRejectedCSV(&buf, job.ID); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := csv.NewReader(&buf).ReadAll()
@@ -139,24 +140,24 @@ func TestImportMappingErrors(t *testing.T) {
 	g := newContactsGateway(t)
 	for _, tc := range []struct {
 		name, file string
-		opts       ImportOptions
+		opts       contacts.ImportOptions
 		field      string
 	}{
-		{"empty file", "", ImportOptions{}, "file"},
-		{"no number column", "Name,City\nAna,Paris\n", ImportOptions{}, "columns"},
-		{"unknown field", "Phone,Size\n+12015550101,9\n", ImportOptions{Columns: map[string]string{"Size": "shoe"}}, "columns.Size"},
-		{"bad attribute key", "Phone,Size\n+12015550101,9\n", ImportOptions{Columns: map[string]string{"Size": "attr:Shoe Size"}}, "columns.Size"},
-		{"missing column", "Phone\n+12015550101\n", ImportOptions{Columns: map[string]string{"Mobile": "number"}}, "columns.Mobile"},
-		{"two number columns", "Phone,Mobile\n+12015550101,+12015550102\n", ImportOptions{}, "columns.Mobile"},
-		{"consent without disclosure", "Phone,Consent\n+12015550101,yes\n", ImportOptions{}, "disclosure_version"},
-		{"unsaved disclosure", "Phone,Consent\n+12015550101,yes\n", ImportOptions{DisclosureVersion: "v9"}, "disclosure_version"},
+		{"empty file", "", contacts.ImportOptions{}, "file"},
+		{"no number column", "Name,City\nAna,Paris\n", contacts.ImportOptions{}, "columns"},
+		{"unknown field", "Phone,Size\n+12015550101,9\n", contacts.ImportOptions{Columns: map[string]string{"Size": "shoe"}}, "columns.Size"},
+		{"bad attribute key", "Phone,Size\n+12015550101,9\n", contacts.ImportOptions{Columns: map[string]string{"Size": "attr:Shoe Size"}}, "columns.Size"},
+		{"missing column", "Phone\n+12015550101\n", contacts.ImportOptions{Columns: map[string]string{"Mobile": "number"}}, "columns.Mobile"},
+		{"two number columns", "Phone,Mobile\n+12015550101,+12015550102\n", contacts.ImportOptions{}, "columns.Mobile"},
+		{"consent without disclosure", "Phone,Consent\n+12015550101,yes\n", contacts.ImportOptions{}, "disclosure_version"},
+		{"unsaved disclosure", "Phone,Consent\n+12015550101,yes\n", contacts.ImportOptions{DisclosureVersion: "v9"}, "disclosure_version"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := g.ImportContacts(context.Background(), strings.NewReader(tc.file), tc.opts)
+			_, err := g.Contacts().Import(context.Background(), strings.NewReader(tc.file), tc.opts)
 			wantField(t, err, tc.field)
 		})
 	}
-	if n, _ := g.CountContacts(); n != 0 {
+	if n, _ := g.Contacts().Count(); n != 0 {
 		t.Errorf("%d contacts stored by refused files", n)
 	}
 }
@@ -170,7 +171,7 @@ func TestImportConsentColumn(t *testing.T) {
 		t.Fatal(err)
 	}
 	file := "phone,consent\n+12015550101,yes\n+12015550102,no\n+12015550103,Y\n+12015550104,maybe\n+12015550105,\n"
-	job := importFile(t, g.Gateway, file, ImportOptions{FileName: "pos-export.csv", DisclosureVersion: "v1", Actor: "ana"})
+	job := importFile(t, g.Gateway, file, contacts.ImportOptions{FileName: "pos-export.csv", DisclosureVersion: "v1", Actor: "ana"})
 	r := job.Report
 	if r.Imported != 4 || r.Invalid != 1 || r.ConsentKept != 1 {
 		t.Fatalf("report %+v, want 4 created, 1 invalid (maybe), 1 consent kept", r)
@@ -202,14 +203,14 @@ func TestImportConsentColumn(t *testing.T) {
 func TestImportSuppressedNumber(t *testing.T) {
 	g := newContactsGateway(t)
 	ctx := context.Background()
-	c, err := g.CreateContact(ctx, Contact{Number: "+12015550101", Name: "Ana"})
+	c, err := g.Contacts().Create(ctx, contacts.Contact{Number: "+12015550101", Name: "Ana"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := g.EraseContact(ctx, c.ID, "ana"); err != nil {
 		t.Fatal(err)
 	}
-	job := importFile(t, g.Gateway, "phone,name\n+12015550102,Bo\n201 555 0101,Ana\n", ImportOptions{FileName: "again.csv"})
+	job := importFile(t, g.Gateway, "phone,name\n+12015550102,Bo\n201 555 0101,Ana\n", contacts.ImportOptions{FileName: "again.csv"})
 	r := job.Report
 	if r.Imported != 1 || r.Suppressed != 1 || r.Invalid != 0 {
 		t.Fatalf("report %+v, want 1 created, 1 suppressed", r)
@@ -218,7 +219,7 @@ func TestImportSuppressedNumber(t *testing.T) {
 	if !ok || rej.Reason != "suppressed: erased on request" || rej.Number != "+12015550101" {
 		t.Errorf("row 3: %+v", rej)
 	}
-	if _, err := g.ContactByNumber("+12015550101"); !errors.Is(err, ErrNotFound) {
+	if _, err := g.Contacts().ByNumber("+12015550101"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("erased number stored again: %v", err)
 	}
 }
@@ -231,17 +232,17 @@ func TestImportStreamsWithProgress(t *testing.T) {
 	defer sub.Close()
 	const rows = 5000
 	file := contactsCSV(rows)
-	job, err := g.ImportContacts(context.Background(), io.NopCloser(strings.NewReader(file)),
-		ImportOptions{FileName: "big.csv", TotalBytes: int64(len(file))})
+	job, err := g.Contacts().Import(context.Background(), io.NopCloser(strings.NewReader(file)),
+		contacts.ImportOptions{FileName: "big.csv", TotalBytes: int64(len(file))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.State != ImportRunning || job.TotalBytes != int64(len(file)) {
+	if job.State != contacts.ImportRunning || job.TotalBytes != int64(len(file)) {
 		t.Errorf("started job %+v", job)
 	}
-	var last ImportJob
+	var last contacts.ImportJob
 	events := 0
-	for last.State != ImportDone && last.State != ImportFailed {
+	for last.State != contacts.ImportDone && last.State != contacts.ImportFailed {
 		select {
 		case ev := <-sub.C:
 			if ev.Type != "import" || ev.Import == nil || ev.Import.ID != job.ID {
@@ -256,20 +257,20 @@ func TestImportStreamsWithProgress(t *testing.T) {
 			t.Fatal("no final import event")
 		}
 	}
-	if last.State != ImportDone || last.RowsRead != rows || last.BytesRead != int64(len(file)) || last.Percent() != 100 {
+	if last.State != contacts.ImportDone || last.RowsRead != rows || last.BytesRead != int64(len(file)) || last.Percent() != 100 {
 		t.Fatalf("final event %+v", last)
 	}
 	if last.Report.Imported != rows {
 		t.Errorf("imported %d, want %d", last.Report.Imported, rows)
 	}
-	if n, _ := g.CountContacts(); n != rows {
+	if n, _ := g.Contacts().Count(); n != rows {
 		t.Errorf("%d contacts stored, want %d", n, rows)
 	}
-	got, err := g.ImportJob(job.ID)
+	got, err := g.Contacts().Job(job.ID)
 	if err != nil || got.Report.Imported != rows {
 		t.Errorf("ImportJob = %+v, %v", got.Report, err)
 	}
-	if _, err := g.ImportJob("nope"); !errors.Is(err, ErrNotFound) {
+	if _, err := g.Contacts().Job("nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown job: %v", err)
 	}
 }
@@ -292,9 +293,9 @@ func TestExportContactsCSV(t *testing.T) {
 	ctx := context.Background()
 	saveDisclosure(t, g.Gateway, "v1")
 	importFile(t, g.Gateway, "phone,name,email,city,consent\n+12015550101,\"Lima, Ana\",ana@example.com,Paris,yes\n+12015550102,Bo,,,no\n",
-		ImportOptions{DisclosureVersion: "v1", Columns: map[string]string{"city": "attr:city"}})
+		contacts.ImportOptions{DisclosureVersion: "v1", Columns: map[string]string{"city": "attr:city"}})
 	var buf bytes.Buffer
-	if err := g.ExportContacts(ctx, &buf); err != nil {
+	if err := g.Contacts().Export(ctx, &buf); err != nil {
 		t.Fatal(err)
 	}
 	exported := buf.String()
@@ -313,7 +314,7 @@ func TestExportContactsCSV(t *testing.T) {
 		t.Errorf("row 2 %q", recs[2])
 	}
 	// The export reads back in as an update of the same contacts.
-	again := importFile(t, g.Gateway, exported, ImportOptions{})
+	again := importFile(t, g.Gateway, exported, contacts.ImportOptions{})
 	if again.Report.Updated != 2 || again.Report.Imported != 0 || again.Report.Invalid != 0 {
 		t.Errorf("re-import of the export: %+v, want 2 updated", again.Report)
 	}
@@ -335,7 +336,7 @@ func BenchmarkImportContacts(b *testing.B) {
 		g := newContactsGateway(b)
 		b.StartTimer()
 		start := time.Now()
-		job := importFile(b, g.Gateway, file, ImportOptions{FileName: "bench.csv", TotalBytes: int64(len(file))})
+		job := importFile(b, g.Gateway, file, contacts.ImportOptions{FileName: "bench.csv", TotalBytes: int64(len(file))})
 		elapsed += time.Since(start)
 		if job.Report.Imported != rows {
 			b.Fatalf("imported %d of %d: %+v", job.Report.Imported, rows, job.Report.Rejected[:min(3, len(job.Report.Rejected))])
@@ -356,8 +357,8 @@ func TestStaleSpools(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		if matched, _ := filepath.Match(ImportSpoolPattern, filepath.Base(stale)); !matched {
-			t.Fatalf("test file %s does not match the spool pattern %s", stale, ImportSpoolPattern)
+		if matched, _ := filepath.Match(contacts.ImportSpoolPattern, filepath.Base(stale)); !matched {
+			t.Fatalf("test file %s does not match the spool pattern %s", stale, contacts.ImportSpoolPattern)
 		}
 		if err := os.WriteFile(stale, []byte("number\n"), 0o600); err != nil {
 			t.Fatal(err)
@@ -369,7 +370,7 @@ func TestStaleSpools(t *testing.T) {
 		if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("stale spool still there after New: %v", err)
 		}
-		live, err := g.ImportSpool()
+		live, err := g.Contacts().ImportSpool()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/simgate/simgate/gateway/outbox"
+	"github.com/simgate/simgate/gateway/simlimits"
 	"github.com/simgate/simgate/gateway/view"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
@@ -16,21 +17,21 @@ type (
 	// ModemConfig registers one modem with the gateway.
 	ModemConfig = outbox.ModemConfig
 	// Limits are one SIM's sending limits; 0 turns a limit off.
-	Limits = outbox.Limits
+	Limits = simlimits.Limits
 	// Budget is what a SIM has used and may still use.
-	Budget = outbox.Budget
+	Budget = simlimits.Budget
 )
 
-// Default SIM limits (see package outbox for where each comes from).
+// Default SIM limits (see package simlimits for where each comes from).
 const (
-	DefaultPerMinute      = outbox.DefaultPerMinute
-	DefaultPerDay         = outbox.DefaultPerDay
-	DefaultUniquePerDay   = outbox.DefaultUniquePerDay
-	DefaultUniquePerMonth = outbox.DefaultUniquePerMonth
+	DefaultPerMinute      = simlimits.DefaultPerMinute
+	DefaultPerDay         = simlimits.DefaultPerDay
+	DefaultUniquePerDay   = simlimits.DefaultUniquePerDay
+	DefaultUniquePerMonth = simlimits.DefaultUniquePerMonth
 )
 
 // DefaultLimits returns the limits a SIM gets when nothing is configured.
-func DefaultLimits() Limits { return outbox.DefaultLimits() }
+func DefaultLimits() Limits { return simlimits.DefaultLimits() }
 
 // Modem states shown in the API and console.
 const (
@@ -79,7 +80,7 @@ func (g *Gateway) SubmitRefusal(to string, kind Kind) (string, error) {
 
 // Message returns one outbound message.
 func (g *Gateway) Message(id uint64) (Message, error) {
-	return asView(view.FromMessage)(g.outbox.Message(id))
+	return view.One(view.FromMessage)(g.outbox.Message(id))
 }
 
 // Messages lists outbound messages, newest first.
@@ -88,23 +89,23 @@ func (g *Gateway) Messages(f ListFilter) ([]Message, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	return asViewPage(view.FromMessage)(g.outbox.Messages(sf))
+	return view.Page(view.FromMessage)(g.outbox.Messages(sf))
 }
 
 // Inbox lists received texts, newest first.
 func (g *Gateway) Inbox(before uint64, limit int) ([]Inbound, uint64, error) {
-	return asViewPage(view.FromInbound)(g.outbox.Inbox(before, limit))
+	return view.Page(view.FromInbound)(g.outbox.Inbox(before, limit))
 }
 
 // Resend puts an unknown, failed or expired message back in the queue; for
 // an unknown one this is a person accepting a possible duplicate.
 func (g *Gateway) Resend(ctx context.Context, id uint64) (Message, error) {
-	return asView(view.FromMessage)(g.outbox.Resend(ctx, id))
+	return view.One(view.FromMessage)(g.outbox.Resend(ctx, id))
 }
 
 // Drop ends a queued or unknown message without sending it (again).
 func (g *Gateway) Drop(ctx context.Context, id uint64) (Message, error) {
-	return asView(view.FromMessage)(g.outbox.Drop(ctx, id))
+	return view.One(view.FromMessage)(g.outbox.Drop(ctx, id))
 }
 
 // RecheckQueued judges every queued text to number again at once (after a
@@ -113,7 +114,7 @@ func (g *Gateway) RecheckQueued(number string) error { return g.outbox.RecheckQu
 
 // Modems returns the status of every configured modem (an empty list, not
 // nil, when there is none).
-func (g *Gateway) Modems() []ModemStatus { return mapViews(g.outbox.Modems(), view.FromModemStatus) }
+func (g *Gateway) Modems() []ModemStatus { return view.Map(g.outbox.Modems(), view.FromModemStatus) }
 
 // DefaultUSSDAllow is the USSD allow-list when none is configured: balance
 // and information codes (*100#, *101*1#), never a supplementary-service
@@ -133,16 +134,16 @@ func (g *Gateway) USSDAllow() []string { return g.outbox.USSDAllow() }
 // USSD sends a USSD code (a balance check such as *100#) through the named
 // modem and returns the network's reply, after any submit in flight.
 func (g *Gateway) USSD(ctx context.Context, modemName, code string) (USSDReply, error) {
-	return asView(view.FromUSSDReply)(g.outbox.USSD(ctx, modemName, code))
+	return view.One(view.FromUSSDReply)(g.outbox.USSD(ctx, modemName, code))
 }
 
 // SetModemPaused pauses or resumes sending through a modem; a paused modem
 // still receives texts and reports, and the choice survives restarts.
 func (g *Gateway) SetModemPaused(name string, paused bool) (ModemStatus, error) {
-	return asView(view.FromModemStatus)(g.outbox.SetModemPaused(name, paused))
+	return view.One(view.FromModemStatus)(g.outbox.SetModemPaused(name, paused))
 }
 
 // ModemHistory returns a modem's recent health readings, oldest first.
 func (g *Gateway) ModemHistory(name string) ([]Health, error) {
-	return asViews(view.FromHealth)(g.outbox.ModemHistory(name))
+	return view.List(view.FromHealth)(g.outbox.ModemHistory(name))
 }

@@ -32,7 +32,7 @@ func shopFixture(t *testing.T, name string) []byte {
 func setShopifySecret(t *testing.T, g *Gateway) {
 	t.Helper()
 	secret := shopSecret
-	if _, err := g.SaveIntegrationSettings(IntegrationPatch{ShopifySecret: &secret}, "test"); err != nil {
+	if _, err := g.Shop().SaveSettings(shopevents.SettingsPatch{ShopifySecret: &secret}, "test"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -68,7 +68,7 @@ func TestOrderWithdrawsTextHeldForQuietHours(t *testing.T) {
 			return err == nil && got.Status == store.StatusQueued && strings.Contains(got.Hold, "quiet")
 		})
 		body := shopFixture(t, "shopify_orders_create.json")
-		res, err := r.g.ShopifyWebhook(ctx, WebhookDelivery{Topic: "orders/create", DeliveryID: "w-1", Shop: "atelier.myshopify.com",
+		res, err := r.g.Shop().Shopify(ctx, shopevents.Delivery{Topic: "orders/create", DeliveryID: "w-1", Shop: "atelier.myshopify.com",
 			Body: body, Signature: shopevents.Sign(shopSecret, body)})
 		if err != nil || res.Stored != 1 {
 			t.Fatalf("orders/create: %+v, %v", res, err)
@@ -99,7 +99,7 @@ func TestShopifyCheckoutConsentInLedger(t *testing.T) {
 	c := newConsentGW(t)
 	setShopifySecret(t, c.g)
 	body := shopFixture(t, "shopify_customers_create.json")
-	res, err := c.g.ShopifyWebhook(context.Background(), WebhookDelivery{Topic: "customers/create", DeliveryID: "c-1", Shop: "atelier.myshopify.com",
+	res, err := c.g.Shop().Shopify(context.Background(), shopevents.Delivery{Topic: "customers/create", DeliveryID: "c-1", Shop: "atelier.myshopify.com",
 		Body: body, Signature: shopevents.Sign(shopSecret, body)})
 	if err != nil || res.Stored != 1 {
 		t.Fatalf("customers/create: %+v, %v", res, err)
@@ -118,21 +118,21 @@ func TestShopifyCheckoutConsentInLedger(t *testing.T) {
 	if err != nil || contact.Name != "Bo Carter" || contact.Source != "shopify" {
 		t.Errorf("contact %+v, %v", contact, err)
 	}
-	deliveries, _ := c.g.WebhookDeliveries()
+	deliveries, _ := c.g.Shop().Deliveries()
 	if len(deliveries) == 0 || !strings.Contains(deliveries[0].Outcome, "consent given at checkout recorded") {
 		t.Errorf("delivery log %+v", deliveries)
 	}
 	// The same customer after a STOP: the shop's flag cannot undo it.
 	c.text(number, "STOP")
 	body2 := []byte(strings.Replace(string(body), `"2026-11-29T10:12:41-05:00"`, `"2026-11-29T11:00:00-05:00"`, 1))
-	if _, err := c.g.ShopifyWebhook(context.Background(), WebhookDelivery{Topic: "customers/update", DeliveryID: "c-2",
+	if _, err := c.g.Shop().Shopify(context.Background(), shopevents.Delivery{Topic: "customers/update", DeliveryID: "c-2",
 		Body: body2, Signature: shopevents.Sign(shopSecret, body2)}); err != nil {
 		t.Fatal(err)
 	}
 	if con := c.consent(number); !con.OptedOutAll {
 		t.Errorf("a customers/update re-subscribed a number that texted STOP: %+v", con)
 	}
-	deliveries, _ = c.g.WebhookDeliveries()
+	deliveries, _ = c.g.Shop().Deliveries()
 	if !strings.Contains(deliveries[0].Outcome, "consent not recorded") {
 		t.Errorf("delivery log after STOP: %q", deliveries[0].Outcome)
 	}
@@ -143,7 +143,7 @@ func TestShopifyCheckoutConsentInLedger(t *testing.T) {
 func TestShopEventsInGDPRExportAndErase(t *testing.T) {
 	c := newConsentGW(t)
 	ctx := context.Background()
-	if _, err := c.g.IngestEvents(ctx, []byte(`{"id":"e1","type":"checkout_started","phone":"+12015550123","properties":{"checkout_id":"c1"}}`)); err != nil {
+	if _, err := c.g.Shop().Ingest(ctx, []byte(`{"id":"e1","type":"checkout_started","phone":"+12015550123","properties":{"checkout_id":"c1"}}`)); err != nil {
 		t.Fatal(err)
 	}
 	contact, err := c.db.ContactByNumber(customer)
@@ -161,11 +161,11 @@ func TestShopEventsInGDPRExportAndErase(t *testing.T) {
 	if err != nil || rep.ShopEvents != 1 {
 		t.Fatalf("erase: %+v, %v", rep, err)
 	}
-	if evs, _ := c.g.ContactEvents(customer); len(evs) != 0 {
+	if evs, _ := c.g.Shop().Events(customer); len(evs) != 0 {
 		t.Errorf("%d events left after erasure", len(evs))
 	}
 	// A later event for the erased number is not kept.
-	res, err := c.g.IngestEvents(ctx, []byte(`{"id":"e2","type":"checkout_started","phone":"+12015550123","properties":{"checkout_id":"c2"}}`))
+	res, err := c.g.Shop().Ingest(ctx, []byte(`{"id":"e2","type":"checkout_started","phone":"+12015550123","properties":{"checkout_id":"c2"}}`))
 	if err != nil || res.Suppressed != 1 || res.Stored != 0 {
 		t.Errorf("event for an erased number: %+v, %v", res, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 
 	"github.com/simgate/simgate/gateway/links"
+	"github.com/simgate/simgate/gateway/templates"
 	"github.com/simgate/simgate/store"
 )
 
@@ -22,21 +23,21 @@ func TestSaveTemplateRefusesWithEveryProblem(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		_, problems, err := r.g.SaveTemplate(TemplateInput{Name: "cart", Kind: KindMarketing,
+		_, problems, err := r.g.Templates().Save(templates.Input{Name: "cart", Kind: "marketing",
 			Body: "Hi {{ .first_name }}, see bit.ly/x"})
-		var pe *TemplateProblemsError
+		var pe *templates.ProblemsError
 		if !errors.As(err, &pe) || len(problems) != 4 {
 			t.Fatalf("SaveTemplate: %v, problems %+v; want 4 (variable, shortener, brand, opt-out notice)", err, problems)
 		}
-		if all, _ := r.g.Templates(); len(all) != 0 {
+		if all, _ := r.g.Templates().List(); len(all) != 0 {
 			t.Errorf("a refused template was stored: %+v", all)
 		}
-		saved, problems, err := r.g.SaveTemplate(TemplateInput{Name: "cart", Kind: KindMarketing,
+		saved, problems, err := r.g.Templates().Save(templates.Input{Name: "cart", Kind: "marketing",
 			Body: `Rosa's Bakery: hi {{ default "there" .first_name }}, your cart: https://shop.example/cart`})
 		if err != nil || saved.ID == 0 || len(problems) != 1 || !problems[0].Notice {
 			t.Fatalf("SaveTemplate = %+v, %+v, %v; want saved with the opt-out notice", saved, problems, err)
 		}
-		prev, err := r.g.PreviewTemplate(PreviewRequest{Body: saved.Body, Kind: saved.Kind, Number: "+12125550101"})
+		prev, err := r.g.Templates().Preview(templates.PreviewRequest{Body: saved.Body, Kind: saved.Kind, Number: "+12125550101"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +45,7 @@ func TestSaveTemplateRefusesWithEveryProblem(t *testing.T) {
 		if prev.Sample.Text != want || prev.Longest == nil || prev.Rendered != 2 {
 			t.Errorf("preview %+v\nwant sample %q and 2 renders", prev, want)
 		}
-		if _, err := r.g.PreviewTemplate(PreviewRequest{Body: saved.Body, Kind: saved.Kind, EventSeq: 99}); !isFieldError(err, "event_seq") {
+		if _, err := r.g.Templates().Preview(templates.PreviewRequest{Body: saved.Body, Kind: saved.Kind, EventSeq: 99}); !isFieldError(err, "event_seq") {
 			t.Errorf("preview with an unknown event: %v", err)
 		}
 	})

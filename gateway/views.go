@@ -15,8 +15,6 @@ type (
 	Transition     = view.Transition
 	ListFilter     = view.ListFilter
 	Inbound        = view.Inbound
-	Contact        = view.Contact
-	ContactFilter  = view.ContactFilter
 	Consent        = view.Consent
 	ConsentEvent   = view.ConsentEvent
 	Evidence       = view.Evidence
@@ -27,11 +25,10 @@ type (
 	Health         = view.Health
 	Plan           = view.Plan
 	USSDReply      = view.USSDReply
-	Token          = view.Token
-	User           = view.User
-	Session        = view.Session
 	SubmitRequest  = view.SubmitRequest
 	Event          = view.Event
+	// Callback is a per-message status callback (SubmitRequest.Callback).
+	Callback = view.Callback
 )
 
 // Message states.
@@ -66,45 +63,6 @@ func ParseStatus(name string) (Status, bool) { return view.ParseStatus(name) }
 
 // ParseKind checks an API kind name ("transactional", "marketing", ...).
 func ParseKind(name string) (Kind, bool) { return view.ParseKind(name) }
-
-// asView adapts a record conversion to a call's (record, error) result.
-func asView[R, V any](conv func(R) V) func(R, error) (V, error) {
-	return func(r R, err error) (V, error) {
-		if err != nil {
-			var zero V
-			return zero, err
-		}
-		return conv(r), nil
-	}
-}
-
-// asViews is asView for a list; the list is never nil.
-func asViews[R, V any](conv func(R) V) func([]R, error) ([]V, error) {
-	return func(rs []R, err error) ([]V, error) {
-		if err != nil {
-			return nil, err
-		}
-		return mapViews(rs, conv), nil
-	}
-}
-
-// asViewPage is asView for a page of a list and its cursor.
-func asViewPage[R, V any](conv func(R) V) func([]R, uint64, error) ([]V, uint64, error) {
-	return func(rs []R, next uint64, err error) ([]V, uint64, error) {
-		if err != nil {
-			return nil, 0, err
-		}
-		return mapViews(rs, conv), next, nil
-	}
-}
-
-func mapViews[R, V any](rs []R, conv func(R) V) []V {
-	out := make([]V, len(rs))
-	for i, r := range rs {
-		out[i] = conv(r)
-	}
-	return out
-}
 
 // ptr is the address of a copy of v.
 func ptr[T any](v T) *T { return &v }

@@ -55,14 +55,14 @@ func TestHangingWebhookDelaysNoText(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		hs := &hangingSender{}
 		r := newRig(t, rigOptions{modems: []sim.Config{{Number: simA}}, gwCfg: Config{WebhookSender: hs}})
-		r.g.RegisterWebhookFormat("plain", webhooks.FormatterFunc(func(d webhooks.Delivery) (webhooks.Request, error) {
+		r.g.webhooks.RegisterFormat("plain", webhooks.FormatterFunc(func(d webhooks.Delivery) (webhooks.Request, error) {
 			var mc store.MessageChange
 			if err := json.Unmarshal(d.Change.Data, &mc); err != nil {
 				return webhooks.Request{}, err
 			}
 			return webhooks.Request{URL: d.URL, Body: []byte(d.Change.Subject + ":" + mc.Status)}, nil
 		}))
-		ep, err := r.g.CreateWebhookEndpoint(context.Background(), WebhookInput{URL: ptr("https://hang.example/h"),
+		ep, err := r.g.Webhooks().CreateEndpoint(context.Background(), webhooks.EndpointInput{URL: ptr("https://hang.example/h"),
 			Kinds: ptr([]string{store.ChangeMessageStatus})})
 		if err != nil {
 			t.Fatal(err)
@@ -82,7 +82,7 @@ func TestHangingWebhookDelaysNoText(t *testing.T) {
 		}
 		// Every text is delivered; the hanging receiver has not answered
 		// its first request yet.
-		ds, err := r.g.EndpointDeliveries(ep.ID, 0, 100)
+		ds, err := r.g.Webhooks().Deliveries(ep.ID, 0, 100)
 		if err != nil {
 			t.Fatal(err)
 		}

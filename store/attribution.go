@@ -231,7 +231,7 @@ func (db *DB) SetPartPrice(p PartPrice) error {
 		return &FieldError{Field: "modem", Message: "must not be empty"}
 	case p.Price < 0:
 		return &FieldError{Field: "price", Message: "must not be negative"}
-	case p.Price > 0 && !validCurrency(p.Currency):
+	case p.Price > 0 && !ValidCurrency(p.Currency):
 		return &FieldError{Field: "currency", Message: fmt.Sprintf("%q must be a three-letter ISO 4217 code such as USD", p.Currency)}
 	}
 	return db.bolt.Update(func(tx *bbolt.Tx) error {
@@ -243,8 +243,10 @@ func (db *DB) SetPartPrice(p PartPrice) error {
 	})
 }
 
-// validCurrency reports whether c looks like an ISO 4217 code.
-func validCurrency(c string) bool {
+// ValidCurrency reports whether c looks like an ISO 4217 code: three
+// upper-case letters. The list itself changes every year or two; a shop
+// knows its currency better than a table compiled into the box.
+func ValidCurrency(c string) bool {
 	if len(c) != 3 {
 		return false
 	}

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/access"
 )
 
 // Failures are counted over loginWindow; loginMaxFailures is how many a
@@ -167,8 +167,8 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 			return // the client has gone
 		}
 	}
-	id, sess, err := s.gw.Login(r.Context(), name, password)
-	if errors.Is(err, gateway.ErrBadLogin) {
+	id, sess, err := s.gw.Access().Login(r.Context(), name, password)
+	if errors.Is(err, access.ErrBadLogin) {
 		s.logins.failed(addr, name)
 		again(http.StatusUnauthorized, "Wrong user name or password.")
 		return
@@ -180,7 +180,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	s.logins.succeeded(addr, name)
 	// Expired sessions are deleted when used; those never used again are
 	// swept here, on the rare event of a login, rather than by a timer.
-	if _, err := s.gw.PruneSessions(); err != nil {
+	if _, err := s.gw.Access().PruneSessions(); err != nil {
 		s.log.Warn("prune sessions", "err", err)
 	}
 	http.SetCookie(w, &http.Cookie{
@@ -196,9 +196,9 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 func (s *server) logout(w http.ResponseWriter, r *http.Request, u user) error {
 	var err error
 	if r.PostFormValue("everywhere") != "" {
-		_, err = s.gw.LogoutEverywhere(u.Name)
+		_, err = s.gw.Access().LogoutEverywhere(u.Name)
 	} else {
-		err = s.gw.Logout(u.sessionID)
+		err = s.gw.Access().Logout(u.sessionID)
 	}
 	if err != nil {
 		return err

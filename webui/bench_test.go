@@ -42,7 +42,7 @@ func newIngestBench(b *testing.B) *ingestBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok, _, err := gw.CreateToken("bench")
+	tok, _, err := gw.Access().CreateToken("bench")
 	if err != nil {
 		b.Fatal(err)
 	}

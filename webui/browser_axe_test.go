@@ -12,6 +12,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/flows"
+	"github.com/simgate/simgate/gateway/webhooks"
 )
 
 // axe-core (npm) scans every console page in chromium at a desktop and a
@@ -98,7 +101,7 @@ func browserAxe(t *testing.T, width int64) {
 
 	// Pages with something on them: a contact, a delivered text, a
 	// refused one, a received text and an opt-out waiting for review.
-	c, err := l.gw.CreateContact(context.Background(), gateway.Contact{Number: liveCustomer, Name: "Ana Lima"})
+	c, err := l.gw.Contacts().Create(context.Background(), contacts.Contact{Number: liveCustomer, Name: "Ana Lima"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,12 +125,12 @@ func browserAxe(t *testing.T, width int64) {
 	if err := l.net.Deliver("+12015550155", liveSimA, "please stop texting me"); err != nil {
 		t.Fatal(err)
 	}
-	hook, err := l.gw.CreateWebhookEndpoint(context.Background(), gateway.WebhookInput{URL: ptr("http://127.0.0.1:9/hook"),
+	hook, err := l.gw.Webhooks().CreateEndpoint(context.Background(), webhooks.EndpointInput{URL: ptr("http://127.0.0.1:9/hook"),
 		Description: ptr("CRM"), Kinds: ptr([]string{"message.status", "modem.down"}), AllowPrivate: ptr(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.gw.SendWebhookTest(hook.ID); err != nil {
+	if _, err := l.gw.Webhooks().SendTest(hook.ID); err != nil {
 		t.Fatal(err)
 	}
 	l.waitFor("texts in", func() bool {
@@ -135,7 +138,7 @@ func browserAxe(t *testing.T, width int64) {
 		return err == nil && len(in) == 2
 	})
 
-	flow, err := l.gw.EnableFlowPreset("abandoned_cart", gateway.FlowPresetOptions{SecondText: true})
+	flow, err := l.gw.Flows().EnablePreset("abandoned_cart", flows.PresetOptions{SecondText: true})
 	if err != nil {
 		t.Fatal(err)
 	}

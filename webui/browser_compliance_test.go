@@ -192,7 +192,7 @@ func TestBrowserCompliance(t *testing.T) {
 	// before "Import" (issue 13 point 15).
 	do(t, ctx, "upload", chromedp.Click(chromedp.CSS(`#import-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#import-preview`)))
-	if n, _ := l.gw.CountContacts(); n != 0 {
+	if n, _ := l.gw.Contacts().Count(); n != 0 {
 		t.Fatalf("%d contacts written before the import was confirmed", n)
 	}
 	release := holdStoreWrites(t, l.db)
@@ -256,7 +256,7 @@ func TestBrowserCompliance(t *testing.T) {
 			break
 		}
 	}
-	lima, err := l.gw.ContactByNumber(limaNumber)
+	lima, err := l.gw.Contacts().ByNumber(limaNumber)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/modem/sim"
 )
 
@@ -188,7 +188,7 @@ func TestBrowserLiveEqualsReload(t *testing.T) {
 	// Reports take 1.5 s, so a page is open (and live) before its text is
 	// delivered.
 	l := newLiveRigDelay(t, 1500*time.Millisecond)
-	if _, err := l.gw.CreateContact(context.Background(), gateway.Contact{Number: liveCustomer, Name: "Ana Lima"}); err != nil {
+	if _, err := l.gw.Contacts().Create(context.Background(), contacts.Contact{Number: liveCustomer, Name: "Ana Lima"}); err != nil {
 		t.Fatal(err)
 	}
 	proxy := newCutProxy(t, strings.TrimPrefix(l.srv.URL, "http://"))

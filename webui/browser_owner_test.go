@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/contacts"
 )
 
 // The forms a new shop owner meets, in a real browser (issue 13 points 9,
@@ -25,7 +26,7 @@ func TestBrowserOwnerForms(t *testing.T) {
 	ctx := newBrowser(t)
 	base := l.srv.URL
 	browserSession(t, ctx, l)
-	ana, err := l.gw.CreateContact(context.Background(), gateway.Contact{Number: liveCustomer, Name: "Ana Lima"})
+	ana, err := l.gw.Contacts().Create(context.Background(), contacts.Contact{Number: liveCustomer, Name: "Ana Lima"})
 	if err != nil {
 		t.Fatal(err)
 	}

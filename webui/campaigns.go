@@ -11,6 +11,7 @@ import (
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/gateway/campaigns"
 	"github.com/simgate/simgate/gateway/segments"
+	"github.com/simgate/simgate/gateway/templates"
 )
 
 // campaignRoutes declares the campaigns' API and console pages.
@@ -233,7 +234,7 @@ func (s *server) campaignsPage(w http.ResponseWriter, r *http.Request, u user) e
 // campaignFormData fills the New campaign form.
 type campaignFormData struct {
 	Form      url.Values
-	Templates []gateway.Template
+	Templates []templates.Template
 	Segments  []segments.Segment
 	DryRun    *campaigns.DryRun
 }
@@ -243,7 +244,7 @@ func (s *server) newCampaignPage(w http.ResponseWriter, r *http.Request, u user)
 }
 
 func (s *server) renderCampaignForm(w http.ResponseWriter, r *http.Request, status int, errMsg string, f url.Values, dry *campaigns.DryRun) error {
-	ts, err := s.gw.Templates()
+	ts, err := s.gw.Templates().List()
 	if err != nil {
 		return err
 	}

@@ -61,7 +61,7 @@ func BenchmarkSubmitDuringCampaign(b *testing.B) {
 		if _, err := svc.Send(b.Context(), c.ID); err != nil {
 			b.Fatal(err)
 		}
-		tok, _, err := gw.CreateToken("bench")
+		tok, _, err := gw.Access().CreateToken("bench")
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/access"
 	"github.com/simgate/simgate/store"
 )
 
@@ -36,7 +37,7 @@ func BenchmarkCompatSubmit(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	token, _, err := gw.CreateToken("bench")
+	token, _, err := gw.Access().CreateToken("bench")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func BenchmarkCompatSubmit(b *testing.B) {
 	client := &http.Client{Timeout: 30 * time.Second}
 	base := srv.URL
 	e := struct{ url, token string }{base + "/api/v1/messages", token}
-	auth, tw, err := gw.CreateTokenWith("bench-twilio", gateway.TokenOptions{Twilio: true})
+	auth, tw, err := gw.Access().CreateTokenWith("bench-twilio", access.TokenOptions{Twilio: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/access"
 	"github.com/simgate/simgate/gateway/compat"
 )
 
@@ -43,19 +44,19 @@ var (
 // checkNameSecret is the authentication of Kannel's username/password and
 // SMSEagle's login/pass: a token's name and its secret. The secret finds
 // the token (by hash); the name must then be its name.
-func (s *server) checkNameSecret(name, secret string) (gateway.Token, bool, error) {
+func (s *server) checkNameSecret(name, secret string) (access.Token, bool, error) {
 	if name == "" || secret == "" {
-		return gateway.Token{}, false, nil
+		return access.Token{}, false, nil
 	}
-	tok, err := s.gw.CheckToken(secret)
+	tok, err := s.gw.Access().CheckToken(secret)
 	if errors.Is(err, gateway.ErrNotFound) {
-		return gateway.Token{}, false, nil
+		return access.Token{}, false, nil
 	}
 	if err != nil {
-		return gateway.Token{}, false, err
+		return access.Token{}, false, err
 	}
 	if subtle.ConstantTimeCompare([]byte(tok.Name), []byte(name)) != 1 {
-		return gateway.Token{}, false, nil
+		return access.Token{}, false, nil
 	}
 	return tok, true, nil
 }
@@ -211,7 +212,7 @@ func (s *server) kannelSend(w http.ResponseWriter, r *http.Request) {
 // compatSubmit queues one text of a compatibility API for tok. key, from
 // the Idempotency-Key header, is made per recipient when a request names
 // several, so each recipient's text is its own.
-func (s *server) compatSubmit(ctx context.Context, tok gateway.Token, to, text, key string, several bool, cb *gateway.Callback) (gateway.Message, bool, error) {
+func (s *server) compatSubmit(ctx context.Context, tok access.Token, to, text, key string, several bool, cb *gateway.Callback) (gateway.Message, bool, error) {
 	if key != "" && several {
 		key += ":" + to
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/access"
 )
 
 // SMSEagle's APIs (issue 12 §1): API v1's send_sms (GET, access_token or
@@ -57,9 +58,9 @@ func (s *server) eagleV1Send(w http.ResponseWriter, r *http.Request) {
 	}
 	refuse := func(text string) { answer([]result{{Status: "error", ErrorText: text}}) }
 
-	var tok gateway.Token
+	var tok access.Token
 	if at := q.Get("access_token"); at != "" {
-		t, err := s.gw.CheckToken(at)
+		t, err := s.gw.Access().CheckToken(at)
 		if err != nil {
 			if !errors.Is(err, gateway.ErrNotFound) {
 				s.log.Error("smseagle send_sms failed", "err", err)
@@ -124,7 +125,7 @@ type eagleV2Status struct {
 
 // eagleV2Send answers POST /api/v2/messages/sms.
 func (s *server) eagleV2Send(w http.ResponseWriter, r *http.Request) error {
-	tok, err := s.gw.CheckToken(r.Header.Get("access-token"))
+	tok, err := s.gw.Access().CheckToken(r.Header.Get("access-token"))
 	if err != nil {
 		if errors.Is(err, gateway.ErrNotFound) {
 			return &apiError{Status: http.StatusUnauthorized, Code: codeUnauthorized, Message: "invalid or missing access-token header"}

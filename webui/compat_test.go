@@ -14,6 +14,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/access"
 )
 
 // twilioRig is a rig with a Twilio account.
@@ -24,7 +25,7 @@ type twilioRig struct {
 
 func newTwilioRig(t *testing.T, marketing bool) *twilioRig {
 	r := newRig(t)
-	auth, tok, err := r.gw.CreateTokenWith("twilio", gateway.TokenOptions{Twilio: true, Marketing: marketing})
+	auth, tok, err := r.gw.Access().CreateTokenWith("twilio", access.TokenOptions{Twilio: true, Marketing: marketing})
 	if err != nil {
 		t.Fatal(err)
 	}

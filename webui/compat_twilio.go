@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/access"
 	"github.com/simgate/simgate/gateway/compat"
 )
 
@@ -136,7 +137,7 @@ func (s *server) twilio(h handlerFunc) http.Handler {
 			s.twilioFail(w, r, errTwilioAuth)
 			return
 		}
-		tok, err := s.gw.CheckTwilioToken(sid, secret)
+		tok, err := s.gw.Access().CheckTwilioToken(sid, secret)
 		if err != nil {
 			if errors.Is(err, gateway.ErrNotFound) {
 				err = errTwilioAuth
@@ -266,7 +267,7 @@ func (s *server) twilioCreate(w http.ResponseWriter, r *http.Request) error {
 
 // compatKind is the kind of a text a compatibility API submits: those APIs
 // have no kind field, so the token says (transactional unless marked).
-func compatKind(t gateway.Token) gateway.Kind {
+func compatKind(t access.Token) gateway.Kind {
 	if t.Marketing {
 		return gateway.KindMarketing
 	}
@@ -275,7 +276,7 @@ func compatKind(t gateway.Token) gateway.Kind {
 
 // tokenScope is the idempotency scope of a token, shared by every API it
 // uses, so a key sent through Twilio's route and the native one is one key.
-func tokenScope(t gateway.Token) string { return "token:" + strconv.FormatUint(t.ID, 10) }
+func tokenScope(t access.Token) string { return "token:" + strconv.FormatUint(t.ID, 10) }
 
 // twilioFetch answers GET .../Messages/{sid}.json.
 func (s *server) twilioFetch(w http.ResponseWriter, r *http.Request) error {

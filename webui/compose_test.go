@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/templates"
 )
 
 // Send (issue 13 point 12): a number the gateway cannot read is refused at
@@ -16,7 +18,7 @@ import (
 // contacts are offered by name.
 func TestComposeFieldErrorsAndKind(t *testing.T) {
 	c := newConsoleRig(t)
-	if _, err := c.gw.CreateContact(context.Background(), gateway.Contact{Number: "+12015550123", Name: "Ana Lima"}); err != nil {
+	if _, err := c.gw.Contacts().Create(context.Background(), contacts.Contact{Number: "+12015550123", Name: "Ana Lima"}); err != nil {
 		t.Fatal(err)
 	}
 	wantBody(t, c.get("/compose"), http.StatusOK, `<option value="+12015550123">Ana Lima</option>`, `list="contact-list"`, `value="marketing"`)
@@ -65,22 +67,22 @@ func TestComposeFieldErrorsAndKind(t *testing.T) {
 func TestComposeWithTemplate(t *testing.T) {
 	c := newConsoleRig(t)
 	ctx := context.Background()
-	if _, err := c.gw.CreateContact(ctx, gateway.Contact{Number: "+12015550123", Name: "Ana Lima", Attributes: map[string]string{"points": "120"}}); err != nil {
+	if _, err := c.gw.Contacts().Create(ctx, contacts.Contact{Number: "+12015550123", Name: "Ana Lima", Attributes: map[string]string{"points": "120"}}); err != nil {
 		t.Fatal(err)
 	}
-	ready, _, err := c.gw.SaveTemplate(gateway.TemplateInput{Name: "ready", Kind: gateway.KindTransactional,
+	ready, _, err := c.gw.Templates().Save(templates.Input{Name: "ready", Kind: "transactional",
 		Body: `Hi {{ default "there" .first_name }}, your order is ready for pick-up.`})
 	if err != nil {
 		t.Fatal(err)
 	}
-	strict, _, err := c.gw.SaveTemplate(gateway.TemplateInput{Name: "loyalty", Kind: gateway.KindTransactional,
+	strict, _, err := c.gw.Templates().Save(templates.Input{Name: "loyalty", Kind: "transactional",
 		Body: `Hi {{ default "there" .first_name }}, you have {{ .attributes.points }} points.`})
 	if err != nil { // every contact has points when it is saved
 		t.Fatal(err)
 	}
 	wantBody(t, c.get("/compose"), http.StatusOK, `id="compose-template"`, `>ready (about an order or a service)</option>`)
 
-	id := func(tp gateway.Template) string { return strconv.FormatUint(tp.ID, 10) }
+	id := func(tp templates.Template) string { return strconv.FormatUint(tp.ID, 10) }
 	w := c.post("/compose/template", url.Values{"to": {"+12015550123"}, "template": {id(ready)}, "action": {"preview"}})
 	wantBody(t, w, http.StatusOK, "Hi Ana, your order is ready for pick-up.", "1 text(s)")
 	if c.count() != 0 {

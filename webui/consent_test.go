@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/store"
 )
 
@@ -225,7 +226,7 @@ func TestJoinStartsDoubleOptIn(t *testing.T) {
 	t.Parallel()
 	c := newConsoleRig(t, func(c *Config) { c.PublicURL = "https://texts.rosas.example/" })
 	openForConsent(t, c.rig)
-	if _, err := c.gw.EnableFlowPreset("abandoned_cart", gateway.FlowPresetOptions{}); err != nil {
+	if _, err := c.gw.Flows().EnablePreset("abandoned_cart", flows.PresetOptions{}); err != nil {
 		t.Fatal(err) // the cart box shows only while a cart flow runs
 	}
 	runGateway(t, c.gw)

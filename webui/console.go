@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/shopevents"
 )
 
 // The console: server-rendered pages behind a session cookie. Every page
@@ -243,7 +244,7 @@ func (s *server) sessionUser(r *http.Request) (user, bool) {
 	if err != nil || c.Value == "" {
 		return user{}, false
 	}
-	sess, err := s.gw.CheckSession(c.Value)
+	sess, err := s.gw.Access().CheckSession(c.Value)
 	if err != nil {
 		if !errors.Is(err, gateway.ErrNotFound) {
 			s.log.Error("session check failed", "err", err)
@@ -364,7 +365,7 @@ func templateFuncs(a *assets) template.FuncMap {
 			}
 			return *p
 		},
-		"money":   gateway.FormatMoney,
+		"money":   shopevents.FormatMoney,
 		"mib":     func(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) },
 		"percent": func(f float64) string { return fmt.Sprintf("%.0f %%", 100*f) },
 		"list":    func(items ...string) []string { return items },

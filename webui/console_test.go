@@ -35,7 +35,7 @@ type consoleRig struct {
 func newConsoleRig(t *testing.T, opts ...rigOption) *consoleRig {
 	t.Helper()
 	r := newRig(t, opts...)
-	if err := r.gw.AddUser(testUser, testPassword); err != nil {
+	if err := r.gw.Access().AddUser(testUser, testPassword); err != nil {
 		t.Fatal(err)
 	}
 	c := &consoleRig{rig: r}
@@ -237,7 +237,7 @@ func TestLoginThrottled(t *testing.T) {
 	for i := loginMaxFailures; i < loginMaxAddressFailures; i++ {
 		wantBody(t, anon.post("/login", url.Values{"name": {fmt.Sprintf("guess%d", i)}, "password": {"x"}}), http.StatusUnauthorized)
 	}
-	if err := c.gw.AddUser("bo", testPassword); err != nil {
+	if err := c.gw.Access().AddUser("bo", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	wantBody(t, anon.post("/login", url.Values{"name": {"bo"}, "password": {testPassword}}),
@@ -513,7 +513,7 @@ func TestSettings(t *testing.T) {
 	// The first load starts measuring the file's pages in the background;
 	// a later one shows the result.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if d, err := c.gw.DataFile(); err != nil {
+		if d, err := c.gw.DataFile().Usage(); err != nil {
 			t.Fatal(err)
 		} else if !d.At.IsZero() {
 			break
@@ -526,7 +526,7 @@ func TestSettings(t *testing.T) {
 	w := c.post("/settings/tokens", url.Values{"name": {"Website"}})
 	wantBody(t, w, http.StatusOK, "shown only this once", `id="new-token">sg_`)
 	tok := regexp.MustCompile(`sg_[a-z2-7]+`).FindString(w.Body.String())
-	if _, err := c.gw.CheckToken(tok); err != nil {
+	if _, err := c.gw.Access().CheckToken(tok); err != nil {
 		t.Fatalf("shown token does not work: %v", err)
 	}
 	if strings.Contains(c.get("/settings").Body.String(), tok) {
@@ -534,7 +534,7 @@ func TestSettings(t *testing.T) {
 	}
 	wantBody(t, c.post("/settings/tokens", url.Values{"name": {"Website"}}), http.StatusBadRequest, "already exists", `value="Website"`)
 	wantBody(t, c.post("/settings/tokens", url.Values{"name": {""}}), http.StatusBadRequest, "The name must not be empty")
-	toks, _ := c.gw.Tokens()
+	toks, _ := c.gw.Access().Tokens()
 	var id uint64
 	for _, tk := range toks {
 		if tk.Name == "Website" {
@@ -542,18 +542,18 @@ func TestSettings(t *testing.T) {
 		}
 	}
 	wantRedirect(t, c.post(fmt.Sprintf("/settings/tokens/%d/revoke", id), url.Values{}), "/settings?done=revoked")
-	if _, err := c.gw.CheckToken(tok); err == nil {
+	if _, err := c.gw.Access().CheckToken(tok); err == nil {
 		t.Error("revoked token still works")
 	}
 	wantBody(t, c.post("/settings/tokens/9999/revoke", url.Values{}), http.StatusNotFound)
 
 	wantBody(t, c.post("/settings/users", url.Values{"name": {"bo"}, "password": {"short"}}), http.StatusBadRequest,
 		"The password must be at least 10 characters", `value="bo"`)
-	if us, _ := c.gw.Users(); len(us) != 1 {
+	if us, _ := c.gw.Access().Users(); len(us) != 1 {
 		t.Fatalf("users after a bad form: %d", len(us))
 	}
 	wantRedirect(t, c.post("/settings/users", url.Values{"name": {"bo"}, "password": {"long enough pw"}}), "/settings?done=user")
-	if _, _, err := c.gw.Login(context.Background(), "bo", "long enough pw"); err != nil {
+	if _, _, err := c.gw.Access().Login(context.Background(), "bo", "long enough pw"); err != nil {
 		t.Errorf("new user cannot log in: %v", err)
 	}
 }
@@ -575,7 +575,7 @@ func TestCountsJSON(t *testing.T) {
 func TestCountsBeyondTheOldScan(t *testing.T) {
 	t.Parallel()
 	r := newRigStore(t, []store.Option{store.WithNoSync()})
-	if err := r.gw.AddUser(testUser, testPassword); err != nil {
+	if err := r.gw.Access().AddUser(testUser, testPassword); err != nil {
 		t.Fatal(err)
 	}
 	c := &consoleRig{rig: r}

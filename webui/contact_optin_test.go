@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/contacts"
 )
 
 func openForMarketing(t *testing.T, gw *gateway.Gateway) {
@@ -25,7 +26,7 @@ func openForMarketing(t *testing.T, gw *gateway.Gateway) {
 // where and the consent text's version, into the consent ledger.
 func TestContactRecordOptIn(t *testing.T) {
 	c := newConsoleRig(t)
-	ct, err := c.gw.CreateContact(context.Background(), gateway.Contact{Number: "+12015550123", Name: "Ana Lima"})
+	ct, err := c.gw.Contacts().Create(context.Background(), contacts.Contact{Number: "+12015550123", Name: "Ana Lima"})
 	if err != nil {
 		t.Fatal(err)
 	}

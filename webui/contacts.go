@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/contacts"
 )
 
 // contactRoutes declares the contact API and console pages (contacts,
@@ -78,7 +79,7 @@ func (s *server) createContact(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	c, err := s.gw.CreateContact(r.Context(), gateway.Contact{Number: in.Number, Name: in.Name, Attributes: in.Attributes,
+	c, err := s.gw.Contacts().Create(r.Context(), contacts.Contact{Number: in.Number, Name: in.Name, Attributes: in.Attributes,
 		Tags: in.Tags, TimeZone: in.TimeZone, Language: in.Language, Source: in.Source})
 	if err != nil {
 		return err
@@ -93,7 +94,7 @@ func (s *server) getContact(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, err := s.gw.Contact(id)
+	c, err := s.gw.Contacts().Get(id)
 	if err != nil {
 		return err
 	}
@@ -110,7 +111,7 @@ func (s *server) patchContact(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	c, err := s.gw.UpdateContact(r.Context(), id, gateway.ContactPatch{Number: in.Number, Name: in.Name,
+	c, err := s.gw.Contacts().Update(r.Context(), id, contacts.Patch{Number: in.Number, Name: in.Name,
 		Attributes: in.Attributes, Tags: in.Tags, TimeZone: in.TimeZone, Language: in.Language})
 	if err != nil {
 		return err
@@ -125,7 +126,7 @@ func (s *server) deleteContact(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.gw.DeleteContact(r.Context(), id); err != nil {
+	if err := s.gw.Contacts().Delete(r.Context(), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -134,8 +135,8 @@ func (s *server) deleteContact(w http.ResponseWriter, r *http.Request) error {
 
 // contactList is a page of contacts, oldest first.
 type contactList struct {
-	Contacts   []gateway.Contact `json:"contacts"`
-	NextCursor *string           `json:"next_cursor"` // pass as ?after=
+	Contacts   []contacts.Contact `json:"contacts"`
+	NextCursor *string            `json:"next_cursor"` // pass as ?after=
 }
 
 // listContacts answers GET /api/v1/contacts?q=&tag=&after=&limit=.
@@ -144,16 +145,16 @@ func (s *server) listContacts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rows, next, err := s.gw.Contacts(f)
+	rows, next, err := s.gw.Contacts().List(f)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, contactList{Contacts: rows, NextCursor: cursorString(next)})
 }
 
-func parseContactFilter(r *http.Request) (gateway.ContactFilter, error) {
+func parseContactFilter(r *http.Request) (contacts.Filter, error) {
 	q := r.URL.Query()
-	f := gateway.ContactFilter{Query: strings.TrimSpace(q.Get("q")), Tag: strings.TrimSpace(q.Get("tag")), Limit: defaultLimit}
+	f := contacts.Filter{Query: strings.TrimSpace(q.Get("q")), Tag: strings.TrimSpace(q.Get("tag")), Limit: defaultLimit}
 	if len(f.Query) > 100 {
 		return f, invalid("q", "is longer than 100 characters")
 	}
@@ -230,7 +231,7 @@ func (s *server) writeContactsCSV(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")
 	h.Set("Content-Disposition", `attachment; filename="contacts-`+s.now().Format("2006-01-02")+`.csv"`)
-	if err := s.gw.ExportContacts(r.Context(), w); err != nil {
+	if err := s.gw.Contacts().Export(r.Context(), w); err != nil {
 		s.log.Error("contact export cut short", "err", err)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/shopevents"
 )
 
 // multipartBody builds a form with fields and a "file" part (last, so the
@@ -50,7 +52,7 @@ var (
 func TestContactPagesNeedLogin(t *testing.T) {
 	t.Parallel()
 	c := newConsoleRig(t)
-	if _, err := c.gw.CreateContact(context.Background(), gateway.Contact{Number: "+12015550101"}); err != nil {
+	if _, err := c.gw.Contacts().Create(context.Background(), contacts.Contact{Number: "+12015550101"}); err != nil {
 		t.Fatal(err)
 	}
 	c.cookie = nil
@@ -63,7 +65,7 @@ func TestContactPagesNeedLogin(t *testing.T) {
 	for _, p := range contactPosts {
 		wantRedirect(t, c.post(p, url.Values{"number": {"+12015550102"}, "confirm": {"yes"}}), "/login")
 	}
-	if n, _ := c.gw.CountContacts(); n != 1 {
+	if n, _ := c.gw.Contacts().Count(); n != 1 {
 		t.Errorf("%d contacts after unauthenticated posts, want 1", n)
 	}
 }
@@ -71,7 +73,7 @@ func TestContactPagesNeedLogin(t *testing.T) {
 func TestContactPostsRefuseCrossOrigin(t *testing.T) {
 	t.Parallel()
 	c := newConsoleRig(t)
-	if _, err := c.gw.CreateContact(context.Background(), gateway.Contact{Number: "+12015550101"}); err != nil {
+	if _, err := c.gw.Contacts().Create(context.Background(), contacts.Contact{Number: "+12015550101"}); err != nil {
 		t.Fatal(err)
 	}
 	form := url.Values{"number": {"+12015550102"}, "name": {"x"}, "confirm": {"yes"}}
@@ -83,10 +85,10 @@ func TestContactPostsRefuseCrossOrigin(t *testing.T) {
 			}
 		}
 	}
-	if got, err := c.gw.Contact(1); err != nil || got.Name != "" {
+	if got, err := c.gw.Contacts().Get(1); err != nil || got.Name != "" {
 		t.Errorf("contact after cross-origin posts: %+v, %v", got, err)
 	}
-	if n, _ := c.gw.CountContacts(); n != 1 {
+	if n, _ := c.gw.Contacts().Count(); n != 1 {
 		t.Errorf("%d contacts, want 1", n)
 	}
 }
@@ -94,7 +96,7 @@ func TestContactPostsRefuseCrossOrigin(t *testing.T) {
 func TestContactPagesNoInlineCode(t *testing.T) {
 	t.Parallel()
 	c := newConsoleRig(t)
-	ct, err := c.gw.CreateContact(context.Background(), gateway.Contact{Number: "+12015550101", Name: "Ana", Tags: []string{"vip"}})
+	ct, err := c.gw.Contacts().Create(context.Background(), contacts.Contact{Number: "+12015550101", Name: "Ana", Tags: []string{"vip"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func TestContactConsoleCreateEditList(t *testing.T) {
 		"attributes": {"email = ana@example.com\nshoe_size=38"}})
 	loc := wantRedirect(t, w, "/contacts/")
 	wantBody(t, c.get(loc), http.StatusOK, "The contact is saved", "No consent recorded", "+12015550101", "ana@example.com", "America/New_York (from the number)")
-	ct, err := c.gw.ContactByNumber("+12015550101")
+	ct, err := c.gw.Contacts().ByNumber("+12015550101")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +140,7 @@ func TestContactConsoleCreateEditList(t *testing.T) {
 	// Edit: an empty time zone stays derived; a change is saved.
 	p := fmt.Sprintf("/contacts/%d", ct.ID)
 	wantRedirect(t, c.post(p, url.Values{"number": {ct.Number}, "name": {"Ana Lima"}, "tags": {"vip"}, "time_zone": {""}, "language": {"pt-br"}}), p)
-	got, _ := c.gw.Contact(ct.ID)
+	got, _ := c.gw.Contacts().Get(ct.ID)
 	if got.Name != "Ana Lima" || got.Language != "pt-BR" || !got.TimeZoneDerived || len(got.Attributes) != 0 || len(got.Tags) != 1 {
 		t.Errorf("edited %+v", got)
 	}
@@ -146,7 +148,7 @@ func TestContactConsoleCreateEditList(t *testing.T) {
 
 	// List: search, tag filter, paging.
 	for i := range defaultLimit + 1 {
-		if _, err := c.gw.CreateContact(context.Background(), gateway.Contact{Number: fmt.Sprintf("+1201555%04d", 2000+i), Tags: []string{"bulk"}}); err != nil {
+		if _, err := c.gw.Contacts().Create(context.Background(), contacts.Contact{Number: fmt.Sprintf("+1201555%04d", 2000+i), Tags: []string{"bulk"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -177,7 +179,7 @@ func TestContactConsoleEraseNeedsConfirmation(t *testing.T) {
 	t.Parallel()
 	c := newConsoleRig(t)
 	ctx := context.Background()
-	ct, err := c.gw.CreateContact(ctx, gateway.Contact{Number: "+12015550101", Name: "Ana"})
+	ct, err := c.gw.Contacts().Create(ctx, contacts.Contact{Number: "+12015550101", Name: "Ana"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,11 +199,11 @@ func TestContactConsoleEraseNeedsConfirmation(t *testing.T) {
 	wantBody(t, c.get(p+"/erase"), http.StatusOK, "Erase this person", "Yes, erase everything", `name="confirm" value="yes"`)
 	// A POST without the confirmation only shows the confirmation.
 	wantBody(t, c.post(p+"/erase", url.Values{}), http.StatusOK, "Yes, erase everything")
-	if _, err := c.gw.Contact(ct.ID); err != nil {
+	if _, err := c.gw.Contacts().Get(ct.ID); err != nil {
 		t.Fatalf("erased without confirmation: %v", err)
 	}
 	wantRedirect(t, c.post(p+"/erase", url.Values{"confirm": {"yes"}}), "/contacts?done=erased")
-	if _, err := c.gw.Contact(ct.ID); err == nil {
+	if _, err := c.gw.Contacts().Get(ct.ID); err == nil {
 		t.Error("contact still there after confirmed erasure")
 	}
 	wantBody(t, c.get("/contacts?done=erased"), http.StatusOK, "was erased")
@@ -264,7 +266,7 @@ func consoleImport(t *testing.T, c *consoleRig, content string, fields ...string
 	id := strings.TrimPrefix(loc, "/contacts/import?job=")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := c.gw.WaitImport(ctx, id); err != nil {
+	if _, err := c.gw.Contacts().Wait(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	return id
@@ -292,7 +294,7 @@ func TestContactConsoleImport(t *testing.T) {
 	wantBody(t, w, http.StatusOK, `id="import-preview"`)
 	refused := confirmPreview(t, c, w.Body.String(), "import", map[string]string{"disclosure_version": ""})
 	wantBody(t, refused, http.StatusBadRequest, "Name the consent text", `id="import-preview"`)
-	if n, _ := c.gw.CountContacts(); n != 1 {
+	if n, _ := c.gw.Contacts().Count(); n != 1 {
 		t.Errorf("%d contacts after a refused import, want 1", n)
 	}
 
@@ -303,7 +305,7 @@ func TestContactConsoleImport(t *testing.T) {
 // contactFixtures are TestRenderEveryTemplate's data for the contact
 // pages, filling every branch.
 func contactFixtures(now time.Time, msgs []gateway.Message) map[string]view {
-	c := gateway.Contact{ID: 7, Number: "+12015550123", Name: "<b>Ana</b>", Tags: []string{"vip"}, TimeZone: "America/New_York",
+	c := contacts.Contact{ID: 7, Number: "+12015550123", Name: "<b>Ana</b>", Tags: []string{"vip"}, TimeZone: "America/New_York",
 		TimeZoneDerived: true, Attributes: map[string]string{"email": "ana@example.com"}, Source: "import", CreatedAt: now, UpdatedAt: now}
 	purged := msgs[0]
 	purged.Text, purged.BodyPurged = "", true
@@ -311,19 +313,19 @@ func contactFixtures(now time.Time, msgs []gateway.Message) map[string]view {
 		Messages: append([]gateway.Message{purged}, msgs...), Inbound: []gateway.Inbound{{ID: 1, From: c.Number, Text: "hi", ReceivedAt: now}},
 		Events: []gateway.ConsentEvent{{ID: 1, Number: c.Number, At: now, Type: "opt_in", Purpose: "marketing", Method: "import",
 			Source: "shop.csv", DisclosureVersion: "v1", Actor: "ana", Keyword: "JOIN", Note: "n"}}, FieldError: "name",
-		ShopEvents: []gateway.ShopEvent{{Seq: 2, Type: "order_placed", Source: "shopify", OccurredAt: now, OrderID: "1001", CheckoutID: "98", Total: 19900, Currency: "USD"},
+		ShopEvents: []shopevents.Event{{Seq: 2, Type: "order_placed", Source: "shopify", OccurredAt: now, OrderID: "1001", CheckoutID: "98", Total: 19900, Currency: "USD"},
 			{Seq: 1, Type: "<script>alert(1)</script>", Source: "api", OccurredAt: now}}}
-	running := gateway.ImportJob{ID: "ab12", State: gateway.ImportRunning, FileName: "shop.csv", RowsRead: 10, BytesRead: 50, TotalBytes: 100,
+	running := contacts.ImportJob{ID: "ab12", State: contacts.ImportRunning, FileName: "shop.csv", RowsRead: 10, BytesRead: 50, TotalBytes: 100,
 		Columns: map[string]string{"Mobile": "number"}, IgnoredColumns: []string{"City", "Zip"}, StartedAt: now}
 	done := running
-	done.State, done.FinishedAt = gateway.ImportDone, now
-	done.Report = gateway.ImportReport{Imported: 5, Updated: 2, Invalid: 1, Suppressed: 1, ConsentKept: 1, RejectedTruncated: true,
-		Rejected: []gateway.ImportRejection{{Row: 3, Number: "bad", Reason: "number: is not a phone number"}}}
+	done.State, done.FinishedAt = contacts.ImportDone, now
+	done.Report = contacts.ImportReport{Imported: 5, Updated: 2, Invalid: 1, Suppressed: 1, ConsentKept: 1, RejectedTruncated: true,
+		Rejected: []contacts.ImportRejection{{Row: 3, Number: "bad", Reason: "number: is not a phone number"}}}
 	return map[string]view{
 		"contacts": {Title: "Contacts", Notice: "saved", Data: &contactsData{Q: "a", Tag: "vip", Total: 1, Next: "/contacts?after=7",
 			Rows: []contactRow{{Contact: c, Marketing: "Marketing: yes"}}}},
 		"contact": {Title: "Ana", Error: "The name is too long.", Data: contactPage},
-		"import":  {Title: "Import", Data: &importPageData{Job: &done, Jobs: []gateway.ImportJob{running, done}, Disclosure: "v1"}},
+		"import":  {Title: "Import", Data: &importPageData{Job: &done, Jobs: []contacts.ImportJob{running, done}, Disclosure: "v1"}},
 	}
 }
 

@@ -10,11 +10,13 @@ import (
 	"strings"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/shopevents"
 )
 
 // contactRow is one line of the contacts table.
 type contactRow struct {
-	gateway.Contact
+	contacts.Contact
 	Marketing string // consent state, in plain words
 }
 
@@ -52,9 +54,9 @@ func (s *server) contactsPage(w http.ResponseWriter, r *http.Request, u user) er
 	f, err := parseContactFilter(r)
 	if err != nil {
 		v.Error = "That page link is broken; showing the first contacts."
-		f = gateway.ContactFilter{Query: d.Q, Tag: d.Tag, Limit: defaultLimit}
+		f = contacts.Filter{Query: d.Q, Tag: d.Tag, Limit: defaultLimit}
 	}
-	rows, next, err := s.gw.Contacts(f)
+	rows, next, err := s.gw.Contacts().List(f)
 	if err != nil {
 		return err
 	}
@@ -65,7 +67,7 @@ func (s *server) contactsPage(w http.ResponseWriter, r *http.Request, u user) er
 		}
 		d.Rows = append(d.Rows, contactRow{Contact: c, Marketing: marketingLabel(cons)})
 	}
-	if d.Total, err = s.gw.CountContacts(); err != nil {
+	if d.Total, err = s.gw.Contacts().Count(); err != nil {
 		return err
 	}
 	if next != 0 {
@@ -104,7 +106,7 @@ type contactForm struct {
 	Number, Name, Tags, TimeZone, Language, Attributes string
 }
 
-func formFromContact(c gateway.Contact) contactForm {
+func formFromContact(c contacts.Contact) contactForm {
 	f := contactForm{Number: c.Number, Name: c.Name, Tags: strings.Join(c.Tags, ", "), Language: c.Language}
 	if !c.TimeZoneDerived {
 		f.TimeZone = c.TimeZone
@@ -153,14 +155,14 @@ func (f contactForm) parse() (tags []string, attrs map[string]string, err error)
 // contactData is the contact page: the form, and for a stored contact its
 // texts and consent timeline.
 type contactData struct {
-	Contact    *gateway.Contact
+	Contact    *contacts.Contact
 	Form       contactForm
 	Marketing  string
 	Messages   []gateway.Message
 	Inbound    []gateway.Inbound
 	Events     []gateway.ConsentEvent
-	ShopEvents []gateway.ShopEvent // the timeline of what the shop reported, newest first
-	Confirm    bool                // the erase confirmation
+	ShopEvents []shopevents.Event // the timeline of what the shop reported, newest first
+	Confirm    bool               // the erase confirmation
 	DerivedTZ  string
 	FieldError string // the field the error is about, to mark it
 	OptIn      optInData
@@ -195,8 +197,8 @@ func (s *server) createContactForm(w http.ResponseWriter, r *http.Request, u use
 	f := readContactForm(r)
 	tags, attrs, err := f.parse()
 	if err == nil {
-		var c gateway.Contact
-		c, err = s.gw.CreateContact(r.Context(), gateway.Contact{Number: f.Number, Name: f.Name, Tags: tags,
+		var c contacts.Contact
+		c, err = s.gw.Contacts().Create(r.Context(), contacts.Contact{Number: f.Number, Name: f.Name, Tags: tags,
 			Attributes: attrs, TimeZone: f.TimeZone, Language: f.Language, Source: "console"})
 		if err == nil {
 			seeOther(w, r, fmt.Sprintf("/contacts/%d?done=created", c.ID))
@@ -207,7 +209,7 @@ func (s *server) createContactForm(w http.ResponseWriter, r *http.Request, u use
 	switch {
 	case errors.Is(err, gateway.ErrExists):
 		msg, field = "This number already has a contact.", "number"
-		if c, e := s.gw.ContactByNumber(f.Number); e == nil {
+		if c, e := s.gw.Contacts().ByNumber(f.Number); e == nil {
 			msg = fmt.Sprintf("This number already belongs to contact %d (%s).", c.ID, c.Name)
 		}
 	case errors.Is(err, gateway.ErrSuppressed):
@@ -220,7 +222,7 @@ func (s *server) createContactForm(w http.ResponseWriter, r *http.Request, u use
 }
 
 // loadContactData fills the contact page's history and consent timeline.
-func (s *server) loadContactData(c gateway.Contact) (*contactData, error) {
+func (s *server) loadContactData(c contacts.Contact) (*contactData, error) {
 	d := &contactData{Contact: &c, Form: formFromContact(c)}
 	if c.TimeZoneDerived {
 		d.DerivedTZ = c.TimeZone
@@ -241,7 +243,7 @@ func (s *server) loadContactData(c gateway.Contact) (*contactData, error) {
 	if d.Inbound, _, err = s.gw.ContactInbound(c.Number, 0, 20); err != nil {
 		return nil, err
 	}
-	evs, err := s.gw.ContactEvents(c.Number)
+	evs, err := s.gw.Shop().Events(c.Number)
 	if err != nil {
 		return nil, err
 	}
@@ -255,14 +257,14 @@ func (s *server) loadContactData(c gateway.Contact) (*contactData, error) {
 
 // contactFromPath loads the contact named by the path's {id} and what its
 // page shows.
-func (s *server) contactFromPath(r *http.Request) (gateway.Contact, *contactData, error) {
+func (s *server) contactFromPath(r *http.Request) (contacts.Contact, *contactData, error) {
 	id, err := parseID(r)
 	if err != nil {
-		return gateway.Contact{}, nil, err
+		return contacts.Contact{}, nil, err
 	}
-	c, err := s.gw.Contact(id)
+	c, err := s.gw.Contacts().Get(id)
 	if err != nil {
-		return gateway.Contact{}, nil, err
+		return contacts.Contact{}, nil, err
 	}
 	d, err := s.loadContactData(c)
 	return c, d, err
@@ -278,7 +280,7 @@ func (s *server) contactPage(w http.ResponseWriter, r *http.Request, u user) err
 		Notice: contactNotice(r.URL.Query().Get("done")), Data: d})
 }
 
-func contactTitle(c gateway.Contact) string {
+func contactTitle(c contacts.Contact) string {
 	if c.Name != "" {
 		return c.Name
 	}
@@ -296,7 +298,7 @@ func (s *server) saveContactForm(w http.ResponseWriter, r *http.Request, u user)
 	f := readContactForm(r)
 	tags, attrs, err := f.parse()
 	if err == nil {
-		_, err = s.gw.UpdateContact(r.Context(), id, gateway.ContactPatch{Number: &f.Number, Name: &f.Name, Tags: &tags,
+		_, err = s.gw.Contacts().Update(r.Context(), id, contacts.Patch{Number: &f.Number, Name: &f.Name, Tags: &tags,
 			Attributes: &attrs, TimeZone: &f.TimeZone, Language: &f.Language})
 		if err == nil {
 			seeOther(w, r, fmt.Sprintf("/contacts/%d?done=saved", id))
@@ -312,7 +314,7 @@ func (s *server) saveContactForm(w http.ResponseWriter, r *http.Request, u user)
 	case msg == "":
 		return err
 	}
-	c, err := s.gw.Contact(id)
+	c, err := s.gw.Contacts().Get(id)
 	if err != nil {
 		return err
 	}

@@ -11,17 +11,18 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/contacts"
 )
 
 // createContactAPI posts a contact and returns it, failing unless the
 // answer is want.
-func (r *rig) createContactAPI(body string, want int) gateway.Contact {
+func (r *rig) createContactAPI(body string, want int) contacts.Contact {
 	r.t.Helper()
 	w := r.do("POST", "/api/v1/contacts", body)
 	if w.Code != want {
 		r.t.Fatalf("POST contact %s: %d, want %d: %s", body, w.Code, want, w.Body)
 	}
-	var c gateway.Contact
+	var c contacts.Contact
 	if want == http.StatusCreated {
 		decodeBody(r.t, w, &c)
 	}
@@ -71,7 +72,7 @@ func TestContactAPICrud(t *testing.T) {
 	}
 	path := fmt.Sprintf("/api/v1/contacts/%d", c.ID)
 	w = r.do("PATCH", path, `{"name":"Ana Lima"}`)
-	var got gateway.Contact
+	var got contacts.Contact
 	decodeBody(t, w, &got)
 	if w.Code != http.StatusOK || got.Name != "Ana Lima" || got.Tags[0] != "vip" || got.Attributes["email"] != "ana@example.com" || got.Language != "en-US" {
 		t.Errorf("PATCH name: %d %+v; the other fields must stay", w.Code, got)
@@ -214,20 +215,20 @@ func TestSubjectExportAndEraseAPI(t *testing.T) {
 }
 
 // importCSV posts a CSV body and waits for the job to end.
-func (r *rig) importCSV(query, body string) gateway.ImportJob {
+func (r *rig) importCSV(query, body string) contacts.ImportJob {
 	r.t.Helper()
 	w := r.do("POST", "/api/v1/contacts/import"+query, body, "Content-Type", "text/csv")
 	if w.Code != http.StatusAccepted {
 		r.t.Fatalf("import: %d %s", w.Code, w.Body)
 	}
-	var job gateway.ImportJob
+	var job contacts.ImportJob
 	decodeBody(r.t, w, &job)
 	if loc := w.Header().Get("Location"); loc != "/api/v1/contacts/import/"+job.ID {
 		r.t.Errorf("Location %q", loc)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := r.gw.WaitImport(ctx, job.ID); err != nil {
+	if _, err := r.gw.Contacts().Wait(ctx, job.ID); err != nil {
 		r.t.Fatal(err)
 	}
 	w = r.do("GET", "/api/v1/contacts/import/"+job.ID, "")
@@ -253,7 +254,7 @@ func TestContactImportAPI(t *testing.T) {
 		"+12015550199,Erased,\n" + // 5 suppressed
 		"+12015550102,Cy,\n" // 6
 	job := r.importCSV("?file_name=shop.csv&map.Groups=tags", file)
-	if job.State != gateway.ImportDone || job.FileName != "shop.csv" {
+	if job.State != contacts.ImportDone || job.FileName != "shop.csv" {
 		t.Fatalf("job %+v", job)
 	}
 	rep := job.Report
@@ -333,21 +334,21 @@ func TestContactImportAPILargeStreamed(t *testing.T) {
 	if w.Code != http.StatusAccepted {
 		t.Fatalf("multipart import: %d %s", w.Code, w.Body)
 	}
-	var job gateway.ImportJob
+	var job contacts.ImportJob
 	decodeBody(t, w, &job)
 	if job.FileName != "big.csv" || job.TotalBytes != int64(b.Len()) {
 		t.Errorf("job %+v", job)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	done, err := r.gw.WaitImport(ctx, job.ID)
+	done, err := r.gw.Contacts().Wait(ctx, job.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if done.Report.Imported != 5000 || done.RowsRead != 5000 || done.BytesRead != int64(b.Len()) {
 		t.Errorf("finished job %+v", done)
 	}
-	if n, _ := r.gw.CountContacts(); n != 5000 {
+	if n, _ := r.gw.Contacts().Count(); n != 5000 {
 		t.Errorf("%d contacts, want 5000", n)
 	}
 }

@@ -417,7 +417,7 @@ type checkItem struct {
 // use to a shop. nil once every step is done.
 func (s *server) checklist(cards []modemCard, anyText bool) []checkItem {
 	cs := s.gw.ComplianceSettings()
-	tokens, _ := s.gw.Tokens()
+	tokens, _ := s.gw.Access().Tokens()
 	modemOK := false
 	for _, c := range cards {
 		modemOK = modemOK || c.State == "up"

@@ -16,11 +16,11 @@ func TestErrors(t *testing.T) {
 	existing := r.submit(`{"to":"`+to+`","text":"seed"}`, http.StatusAccepted)
 	id := itoa(existing.ID)
 
-	revokedTok, revoked, err := r.gw.CreateToken("revoked")
+	revokedTok, revoked, err := r.gw.Access().CreateToken("revoked")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.gw.RevokeToken(revoked.ID); err != nil {
+	if err := r.gw.Access().RevokeToken(revoked.ID); err != nil {
 		t.Fatal(err)
 	}
 	past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)

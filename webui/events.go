@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/shopevents"
 )
 
 // eventRoutes declares the shop's events: the API's batches, the public
@@ -71,8 +72,8 @@ func (s *server) ingestEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.gw.IngestEvents(r.Context(), body)
-	var be *gateway.EventBatchError
+	res, err := s.gw.Shop().Ingest(r.Context(), body)
+	var be *shopevents.BatchError
 	if errors.As(err, &be) {
 		out := problemBody{Problems: make([]errorDetail, 0, len(be.Problems))}
 		for _, p := range be.Problems {
@@ -106,12 +107,12 @@ type hookAnswer struct {
 // deliveries go through once the secret is saved), 400 for a malformed
 // body, 200 for everything verified, stored or not, so the platform does
 // not retry what simgate chose not to keep.
-func (s *server) answerHook(w http.ResponseWriter, res gateway.WebhookResult, err error) error {
-	var malformed *gateway.MalformedWebhookError
+func (s *server) answerHook(w http.ResponseWriter, res shopevents.HookResult, err error) error {
+	var malformed *shopevents.MalformedError
 	switch {
-	case errors.Is(err, gateway.ErrWebhookBadSignature):
+	case errors.Is(err, shopevents.ErrBadSignature):
 		return &apiError{Status: http.StatusUnauthorized, Code: codeUnauthorized, Message: err.Error()}
-	case errors.Is(err, gateway.ErrWebhookNoSecret):
+	case errors.Is(err, shopevents.ErrNoSecret):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable, Message: err.Error()}
 	case errors.As(err, &malformed):
 		return invalid("", "%s", err.Error())
@@ -128,23 +129,23 @@ func (s *server) refuseHook(source, topic string, err error) error {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		s.gw.LogWebhookRefusal(source, topic, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", tooLarge.Limit))
+		s.gw.Shop().LogRefusal(source, topic, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", tooLarge.Limit))
 	case errors.As(err, &api):
-		s.gw.LogWebhookRefusal(source, topic, api.Status, api.Message)
+		s.gw.Shop().LogRefusal(source, topic, api.Status, api.Message)
 	}
 	return err
 }
 
 // shopifyHook answers POST /hooks/shopify.
 func (s *server) shopifyHook(w http.ResponseWriter, r *http.Request) error {
-	d := gateway.WebhookDelivery{Topic: r.Header.Get("X-Shopify-Topic"), DeliveryID: r.Header.Get("X-Shopify-Webhook-Id"),
+	d := shopevents.Delivery{Topic: r.Header.Get("X-Shopify-Topic"), DeliveryID: r.Header.Get("X-Shopify-Webhook-Id"),
 		Signature: r.Header.Get("X-Shopify-Hmac-Sha256"), Shop: r.Header.Get("X-Shopify-Shop-Domain")}
 	body, err := s.readEventBody(w, r, true)
 	if err != nil {
-		return s.refuseHook(gateway.EventSourceShopify, d.Topic, err)
+		return s.refuseHook(shopevents.SourceShopify, d.Topic, err)
 	}
 	d.Body = body
-	res, err := s.gw.ShopifyWebhook(r.Context(), d)
+	res, err := s.gw.Shop().Shopify(r.Context(), d)
 	return s.answerHook(w, res, err)
 }
 
@@ -152,28 +153,28 @@ func (s *server) shopifyHook(w http.ResponseWriter, r *http.Request) error {
 // when the webhook is created (a form body "webhook_id=N", unsigned),
 // which must get 200 or WooCommerce will not save the webhook.
 func (s *server) wooHook(w http.ResponseWriter, r *http.Request) error {
-	d := gateway.WebhookDelivery{Topic: r.Header.Get("X-WC-Webhook-Topic"), DeliveryID: r.Header.Get("X-WC-Webhook-Delivery-ID"),
+	d := shopevents.Delivery{Topic: r.Header.Get("X-WC-Webhook-Topic"), DeliveryID: r.Header.Get("X-WC-Webhook-Delivery-ID"),
 		Signature: r.Header.Get("X-WC-Webhook-Signature"), Shop: r.Header.Get("X-WC-Webhook-Source")}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1024))
-		if err == nil && s.gw.WooCommercePing(body) {
+		if err == nil && s.gw.Shop().WooCommercePing(body) {
 			return writeJSON(w, http.StatusOK, hookAnswer{Ignored: "ping"})
 		}
-		return s.refuseHook(gateway.EventSourceWooCommerce, d.Topic, errUnsupportedMedia)
+		return s.refuseHook(shopevents.SourceWooCommerce, d.Topic, errUnsupportedMedia)
 	}
 	body, err := s.readEventBody(w, r, true)
 	if err != nil {
-		return s.refuseHook(gateway.EventSourceWooCommerce, d.Topic, err)
+		return s.refuseHook(shopevents.SourceWooCommerce, d.Topic, err)
 	}
 	d.Body = body
-	res, err := s.gw.WooCommerceWebhook(r.Context(), d)
+	res, err := s.gw.Shop().WooCommerce(r.Context(), d)
 	return s.answerHook(w, res, err)
 }
 
 // getIntegrations answers GET /api/v1/settings/integrations: secrets
 // masked, never in full.
 func (s *server) getIntegrations(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, s.gw.IntegrationSettings())
+	return writeJSON(w, http.StatusOK, s.gw.Shop().Settings())
 }
 
 // integrationsRequest is the body of PUT /api/v1/settings/integrations:
@@ -191,7 +192,7 @@ func (s *server) putIntegrations(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	saved, err := s.gw.SaveIntegrationSettings(gateway.IntegrationPatch{ShopifySecret: req.ShopifySecret,
+	saved, err := s.gw.Shop().SaveSettings(shopevents.SettingsPatch{ShopifySecret: req.ShopifySecret,
 		WooCommerceSecret: req.WooCommerceSecret, RetentionDays: req.EventRetentionDays}, "api:"+callerToken(r).Name)
 	if err != nil {
 		return err
@@ -206,16 +207,16 @@ func (s *server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if strings.TrimSpace(raw) == "" {
 		return invalid("phone", "is required: whose events to list")
 	}
-	c, err := s.gw.ContactByNumber(raw)
+	c, err := s.gw.Contacts().ByNumber(raw)
 	if err != nil {
 		return err
 	}
-	evs, err := s.gw.ContactEvents(c.Number)
+	evs, err := s.gw.Shop().Events(c.Number)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, struct {
-		Events []gateway.ShopEvent `json:"events"`
+		Events []shopevents.Event `json:"events"`
 	}{evs})
 }
 
@@ -225,10 +226,10 @@ type integrationsData struct {
 	WooURL         string
 	EventsURL      string
 	PublicURLSet   bool
-	Settings       gateway.IntegrationSettings
-	Deliveries     []gateway.HookDelivery
+	Settings       shopevents.MaskedSettings
+	Deliveries     []shopevents.LogEntry
 	TestNumber     string
-	TestEvent      *gateway.ShopEvent
+	TestEvent      *shopevents.Event
 	RetentionInput string
 }
 
@@ -239,12 +240,12 @@ func (s *server) renderIntegrations(w http.ResponseWriter, r *http.Request, stat
 		base = "https://your-box.example" // shown with a note to set public_url
 	}
 	d.ShopifyURL, d.WooURL, d.EventsURL = base+"/hooks/shopify", base+"/hooks/woocommerce", base+"/api/v1/events"
-	d.Settings = s.gw.IntegrationSettings()
+	d.Settings = s.gw.Shop().Settings()
 	if d.RetentionInput == "" {
 		d.RetentionInput = strconv.Itoa(d.Settings.EventRetentionDays)
 	}
 	var err error
-	if d.Deliveries, err = s.gw.WebhookDeliveries(); err != nil {
+	if d.Deliveries, err = s.gw.Shop().Deliveries(); err != nil {
 		return err
 	}
 	return s.render(w, r, status, "integrations", view{Title: "Integrations", Nav: "integrations", Error: errMsg, Notice: notice, Data: d})
@@ -263,7 +264,7 @@ func (s *server) integrationsPage(w http.ResponseWriter, r *http.Request, u user
 // left empty keeps the secret; the "remove" boxes delete one.
 func (s *server) saveIntegrations(w http.ResponseWriter, r *http.Request, u user) error {
 	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
-	var p gateway.IntegrationPatch
+	var p shopevents.SettingsPatch
 	for _, f := range []struct {
 		name string
 		dst  **string
@@ -285,7 +286,7 @@ func (s *server) saveIntegrations(w http.ResponseWriter, r *http.Request, u user
 		}
 		p.RetentionDays = &days
 	}
-	if _, err := s.gw.SaveIntegrationSettings(p, "console:"+u.Name); err != nil {
+	if _, err := s.gw.Shop().SaveSettings(p, "console:"+u.Name); err != nil {
 		if msg := formError(err); msg != "" {
 			return s.renderIntegrations(w, r, http.StatusBadRequest, integrationsData{RetentionInput: retention}, msg, "")
 		}
@@ -300,7 +301,7 @@ func (s *server) saveIntegrations(w http.ResponseWriter, r *http.Request, u user
 func (s *server) sendTestEvent(w http.ResponseWriter, r *http.Request, u user) error {
 	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 	number := strings.TrimSpace(r.PostFormValue("number"))
-	ev, err := s.gw.SendTestEvent(r.Context(), number, u.Name)
+	ev, err := s.gw.Shop().TestEvent(r.Context(), number, u.Name)
 	if err != nil {
 		if msg := formError(err); msg != "" {
 			return s.renderIntegrations(w, r, http.StatusBadRequest, integrationsData{TestNumber: number}, msg, "")

@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/shopevents"
 	"github.com/simgate/simgate/store"
 )
 
 // eventBatchSize is what the benchmark posts per request: the most one
 // request may carry.
-const eventBatchSize = gateway.MaxEventBatch
+const eventBatchSize = shopevents.MaxBatch
 
 // BenchmarkEventIngestHTTP posts batches of 1,000 checkout events (two
 // items each, money as strings) through the real handler on 127.0.0.1
@@ -41,7 +42,7 @@ func BenchmarkEventIngestHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok, _, err := gw.CreateToken("bench")
+	tok, _, err := gw.Access().CreateToken("bench")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/shopevents"
 )
 
 // sign is the platforms' signature: base64 HMAC-SHA256 of the raw body,
@@ -141,7 +141,7 @@ func TestShopifyHookAnswers(t *testing.T) {
 		t.Errorf("no secret set: %d %s", code, b)
 	}
 	secret := hookSecret
-	if _, err := r.gw.SaveIntegrationSettings(gateway.IntegrationPatch{ShopifySecret: &secret}, "test"); err != nil {
+	if _, err := r.gw.Shop().SaveSettings(shopevents.SettingsPatch{ShopifySecret: &secret}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	for name, tc := range map[string]struct {
@@ -176,7 +176,7 @@ func TestShopifyHookAnswers(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(b, `"duplicates":1`) {
 		t.Errorf("redelivery: %d %s", code, b)
 	}
-	ds, err := r.gw.WebhookDeliveries()
+	ds, err := r.gw.Shop().Deliveries()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestWooCommerceHookAndPing(t *testing.T) {
 		t.Errorf("a form that is no ping: %d", code)
 	}
 	secret := "wc_secret_webui"
-	if _, err := r.gw.SaveIntegrationSettings(gateway.IntegrationPatch{WooCommerceSecret: &secret}, "test"); err != nil {
+	if _, err := r.gw.Shop().SaveSettings(shopevents.SettingsPatch{WooCommerceSecret: &secret}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	body := shopFixture(t, "woocommerce_order_processing.json")
@@ -211,7 +211,7 @@ func TestWooCommerceHookAndPing(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(b, `"stored":1`) {
 		t.Fatalf("order: %d %s", code, b)
 	}
-	evs, err := r.gw.ContactEvents("+4915123456789")
+	evs, err := r.gw.Shop().Events("+4915123456789")
 	if err != nil || len(evs) != 1 || evs[0].Type != "order_placed" || evs[0].Total != 2935 || evs[0].Ends[0] != "checkout:woocommerce:727" {
 		t.Errorf("events %+v, %v", evs, err)
 	}
@@ -237,7 +237,7 @@ func TestIntegrationsPage(t *testing.T) {
 	if w := c.post("/settings/integrations", url.Values{"shopify_secret": {""}, "event_retention_days": {"90"}}); w.Code != http.StatusSeeOther {
 		t.Fatalf("save again: %d", w.Code)
 	}
-	if !c.gw.IntegrationSettings().ShopifySecretSet {
+	if !c.gw.Shop().Settings().ShopifySecretSet {
 		t.Error("saving with an empty secret field removed the secret")
 	}
 	w = c.post("/settings/integrations", url.Values{"shopify_secret": {"short"}})
@@ -248,7 +248,7 @@ func TestIntegrationsPage(t *testing.T) {
 	// The test event goes through the events' path and shows up.
 	w = c.post("/settings/integrations/test", url.Values{"number": {"(201) 555-0199"}})
 	wantBody(t, w, http.StatusOK, "Test event", "+12015550199", `id="test-event"`, "test event: stored 1")
-	contact, err := c.gw.ContactByNumber("+12015550199")
+	contact, err := c.gw.Contacts().ByNumber("+12015550199")
 	if err != nil {
 		t.Fatalf("the test event created no contact: %v", err)
 	}
@@ -259,7 +259,7 @@ func TestIntegrationsPage(t *testing.T) {
 
 	// The API shows the settings masked.
 	w = c.do("GET", "/api/v1/settings/integrations", "")
-	var s gateway.IntegrationSettings
+	var s shopevents.MaskedSettings
 	decodeBody(t, w, &s)
 	if !s.ShopifySecretSet || s.ShopifySecretMasked != "••••••••cdef" || s.EventRetentionDays != 90 || strings.Contains(w.Body.String(), "0123456789") {
 		t.Errorf("API settings %s", w.Body)
@@ -273,7 +273,7 @@ func TestIntegrationsPage(t *testing.T) {
 		t.Errorf("PUT a short secret: %d %s", w.Code, w.Body)
 	}
 	w = c.do("GET", "/api/v1/events?phone=%2B12015550199", "")
-	var list struct{ Events []gateway.ShopEvent }
+	var list struct{ Events []shopevents.Event }
 	decodeBody(t, w, &list)
 	if w.Code != http.StatusOK || len(list.Events) != 1 || list.Events[0].Type != "test" {
 		t.Errorf("GET events: %d %s", w.Code, w.Body)
@@ -299,7 +299,7 @@ func TestContactTimelineShowsEvents(t *testing.T) {
 	}
 	var res struct{ Events []struct{ Seq uint64 } }
 	_ = json.Unmarshal(w.Body.Bytes(), &res)
-	contact, err := c.gw.ContactByNumber("+12015550123")
+	contact, err := c.gw.Contacts().ByNumber("+12015550123")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,10 +313,10 @@ func integrationFixtures(now time.Time) map[string]view {
 		"integrations": {Title: "Integrations", Error: "shopify_secret must be 8 to 256 characters.", Notice: "Saved.", Data: integrationsData{
 			ShopifyURL: "https://texts.example.com/hooks/shopify", WooURL: "https://texts.example.com/hooks/woocommerce",
 			EventsURL: "https://texts.example.com/api/v1/events", PublicURLSet: false,
-			Settings: gateway.IntegrationSettings{ShopifySecretSet: true, ShopifySecretMasked: "••••••••cdef", EventRetentionDays: 365},
-			Deliveries: []gateway.HookDelivery{{ID: 2, At: now, Source: "shopify", Topic: "orders/create", Status: 401, Outcome: "refused: bad signature"},
+			Settings: shopevents.MaskedSettings{ShopifySecretSet: true, ShopifySecretMasked: "••••••••cdef", EventRetentionDays: 365},
+			Deliveries: []shopevents.LogEntry{{ID: 2, At: now, Source: "shopify", Topic: "orders/create", Status: 401, Outcome: "refused: bad signature"},
 				{ID: 1, At: now, Source: "api", Topic: "<script>alert(1)</script>", Status: 200, Outcome: "stored 1"}},
-			TestNumber: "+12015550199", TestEvent: &gateway.ShopEvent{Seq: 3, Type: "test", Number: "+12015550199", ReceivedAt: now},
+			TestNumber: "+12015550199", TestEvent: &shopevents.Event{Seq: 3, Type: "test", Number: "+12015550199", ReceivedAt: now},
 			RetentionInput: "365"}},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/flows"
 )
 
 // flowRoutes declares the automated flows' API and console pages.
@@ -35,15 +36,15 @@ func (s *server) flowRoutes() {
 // flowRequest is the body of POST /api/v1/flows: a ready-made flow by
 // name (with its options), or a name and a definition.
 type flowRequest struct {
-	Preset     string                    `json:"preset"`
-	Options    gateway.FlowPresetOptions `json:"options"`
-	Name       string                    `json:"name"`
-	Definition json.RawMessage           `json:"definition"`
+	Preset     string              `json:"preset"`
+	Options    flows.PresetOptions `json:"options"`
+	Name       string              `json:"name"`
+	Definition json.RawMessage     `json:"definition"`
 }
 
 // listFlowsAPI answers GET /api/v1/flows.
 func (s *server) listFlowsAPI(w http.ResponseWriter, r *http.Request) error {
-	list, err := s.gw.Flows()
+	list, err := s.gw.Flows().List()
 	if err != nil {
 		return err
 	}
@@ -52,7 +53,7 @@ func (s *server) listFlowsAPI(w http.ResponseWriter, r *http.Request) error {
 
 // flowPresetsAPI answers GET /api/v1/flow-presets.
 func (s *server) flowPresetsAPI(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, map[string]any{"presets": s.gw.FlowPresets()})
+	return writeJSON(w, http.StatusOK, map[string]any{"presets": s.gw.Flows().Presets()})
 }
 
 // createFlowAPI answers POST /api/v1/flows with 201 and the flow.
@@ -61,16 +62,16 @@ func (s *server) createFlowAPI(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	var f gateway.Flow
+	var f flows.Flow
 	var err error
 	if in.Preset != "" {
-		f, err = s.gw.EnableFlowPreset(in.Preset, in.Options)
+		f, err = s.gw.Flows().EnablePreset(in.Preset, in.Options)
 	} else {
-		var def gateway.FlowDefinition
-		if def, err = gateway.DecodeFlowDefinition(in.Definition); err != nil {
+		var def flows.Definition
+		if def, err = flows.ParseDefinition(in.Definition); err != nil {
 			return err
 		}
-		f, err = s.gw.CreateFlow(in.Name, def)
+		f, err = s.gw.Flows().Create(in.Name, def)
 	}
 	if err != nil {
 		return err
@@ -85,7 +86,7 @@ func (s *server) getFlowAPI(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f, err := s.gw.Flow(id)
+	f, err := s.gw.Flows().Flow(id)
 	if err != nil {
 		return err
 	}
@@ -103,11 +104,11 @@ func (s *server) updateFlowAPI(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	def, err := gateway.DecodeFlowDefinition(in.Definition)
+	def, err := flows.ParseDefinition(in.Definition)
 	if err != nil {
 		return err
 	}
-	f, err := s.gw.UpdateFlow(id, in.Name, def)
+	f, err := s.gw.Flows().Update(id, in.Name, def)
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func (s *server) pauseFlowAPI(paused bool) func(http.ResponseWriter, *http.Reque
 		if err != nil {
 			return err
 		}
-		f, err := s.gw.PauseFlow(id, paused)
+		f, err := s.gw.Flows().SetPaused(id, paused)
 		if err != nil {
 			return err
 		}
@@ -140,7 +141,7 @@ func (s *server) flowEntriesAPI(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, next, err := s.gw.FlowEntries(id, before, limit)
+	list, next, err := s.gw.Flows().Entries(id, before, limit)
 	if err != nil {
 		return err
 	}
@@ -180,7 +181,7 @@ func (s *server) testFlowAPI(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	res, err := s.gw.TestFlow(id, in.Number)
+	res, err := s.gw.Flows().Test(id, in.Number)
 	if err != nil {
 		return err
 	}
@@ -190,14 +191,14 @@ func (s *server) testFlowAPI(w http.ResponseWriter, r *http.Request) error {
 // Console.
 
 type flowsData struct {
-	Flows   []gateway.Flow
-	Presets []gateway.FlowPreset
+	Flows   []flows.Flow
+	Presets []flows.Preset
 }
 
 // flowsPage answers GET /flows: every flow with its counters, and the
 // ready-made flows to enable.
 func (s *server) flowsPage(w http.ResponseWriter, r *http.Request, u user) error {
-	list, err := s.gw.Flows()
+	list, err := s.gw.Flows().List()
 	if err != nil {
 		return err
 	}
@@ -206,24 +207,24 @@ func (s *server) flowsPage(w http.ResponseWriter, r *http.Request, u user) error
 		notice = "The flow is paused."
 	}
 	return s.render(w, r, http.StatusOK, "flows", view{Title: "Flows", Nav: "flows", Notice: notice,
-		Data: flowsData{Flows: list, Presets: s.gw.FlowPresets()}})
+		Data: flowsData{Flows: list, Presets: s.gw.Flows().Presets()}})
 }
 
 // enablePresetForm answers POST /flows/presets: one click makes the flow.
 func (s *server) enablePresetForm(w http.ResponseWriter, r *http.Request, u user) error {
 	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
-	o := gateway.FlowPresetOptions{SecondText: r.PostFormValue("second_text") != "", DiscountCode: strings.TrimSpace(r.PostFormValue("discount_code"))}
+	o := flows.PresetOptions{SecondText: r.PostFormValue("second_text") != "", DiscountCode: strings.TrimSpace(r.PostFormValue("discount_code"))}
 	if d := strings.TrimSpace(r.PostFormValue("days")); d != "" {
 		o.Days, _ = strconv.Atoi(d)
 	}
-	f, err := s.gw.EnableFlowPreset(r.PostFormValue("preset"), o)
+	f, err := s.gw.Flows().EnablePreset(r.PostFormValue("preset"), o)
 	if msg := formError(err); msg != "" {
-		list, lerr := s.gw.Flows()
+		list, lerr := s.gw.Flows().List()
 		if lerr != nil {
 			return lerr
 		}
 		return s.render(w, r, http.StatusBadRequest, "flows", view{Title: "Flows", Nav: "flows", Error: msg,
-			Data: flowsData{Flows: list, Presets: s.gw.FlowPresets()}})
+			Data: flowsData{Flows: list, Presets: s.gw.Flows().Presets()}})
 	}
 	if err != nil {
 		return err
@@ -244,20 +245,20 @@ type stepForm struct {
 }
 
 type flowPageData struct {
-	Flow    gateway.Flow
-	Trigger gateway.FlowDefinition
+	Flow    flows.Flow
+	Trigger flows.Definition
 	Filter  string // one test a line: field op value
 	Steps   []stepForm
-	Entries []gateway.FlowEntry
+	Entries []flows.Entry
 	Next    string
-	Test    *gateway.FlowTestResult
+	Test    *flows.TestResult
 	TestTo  string
 	Kinds   []string
 	// Results is what the flow earned, by the one attribution rule.
 	Results *resultsView
 }
 
-func flowPageFor(f gateway.Flow) flowPageData {
+func flowPageFor(f flows.Flow) flowPageData {
 	d := flowPageData{Flow: f, Trigger: f.Definition, Kinds: []string{"wait", "condition", "send"}}
 	var lines []string
 	for _, m := range f.Definition.Trigger.Filter {
@@ -298,18 +299,18 @@ func flowNotice(key string) string {
 	}[key]
 }
 
-func (s *server) renderFlow(w http.ResponseWriter, r *http.Request, status int, errMsg, notice string, test *gateway.FlowTestResult, testTo string) error {
+func (s *server) renderFlow(w http.ResponseWriter, r *http.Request, status int, errMsg, notice string, test *flows.TestResult, testTo string) error {
 	id, err := pathID(r, "flow")
 	if err != nil {
 		return err
 	}
-	f, err := s.gw.Flow(id)
+	f, err := s.gw.Flows().Flow(id)
 	if err != nil {
 		return err
 	}
 	d := flowPageFor(f)
 	before, _ := strconv.ParseUint(r.URL.Query().Get("before"), 10, 64)
-	entries, next, err := s.gw.FlowEntries(id, before, 50)
+	entries, next, err := s.gw.Flows().Entries(id, before, 50)
 	if err != nil {
 		return err
 	}
@@ -336,7 +337,7 @@ func (s *server) saveFlowForm(w http.ResponseWriter, r *http.Request, u user) er
 	}
 	def, err := definitionFromForm(r.PostForm)
 	if err == nil {
-		_, err = s.gw.UpdateFlow(id, strings.TrimSpace(r.PostFormValue("name")), def)
+		_, err = s.gw.Flows().Update(id, strings.TrimSpace(r.PostFormValue("name")), def)
 	}
 	if msg := formError(err); msg != "" {
 		return s.renderFlow(w, r, http.StatusBadRequest, msg, "", nil, "")
@@ -349,8 +350,8 @@ func (s *server) saveFlowForm(w http.ResponseWriter, r *http.Request, u user) er
 }
 
 // definitionFromForm reads the editor's fields.
-func definitionFromForm(f url.Values) (gateway.FlowDefinition, error) {
-	var d gateway.FlowDefinition
+func definitionFromForm(f url.Values) (flows.Definition, error) {
+	var d flows.Definition
 	d.Trigger.Kind = f.Get("trigger_kind")
 	d.Trigger.Event = strings.TrimSpace(f.Get("trigger_event"))
 	d.Trigger.Attribute = strings.TrimSpace(f.Get("trigger_attribute"))
@@ -359,10 +360,10 @@ func definitionFromForm(f url.Values) (gateway.FlowDefinition, error) {
 	if d.Trigger.MinCount, err = optionalInt(f.Get("trigger_min_count")); err != nil {
 		return d, &gateway.FieldError{Field: "trigger.min_count", Message: "must be a number"}
 	}
-	if d.Trigger.Within, err = gateway.ParseFlowDuration(f.Get("trigger_within")); err != nil {
+	if d.Trigger.Within, err = flows.ParseDuration(f.Get("trigger_within")); err != nil {
 		return d, &gateway.FieldError{Field: "trigger.within", Message: err.Error()}
 	}
-	if d.Trigger.ReenterAfter, err = gateway.ParseFlowDuration(f.Get("trigger_reenter_after")); err != nil {
+	if d.Trigger.ReenterAfter, err = flows.ParseDuration(f.Get("trigger_reenter_after")); err != nil {
 		return d, &gateway.FieldError{Field: "trigger.reenter_after", Message: err.Error()}
 	}
 	for i, line := range strings.Split(f.Get("trigger_filter"), "\n") {
@@ -373,7 +374,7 @@ func definitionFromForm(f url.Values) (gateway.FlowDefinition, error) {
 		if len(parts) < 2 {
 			return d, &gateway.FieldError{Field: fmt.Sprintf("trigger.filter[%d]", i), Message: "write a test as: field op value, such as total gte 5000"}
 		}
-		d.Trigger.Filter = append(d.Trigger.Filter, gateway.FlowMatch{Field: parts[0], Op: parts[1], Value: strings.Join(parts[2:], " ")})
+		d.Trigger.Filter = append(d.Trigger.Filter, flows.Match{Field: parts[0], Op: parts[1], Value: strings.Join(parts[2:], " ")})
 	}
 	d.Exit.OnOrder = f.Get("exit_on_order")
 	n, _ := strconv.Atoi(f.Get("steps"))
@@ -386,33 +387,33 @@ func definitionFromForm(f url.Values) (gateway.FlowDefinition, error) {
 			continue
 		}
 		p := fmt.Sprintf("s%d_", i)
-		var st gateway.FlowStep
+		var st flows.Step
 		switch f.Get(p + "kind") {
 		case "wait":
-			dur, err := gateway.ParseFlowDuration(f.Get(p + "wait_for"))
+			dur, err := flows.ParseDuration(f.Get(p + "wait_for"))
 			if err != nil {
 				return d, &gateway.FieldError{Field: fmt.Sprintf("steps[%d].wait.for", i), Message: err.Error()}
 			}
-			st.Wait = &gateway.FlowWait{For: dur, Until: strings.TrimSpace(f.Get(p + "wait_until"))}
+			st.Wait = &flows.Wait{For: dur, Until: strings.TrimSpace(f.Get(p + "wait_until"))}
 		case "condition":
 			amount, err := optionalInt(f.Get(p + "cond_amount"))
 			if err != nil {
 				return d, &gateway.FieldError{Field: fmt.Sprintf("steps[%d].condition.amount", i), Message: "must be a number of cents"}
 			}
-			st.Condition = &gateway.FlowCondition{Kind: f.Get(p + "cond_kind"), Scope: f.Get(p + "cond_scope"),
+			st.Condition = &flows.Condition{Kind: f.Get(p + "cond_kind"), Scope: f.Get(p + "cond_scope"),
 				Event: strings.TrimSpace(f.Get(p + "cond_event")), Tag: strings.TrimSpace(f.Get(p + "cond_tag")), Amount: int64(amount)}
 		case "send":
-			st.Send = &gateway.FlowSend{Kind: f.Get(p + "send_kind"), Template: f.Get(p + "send_template")}
+			st.Send = &flows.Send{Kind: f.Get(p + "send_kind"), Template: f.Get(p + "send_template")}
 		}
 		d.Steps = append(d.Steps, st)
 	}
 	switch action {
 	case "add_wait":
-		d.Steps = append(d.Steps, gateway.FlowStep{Wait: &gateway.FlowWait{For: gateway.FlowDuration(3600e9)}})
+		d.Steps = append(d.Steps, flows.Step{Wait: &flows.Wait{For: flows.Duration(3600e9)}})
 	case "add_condition":
-		d.Steps = append(d.Steps, gateway.FlowStep{Condition: &gateway.FlowCondition{Kind: "no_order"}})
+		d.Steps = append(d.Steps, flows.Step{Condition: &flows.Condition{Kind: "no_order"}})
 	case "add_send":
-		d.Steps = append(d.Steps, gateway.FlowStep{Send: &gateway.FlowSend{Kind: "marketing", Template: "Hi {{ .first_name | default \"there\" }}!"}})
+		d.Steps = append(d.Steps, flows.Step{Send: &flows.Send{Kind: "marketing", Template: "Hi {{ .first_name | default \"there\" }}!"}})
 	}
 	return d, nil
 }
@@ -433,7 +434,7 @@ func (s *server) pauseFlowForm(w http.ResponseWriter, r *http.Request, u user) e
 		return err
 	}
 	paused := r.PostFormValue("paused") == "1"
-	if _, err := s.gw.PauseFlow(id, paused); err != nil {
+	if _, err := s.gw.Flows().SetPaused(id, paused); err != nil {
 		return err
 	}
 	done := "resumed"
@@ -453,7 +454,7 @@ func (s *server) testFlowForm(w http.ResponseWriter, r *http.Request, u user) er
 		return err
 	}
 	number := strings.TrimSpace(r.PostFormValue("number"))
-	res, err := s.gw.TestFlow(id, number)
+	res, err := s.gw.Flows().Test(id, number)
 	if msg := formError(err); msg != "" {
 		return s.renderFlow(w, r, http.StatusBadRequest, msg, "", nil, number)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/flows"
 )
 
 func TestFlowAPI(t *testing.T) {
@@ -17,7 +17,7 @@ func TestFlowAPI(t *testing.T) {
 	if w.Code != http.StatusCreated {
 		t.Fatalf("enable preset: %d %s", w.Code, w.Body)
 	}
-	var f gateway.Flow
+	var f flows.Flow
 	decodeBody(t, w, &f)
 	if f.Preset != "abandoned_cart" || f.Status != "active" || len(f.Definition.Steps) != 6 || !strings.Contains(f.Definition.Steps[5].Send.Template, "SAVE5") {
 		t.Fatalf("flow %+v", f)
@@ -96,7 +96,7 @@ func TestFlowConsole(t *testing.T) {
 	wantBody(t, c.post("/flows/1", form), http.StatusBadRequest, "steps[0].wait.until")
 	form.Set("s0_wait_until", "19:00")
 	wantRedirect(t, c.post("/flows/1", form), "/flows/1?done=saved")
-	f, err := c.gw.Flow(1)
+	f, err := c.gw.Flows().Flow(1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,11 +105,11 @@ func TestFlowConsole(t *testing.T) {
 	}
 	form.Set("action", "add_condition")
 	wantRedirect(t, c.post("/flows/1", form), "/flows/1?done=saved")
-	if f, _ = c.gw.Flow(1); len(f.Definition.Steps) != 3 {
+	if f, _ = c.gw.Flows().Flow(1); len(f.Definition.Steps) != 3 {
 		t.Errorf("add a step: %d steps", len(f.Definition.Steps))
 	}
 	wantRedirect(t, c.post("/flows/1/pause", url.Values{"paused": {"1"}}), "/flows/1?done=paused")
-	if f, _ = c.gw.Flow(1); f.Status != "paused" {
+	if f, _ = c.gw.Flows().Flow(1); f.Status != "paused" {
 		t.Errorf("status %s", f.Status)
 	}
 	wantBody(t, c.post("/flows/1/test", url.Values{"number": {"+12015550123"}}), http.StatusOK, "Nothing was sent")
@@ -126,22 +126,22 @@ func TestFlowConsole(t *testing.T) {
 
 // flowFixtures fill every branch of the flow pages for TestRenderEveryTemplate.
 func flowFixtures(now time.Time) map[string]view {
-	_, cart, _ := gateway.FlowPresetDefinition("abandoned_cart", gateway.FlowPresetOptions{SecondText: true})
-	cart.Trigger.Filter = []gateway.FlowMatch{{Field: "total", Op: "gte", Value: "5000"}}
-	f := gateway.Flow{ID: 1, Name: "<script>alert(1)</script>", Status: "active", Version: 2, Preset: "abandoned_cart", Definition: cart,
-		Counters: gateway.FlowCounters{Entered: 10, Waiting: 3, Sent: 5, Clicked: 2, Orders: 1, Revenue: map[string]int64{"USD": 4999}}}
+	_, cart, _ := flows.PresetDefinition("abandoned_cart", flows.PresetOptions{SecondText: true})
+	cart.Trigger.Filter = []flows.Match{{Field: "total", Op: "gte", Value: "5000"}}
+	f := flows.Flow{ID: 1, Name: "<script>alert(1)</script>", Status: "active", Version: 2, Preset: "abandoned_cart", Definition: cart,
+		Counters: flows.Counters{Entered: 10, Waiting: 3, Sent: 5, Clicked: 2, Orders: 1, Revenue: map[string]int64{"USD": 4999}}}
 	due := now.Add(time.Hour)
 	d := flowPageFor(f)
-	d.Entries = []gateway.FlowEntry{
+	d.Entries = []flows.Entry{
 		{ID: 2, Number: "+12015550123", Version: 2, State: "waiting", DueAt: &due, EnteredAt: now},
 		{ID: 1, Number: "+12015550124", Version: 1, State: "exited", Reason: "order 1001 placed", EnteredAt: now,
-			Steps: []gateway.FlowStepRecord{{Step: 2, Kind: "send", MessageID: 7, Status: "queued", Hold: "quiet hours", Clicked: true}}},
+			Steps: []flows.StepRecord{{Step: 2, Kind: "send", MessageID: 7, Status: "queued", Hold: "quiet hours", Clicked: true}}},
 	}
 	d.Next, d.TestTo = "/flows/1?before=1", "+12015550123"
-	d.Test = &gateway.FlowTestResult{Number: "+12015550123", Note: "shown with the contact's latest checkout_started",
-		Steps: []gateway.FlowTestStep{{Step: 0, Kind: "wait", At: now, Outcome: "wait"}, {Step: 2, Kind: "send", At: now, Outcome: "would be held", Text: "Hi", Why: "quiet hours"}}}
+	d.Test = &flows.TestResult{Number: "+12015550123", Note: "shown with the contact's latest checkout_started",
+		Steps: []flows.TestStep{{Step: 0, Kind: "wait", At: now, Outcome: "wait"}, {Step: 2, Kind: "send", At: now, Outcome: "would be held", Text: "Hi", Why: "quiet hours"}}}
 	return map[string]view{
-		"flows": {Title: "Flows", Data: flowsData{Flows: []gateway.Flow{f}, Presets: (*gateway.Gateway)(nil).FlowPresets()}},
+		"flows": {Title: "Flows", Data: flowsData{Flows: []flows.Flow{f}, Presets: flows.Presets()}},
 		"flow":  {Title: "Flow", Notice: "saved", Data: d},
 	}
 }

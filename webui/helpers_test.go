@@ -45,7 +45,7 @@ func newRigStore(t testing.TB, storeOpts []store.Option, opts ...rigOption) *rig
 	if err != nil {
 		t.Fatalf("gateway.New: %v", err)
 	}
-	tok, _, err := gw.CreateToken("test")
+	tok, _, err := gw.Access().CreateToken("test")
 	if err != nil {
 		t.Fatalf("CreateToken: %v", err)
 	}

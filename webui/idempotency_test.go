@@ -14,7 +14,7 @@ import (
 func TestIdempotencyKeyReuse(t *testing.T) {
 	r := newRig(t)
 	openForConsent(t, r) // a brand, so that a marketing text is possible
-	otherTok, _, err := r.gw.CreateToken("website")
+	otherTok, _, err := r.gw.Access().CreateToken("website")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/contacts"
 )
 
 // maxImportBytes bounds a CSV upload. It is its own limit, not
@@ -43,7 +44,7 @@ func (f spoolFile) Close() error {
 // spool streams src into a spool file and rewinds it. It stops with a 413
 // once more than maxImportBytes arrived.
 func (s *server) spool(src io.Reader) (spoolFile, int64, error) {
-	f, err := s.gw.ImportSpool()
+	f, err := s.gw.Contacts().ImportSpool()
 	if err != nil {
 		return spoolFile{}, 0, fmt.Errorf("spool upload: %w", err)
 	}
@@ -68,7 +69,7 @@ func (s *server) spool(src io.Reader) (spoolFile, int64, error) {
 // part (options in the query or other parts). The body is read under a
 // deadline per read (uploadBody): a slow upload goes on as long as data
 // arrives, a stalled one is refused with 408.
-func (s *server) readImportUpload(w http.ResponseWriter, r *http.Request) (spoolFile, gateway.ImportOptions, error) {
+func (s *server) readImportUpload(w http.ResponseWriter, r *http.Request) (spoolFile, contacts.ImportOptions, error) {
 	s.uploadBody(w, r)
 	params := url.Values{}
 	for k, v := range r.URL.Query() {
@@ -84,12 +85,12 @@ func (s *server) readImportUpload(w http.ResponseWriter, r *http.Request) (spool
 	case err == nil && (mt == "text/csv" || mt == "application/csv" || mt == "text/plain"):
 		file, size, err = s.spool(r.Body)
 		if err != nil {
-			return spoolFile{}, gateway.ImportOptions{}, err
+			return spoolFile{}, contacts.ImportOptions{}, err
 		}
 	case err == nil && mt == "multipart/form-data":
 		mr, err := r.MultipartReader()
 		if err != nil {
-			return spoolFile{}, gateway.ImportOptions{}, invalid("file", "malformed multipart body: %s", err.Error())
+			return spoolFile{}, contacts.ImportOptions{}, invalid("file", "malformed multipart body: %s", err.Error())
 		}
 		for {
 			part, err := mr.NextPart()
@@ -102,14 +103,14 @@ func (s *server) readImportUpload(w http.ResponseWriter, r *http.Request) (spool
 				}
 				var stalled *apiError
 				if errors.As(err, &stalled) {
-					return spoolFile{}, gateway.ImportOptions{}, stalled
+					return spoolFile{}, contacts.ImportOptions{}, stalled
 				}
-				return spoolFile{}, gateway.ImportOptions{}, invalid("file", "malformed multipart body: %s", err.Error())
+				return spoolFile{}, contacts.ImportOptions{}, invalid("file", "malformed multipart body: %s", err.Error())
 			}
 			if part.FormName() == "file" && file.File == nil {
 				fileName = part.FileName()
 				if file, size, err = s.spool(part); err != nil {
-					return spoolFile{}, gateway.ImportOptions{}, err
+					return spoolFile{}, contacts.ImportOptions{}, err
 				}
 				continue
 			}
@@ -120,23 +121,23 @@ func (s *server) readImportUpload(w http.ResponseWriter, r *http.Request) (spool
 				}
 				var stalled *apiError
 				if errors.As(err, &stalled) {
-					return spoolFile{}, gateway.ImportOptions{}, stalled
+					return spoolFile{}, contacts.ImportOptions{}, stalled
 				}
-				return spoolFile{}, gateway.ImportOptions{}, invalid(part.FormName(), "is longer than %d bytes", maxImportFormValue)
+				return spoolFile{}, contacts.ImportOptions{}, invalid(part.FormName(), "is longer than %d bytes", maxImportFormValue)
 			}
 			params.Add(part.FormName(), string(v))
 		}
 		if file.File == nil {
-			return spoolFile{}, gateway.ImportOptions{}, invalid("file", "is missing: choose a CSV file")
+			return spoolFile{}, contacts.ImportOptions{}, invalid("file", "is missing: choose a CSV file")
 		}
 	default:
-		return spoolFile{}, gateway.ImportOptions{}, &apiError{Status: http.StatusUnsupportedMediaType, Code: codeUnsupportedMedia,
+		return spoolFile{}, contacts.ImportOptions{}, &apiError{Status: http.StatusUnsupportedMediaType, Code: codeUnsupportedMedia,
 			Message: "Content-Type must be text/csv (the file as the body) or multipart/form-data (a file part)"}
 	}
 	if v := params.Get("file_name"); v != "" {
 		fileName = v
 	}
-	opts := gateway.ImportOptions{FileName: filepath.Base(strings.TrimSpace(fileName)), TotalBytes: size,
+	opts := contacts.ImportOptions{FileName: filepath.Base(strings.TrimSpace(fileName)), TotalBytes: size,
 		DisclosureVersion: strings.TrimSpace(params.Get("disclosure_version")), Columns: map[string]string{}}
 	if opts.FileName == "." || opts.FileName == "/" {
 		opts.FileName = "upload.csv"
@@ -160,7 +161,7 @@ func (s *server) importContactsAPI(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	opts.Actor = "token:" + callerToken(r).Name
-	job, err := s.gw.ImportContacts(r.Context(), file, opts) // owns file from here
+	job, err := s.gw.Contacts().Import(r.Context(), file, opts) // owns file from here
 	if err != nil {
 		return err
 	}
@@ -170,7 +171,7 @@ func (s *server) importContactsAPI(w http.ResponseWriter, r *http.Request) error
 
 // importJobAPI answers GET /api/v1/contacts/import/{job}.
 func (s *server) importJobAPI(w http.ResponseWriter, r *http.Request, id string) error {
-	job, err := s.gw.ImportJob(id)
+	job, err := s.gw.Contacts().Job(id)
 	if err != nil {
 		return err
 	}
@@ -188,12 +189,12 @@ const cancelImportWait = 5 * time.Second
 func (s *server) cancelImportAPI(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), cancelImportWait)
 	defer cancel()
-	job, err := s.gw.CancelImport(ctx, r.PathValue("job"), "token:"+callerToken(r).Name)
+	job, err := s.gw.Contacts().Cancel(ctx, r.PathValue("job"), "token:"+callerToken(r).Name)
 	if err != nil {
 		return err
 	}
 	status := http.StatusOK
-	if job.State == gateway.ImportRunning {
+	if job.State == contacts.ImportRunning {
 		status = http.StatusAccepted
 		w.Header().Set("Location", "/api/v1/contacts/import/"+job.ID)
 	}
@@ -206,19 +207,19 @@ func (s *server) importRejectedAPI(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *server) writeRejected(w http.ResponseWriter, id string) error {
-	if _, err := s.gw.ImportJob(id); err != nil {
+	if _, err := s.gw.Contacts().Job(id); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="rejected-`+url.PathEscape(id)+`.csv"`)
-	return s.gw.WriteRejectedCSV(w, id)
+	return s.gw.Contacts().WriteRejectedCSV(w, id)
 }
 
 // importPageData is the import page: the upload form or one job.
 type importPageData struct {
 	Preview    *importPreviewData // the upload's columns, before anything is written
-	Job        *gateway.ImportJob
-	Jobs       []gateway.ImportJob
+	Job        *contacts.ImportJob
+	Jobs       []contacts.ImportJob
 	Disclosure string // current disclosure version, the form's default
 }
 
@@ -228,10 +229,10 @@ func (s *server) importPage(w http.ResponseWriter, r *http.Request, u user) erro
 	d := importPageData{Disclosure: s.gw.ComplianceSettings().Disclosure.Version}
 	v := view{Title: "Import contacts", Nav: "contacts", Data: &d}
 	if id := r.URL.Query().Get("job"); id != "" {
-		job, err := s.gw.ImportJob(id)
+		job, err := s.gw.Contacts().Job(id)
 		if errors.Is(err, gateway.ErrNotFound) {
 			v.Error = importGone
-			d.Jobs = s.gw.ImportJobs()
+			d.Jobs = s.gw.Contacts().Jobs()
 			return s.render(w, r, http.StatusNotFound, "import", v)
 		}
 		if err != nil {
@@ -241,7 +242,7 @@ func (s *server) importPage(w http.ResponseWriter, r *http.Request, u user) erro
 		v.Title = "Import of " + job.FileName
 		return s.render(w, r, http.StatusOK, "import", v)
 	}
-	d.Jobs = s.gw.ImportJobs()
+	d.Jobs = s.gw.Contacts().Jobs()
 	return s.render(w, r, http.StatusOK, "import", v)
 }
 
@@ -256,7 +257,7 @@ func (s *server) cancelImportForm(w http.ResponseWriter, r *http.Request, u user
 	id := r.PostFormValue("job")
 	ctx, cancel := context.WithTimeout(r.Context(), cancelImportWait)
 	defer cancel()
-	_, err := s.gw.CancelImport(ctx, id, u.Name)
+	_, err := s.gw.Contacts().Cancel(ctx, id, u.Name)
 	if err == nil {
 		seeOther(w, r, "/contacts/import?job="+url.QueryEscape(id))
 		return nil
@@ -266,10 +267,10 @@ func (s *server) cancelImportForm(w http.ResponseWriter, r *http.Request, u user
 	switch {
 	case errors.Is(err, gateway.ErrNotFound):
 		v.Error = importGone
-		d.Jobs = s.gw.ImportJobs()
+		d.Jobs = s.gw.Contacts().Jobs()
 		return s.render(w, r, http.StatusNotFound, "import", v)
 	case errors.Is(err, gateway.ErrConflict):
-		job, jerr := s.gw.ImportJob(id)
+		job, jerr := s.gw.Contacts().Job(id)
 		if jerr != nil {
 			return jerr
 		}
@@ -292,7 +293,7 @@ func (s *server) importFormError(w http.ResponseWriter, r *http.Request, err err
 	if msg == "" {
 		return err
 	}
-	d := importPageData{Disclosure: s.gw.ComplianceSettings().Disclosure.Version, Jobs: s.gw.ImportJobs()}
+	d := importPageData{Disclosure: s.gw.ComplianceSettings().Disclosure.Version, Jobs: s.gw.Contacts().Jobs()}
 	return s.render(w, r, http.StatusBadRequest, "import", view{Title: "Import contacts", Nav: "contacts", Error: msg, Data: &d})
 }
 
@@ -304,7 +305,7 @@ func (s *server) importRejectedPage(w http.ResponseWriter, r *http.Request, u us
 // importStatusJSON answers GET /contacts/import/status?job= with the job
 // as JSON, for the job page's script after its live stream (re)connects.
 func (s *server) importStatusJSON(w http.ResponseWriter, r *http.Request, u user) error {
-	job, err := s.gw.ImportJob(r.URL.Query().Get("job"))
+	job, err := s.gw.Contacts().Job(r.URL.Query().Get("job"))
 	if err != nil {
 		s.fail(w, r, err)
 		return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/contacts"
 )
 
 // endlessCSV is a contacts file of n valid rows made as it is read, so an
@@ -46,17 +47,17 @@ func (e *endlessCSV) Read(p []byte) (int, error) {
 // written a batch; the limit is a hang guard.
 func runningImport(t *testing.T, gw *gateway.Gateway) string {
 	t.Helper()
-	job, err := gw.ImportContacts(context.Background(), &endlessCSV{n: 1_000_000}, gateway.ImportOptions{FileName: "big.csv"})
+	job, err := gw.Contacts().Import(context.Background(), &endlessCSV{n: 1_000_000}, contacts.ImportOptions{FileName: "big.csv"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = gw.CancelImport(context.Background(), job.ID, "cleanup") })
+	t.Cleanup(func() { _, _ = gw.Contacts().Cancel(context.Background(), job.ID, "cleanup") })
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(2 * time.Millisecond) {
-		j, err := gw.ImportJob(job.ID)
+		j, err := gw.Contacts().Job(job.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if j.State != gateway.ImportRunning {
+		if j.State != contacts.ImportRunning {
 			t.Fatalf("the import ended (%s) before the test could cancel it", j.State)
 		}
 		if j.Report.Imported > 0 {
@@ -80,10 +81,10 @@ func TestCancelImportAPI(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("cancel: %d %s", w.Code, w.Body)
 	}
-	var job gateway.ImportJob
+	var job contacts.ImportJob
 	decodeBody(t, w, &job)
-	n, _ := r.gw.CountContacts()
-	if job.ID != id || job.State != gateway.ImportCancelled || job.Report.Imported == 0 || job.Report.Imported != n {
+	n, _ := r.gw.Contacts().Count()
+	if job.ID != id || job.State != contacts.ImportCancelled || job.Report.Imported == 0 || job.Report.Imported != n {
 		t.Errorf("cancelled job %+v with %d contacts stored", job, n)
 	}
 	w = r.do("GET", "/api/v1/contacts/import/"+id, "")
@@ -119,7 +120,7 @@ func TestCancelImportConsole(t *testing.T) {
 	if w.Code != http.StatusForbidden {
 		t.Fatalf("cross-site cancel: %d, want 403", w.Code)
 	}
-	if j, _ := c.gw.ImportJob(id); j.State != gateway.ImportRunning {
+	if j, _ := c.gw.Contacts().Job(id); j.State != contacts.ImportRunning {
 		t.Fatalf("a refused cancel stopped the job: %s", j.State)
 	}
 
@@ -163,7 +164,7 @@ func TestBrowserImportCancel(t *testing.T) {
 	do(t, ctx, "job page", chromedp.Navigate(base+"/contacts/import?job="+id), chromedp.WaitVisible(chromedp.CSS("#import-cancel")))
 	waitJS(t, ctx, "websocket", `document.body.dataset.live === "1"`)
 	waitJS(t, ctx, "running", stateIs("Importing…"))
-	if _, err := l.gw.CancelImport(context.Background(), id, "elsewhere"); err != nil {
+	if _, err := l.gw.Contacts().Cancel(context.Background(), id, "elsewhere"); err != nil {
 		t.Fatal(err)
 	}
 	// The page reloads by itself (the script, on the job's last event)
@@ -176,7 +177,7 @@ func TestBrowserImportCancel(t *testing.T) {
 	do(t, ctx, "click cancel", chromedp.Click(chromedp.CSS("#import-cancel button")))
 	do(t, ctx, "cancelled by the button", chromedp.WaitVisible(chromedp.CSS(`#import-job[data-state="cancelled"]`)))
 	waitJS(t, ctx, "cancelled state", stateIs("Cancelled")+` && !document.getElementById("import-cancel")`)
-	if j, err := l.gw.ImportJob(id); err != nil || j.State != gateway.ImportCancelled {
+	if j, err := l.gw.Contacts().Job(id); err != nil || j.State != contacts.ImportCancelled {
 		t.Errorf("job after the button: %+v, %v", j, err)
 	}
 }
@@ -188,21 +189,21 @@ func TestImportTemplateStates(t *testing.T) {
 	t.Parallel()
 	s := newRig(t).h.(*server)
 	now := time.Date(2025, 3, 14, 15, 4, 5, 0, time.UTC)
-	job := func(state, errText string) *gateway.ImportJob {
-		return &gateway.ImportJob{ID: "ab12", State: state, FileName: "shop.csv", RowsRead: 1000, BytesRead: 500, TotalBytes: 1000,
+	job := func(state, errText string) *contacts.ImportJob {
+		return &contacts.ImportJob{ID: "ab12", State: state, FileName: "shop.csv", RowsRead: 1000, BytesRead: 500, TotalBytes: 1000,
 			Columns: map[string]string{"phone": "number"}, StartedAt: now, FinishedAt: now, Error: errText}
 	}
 	for _, tc := range []struct {
-		job       *gateway.ImportJob
+		job       *contacts.ImportJob
 		want      []string
 		cancel    bool
 		progressV string
 	}{
-		{job(gateway.ImportRunning, ""), []string{"Importing…"}, true, `value="50"`},
-		{job(gateway.ImportCancelled, ""), []string{"Cancelled", "were written and stay"}, false, `value="50"`},
-		{job(gateway.ImportInterrupted, "the gateway stopped"), []string{"Interrupted: the gateway stopped", "were written and stay"}, false, `value="50"`},
-		{job(gateway.ImportFailed, "line 4 is longer than 64 KiB"), []string{"Stopped: line 4 is longer than 64 KiB", "were written and stay"}, false, `value="100"`},
-		{job(gateway.ImportDone, ""), []string{"Finished"}, false, `value="100"`},
+		{job(contacts.ImportRunning, ""), []string{"Importing…"}, true, `value="50"`},
+		{job(contacts.ImportCancelled, ""), []string{"Cancelled", "were written and stay"}, false, `value="50"`},
+		{job(contacts.ImportInterrupted, "the gateway stopped"), []string{"Interrupted: the gateway stopped", "were written and stay"}, false, `value="50"`},
+		{job(contacts.ImportFailed, "line 4 is longer than 64 KiB"), []string{"Stopped: line 4 is longer than 64 KiB", "were written and stay"}, false, `value="100"`},
+		{job(contacts.ImportDone, ""), []string{"Finished"}, false, `value="100"`},
 	} {
 		w := httptest.NewRecorder()
 		if err := s.render(w, httptest.NewRequest(http.MethodGet, "/", nil), http.StatusOK, "import", view{Title: "Import", Data: &importPageData{Job: tc.job}}); err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/contacts"
 )
 
 // The console's import is two steps: the file is uploaded and kept, the
@@ -31,7 +32,7 @@ const previewRows = 5
 // pendingImport is an uploaded file waiting for confirmation.
 type pendingImport struct {
 	file    spoolFile
-	opts    gateway.ImportOptions
+	opts    contacts.ImportOptions
 	user    string
 	expires time.Time
 }
@@ -177,8 +178,8 @@ func attrKey(h string) string {
 	if k == "" {
 		k = "column"
 	}
-	if len(k) > gateway.MaxAttributeKey {
-		k = k[:gateway.MaxAttributeKey]
+	if len(k) > contacts.MaxAttributeKey {
+		k = k[:contacts.MaxAttributeKey]
 	}
 	return k
 }
@@ -188,7 +189,7 @@ func (s *server) renderPreview(w http.ResponseWriter, r *http.Request, status in
 	if _, err := pi.file.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	p, err := s.gw.PreviewImport(pi.file, cols, previewRows)
+	p, err := s.gw.Contacts().PreviewImport(pi.file, cols, previewRows)
 	if err != nil {
 		return err
 	}
@@ -236,7 +237,7 @@ func (s *server) importPreviewStart(w http.ResponseWriter, r *http.Request, u us
 		_ = file.Close()
 		return err
 	}
-	if _, err := s.gw.PreviewImport(file, opts.Columns, 0); err != nil {
+	if _, err := s.gw.Contacts().PreviewImport(file, opts.Columns, 0); err != nil {
 		_ = file.Close()
 		return s.importFormError(w, r, err)
 	}
@@ -259,14 +260,14 @@ func (s *server) importConfirm(w http.ResponseWriter, r *http.Request, u user) e
 	}
 	pi := s.pending.peek(id, u.Name)
 	if pi == nil {
-		d := importPageData{Disclosure: s.gw.ComplianceSettings().Disclosure.Version, Jobs: s.gw.ImportJobs()}
+		d := importPageData{Disclosure: s.gw.ComplianceSettings().Disclosure.Version, Jobs: s.gw.Contacts().Jobs()}
 		return s.render(w, r, http.StatusNotFound, "import", view{Title: "Import contacts", Nav: "contacts",
 			Error: "That upload is no longer waiting (uploads wait 30 minutes). Choose the file again.", Data: &d})
 	}
 	if _, err := pi.file.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	head, err := s.gw.PreviewImport(pi.file, nil, 0)
+	head, err := s.gw.Contacts().PreviewImport(pi.file, nil, 0)
 	if err != nil {
 		return err
 	}
@@ -280,7 +281,7 @@ func (s *server) importConfirm(w http.ResponseWriter, r *http.Request, u user) e
 	if _, err := pi.file.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	p, err := s.gw.PreviewImport(pi.file, cols, 0)
+	p, err := s.gw.Contacts().PreviewImport(pi.file, cols, 0)
 	if err != nil {
 		return err
 	}
@@ -308,7 +309,7 @@ func (s *server) importConfirm(w http.ResponseWriter, r *http.Request, u user) e
 	}
 	opts := pi.opts
 	opts.Columns, opts.Actor = cols, u.Name
-	job, err := s.gw.ImportContacts(r.Context(), pi.file, opts) // owns the file from here
+	job, err := s.gw.Contacts().Import(r.Context(), pi.file, opts) // owns the file from here
 	if err != nil {
 		return s.importFormError(w, r, err)
 	}

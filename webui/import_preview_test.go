@@ -18,7 +18,7 @@ func TestImportPreviewShowsEveryColumn(t *testing.T) {
 	w := consoleUpload(t, c, file)
 	body := w.Body.String()
 	wantBody(t, w, http.StatusOK, `id="import-preview"`, "Nothing is imported yet", "Ana Lima · Bo", `data-header="Marketing OK" class="left-out"`)
-	if n, _ := c.gw.CountContacts(); n != 0 {
+	if n, _ := c.gw.Contacts().Count(); n != 0 {
 		t.Fatalf("%d contacts written by the preview", n)
 	}
 	for i, want := range map[int]string{0: "number", 1: "name", 2: "", 3: ""} {
@@ -37,11 +37,11 @@ func TestImportPreviewShowsEveryColumn(t *testing.T) {
 	loc := wantRedirect(t, w, "/contacts/import?job=")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	job, err := c.gw.WaitImport(ctx, strings.TrimPrefix(loc, "/contacts/import?job="))
+	job, err := c.gw.Contacts().Wait(ctx, strings.TrimPrefix(loc, "/contacts/import?job="))
 	if err != nil || job.Report.Imported != 2 {
 		t.Fatalf("job %+v, %v", job, err)
 	}
-	ana, err := c.gw.ContactByNumber("+12015550123")
+	ana, err := c.gw.Contacts().ByNumber("+12015550123")
 	if err != nil || ana.Attributes["loyalty_card"] != "A-17" {
 		t.Errorf("Ana: %+v, %v", ana, err)
 	}

@@ -77,7 +77,7 @@ func (s *server) newJoinData() joinData {
 	cs := s.gw.ComplianceSettings()
 	return joinData{Brand: cs.Brand, Disclosure: cs.Disclosure.Text, Frequency: cs.Frequency,
 		TermsURL: cs.TermsURL, PrivacyURL: cs.PrivacyURL, JoinKeyword: cs.JoinKeyword,
-		OffersCart: s.gw.CartRemindersOffered(),
+		OffersCart: s.gw.Flows().CartRemindersOffered(),
 		Closed:     cs.Brand == "" || cs.Disclosure.Version == "" || cs.Disclosure.Text == ""}
 }
 

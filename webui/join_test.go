@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/sim"
 	"github.com/simgate/simgate/store"
@@ -74,7 +75,7 @@ func newJoinRig(t *testing.T, gwCfg func(*gateway.Config), cfg func(*Config)) *j
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := gw.CreateToken("test")
+	tok, _, err := gw.Access().CreateToken("test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func (r *joinRig) subscribe(number string) {
 func TestJoinCannotChangeASubscribersPreferences(t *testing.T) {
 	t.Parallel()
 	r := newJoinRig(t, nil, nil)
-	if _, err := r.gw.EnableFlowPreset("abandoned_cart", gateway.FlowPresetOptions{}); err != nil {
+	if _, err := r.gw.Flows().EnablePreset("abandoned_cart", flows.PresetOptions{}); err != nil {
 		t.Fatal(err) // the cart box shows only while a cart flow runs
 	}
 	r.start()
@@ -681,14 +682,14 @@ func TestJoinOffersCartOnlyWithACartFlow(t *testing.T) {
 		t.Error("a posted cart box asked for cart reminders that no flow sends")
 	}
 
-	f, err := r.gw.EnableFlowPreset("abandoned_cart", gateway.FlowPresetOptions{})
+	f, err := r.gw.Flows().EnablePreset("abandoned_cart", flows.PresetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(page(), `name="cart"`) {
 		t.Error("an active cart flow, and the page does not offer its reminders")
 	}
-	if _, err := r.gw.PauseFlow(f.ID, true); err != nil {
+	if _, err := r.gw.Flows().SetPaused(f.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(page(), `name="cart"`) {

@@ -108,10 +108,10 @@ func newLiveRigNet(t testing.TB, netCfg sim.NetworkConfig, opts ...rigOption) *l
 func newConsoleRigTB(t testing.TB, opts ...rigOption) *consoleRig {
 	t.Helper()
 	r := newRig(t, opts...)
-	if err := r.gw.AddUser(testUser, testPassword); err != nil {
+	if err := r.gw.Access().AddUser(testUser, testPassword); err != nil {
 		t.Fatal(err)
 	}
-	id, _, err := r.gw.Login(context.Background(), testUser, testPassword)
+	id, _, err := r.gw.Access().Login(context.Background(), testUser, testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/access"
 )
 
 // handlerFunc is an endpoint. It writes its own success response and returns
@@ -121,23 +122,23 @@ func (s *server) api(h handlerFunc) http.Handler {
 type tokenKey struct{}
 
 // callerToken returns the token that authenticated r (zero for public routes).
-func callerToken(r *http.Request) gateway.Token {
-	t, _ := r.Context().Value(tokenKey{}).(gateway.Token)
+func callerToken(r *http.Request) access.Token {
+	t, _ := r.Context().Value(tokenKey{}).(access.Token)
 	return t
 }
 
 // authenticate checks "Authorization: Bearer <token>" (RFC 6750 §2.1).
-func (s *server) authenticate(r *http.Request) (gateway.Token, error) {
+func (s *server) authenticate(r *http.Request) (access.Token, error) {
 	plaintext, err := bearerToken(r)
 	if err != nil {
-		return gateway.Token{}, err
+		return access.Token{}, err
 	}
-	tok, err := s.gw.CheckToken(plaintext)
+	tok, err := s.gw.Access().CheckToken(plaintext)
 	if errors.Is(err, gateway.ErrNotFound) {
-		return gateway.Token{}, errBadToken
+		return access.Token{}, errBadToken
 	}
 	if err != nil {
-		return gateway.Token{}, err
+		return access.Token{}, err
 	}
 	return tok, nil
 }

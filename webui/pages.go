@@ -12,6 +12,11 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/access"
+	"github.com/simgate/simgate/gateway/backups"
+	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/datafile"
+	"github.com/simgate/simgate/gateway/templates"
 )
 
 // formError is the plain-words message for a bad form field, or "" when
@@ -50,15 +55,15 @@ type composeData struct {
 	// FieldErrors are shown at their field: "to", "text", "kind".
 	FieldErrors map[string]string
 	// Contacts feed the To field's picker (the first composeContacts).
-	Contacts []gateway.Contact
+	Contacts []contacts.Contact
 	Brand    string // marketing texts start with it
 	// The second form: a saved template sent to one number. TplTo and
 	// TplID are what was chosen, TplPreview what that number would get,
 	// TplErrors shown at their field ("to", "template").
-	Templates  []gateway.Template
+	Templates  []templates.Template
 	TplTo      string
 	TplID      uint64
-	TplPreview *gateway.TemplateRendering
+	TplPreview *templates.Rendering
 	TplErrors  map[string]string
 }
 
@@ -79,11 +84,11 @@ func encodingWords(enc string) string {
 }
 
 func (s *server) renderCompose(w http.ResponseWriter, r *http.Request, status int, d composeData, errMsg, notice string) error {
-	if cs, _, err := s.gw.Contacts(gateway.ContactFilter{Limit: composeContacts}); err == nil {
+	if cs, _, err := s.gw.Contacts().List(contacts.Filter{Limit: composeContacts}); err == nil {
 		d.Contacts = cs
 	}
 	d.Brand = s.gw.ComplianceSettings().Brand
-	if ts, err := s.gw.Templates(); err == nil {
+	if ts, err := s.gw.Templates().List(); err == nil {
 		d.Templates = ts
 	}
 	return s.render(w, r, status, "compose", view{Title: "Send a text", Nav: "compose", Error: errMsg, Notice: notice, Data: d})
@@ -163,22 +168,22 @@ func (s *server) composeTemplate(w http.ResponseWriter, r *http.Request, u user)
 		return fieldFail(&gateway.FieldError{Field: "template", Message: "Choose a template."})
 	}
 	if r.PostFormValue("action") == "preview" {
-		t, err := s.gw.Template(id)
+		t, err := s.gw.Templates().Get(id)
 		if err != nil {
 			return fieldFail(&gateway.FieldError{Field: "template", Message: "That template no longer exists."})
 		}
-		p, err := s.gw.PreviewTemplate(gateway.PreviewRequest{Body: t.Body, Kind: t.Kind, Number: d.TplTo})
+		p, err := s.gw.Templates().Preview(templates.PreviewRequest{Body: t.Body, Kind: t.Kind, Number: d.TplTo})
 		if err != nil {
 			return fieldFail(err)
 		}
 		d.TplPreview = &p.Sample
 		return s.renderCompose(w, r, http.StatusOK, d, "", "")
 	}
-	m, err := s.gw.SendTemplate(r.Context(), gateway.SendTemplateRequest{To: d.TplTo, TemplateID: id})
+	msgID, err := s.gw.Templates().Send(r.Context(), templates.SendRequest{To: d.TplTo, TemplateID: id})
 	if err != nil {
 		return fieldFail(err)
 	}
-	seeOther(w, r, fmt.Sprintf("/messages/%d?done=sent", m.ID))
+	seeOther(w, r, fmt.Sprintf("/messages/%d?done=sent", msgID))
 	return nil
 }
 
@@ -435,7 +440,7 @@ func (s *server) messagePage(w http.ResponseWriter, r *http.Request, u user) err
 		return err
 	}
 	d := newMessageData(m)
-	if c, err := s.gw.ContactByNumber(m.To); err == nil {
+	if c, err := s.gw.Contacts().ByNumber(m.To); err == nil {
 		d.ContactID = c.ID
 	}
 	if d.Pending && m.Hold == nil {
@@ -534,7 +539,7 @@ func (s *server) renderThread(w http.ResponseWriter, r *http.Request, status int
 	for _, m := range out {
 		d.Bubbles = append(d.Bubbles, bubble{At: m.CreatedAt, Text: m.Text, Out: true, ID: m.ID, Status: m.Status})
 	}
-	if c, err := s.gw.ContactByNumber(number); err == nil {
+	if c, err := s.gw.Contacts().ByNumber(number); err == nil {
 		d.ContactID = c.ID
 	}
 	if c, err := s.gw.Consent(number); err == nil {
@@ -638,14 +643,14 @@ func (s *server) consoleUSSD(w http.ResponseWriter, r *http.Request, u user) err
 }
 
 type settingsData struct {
-	Tokens    []gateway.Token
-	Users     []gateway.User
+	Tokens    []access.Token
+	Users     []access.User
 	Region    string
-	Backups   gateway.BackupsStatus
+	Backups   backups.Status
 	NewToken  string // shown once, right after creating it
 	TokenName string
 	UserName  string
-	File      gateway.DataFile
+	File      datafile.Usage
 	Me        string // the logged-in user, who may not remove themselves
 	// PasswordError is shown next to the change-password form.
 	PasswordError string
@@ -658,10 +663,10 @@ func (s *server) settingsPage(w http.ResponseWriter, r *http.Request, u user) er
 
 func (s *server) renderSettings(w http.ResponseWriter, r *http.Request, status int, d settingsData, errMsg, notice string) error {
 	var err error
-	if d.Tokens, err = s.gw.Tokens(); err != nil {
+	if d.Tokens, err = s.gw.Access().Tokens(); err != nil {
 		return err
 	}
-	if d.Users, err = s.gw.Users(); err != nil {
+	if d.Users, err = s.gw.Access().Users(); err != nil {
 		return err
 	}
 	d.Region = s.gw.Region()
@@ -670,7 +675,7 @@ func (s *server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 		// The page still helps without the list; the log says why.
 		s.log.Warn("list backups", "error", err)
 	}
-	if d.File, err = s.gw.DataFile(); err != nil {
+	if d.File, err = s.gw.DataFile().Usage(); err != nil {
 		return err
 	}
 	return s.render(w, r, status, "settings", view{Title: "Settings", Nav: "settings", Error: errMsg, Notice: notice, Data: d})
@@ -680,7 +685,7 @@ func (s *server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 // once; it is not redirected so the token never appears in a URL.
 func (s *server) createToken(w http.ResponseWriter, r *http.Request, u user) error {
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	plaintext, _, err := s.gw.CreateToken(name)
+	plaintext, _, err := s.gw.Access().CreateToken(name)
 	if err != nil {
 		if msg := formError(err); msg != "" {
 			return s.renderSettings(w, r, http.StatusBadRequest, settingsData{TokenName: name}, msg, "")
@@ -697,7 +702,7 @@ func (s *server) revokeToken(w http.ResponseWriter, r *http.Request, u user) err
 	if err != nil {
 		return err
 	}
-	if err := s.gw.RevokeToken(id); err != nil {
+	if err := s.gw.Access().RevokeToken(id); err != nil {
 		return err
 	}
 	seeOther(w, r, "/settings?done=revoked")
@@ -707,7 +712,7 @@ func (s *server) revokeToken(w http.ResponseWriter, r *http.Request, u user) err
 // addUser answers POST /settings/users.
 func (s *server) addUser(w http.ResponseWriter, r *http.Request, u user) error {
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	err := s.gw.AddUser(name, r.PostFormValue("password"))
+	err := s.gw.Access().AddUser(name, r.PostFormValue("password"))
 	if msg := formError(err); msg != "" {
 		return s.renderSettings(w, r, http.StatusBadRequest, settingsData{UserName: name}, msg, "")
 	}

@@ -29,7 +29,7 @@ func (p *people) Name(number string) string {
 	if n, ok := p.names[number]; ok {
 		return n
 	}
-	c, err := p.gw.ContactByNumber(number)
+	c, err := p.gw.Contacts().ByNumber(number)
 	if err != nil && !errors.Is(err, gateway.ErrNotFound) {
 		// A page still helps with the bare number; the next page retries.
 		return ""

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/access"
 )
 
 // TestRenderEveryTemplate renders each page with fixture data that fills
@@ -54,7 +55,7 @@ func TestRenderEveryTemplate(t *testing.T) {
 			Bubbles: []bubble{{At: now, Text: "hi"}, {At: now, Text: "yes", Out: true, ID: 2, Status: gateway.StatusSent}}}},
 		"modems": {Title: "Modems", Data: modemsData{Modems: modems, USSD: map[string]*ussdResult{"sim1": {Code: "*100#", Reply: "Balance $5"}, "sim2": {Code: "*1#", Error: "no"}}}},
 		"settings": {Title: "Settings", Notice: "Token created.", Data: settingsData{NewToken: "sg_abc", Region: "US",
-			Tokens: []gateway.Token{{ID: 1, Name: "Website", CreatedAt: now, LastUsed: now}}, Users: []gateway.User{{Name: "ana", CreatedAt: now}}}},
+			Tokens: []access.Token{{ID: 1, Name: "Website", CreatedAt: now, LastUsed: now}}, Users: []access.User{{Name: "ana", CreatedAt: now}}}},
 	}
 	maps.Copy(fixtures, contactFixtures(now, msgs)) // contacts_console_test.go
 	maps.Copy(fixtures, consentFixtures(now))       // consent_test.go

@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/access"
 )
 
 // changePassword answers POST /settings/password: the logged-in user
@@ -19,22 +20,22 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request, u user) 
 	if ref := s.logins.refusal(addr, u.Name); ref != nil {
 		return s.renderSettings(w, r, http.StatusTooManyRequests, settingsData{PasswordError: ref.message()}, "", "")
 	}
-	id, _, err := s.gw.Login(r.Context(), u.Name, current)
-	if errors.Is(err, gateway.ErrBadLogin) {
+	id, _, err := s.gw.Access().Login(r.Context(), u.Name, current)
+	if errors.Is(err, access.ErrBadLogin) {
 		s.logins.failed(addr, u.Name)
 		return s.renderSettings(w, r, http.StatusBadRequest, settingsData{PasswordError: "Your current password is not right. Nothing was changed."}, "", "")
 	}
 	if err != nil {
 		return err
 	}
-	_ = s.gw.Logout(id) // it only proved the password
-	if err := s.gw.SetPassword(u.Name, next); err != nil {
+	_ = s.gw.Access().Logout(id) // it only proved the password
+	if err := s.gw.Access().SetPassword(u.Name, next); err != nil {
 		if formError(err) != "" {
 			return s.renderSettings(w, r, http.StatusBadRequest, settingsData{PasswordError: "The new password " + fieldMessage(err) + "."}, "", "")
 		}
 		return err
 	}
-	id, sess, err := s.gw.Login(r.Context(), u.Name, next)
+	id, sess, err := s.gw.Access().Login(r.Context(), u.Name, next)
 	if err != nil {
 		return err
 	}
@@ -51,7 +52,7 @@ func (s *server) removeUser(w http.ResponseWriter, r *http.Request, u user) erro
 	if name == u.Name {
 		return s.renderSettings(w, r, http.StatusBadRequest, settingsData{}, "You cannot remove yourself. Another user can.", "")
 	}
-	if err := s.gw.DeleteUser(name); err != nil {
+	if err := s.gw.Access().DeleteUser(name); err != nil {
 		return err
 	}
 	seeOther(w, r, "/settings?done=removed&user="+url.QueryEscape(name)+"#users-h")

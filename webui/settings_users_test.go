@@ -18,7 +18,7 @@ func TestSettingsChangePassword(t *testing.T) {
 	wantBody(t, w, http.StatusBadRequest, "current password is not right", `id="password-error"`)
 	w = c.post("/settings/password", url.Values{"current": {testPassword}, "new": {"short"}})
 	wantBody(t, w, http.StatusBadRequest, "The new password")
-	if _, _, err := c.gw.Login(context.Background(), testUser, testPassword); err != nil {
+	if _, _, err := c.gw.Access().Login(context.Background(), testUser, testPassword); err != nil {
 		t.Fatalf("a refused change changed the password: %v", err)
 	}
 
@@ -26,10 +26,10 @@ func TestSettingsChangePassword(t *testing.T) {
 	if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/settings?done=password") {
 		t.Fatalf("change: %d %s %s", w.Code, w.Header().Get("Location"), w.Body)
 	}
-	if _, _, err := c.gw.Login(context.Background(), testUser, testPassword); err == nil {
+	if _, _, err := c.gw.Access().Login(context.Background(), testUser, testPassword); err == nil {
 		t.Error("the old password still works")
 	}
-	if _, _, err := c.gw.Login(context.Background(), testUser, newPassword); err != nil {
+	if _, _, err := c.gw.Access().Login(context.Background(), testUser, newPassword); err != nil {
 		t.Errorf("the new password does not work: %v", err)
 	}
 	// The old session ended with the change; the answer carries a new one.
@@ -44,7 +44,7 @@ func TestSettingsChangePassword(t *testing.T) {
 
 func TestSettingsRemoveUser(t *testing.T) {
 	c := newConsoleRig(t)
-	if err := c.gw.AddUser("bob", "bobs long password"); err != nil {
+	if err := c.gw.Access().AddUser("bob", "bobs long password"); err != nil {
 		t.Fatal(err)
 	}
 	wantBody(t, c.get("/settings"), http.StatusOK, `action="/settings/users/bob/remove"`, "Remove bob")
@@ -56,7 +56,7 @@ func TestSettingsRemoveUser(t *testing.T) {
 	if w.Code != http.StatusSeeOther {
 		t.Fatalf("remove: %d %s", w.Code, w.Body)
 	}
-	users, err := c.gw.Users()
+	users, err := c.gw.Access().Users()
 	if err != nil || len(users) != 1 || users[0].Name != testUser {
 		t.Fatalf("users after removing bob: %+v, %v", users, err)
 	}

@@ -29,7 +29,7 @@ func newRigAt(t testing.TB, path string, opts ...store.Option) *rig {
 	if err != nil {
 		t.Fatalf("gateway.New: %v", err)
 	}
-	tok, _, err := gw.CreateToken("test")
+	tok, _, err := gw.Access().CreateToken("test")
 	if err != nil {
 		t.Fatalf("CreateToken: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/access"
 )
 
 // Live updates: GET /api/v1/stream upgrades to a websocket, sends one
@@ -83,7 +84,7 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request) {
 // streamCred is what a stream was opened with: the watch that ends with
 // its session or token, and when a session expires by itself.
 type streamCred struct {
-	watch   *gateway.CredentialWatch
+	watch   *access.Watch
 	expires time.Time // zero for a token, which does not expire
 	ended   string    // the close reason once the watch has ended
 }
@@ -93,7 +94,7 @@ type streamCred struct {
 // outlive a logout or a revoked token (it carries texts and numbers).
 func (s *server) streamCredential(r *http.Request) (streamCred, error) {
 	if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
-		sess, watch, err := s.gw.WatchSession(c.Value)
+		sess, watch, err := s.gw.Access().WatchSession(c.Value)
 		if err == nil {
 			return streamCred{watch: watch, expires: sess.ExpiresAt, ended: "session ended"}, nil
 		}
@@ -105,7 +106,7 @@ func (s *server) streamCredential(r *http.Request) (streamCred, error) {
 	if err != nil {
 		return streamCred{}, err
 	}
-	_, watch, err := s.gw.WatchToken(plaintext)
+	_, watch, err := s.gw.Access().WatchToken(plaintext)
 	switch {
 	case errors.Is(err, gateway.ErrNotFound):
 		return streamCred{}, errBadToken

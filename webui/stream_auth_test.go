@@ -100,7 +100,7 @@ func TestStreamEndsWhenCredentialEnds(t *testing.T) {
 	control := l.dialStream(t, cookieHeader(l.cookie))
 	doomed := newSession(t, l.consoleRig)
 	bySession := l.dialStream(t, cookieHeader(doomed))
-	plaintext, tok, err := l.gw.CreateToken("website")
+	plaintext, tok, err := l.gw.Access().CreateToken("website")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/templates"
 )
 
 // templateRoutes declares the message templates: the API and the
@@ -31,20 +32,20 @@ func (s *server) templateRoutes() {
 
 // templateAnswer is a saved template with the notices of its lint.
 type templateAnswer struct {
-	gateway.Template
-	Problems []gateway.TemplateProblem `json:"problems"`
+	templates.Template
+	Problems []templates.Problem `json:"problems"`
 }
 
 func (s *server) listTemplates(w http.ResponseWriter, r *http.Request) error {
-	ts, err := s.gw.Templates()
+	ts, err := s.gw.Templates().List()
 	if err != nil {
 		return err
 	}
 	if ts == nil {
-		ts = []gateway.Template{}
+		ts = []templates.Template{}
 	}
 	return writeJSON(w, http.StatusOK, struct {
-		Templates []gateway.Template `json:"templates"`
+		Templates []templates.Template `json:"templates"`
 	}{ts})
 }
 
@@ -53,7 +54,7 @@ func (s *server) getTemplate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.gw.Template(id)
+	t, err := s.gw.Templates().Get(id)
 	if err != nil {
 		return err
 	}
@@ -69,7 +70,7 @@ func (s *server) updateTemplate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.gw.Template(id); err != nil {
+	if _, err := s.gw.Templates().Get(id); err != nil {
 		return err
 	}
 	return s.saveTemplate(w, r, id, http.StatusOK)
@@ -78,13 +79,13 @@ func (s *server) updateTemplate(w http.ResponseWriter, r *http.Request) error {
 // saveTemplate stores the body's template, or answers 422 with every
 // problem the linter found.
 func (s *server) saveTemplate(w http.ResponseWriter, r *http.Request, id uint64, status int) error {
-	var in gateway.TemplateInput
+	var in templates.Input
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		return err
 	}
 	in.ID = id
-	t, problems, err := s.gw.SaveTemplate(in)
-	var pe *gateway.TemplateProblemsError
+	t, problems, err := s.gw.Templates().Save(in)
+	var pe *templates.ProblemsError
 	if errors.As(err, &pe) {
 		return writeProblems(w, pe.Problems)
 	}
@@ -94,16 +95,16 @@ func (s *server) saveTemplate(w http.ResponseWriter, r *http.Request, id uint64,
 	return writeJSON(w, status, templateAnswer{Template: t, Problems: nonNil(problems)})
 }
 
-func nonNil(ps []gateway.TemplateProblem) []gateway.TemplateProblem {
+func nonNil(ps []templates.Problem) []templates.Problem {
 	if ps == nil {
-		return []gateway.TemplateProblem{}
+		return []templates.Problem{}
 	}
 	return ps
 }
 
 // writeProblems answers 422 with the error shape every answer has (the
 // first error problem) and the whole list beside it.
-func writeProblems(w http.ResponseWriter, ps []gateway.TemplateProblem) error {
+func writeProblems(w http.ResponseWriter, ps []templates.Problem) error {
 	first := ps[0]
 	for _, p := range ps {
 		if !p.Notice {
@@ -112,8 +113,8 @@ func writeProblems(w http.ResponseWriter, ps []gateway.TemplateProblem) error {
 		}
 	}
 	return writeJSON(w, http.StatusUnprocessableEntity, struct {
-		Error    errorDetail               `json:"error"`
-		Problems []gateway.TemplateProblem `json:"problems"`
+		Error    errorDetail         `json:"error"`
+		Problems []templates.Problem `json:"problems"`
 	}{errorDetail{Code: codeUnprocessable, Field: first.Field, Message: first.Field + ": " + first.Message}, ps})
 }
 
@@ -122,7 +123,7 @@ func (s *server) deleteTemplate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.gw.DeleteTemplate(id); err != nil {
+	if err := s.gw.Templates().Delete(id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -133,28 +134,28 @@ func (s *server) deleteTemplate(w http.ResponseWriter, r *http.Request) error {
 // every problem, saving nothing.
 func (s *server) lintTemplate(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Body string       `json:"body"`
-		Kind gateway.Kind `json:"kind"`
+		Body string `json:"body"`
+		Kind string `json:"kind"`
 	}
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	ps, err := s.gw.LintTemplate(in.Body, in.Kind)
+	ps, err := s.gw.Templates().Lint(in.Body, in.Kind)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, struct {
-		Problems []gateway.TemplateProblem `json:"problems"`
+		Problems []templates.Problem `json:"problems"`
 	}{nonNil(ps)})
 }
 
 // previewTemplate answers POST /api/v1/templates/preview.
 func (s *server) previewTemplate(w http.ResponseWriter, r *http.Request) error {
-	var in gateway.PreviewRequest
+	var in templates.PreviewRequest
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	p, err := s.gw.PreviewTemplate(in)
+	p, err := s.gw.Templates().Preview(in)
 	if err != nil {
 		return err
 	}
@@ -164,12 +165,12 @@ func (s *server) previewTemplate(w http.ResponseWriter, r *http.Request) error {
 // Console pages.
 
 type templatesData struct {
-	Templates []gateway.Template
+	Templates []templates.Template
 }
 
 // templatesPage answers GET /templates.
 func (s *server) templatesPage(w http.ResponseWriter, r *http.Request, u user) error {
-	ts, err := s.gw.Templates()
+	ts, err := s.gw.Templates().List()
 	if err != nil {
 		return err
 	}
@@ -184,8 +185,8 @@ type templateEditData struct {
 	Body     string
 	Number   string // the preview's sample contact
 	EventSeq string
-	Problems []gateway.TemplateProblem
-	Preview  *gateway.TemplatePreview
+	Problems []templates.Problem
+	Preview  *templates.Preview
 }
 
 // templateEditPage answers GET /templates/new and /templates/{id}.
@@ -197,7 +198,7 @@ func (s *server) templateEditPage(w http.ResponseWriter, r *http.Request, u user
 		if err != nil {
 			return err
 		}
-		t, err := s.gw.Template(id)
+		t, err := s.gw.Templates().Get(id)
 		if err != nil {
 			return err
 		}
@@ -206,7 +207,7 @@ func (s *server) templateEditPage(w http.ResponseWriter, r *http.Request, u user
 		// A saved template has no errors, but may have notices (the
 		// opt-out line the box adds), and contacts added since may lack a
 		// variable: the page says so.
-		if d.Problems, err = s.gw.LintTemplate(t.Body, t.Kind); err != nil {
+		if d.Problems, err = s.gw.Templates().Lint(t.Body, t.Kind); err != nil {
 			return err
 		}
 	}
@@ -239,13 +240,13 @@ func (s *server) templateForm(w http.ResponseWriter, r *http.Request, u user) er
 		if d.ID == 0 {
 			return gateway.ErrNotFound
 		}
-		if err := s.gw.DeleteTemplate(d.ID); err != nil {
+		if err := s.gw.Templates().Delete(d.ID); err != nil {
 			return err
 		}
 		seeOther(w, r, "/templates?done=template-deleted")
 		return nil
 	case "check":
-		ps, err := s.gw.LintTemplate(d.Body, gateway.Kind(d.Kind))
+		ps, err := s.gw.Templates().Lint(d.Body, d.Kind)
 		if msg := formError(err); msg != "" {
 			return page(http.StatusBadRequest, "", msg)
 		}
@@ -266,7 +267,7 @@ func (s *server) templateForm(w http.ResponseWriter, r *http.Request, u user) er
 			}
 			seq = n
 		}
-		p, err := s.gw.PreviewTemplate(gateway.PreviewRequest{Body: d.Body, Kind: gateway.Kind(d.Kind), Number: d.Number, EventSeq: seq})
+		p, err := s.gw.Templates().Preview(templates.PreviewRequest{Body: d.Body, Kind: d.Kind, Number: d.Number, EventSeq: seq})
 		if err != nil {
 			if errors.Is(err, gateway.ErrNotFound) {
 				return page(http.StatusBadRequest, "", "There is no contact with that number.")
@@ -276,8 +277,8 @@ func (s *server) templateForm(w http.ResponseWriter, r *http.Request, u user) er
 		d.Preview = &p
 		return page(http.StatusOK, "", "")
 	}
-	t, _, err := s.gw.SaveTemplate(gateway.TemplateInput{ID: d.ID, Name: d.Name, Kind: gateway.Kind(d.Kind), Body: d.Body})
-	var pe *gateway.TemplateProblemsError
+	t, _, err := s.gw.Templates().Save(templates.Input{ID: d.ID, Name: d.Name, Kind: d.Kind, Body: d.Body})
+	var pe *templates.ProblemsError
 	if errors.As(err, &pe) {
 		d.Problems = pe.Problems
 		return page(http.StatusUnprocessableEntity, "", fmt.Sprintf("Not saved: the template has %d problem(s), listed below.", len(pe.Problems)))

@@ -11,6 +11,8 @@ import (
 
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/gateway/compliance"
+	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/templates"
 )
 
 func saveBrand(t *testing.T, r *rig) {
@@ -21,7 +23,7 @@ func saveBrand(t *testing.T, r *rig) {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"+12125550100", "+12125550101"} {
-		if _, err := r.gw.CreateContact(context.Background(), gateway.Contact{Number: n, Name: map[string]string{"+12125550100": "Anne"}[n]}); err != nil {
+		if _, err := r.gw.Contacts().Create(context.Background(), contacts.Contact{Number: n, Name: map[string]string{"+12125550100": "Anne"}[n]}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -33,8 +35,8 @@ func TestTemplatesAPI(t *testing.T) {
 	// Refused with every problem.
 	w := r.do("POST", "/api/v1/templates", `{"name":"cart","kind":"marketing","body":"Hi {{ .first_name }} {{ .nope }} bit.ly/x"}`)
 	var refused struct {
-		Error    errorDetail               `json:"error"`
-		Problems []gateway.TemplateProblem `json:"problems"`
+		Error    errorDetail         `json:"error"`
+		Problems []templates.Problem `json:"problems"`
 	}
 	if err := json.Unmarshal(w.Body.Bytes(), &refused); err != nil || w.Code != http.StatusUnprocessableEntity {
 		t.Fatalf("create: %d %s", w.Code, w.Body)
@@ -54,8 +56,8 @@ func TestTemplatesAPI(t *testing.T) {
 	// Saved; the notice comes back.
 	w = r.do("POST", "/api/v1/templates", `{"name":"cart","kind":"marketing","body":"Rosa's: hi {{ default \"there\" .first_name }}"}`)
 	var saved struct {
-		gateway.Template
-		Problems []gateway.TemplateProblem `json:"problems"`
+		templates.Template
+		Problems []templates.Problem `json:"problems"`
 	}
 	if err := json.Unmarshal(w.Body.Bytes(), &saved); err != nil || w.Code != http.StatusCreated || saved.ID == 0 || len(saved.Problems) != 1 || !saved.Problems[0].Notice {
 		t.Fatalf("create: %d %s", w.Code, w.Body)
@@ -68,7 +70,7 @@ func TestTemplatesAPI(t *testing.T) {
 		t.Errorf("list: %d %s", w.Code, w.Body)
 	}
 	w = r.do("POST", "/api/v1/templates/preview", `{"body":"Hi {{ .first_name }}, é","number":"+12125550100"}`)
-	var prev gateway.TemplatePreview
+	var prev templates.Preview
 	if err := json.Unmarshal(w.Body.Bytes(), &prev); err != nil || w.Code != http.StatusOK {
 		t.Fatalf("preview: %d %s", w.Code, w.Body)
 	}
@@ -124,14 +126,14 @@ func TestTemplatesConsole(t *testing.T) {
 // templateFixtures fill every branch of the Templates pages for
 // TestRenderEveryTemplate.
 func templateFixtures(now time.Time) map[string]view {
-	ucs := gateway.TemplateRendering{Number: "+12125550101", Text: "Hi Zoë <b>", Plan: gateway.PlanText("Hi Zoë <b>")}
+	ucs := templates.Rendering{Number: "+12125550101", Text: "Hi Zoë <b>", Plan: templates.Plan(gateway.PlanText("Hi Zoë <b>"))}
 	return map[string]view{
-		"templates": {Title: "Templates", Notice: "The template is saved.", Data: templatesData{Templates: []gateway.Template{
-			{ID: 1, Name: "<cart>", Kind: gateway.KindMarketing, Body: "Rosa's: {{ .first_name }}", UpdatedAt: now}}}},
+		"templates": {Title: "Templates", Notice: "The template is saved.", Data: templatesData{Templates: []templates.Template{
+			{ID: 1, Name: "<cart>", Kind: "marketing", Body: "Rosa's: {{ .first_name }}", UpdatedAt: now}}}},
 		"template": {Title: "Template: cart", Error: "Not saved", Data: templateEditData{ID: 1, Name: "cart", Kind: "marketing",
 			Body: "Hi {{ .first_name }}", Number: "+12125550100", EventSeq: "3",
-			Problems: []gateway.TemplateProblem{{Field: "body", Variable: ".first_name", Contacts: 2, Message: "2 of 4 contacts have no .first_name"},
+			Problems: []templates.Problem{{Field: "body", Variable: ".first_name", Contacts: 2, Message: "2 of 4 contacts have no .first_name"},
 				{Field: "body", Notice: true, Message: "has no opt-out line"}},
-			Preview: &gateway.TemplatePreview{Sample: ucs, Longest: &ucs, Rendered: 3, Failed: 1, FirstFailure: "+12125550102: no value"}}},
+			Preview: &templates.Preview{Sample: ucs, Longest: &ucs, Rendered: 3, Failed: 1, FirstFailure: "+12125550102: no value"}}},
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/webhooks"
 )
 
 // webhookRoutes declares the webhooks out: endpoints, their deliveries and
@@ -38,19 +38,19 @@ type webhookRequest struct {
 	Paused       *bool     `json:"paused"`
 }
 
-func (r webhookRequest) input() gateway.WebhookInput {
-	return gateway.WebhookInput{URL: r.URL, Description: r.Description, Kinds: r.Kinds, Format: r.Format,
+func (r webhookRequest) input() webhooks.EndpointInput {
+	return webhooks.EndpointInput{URL: r.URL, Description: r.Description, Kinds: r.Kinds, Format: r.Format,
 		AllowPrivate: r.AllowPrivate, Paused: r.Paused}
 }
 
 // listWebhooks answers GET /api/v1/webhooks: every endpoint and the kinds
 // one may subscribe to.
 func (s *server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
-	es, err := s.gw.WebhookEndpoints()
+	es, err := s.gw.Webhooks().Endpoints()
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"endpoints": es, "kinds": gateway.WebhookKinds()})
+	return writeJSON(w, http.StatusOK, map[string]any{"endpoints": es, "kinds": webhooks.Kinds()})
 }
 
 // createWebhook answers POST /api/v1/webhooks with the new endpoint and
@@ -63,7 +63,7 @@ func (s *server) createWebhook(w http.ResponseWriter, r *http.Request) error {
 	if req.Paused != nil {
 		return invalid("paused", "is set on an existing endpoint (PATCH)")
 	}
-	e, err := s.gw.CreateWebhookEndpoint(r.Context(), req.input())
+	e, err := s.gw.Webhooks().CreateEndpoint(r.Context(), req.input())
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (s *server) getWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	e, err := s.gw.WebhookEndpoint(id)
+	e, err := s.gw.Webhooks().Endpoint(id)
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func (s *server) patchWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	e, err := s.gw.UpdateWebhookEndpoint(r.Context(), id, req.input())
+	e, err := s.gw.Webhooks().UpdateEndpoint(r.Context(), id, req.input())
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (s *server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.gw.DeleteWebhookEndpoint(id); err != nil {
+	if err := s.gw.Webhooks().DeleteEndpoint(id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -117,7 +117,7 @@ func (s *server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	e, err := s.gw.RotateWebhookSecret(id)
+	e, err := s.gw.Webhooks().RotateSecret(id)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (s *server) testWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.gw.SendWebhookTest(id)
+	d, err := s.gw.Webhooks().SendTest(id)
 	if err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func (s *server) webhookDeliveries(w http.ResponseWriter, r *http.Request) error
 			return invalid("limit", "must be a positive number")
 		}
 	}
-	ds, err := s.gw.EndpointDeliveries(id, before, limit)
+	ds, err := s.gw.Webhooks().Deliveries(id, before, limit)
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func (s *server) replayWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || seq == 0 {
 		return &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "no such delivery"}
 	}
-	d, err := s.gw.ReplayWebhookDelivery(id, seq)
+	d, err := s.gw.Webhooks().Replay(id, seq)
 	if err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func (s *server) replayWebhook(w http.ResponseWriter, r *http.Request) error {
 // webhooksData is Settings → Webhooks: the endpoints and the form for a
 // new one (kept as typed when it is refused).
 type webhooksData struct {
-	Endpoints    []gateway.WebhookEndpoint
+	Endpoints    []webhooks.Endpoint
 	Kinds        []string
 	URL, Desc    string
 	Chosen       map[string]bool
@@ -199,10 +199,10 @@ type webhooksData struct {
 
 func (s *server) renderWebhooks(w http.ResponseWriter, r *http.Request, status int, d webhooksData, errMsg, notice string) error {
 	var err error
-	if d.Endpoints, err = s.gw.WebhookEndpoints(); err != nil {
+	if d.Endpoints, err = s.gw.Webhooks().Endpoints(); err != nil {
 		return err
 	}
-	d.Kinds = gateway.WebhookKinds()
+	d.Kinds = webhooks.Kinds()
 	if d.Chosen == nil {
 		d.Chosen = map[string]bool{}
 	}
@@ -231,7 +231,7 @@ func (s *server) addWebhookForm(w http.ResponseWriter, r *http.Request, u user) 
 	for _, k := range kinds {
 		d.Chosen[k] = true
 	}
-	e, err := s.gw.CreateWebhookEndpoint(r.Context(), gateway.WebhookInput{URL: &d.URL, Description: &d.Desc,
+	e, err := s.gw.Webhooks().CreateEndpoint(r.Context(), webhooks.EndpointInput{URL: &d.URL, Description: &d.Desc,
 		Kinds: &kinds, AllowPrivate: &d.AllowPrivate})
 	if err != nil {
 		if msg := formError(err); msg != "" {
@@ -247,16 +247,16 @@ func (s *server) addWebhookForm(w http.ResponseWriter, r *http.Request, u user) 
 // webhookData is one endpoint's page: its settings and its deliveries,
 // each attempt with status, time and the start of the answer.
 type webhookData struct {
-	Endpoint   gateway.WebhookEndpoint
-	Deliveries []gateway.EndpointDelivery
+	Endpoint   webhooks.Endpoint
+	Deliveries []webhooks.EndpointDelivery
 }
 
 func (s *server) renderWebhook(w http.ResponseWriter, r *http.Request, status int, id uint64, errMsg, notice string) error {
-	e, err := s.gw.WebhookEndpoint(id)
+	e, err := s.gw.Webhooks().Endpoint(id)
 	if err != nil {
 		return err
 	}
-	ds, err := s.gw.EndpointDeliveries(id, 0, 100)
+	ds, err := s.gw.Webhooks().Deliveries(id, 0, 100)
 	if err != nil {
 		return err
 	}
@@ -295,22 +295,22 @@ func (s *server) webhookActionForm(w http.ResponseWriter, r *http.Request, u use
 	page := "/settings/webhooks/" + strconv.FormatUint(id, 10)
 	switch action {
 	case "test":
-		_, err = s.gw.SendWebhookTest(id)
+		_, err = s.gw.Webhooks().SendTest(id)
 	case "replay":
 		seq, perr := strconv.ParseUint(r.PostFormValue("delivery"), 10, 64)
 		if perr != nil {
 			return s.renderWebhook(w, r, http.StatusBadRequest, id, "delivery: not a delivery id", "")
 		}
-		_, err = s.gw.ReplayWebhookDelivery(id, seq)
+		_, err = s.gw.Webhooks().Replay(id, seq)
 	case "pause", "resume":
 		paused := action == "pause"
-		_, err = s.gw.UpdateWebhookEndpoint(r.Context(), id, gateway.WebhookInput{Paused: &paused})
+		_, err = s.gw.Webhooks().UpdateEndpoint(r.Context(), id, webhooks.EndpointInput{Paused: &paused})
 		action += "d"
 	case "rotate":
-		_, err = s.gw.RotateWebhookSecret(id)
+		_, err = s.gw.Webhooks().RotateSecret(id)
 		action = "rotated"
 	case "delete":
-		if err := s.gw.DeleteWebhookEndpoint(id); err != nil {
+		if err := s.gw.Webhooks().DeleteEndpoint(id); err != nil {
 			return err
 		}
 		s.log.Info("webhook endpoint deleted", "user", u.Name, "endpoint", id)

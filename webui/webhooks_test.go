@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/webhooks"
 )
 
 // TestWebhooksAPI: create (errors name the field), list, patch, test
@@ -30,18 +30,18 @@ func TestWebhooksAPI(t *testing.T) {
 	if w.Code != http.StatusCreated {
 		t.Fatalf("create: %d %s", w.Code, w.Body)
 	}
-	var ep gateway.WebhookEndpoint
+	var ep webhooks.Endpoint
 	decodeBody(t, w, &ep)
 	if !strings.HasPrefix(ep.Secret, "whsec_") || ep.ID == 0 || len(ep.Kinds) != 2 {
 		t.Fatalf("created %+v", ep)
 	}
 	base := fmt.Sprintf("/api/v1/webhooks/%d", ep.ID)
 	var list struct {
-		Endpoints []gateway.WebhookEndpoint `json:"endpoints"`
-		Kinds     []string                  `json:"kinds"`
+		Endpoints []webhooks.Endpoint `json:"endpoints"`
+		Kinds     []string            `json:"kinds"`
 	}
 	decodeBody(t, r.do("GET", "/api/v1/webhooks", ""), &list)
-	if len(list.Endpoints) != 1 || len(list.Kinds) != len(gateway.WebhookKinds()) {
+	if len(list.Endpoints) != 1 || len(list.Kinds) != len(webhooks.Kinds()) {
 		t.Errorf("list %+v", list)
 	}
 	w = r.do("PATCH", base, `{"paused":true,"description":"CRM (paused)"}`)
@@ -53,7 +53,7 @@ func TestWebhooksAPI(t *testing.T) {
 		t.Fatalf("test: %d %s", w.Code, w.Body)
 	}
 	var page struct {
-		Deliveries []gateway.EndpointDelivery `json:"deliveries"`
+		Deliveries []webhooks.EndpointDelivery `json:"deliveries"`
 	}
 	decodeBody(t, r.do("GET", base+"/deliveries", ""), &page)
 	if len(page.Deliveries) != 1 || page.Deliveries[0].Type != "webhook.test" || page.Deliveries[0].State != "pending" {
@@ -106,18 +106,18 @@ func TestWebhooksPages(t *testing.T) {
 // webhookFixtures fill every branch of the webhook pages for
 // TestRenderEveryTemplate.
 func webhookFixtures(now time.Time) map[string]view {
-	eps := []gateway.WebhookEndpoint{
+	eps := []webhooks.Endpoint{
 		{ID: 1, URL: "https://crm.example/h", Description: "CRM", Secret: "whsec_abc", Kinds: []string{"message.status", "modem.down"}, CreatedAt: now},
 		{ID: 2, URL: "https://old.example/h", Secret: "whsec_abc", Kinds: []string{"message.inbound"}, Paused: true, PausedReason: "paused by the box: every attempt failed since yesterday", CreatedAt: now},
 		{ID: 3, URL: "https://flaky.example/h", Kinds: []string{"message.inbound"}, FailingSince: now, CreatedAt: now},
 	}
 	return map[string]view{
-		"webhooks": {Title: "Webhooks", Error: "kinds: must name at least one kind", Data: webhooksData{Endpoints: eps, Kinds: gateway.WebhookKinds(),
+		"webhooks": {Title: "Webhooks", Error: "kinds: must name at least one kind", Data: webhooksData{Endpoints: eps, Kinds: webhooks.Kinds(),
 			URL: "https://new.example/h", Desc: "<b>x</b>", Chosen: map[string]bool{"consent.opt_out": true}, AllowPrivate: true}},
-		"webhook": {Title: "Webhook", Notice: "queued", Data: webhookData{Endpoint: eps[1], Deliveries: []gateway.EndpointDelivery{
+		"webhook": {Title: "Webhook", Notice: "queued", Data: webhookData{Endpoint: eps[1], Deliveries: []webhooks.EndpointDelivery{
 			{ID: 7, Type: "message.status", ChangeAt: now, State: "pending", Next: now.Add(time.Minute), ReplayOf: 3,
-				Attempts: []gateway.WebhookAttempt{{At: now, Status: 503, Response: "<h1>down</h1>", DurationMS: 12}, {At: now, Error: "dial tcp: refused"}}},
-			{ID: 6, Type: "webhook.test", ChangeAt: now, State: "delivered", Attempts: []gateway.WebhookAttempt{{At: now, Status: 200}}},
+				Attempts: []webhooks.Attempt{{At: now, Status: 503, Response: "<h1>down</h1>", DurationMS: 12}, {At: now, Error: "dial tcp: refused"}}},
+			{ID: 6, Type: "webhook.test", ChangeAt: now, State: "delivered", Attempts: []webhooks.Attempt{{At: now, Status: 200}}},
 			{ID: 5, Type: "modem.down", ChangeAt: now, State: "failed"},
 		}}},
 	}

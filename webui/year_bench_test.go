@@ -176,11 +176,11 @@ func openAged(b *testing.B, src string, modems ...gateway.ModemConfig) *agedEnv 
 			b.Fatal(err)
 		}
 	}
-	tok, _, err := gw.CreateToken("bench")
+	tok, _, err := gw.Access().CreateToken("bench")
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := gw.AddUser(testUser, testPassword); err != nil {
+	if err := gw.Access().AddUser(testUser, testPassword); err != nil {
 		b.Fatal(err)
 	}
 	e := &agedEnv{db: db, gw: gw, h: Handler(Config{Gateway: gw}), token: tok}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/modem/sim"
 	"github.com/simgate/simgate/store"
@@ -143,15 +144,15 @@ func setUpDemoShop(gw *gateway.Gateway) error {
 	// hours follow his clock, not the box's).
 	ctx := context.Background()
 	for _, c := range []struct {
-		contact gateway.Contact
+		contact contacts.Contact
 		optIn   bool
 	}{
-		{gateway.Contact{Number: "+12015550123", Name: "Ada Lovelace", Tags: []string{"vip", "regular"}, Language: "en"}, true},
-		{gateway.Contact{Number: "+12015550124", Name: "Grace Hopper", Tags: []string{"regular"}, Language: "en"}, false},
-		{gateway.Contact{Number: "+13105550125", Name: "Alan Turing", Tags: []string{"online"}, Language: "en",
+		{contacts.Contact{Number: "+12015550123", Name: "Ada Lovelace", Tags: []string{"vip", "regular"}, Language: "en"}, true},
+		{contacts.Contact{Number: "+12015550124", Name: "Grace Hopper", Tags: []string{"regular"}, Language: "en"}, false},
+		{contacts.Contact{Number: "+13105550125", Name: "Alan Turing", Tags: []string{"online"}, Language: "en",
 			Attributes: map[string]string{"city": "Los Angeles"}}, true},
 	} {
-		if _, err := gw.CreateContact(ctx, c.contact); err != nil {
+		if _, err := gw.Contacts().Create(ctx, c.contact); err != nil {
 			return fmt.Errorf("sample contact %s: %w", c.contact.Name, err)
 		}
 		if c.optIn {

@@ -74,7 +74,8 @@ var layerRules = []layerRule{
 	{
 		from: module + "/gateway/view", direct: true, not: []string{module + "/...", "os", "io", "io/fs", "net/...", "log", "log/slog"},
 		allow: []string{module + "/store", module + "/modem", module + "/gateway/outbox", module + "/gateway/consent",
-			module + "/gateway/contacts", module + "/gateway/compliance", module + "/gateway/live", module + "/gateway/flows"},
+			module + "/gateway/contacts", module + "/gateway/compliance", module + "/gateway/live", module + "/gateway/flows",
+			module + "/gateway/shopevents", module + "/gateway/simlimits"},
 		why: "view is shapes and their conversions, no I/O: it reads the records and the parts' result types it converts, and calls no part",
 	},
 	{
@@ -148,9 +149,41 @@ var layerRules = []layerRule{
 	{
 		from: module + "/gateway/campaigns", direct: true,
 		not:   []string{module + "/gateway/..."},
-		allow: []string{module + "/gateway/outbox", module + "/gateway/compliance", module + "/gateway/msgtemplate"},
-		why: "campaigns send only through the outbox (its request type), read the guard's zones and windows from compliance and render with msgtemplate; " +
+		allow: []string{module + "/gateway/outbox", module + "/gateway/compliance", module + "/gateway/msgtemplate", module + "/gateway/simlimits"},
+		why: "campaigns send only through the outbox (its request type), read the guard's zones and windows from compliance, render with msgtemplate " +
+			"and estimate the finish from the SIMs' limits (simlimits); " +
 			"segments, templates, links, results and prices reach it through the interfaces gateway.New wires",
+	},
+	{
+		from: module + "/gateway/simlimits", direct: true, not: []string{module + "/..."}, allow: []string{module + "/store"},
+		why: "a SIM's limits are arithmetic over its usage: the outbox routes with them and stores the usage itself",
+	},
+	{
+		from: module + "/gateway/intake", direct: true, not: []string{module + "/gateway/..."},
+		allow: []string{module + "/gateway/contacts", module + "/gateway/compliance"},
+		why:   "checking a request to send needs the number rules (contacts) and the brand rule (compliance); it stores nothing, sends nothing and judges no consent",
+	},
+	{
+		from: module + "/gateway/templates", direct: true, not: []string{module + "/gateway/..."},
+		allow: []string{module + "/gateway/msgtemplate", module + "/gateway/links", module + "/gateway/contacts", module + "/gateway/outbox", module + "/gateway/compliance"},
+		why: "the saved templates render with msgtemplate, shorten with links, read numbers with contacts and send only through the outbox (its request type); " +
+			"the other rooms are none of their business",
+	},
+	{
+		from: module + "/gateway/callbacks", direct: true, not: []string{module + "/gateway/..."},
+		allow: []string{module + "/gateway/compat", module + "/gateway/webhooks"},
+		why:   "the compatible APIs' callbacks are formatters for the webhooks' delivery outbox built from compat's pure functions; the accounts that sign them come through an interface",
+	},
+	{
+		from: module + "/gateway/datafile", direct: true, not: []string{module + "/gateway/..."},
+		why: "the data file's usage is read from the store alone",
+	},
+	{
+		from: module + "/webui/...", direct: true,
+		not: []string{module + "/gateway/view", module + "/gateway/live", module + "/gateway/outbox", module + "/gateway/consent",
+			module + "/gateway/links", module + "/gateway/msgtemplate", module + "/gateway/callbacks"},
+		why: "webui reaches the core through the facade and the rooms whose faces its accessors return (gw.Flows(), gw.Contacts(), ...), " +
+			"importing a room for its own types; the machinery behind them works on records and is the facade's to wire",
 	},
 	{
 		from: module + "/webui/...", direct: true,
@@ -461,6 +494,11 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		view       = module + "/gateway/view"
 		tmpl       = module + "/gateway/msgtemplate"
 		links      = module + "/gateway/links"
+		templates  = module + "/gateway/templates"
+		callbacks  = module + "/gateway/callbacks"
+		datafile   = module + "/gateway/datafile"
+		simlimits  = module + "/gateway/simlimits"
+		intake     = module + "/gateway/intake"
 		segments   = module + "/gateway/segments"
 		attrib     = module + "/gateway/attribution"
 		campaigns  = module + "/gateway/campaigns"
@@ -473,9 +511,9 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 	base := func() map[string][]string {
 		return map[string][]string{
 			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
-			webui:      {gateway, compat, segments, attrib, "net/http", "github.com/gorilla/websocket"},
+			webui:      {gateway, compat, access, contacts, flows, shopevents, templates, webhooks, backups, datafile, segments, attrib, "net/http", "github.com/gorilla/websocket"},
 			compat:     {"net/url", "crypto/hmac"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, segments, attrib, campaigns, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, templates, callbacks, datafile, segments, attrib, campaigns, store, modem},
 			webhooks:   {store, "crypto/hmac", "net/url"},
 			httpout:    {"net/http", "net"},
 			backups:    {"os", "time"},
@@ -484,12 +522,17 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			access:     {store},
 			contacts:   {compliance, store, "os"},
 			consent:    {contacts, compliance, store},
-			outbox:     {contacts, compliance, store, modem},
+			outbox:     {contacts, compliance, simlimits, intake, store, modem},
+			simlimits:  {store, "math/rand/v2"},
+			intake:     {contacts, compliance, store, modem},
 			shopevents: {contacts, compliance, store, "crypto/hmac"},
 			flows:      {outbox, compliance, store, "time"},
-			view:       {live, compliance, contacts, consent, outbox, flows, store, modem, "time"},
+			view:       {live, compliance, contacts, consent, outbox, flows, shopevents, simlimits, store, modem, "time"},
 			tmpl:       {compliance, store, modem, "text/template"},
 			links:      {tmpl, store, "crypto/rand"},
+			templates:  {tmpl, links, contacts, outbox, compliance, store},
+			callbacks:  {compat, webhooks, store, modem},
+			datafile:   {store, "sync"},
 			segments:   {contacts, compliance, store},
 			attrib:     {store, "math", "time"},
 			campaigns:  {outbox, compliance, tmpl, store, modem},
@@ -563,6 +606,22 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{attrib, gateway},
 		{attrib, view},
 		{webui, store},
+		{webui, view},
+		{webui, outbox},
+		{webui, consent},
+		{webui, links},
+		{templates, consent},
+		{templates, flows},
+		{templates, view},
+		{templates, gateway},
+		{callbacks, outbox},
+		{callbacks, access},
+		{datafile, outbox},
+		{simlimits, outbox},
+		{simlimits, modem},
+		{intake, outbox},
+		{intake, consent},
+		{datafile, gateway},
 		{webui, modem},
 		{webui, bbolt},
 		{webui, cmd},

@@ -9,8 +9,8 @@ import (
 	"net/url"
 	"os"
 
-	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/gateway/compat"
+	"github.com/simgate/simgate/gateway/webhooks"
 	"github.com/simgate/simgate/store"
 )
 
@@ -60,7 +60,7 @@ func runToken(ctx context.Context, args []string, stdout io.Writer) error {
 	if *inbound != "" {
 		// The endpoint is an ordinary webhook endpoint (retries, the
 		// console's attempt log, pause) whose format signs as Twilio does.
-		secret, err := gateway.NewWebhookSecret()
+		secret, err := webhooks.NewSecret()
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/access"
 	"github.com/simgate/simgate/store"
 )
 
@@ -56,7 +57,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	if err := gw.AddUser(*name, password); err != nil {
+	if err := gw.Access().AddUser(*name, password); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "user %s added\n", *name)
@@ -94,7 +95,7 @@ func promptPassword(f *os.File, old *unix.Termios, prompt io.Writer) (string, er
 		fmt.Fprintln(prompt)
 		return strings.TrimRight(line, "\r\n"), err
 	}
-	pw, err := ask(fmt.Sprintf("Password (at least %d characters): ", gateway.MinPasswordLen))
+	pw, err := ask(fmt.Sprintf("Password (at least %d characters): ", access.MinPasswordLen))
 	if err != nil {
 		return "", err
 	}
@@ -117,11 +118,11 @@ func createDemoAdmin(db *store.DB) (password string, err error) {
 		return "", err
 	}
 	password = strings.ToLower(rand.Text()[:20]) // 100 bits, no look-alike 0/O 1/l
-	switch err := gw.AddUser(demoAdmin, password); {
+	switch err := gw.Access().AddUser(demoAdmin, password); {
 	case err == nil:
 		return password, nil
 	case strings.Contains(err.Error(), "already exists"):
-		return password, gw.SetPassword(demoAdmin, password)
+		return password, gw.Access().SetPassword(demoAdmin, password)
 	default:
 		return "", err
 	}

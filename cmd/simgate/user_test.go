@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/access"
 	"github.com/simgate/simgate/store"
 )
 
@@ -34,21 +35,21 @@ func TestUserAdd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := gw.Login(ctx, "ana", "correct horse battery"); err != nil {
+	if _, _, err := gw.Access().Login(ctx, "ana", "correct horse battery"); err != nil {
 		t.Errorf("login with the piped password: %v", err)
 	}
 	pw, err := createDemoAdmin(db)
-	if err != nil || len(pw) < gateway.MinPasswordLen {
+	if err != nil || len(pw) < access.MinPasswordLen {
 		t.Fatalf("createDemoAdmin = %q, %v", pw, err)
 	}
 	pw2, err := createDemoAdmin(db) // a reused demo dir
 	if err != nil || pw2 == pw {
 		t.Fatalf("second createDemoAdmin = %q, %v", pw2, err)
 	}
-	if _, _, err := gw.Login(ctx, demoAdmin, pw); err == nil {
+	if _, _, err := gw.Access().Login(ctx, demoAdmin, pw); err == nil {
 		t.Error("the previous demo password still works")
 	}
-	if _, _, err := gw.Login(ctx, demoAdmin, pw2); err != nil {
+	if _, _, err := gw.Access().Login(ctx, demoAdmin, pw2); err != nil {
 		t.Errorf("demo password: %v", err)
 	}
 }

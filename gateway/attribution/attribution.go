@@ -231,6 +231,16 @@ func (s *Service) Results(key string) (Results, error) {
 	return out, nil
 }
 
+// FlowOrders is a flow's orders and revenue per currency as the rule
+// credits them (package flows shows them on its pages).
+func (s *Service) FlowOrders(flow uint64) (orders int64, revenue map[string]int64, err error) {
+	r, err := s.db.OriginResults(fmt.Sprintf("flow:%d", flow))
+	if err != nil {
+		return 0, nil, err
+	}
+	return r.Orders, r.RevenueByCurrency, nil
+}
+
 // checkKey refuses what no origin makes, naming the field.
 func checkKey(key string) error {
 	if validKey(key) {

@@ -200,3 +200,24 @@ func NextRun(now time.Time, at time.Duration, loc *time.Location) time.Time {
 	}
 	return next
 }
+
+// Status is what the settings page says about the nightly backups.
+type Status struct {
+	On     bool
+	Dir    string
+	Keep   int
+	At     string   // local time of day, "03:30"
+	Latest []string // the backups in Dir, newest first
+}
+
+// Status reports the nightly backups' settings and the files in their
+// directory; a nil Nightly (backups off) reports them off.
+func (n *Nightly) Status() (Status, error) {
+	if n == nil {
+		return Status{}, nil
+	}
+	names, err := List(n.cfg.Dir)
+	slices.Reverse(names)
+	at := time.Time{}.Add(n.cfg.At).Format("15:04")
+	return Status{On: true, Dir: n.cfg.Dir, Keep: n.cfg.Keep, At: at, Latest: names}, err
+}

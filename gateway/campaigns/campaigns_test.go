@@ -11,6 +11,7 @@ import (
 
 	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/gateway/outbox"
+	"github.com/simgate/simgate/gateway/simlimits"
 	"github.com/simgate/simgate/store"
 )
 
@@ -478,8 +479,8 @@ func TestEstimateFinish(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
 	now := time.Date(2026, 12, 7, 9, 0, 0, 0, ny) // Monday
 	sims := []outbox.ModemStatus{
-		{Name: "a", Budget: &outbox.Budget{Limits: outbox.Limits{PerMinute: 60, PerDay: 500, UniquePerDay: 500}, RemainingToday: 500}},
-		{Name: "b", Budget: &outbox.Budget{Limits: outbox.Limits{PerMinute: 60, PerDay: 500, UniquePerDay: 500}, RemainingToday: 500}},
+		{Name: "a", Budget: &simlimits.Budget{Limits: simlimits.Limits{PerMinute: 60, PerDay: 500, UniquePerDay: 500}, RemainingToday: 500}},
+		{Name: "b", Budget: &simlimits.Budget{Limits: simlimits.Limits{PerMinute: 60, PerDay: 500, UniquePerDay: 500}, RemainingToday: 500}},
 	}
 	at := make([]time.Time, 2500)
 	parts := make([]int, 2500)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/simgate/simgate/gateway/compliance"
 	"github.com/simgate/simgate/gateway/outbox"
+	"github.com/simgate/simgate/gateway/simlimits"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -369,4 +370,4 @@ func leftOutWords(m map[string]int) string {
 
 type outboxModem = outbox.ModemStatus
 
-func defaultLimits() outbox.Limits { return outbox.DefaultLimits() }
+func defaultLimits() simlimits.Limits { return simlimits.DefaultLimits() }

@@ -173,10 +173,10 @@ type TestStep struct {
 
 // TestResult is what a flow would do for a contact entering now.
 type TestResult struct {
-	Number  string           `json:"number"`
-	Trigger *store.ShopEvent `json:"trigger,omitempty"`
-	Note    string           `json:"note,omitempty"`
-	Steps   []TestStep       `json:"steps"`
+	Number  string       `json:"number"`
+	Trigger *SampleEvent `json:"trigger,omitempty"`
+	Note    string       `json:"note,omitempty"`
+	Steps   []TestStep   `json:"steps"`
 }
 
 // Test shows what the flow would send to number, when and why, if the
@@ -197,22 +197,23 @@ func (e *Engine) Test(id uint64, number string) (TestResult, error) {
 		if err != nil {
 			return TestResult{}, err
 		}
+		var trigger *store.ShopEvent
 		for i := len(evs) - 1; i >= 0; i-- {
 			if matches(&evs[i], def.Trigger.Filter) {
-				ev := evs[i]
-				res.Trigger = &ev
+				trigger = &evs[i]
 				break
 			}
 		}
-		if res.Trigger == nil {
+		if trigger == nil {
 			res.Note = fmt.Sprintf("the contact has no %s event that passes the filter: shown with an empty one", def.Trigger.Event)
-			res.Trigger = &store.ShopEvent{Type: def.Trigger.Event, Number: number}
+			trigger = &store.ShopEvent{Type: def.Trigger.Event, Number: number}
 		} else {
-			res.Note = fmt.Sprintf("shown with the contact's latest %s (event %d)", def.Trigger.Event, res.Trigger.Seq)
+			res.Note = fmt.Sprintf("shown with the contact's latest %s (event %d)", def.Trigger.Event, trigger.Seq)
 		}
-		en.Trigger, _ = json.Marshal(res.Trigger)
-		if res.Trigger.CheckoutID != "" && def.hasCheckout() {
-			en.ExitKey = checkoutKey(res.Trigger)
+		res.Trigger = (*SampleEvent)(trigger)
+		en.Trigger, _ = json.Marshal(trigger)
+		if trigger.CheckoutID != "" && def.hasCheckout() {
+			en.ExitKey = checkoutKey(trigger)
 		}
 	case TriggerOptedIn:
 		res.Note = "as if the contact opted in now"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/simgate/simgate/gateway/simlimits"
 	"github.com/simgate/simgate/store"
 )
 
@@ -199,8 +200,8 @@ func (q *Queue) nextChance(m store.Message, runners []*runner, busy map[*runner]
 		switch limit := r.blocked(now, m.To, parts); {
 		case limit == "per_minute":
 			earliest(r.nextSend())
-		case budgetLimits[limit]:
-			earliest(freeAt(limit, now))
+		case simlimits.UntilLater(limit):
+			earliest(simlimits.FreeAt(limit, now))
 		}
 	}
 	return at
@@ -278,6 +279,18 @@ func (q *Queue) Modems() []ModemStatus {
 		out[i] = r.snapshot()
 	}
 	return out
+}
+
+// budgetHold is why a text to recipient of parts parts waits when every
+// available SIM is stopped by a daily or monthly limit (simlimits.HoldReason).
+func budgetHold(runners []*runner, now time.Time, recipient string, parts int) string {
+	var limits []string
+	for _, r := range runners {
+		if r.available() {
+			limits = append(limits, r.blocked(now, recipient, parts))
+		}
+	}
+	return simlimits.HoldReason(limits, now)
 }
 
 // noteBudgetHold writes on a due text that no SIM took why it waits, when

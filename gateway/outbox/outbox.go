@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/compliance"
+	"github.com/simgate/simgate/gateway/simlimits"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -209,24 +210,24 @@ type OpenFunc func(ctx context.Context) (*modem.Modem, error)
 
 // ModemConfig registers one modem with the outbox.
 type ModemConfig struct {
-	Name   string   // the SIM's name in the API, logs and usage counters
-	Path   string   // shown in the console; Open decides what it means
-	IMEI   string   // optional: refuse a different modem found on Path
-	Limits Limits   // zero fields: no limit (use DefaultLimits for the safe ones)
-	Open   OpenFunc // called on every (re)connect
+	Name   string           // the SIM's name in the API, logs and usage counters
+	Path   string           // shown in the console; Open decides what it means
+	IMEI   string           // optional: refuse a different modem found on Path
+	Limits simlimits.Limits // zero fields: no limit (use simlimits.DefaultLimits for the safe ones)
+	Open   OpenFunc         // called on every (re)connect
 }
 
 // ModemStatus is what the API and console show about one configured modem.
 type ModemStatus struct {
-	Name      string         `json:"name"`
-	Path      string         `json:"path"`
-	State     string         `json:"state"` // "starting", "up", "degraded", "down"
-	Identity  modem.Identity `json:"identity"`
-	Health    modem.Health   `json:"health"`
-	LastError string         `json:"last_error,omitempty"`
-	Since     time.Time      `json:"since"` // when State last changed
-	Sent      int            `json:"sent"`  // parts accepted by the SMSC since start
-	Budget    *Budget        `json:"budget,omitempty"`
+	Name      string            `json:"name"`
+	Path      string            `json:"path"`
+	State     string            `json:"state"` // "starting", "up", "degraded", "down"
+	Identity  modem.Identity    `json:"identity"`
+	Health    modem.Health      `json:"health"`
+	LastError string            `json:"last_error,omitempty"`
+	Since     time.Time         `json:"since"` // when State last changed
+	Sent      int               `json:"sent"`  // parts accepted by the SMSC since start
+	Budget    *simlimits.Budget `json:"budget,omitempty"`
 	// Paused is a person's decision to take this SIM out of sending; it
 	// still receives texts and reports.
 	Paused bool `json:"paused"`
@@ -280,7 +281,7 @@ func (q *Queue) Prepare() error {
 			return fmt.Errorf("gateway: %w", err)
 		}
 		r.mu.Lock()
-		r.budget = newBudget(r.limits, u)
+		r.budget = simlimits.New(r.limits, u)
 		r.mu.Unlock()
 	}
 	q.loadModemRecords(runners)

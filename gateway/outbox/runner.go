@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/simgate/simgate/gateway/simlimits"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -37,13 +38,13 @@ type runner struct {
 	log    *slog.Logger
 	jobs   chan uint64 // at most one job: the dispatcher hands work only to idle runners
 	ussd   chan ussdRequest
-	limits Limits
+	limits simlimits.Limits
 	imei   string // if set, the modem on path must have this IMEI
 
 	mu      sync.Mutex
 	status  ModemStatus
-	budget  *budget        // set by Prepare from the stored usage
-	history []modem.Health // recent health readings, oldest first, at most healthHistory
+	budget  *simlimits.Tracker // set by Prepare from the stored usage
+	history []modem.Health     // recent health readings, oldest first, at most healthHistory
 }
 
 // healthHistory keeps an hour of readings at the default 30 s interval.
@@ -70,7 +71,7 @@ func (r *runner) snapshot() ModemStatus {
 	defer r.mu.Unlock()
 	st := r.status
 	if r.budget != nil {
-		b := r.budget.snapshot(r.q.now())
+		b := r.budget.Snapshot(r.q.now())
 		st.Budget = &b
 	}
 	return st
@@ -83,7 +84,7 @@ func (r *runner) blocked(now time.Time, recipient string, parts int) string {
 	if r.budget == nil {
 		return ""
 	}
-	return r.budget.blocked(now, recipient, parts)
+	return r.budget.Blocked(now, recipient, parts)
 }
 
 // nextSend is when the SIM's per-minute spacing next lets it send (zero
@@ -94,14 +95,14 @@ func (r *runner) nextSend() time.Time {
 	if r.budget == nil {
 		return time.Time{}
 	}
-	return r.budget.next
+	return r.budget.Next()
 }
 
 // knows reports whether this SIM texted recipient this month.
 func (r *runner) knows(recipient string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.budget != nil && r.budget.knows(recipient)
+	return r.budget != nil && r.budget.Knows(recipient)
 }
 
 // recordSend counts a message's parts against the SIM's budget in memory;
@@ -110,7 +111,7 @@ func (r *runner) recordSend(now time.Time, recipient string, parts int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.budget != nil {
-		r.budget.record(now, recipient, parts)
+		r.budget.Record(now, recipient, parts)
 	}
 }
 

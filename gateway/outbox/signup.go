@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/simgate/simgate/gateway/simlimits"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -32,12 +33,12 @@ func (q *Queue) signupLimit() int {
 	for _, r := range runners {
 		per := r.limits.PerDay
 		if per <= 0 {
-			per = DefaultPerDay
+			per = simlimits.DefaultPerDay
 		}
 		fleet += per
 	}
 	if len(runners) == 0 {
-		fleet = DefaultPerDay
+		fleet = simlimits.DefaultPerDay
 	}
 	return fleet * q.cfg.SignupShare / 100
 }

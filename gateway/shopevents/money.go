@@ -33,21 +33,6 @@ func MinorDigits(currency string) int {
 	return 2
 }
 
-// validCurrency reports whether c looks like an ISO 4217 code: three
-// upper-case letters. The list itself changes every year or two; a shop
-// knows its currency better than a table compiled into the box.
-func validCurrency(c string) bool {
-	if len(c) != 3 {
-		return false
-	}
-	for i := 0; i < 3; i++ {
-		if c[i] < 'A' || c[i] > 'Z' {
-			return false
-		}
-	}
-	return true
-}
-
 // moneyText returns the decimal text of v, a JSON number (json.Number,
 // from a decoder with UseNumber) or a string such as "199.00".
 func moneyText(v any) (string, bool) {

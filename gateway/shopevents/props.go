@@ -109,7 +109,7 @@ func normalizeProps(typ string, props map[string]any, field string, p *problems)
 	if v, ok := props["currency"]; ok {
 		c, _ := v.(string)
 		c = strings.ToUpper(strings.TrimSpace(c))
-		if !validCurrency(c) {
+		if !store.ValidCurrency(c) {
 			p.add(field+".currency", "must be an ISO 4217 code such as USD or EUR")
 		} else {
 			out.Currency = c

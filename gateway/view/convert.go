@@ -4,7 +4,10 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/consent"
+	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/flows"
 	"github.com/simgate/simgate/gateway/outbox"
+	"github.com/simgate/simgate/gateway/shopevents"
 	"github.com/simgate/simgate/modem"
 	"github.com/simgate/simgate/store"
 )
@@ -13,6 +16,41 @@ import (
 // facade's requests to the parts'. The facade makes a view once where a
 // record leaves it: a call's result or a published event, never per
 // subscriber.
+
+// One adapts a record conversion to a call's (record, error) result: the
+// zero view with the error, else the record converted.
+func One[R, V any](conv func(R) V) func(R, error) (V, error) {
+	return func(r R, err error) (V, error) {
+		if err != nil {
+			var zero V
+			return zero, err
+		}
+		return conv(r), nil
+	}
+}
+
+// List is One for a list; the list is never nil without an error.
+func List[R, V any](conv func(R) V) func([]R, error) ([]V, error) {
+	return func(rs []R, err error) ([]V, error) {
+		if err != nil {
+			return nil, err
+		}
+		return mapViews(rs, conv), nil
+	}
+}
+
+// Page is One for a page of a list and its cursor.
+func Page[R, V any](conv func(R) V) func([]R, uint64, error) ([]V, uint64, error) {
+	return func(rs []R, next uint64, err error) ([]V, uint64, error) {
+		if err != nil {
+			return nil, 0, err
+		}
+		return mapViews(rs, conv), next, nil
+	}
+}
+
+// Map converts every record of rs; the result is never nil.
+func Map[R, V any](rs []R, conv func(R) V) []V { return mapViews(rs, conv) }
 
 func mapViews[R, V any](rs []R, conv func(R) V) []V {
 	out := make([]V, len(rs))
@@ -90,26 +128,6 @@ func SubmitRecord(r SubmitRequest) (outbox.SubmitRequest, error) {
 	return req, nil
 }
 
-// FromContact is the view of a contact; Attributes and Tags are never nil.
-func FromContact(c store.Contact) Contact {
-	v := Contact{ID: c.ID, Number: c.Number, Name: c.Name, Attributes: c.Attributes, Tags: c.Tags,
-		TimeZone: c.TimeZone, TimeZoneDerived: c.TimeZoneDerived, Language: c.Language, Source: c.Source,
-		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
-	if v.Attributes == nil {
-		v.Attributes = map[string]string{}
-	}
-	if v.Tags == nil {
-		v.Tags = []string{}
-	}
-	return v
-}
-
-// ContactRecord is the record a new contact starts from.
-func ContactRecord(c Contact) store.Contact {
-	return store.Contact{Number: c.Number, Name: c.Name, Attributes: c.Attributes, Tags: c.Tags,
-		TimeZone: c.TimeZone, Language: c.Language, Source: c.Source}
-}
-
 // FromConsent is the view of a number's consent record.
 func FromConsent(c store.Consent) Consent {
 	return Consent{Number: c.Number, OptedOutAll: c.OptedOutAll, OptOutByKeyword: c.OptOutByKeyword, Review: c.Review,
@@ -144,13 +162,13 @@ func FromEvidence(e consent.Evidence) Evidence {
 func FromSubject(d store.SubjectData, at time.Time) SubjectData {
 	v := SubjectData{ExportedAt: at.UTC(), Consent: FromConsent(d.Consent), ConsentEvents: mapViews(d.Events, FromConsentEvent),
 		Messages: mapViews(d.Messages, FromMessage), Inbound: mapViews(d.Inbound, FromInbound),
-		ShopEvents:  mapViews(d.ShopEvents, FromShopEvent),
-		FlowEntries: mapViews(d.FlowEntries, FromFlowEntry),
+		ShopEvents:  mapViews(d.ShopEvents, shopevents.EventOf),
+		FlowEntries: mapViews(d.FlowEntries, flows.EntryOf),
 		Links: mapViews(d.Links, func(l store.Link) SubjectLink {
 			return SubjectLink{URL: l.URL, Origin: l.Origin, CreatedAt: l.CreatedAt, Clicks: l.Clicks, FirstClickAt: l.FirstClickAt, LastClickAt: l.LastClickAt}
 		})}
 	if d.Contact != nil {
-		c := FromContact(*d.Contact)
+		c := contacts.ContactOf(*d.Contact)
 		v.Profile = &c
 	}
 	return v
@@ -170,23 +188,6 @@ func FromUSSDReply(r modem.USSDReply) USSDReply { return USSDReply(r) }
 
 // FromEraseReport is the view of what an erasure removed.
 func FromEraseReport(r store.EraseReport) EraseReport { return EraseReport(r) }
-
-// FromToken is the view of an API token, without its hash.
-func FromToken(t store.Token) Token {
-	return Token{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, LastUsed: t.LastUsed,
-		Marketing: t.Marketing, TwilioSID: t.TwilioSID, PrivateCallbacks: t.PrivateCallbacks}
-}
-
-// FromSession is the view of a console session.
-func FromSession(s store.Session) Session { return Session(s) }
-
-// FromUser is the view of a console user, without the password hash.
-func FromUser(u store.User) User { return User{Name: u.Name, CreatedAt: u.CreatedAt} }
-
-// FromTemplate is the view of a saved message template.
-func FromTemplate(t store.Template) Template {
-	return Template{ID: t.ID, Name: t.Name, Kind: Kind(t.Kind.String()), Body: t.Body, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
-}
 
 // FromLinkStats is the view of a sum of short links.
 func FromLinkStats(s store.LinkStats) LinkStats { return LinkStats(s) }

@@ -5,7 +5,10 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/compliance"
-	"github.com/simgate/simgate/gateway/outbox"
+	"github.com/simgate/simgate/gateway/contacts"
+	"github.com/simgate/simgate/gateway/flows"
+	"github.com/simgate/simgate/gateway/shopevents"
+	"github.com/simgate/simgate/gateway/simlimits"
 	"github.com/simgate/simgate/store"
 )
 
@@ -129,30 +132,6 @@ type Inbound struct {
 	BodyPurged bool `json:"-"` // the retention purge blanked Text
 }
 
-// Contact is one person in the address book. Attributes and Tags are never
-// nil in what the gateway returns.
-type Contact struct {
-	ID              uint64            `json:"id"`
-	Number          string            `json:"number"`
-	Name            string            `json:"name"`
-	Attributes      map[string]string `json:"attributes"`
-	Tags            []string          `json:"tags"`
-	TimeZone        string            `json:"time_zone"`
-	TimeZoneDerived bool              `json:"time_zone_derived"` // guessed from the number
-	Language        string            `json:"language"`
-	Source          string            `json:"source"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
-}
-
-// ContactFilter selects a page of contacts, oldest first.
-type ContactFilter struct {
-	Query string // case-insensitive substring of number or name; "" = any
-	Tag   string // "" = any
-	After uint64 // cursor: only IDs > After
-	Limit int
-}
-
 // Consent is a number's compliance record. The field order is the order
 // the API has always sent them in, marketing last.
 type Consent struct {
@@ -208,16 +187,16 @@ type Evidence struct {
 
 // SubjectData is everything stored about one person (GDPR Art. 15/20).
 type SubjectData struct {
-	ExportedAt    time.Time      `json:"exported_at"`
-	Profile       *Contact       `json:"profile"`
-	Consent       Consent        `json:"consent"`
-	ConsentEvents []ConsentEvent `json:"consent_events"`
-	Messages      []Message      `json:"messages"`
-	Inbound       []Inbound      `json:"inbound"`
+	ExportedAt    time.Time         `json:"exported_at"`
+	Profile       *contacts.Contact `json:"profile"`
+	Consent       Consent           `json:"consent"`
+	ConsentEvents []ConsentEvent    `json:"consent_events"`
+	Messages      []Message         `json:"messages"`
+	Inbound       []Inbound         `json:"inbound"`
 	// ShopEvents: what the shop told the box about the person (checkouts,
 	// orders, products viewed), oldest first.
-	ShopEvents  []ShopEvent `json:"shop_events"`
-	FlowEntries []FlowEntry `json:"flow_entries"`
+	ShopEvents  []shopevents.Event `json:"shop_events"`
+	FlowEntries []flows.Entry      `json:"flow_entries"`
 	// Links are the short links in the texts to the person and how often
 	// they were clicked.
 	Links []SubjectLink `json:"links"`
@@ -248,16 +227,16 @@ type EraseReport struct {
 
 // ModemStatus is what the API and console show about one configured modem.
 type ModemStatus struct {
-	Name      string         `json:"name"`
-	Path      string         `json:"path"`
-	State     string         `json:"state"` // StateStarting, StateUp, StateDegraded or StateDown
-	Identity  Identity       `json:"identity"`
-	Health    Health         `json:"health"`
-	LastError string         `json:"last_error,omitempty"`
-	Since     time.Time      `json:"since"` // when State last changed
-	Sent      int            `json:"sent"`  // parts accepted by the SMSC since start
-	Budget    *outbox.Budget `json:"budget,omitempty"`
-	Paused    bool           `json:"paused"` // a person took the SIM out of sending
+	Name      string            `json:"name"`
+	Path      string            `json:"path"`
+	State     string            `json:"state"` // StateStarting, StateUp, StateDegraded or StateDown
+	Identity  Identity          `json:"identity"`
+	Health    Health            `json:"health"`
+	LastError string            `json:"last_error,omitempty"`
+	Since     time.Time         `json:"since"` // when State last changed
+	Sent      int               `json:"sent"`  // parts accepted by the SMSC since start
+	Budget    *simlimits.Budget `json:"budget,omitempty"`
+	Paused    bool              `json:"paused"` // a person took the SIM out of sending
 }
 
 // Identity is what a modem and its SIM say they are.
@@ -299,34 +278,6 @@ type USSDReply struct {
 	DCS    int    `json:"dcs"` // -1 when the modem gave none
 }
 
-// Token is an API token, never its plaintext.
-type Token struct {
-	ID        uint64    `json:"id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-	LastUsed  time.Time `json:"last_used"`
-	// Marketing: its texts through the compatibility APIs are marketing.
-	Marketing bool `json:"marketing"`
-	// TwilioSID is the Account SID of a token made for Twilio's API.
-	TwilioSID string `json:"twilio_sid,omitempty"`
-	// PrivateCallbacks: its texts' status callbacks may reach private
-	// addresses.
-	PrivateCallbacks bool `json:"private_callbacks"`
-}
-
-// User is a console user, never the password hash.
-type User struct {
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// Session is a console login.
-type Session struct {
-	User      string    `json:"user"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
 // SubmitRequest is a request to send one text.
 type SubmitRequest struct {
 	To             string
@@ -352,16 +303,6 @@ type Callback struct {
 	AllowPrivate bool
 }
 
-// Template is a saved message template as the API and console show it.
-type Template struct {
-	ID        uint64    `json:"id"`
-	Name      string    `json:"name"`
-	Kind      Kind      `json:"kind"`
-	Body      string    `json:"body"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
 // LinkStats sums the short links of an origin: clicks by people, links
 // clicked at least once, the numbers that clicked, and the fetches of
 // preview robots and HEAD requests, which are not clicks.
@@ -371,31 +312,4 @@ type LinkStats struct {
 	UniqueClicks int `json:"unique_clicks"`
 	Numbers      int `json:"numbers"`
 	Previews     int `json:"previews"`
-}
-
-// TemplateProblem is one thing the template linter found, naming the
-// field and, for a variable, the variable.
-type TemplateProblem struct {
-	Field    string `json:"field"`
-	Variable string `json:"variable,omitempty"`
-	Contacts int    `json:"contacts,omitempty"` // how many contacts it affects
-	Message  string `json:"message"`
-	Notice   bool   `json:"notice,omitempty"` // the box fixes it itself; saving is not refused
-}
-
-// TemplateRendering is one render of a template and what it costs.
-type TemplateRendering struct {
-	Number string `json:"number,omitempty"`
-	Text   string `json:"text"`
-	Plan
-}
-
-// TemplatePreview is a template's render for a sample contact and the
-// longest render across the audience.
-type TemplatePreview struct {
-	Sample       TemplateRendering  `json:"sample"`
-	Longest      *TemplateRendering `json:"longest,omitempty"`
-	Rendered     int                `json:"rendered"`
-	Failed       int                `json:"failed"`
-	FirstFailure string             `json:"first_failure,omitempty"`
 }

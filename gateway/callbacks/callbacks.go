@@ -1,4 +1,9 @@
-package gateway
+// Package callbacks sends the compatible APIs' callbacks: Twilio's
+// StatusCallback and inbound posts, Kannel's dlr-url. The routes store a
+// callback with the text (webui), the webhooks' delivery outbox sends one
+// request per status change, and the formatters here say what each
+// request is; package compat builds it.
+package callbacks
 
 import (
 	"encoding/json"
@@ -11,17 +16,27 @@ import (
 	"github.com/simgate/simgate/store"
 )
 
-// The callbacks of the compatible APIs (Twilio's StatusCallback, Kannel's
-// dlr-url): the routes store a callback with the text, the webhooks'
-// delivery outbox sends one request per status change, and these
-// formatters say what each request is (package compat builds it).
-
-// registerCompatFormats teaches the delivery outbox the compatible APIs'
-// callback formats.
-func (g *Gateway) registerCompatFormats() {
-	g.webhooks.RegisterFormat(compat.FormatTwilio, webhooks.FormatterFunc(g.formatTwilio))
-	g.webhooks.RegisterFormat(compat.FormatKannel, webhooks.FormatterFunc(formatKannel))
+// Accounts finds the Twilio accounts that sign the callbacks
+// (access.Accounts).
+type Accounts interface {
+	TwilioAccount(accountSID string) (store.Token, error)
+	Tokens() ([]store.Token, error)
 }
+
+// Registrar takes the formatters (webhooks.Service).
+type Registrar interface {
+	RegisterFormat(name string, f webhooks.Formatter)
+}
+
+// Register teaches the delivery outbox the compatible APIs' callback
+// formats.
+func Register(r Registrar, accounts Accounts) {
+	f := formats{accounts: accounts}
+	r.RegisterFormat(compat.FormatTwilio, webhooks.FormatterFunc(f.twilio))
+	r.RegisterFormat(compat.FormatKannel, webhooks.FormatterFunc(kannel))
+}
+
+type formats struct{ accounts Accounts }
 
 // callbackState is what a message.status change says about a text, with
 // what the message says now (who failed it, the modem).
@@ -47,17 +62,13 @@ func callbackState(d webhooks.Delivery) (compat.MessageState, error) {
 	return st, nil
 }
 
-// NewWebhookSecret makes a webhook endpoint's signing secret ("whsec_"...),
-// for endpoints made outside the console (simgate token create).
-func NewWebhookSecret() (string, error) { return webhooks.NewSecret() }
-
-// formatTwilio is Twilio's signed status post for a text's callback, or
+// twilio is Twilio's signed status post for a text's callback, or
 // its inbound post for an endpoint subscribed to inbound texts. A revoked
 // account has no key to sign with: its callbacks are dropped rather than
 // sent unsigned.
-func (g *Gateway) formatTwilio(d webhooks.Delivery) (webhooks.Request, error) {
+func (f formats) twilio(d webhooks.Delivery) (webhooks.Request, error) {
 	if d.Change.Kind == store.ChangeMessageInbound {
-		return g.formatTwilioInbound(d)
+		return f.twilioInbound(d)
 	}
 	st, err := callbackState(d)
 	if err != nil {
@@ -67,7 +78,7 @@ func (g *Gateway) formatTwilio(d webhooks.Delivery) (webhooks.Request, error) {
 	if err := json.Unmarshal(d.Params, &p); err != nil {
 		return webhooks.Request{}, fmt.Errorf("gateway: twilio callback params: %w", err)
 	}
-	acct, err := g.access.TwilioAccount(p.AccountSID)
+	acct, err := f.accounts.TwilioAccount(p.AccountSID)
 	if errors.Is(err, store.ErrNotFound) {
 		return webhooks.Request{}, webhooks.ErrSkip
 	}
@@ -84,9 +95,9 @@ func (g *Gateway) formatTwilio(d webhooks.Delivery) (webhooks.Request, error) {
 	return webhookRequest(req), nil
 }
 
-// formatKannel is Kannel's dlr-url GET, when the client's dlr-mask asks
+// kannel is Kannel's dlr-url GET, when the client's dlr-mask asks
 // for this report.
-func formatKannel(d webhooks.Delivery) (webhooks.Request, error) {
+func kannel(d webhooks.Delivery) (webhooks.Request, error) {
 	st, err := callbackState(d)
 	if err != nil {
 		return webhooks.Request{}, err
@@ -109,15 +120,15 @@ func webhookRequest(r compat.CallbackRequest) webhooks.Request {
 	return webhooks.Request{Method: r.Method, URL: r.URL, Header: h, Body: r.Body}
 }
 
-// formatTwilioInbound posts a received text as Twilio posts to a number's
+// twilioInbound posts a received text as Twilio posts to a number's
 // messaging webhook, signed by the Twilio account whose inbound URL the
 // endpoint's is (simgate token create --twilio-inbound-url).
-func (g *Gateway) formatTwilioInbound(d webhooks.Delivery) (webhooks.Request, error) {
+func (f formats) twilioInbound(d webhooks.Delivery) (webhooks.Request, error) {
 	var in store.InboundChange
 	if err := json.Unmarshal(d.Change.Data, &in); err != nil {
 		return webhooks.Request{}, fmt.Errorf("gateway: twilio inbound: decode change %d: %w", d.Change.Seq, err)
 	}
-	tokens, err := g.access.Tokens()
+	tokens, err := f.accounts.Tokens()
 	if err != nil {
 		return webhooks.Request{}, err
 	}

@@ -1,4 +1,10 @@
-package outbox
+// Package simlimits keeps a SIM within its sending limits: parts per
+// minute (spaced with jitter), parts per day, and distinct recipients per
+// day and per calendar month. It tracks a SIM's use against them, says
+// which limit stops a text, and when a stopped SIM may send again. The
+// outbox routes with it; it stores nothing (the outbox writes the usage
+// with each MR).
+package simlimits
 
 import (
 	"fmt"
@@ -56,10 +62,10 @@ type Budget struct {
 	Exhausted      string `json:"exhausted,omitempty"` // which limit stops it now, if any
 }
 
-// budget tracks one SIM's use against its limits. It is owned by the
-// dispatcher goroutine (routing) and the SIM's runner (recording), so it is
-// guarded by the runner's mutex.
-type budget struct {
+// Tracker tracks one SIM's use against its limits. It is not safe for
+// concurrent use: the outbox guards it with the SIM's runner's mutex, as
+// the dispatcher (routing) and the runner (recording) both use it.
+type Tracker struct {
 	limits    Limits
 	day       string
 	month     string
@@ -69,8 +75,10 @@ type budget struct {
 	next      time.Time
 }
 
-func newBudget(l Limits, u store.Usage) *budget {
-	b := &budget{limits: l, day: u.Day, month: u.Month, parts: u.PartsToday, todayRcpt: map[string]bool{}, monthRcpt: map[string]bool{}}
+// New returns the Tracker of a SIM with limits l that has used u so far
+// (the usage stored with its MRs).
+func New(l Limits, u store.Usage) *Tracker {
+	b := &Tracker{limits: l, day: u.Day, month: u.Month, parts: u.PartsToday, todayRcpt: map[string]bool{}, monthRcpt: map[string]bool{}}
 	for _, r := range u.DayRecipients {
 		b.todayRcpt[r] = true
 	}
@@ -81,7 +89,7 @@ func newBudget(l Limits, u store.Usage) *budget {
 }
 
 // roll starts a new day or month when the clock passed into one.
-func (b *budget) roll(now time.Time) {
+func (b *Tracker) roll(now time.Time) {
 	if d := now.Format("2006-01-02"); d != b.day {
 		b.day, b.parts, b.todayRcpt = d, 0, map[string]bool{}
 	}
@@ -90,9 +98,9 @@ func (b *budget) roll(now time.Time) {
 	}
 }
 
-// blocked says which limit stops a text of parts parts to recipient now,
+// Blocked says which limit stops a text of parts parts to recipient now,
 // or "" when the SIM may send it.
-func (b *budget) blocked(now time.Time, recipient string, parts int) string {
+func (b *Tracker) Blocked(now time.Time, recipient string, parts int) string {
 	b.roll(now)
 	l := b.limits
 	switch {
@@ -110,11 +118,11 @@ func (b *budget) blocked(now time.Time, recipient string, parts int) string {
 	return ""
 }
 
-// record counts parts sent to recipient and spaces the next send: the
+// Record counts parts sent to recipient and spaces the next send: the
 // per-minute interval times the parts, stretched by up to a quarter at
 // random so the SIM never sends on a machine-regular beat and never exceeds
 // the limit in any minute.
-func (b *budget) record(now time.Time, recipient string, parts int) {
+func (b *Tracker) Record(now time.Time, recipient string, parts int) {
 	b.roll(now)
 	b.parts += parts
 	b.todayRcpt[recipient] = true
@@ -130,10 +138,14 @@ func (b *budget) record(now time.Time, recipient string, parts int) {
 	}
 }
 
-// knows reports whether this SIM texted recipient this month (sticky sender).
-func (b *budget) knows(recipient string) bool { return b.monthRcpt[recipient] }
+// Next is when the per-minute spacing next lets the SIM send.
+func (b *Tracker) Next() time.Time { return b.next }
 
-func (b *budget) snapshot(now time.Time) Budget {
+// Knows reports whether this SIM texted recipient this month (sticky sender).
+func (b *Tracker) Knows(recipient string) bool { return b.monthRcpt[recipient] }
+
+// Snapshot is what the SIM has used and may still use at now.
+func (b *Tracker) Snapshot(now time.Time) Budget {
 	b.roll(now)
 	out := Budget{
 		Limits: b.limits, Day: b.day, PartsToday: b.parts,
@@ -155,7 +167,7 @@ func (b *budget) snapshot(now time.Time) Budget {
 }
 
 // exhaustedBy reports whether a limit is used up for any new recipient.
-func (b *budget) exhaustedBy(limit string) bool {
+func (b *Tracker) exhaustedBy(limit string) bool {
 	l := b.limits
 	switch limit {
 	case "per_day":
@@ -182,10 +194,15 @@ func (l Limits) Validate() error {
 // starts again, as opposed to per_minute, which only spaces texts out.
 var budgetLimits = map[string]bool{"per_day": true, "unique_per_day": true, "unique_per_month": true}
 
-// freeAt is when the limit that blocks this SIM lets it send again: the
+// UntilLater reports whether limit holds a SIM until its day or month
+// starts again (per_day, unique_per_day, unique_per_month), as opposed to
+// per_minute, which only spaces texts out.
+func UntilLater(limit string) bool { return budgetLimits[limit] }
+
+// FreeAt is when the limit that blocks this SIM lets it send again: the
 // next local midnight for the daily limits, the first of next month for
 // unique_per_month.
-func freeAt(limit string, now time.Time) time.Time {
+func FreeAt(limit string, now time.Time) time.Time {
 	y, m, d := now.Date()
 	if limit == "unique_per_month" {
 		return time.Date(y, m+1, 1, 0, 0, 0, 0, now.Location())
@@ -193,21 +210,18 @@ func freeAt(limit string, now time.Time) time.Time {
 	return time.Date(y, m, d+1, 0, 0, 0, 0, now.Location())
 }
 
-// budgetHold is the hold reason for a text to recipient of parts parts
-// when every available SIM is stopped by a daily or monthly limit, or ""
-// when at least one could send it now or soon (or none is available:
+// HoldReason is the hold reason for a text when limits are what stops each
+// available SIM from sending it now: a message naming when the first of
+// them may send again when every one is a daily or monthly limit, or ""
+// when at least one SIM could send it now or soon (or none is available:
 // then modems, not budgets, are why it waits).
-func budgetHold(runners []*runner, now time.Time, recipient string, parts int) string {
+func HoldReason(limits []string, now time.Time) string {
 	var next time.Time
-	for _, r := range runners {
-		if !r.available() {
-			continue
-		}
-		limit := r.blocked(now, recipient, parts)
-		if !budgetLimits[limit] {
+	for _, limit := range limits {
+		if !UntilLater(limit) {
 			return ""
 		}
-		if at := freeAt(limit, now); next.IsZero() || at.Before(next) {
+		if at := FreeAt(limit, now); next.IsZero() || at.Before(next) {
 			next = at
 		}
 	}

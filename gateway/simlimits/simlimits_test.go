@@ -1,4 +1,4 @@
-package outbox
+package simlimits
 
 import (
 	"testing"
@@ -32,11 +32,11 @@ func TestBudgetBlocks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			b := newBudget(c.limits, store.Usage{Day: day.Format("2006-01-02"), Month: day.Format("2006-01")})
+			b := New(c.limits, store.Usage{Day: day.Format("2006-01-02"), Month: day.Format("2006-01")})
 			for _, r := range c.sent {
-				b.record(day, r, 1)
+				b.Record(day, r, 1)
 			}
-			if got := b.blocked(c.at, c.to, c.parts); got != c.want {
+			if got := b.Blocked(c.at, c.to, c.parts); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
@@ -45,12 +45,33 @@ func TestBudgetBlocks(t *testing.T) {
 
 func TestBudgetSpacingAddsUpParts(t *testing.T) {
 	now := time.Now()
-	b := newBudget(Limits{PerMinute: 6}, store.Usage{})
-	b.record(now, "a", 1)
-	b.record(now, "a", 1)
-	b.record(now, "a", 1)
+	b := New(Limits{PerMinute: 6}, store.Usage{})
+	b.Record(now, "a", 1)
+	b.Record(now, "a", 1)
+	b.Record(now, "a", 1)
 	// Three parts at 6/min: at least 30 s, at most 37.5 s with jitter.
-	if gap := b.next.Sub(now); gap < 30*time.Second || gap > 38*time.Second {
+	if gap := b.Next().Sub(now); gap < 30*time.Second || gap > 38*time.Second {
 		t.Errorf("got next send after %v, want 30-37.5s", gap)
+	}
+}
+
+func TestHoldReason(t *testing.T) {
+	now := time.Date(2026, 11, 28, 15, 4, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name   string
+		limits []string
+		want   string
+	}{
+		{"no SIM available", nil, ""},
+		{"one SIM may send", []string{"per_day", ""}, ""},
+		{"one SIM only spaced out", []string{"per_day", "per_minute"}, ""},
+		{"every SIM spent today", []string{"per_day", "unique_per_day"}, "all SIMs reached today's limit; next send at 2026-11-29 00:00 UTC"},
+		{"the month's limit waits longer", []string{"unique_per_month"}, "all SIMs reached today's limit; next send at 2026-12-01 00:00 UTC"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := HoldReason(c.limits, now); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
 	}
 }
