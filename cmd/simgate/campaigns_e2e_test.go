@@ -456,8 +456,10 @@ func TestEndToEndCampaignLocalTime(t *testing.T) {
 		}
 		return nil
 	})
+	// The orders are stamped to the nanosecond: a click and an order in
+	// the same second must keep their order.
 	for _, o := range orders {
-		o["occurred_at"] = b.now().Format(time.RFC3339)
+		o["occurred_at"] = b.now().Format(time.RFC3339Nano)
 	}
 	if code, err := b.c.do("POST", "/api/v1/events", orders, nil); err != nil || code != http.StatusAccepted {
 		t.Fatalf("orders: %d %v", code, err)
