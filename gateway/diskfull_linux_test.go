@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -142,6 +143,15 @@ func TestDiskFullKeepsMR(t *testing.T) {
 		r.waitFor("the disk_full alert to clear", func() bool { return !hasAlert(r.g, AlertDiskFull, "") })
 		if subs := r.net.Submissions(); len(subs) != 1 {
 			t.Errorf("the network saw %d submissions, want the one text once", len(subs))
+		}
+		// The kept MR's usage, written once the disk allowed, counts the
+		// recipient towards the SIM's distinct-recipient limits.
+		u, err := r.db.LoadUsage("sim1", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(u.DayRecipients, "+12015550123") {
+			t.Errorf("sim1's recipients today %q, want the kept text's number", u.DayRecipients)
 		}
 	})
 }

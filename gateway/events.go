@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/simgate/simgate/gateway/alerting"
 	"github.com/simgate/simgate/gateway/attribution"
 	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/flows"
@@ -49,6 +50,9 @@ type events struct {
 	// flows hears about the texts of flows, to record their outcome in
 	// their entries (set once by New).
 	flows *flows.Engine
+	// owner texts the owner about modems down and budgets used up (set
+	// once by New).
+	owner *alerting.Service
 	// attribution reads the event log and the consent ledger when they
 	// grow (set once by New).
 	attribution *attribution.Service
@@ -136,6 +140,9 @@ func (e *events) RaiseAlert(kind, modemName, message string) {
 		e.log.Warn("alert", "kind", kind, "modem", modemName, "message", message)
 		if kind == AlertModemDown {
 			e.appendChange(store.ChangeModemDown, modemName, map[string]string{"modem": modemName, "reason": message})
+			if e.owner != nil {
+				e.owner.Alert(alerting.Cause{Kind: alerting.CauseModemDown, Modem: modemName, Detail: message})
+			}
 		}
 	}
 	e.hub.Publish(Event{Type: "alert", At: e.now(), Alert: &al})
@@ -170,5 +177,8 @@ func (e *events) noteBudget(st outbox.ModemStatus) {
 	if limit != "" && was == "" {
 		e.appendChange(store.ChangeSIMBudget, st.Name, map[string]any{"modem": st.Name, "limit": limit,
 			"parts_today": st.Budget.PartsToday, "day": st.Budget.Day})
+		if e.owner != nil {
+			e.owner.Alert(alerting.Cause{Kind: alerting.CauseBudget, Modem: st.Name, Detail: "limit " + limit})
+		}
 	}
 }

@@ -49,6 +49,7 @@ import (
 	"time"
 
 	"github.com/simgate/simgate/gateway/access"
+	"github.com/simgate/simgate/gateway/alerting"
 	"github.com/simgate/simgate/gateway/attribution"
 	"github.com/simgate/simgate/gateway/backups"
 	"github.com/simgate/simgate/gateway/callbacks"
@@ -151,6 +152,8 @@ type Gateway struct {
 	templates   *templates.Service
 	webhooksAPI *webhooks.API
 	dataFile    *datafile.Meter
+	meter       meterRelay // the outbox's counts, passed to SetMeter's Meter
+	alerting    *alerting.Service
 }
 
 // New creates a Gateway over an open store.
@@ -199,7 +202,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.outbox = outbox.New(outbox.Config{DB: db, Region: cfg.Region, MaxParts: cfg.MaxParts,
 		ReportWindow: cfg.ReportWindow, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax,
 		HealthInterval: cfg.HealthInterval, ReconnectMin: cfg.ReconnectMin, ReconnectMax: cfg.ReconnectMax,
-		USSDAllow: ussdAllow, SignupShare: cfg.Signup.Share, Log: log, Clock: cfg.Clock, Policy: policy, Inbound: keywordRelay{g}, Notify: ev})
+		USSDAllow: ussdAllow, SignupShare: cfg.Signup.Share, Log: log, Clock: cfg.Clock, Policy: policy, Inbound: keywordRelay{g}, Notify: ev, Meter: &g.meter})
 	g.consent = consent.New(consent.Config{DB: db, Region: cfg.Region, Log: log, Clock: cfg.Clock,
 		Policy: policy, Outbox: g.outbox, Notify: ev,
 		Signup: consent.SignupLimits{PerNumber: cfg.Signup.PerNumber, BusyPerHour: cfg.Signup.BusyPerHour}})
@@ -239,6 +242,8 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.webhooks = webhooks.New(webhooks.Config{DB: db, Log: log, Clock: cfg.Clock, Notify: ev, Sender: sender})
 	g.webhooksAPI = webhooks.NewAPI(g.webhooks)
 	callbacks.Register(g.webhooks, g.access)
+	g.alerting = g.newAlerting()
+	ev.owner = g.alerting
 	db.OnChange(g.webhooks.Changed)
 	datafile.WatchHealth(db, ev)
 	return g, nil
@@ -303,6 +308,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	// Flows run beside the dispatcher and stop before it returns, so no
 	// flow hands the outbox a text after Run.
 	defer beside(ctx, func(ctx context.Context) { _ = g.flows.Run(ctx) })()
+	// The owner's alerts and the balance checks, beside the dispatcher.
+	defer beside(ctx, g.alerting.Run)()
 	// Attribution reads the logs beside everything; it sends nothing.
 	defer beside(ctx, g.attribution.Run)()
 	// Campaigns plan beside the dispatcher and stop before it, as flows.

@@ -25,13 +25,15 @@ const (
 	ChangeModemDown       = "modem.down"
 	ChangeModemUp         = "modem.up"
 	ChangeSIMBudget       = "sim.budget_exhausted"
+	ChangeSIMBalanceLow   = "sim.balance_low"
 )
 
 // ChangeKinds lists every kind a consumer may subscribe to, in the order
 // the console shows them.
 func ChangeKinds() []string {
 	return []string{ChangeMessageStatus, ChangeMessageInbound, ChangeConsentOptIn, ChangeConsentOptOut,
-		ChangeConsentReview, ChangeLinkClick, ChangeOrderAttributed, ChangeModemDown, ChangeModemUp, ChangeSIMBudget}
+		ChangeConsentReview, ChangeLinkClick, ChangeOrderAttributed, ChangeModemDown, ChangeModemUp, ChangeSIMBudget,
+		ChangeSIMBalanceLow}
 }
 
 // ChangeRetention is how long an entry of the change feed is kept once

@@ -153,6 +153,9 @@ type Message struct {
 	// a receiver's own format (Twilio's StatusCallback, Kannel's dlr-url),
 	// through the webhooks' delivery outbox.
 	Callback *Callback `json:"callback,omitempty"`
+	// AvoidModem names a SIM that must not send this text: an alert to
+	// the owner about that SIM goes through another. Empty: any SIM.
+	AvoidModem string `json:"avoid_modem,omitempty"`
 }
 
 // Callback is a per-message status callback: where to tell, and in which

@@ -335,6 +335,11 @@ var (
 	// window after the planned send, counted once.
 	bucketMembersOrdered = []byte("members_ordered")
 
+	// bucketSIMBalance: modem name → SIMBalance JSON, a SIM's periodic
+	// USSD balance check (its code, interval and threshold) and the last
+	// balance it read (from version 17).
+	bucketSIMBalance = []byte("sim_balance")
+
 	keyVersion         = []byte("version")
 	keySuppressionSalt = []byte("suppression_salt")
 	keyPurgedMessages  = []byte("purged_messages_through")
@@ -346,11 +351,15 @@ var (
 	keyIntegrationSettings = []byte("integrations")
 	// keyAttributionSettings: AttributionWindows JSON.
 	keyAttributionSettings = []byte("attribution")
+	// keyOwnerAlertSettings: the owner's alert settings JSON (the number
+	// alerts are texted to and whether they are), as package
+	// gateway/alerting encodes them.
+	keyOwnerAlertSettings = []byte("owner_alerts")
 )
 
 // SchemaVersion is the layout this binary writes. It always equals
 // len(migrations).
-const SchemaVersion = 16
+const SchemaVersion = 17
 
 // migrations[i] upgrades a database at version i to version i+1. Version 0
 // is an empty file. Append only: a released step is never edited, because
@@ -488,6 +497,11 @@ var migrations = []func(tx *bbolt.Tx) error{
 	// texts), the click indexes (built from the stored clicks), the
 	// attribution and opt-out records, and the prices of parts.
 	migrateAttribution,
+	// 16 → 17: each SIM's USSD balance check and its last reading.
+	func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketSIMBalance)
+		return err
+	},
 }
 
 // migrateContactsConsent is schema step 3 → 4. Existing inbound texts are

@@ -381,6 +381,7 @@ func templateFuncs(a *assets) template.FuncMap {
 		"divHours": func(hours, per int) string {
 			return strconv.FormatFloat(float64(hours)/float64(per), 'f', -1, 64)
 		},
+		"ago": func(t *time.Time) string { return agoWords(t, time.Now()) },
 	}
 }
 

@@ -9,7 +9,7 @@ import "net/http"
 // console route, login included.
 func (s *server) consoleRoutes() {
 	m := s.mux
-	m.HandleFunc("GET /api/v1/stream", s.stream) // session cookie or bearer token, same Origin only
+	m.HandleFunc(streamRoute, s.stream) // session cookie or bearer token, same Origin only
 
 	m.HandleFunc("GET /static/", s.serveStatic)
 	m.HandleFunc("GET /login", s.loginPage)

@@ -29,15 +29,15 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		setConsoleHeaders(h)
 	}
+	start := time.Now()
 	// The wrapper costs an allocation per request; skip it when nobody
 	// would read the log line.
 	if !s.log.Enabled(r.Context(), slog.LevelDebug) {
-		s.dispatch(w, r)
+		s.metrics.observeRequest(s.dispatch(w, r), time.Since(start))
 		return
 	}
-	start := time.Now()
 	rec := &statusWriter{ResponseWriter: w}
-	s.dispatch(rec, r)
+	s.metrics.observeRequest(s.dispatch(rec, r), time.Since(start))
 	// The path only: query strings may carry secrets a client put there.
 	s.log.LogAttrs(r.Context(), slog.LevelDebug, "http request",
 		slog.String("method", r.Method),
@@ -50,7 +50,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // isAPIPath reports whether p belongs to the machine-facing surface, whose
 // errors are JSON and whose answers must not be cached.
 func isAPIPath(p string) bool {
-	return p == "/api" || strings.HasPrefix(p, "/api/") || p == "/healthz" || isCompatPath(p)
+	return p == "/api" || strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/metrics" || isCompatPath(p)
 }
 
 // isCompatPath reports whether p belongs to the compatible APIs (Twilio,
@@ -65,12 +65,13 @@ func isCompatPath(p string) bool {
 }
 
 // dispatch serves a request through the mux, except that the mux's own
-// plain-text 404 and 405 answers are replaced by JSON ones.
-func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
+// plain-text 404 and 405 answers are replaced by JSON ones. It returns the
+// pattern that matched, "" for none.
+func (s *server) dispatch(w http.ResponseWriter, r *http.Request) string {
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
 		s.mux.ServeHTTP(w, r) // sets r.PathValue
-		return
+		return pattern
 	}
 	// No route: the mux's handler is a 404, a 405 (with Allow) or a
 	// redirect to a cleaned path. Ask it which, without answering yet.
@@ -81,7 +82,7 @@ func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", probe.header.Get("Allow"))
 		}
 		s.consoleError(w, r, probe.status, "There is no such page.")
-		return
+		return ""
 	}
 	switch probe.status {
 	case http.StatusMethodNotAllowed:
@@ -92,6 +93,7 @@ func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.ServeHTTP(w, r)
 	}
+	return ""
 }
 
 // public adapts a handler that needs no authentication.

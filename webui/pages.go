@@ -13,6 +13,7 @@ import (
 
 	"github.com/simgate/simgate/gateway"
 	"github.com/simgate/simgate/gateway/access"
+	"github.com/simgate/simgate/gateway/alerting"
 	"github.com/simgate/simgate/gateway/backups"
 	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/datafile"
@@ -345,6 +346,8 @@ func doneNotice(key string) string {
 		return "The text will not be sent."
 	case "revoked":
 		return "The token no longer works."
+	case "alerts":
+		return "Alert settings saved."
 	case "user":
 		return "The user can log in now."
 	case "replied":
@@ -577,6 +580,10 @@ type modemsData struct {
 	// USSDAllow is the allow-list in force, shown under the USSD box
 	// ("" when USSD is turned off).
 	USSDAllow string
+	// Balances is each SIM's balance check and last reading, by name;
+	// BalanceNotes a refusal to show on one SIM's balance form.
+	Balances     map[string]alerting.Balance
+	BalanceNotes map[string]string
 }
 
 type ussdResult struct {
@@ -587,12 +594,25 @@ type ussdResult struct {
 
 // modemsPage answers GET /modems.
 func (s *server) modemsPage(w http.ResponseWriter, r *http.Request, u user) error {
-	return s.renderModems(w, r, http.StatusOK, nil)
+	return s.renderModems(w, r, http.StatusOK, nil, nil)
 }
 
-func (s *server) renderModems(w http.ResponseWriter, r *http.Request, status int, ussd map[string]*ussdResult) error {
-	d := modemsData{USSD: ussd, History: map[string][]gateway.Health{}, USSDAllow: strings.Join(s.gw.USSDAllow(), ", ")}
-	for _, m := range s.gw.Modems() {
+func (s *server) renderModems(w http.ResponseWriter, r *http.Request, status int, ussd map[string]*ussdResult, balanceNotes map[string]string) error {
+	d := modemsData{USSD: ussd, History: map[string][]gateway.Health{}, USSDAllow: strings.Join(s.gw.USSDAllow(), ", "),
+		Balances: map[string]alerting.Balance{}, BalanceNotes: balanceNotes}
+	modems := s.gw.Modems()
+	names := make([]string, len(modems))
+	for i, m := range modems {
+		names[i] = m.Name
+	}
+	balances, err := s.gw.Alerting().Balances(names)
+	if err != nil {
+		return err
+	}
+	for _, b := range balances {
+		d.Balances[b.Modem] = b
+	}
+	for _, m := range modems {
 		d.Modems = append(d.Modems, newModemCard(m))
 		if h, err := s.gw.ModemHistory(m.Name); err == nil {
 			// The newest few, newest first: enough to see a trend at a glance.
@@ -639,7 +659,7 @@ func (s *server) consoleUSSD(w http.ResponseWriter, r *http.Request, u user) err
 	case rep.Text == "":
 		res.Reply = "(the network sent no text)"
 	}
-	return s.renderModems(w, r, status, map[string]*ussdResult{name: &res})
+	return s.renderModems(w, r, status, map[string]*ussdResult{name: &res}, nil)
 }
 
 type settingsData struct {
@@ -654,6 +674,10 @@ type settingsData struct {
 	Me        string // the logged-in user, who may not remove themselves
 	// PasswordError is shown next to the change-password form.
 	PasswordError string
+	// Alerts is the owner's alert settings; AlertsForm what a refused
+	// form held, shown again instead.
+	Alerts     alerting.Settings
+	AlertsForm *alerting.Settings
 }
 
 // settingsPage answers GET /settings.
@@ -676,6 +700,11 @@ func (s *server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 		s.log.Warn("list backups", "error", err)
 	}
 	if d.File, err = s.gw.DataFile().Usage(); err != nil {
+		return err
+	}
+	if d.AlertsForm != nil {
+		d.Alerts = *d.AlertsForm
+	} else if d.Alerts, err = s.gw.Alerting().Settings(); err != nil {
 		return err
 	}
 	return s.render(w, r, status, "settings", view{Title: "Settings", Nav: "settings", Error: errMsg, Notice: notice, Data: d})

@@ -15,6 +15,7 @@ func (s *server) routes() {
 	m := s.mux
 
 	m.Handle("GET /healthz", s.public(s.health))
+	m.Handle("GET /metrics", s.api(s.metricsPage))
 
 	m.Handle("POST /api/v1/messages", s.api(s.submit))
 	m.Handle("GET /api/v1/messages", s.api(s.listMessages))

@@ -59,6 +59,10 @@ func sameOrigin(r *http.Request) bool {
 	return strings.EqualFold(u.Host, r.Host)
 }
 
+// streamRoute is the live stream's pattern (GET /metrics times every
+// route but this one, whose requests last while the browser stays).
+const streamRoute = "GET /api/v1/stream"
+
 // stream answers GET /api/v1/stream.
 func (s *server) stream(w http.ResponseWriter, r *http.Request) {
 	// A page on another site could otherwise open the socket with the
@@ -120,6 +124,8 @@ func (s *server) streamCredential(r *http.Request) (streamCred, error) {
 // credential ends or the server closes.
 func (s *server) serveStream(conn *websocket.Conn, cred streamCred) {
 	defer conn.Close()
+	s.metrics.streams.Add(1)
+	defer s.metrics.streams.Add(-1)
 	sub := s.gw.Hub().Subscribe(streamBuffer)
 	defer sub.Close()
 

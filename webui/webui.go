@@ -86,6 +86,7 @@ type server struct {
 	pending      pendingImports // console uploads waiting for their import to be confirmed
 	done         <-chan struct{}
 	now          func() time.Time
+	metrics      *serverMetrics // what GET /metrics counts as it happens (metrics.go)
 }
 
 // Handler returns simgate's whole HTTP surface. It panics when cfg.Gateway
@@ -129,7 +130,9 @@ func Handler(cfg Config) http.Handler {
 	s := &server{gw: cfg.Gateway, publicURL: cfg.PublicURL, eventMaxBody: eventMax, log: log, maxBody: maxBody, mux: http.NewServeMux(),
 		pages: p, assets: a, csrf: http.NewCrossOriginProtection(), logins: newLoginGuard(time.Now),
 		pingInterval: ping, uploadIdle: uploadIdle, done: cfg.Done, now: time.Now,
-		join: newJoinGuard(perAddress), challenges: newChallenges(), joinSource: joinSourceFor(cfg.PublicURL)}
+		join: newJoinGuard(perAddress), challenges: newChallenges(), joinSource: joinSourceFor(cfg.PublicURL),
+		metrics: newServerMetrics()}
+	cfg.Gateway.SetMeter(s.metrics)
 	s.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.consoleError(w, r, http.StatusForbidden,
 			"This form was sent from another website, so it was refused. Open the console directly and try again.")
@@ -156,5 +159,6 @@ func Handler(cfg Config) http.Handler {
 	s.campaignRoutes()
 	s.analyticsRoutes()
 	s.webhookRoutes()
+	s.alertingRoutes()
 	return s
 }

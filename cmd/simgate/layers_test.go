@@ -186,6 +186,10 @@ var layerRules = []layerRule{
 			"importing a room for its own types; the machinery behind them works on records and is the facade's to wire",
 	},
 	{
+		from: module + "/gateway/alerting", direct: true, not: []string{module + "/gateway/..."}, allow: []string{module + "/gateway/outbox"},
+		why: "the owner's alerts send only through the outbox (its request type); the fleet, the USSD and the live alerts reach them through the interfaces gateway.New wires",
+	},
+	{
 		from: module + "/webui/...", direct: true,
 		not: []string{module + "/store/...", module + "/modem/...", "go.etcd.io/bbolt/...", "go.bug.st/serial/...", "github.com/warthog618/..."},
 		why: "webui sees only gateway's types: the gateway decides what of the store and the modems the web may touch",
@@ -202,6 +206,10 @@ var layerRules = []layerRule{
 	{
 		from: module + "/...", unless: []string{module + "/modem/sim", module + "/cmd/..."}, not: []string{module + "/modem/sim"},
 		why: "the simulator serves tests, the demo and `simgate modemsim`; the product never drives it",
+	},
+	{
+		from: module + "/...", direct: true, unless: []string{module + "/webui"}, not: []string{"github.com/VictoriaMetrics/metrics/..."},
+		why: "GET /metrics is HTTP, served by webui (metrics.go) from what the gateway's accessors and its Meter tell; no other package writes figures",
 	},
 	{
 		from: module + "/...", not: []string{module + "/cmd/..."},
@@ -499,6 +507,8 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		datafile   = module + "/gateway/datafile"
 		simlimits  = module + "/gateway/simlimits"
 		intake     = module + "/gateway/intake"
+		alerting   = module + "/gateway/alerting"
+		vmetrics   = "github.com/VictoriaMetrics/metrics"
 		segments   = module + "/gateway/segments"
 		attrib     = module + "/gateway/attribution"
 		campaigns  = module + "/gateway/campaigns"
@@ -511,9 +521,10 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 	base := func() map[string][]string {
 		return map[string][]string{
 			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
-			webui:      {gateway, compat, access, contacts, flows, shopevents, templates, webhooks, backups, datafile, segments, attrib, "net/http", "github.com/gorilla/websocket"},
+			webui:      {gateway, compat, access, contacts, flows, shopevents, templates, webhooks, backups, datafile, segments, attrib, alerting, vmetrics, "net/http", "github.com/gorilla/websocket"},
 			compat:     {"net/url", "crypto/hmac"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, templates, callbacks, datafile, segments, attrib, campaigns, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, templates, callbacks, datafile, segments, attrib, alerting, campaigns, store, modem},
+			alerting:   {outbox, store, "regexp"},
 			webhooks:   {store, "crypto/hmac", "net/url"},
 			httpout:    {"net/http", "net"},
 			backups:    {"os", "time"},
@@ -601,6 +612,13 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{campaigns, gateway},
 		{campaigns, view},
 		{links, consent},
+		{alerting, consent},
+		{alerting, contacts},
+		{alerting, gateway},
+		{alerting, view},
+		{alerting, "net/http"},
+		{gateway, vmetrics},
+		{outbox, vmetrics},
 		{links, "net/http"},
 		{attrib, outbox},
 		{attrib, gateway},

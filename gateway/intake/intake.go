@@ -59,6 +59,9 @@ type Request struct {
 	// campaigns), never by a client: see store.Message.
 	ExitKey string
 	Origin  string
+	// AvoidModem, set by the box's own alerts, keeps the text off the SIM
+	// the alert is about (store.Message.AvoidModem).
+	AvoidModem string
 	// Callback is told of every status change of the text in a
 	// receiver's format (Twilio's StatusCallback, Kannel's dlr-url),
 	// through the webhooks' delivery outbox. Nil: none.
@@ -146,6 +149,7 @@ func Message(r Request, o Options) (store.Message, error) {
 		IdempotencyKey: r.IdempotencyKey,
 		ExitKey:        r.ExitKey,
 		Origin:         r.Origin,
+		AvoidModem:     r.AvoidModem,
 		Callback:       r.Callback,
 		History:        []store.Transition{{At: now, Status: store.StatusQueued, Note: "accepted"}},
 	}, nil

@@ -225,11 +225,12 @@ func queuedParts(m store.Message) int {
 //     (sticky sender: customers keep seeing one number);
 //  3. otherwise the idle SIM that has sent the fewest parts today.
 //
-// A SIM whose limits stop this text is skipped and never blocks the others.
+// A SIM whose limits stop this text is skipped and never blocks the others;
+// so is the SIM the text must avoid (an owner alert about it).
 func (q *Queue) route(m store.Message, runners []*runner, busy map[*runner]bool, now time.Time) *runner {
 	parts := queuedParts(m)
 	canTake := func(r *runner) bool {
-		return !busy[r] && r.available() && r.blocked(now, m.To, parts) == ""
+		return !busy[r] && r.available() && r.name != m.AvoidModem && r.blocked(now, m.To, parts) == ""
 	}
 	if m.Modem != "" {
 		for _, r := range runners {

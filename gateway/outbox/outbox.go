@@ -94,6 +94,19 @@ type Config struct {
 	Inbound InboundHandler
 	// Notify hears about every change the console shows live.
 	Notify Notifier
+	// Meter, when set, counts parts and times deliveries for GET /metrics.
+	Meter Meter
+}
+
+// Meter is told what the monitoring figures count, as it happens: each
+// part the SMSC accepted or that failed (refused, given up, or reported
+// undelivered), and each message whose last report said delivered, with
+// the time from its submit. Its methods run on the send and report paths
+// and must not block.
+type Meter interface {
+	PartSent(modemName string, kind store.Kind)
+	PartFailed(modemName string, kind store.Kind)
+	Delivered(modemName string, kind store.Kind, latency time.Duration)
 }
 
 // Policy gives the shop's current compliance settings.

@@ -91,6 +91,7 @@ func (q *Queue) handleReport(modemName string, rep modem.StatusReport) error {
 	if err != nil {
 		return fmt.Errorf("record status report: %w", err)
 	}
+	q.meterReport(modemName, msg, seq, now)
 	q.notify.MessageChanged(msg)
 	return nil
 }

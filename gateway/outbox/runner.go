@@ -131,6 +131,12 @@ func (r *runner) update(fn func(s *ModemStatus)) {
 		r.status.Since = r.q.now()
 	}
 	st := r.status
+	// With its budget, as snapshot gives it: the notifier records
+	// sim.budget_exhausted from it, and the console shows it live.
+	if r.budget != nil {
+		b := r.budget.Snapshot(r.q.now())
+		st.Budget = &b
+	}
 	r.mu.Unlock()
 	r.q.notify.ModemChanged(st)
 	if st.State != before {

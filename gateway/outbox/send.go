@@ -135,6 +135,9 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 			// fdatasync fewer per part, and still written before its
 			// AT+CMGS, right after this part's MR.
 			next := nextQueuedPart(msg, i)
+			// msg is the zero Message when the update fails: what the
+			// kept MR and the SIM's counts need is read before it.
+			kind, to := msg.Kind, msg.To
 			premarked = -1
 			msg, err = q.db.UpdateWithUsage(id, usage, func(m *store.Message) error {
 				premarked = -1
@@ -151,15 +154,17 @@ func (r *runner) process(ctx context.Context, m *modem.Modem, id uint64) error {
 				// and written when the disk allows, its status report
 				// still matches; a restart before that finds the part in
 				// `sending` and makes it unknown, which is true.
-				q.keepMR(keptMR{id: id, part: i, mr: mr, at: at, modem: r.name, to: msg.To})
-				r.recordSend(at, msg.To, 1)
+				q.keepMR(keptMR{id: id, part: i, mr: mr, at: at, modem: r.name, to: to})
+				r.recordSend(at, to, 1)
 				r.update(func(s *ModemStatus) { s.Sent++ })
+				q.meterSent(r.name, kind)
 			}
 			if err != nil {
 				return r.persistFailed("persist MR", id, err)
 			}
 			r.recordSend(at, msg.To, 1)
 			r.update(func(s *ModemStatus) { s.Sent++ })
+			q.meterSent(r.name, kind)
 			q.notify.MessageChanged(msg)
 			if next >= 0 && premarked != next {
 				return nil // dropped or changed meanwhile: the rest does not go
@@ -233,6 +238,9 @@ func (r *runner) sendFailed(ctx context.Context, m *modem.Modem, id uint64, i in
 		return r.persistFailed("persist send failure", id, err)
 	}
 	q.notify.MessageChanged(msg)
+	if msg.Parts[i].Status == store.StatusFailed {
+		q.meterFailed(r.name, msg.Kind)
+	}
 	r.update(func(s *ModemStatus) { s.LastError = sendErr.Error() })
 
 	switch {

@@ -39,3 +39,8 @@ func checkUSSD(allow modem.USSDAllowList, code string) error {
 	}
 	return nil
 }
+
+// CheckUSSDCode returns nil when code may be sent (a USSD string the
+// allow-list lets through), and otherwise a *store.FieldError for "code"
+// saying why: a balance check is refused when set, not at its first run.
+func (q *Queue) CheckUSSDCode(code string) error { return checkUSSD(q.cfg.USSDAllow, code) }
