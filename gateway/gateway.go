@@ -55,6 +55,7 @@ import (
 	"github.com/simgate/simgate/gateway/attribution"
 	"github.com/simgate/simgate/gateway/backups"
 	"github.com/simgate/simgate/gateway/callbacks"
+	"github.com/simgate/simgate/gateway/campaigns"
 	"github.com/simgate/simgate/gateway/consent"
 	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/datafile"
@@ -130,17 +131,18 @@ type Gateway struct {
 	cfg    Config
 	events *notifier.Notifier
 
-	access   *access.Accounts
-	contacts *contacts.Book
-	policy   *consent.Policy
-	consent  *consent.Ledger
-	outbox   *outbox.Queue
-	shop     *shopevents.Service
-	backups  *backups.Nightly // nil: nightly backups off
-	flows    *flows.Engine
-	links    *links.Service
-	webhooks *webhooks.Service
-	segments *segments.Service // a room whose Service is its face
+	access    *access.Accounts
+	contacts  *contacts.Book
+	policy    *consent.Policy
+	consent   *consent.Ledger
+	outbox    *outbox.Queue
+	shop      *shopevents.Service
+	backups   *backups.Nightly // nil: nightly backups off
+	flows     *flows.Engine
+	links     *links.Service
+	webhooks  *webhooks.Service
+	segments  *segments.Service  // a room whose Service is its face
+	campaigns *campaigns.Service // a room whose Service is its face
 	// attribution credits orders to texts and keeps the results; a room
 	// whose Service is its face.
 	attribution *attribution.Service
@@ -229,6 +231,7 @@ func New(db *store.DB, cfg Config) (*Gateway, error) {
 	g.flowService = flows.NewService(g.flows, func(field, raw string) (string, error) {
 		return contacts.NumberField(field, raw, cfg.Region)
 	}, g.attribution.FlowOrders)
+	g.campaigns = g.newCampaigns()
 	// A text withdrawn because its checkout's order landed changes on the
 	// console and in its flow entry like any other.
 	db.OnWithdrawn(func(ms []store.Message) {
@@ -313,6 +316,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	defer beside(ctx, g.alerting.Run)()
 	// Attribution reads the logs beside everything; it sends nothing.
 	defer beside(ctx, g.attribution.Run)()
+	// Campaigns plan beside the dispatcher and stop before it, as flows.
+	defer beside(ctx, func(ctx context.Context) { _ = g.campaigns.Run(ctx) })()
 	return g.outbox.Run(ctx)
 }
 

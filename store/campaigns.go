@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -181,10 +182,15 @@ func (db *DB) DeleteCampaign(id uint64) error {
 }
 
 // CampaignPlan is one member a planning batch records, with its text
-// (nil for the holdout).
+// (nil for the holdout) and the text's short links.
 type CampaignPlan struct {
 	Member  CampaignMember
 	Message *Message
+	// Links are the short links in Message's text, each with the code the
+	// text carries; they are stored with the member, in the same
+	// transaction. A code already taken (or a link the message key and URL
+	// already have) is replaced, in the text too.
+	Links []Link
 }
 
 // CampaignBatch is a page of planning, committed in one transaction with
@@ -200,6 +206,8 @@ type CampaignBatch struct {
 	// Update, when set, changes the campaign in the same transaction (the
 	// state once the last page is planned).
 	Update func(c *Campaign) error
+	// NewLinkCode makes a code for a link whose code is taken.
+	NewLinkCode func() (string, error)
 }
 
 // CampaignBatchResult says what a CampaignBatch stored.
@@ -231,6 +239,10 @@ func (db *DB) CommitCampaignBatch(b CampaignBatch) (CampaignBatchResult, error) 
 		}
 		byNumber := tx.Bucket(bucketCampaignMembersByNumber)
 		byCampaign := tx.Bucket(bucketCampaignMembers)
+		newCode := b.NewLinkCode
+		if newCode == nil {
+			newCode = func() (string, error) { return "", errors.New("the batch makes no link codes") }
+		}
 		if c.Planned == nil {
 			c.Planned = map[string]int64{}
 		}
@@ -246,7 +258,17 @@ func (db *DB) CommitCampaignBatch(b CampaignBatch) (CampaignBatchResult, error) 
 				continue
 			}
 			if p.Message != nil {
-				stored, existed, err := db.enqueue(tx, *p.Message)
+				msg := *p.Message
+				for _, l := range p.Links {
+					stored, err := ensureLink(tx, l, newCode, db.now().UTC())
+					if err != nil {
+						return fmt.Errorf("short link for %s: %w", m.Number, err)
+					}
+					if stored.Code != l.Code {
+						msg.Text = strings.ReplaceAll(msg.Text, "/l/"+l.Code, "/l/"+stored.Code)
+					}
+				}
+				stored, existed, err := db.enqueue(tx, msg)
 				if err != nil {
 					return fmt.Errorf("enqueue text to %s: %w", m.Number, err)
 				}
@@ -497,4 +519,51 @@ func eraseCampaignMembers(tx *bbolt.Tx, number string) (int, error) {
 		}
 	}
 	return len(campaigns), nil
+}
+
+// ContactsByID returns the contacts of ids that exist, in one read, for
+// rendering a page of a campaign's texts.
+func (db *DB) ContactsByID(ids []uint64) (map[uint64]Contact, error) {
+	out := make(map[uint64]Contact, len(ids))
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		for _, id := range ids {
+			c, err := getContact(tx, id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out[id] = c
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ConsentStanding is what the guard reads about one number.
+type ConsentStanding struct {
+	Consent    Consent
+	Suppressed bool
+}
+
+// ConsentsOf returns the consent record and suppression of each number, in
+// one read, for a campaign's dry run asking the guard about every member.
+func (db *DB) ConsentsOf(numbers []string) (map[string]ConsentStanding, error) {
+	out := make(map[string]ConsentStanding, len(numbers))
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		for _, n := range numbers {
+			c, _, err := getConsent(tx, n)
+			if err != nil {
+				return err
+			}
+			sup, _, err := isSuppressed(tx, n)
+			if err != nil {
+				return err
+			}
+			out[n] = ConsentStanding{Consent: c, Suppressed: sup}
+		}
+		return nil
+	})
+	return out, err
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -217,5 +218,75 @@ func TestEraseRemovesCampaignMembers(t *testing.T) {
 	page, _, _ := db.CampaignMembers(c.ID, "", 10)
 	if len(page) != 1 || page[0].Number != "+12125550102" {
 		t.Errorf("members after erasure %+v", page)
+	}
+}
+
+func TestBatchReadsForCampaigns(t *testing.T) {
+	db := openTest(t)
+	a, err := db.CreateContact(Contact{Number: "+12125550101", Name: "Ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := db.AppendConsent(ConsentEvent{Number: a.Number, Type: EventOptIn, Purpose: PurposeMarketing, Method: MethodAPI, Source: "test"},
+		func(c *Consent) error { c.Marketing = MarketingConfirmed; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.EraseNumber("+12125550199"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ContactsByID([]uint64{a.ID, 999})
+	if err != nil || len(got) != 1 || got[a.ID].Name != "Ann" {
+		t.Errorf("contacts %+v, %v", got, err)
+	}
+	st, err := db.ConsentsOf([]string{a.Number, "+12125550199", "+12125550100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st[a.Number].Consent.Marketing != MarketingConfirmed || st[a.Number].Suppressed {
+		t.Errorf("consented number: %+v", st[a.Number])
+	}
+	if !st["+12125550199"].Suppressed || st["+12125550100"].Suppressed || st["+12125550100"].Consent.Marketing == MarketingConfirmed {
+		t.Errorf("erased / unknown numbers: %+v", st)
+	}
+}
+
+func TestCampaignBatchStoresLinksWithTexts(t *testing.T) {
+	db := openTest(t)
+	c := sendingCampaign(t, db)
+	// A link already holds code "AAAAAAA": the batch's text that carries
+	// it gets a new code, in the text too.
+	if _, err := db.EnsureLinks([]Link{{URL: "https://shop.example/old", Number: "+12125550100", Origin: "x", MessageKey: "old"}},
+		func() (string, error) { return "AAAAAAA", nil }); err != nil {
+		t.Fatal(err)
+	}
+	plan := func(number, code string) CampaignPlan {
+		p := campaignPlan(c, number, "a", time.Now())
+		p.Message.Text = "Rosa's: sale https://go.example/l/" + code + " STOP"
+		p.Links = []Link{{Code: code, URL: "https://shop.example/sale", Number: number, Origin: p.Message.Origin, MessageKey: p.Message.IdempotencyKey}}
+		return p
+	}
+	res, err := db.CommitCampaignBatch(CampaignBatch{Campaign: c.ID, Plans: []CampaignPlan{plan("+12125550101", "BBBBBBB"), plan("+12125550102", "AAAAAAA")},
+		NewLinkCode: func() (string, error) { return "CCCCCCC", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"BBBBBBB", "CCCCCCC"} {
+		m := res.Messages[i]
+		if !strings.Contains(m.Text, "/l/"+want) {
+			t.Errorf("text %d %q, want code %s", i, m.Text, want)
+		}
+		l, err := db.LinkByCode(want)
+		if err != nil || l.Number != m.To || l.URL != "https://shop.example/sale" || l.MessageKey != m.IdempotencyKey {
+			t.Errorf("link %s: %+v, %v", want, l, err)
+		}
+	}
+	// A batch that fails stores none of its links.
+	bad := plan("+12125550103", "DDDDDDD")
+	bad.Member.Variant = ""
+	if _, err := db.CommitCampaignBatch(CampaignBatch{Campaign: c.ID, Plans: []CampaignPlan{plan("+12125550104", "EEEEEEE"), bad}}); err == nil {
+		t.Fatal("a bad batch was stored")
+	}
+	if _, err := db.LinkByCode("EEEEEEE"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a failed batch left its link: %v", err)
 	}
 }

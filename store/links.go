@@ -156,56 +156,14 @@ var ErrLinkCodeTaken = errors.New("store: every new link code tried was taken")
 func (db *DB) EnsureLinks(ls []Link, newCode func() (string, error)) ([]Link, error) {
 	out := make([]Link, len(ls))
 	err := db.bolt.Update(func(tx *bbolt.Tx) error {
-		links := tx.Bucket(bucketLinks)
-		byKey := tx.Bucket(bucketLinksByKey)
 		now := db.now().UTC()
 		for i, l := range ls {
-			if code := byKey.Get(linkKeyKey(l.MessageKey, l.URL)); code != nil {
-				stored, err := getLink(tx, string(code))
-				if err != nil {
-					return err
-				}
-				out[i] = stored
-				continue
-			}
-			fresh := false
-			for range 8 {
-				code, err := newCode()
-				if err != nil {
-					return fmt.Errorf("store: new link code: %w", err)
-				}
-				if links.Get([]byte(code)) == nil {
-					l.Code, fresh = code, true
-					break
-				}
-			}
-			if !fresh {
-				return ErrLinkCodeTaken
-			}
-			l.CreatedAt = now
-			l.Clicks, l.Previews, l.FirstClickAt, l.LastClickAt = 0, 0, time.Time{}, time.Time{}
-			if err := l.validate(); err != nil {
-				return err
-			}
-			raw, err := json.Marshal(l)
+			l.Code = ""
+			stored, err := ensureLink(tx, l, newCode, now)
 			if err != nil {
 				return err
 			}
-			if err := links.Put([]byte(l.Code), raw); err != nil {
-				return err
-			}
-			if err := byKey.Put(linkKeyKey(l.MessageKey, l.URL), []byte(l.Code)); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketLinksByOrigin).Put(linkOriginKey(l.Origin, l.Number, l.Code), []byte{}); err != nil {
-				return err
-			}
-			if l.Number != "" {
-				if err := tx.Bucket(bucketLinksByNumber).Put(linkNumberKey(l.Number, l.Code), []byte{}); err != nil {
-					return err
-				}
-			}
-			out[i] = l
+			out[i] = stored
 		}
 		return nil
 	})
@@ -213,6 +171,56 @@ func (db *DB) EnsureLinks(ls []Link, newCode func() (string, error)) ([]Link, er
 		return nil, err
 	}
 	return out, nil
+}
+
+// ensureLink is one link of EnsureLinks inside tx: the stored link of its
+// (MessageKey, URL) if there is one; else l stored under l.Code when that
+// is set and free, or under a fresh code from newCode.
+func ensureLink(tx *bbolt.Tx, l Link, newCode func() (string, error), now time.Time) (Link, error) {
+	links := tx.Bucket(bucketLinks)
+	byKey := tx.Bucket(bucketLinksByKey)
+	if code := byKey.Get(linkKeyKey(l.MessageKey, l.URL)); code != nil {
+		return getLink(tx, string(code))
+	}
+	if l.Code != "" && (!ValidLinkCode(l.Code) || links.Get([]byte(l.Code)) != nil) {
+		l.Code = ""
+	}
+	for try := 0; l.Code == "" && try < 8; try++ {
+		code, err := newCode()
+		if err != nil {
+			return Link{}, fmt.Errorf("store: new link code: %w", err)
+		}
+		if links.Get([]byte(code)) == nil {
+			l.Code = code
+		}
+	}
+	if l.Code == "" {
+		return Link{}, ErrLinkCodeTaken
+	}
+	l.CreatedAt = now
+	l.Clicks, l.Previews, l.FirstClickAt, l.LastClickAt = 0, 0, time.Time{}, time.Time{}
+	if err := l.validate(); err != nil {
+		return Link{}, err
+	}
+	raw, err := json.Marshal(l)
+	if err != nil {
+		return Link{}, err
+	}
+	if err := links.Put([]byte(l.Code), raw); err != nil {
+		return Link{}, err
+	}
+	if err := byKey.Put(linkKeyKey(l.MessageKey, l.URL), []byte(l.Code)); err != nil {
+		return Link{}, err
+	}
+	if err := tx.Bucket(bucketLinksByOrigin).Put(linkOriginKey(l.Origin, l.Number, l.Code), []byte{}); err != nil {
+		return Link{}, err
+	}
+	if l.Number != "" {
+		if err := tx.Bucket(bucketLinksByNumber).Put(linkNumberKey(l.Number, l.Code), []byte{}); err != nil {
+			return Link{}, err
+		}
+	}
+	return l, nil
 }
 
 func getLink(tx *bbolt.Tx, code string) (Link, error) {

@@ -62,6 +62,7 @@ func TestRenderEveryTemplate(t *testing.T) {
 	maps.Copy(fixtures, integrationFixtures(now))   // events_test.go
 	maps.Copy(fixtures, templateFixtures(now))      // templates_test.go
 	maps.Copy(fixtures, flowFixtures(now))          // flows_test.go
+	maps.Copy(fixtures, campaignFixtures(now))      // campaigns_test.go
 	maps.Copy(fixtures, webhookFixtures(now))       // webhooks_test.go
 	maps.Copy(fixtures, segmentFixtures(now))       // segments_test.go
 	maps.Copy(fixtures, analyticsFixtures(now))     // analytics_test.go
@@ -80,8 +81,11 @@ func TestRenderEveryTemplate(t *testing.T) {
 		"contact":   {"order 1001", "199.00 USD"},
 		"integrations": {"https://texts.example.com/hooks/shopify", "set: ••••••••cdef", "not set: WooCommerce webhooks are refused",
 			"bad signature", `id="test-event"`},
-		"webhooks": {"<strong>paused</strong>", "failing since", `value="https://new.example/h"`, "&lt;b&gt;x&lt;/b&gt;", `value="consent.opt_out" checked`},
-		"webhook":  {"whsec_abc", "HTTP 503", "&lt;h1&gt;down&lt;/h1&gt;", "dial tcp: refused", "replay of 3", "next try", `value="resume"`},
+		"webhooks":     {"<strong>paused</strong>", "failing since", `value="https://new.example/h"`, "&lt;b&gt;x&lt;/b&gt;", `value="consent.opt_out" checked`},
+		"campaigns":    {"33 %", "<progress"},
+		"campaign":     {"30 of 90 texts sent", "no clear winner", "Send this variant", `id="campaign-results"`, "after the campaign ends"},
+		"campaign_new": {`<option value="2" selected>VIP buyers</option>`, "after your sale ends", "Left out: no consent", "&lt;b&gt;Rosa", "9.00", `value="local" checked`},
+		"webhook":      {"whsec_abc", "HTTP 503", "&lt;h1&gt;down&lt;/h1&gt;", "dial tcp: refused", "replay of 3", "next try", `value="resume"`},
 	}
 	for name, v := range fixtures {
 		w := httptest.NewRecorder()

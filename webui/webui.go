@@ -156,6 +156,7 @@ func Handler(cfg Config) http.Handler {
 	s.templateRoutes()
 	s.flowRoutes()
 	s.segmentRoutes()
+	s.campaignRoutes()
 	s.analyticsRoutes()
 	s.webhookRoutes()
 	s.alertingRoutes()

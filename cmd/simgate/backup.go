@@ -26,7 +26,7 @@ const controlSocket = "control.sock"
 // listenControl serves webui.ControlHandler on DATA/control.sock until
 // ctx ends. A socket file left by a killed daemon is replaced: the
 // database lock, taken before this, says no other daemon runs here.
-func listenControl(ctx context.Context, dataDir string, gw *gateway.Gateway, log *slog.Logger) (stop func(), err error) {
+func listenControl(ctx context.Context, dataDir string, gw *gateway.Gateway, clock *testClock, log *slog.Logger) (stop func(), err error) {
 	path := filepath.Join(dataDir, controlSocket)
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("control socket: %w", err)
@@ -39,7 +39,11 @@ func listenControl(ctx context.Context, dataDir string, gw *gateway.Gateway, log
 		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	srv := &http.Server{Handler: webui.ControlHandler(gw, log), ReadHeaderTimeout: 10 * time.Second,
+	handler := webui.ControlHandler(gw, log)
+	if clock != nil {
+		handler = clock.handler(gw, log, handler)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	done := make(chan struct{})
 	go func() {

@@ -147,6 +147,14 @@ var layerRules = []layerRule{
 		why: "attribution only counts: it reads the event log, the consent ledger and the clicks through the store and sends no text, so no outbox",
 	},
 	{
+		from: module + "/gateway/campaigns", direct: true,
+		not:   []string{module + "/gateway/..."},
+		allow: []string{module + "/gateway/outbox", module + "/gateway/compliance", module + "/gateway/msgtemplate", module + "/gateway/simlimits"},
+		why: "campaigns send only through the outbox (its request type), read the guard's zones and windows from compliance, render with msgtemplate " +
+			"and estimate the finish from the SIMs' limits (simlimits); " +
+			"segments, templates, links, results and prices reach it through the interfaces gateway.New wires",
+	},
+	{
 		from: module + "/gateway/simlimits", direct: true, not: []string{module + "/..."}, allow: []string{module + "/store"},
 		why: "a SIM's limits are arithmetic over its usage: the outbox routes with them and stores the usage itself",
 	},
@@ -517,6 +525,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		attrib     = module + "/gateway/attribution"
 		notifier   = module + "/gateway/notifier"
 		msgstate   = module + "/gateway/msgstate"
+		campaigns  = module + "/gateway/campaigns"
 		store      = module + "/store"
 		modem      = module + "/modem"
 		sim        = module + "/modem/sim"
@@ -526,9 +535,9 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 	base := func() map[string][]string {
 		return map[string][]string{
 			cmd:        {webui, gateway, httpout, store, modem, sim, serial, "net/http"},
-			webui:      {gateway, compat, access, contacts, flows, shopevents, templates, webhooks, backups, datafile, segments, attrib, alerting, vmetrics, "net/http", "github.com/gorilla/websocket"},
+			webui:      {gateway, compat, access, contacts, flows, shopevents, templates, webhooks, backups, datafile, segments, attrib, alerting, campaigns, vmetrics, "net/http", "github.com/gorilla/websocket"},
 			compat:     {"net/url", "crypto/hmac"},
-			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, templates, callbacks, datafile, segments, attrib, alerting, notifier, store, modem},
+			gateway:    {live, compliance, access, backups, contacts, consent, outbox, shopevents, flows, webhooks, compat, view, tmpl, links, templates, callbacks, datafile, segments, attrib, alerting, notifier, campaigns, store, modem},
 			notifier:   {view, live, outbox, contacts, flows, alerting, attrib, store, "log/slog"},
 			msgstate:   {store, "time"},
 			alerting:   {outbox, store, "regexp"},
@@ -553,6 +562,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			datafile:   {store, "sync"},
 			segments:   {contacts, compliance, store},
 			attrib:     {store, "math", "time"},
+			campaigns:  {outbox, compliance, tmpl, store, modem},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
 			sim:        {"github.com/warthog618/sms", "net/http"},
@@ -612,6 +622,11 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{tmpl, "os"},
 		{tmpl, outbox},
 		{links, outbox},
+		{campaigns, consent},
+		{campaigns, contacts},
+		{campaigns, links},
+		{campaigns, gateway},
+		{campaigns, view},
 		{links, consent},
 		{alerting, consent},
 		{alerting, contacts},

@@ -95,6 +95,8 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // daemonConfig is what serve and demo share.
 type daemonConfig struct {
+	// Clock is the test clock (SIMGATE_TEST_CLOCK); nil: the real one.
+	Clock   *testClock
 	DataDir string
 	Listen  string
 	Region  string
@@ -218,7 +220,18 @@ func runServe(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 // shuts both down in reverse order when ctx is done: the listener stops
 // first, then the gateway finishes the submit in flight.
 func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
-	db, err := openStore(cfg.DataDir, cfg.Init, cfg.StartCheckBytes)
+	clock, err := testClockFromEnv()
+	if err != nil {
+		return err
+	}
+	var storeOpts []store.Option
+	if clock != nil {
+		log.Warn("TEST CLOCK: "+testClockEnv+" is set, so this daemon's clock is not the real time; never set it on a box that sends real texts",
+			"starts_at", clock.Now().Format(time.RFC3339))
+		cfg.Clock = clock
+		storeOpts = append(storeOpts, store.WithClock(clock.Now))
+	}
+	db, err := openStore(cfg.DataDir, cfg.Init, cfg.StartCheckBytes, storeOpts...)
 	if err != nil {
 		return err
 	}
@@ -232,7 +245,7 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	stopControl, err := listenControl(ctx, cfg.DataDir, gw, log)
+	stopControl, err := listenControl(ctx, cfg.DataDir, gw, cfg.Clock, log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -258,7 +271,7 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger) error {
 // 0 bytes, has lost its database, and starting an empty one there would
 // forget every STOP and consent the shop had. Such a refusal, and a
 // damaged file, are *dataError.
-func openStore(dataDir string, init bool, startCheck int64) (*store.DB, error) {
+func openStore(dataDir string, init bool, startCheck int64, extra ...store.Option) (*store.DB, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -275,7 +288,7 @@ func openStore(dataDir string, init bool, startCheck int64) (*store.DB, error) {
 			}
 		}
 	}
-	opts := []store.Option{store.WithStartCheck(startCheck)}
+	opts := append([]store.Option{store.WithStartCheck(startCheck)}, extra...)
 	if init {
 		opts = append(opts, store.WithInit())
 	}
@@ -347,6 +360,9 @@ func newGateway(db *store.DB, cfg daemonConfig, log *slog.Logger) (*gateway.Gate
 		if gcfg.Backups.Dir == "" {
 			gcfg.Backups.Dir = filepath.Join(cfg.DataDir, "backups")
 		}
+	}
+	if cfg.Clock != nil {
+		gcfg.Clock = cfg.Clock.Now
 	}
 	gw, err := gateway.New(db, gcfg)
 	if err != nil {

@@ -207,3 +207,9 @@ func nextAllowed(t time.Time, zones []*time.Location, w Window) time.Time {
 	}
 	return time.Time{}
 }
+
+// NextAllowed is the first moment at or after t when marketing may go to a
+// number with rules r (inside its window in every zone), or zero if there
+// is none within a week: what the guard will defer a text to, for planners
+// that want to say so in advance (a campaign's dry run and send times).
+func NextAllowed(t time.Time, r Rules) time.Time { return nextAllowed(t, r.Zones, r.Window) }

@@ -49,8 +49,12 @@ type Request struct {
 	// IdempotencyScope is whose key IdempotencyKey is ("token:7"); the
 	// same key in another scope is another key. Empty: the outbox's ClientScope.
 	IdempotencyScope string
-	ExpiresAt        time.Time  // zero: default validity for the kind
-	Kind             store.Kind // zero: transactional
+	ExpiresAt        time.Time // zero: default validity for the kind
+	// NotBefore is when the text may go at the earliest (a campaign's
+	// planned time); zero: now. ExpiresAt must be after it, and the
+	// default validity counts from it.
+	NotBefore time.Time
+	Kind      store.Kind // zero: transactional
 	// ExitKey and Origin are set by the box's own senders (flows,
 	// campaigns), never by a client: see store.Message.
 	ExitKey string
@@ -111,15 +115,21 @@ func Message(r Request, o Options) (store.Message, error) {
 		}
 	}
 	now := o.Now
+	due := now
+	if r.NotBefore.After(now) {
+		due = r.NotBefore
+	}
 	expires := r.ExpiresAt
 	if expires.IsZero() {
 		validity := o.TransactionalValidity
 		if kind == store.KindMarketing {
 			validity = o.MarketingValidity
 		}
-		expires = now.Add(validity)
+		expires = due.Add(validity)
 	} else if !expires.After(now) {
 		return store.Message{}, &store.FieldError{Field: "expires_at", Message: "is in the past"}
+	} else if !expires.After(due) {
+		return store.Message{}, &store.FieldError{Field: "expires_at", Message: "is not after the time the text may go"}
 	}
 	parts := make([]store.Part, plan.Parts)
 	for i := range parts {
@@ -135,7 +145,7 @@ func Message(r Request, o Options) (store.Message, error) {
 		CreatedAt:      now,
 		UpdatedAt:      now,
 		ExpiresAt:      expires,
-		NextAttemptAt:  now,
+		NextAttemptAt:  due,
 		IdempotencyKey: r.IdempotencyKey,
 		ExitKey:        r.ExitKey,
 		Origin:         r.Origin,

@@ -206,6 +206,40 @@ func (s *Service) PreviewText(text string, kind store.Kind) (string, error) {
 	return join(ps, short), nil
 }
 
+// Assign is Shorten for many texts, each with its owner, storing nothing:
+// each link gets a fresh code, returned with the text that carries it, for
+// a caller that stores the links in its own transaction with the texts (a
+// campaign's planning batch, store.CampaignPlan.Links). One URL twice in a
+// text is one link.
+func (s *Service) Assign(texts []string, owners []Owner) ([]string, [][]store.Link, error) {
+	if len(texts) != len(owners) {
+		return nil, nil, fmt.Errorf("links: %d texts for %d owners", len(texts), len(owners))
+	}
+	out := make([]string, len(texts))
+	made := make([][]store.Link, len(texts))
+	for i, text := range texts {
+		ps := s.pieces(text, owners[i].Kind)
+		short := map[string]string{}
+		for _, p := range ps {
+			if !p.shorten || short[p.text] != "" {
+				continue
+			}
+			if s.cfg.BaseURL == "" {
+				return nil, nil, ErrNoBaseURL
+			}
+			code, err := NewCode()
+			if err != nil {
+				return nil, nil, err
+			}
+			o := owners[i]
+			short[p.text] = s.cfg.BaseURL + "/l/" + code
+			made[i] = append(made[i], store.Link{Code: code, URL: p.text, Number: o.Number, Origin: o.Origin, MessageKey: o.MessageKey})
+		}
+		out[i] = join(ps, short)
+	}
+	return out, made, nil
+}
+
 func join(ps []piece, short map[string]string) string {
 	var b strings.Builder
 	for _, p := range ps {

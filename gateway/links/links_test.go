@@ -2,6 +2,7 @@ package links
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"path/filepath"
 	"regexp"
@@ -198,5 +199,40 @@ func TestNewCode(t *testing.T) {
 			t.Fatalf("code %q invalid or repeated", c)
 		}
 		seen[c] = true
+	}
+}
+
+func TestAssignStoresNothing(t *testing.T) {
+	s, db := newService(t, "https://go.shop.example/")
+	texts := []string{
+		"Rosa's: https://shop.example/sale and https://shop.example/sale, Reply STOP to opt out",
+		"Rosa's: no link today. Reply STOP to opt out",
+		"Rosa's: https://shop.example/sale https://shop.example/new Reply STOP to opt out",
+	}
+	var owners []Owner
+	for i := range texts {
+		owners = append(owners, Owner{Number: fmt.Sprintf("+1212555010%d", i), Origin: "campaign:1:variant:a",
+			MessageKey: fmt.Sprintf("campaign:1:number:%d", i), Kind: store.KindMarketing})
+	}
+	got, made, err := s.Assign(texts, owners)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := shortLink.FindAllStringSubmatch(got[0], -1)
+	if len(codes) != 2 || codes[0][1] != codes[1][1] || len(made[0]) != 1 || made[0][0].Code != codes[0][1] ||
+		made[0][0].URL != "https://shop.example/sale" || made[0][0].Number != owners[0].Number || made[0][0].MessageKey != owners[0].MessageKey {
+		t.Fatalf("one URL twice should be one link: %q, %+v", got[0], made[0])
+	}
+	if got[1] != texts[1] || len(made[1]) != 0 {
+		t.Errorf("a text without links: %q, %+v", got[1], made[1])
+	}
+	if len(made[2]) != 2 || len(shortLink.FindAllString(got[2], -1)) != 2 {
+		t.Errorf("two URLs: %q, %+v", got[2], made[2])
+	}
+	if _, err := db.LinkByCode(made[0][0].Code); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Assign stored a link: %v", err)
+	}
+	if _, _, err := New(Config{DB: db}).Assign(texts[:1], owners[:1]); !errors.Is(err, ErrNoBaseURL) {
+		t.Errorf("without a base URL: %v", err)
 	}
 }

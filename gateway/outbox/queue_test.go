@@ -62,3 +62,23 @@ func (q *testQueue) submit(to, text string) store.Message {
 	}
 	return m
 }
+
+func TestSubmitNotBefore(t *testing.T) {
+	now := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	q := newTestQueue(t, func() time.Time { return now })
+	at := now.Add(3 * time.Hour)
+	m, _, err := q.Submit(t.Context(), SubmitRequest{To: customer, Text: "see you at ten", NotBefore: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.NextAttemptAt.Equal(at) || !m.ExpiresAt.Equal(at.Add(DefaultTransactionalValidity)) {
+		t.Errorf("due %v expires %v; want %v and the validity counted from it", m.NextAttemptAt, m.ExpiresAt, at)
+	}
+	if due, _ := q.db.DueIDs(now.Add(time.Hour), 10); len(due) != 0 {
+		t.Errorf("a text for later is due now: %v", due)
+	}
+	_, _, err = q.Submit(t.Context(), SubmitRequest{To: customer, Text: "too late", NotBefore: at, ExpiresAt: at.Add(-time.Minute)})
+	if fe, ok := err.(*store.FieldError); !ok || fe.Field != "expires_at" {
+		t.Errorf("expiry before the earliest send: %v, want a field error on expires_at", err)
+	}
+}

@@ -45,9 +45,25 @@ func (q *Queue) Submit(ctx context.Context, r SubmitRequest) (store.Message, boo
 	if err := ctx.Err(); err != nil {
 		return store.Message{}, false, err
 	}
-	m, err := intake.Message(r, q.intakeOptions())
+	m, err := q.NewSubmission(r)
 	if err != nil {
 		return store.Message{}, false, err
+	}
+	stored, existing, err := q.Enqueue(m)
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("gateway: enqueue: %w", err)
+	}
+	return stored, existing, nil
+}
+
+// NewSubmission validates a request as Submit does and returns the message
+// it would store, without storing it: for senders that commit many texts in
+// one transaction of their own (a campaign's planning batch), then tell the
+// outbox with Published.
+func (q *Queue) NewSubmission(r SubmitRequest) (store.Message, error) {
+	m, err := intake.Message(r, q.intakeOptions())
+	if err != nil {
+		return store.Message{}, err
 	}
 	if m.IdempotencyKey != "" {
 		m.IdempotencyScope = r.IdempotencyScope
@@ -56,11 +72,18 @@ func (q *Queue) Submit(ctx context.Context, r SubmitRequest) (store.Message, boo
 		}
 		m.IdempotencyFingerprint = intake.Fingerprint(m)
 	}
-	stored, existing, err := q.Enqueue(m)
-	if err != nil {
-		return store.Message{}, false, fmt.Errorf("gateway: enqueue: %w", err)
+	return m, nil
+}
+
+// Published is told of messages made by NewSubmission once they are
+// committed: they are announced like Enqueue's and wake the dispatcher.
+func (q *Queue) Published(ms []store.Message) {
+	for _, m := range ms {
+		q.notify.MessageChanged(m)
 	}
-	return stored, existing, nil
+	if len(ms) > 0 {
+		q.Wake()
+	}
 }
 
 // NewReply turns an automatic reply (an opt-out confirmation, a HELP
