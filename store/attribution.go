@@ -794,7 +794,10 @@ func lastClickedText(tx *bbolt.Tx, number string, at time.Time, window time.Dura
 	prefix := numberPrefix(number)
 	from := nanos(at.Add(-window))
 	c := tx.Bucket(bucketAttrClicks).Cursor()
-	k, v := c.Seek(attrClickKey(number, at.Add(time.Nanosecond), 0))
+	// The newest click at or before at: one step back from the first key
+	// after it (or the bucket's last key when none is after it).
+	k, _ := c.Seek(attrClickKey(number, at.Add(time.Nanosecond), 0))
+	var v []byte
 	if k == nil {
 		k, v = c.Last()
 	} else {

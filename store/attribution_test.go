@@ -48,16 +48,15 @@ type modelClick struct {
 }
 
 type modelOrder struct {
-	seq              uint64
-	number, source   string
-	orderID          string
-	total            int64
-	at               time.Time
-	dup              bool
-	wantText         uint64
-	wantCredit       string
-	wantOrigin       string
-	wantRevenueCount bool
+	seq            uint64
+	number, source string
+	orderID        string
+	total          int64
+	at             time.Time
+	dup            bool
+	wantText       uint64
+	wantCredit     string
+	wantOrigin     string
 }
 
 // TestAttributionFollowsTheRule is the property test of issue 11: random

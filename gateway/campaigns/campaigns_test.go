@@ -140,8 +140,6 @@ func TestLocalTenOClockAcrossZones(t *testing.T) {
 	}
 	// Planning again (a restart) adds nothing.
 	r.restart(nil)
-	r.svc.mu.Lock()
-	r.svc.mu.Unlock()
 	if _, err := r.db.UpdateCampaign(c.ID, func(sc *store.Campaign) error { sc.Phase, sc.Cursor = "", ""; return nil }); err != nil {
 		t.Fatal(err)
 	}
