@@ -29,7 +29,10 @@
 //   - Templates: saved message templates, their preview and sending;
 //   - Webhooks: the endpoints the change feed is told to;
 //   - DataFile: how the database file's space is used;
-//   - Segments: saved segments of contacts and the audiences they make.
+//   - Segments: saved segments of contacts and the audiences they make;
+//   - Campaigns: one-off sends to an audience, A/B tested against a holdout;
+//   - Attribution: orders credited to texts, results, prices per part;
+//   - Alerting: the owner's alerts and the SIMs' balance checks.
 //
 // Behind them work parts no caller sees: live (the event hub and the
 // alerts), notifier (what the parts report, as live events), intake,

@@ -140,7 +140,7 @@ var layerRules = []layerRule{
 		not:   []string{module + "/gateway/..."},
 		allow: []string{module + "/gateway/contacts", module + "/gateway/compliance"},
 		why: "segments read contacts, consent and activity through the store and send nothing: contacts reads pasted numbers, " +
-			"compliance names a number's zones; campaigns reach segments through the interfaces gateway.New wires",
+			"compliance names a number's zones; campaigns import segments for their audiences, never the reverse",
 	},
 	{
 		from: module + "/gateway/attribution", direct: true, not: []string{module + "/gateway/..."},
@@ -148,11 +148,12 @@ var layerRules = []layerRule{
 	},
 	{
 		from: module + "/gateway/campaigns", direct: true,
-		not:   []string{module + "/gateway/..."},
-		allow: []string{module + "/gateway/outbox", module + "/gateway/compliance", module + "/gateway/msgtemplate", module + "/gateway/simlimits"},
+		not: []string{module + "/gateway/..."},
+		allow: []string{module + "/gateway/outbox", module + "/gateway/compliance", module + "/gateway/msgtemplate", module + "/gateway/simlimits",
+			module + "/gateway/segments", module + "/gateway/attribution", module + "/gateway/links"},
 		why: "campaigns send only through the outbox (its request type), read the guard's zones and windows from compliance, render with msgtemplate " +
-			"and estimate the finish from the SIMs' limits (simlimits); " +
-			"segments, templates, links, results and prices reach it through the interfaces gateway.New wires",
+			"and estimate the finish from the SIMs' limits (simlimits); the room's adapters (adapters.go) read segments, attribution and links " +
+			"in the campaigns' terms, and gateway.New wires them in as the interfaces the room declares; consent, contacts and the other rooms stay out",
 	},
 	{
 		from: module + "/gateway/simlimits", direct: true, not: []string{module + "/..."}, allow: []string{module + "/store"},
@@ -562,7 +563,7 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 			datafile:   {store, "sync"},
 			segments:   {contacts, compliance, store},
 			attrib:     {store, "math", "time"},
-			campaigns:  {outbox, compliance, tmpl, store, modem},
+			campaigns:  {outbox, compliance, tmpl, segments, attrib, links, store, modem},
 			store:      {bbolt},
 			modem:      {serial, "github.com/warthog618/modem/at", "github.com/warthog618/sms"},
 			sim:        {"github.com/warthog618/sms", "net/http"},
@@ -624,7 +625,11 @@ func TestLayerRulesCatchBreaches(t *testing.T) {
 		{links, outbox},
 		{campaigns, consent},
 		{campaigns, contacts},
-		{campaigns, links},
+		{campaigns, templates},
+		{campaigns, flows},
+		{segments, campaigns},
+		{attrib, campaigns},
+		{links, campaigns},
 		{campaigns, gateway},
 		{campaigns, view},
 		{links, consent},

@@ -140,7 +140,7 @@ func BenchmarkPlan100k(b *testing.B) {
 		queue := outbox.New(outbox.Config{DB: db, Region: "US", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Clock: clk.now, Policy: policy, Notify: quiet{}})
 		svc := New(Config{DB: db, Outbox: queue, Audiences: fixedAudience{members},
-			Shortener: linkShortener{links.New(links.Config{DB: db, BaseURL: "https://go.rosa.example", Clock: clk.now})},
+			Shortener: LinkShortener(links.New(links.Config{DB: db, BaseURL: "https://go.rosa.example", Clock: clk.now})),
 			Policy:    policy, Clock: clk.now, NewLinkCode: links.NewCode})
 		def := saleAt10()
 		def.Audience = Audience{Segment: json.RawMessage(`{}`)}

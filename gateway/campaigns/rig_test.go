@@ -120,29 +120,6 @@ func (a storeAudiences) AudienceOf(ctx context.Context, numbers []string, market
 	return out, nil
 }
 
-// linkShortener is the facade's adapter over the real links service.
-type linkShortener struct{ s *links.Service }
-
-func (l linkShortener) Assign(texts []string, owners []LinkOwner) ([]string, [][]store.Link, error) {
-	os := make([]links.Owner, len(owners))
-	for i, o := range owners {
-		kind := store.KindTransactional
-		if o.Marketing {
-			kind = store.KindMarketing
-		}
-		os[i] = links.Owner{Number: o.Number, Origin: o.Origin, MessageKey: o.Key, Kind: kind}
-	}
-	return l.s.Assign(texts, os)
-}
-
-func (l linkShortener) Preview(text string, marketing bool) (string, error) {
-	kind := store.KindTransactional
-	if marketing {
-		kind = store.KindMarketing
-	}
-	return l.s.PreviewText(text, kind)
-}
-
 // fakeResults are figures a test sets per origin.
 type fakeResults struct {
 	mu sync.Mutex
@@ -206,7 +183,7 @@ func (r *rig) restart(ob Outbox) {
 		ob = r.queue
 	}
 	r.svc = New(Config{DB: r.db, Outbox: ob, Audiences: storeAudiences{r.db},
-		Shortener: linkShortener{links.New(links.Config{DB: r.db, BaseURL: "https://go.rosa.example", Clock: r.clk.now})},
+		Shortener: LinkShortener(links.New(links.Config{DB: r.db, BaseURL: "https://go.rosa.example", Clock: r.clk.now})),
 		Results:   r.results, Policy: r.policy, Clock: r.clk.now, Zone: r.ny, BatchSize: 7, NewLinkCode: links.NewCode})
 }
 
