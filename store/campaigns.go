@@ -312,18 +312,26 @@ func (db *DB) CommitCampaignBatch(b CampaignBatch) (CampaignBatchResult, error) 
 func (db *DB) CampaignMemberships(number string) ([]CampaignMember, error) {
 	var out []CampaignMember
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		prefix := numberPrefix(number)
-		c := tx.Bucket(bucketCampaignMembersByNumber).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var m CampaignMember
-			if err := json.Unmarshal(v, &m); err != nil {
-				return fmt.Errorf("store: decode campaign member %q: %w", k, err)
-			}
-			out = append(out, m)
-		}
-		return nil
+		var err error
+		out, err = campaignMembershipsOf(tx, number)
+		return err
 	})
 	return out, err
+}
+
+// campaignMembershipsOf reads number's member records in tx, by campaign.
+func campaignMembershipsOf(tx *bbolt.Tx, number string) ([]CampaignMember, error) {
+	var out []CampaignMember
+	prefix := numberPrefix(number)
+	c := tx.Bucket(bucketCampaignMembersByNumber).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var m CampaignMember
+		if err := json.Unmarshal(v, &m); err != nil {
+			return nil, fmt.Errorf("store: decode campaign member %q: %w", k, err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // CampaignMemberOf returns the member record of number in campaign, if

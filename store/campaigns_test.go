@@ -201,12 +201,21 @@ func TestHoldAndReleaseCampaignTexts(t *testing.T) {
 	}
 }
 
-func TestEraseRemovesCampaignMembers(t *testing.T) {
+func TestSubjectExportAndErasureOfCampaignMembers(t *testing.T) {
 	db := openTest(t)
 	c := sendingCampaign(t, db)
 	if _, err := db.CommitCampaignBatch(CampaignBatch{Campaign: c.ID, Plans: []CampaignPlan{
 		campaignPlan(c, "+12125550101", HoldoutVariant, time.Now()), campaignPlan(c, "+12125550102", "a", time.Now())}}); err != nil {
 		t.Fatal(err)
+	}
+	// Before the erasure, the person's data export lists the membership
+	// (GDPR Art. 15), holdout included.
+	subject, err := db.Subject("+12125550101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms := subject.CampaignMemberships; len(ms) != 1 || ms[0].Campaign != c.ID || ms[0].Variant != HoldoutVariant {
+		t.Errorf("subject export's campaign memberships %+v, want the holdout of campaign %d", ms, c.ID)
 	}
 	rep, err := db.EraseNumber("+12125550101")
 	if err != nil || rep.CampaignMembers != 1 {

@@ -176,6 +176,9 @@ type SubjectData struct {
 	// Links: the short links in the texts to the number, with their
 	// click counters.
 	Links []Link `json:"links"`
+	// CampaignMemberships: the campaigns the number was planned into, with
+	// the variant it got (or the holdout, which got nothing).
+	CampaignMemberships []CampaignMember `json:"campaign_memberships"`
 }
 
 // Event types that subscribe a number: refused for a suppressed number

@@ -311,6 +311,9 @@ func (db *DB) Subject(number string) (SubjectData, error) {
 		if s.Links, err = linksOf(tx, number); err != nil {
 			return err
 		}
+		if s.CampaignMemberships, err = campaignMembershipsOf(tx, number); err != nil {
+			return err
+		}
 		return nil
 	})
 	if err != nil {

@@ -166,6 +166,9 @@ func FromSubject(d store.SubjectData, at time.Time) SubjectData {
 		FlowEntries: mapViews(d.FlowEntries, flows.EntryOf),
 		Links: mapViews(d.Links, func(l store.Link) SubjectLink {
 			return SubjectLink{URL: l.URL, Origin: l.Origin, CreatedAt: l.CreatedAt, Clicks: l.Clicks, FirstClickAt: l.FirstClickAt, LastClickAt: l.LastClickAt}
+		}),
+		Campaigns: mapViews(d.CampaignMemberships, func(m store.CampaignMember) SubjectCampaign {
+			return SubjectCampaign{Campaign: m.Campaign, Variant: m.Variant, At: m.At, MessageID: m.MessageID}
 		})}
 	if d.Contact != nil {
 		c := contacts.ContactOf(*d.Contact)

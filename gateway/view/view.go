@@ -200,6 +200,17 @@ type SubjectData struct {
 	// Links are the short links in the texts to the person and how often
 	// they were clicked.
 	Links []SubjectLink `json:"links"`
+	// Campaigns the person was planned into: the variant they got, or the
+	// holdout (which texts no one), and when.
+	Campaigns []SubjectCampaign `json:"campaigns"`
+}
+
+// SubjectCampaign is one campaign membership in a person's data export.
+type SubjectCampaign struct {
+	Campaign  uint64    `json:"campaign"`
+	Variant   string    `json:"variant"`
+	At        time.Time `json:"at"`
+	MessageID uint64    `json:"message_id,omitempty"`
 }
 
 // SubjectLink is a short link in a person's data export.
