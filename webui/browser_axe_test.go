@@ -12,8 +12,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/campaigns"
 	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/flows"
+	"github.com/simgate/simgate/gateway/segments"
 	"github.com/simgate/simgate/gateway/webhooks"
 )
 
@@ -143,6 +145,31 @@ func browserAxe(t *testing.T, width int64) {
 		t.Fatal(err)
 	}
 
+	// A saved segment, a draft campaign (its page shows the dry run and
+	// Send) and a sent one (progress, variants, results) to the consented
+	// customer.
+	seg, err := l.gw.Segments().Save(context.Background(), 0, segments.Input{Name: "VIP buyers",
+		Definition: json.RawMessage(`{"match":"all","rules":[{"field":"tag","op":"has","value":"vip"}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	consented(t, l.rig, liveCustomer)
+	sale := campaigns.Definition{Name: "December sale", Audience: campaigns.Audience{Numbers: []string{liveCustomer}},
+		Template: campaigns.Template{Body: "Rosa's Bakery: 20% off all bread until Sunday. Reply STOP to opt out"},
+		Schedule: campaigns.Schedule{Mode: campaigns.ScheduleNow}}
+	draft, err := l.gw.Campaigns().Create(context.Background(), sale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sale.Name = "Weekend sale"
+	sent, err := l.gw.Campaigns().Create(context.Background(), sale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.gw.Campaigns().Send(context.Background(), sent.ID); err != nil {
+		t.Fatal(err)
+	}
+
 	// Logged out first: the login page and the public sign-up page.
 	do(t, ctx, "viewport", chromedp.EmulateViewport(width, 900))
 	at := " at " + strconv.FormatInt(width, 10) + " px"
@@ -157,11 +184,15 @@ func browserAxe(t *testing.T, width int64) {
 		"/contacts", "/contacts/" + strconv.FormatUint(c.ID, 10), "/contacts/new", "/contacts/import", "/consent/review",
 		"/consent/" + liveCustomer, "/modems", "/settings", "/settings/compliance",
 		"/flows", "/flows/" + strconv.FormatUint(flow.ID, 10),
-		"/settings/webhooks", "/settings/webhooks/" + strconv.FormatUint(hook.ID, 10)}
+		"/settings/webhooks", "/settings/webhooks/" + strconv.FormatUint(hook.ID, 10),
+		"/segments", "/segments/" + strconv.FormatUint(seg.ID, 10),
+		"/campaigns", "/campaigns/new", "/campaigns/" + strconv.FormatUint(draft.ID, 10), "/campaigns/" + strconv.FormatUint(sent.ID, 10),
+		"/analytics"}
 	for _, p := range pages {
 		do(t, ctx, p, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS("main")))
 		// Live pages first settle: axe must see what a person sees.
-		if p == "/" || strings.HasPrefix(p, "/messages") || strings.HasPrefix(p, "/inbox") || p == "/modems" {
+		if p == "/" || strings.HasPrefix(p, "/messages") || strings.HasPrefix(p, "/inbox") || p == "/modems" ||
+			strings.HasPrefix(p, "/campaigns/") && p != "/campaigns/new" {
 			waitJS(t, ctx, "websocket", `document.body.dataset.live === "1"`)
 		}
 		axeScan(t, ctx, axe, p+at)
