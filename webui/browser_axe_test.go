@@ -12,8 +12,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/simgate/simgate/gateway"
+	"github.com/simgate/simgate/gateway/campaigns"
 	"github.com/simgate/simgate/gateway/contacts"
 	"github.com/simgate/simgate/gateway/flows"
+	"github.com/simgate/simgate/gateway/segments"
 	"github.com/simgate/simgate/gateway/webhooks"
 )
 
@@ -143,6 +145,31 @@ func browserAxe(t *testing.T, width int64) {
 		t.Fatal(err)
 	}
 
+	// A saved segment, a draft campaign (its page shows the dry run and
+	// Send) and a sent one (progress, variants, results) to the consented
+	// customer.
+	seg, err := l.gw.Segments().Save(context.Background(), 0, segments.Input{Name: "VIP buyers",
+		Definition: json.RawMessage(`{"match":"all","rules":[{"field":"tag","op":"has","value":"vip"}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	consented(t, l.rig, liveCustomer)
+	sale := campaigns.Definition{Name: "December sale", Audience: campaigns.Audience{Numbers: []string{liveCustomer}},
+		Template: campaigns.Template{Body: "Rosa's Bakery: 20% off all bread until Sunday. Reply STOP to opt out"},
+		Schedule: campaigns.Schedule{Mode: campaigns.ScheduleNow}}
+	draft, err := l.gw.Campaigns().Create(context.Background(), sale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sale.Name = "Weekend sale"
+	sent, err := l.gw.Campaigns().Create(context.Background(), sale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.gw.Campaigns().Send(context.Background(), sent.ID); err != nil {
+		t.Fatal(err)
+	}
+
 	// Logged out first: the login page and the public sign-up page.
 	do(t, ctx, "viewport", chromedp.EmulateViewport(width, 900))
 	at := " at " + strconv.FormatInt(width, 10) + " px"
@@ -158,17 +185,31 @@ func browserAxe(t *testing.T, width int64) {
 		"/consent/" + liveCustomer, "/modems", "/settings", "/settings/compliance",
 		"/flows", "/flows/" + strconv.FormatUint(flow.ID, 10),
 		"/settings/webhooks", "/settings/webhooks/" + strconv.FormatUint(hook.ID, 10)}
-	for _, p := range pages {
-		do(t, ctx, p, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS("main")))
-		// Live pages first settle: axe must see what a person sees.
-		if p == "/" || strings.HasPrefix(p, "/messages") || strings.HasPrefix(p, "/inbox") || p == "/modems" {
-			waitJS(t, ctx, "websocket", `document.body.dataset.live === "1"`)
+	scan := func(ctx context.Context, pages []string) {
+		for _, p := range pages {
+			do(t, ctx, p, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS("main")))
+			// Live pages first settle: axe must see what a person sees.
+			if p == "/" || strings.HasPrefix(p, "/messages") || strings.HasPrefix(p, "/inbox") || p == "/modems" ||
+				strings.HasPrefix(p, "/campaigns/") && p != "/campaigns/new" {
+				waitJS(t, ctx, "websocket", `document.body.dataset.live === "1"`)
+			}
+			axeScan(t, ctx, axe, p+at)
 		}
-		axeScan(t, ctx, axe, p+at)
 	}
+	scan(ctx, pages)
 	// The import preview, which only an upload opens.
 	do(t, ctx, "import preview", chromedp.Navigate(base+"/contacts/import"), chromedp.WaitVisible(chromedp.CSS("#import-form")),
 		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{csvPath}, chromedp.NodeReady),
 		chromedp.Click(chromedp.CSS(`#import-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS("#import-preview")))
 	axeScan(t, ctx, axe, "import preview"+at)
+
+	// The segments, campaigns and analytics pages in a browser of their
+	// own: newBrowser's hang guard bounds one session, and one session for
+	// every page ran past it under the race detector.
+	ctx = newBrowser(t)
+	do(t, ctx, "viewport", chromedp.EmulateViewport(width, 900))
+	browserSession(t, ctx, l)
+	scan(ctx, []string{"/segments", "/segments/" + strconv.FormatUint(seg.ID, 10),
+		"/campaigns", "/campaigns/new", "/campaigns/" + strconv.FormatUint(draft.ID, 10), "/campaigns/" + strconv.FormatUint(sent.ID, 10),
+		"/analytics"})
 }
