@@ -462,6 +462,11 @@ func TestDryRun(t *testing.T) {
 	if ms := r.messages(); len(ms) != 0 {
 		t.Error("the dry run queued texts")
 	}
+	// Unsaved, the split is drawn for a stand-in ID and says so; a saved
+	// draft's dry run has its own, exact split.
+	if split := len(def.Variants) > 1 || def.Holdout > 0; out.SplitEstimated != split {
+		t.Errorf("unsaved dry run: split estimated %v, want %v", out.SplitEstimated, split)
+	}
 }
 
 func anyContains(ws []string, sub string) bool {

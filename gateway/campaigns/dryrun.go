@@ -26,6 +26,11 @@ type DryRun struct {
 	Recipients int            `json:"recipients"`
 	Holdout    int            `json:"holdout"`
 	ByVariant  map[string]int `json:"by_variant"`
+	// SplitEstimated: the campaign is not saved yet, so who falls in which
+	// variant or the holdout is drawn for a stand-in ID (assignment hashes
+	// the campaign's ID with the contact). The shares hold; the saved
+	// campaign's own dry run has its exact split.
+	SplitEstimated bool `json:"split_estimated,omitempty"`
 	// LeftOut counts who gets nothing and why (the audience's consent
 	// rule, the guard, the end time, a text that cannot be filled in).
 	LeftOut map[string]int `json:"left_out,omitempty"`
@@ -71,7 +76,9 @@ func (s *Service) DryRun(ctx context.Context, def Definition) (DryRun, error) {
 	if err != nil {
 		return DryRun{}, err
 	}
-	return s.dryRun(ctx, p, aud, 0)
+	d, err := s.dryRun(ctx, p, aud, 0)
+	d.SplitEstimated = len(def.Variants) > 1 || def.Holdout > 0
+	return d, err
 }
 
 // DryRunOf is DryRun for a saved draft.
@@ -91,9 +98,7 @@ func (s *Service) DryRunOf(ctx context.Context, id uint64) (DryRun, error) {
 	return s.dryRun(ctx, p, aud, id)
 }
 
-// dryRunID stands for the campaign's ID in a dry run of one not yet saved:
-// assignment hashes the ID, so the split is the one a campaign of that ID
-// would get, and the shares hold either way.
+// dryRunPage is how many members a dry run renders and judges at a time.
 const dryRunPage = 2000
 
 func (s *Service) dryRun(ctx context.Context, p plan, aud AudienceResult, id uint64) (DryRun, error) {
