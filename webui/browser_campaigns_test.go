@@ -107,6 +107,11 @@ func TestBrowserCampaign(t *testing.T) {
 	if n := len(messagesIn(t, l)); n != 0 {
 		t.Fatalf("the dry run queued %d texts", n)
 	}
+	// Unsaved, the split between versions is not the one the campaign will
+	// get, and the page says so.
+	if !eval[bool](t, ctx, `document.querySelector("#dry-run").textContent.includes("drawn when you save")`) {
+		t.Error("the unsaved dry run does not say its split between versions is drawn when saved")
+	}
 
 	do(t, ctx, "save as draft", chromedp.Click(chromedp.CSS(`button[value=save]`)),
 		chromedp.WaitVisible(chromedp.CSS(`form[action$="/send"] button`)))
