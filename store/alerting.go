@@ -1,9 +1,7 @@
 package store
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -17,22 +15,12 @@ import (
 // OwnerAlertSettings returns the owner's alert settings document, or nil
 // when none was saved.
 func (db *DB) OwnerAlertSettings() (json.RawMessage, error) {
-	var doc json.RawMessage
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		doc = bytes.Clone(tx.Bucket(bucketSettings).Get(keyOwnerAlertSettings))
-		return nil
-	})
-	return doc, err
+	return db.settingsDoc(keyOwnerAlertSettings)
 }
 
 // SaveOwnerAlertSettings stores the owner's alert settings document.
 func (db *DB) SaveOwnerAlertSettings(doc json.RawMessage) error {
-	if !json.Valid(doc) {
-		return errors.New("store: save owner alert settings: the document is not JSON")
-	}
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketSettings).Put(keyOwnerAlertSettings, doc)
-	})
+	return db.saveSettingsDoc(keyOwnerAlertSettings, "owner alert settings", doc)
 }
 
 // BalanceCheck is how a SIM's balance is read: a USSD code sent every

@@ -1,9 +1,7 @@
 package store
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -14,22 +12,12 @@ import (
 // the gateway last saved it, or nil when none was. The document (webhook
 // secrets, event retention) is the gateway's; the store only keeps it.
 func (db *DB) IntegrationSettings() (json.RawMessage, error) {
-	var doc json.RawMessage
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		doc = bytes.Clone(tx.Bucket(bucketSettings).Get(keyIntegrationSettings))
-		return nil
-	})
-	return doc, err
+	return db.settingsDoc(keyIntegrationSettings)
 }
 
 // SaveIntegrationSettings stores the shop integrations' settings document.
 func (db *DB) SaveIntegrationSettings(doc json.RawMessage) error {
-	if !json.Valid(doc) {
-		return errors.New("store: save integration settings: the document is not JSON")
-	}
-	return db.bolt.Update(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketSettings).Put(keyIntegrationSettings, doc)
-	})
+	return db.saveSettingsDoc(keyIntegrationSettings, "integration settings", doc)
 }
 
 // HookLogSize is how many deliveries the hook log keeps: enough to see

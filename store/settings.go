@@ -21,12 +21,29 @@ type Disclosure struct {
 // last saved, or nil when none was. The document is the gateway's: its
 // fields and their rules live there, the store only keeps it.
 func (db *DB) ComplianceSettings() (json.RawMessage, error) {
+	return db.settingsDoc(keyComplianceSettings)
+}
+
+// settingsDoc reads the settings document under key, or nil when none was
+// saved. The documents are their parts': the store only keeps them.
+func (db *DB) settingsDoc(key []byte) (json.RawMessage, error) {
 	var doc json.RawMessage
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		doc = bytes.Clone(tx.Bucket(bucketSettings).Get(keyComplianceSettings))
+		doc = bytes.Clone(tx.Bucket(bucketSettings).Get(key))
 		return nil
 	})
 	return doc, err
+}
+
+// saveSettingsDoc stores doc under key; what names the document in the
+// error when doc is not JSON.
+func (db *DB) saveSettingsDoc(key []byte, what string, doc json.RawMessage) error {
+	if !json.Valid(doc) {
+		return fmt.Errorf("store: save %s: the document is not JSON", what)
+	}
+	return db.bolt.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketSettings).Put(key, doc)
+	})
 }
 
 // SaveComplianceSettings stores the gateway's settings document and, when
